@@ -1,0 +1,21 @@
+// What the router layer reports to the process that hosts it (the worker turns these into
+// IPC notifications). One sink per worker, shared by its routers.
+#pragma once
+
+#include <string>
+
+#include "transport/transport_types.h"
+
+namespace sb::router {
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void OnTransportIceState(const std::string& transport_id, transport::IceState state) = 0;
+  virtual void OnTransportDtlsState(const std::string& transport_id, transport::DtlsState state,
+                                    const std::string& reason) = 0;
+  virtual void OnConsumerProducerClosed(const std::string& consumer_id) = 0;
+  virtual void OnConsumerProducerPaused(const std::string& consumer_id, bool paused) = 0;
+};
+
+}  // namespace sb::router

@@ -1,0 +1,237 @@
+#include "router/router.h"
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "base/log.h"
+
+namespace sb::router {
+
+Router::Router(std::string id, uv_loop_t* loop, transport::DtlsCertificate* certificate,
+               EventSink* events)
+    : id_(std::move(id)), loop_(loop), certificate_(certificate), events_(events) {}
+
+Router::~Router() {
+  // Consumers first (they point at producers), then the transports with everything else.
+  consumers_of_.clear();
+  producer_of_.clear();
+  for (auto& [id, transport] : transports_) {
+    std::vector<std::string> consumer_ids;
+    for (const auto& [cid, c] : transport->consumers()) consumer_ids.push_back(cid);
+    for (const auto& cid : consumer_ids) transport->RemoveConsumer(cid);
+  }
+  transports_.clear();
+}
+
+absl::StatusOr<Transport*> Router::CreateWebRtcTransport(
+    std::string id, const transport::WebRtcTransport::Options& options) {
+  if (transports_.contains(id)) return absl::AlreadyExistsError("transport exists: " + id);
+  auto transport = Transport::Create(id, loop_, options, certificate_, this);
+  if (!transport.ok()) return transport.status();
+  Transport* raw = transport->get();
+  transports_[std::move(id)] = *std::move(transport);
+  return raw;
+}
+
+absl::Status Router::CloseTransport(const std::string& id) {
+  auto it = transports_.find(id);
+  if (it == transports_.end()) return absl::NotFoundError("no transport " + id);
+  Transport* transport = it->second.get();
+  std::vector<std::string> consumer_ids, producer_ids;
+  for (const auto& [cid, c] : transport->consumers()) consumer_ids.push_back(cid);
+  for (const auto& [pid, p] : transport->producers()) producer_ids.push_back(pid);
+  for (const auto& cid : consumer_ids) {
+    if (auto status = CloseConsumer(cid); !status.ok()) return status;
+  }
+  for (const auto& pid : producer_ids) {
+    if (auto status = CloseProducer(pid); !status.ok()) return status;
+  }
+  transports_.erase(it);
+  return absl::OkStatus();
+}
+
+Transport* Router::FindTransport(const std::string& id) const {
+  auto it = transports_.find(id);
+  return it == transports_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<Producer*> Router::Produce(const std::string& transport_id,
+                                          std::string producer_id, rtp::MediaKind kind,
+                                          rtp::RtpParameters params, bool paused) {
+  Transport* transport = FindTransport(transport_id);
+  if (!transport) return absl::NotFoundError("no transport " + transport_id);
+  if (producer_transport_.contains(producer_id)) {
+    return absl::AlreadyExistsError("producer exists: " + producer_id);
+  }
+  auto producer = Producer::Create(producer_id, kind, std::move(params), paused);
+  if (!producer.ok()) return producer.status();
+  Producer* raw = producer->get();
+  if (auto status = transport->AddProducer(*std::move(producer)); !status.ok()) return status;
+  producer_transport_[producer_id] = transport;
+  consumers_of_[raw];
+  return raw;
+}
+
+void Router::DetachConsumersOf(Producer* producer) {
+  auto it = consumers_of_.find(producer);
+  if (it == consumers_of_.end()) return;
+  std::vector<Consumer*> consumers = std::move(it->second);
+  consumers_of_.erase(it);
+  for (Consumer* consumer : consumers) {
+    const std::string consumer_id = consumer->id();
+    producer_of_.erase(consumer);
+    auto owner = consumer_transport_.find(consumer_id);
+    if (owner != consumer_transport_.end()) {
+      owner->second->RemoveConsumer(consumer_id);
+      consumer_transport_.erase(owner);
+    }
+    events_->OnConsumerProducerClosed(consumer_id);
+  }
+}
+
+absl::Status Router::CloseProducer(const std::string& id) {
+  auto it = producer_transport_.find(id);
+  if (it == producer_transport_.end()) return absl::NotFoundError("no producer " + id);
+  Transport* transport = it->second;
+  producer_transport_.erase(it);
+  Producer* producer = transport->GetProducer(id);
+  DetachConsumersOf(producer);
+  transport->RemoveProducer(id);
+  return absl::OkStatus();
+}
+
+absl::Status Router::SetProducerPaused(const std::string& id, bool paused) {
+  Producer* producer = FindProducer(id);
+  if (!producer) return absl::NotFoundError("no producer " + id);
+  if (producer->paused() == paused) return absl::OkStatus();
+  producer->set_paused(paused);
+  for (Consumer* consumer : consumers_of_[producer]) {
+    consumer->SetProducerPaused(paused);
+    events_->OnConsumerProducerPaused(consumer->id(), paused);
+  }
+  return absl::OkStatus();
+}
+
+Producer* Router::FindProducer(const std::string& id) const {
+  auto it = producer_transport_.find(id);
+  return it == producer_transport_.end() ? nullptr : it->second->GetProducer(id);
+}
+
+uint32_t Router::NewSsrc() {
+  static std::mt19937 rng{std::random_device{}()};
+  for (;;) {
+    uint32_t ssrc = rng();
+    if (ssrc != 0 && used_ssrcs_.insert(ssrc).second) return ssrc;
+  }
+}
+
+absl::StatusOr<Consumer*> Router::Consume(const std::string& transport_id,
+                                          std::string consumer_id,
+                                          const std::string& producer_id,
+                                          const rtp::RtpCapabilities& caps, std::string mid,
+                                          bool paused) {
+  Transport* transport = FindTransport(transport_id);
+  if (!transport) return absl::NotFoundError("no transport " + transport_id);
+  Producer* producer = FindProducer(producer_id);
+  if (!producer) return absl::NotFoundError("no producer " + producer_id);
+  if (consumer_transport_.contains(consumer_id)) {
+    return absl::AlreadyExistsError("consumer exists: " + consumer_id);
+  }
+  auto params = rtp::ConsumerParameters(producer->kind(), producer->rtp_parameters(), caps,
+                                        NewSsrc(), NewSsrc());
+  if (!params.ok()) return params.status();
+  params->mid = std::move(mid);
+  auto consumer = std::make_unique<Consumer>(consumer_id, *producer, *std::move(params), paused,
+                                             transport);
+  Consumer* raw = consumer.get();
+  if (auto status = transport->AddConsumer(std::move(consumer)); !status.ok()) return status;
+  consumer_transport_[consumer_id] = transport;
+  consumers_of_[producer].push_back(raw);
+  producer_of_[raw] = producer;
+  return raw;
+}
+
+absl::Status Router::CloseConsumer(const std::string& id) {
+  auto it = consumer_transport_.find(id);
+  if (it == consumer_transport_.end()) return absl::NotFoundError("no consumer " + id);
+  Transport* transport = it->second;
+  consumer_transport_.erase(it);
+  Consumer* consumer = transport->GetConsumer(id);
+  if (auto p = producer_of_.find(consumer); p != producer_of_.end()) {
+    auto& list = consumers_of_[p->second];
+    list.erase(std::remove(list.begin(), list.end(), consumer), list.end());
+    producer_of_.erase(p);
+  }
+  transport->RemoveConsumer(id);
+  return absl::OkStatus();
+}
+
+absl::Status Router::SetConsumerPaused(const std::string& id, bool paused) {
+  Consumer* consumer = FindConsumer(id);
+  if (!consumer) return absl::NotFoundError("no consumer " + id);
+  consumer->SetPaused(paused);
+  return absl::OkStatus();
+}
+
+absl::Status Router::RequestConsumerKeyFrame(const std::string& id) {
+  Consumer* consumer = FindConsumer(id);
+  if (!consumer) return absl::NotFoundError("no consumer " + id);
+  consumer->RequestKeyFrame();
+  return absl::OkStatus();
+}
+
+Consumer* Router::FindConsumer(const std::string& id) const {
+  auto it = consumer_transport_.find(id);
+  return it == consumer_transport_.end() ? nullptr : it->second->GetConsumer(id);
+}
+
+std::vector<std::string> Router::TransportIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, t] : transports_) ids.push_back(id);
+  return ids;
+}
+
+std::vector<std::string> Router::ProducerIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, t] : producer_transport_) ids.push_back(id);
+  return ids;
+}
+
+std::vector<std::string> Router::ConsumerIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, t] : consumer_transport_) ids.push_back(id);
+  return ids;
+}
+
+void Router::OnTransportProducerRtp(Transport* /*transport*/, Producer* producer,
+                                    const rtp::RtpPacket& packet, int64_t now_ms) {
+  auto it = consumers_of_.find(producer);
+  if (it == consumers_of_.end()) return;
+  for (Consumer* consumer : it->second) consumer->SendRtpPacket(packet, now_ms);
+}
+
+void Router::OnTransportConsumerKeyFrameNeeded(Transport* /*transport*/, Consumer* consumer) {
+  auto it = producer_of_.find(consumer);
+  if (it == producer_of_.end()) return;
+  Producer* producer = it->second;
+  auto owner = producer_transport_.find(producer->id());
+  if (owner != producer_transport_.end()) owner->second->RequestKeyFrame(producer);
+}
+
+void Router::OnTransportIceState(Transport* transport, transport::IceState state) {
+  events_->OnTransportIceState(transport->id(), state);
+}
+
+void Router::OnTransportDtlsState(Transport* transport, transport::DtlsState state,
+                                  const std::string& reason) {
+  events_->OnTransportDtlsState(transport->id(), state, reason);
+}
+
+const Producer* Router::ProducerOf(const Consumer* consumer) const {
+  auto it = producer_of_.find(consumer);
+  return it == producer_of_.end() ? nullptr : it->second;
+}
+
+}  // namespace sb::router

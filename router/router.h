@@ -1,0 +1,79 @@
+// A Router is one room (or one shard of a room) on a worker: it owns the transports and
+// forwards every producer's packets to that producer's consumers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "router/event_sink.h"
+#include "router/transport.h"
+
+namespace sb::router {
+
+class Router : public Transport::Listener {
+ public:
+  Router(std::string id, uv_loop_t* loop, transport::DtlsCertificate* certificate,
+         EventSink* events);
+  ~Router() override;
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  const std::string& id() const { return id_; }
+
+  absl::StatusOr<Transport*> CreateWebRtcTransport(
+      std::string id, const transport::WebRtcTransport::Options& options);
+  absl::Status CloseTransport(const std::string& id);
+  Transport* FindTransport(const std::string& id) const;
+
+  absl::StatusOr<Producer*> Produce(const std::string& transport_id, std::string producer_id,
+                                    rtp::MediaKind kind, rtp::RtpParameters params, bool paused);
+  absl::Status CloseProducer(const std::string& id);
+  absl::Status SetProducerPaused(const std::string& id, bool paused);
+  Producer* FindProducer(const std::string& id) const;
+
+  absl::StatusOr<Consumer*> Consume(const std::string& transport_id, std::string consumer_id,
+                                    const std::string& producer_id,
+                                    const rtp::RtpCapabilities& caps, std::string mid,
+                                    bool paused);
+  absl::Status CloseConsumer(const std::string& id);
+  absl::Status SetConsumerPaused(const std::string& id, bool paused);
+  absl::Status RequestConsumerKeyFrame(const std::string& id);
+  Consumer* FindConsumer(const std::string& id) const;
+
+  std::vector<std::string> TransportIds() const;
+  std::vector<std::string> ProducerIds() const;
+  std::vector<std::string> ConsumerIds() const;
+
+ private:
+  // Transport::Listener
+  void OnTransportProducerRtp(Transport* transport, Producer* producer,
+                              const rtp::RtpPacket& packet, int64_t now_ms) override;
+  void OnTransportConsumerKeyFrameNeeded(Transport* transport, Consumer* consumer) override;
+  void OnTransportIceState(Transport* transport, transport::IceState state) override;
+  void OnTransportDtlsState(Transport* transport, transport::DtlsState state,
+                            const std::string& reason) override;
+  const Producer* ProducerOf(const Consumer* consumer) const override;
+
+  // Closes every consumer of a producer that is going away, telling the control process.
+  void DetachConsumersOf(Producer* producer);
+  uint32_t NewSsrc();
+
+  const std::string id_;
+  uv_loop_t* const loop_;
+  transport::DtlsCertificate* const certificate_;
+  EventSink* const events_;
+
+  absl::flat_hash_map<std::string, std::unique_ptr<Transport>> transports_;
+  // Indexes over what the transports own.
+  absl::flat_hash_map<std::string, Transport*> producer_transport_;
+  absl::flat_hash_map<std::string, Transport*> consumer_transport_;
+  absl::flat_hash_map<const Producer*, std::vector<Consumer*>> consumers_of_;
+  absl::flat_hash_map<const Consumer*, Producer*> producer_of_;
+  absl::flat_hash_set<uint32_t> used_ssrcs_;
+};
+
+}  // namespace sb::router

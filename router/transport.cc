@@ -1,0 +1,313 @@
+#include "router/transport.h"
+
+#include <random>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "base/log.h"
+#include "rtp/rtcp/fir.h"
+#include "rtp/rtcp/nack.h"
+#include "rtp/rtcp/pli.h"
+#include "rtp/rtcp/receiver_report.h"
+#include "rtp/rtcp/rtcp_packet.h"
+#include "rtp/rtcp/sdes.h"
+#include "rtp/rtcp/sender_report.h"
+
+namespace sb::router {
+namespace {
+
+// A compound RTCP packet we build fits one datagram well under the path MTU, with room for
+// the SRTCP trailer (tag + index).
+constexpr size_t kRtcpBufferSize = 1500;
+constexpr char kRtcpCname[] = "switchboard";
+
+uint32_t RandomSsrc() {
+  static std::mt19937 rng{std::random_device{}()};
+  uint32_t ssrc = 0;
+  while (ssrc == 0) ssrc = rng();
+  return ssrc;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Transport>> Transport::Create(
+    std::string id, uv_loop_t* loop, const transport::WebRtcTransport::Options& options,
+    transport::DtlsCertificate* certificate, Listener* listener) {
+  std::unique_ptr<Transport> self(new Transport(std::move(id), loop, listener));
+  auto webrtc = transport::WebRtcTransport::Create(loop, options, certificate, self.get());
+  if (!webrtc.ok()) return webrtc.status();
+  self->webrtc_ = *std::move(webrtc);
+  self->rtcp_timer_ = std::make_unique<transport::UvTimer>(loop, [t = self.get()] {
+    t->SendRtcpReports();
+    t->ScheduleRtcp();
+  });
+  self->ScheduleRtcp();
+  return self;
+}
+
+Transport::Transport(std::string id, uv_loop_t* loop, Listener* listener)
+    : id_(std::move(id)), loop_(loop), listener_(listener), rtcp_ssrc_(RandomSsrc()) {}
+
+Transport::~Transport() {
+  rtcp_timer_.reset();
+  consumers_by_ssrc_.clear();
+  consumers_.clear();
+  producers_by_ssrc_.clear();
+  producers_.clear();
+  if (webrtc_) webrtc_->Close();
+}
+
+void Transport::ScheduleRtcp() {
+  static std::mt19937 rng{std::random_device{}()};
+  // RFC 3550 6.3.1: randomise the interval to between 0.5 and 1.5 times the nominal one.
+  std::uniform_int_distribution<int64_t> jitter(kRtcpIntervalMs / 2, kRtcpIntervalMs * 3 / 2);
+  rtcp_timer_->Start(static_cast<uint64_t>(jitter(rng)));
+}
+
+absl::Status Transport::AddProducer(std::unique_ptr<Producer> producer) {
+  if (producers_.contains(producer->id())) {
+    return absl::AlreadyExistsError("producer id already in use: " + producer->id());
+  }
+  const uint32_t ssrc = producer->media_ssrc();
+  if (ssrc != 0 && (producers_by_ssrc_.contains(ssrc) || producers_by_rtx_ssrc_.contains(ssrc))) {
+    return absl::AlreadyExistsError("ssrc already produced on this transport");
+  }
+  const std::string& mid = producer->rtp_parameters().mid;
+  if (!mid.empty() && producers_by_mid_.contains(mid)) {
+    return absl::AlreadyExistsError("mid already produced on this transport: " + mid);
+  }
+  if (ssrc == 0 && (mid.empty() || producer->mid_extension_id() == 0)) {
+    return absl::InvalidArgumentError("producer has neither an ssrc nor a mid to match packets");
+  }
+  Producer* raw = producer.get();
+  if (ssrc != 0) producers_by_ssrc_[ssrc] = raw;
+  if (raw->rtx_ssrc() != 0) producers_by_rtx_ssrc_[raw->rtx_ssrc()] = raw;
+  if (!mid.empty()) producers_by_mid_[mid] = raw;
+  producers_[raw->id()] = std::move(producer);
+  return absl::OkStatus();
+}
+
+std::unique_ptr<Producer> Transport::RemoveProducer(const std::string& id) {
+  auto it = producers_.find(id);
+  if (it == producers_.end()) return nullptr;
+  std::unique_ptr<Producer> producer = std::move(it->second);
+  producers_.erase(it);
+  absl::erase_if(producers_by_ssrc_, [&](const auto& kv) { return kv.second == producer.get(); });
+  absl::erase_if(producers_by_rtx_ssrc_,
+                 [&](const auto& kv) { return kv.second == producer.get(); });
+  absl::erase_if(producers_by_mid_, [&](const auto& kv) { return kv.second == producer.get(); });
+  return producer;
+}
+
+Producer* Transport::GetProducer(const std::string& id) const {
+  auto it = producers_.find(id);
+  return it == producers_.end() ? nullptr : it->second.get();
+}
+
+absl::Status Transport::AddConsumer(std::unique_ptr<Consumer> consumer) {
+  if (consumers_.contains(consumer->id())) {
+    return absl::AlreadyExistsError("consumer id already in use: " + consumer->id());
+  }
+  if (consumers_by_ssrc_.contains(consumer->ssrc())) {
+    return absl::AlreadyExistsError("consumer ssrc already in use");
+  }
+  consumers_by_ssrc_[consumer->ssrc()] = consumer.get();
+  consumers_[consumer->id()] = std::move(consumer);
+  return absl::OkStatus();
+}
+
+std::unique_ptr<Consumer> Transport::RemoveConsumer(const std::string& id) {
+  auto it = consumers_.find(id);
+  if (it == consumers_.end()) return nullptr;
+  std::unique_ptr<Consumer> consumer = std::move(it->second);
+  consumers_.erase(it);
+  consumers_by_ssrc_.erase(consumer->ssrc());
+  return consumer;
+}
+
+Consumer* Transport::GetConsumer(const std::string& id) const {
+  auto it = consumers_.find(id);
+  return it == consumers_.end() ? nullptr : it->second.get();
+}
+
+void Transport::OnIceStateChange(transport::IceState state) {
+  listener_->OnTransportIceState(this, state);
+}
+
+void Transport::OnDtlsStateChange(transport::DtlsState state, const std::string& reason) {
+  listener_->OnTransportDtlsState(this, state, reason);
+}
+
+Producer* Transport::ProducerForPacket(const rtp::RtpPacket& packet) {
+  if (auto it = producers_by_ssrc_.find(packet.ssrc()); it != producers_by_ssrc_.end()) {
+    return it->second;
+  }
+  if (producers_by_rtx_ssrc_.contains(packet.ssrc())) {
+    // Retransmissions answer NACKs; we send none to publishers yet.
+    ++counters_.rtx_ignored;
+    return nullptr;
+  }
+  // A publisher that signalled only a mid: learn its ssrc from the first packet (RFC 8843 9.2).
+  for (auto& [mid, producer] : producers_by_mid_) {
+    if (producer->media_ssrc() != 0 || producer->mid_extension_id() == 0) continue;
+    auto value = packet.GetExtension(producer->mid_extension_id());
+    if (value.empty() || std::string_view(reinterpret_cast<const char*>(value.data()),
+                                          value.size()) != mid) {
+      continue;
+    }
+    if (packet.payload_type() != producer->media_codec().payload_type) return nullptr;
+    producer->set_media_ssrc(packet.ssrc());
+    producers_by_ssrc_[packet.ssrc()] = producer;
+    return producer;
+  }
+  ++counters_.rtp_unknown_ssrc;
+  return nullptr;
+}
+
+void Transport::OnRtpPacket(uint8_t* data, size_t len) {
+  auto packet = rtp::RtpPacket::Parse(data, len);
+  if (!packet) {
+    ++counters_.rtp_malformed;
+    return;
+  }
+  Producer* producer = ProducerForPacket(*packet);
+  if (!producer) return;
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  if (!producer->ReceiveRtpPacket(*packet, now_ms)) return;
+  listener_->OnTransportProducerRtp(this, producer, *packet, now_ms);
+}
+
+void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  auto consumer_by_ssrc = [&](uint32_t ssrc) -> Consumer* {
+    auto it = consumers_by_ssrc_.find(ssrc);
+    return it == consumers_by_ssrc_.end() ? nullptr : it->second;
+  };
+  auto on_report_blocks = [&](const std::vector<rtp::ReportBlock>& blocks) {
+    for (const auto& block : blocks) {
+      if (Consumer* c = consumer_by_ssrc(block.ssrc)) {
+        c->ReceiveReportBlock(block.fraction_lost, block.cumulative_lost, block.jitter);
+      }
+    }
+  };
+  auto status = rtp::ForEachRtcpPacket(
+      absl::Span<const uint8_t>(data, len), [&](const rtp::RtcpHeader& h) {
+        switch (h.packet_type) {
+          case rtp::kRtcpSr: {
+            auto sr = rtp::SenderReport::Parse(h.packet);
+            if (!sr) break;
+            if (auto it = producers_by_ssrc_.find(sr->sender_ssrc);
+                it != producers_by_ssrc_.end()) {
+              it->second->ReceiveSenderReport(sr->ntp_seconds, sr->ntp_fraction,
+                                              sr->rtp_timestamp, now_ms);
+            }
+            on_report_blocks(sr->report_blocks);
+            break;
+          }
+          case rtp::kRtcpRr: {
+            if (auto rr = rtp::ReceiverReport::Parse(h.packet)) on_report_blocks(rr->report_blocks);
+            break;
+          }
+          case rtp::kRtcpPsfb: {
+            if (h.count_or_fmt == rtp::kPsfbPli) {
+              if (auto pli = rtp::Pli::Parse(h.packet)) {
+                if (Consumer* c = consumer_by_ssrc(pli->media_ssrc)) c->ReceivePli();
+              }
+            } else if (h.count_or_fmt == rtp::kPsfbFir) {
+              if (auto fir = rtp::Fir::Parse(h.packet)) {
+                for (const auto& entry : fir->entries) {
+                  if (Consumer* c = consumer_by_ssrc(entry.ssrc)) c->ReceiveFir();
+                }
+              }
+            }
+            break;
+          }
+          case rtp::kRtcpRtpfb: {
+            if (h.count_or_fmt == rtp::kRtpfbNack) {
+              if (auto nack = rtp::Nack::Parse(h.packet)) {
+                if (Consumer* c = consumer_by_ssrc(nack->media_ssrc)) c->ReceiveNack();
+              }
+            }
+            break;
+          }
+          default:
+            break;  // SDES, BYE, APP, XR, REMB, transport-cc: nothing to do with them yet.
+        }
+      });
+  if (!status.ok()) ++counters_.rtcp_malformed;
+}
+
+void Transport::OnConsumerSendRtp(Consumer* /*consumer*/, uint8_t* data, size_t len,
+                                  size_t capacity) {
+  webrtc_->SendRtp(data, len, capacity);
+}
+
+void Transport::OnConsumerKeyFrameNeeded(Consumer* consumer) {
+  listener_->OnTransportConsumerKeyFrameNeeded(this, consumer);
+}
+
+void Transport::SendRtcp(uint8_t* data, size_t len, size_t capacity) {
+  webrtc_->SendRtcp(data, len, capacity);
+}
+
+void Transport::RequestKeyFrame(Producer* producer) {
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  if (!producer->ShouldRequestKeyFrame(now_ms)) return;
+  rtp::Pli pli;
+  pli.sender_ssrc = rtcp_ssrc_;
+  pli.media_ssrc = producer->media_ssrc();
+  uint8_t buffer[kRtcpBufferSize];
+  size_t len = pli.Serialize(buffer, sizeof(buffer));
+  if (len > 0) SendRtcp(buffer, len, sizeof(buffer));
+  SB_LOG_DEBUG("rtcp", "PLI to publisher for producer {}", producer->id());
+}
+
+void Transport::SendRtcpReports() {
+  if (webrtc_->dtls_state() != transport::DtlsState::kConnected) return;
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  uint8_t buffer[kRtcpBufferSize];
+
+  // Receiver reports for what we receive, with our SDES (RFC 3550 6.1: a compound starts
+  // with SR or RR and carries a CNAME).
+  rtp::ReceiverReport rr;
+  rr.sender_ssrc = rtcp_ssrc_;
+  auto flush_rr = [&] {
+    rtp::Sdes sdes;
+    sdes.chunks.push_back({rtcp_ssrc_, kRtcpCname, {}});
+    size_t len = rr.Serialize(buffer, sizeof(buffer));
+    if (len == 0) return;
+    size_t more = sdes.Serialize(buffer + len, sizeof(buffer) - len);
+    if (more == 0) return;
+    SendRtcp(buffer, len + more, sizeof(buffer));
+    rr.report_blocks.clear();
+  };
+  for (auto& [id, producer] : producers_) {
+    if (auto block = producer->MakeReportBlock(now_ms)) rr.report_blocks.push_back(*block);
+    if (rr.report_blocks.size() == rtp::kMaxReportBlocks) flush_rr();
+  }
+  if (!rr.report_blocks.empty()) flush_rr();
+
+  // One sender report per consumer stream, mapped from its publisher's last SR.
+  for (auto& [id, consumer] : consumers_) {
+    const Producer* producer = listener_->ProducerOf(consumer.get());
+    if (!producer) continue;
+    auto fields = consumer->MakeSenderReport(*producer);
+    if (!fields) continue;
+    rtp::SenderReport sr;
+    sr.sender_ssrc = consumer->ssrc();
+    sr.ntp_seconds = fields->ntp_sec;
+    sr.ntp_fraction = fields->ntp_frac;
+    sr.rtp_timestamp = fields->rtp_timestamp;
+    sr.packet_count = fields->packet_count;
+    sr.octet_count = fields->octet_count;
+    rtp::Sdes sdes;
+    sdes.chunks.push_back({consumer->ssrc(), consumer->rtp_parameters().cname, {}});
+    size_t len = sr.Serialize(buffer, sizeof(buffer));
+    if (len == 0) continue;
+    size_t more = sdes.Serialize(buffer + len, sizeof(buffer) - len);
+    if (more == 0) continue;
+    SendRtcp(buffer, len + more, sizeof(buffer));
+  }
+}
+
+}  // namespace sb::router

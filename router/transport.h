@@ -1,0 +1,110 @@
+// router::Transport: the RTP side of one WebRTC endpoint. It owns the network transport
+// (ICE/DTLS/SRTP) and the producers and consumers created on it, maps incoming SSRC/mid to
+// producers, answers RTCP (PLI/FIR relay, reports) and sends periodic RR/SR reports.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "router/consumer.h"
+#include "router/producer.h"
+#include "transport/uv_timer.h"
+#include "transport/webrtc_transport.h"
+
+namespace sb::router {
+
+class Transport : public transport::WebRtcTransport::Listener, public Consumer::Listener {
+ public:
+  // RFC 3550 6.2 suggests 5 s minimum for large sessions; WebRTC endpoints use about 1 s for
+  // video so that loss and RTT figures stay fresh. We send every second, jittered by +-50%.
+  static constexpr int64_t kRtcpIntervalMs = 1000;
+
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void OnTransportProducerRtp(Transport* transport, Producer* producer,
+                                        const rtp::RtpPacket& packet, int64_t now_ms) = 0;
+    virtual void OnTransportConsumerKeyFrameNeeded(Transport* transport, Consumer* consumer) = 0;
+    virtual void OnTransportIceState(Transport* transport, transport::IceState state) = 0;
+    virtual void OnTransportDtlsState(Transport* transport, transport::DtlsState state,
+                                      const std::string& reason) = 0;
+    // The source producer of a consumer (for sender reports); nullptr if gone.
+    virtual const Producer* ProducerOf(const Consumer* consumer) const = 0;
+  };
+
+  struct Counters {
+    uint64_t rtp_unknown_ssrc = 0;  // RTP no producer claims
+    uint64_t rtp_malformed = 0;
+    uint64_t rtcp_malformed = 0;
+    uint64_t rtx_ignored = 0;
+  };
+
+  static absl::StatusOr<std::unique_ptr<Transport>> Create(
+      std::string id, uv_loop_t* loop, const transport::WebRtcTransport::Options& options,
+      transport::DtlsCertificate* certificate, Listener* listener);
+  ~Transport() override;
+
+  const std::string& id() const { return id_; }
+  transport::WebRtcTransport& webrtc() { return *webrtc_; }
+  const transport::WebRtcTransport& webrtc() const { return *webrtc_; }
+  const Counters& counters() const { return counters_; }
+
+  absl::Status AddProducer(std::unique_ptr<Producer> producer);
+  std::unique_ptr<Producer> RemoveProducer(const std::string& id);
+  Producer* GetProducer(const std::string& id) const;
+
+  absl::Status AddConsumer(std::unique_ptr<Consumer> consumer);
+  std::unique_ptr<Consumer> RemoveConsumer(const std::string& id);
+  Consumer* GetConsumer(const std::string& id) const;
+
+  const absl::flat_hash_map<std::string, std::unique_ptr<Producer>>& producers() const {
+    return producers_;
+  }
+  const absl::flat_hash_map<std::string, std::unique_ptr<Consumer>>& consumers() const {
+    return consumers_;
+  }
+
+  // Sends a PLI for the producer's stream to the publisher, unless one went out recently.
+  void RequestKeyFrame(Producer* producer);
+
+  // Sends the periodic reports now (also driven by the timer).
+  void SendRtcpReports();
+
+ private:
+  Transport(std::string id, uv_loop_t* loop, Listener* listener);
+
+  // transport::WebRtcTransport::Listener
+  void OnIceStateChange(transport::IceState state) override;
+  void OnDtlsStateChange(transport::DtlsState state, const std::string& reason) override;
+  void OnRtpPacket(uint8_t* data, size_t len) override;
+  void OnRtcpPacket(const uint8_t* data, size_t len) override;
+
+  // Consumer::Listener
+  void OnConsumerSendRtp(Consumer* consumer, uint8_t* data, size_t len,
+                         size_t capacity) override;
+  void OnConsumerKeyFrameNeeded(Consumer* consumer) override;
+
+  Producer* ProducerForPacket(const rtp::RtpPacket& packet);
+  void SendRtcp(uint8_t* data, size_t len, size_t capacity);
+  void ScheduleRtcp();
+
+  const std::string id_;
+  uv_loop_t* const loop_;
+  Listener* const listener_;
+  const uint32_t rtcp_ssrc_;  // sender ssrc of our RR and PLI packets
+  std::unique_ptr<transport::WebRtcTransport> webrtc_;
+  std::unique_ptr<transport::UvTimer> rtcp_timer_;
+
+  absl::flat_hash_map<std::string, std::unique_ptr<Producer>> producers_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Consumer>> consumers_;
+  absl::flat_hash_map<uint32_t, Producer*> producers_by_ssrc_;
+  absl::flat_hash_map<uint32_t, Producer*> producers_by_rtx_ssrc_;
+  absl::flat_hash_map<std::string, Producer*> producers_by_mid_;
+  absl::flat_hash_map<uint32_t, Consumer*> consumers_by_ssrc_;
+  Counters counters_;
+};
+
+}  // namespace sb::router

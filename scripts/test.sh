@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: the GoogleTest suites (CTest), the fuzz smoke runs,
+# and the end-to-end browser tests in a loopback-only network namespace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+
+echo "== unit and integration tests (ctest)"
+ctest_log=$(mktemp)
+set +e
+(cd build && ctest --output-on-failure -j"$(nproc)" --timeout 300) 2>&1 | tee "$ctest_log"
+ctest_status=${PIPESTATUS[0]}
+set -e
+
+echo "== end-to-end tests (headless Chromium, network namespace with loopback only)"
+e2e_log=$(mktemp)
+set +e
+unshare -n sh -c 'ip link set lo up && exec node --test --test-concurrency=1 tests/e2e/' \
+  2>&1 | tee "$e2e_log"
+e2e_status=${PIPESTATUS[0]}
+set -e
+
+# One closing line for both runners.
+ctest_passed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2 \1/p' "$ctest_log" | awk '{print $1-$2}')
+ctest_failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$ctest_log")
+e2e_passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$e2e_log")
+e2e_failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$e2e_log")
+passed=$(( ${ctest_passed:-0} + ${e2e_passed:-0} ))
+failed=$(( ${ctest_failed:-0} + ${e2e_failed:-0} ))
+if [ "$ctest_status" -ne 0 ] || [ "$e2e_status" -ne 0 ]; then
+  [ "$failed" -gt 0 ] || failed=1
+fi
+rm -f "$ctest_log" "$e2e_log"
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,419 @@
+#include "signaling/conference.h"
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "signaling/capabilities.h"
+#include "signaling/worker_requests.h"
+
+namespace sb::signaling {
+namespace {
+
+// Room names and display names: short, printable, safe to show and to log.
+constexpr size_t kMaxRoomNameLength = 64;
+constexpr size_t kMaxDisplayNameLength = 64;
+
+bool ValidRoomName(const std::string& name) {
+  if (name.empty() || name.size() > kMaxRoomNameLength) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+  });
+}
+
+bool ValidDisplayName(const std::string& name) {
+  if (name.empty() || name.size() > kMaxDisplayNameLength) return false;
+  // No control characters; UTF-8 validity is the WebSocket layer's job.
+  return std::none_of(name.begin(), name.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+uint64_t RandomSessionId() {
+  static std::mt19937_64 rng{std::random_device{}()};
+  // RFC 8866 5.2: a numeric session id; keep it below 2^62 so every parser takes it.
+  return rng() >> 2;
+}
+
+}  // namespace
+
+bool Participant::Publishes(rtp::MediaKind kind) const {
+  return std::any_of(producers.begin(), producers.end(),
+                     [&](const ProducerInfo& p) { return p.kind == kind; });
+}
+
+bool Participant::Muted(rtp::MediaKind kind) const {
+  return std::any_of(producers.begin(), producers.end(),
+                     [&](const ProducerInfo& p) { return p.kind == kind && p.paused; });
+}
+
+nlohmann::json Participant::ToJson() const {
+  return {{"id", id},
+          {"name", name},
+          {"audio", Publishes(rtp::MediaKind::kAudio)},
+          {"video", Publishes(rtp::MediaKind::kVideo)},
+          {"audioMuted", Muted(rtp::MediaKind::kAudio)},
+          {"videoMuted", Muted(rtp::MediaKind::kVideo)}};
+}
+
+Conference::Conference(const Config& config, WorkerPool* pool) : config_(config), pool_(pool) {}
+
+Conference::~Conference() = default;
+
+std::string Conference::NewId(const char* prefix) { return absl::StrCat(prefix, next_id_++); }
+
+Room* Conference::FindRoom(uint64_t instance) {
+  auto it = rooms_.find(instance);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+Participant* Conference::FindParticipant(const std::string& id) {
+  auto it = participants_.find(id);
+  return it == participants_.end() ? nullptr : it->second.get();
+}
+
+WorkerProcess* Conference::WorkerOf(const Room& room) const {
+  return pool_->worker(room.worker_index);
+}
+
+void Conference::SendError(ClientSink* sink, const std::string& code, const std::string& message,
+                           const nlohmann::json& request) {
+  ++counters_.errors_sent;
+  nlohmann::json error = {{"type", "error"}, {"code", code}, {"message", message}};
+  if (request.is_object()) {
+    if (auto it = request.find("type"); it != request.end() && it->is_string()) {
+      error["inReplyTo"] = *it;
+    }
+    if (auto it = request.find("requestId"); it != request.end()) error["requestId"] = *it;
+  }
+  sink->SendToClient(error);
+}
+
+void Conference::Broadcast(const Room& room, const nlohmann::json& message,
+                           const std::string& except_id) {
+  for (const auto& id : room.participant_ids) {
+    if (id == except_id) continue;
+    Participant* p = FindParticipant(id);
+    if (p && p->ready) p->sink->SendToClient(message);
+  }
+}
+
+void Conference::HandleMessage(ClientSink* sink, const std::string& participant_id,
+                               const nlohmann::json& message) {
+  auto type_it = message.find("type");
+  if (type_it == message.end() || !type_it->is_string()) {
+    return SendError(sink, "bad-message", "a message needs a string \"type\"", message);
+  }
+  const std::string type = type_it->get<std::string>();
+  if (type == "ping") {
+    nlohmann::json pong = {{"type", "pong"}};
+    if (auto it = message.find("requestId"); it != message.end()) pong["requestId"] = *it;
+    return sink->SendToClient(pong);
+  }
+  if (type == "join") {
+    if (!participant_id.empty()) {
+      return SendError(sink, "already-joined", "leave the current room first", message);
+    }
+    return Join(sink, message);
+  }
+  if (type == "candidate") return;  // ICE-lite server: trickled candidates are not needed.
+  static const char* const kRoomMessages[] = {"publish", "subscribe-answer", "mute", "leave"};
+  if (std::find(std::begin(kRoomMessages), std::end(kRoomMessages), type) ==
+      std::end(kRoomMessages)) {
+    return SendError(sink, "unknown-type", absl::StrCat("unknown message type '", type, "'"),
+                     message);
+  }
+  Participant* p = participant_id.empty() ? nullptr : FindParticipant(participant_id);
+  if (!p) return SendError(sink, "not-joined", "join a room first", message);
+  if (type == "leave") {
+    nlohmann::json left = {{"type", "left"}};
+    if (Room* room = FindRoom(p->room_instance)) left["room"] = room->name;
+    if (auto it = message.find("requestId"); it != message.end()) left["requestId"] = *it;
+    Leave(participant_id, true);
+    return sink->SendToClient(left);
+  }
+  if (!p->ready) {
+    return SendError(sink, "not-joined", "still joining: wait for \"joined\"", message);
+  }
+  if (type == "publish") return Publish(p, message);
+  if (type == "subscribe-answer") return SubscribeAnswer(p, message);
+  if (type == "mute") return Mute(p, message);
+}
+
+void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
+  auto room_it = message.find("room");
+  auto name_it = message.find("name");
+  if (room_it == message.end() || !room_it->is_string() ||
+      !ValidRoomName(room_it->get<std::string>())) {
+    return SendError(sink, "bad-message",
+                     "\"room\" must be 1-64 characters of letters, digits, '_', '-', '.'",
+                     message);
+  }
+  if (name_it == message.end() || !name_it->is_string() ||
+      !ValidDisplayName(name_it->get<std::string>())) {
+    return SendError(sink, "bad-message", "\"name\" must be 1-64 printable characters", message);
+  }
+  nlohmann::json caps_json = message.contains("rtpCapabilities") ? message["rtpCapabilities"]
+                                                                 : nlohmann::json();
+  auto caps = CapabilitiesFromJson(caps_json);
+  if (!caps.ok()) {
+    return SendError(sink, "bad-message",
+                     absl::StrCat("rtpCapabilities: ", caps.status().message()), message);
+  }
+  const std::string room_name = room_it->get<std::string>();
+
+  Room* room = nullptr;
+  if (auto it = room_by_name_.find(room_name); it != room_by_name_.end()) {
+    room = FindRoom(it->second);
+  }
+  if (room && static_cast<int>(room->participant_ids.size()) >= config_.room_capacity) {
+    ++counters_.full;
+    nlohmann::json full = {{"type", "full"}, {"room", room_name}, {"capacity", config_.room_capacity}};
+    if (auto it = message.find("requestId"); it != message.end()) full["requestId"] = *it;
+    return sink->SendToClient(full);
+  }
+  if (!room) {
+    WorkerProcess* least = pool_->LeastLoaded();
+    if (!least) return SendError(sink, "server-error", "no media worker is running", message);
+    const int index = pool_->IndexOf(least);
+    auto owned = std::make_unique<Room>();
+    owned->instance = next_room_instance_++;
+    owned->name = room_name;
+    owned->worker_index = index;
+    owned->router_id = NewId("r");
+    room = owned.get();
+    rooms_[room->instance] = std::move(owned);
+    room_by_name_[room_name] = room->instance;
+    pool_->worker(index)->AddLoad(1);
+    SB_LOG_INFO("rooms", "room {} created on worker {}", room_name, index);
+    const uint64_t instance = room->instance;
+    WorkerOf(*room)->Request(
+        fbs::Method::WORKER_CREATE_ROUTER, "", CreateRouterBody(room->router_id),
+        [this, instance](const fbs::Response* response) {
+          Room* room = FindRoom(instance);
+          if (!room) return;
+          if (!response->accepted()) {
+            SB_LOG_ERROR("rooms", "router for {} refused: {}", room->name,
+                         ResponseReason(response));
+            return CloseRoom(room, "the media worker refused the room");
+          }
+          room->router_ready = true;
+          auto waiting = std::move(room->on_router_ready);
+          for (auto& fn : waiting) fn();
+        });
+  }
+
+  auto participant = std::make_unique<Participant>();
+  Participant* p = participant.get();
+  p->id = NewId("p");
+  p->name = name_it->get<std::string>();
+  p->room_instance = room->instance;
+  p->sink = sink;
+  p->caps = *std::move(caps);
+  p->session_id = RandomSessionId();
+  participants_[p->id] = std::move(participant);
+  room->participant_ids.push_back(p->id);
+  ++counters_.joins;
+  if (on_joined) on_joined(sink, p->id);
+
+  if (auto it = message.find("requestId"); it != message.end()) p->join_request_id = *it;
+  const std::string participant_id = p->id;
+  auto start = [this, instance = room->instance, participant_id] {
+    CreateTransports(instance, participant_id);
+  };
+  if (room->router_ready) {
+    start();
+  } else {
+    room->on_router_ready.push_back(std::move(start));
+  }
+}
+
+void Conference::CreateTransports(uint64_t room_instance, const std::string& participant_id) {
+  Room* room = FindRoom(room_instance);
+  if (!room) return;
+  Participant* p = FindParticipant(participant_id);
+  if (!p) return;
+  p->send.id = NewId("ts");
+  p->recv.id = NewId("tr");
+  auto pending = std::make_shared<int>(2);
+  auto failed = std::make_shared<bool>(false);
+  for (TransportSide* side : {&p->send, &p->recv}) {
+    const bool is_send = side == &p->send;
+    WorkerOf(*room)->Request(
+        fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, room->router_id,
+        CreateTransportBody(side->id, config_),
+        [this, participant_id, is_send, pending, failed](const fbs::Response* response) {
+          Participant* p = FindParticipant(participant_id);
+          if (!p) return;
+          TransportSide& side = is_send ? p->send : p->recv;
+          if (!response->accepted()) {
+            if (!*failed) {
+              *failed = true;
+              SendError(p->sink, "server-error",
+                        absl::StrCat("cannot create a transport: ", ResponseReason(response)),
+                        nlohmann::json{{"type", "join"}});
+              Leave(participant_id, false);
+            }
+            return;
+          }
+          side.local = LocalTransportFrom(response->body_as_WebRtcTransportInfo());
+          if (--*pending == 0 && !*failed) OnParticipantReady(p);
+        });
+  }
+}
+
+void Conference::OnParticipantReady(Participant* p) {
+  Room* room = FindRoom(p->room_instance);
+  if (!room) return;
+  p->ready = true;
+  nlohmann::json others = nlohmann::json::array();
+  for (const auto& id : room->participant_ids) {
+    Participant* other = FindParticipant(id);
+    if (other && other != p && other->ready) others.push_back(other->ToJson());
+  }
+  nlohmann::json joined = {
+      {"type", "joined"}, {"room", room->name}, {"id", p->id}, {"participants", others}};
+  if (!p->join_request_id.is_null()) joined["requestId"] = p->join_request_id;
+  p->sink->SendToClient(joined);
+  Broadcast(*room, {{"type", "participant-joined"}, {"participant", p->ToJson()}}, p->id);
+  SB_LOG_INFO("rooms", "{} ({}) joined room {}", p->id, p->name, room->name);
+  // Everything already published in the room flows to the newcomer.
+  for (const auto& id : room->participant_ids) {
+    Participant* publisher = FindParticipant(id);
+    if (!publisher || publisher == p || !publisher->ready) continue;
+    for (const auto& producer : publisher->producers) Subscribe(p, *publisher, producer);
+  }
+}
+
+void Conference::Leave(const std::string& participant_id, bool /*acknowledge*/) {
+  Participant* p = FindParticipant(participant_id);
+  if (!p) return;
+  Room* room = FindRoom(p->room_instance);
+  const bool was_ready = p->ready;
+  std::vector<std::string> producer_ids;
+  for (const auto& producer : p->producers) producer_ids.push_back(producer.id);
+  if (room) {
+    WorkerProcess* worker = WorkerOf(*room);
+    for (const TransportSide* side : {&p->send, &p->recv}) {
+      if (!side->id.empty() && worker) {
+        // Closing a transport closes its producers and consumers in the worker.
+        worker->Request(fbs::Method::TRANSPORT_CLOSE, side->id, {},
+                        [](const fbs::Response*) {});
+      }
+    }
+    auto& ids = room->participant_ids;
+    ids.erase(std::remove(ids.begin(), ids.end(), participant_id), ids.end());
+  }
+  participants_.erase(participant_id);
+  for (const auto& id : producer_ids) CloseSlotsOfProducer(id);
+  if (!room) return;
+  SB_LOG_INFO("rooms", "{} left room {}", participant_id, room->name);
+  if (was_ready) Broadcast(*room, {{"type", "participant-left"}, {"id", participant_id}}, "");
+  if (room->participant_ids.empty()) {
+    if (WorkerProcess* worker = WorkerOf(*room)) {
+      worker->Request(fbs::Method::ROUTER_CLOSE, room->router_id, {},
+                      [](const fbs::Response*) {});
+      worker->AddLoad(-1);
+    }
+    SB_LOG_INFO("rooms", "room {} closed (empty)", room->name);
+    room_by_name_.erase(room->name);
+    rooms_.erase(room->instance);
+  }
+}
+
+void Conference::HandleDisconnect(const std::string& participant_id) {
+  if (!participant_id.empty()) Leave(participant_id, false);
+}
+
+void Conference::Mute(Participant* p, const nlohmann::json& message) {
+  auto kind_it = message.find("kind");
+  auto muted_it = message.find("muted");
+  if (kind_it == message.end() || !kind_it->is_string() ||
+      (*kind_it != "audio" && *kind_it != "video") || muted_it == message.end() ||
+      !muted_it->is_boolean()) {
+    return SendError(p->sink, "bad-message",
+                     "mute needs \"kind\" (audio or video) and \"muted\" (boolean)", message);
+  }
+  const rtp::MediaKind kind =
+      *kind_it == "audio" ? rtp::MediaKind::kAudio : rtp::MediaKind::kVideo;
+  const bool muted = muted_it->get<bool>();
+  Room* room = FindRoom(p->room_instance);
+  bool changed = false;
+  for (auto& producer : p->producers) {
+    if (producer.kind != kind || producer.paused == muted) continue;
+    producer.paused = muted;
+    changed = true;
+    WorkerOf(*room)->Request(muted ? fbs::Method::PRODUCER_PAUSE : fbs::Method::PRODUCER_RESUME,
+                             producer.id, {}, [](const fbs::Response*) {});
+  }
+  if (changed) {
+    Broadcast(*room, {{"type", "participant-updated"}, {"participant", p->ToJson()}}, p->id);
+  }
+}
+
+void Conference::CloseRoom(Room* room, const std::string& reason, bool worker_alive) {
+  const std::string name = room->name;
+  const uint64_t instance = room->instance;
+  std::vector<std::string> ids = room->participant_ids;
+  for (const auto& id : ids) {
+    Participant* p = FindParticipant(id);
+    if (!p) continue;
+    p->sink->SendToClient({{"type", "room-closed"}, {"room", name}, {"reason", reason}});
+    p->sink->OnRemovedFromRoom();
+    participants_.erase(id);
+  }
+  if (WorkerProcess* worker = WorkerOf(*room); worker && worker_alive) worker->AddLoad(-1);
+  room_by_name_.erase(name);
+  rooms_.erase(instance);
+  SB_LOG_WARN("rooms", "room {} closed: {}", name, reason);
+}
+
+void Conference::OnWorkerDied(int index) {
+  std::vector<Room*> affected;
+  for (auto& [instance, room] : rooms_) {
+    if (room->worker_index == index) affected.push_back(room.get());
+  }
+  for (Room* room : affected) {
+    ++counters_.rooms_closed_by_worker_death;
+    CloseRoom(room, "its media worker stopped; join again to continue", false);
+  }
+}
+
+void Conference::OnWorkerNotification(int index, const fbs::Notification& notification) {
+  const auto* handler = notification.handler_id();
+  const std::string id = handler ? handler->str() : "";
+  if (notification.event() == fbs::Event::TRANSPORT_DTLS_STATE_CHANGE) {
+    const auto* body = notification.body_as_DtlsStateChange();
+    if (body && body->state() == fbs::DtlsState::FAILED) {
+      SB_LOG_WARN("rooms", "worker {}: DTLS failed on transport {}: {}", index, id,
+                  body->reason() ? body->reason()->str() : "");
+    }
+  } else if (notification.event() == fbs::Event::TRANSPORT_ICE_STATE_CHANGE) {
+    const auto* body = notification.body_as_IceStateChange();
+    if (body) {
+      SB_LOG_DEBUG("rooms", "worker {}: transport {} ICE state {}", index, id,
+                   static_cast<int>(body->state()));
+    }
+  }
+}
+
+nlohmann::json Conference::RoomsJson() const {
+  nlohmann::json rooms = nlohmann::json::array();
+  for (const auto& [instance, room] : rooms_) {
+    nlohmann::json participants = nlohmann::json::array();
+    for (const auto& id : room->participant_ids) {
+      auto it = participants_.find(id);
+      if (it != participants_.end()) participants.push_back(it->second->ToJson());
+    }
+    WorkerProcess* worker = pool_->worker(room->worker_index);
+    rooms.push_back({{"name", room->name},
+                     {"worker", room->worker_index},
+                     {"workerPid", worker ? worker->pid() : 0},
+                     {"participants", participants}});
+  }
+  return {{"rooms", rooms}};
+}
+
+}  // namespace sb::signaling

@@ -1,0 +1,205 @@
+// The publishing connection: the client offers its tracks, the server produces them on the
+// participant's send transport and answers.
+#include <algorithm>
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "signaling/conference.h"
+#include "signaling/worker_requests.h"
+
+namespace sb::signaling {
+namespace {
+
+// Header extensions we accept from publishers. transport-cc and REMB are left out until the
+// worker generates their feedback: a browser that negotiated them waits for it.
+bool AcceptedExtension(const std::string& uri) {
+  return uri == rtp::kUriMid || uri == rtp::kUriAbsSendTime || uri == rtp::kUriAudioLevel ||
+         uri == rtp::kUriToffset || uri == rtp::kUriVideoOrientation;
+}
+
+bool AcceptedFeedback(const rtp::RtcpFeedback& fb) {
+  return (fb.type == "nack" && (fb.parameter.empty() || fb.parameter == "pli")) ||
+         (fb.type == "ccm" && fb.parameter == "fir");
+}
+
+// The producer's parameters for one offered m-line: the first offered codec the router can
+// forward (offer order is the browser's preference), its RTX, and the extensions we use.
+std::optional<rtp::RtpParameters> ProducerParametersFor(const sdp::RemoteMedia& m) {
+  const auto& router_caps = rtp::RouterCapabilities();
+  const rtp::RtpCodecParameters* chosen = nullptr;
+  for (const auto& codec : m.rtp.codecs) {
+    if (codec.IsRtx()) continue;
+    bool supported = std::any_of(
+        router_caps.codecs.begin(), router_caps.codecs.end(), [&](const auto& cap) {
+          return cap.kind == m.kind && rtp::CodecsMatch(codec, cap);
+        });
+    if (supported) {
+      chosen = &codec;
+      break;
+    }
+  }
+  if (!chosen) return std::nullopt;
+  rtp::RtpParameters params;
+  params.mid = m.mid;
+  params.cname = m.rtp.cname;
+  params.reduced_size = m.rtp.reduced_size;
+  rtp::RtpCodecParameters media = *chosen;
+  media.rtcp_feedback.clear();
+  for (const auto& fb : chosen->rtcp_feedback) {
+    if (m.kind == rtp::MediaKind::kVideo && AcceptedFeedback(fb)) media.rtcp_feedback.push_back(fb);
+  }
+  params.codecs.push_back(media);
+  if (const auto* rtx = m.rtp.RtxCodecFor(chosen->payload_type)) {
+    rtp::RtpCodecParameters rtx_codec = *rtx;
+    rtx_codec.rtcp_feedback.clear();
+    params.codecs.push_back(rtx_codec);
+  }
+  for (const auto& ext : m.rtp.header_extensions) {
+    if (AcceptedExtension(ext.uri)) params.header_extensions.push_back(ext);
+  }
+  params.encodings = m.rtp.encodings;
+  if (params.encodings.empty()) params.encodings.push_back({});  // learn the ssrc by mid
+  // Without an RTX codec in the answer, an announced RTX ssrc means nothing.
+  if (params.codecs.size() == 1) {
+    for (auto& e : params.encodings) e.rtx_ssrc = 0;
+  }
+  return params;
+}
+
+bool Sends(const sdp::RemoteMedia& m) {
+  return !m.rejected && (m.media == "audio" || m.media == "video") &&
+         (m.direction == "sendonly" || m.direction == "sendrecv");
+}
+
+}  // namespace
+
+void Conference::Publish(Participant* p, const nlohmann::json& message) {
+  auto sdp_it = message.find("sdp");
+  if (sdp_it == message.end() || !sdp_it->is_string()) {
+    return SendError(p->sink, "bad-message", "publish needs \"sdp\" (the offer)", message);
+  }
+  if (p->publish_busy) {
+    return SendError(p->sink, "busy", "the previous publish offer is still being answered",
+                     message);
+  }
+  auto offer = sdp::ParseRemoteDescription(sdp_it->get<std::string>());
+  if (!offer.ok()) {
+    return SendError(p->sink, "bad-sdp", std::string(offer.status().message()), message);
+  }
+  Room* room = FindRoom(p->room_instance);
+  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  if (!worker) return SendError(p->sink, "server-error", "the room has no media worker", message);
+
+  p->publish_busy = true;
+  if (!p->send.connect_sent) {
+    p->send.connect_sent = true;
+    worker->Request(fbs::Method::TRANSPORT_CONNECT, p->send.id,
+                    ConnectBody(offer->fingerprints, offer->setup),
+                    [this, id = p->id](const fbs::Response* response) {
+                      if (response->accepted()) return;
+                      SB_LOG_WARN("rooms", "connecting {}'s send transport failed: {}", id,
+                                  ResponseReason(response));
+                      if (Participant* p = FindParticipant(id)) {
+                        SendError(p->sink, "server-error",
+                                  "media connection refused: " + ResponseReason(response),
+                                  nlohmann::json{{"type", "publish"}});
+                      }
+                    });
+  }
+
+  // Tracks the offer no longer sends stop being produced.
+  std::vector<std::string> closed;
+  for (const auto& producer : p->producers) {
+    auto m = std::find_if(offer->media.begin(), offer->media.end(),
+                          [&](const sdp::RemoteMedia& m) { return m.mid == producer.mid; });
+    if (m == offer->media.end() || !Sends(*m)) closed.push_back(producer.id);
+  }
+  for (const auto& id : closed) {
+    worker->Request(fbs::Method::PRODUCER_CLOSE, id, {}, [](const fbs::Response*) {});
+    std::erase_if(p->producers, [&](const ProducerInfo& info) { return info.id == id; });
+    CloseSlotsOfProducer(id);
+  }
+
+  // New tracks become producers; the answer waits for all of them.
+  struct PendingPublish {
+    size_t outstanding = 0;
+    std::vector<ProducerInfo> added;
+  };
+  auto pending = std::make_shared<PendingPublish>();
+  std::vector<ProducerInfo> to_produce;
+  for (const auto& m : offer->media) {
+    if (!Sends(m)) continue;
+    bool existing = std::any_of(p->producers.begin(), p->producers.end(),
+                                [&](const ProducerInfo& info) { return info.mid == m.mid; });
+    if (existing) continue;
+    auto params = ProducerParametersFor(m);
+    if (!params) {
+      SB_LOG_INFO("rooms", "{}: no forwardable codec on m-line {}; rejected", p->id, m.mid);
+      continue;
+    }
+    to_produce.push_back({NewId("pr"), m.mid, m.kind, false, *std::move(params)});
+  }
+  auto shared_offer = std::make_shared<sdp::RemoteDescription>(*std::move(offer));
+  auto finish = [this, id = p->id, shared_offer, pending, message] {
+    FinishPublish(id, *shared_offer, std::move(pending->added), message);
+  };
+  if (to_produce.empty()) return finish();
+  pending->outstanding = to_produce.size();
+  for (auto& info : to_produce) {
+    worker->Request(fbs::Method::TRANSPORT_PRODUCE, p->send.id,
+                    ProduceBody(info.id, info.kind, info.params),
+                    [this, id = p->id, info, pending, finish](const fbs::Response* response) {
+                      if (response->accepted()) {
+                        pending->added.push_back(info);
+                      } else {
+                        SB_LOG_WARN("rooms", "{}: produce of m-line {} refused: {}", id, info.mid,
+                                    ResponseReason(response));
+                      }
+                      if (--pending->outstanding == 0) finish();
+                    });
+  }
+}
+
+void Conference::FinishPublish(const std::string& participant_id,
+                               const sdp::RemoteDescription& offer,
+                               std::vector<ProducerInfo> added, const nlohmann::json& request) {
+  Participant* p = FindParticipant(participant_id);
+  if (!p) return;  // Left meanwhile; its transports are closing with everything on them.
+  Room* room = FindRoom(p->room_instance);
+  if (!room) return;
+  p->publish_busy = false;
+  for (auto& info : added) p->producers.push_back(info);
+
+  std::vector<sdp::LocalMedia> media;
+  for (const auto& m : offer.media) {
+    sdp::LocalMedia local;
+    local.mid = m.mid;
+    local.kind = m.kind;
+    local.direction = "recvonly";
+    auto producer = std::find_if(p->producers.begin(), p->producers.end(),
+                                 [&](const ProducerInfo& info) { return info.mid == m.mid; });
+    if (producer == p->producers.end()) {
+      local.rejected = true;
+    } else {
+      local.rtp = producer->params;
+    }
+    media.push_back(std::move(local));
+  }
+  nlohmann::json answer = {{"type", "publish-answer"},
+                           {"sdp", sdp::BuildAnswer(offer, p->send.local, media, p->session_id)}};
+  if (auto it = request.find("requestId"); it != request.end()) answer["requestId"] = *it;
+  p->sink->SendToClient(answer);
+
+  if (added.empty()) return;
+  SB_LOG_INFO("rooms", "{} publishes {} new track(s) in {}", p->id, added.size(), room->name);
+  Broadcast(*room, {{"type", "participant-updated"}, {"participant", p->ToJson()}}, p->id);
+  for (const auto& id : room->participant_ids) {
+    Participant* subscriber = FindParticipant(id);
+    if (!subscriber || subscriber == p || !subscriber->ready) continue;
+    for (const auto& info : added) Subscribe(subscriber, *p, info);
+  }
+}
+
+}  // namespace sb::signaling

@@ -1,0 +1,189 @@
+#include "signaling/config.h"
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include <arpa/inet.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace sb::signaling {
+namespace {
+
+struct Option {
+  const char* name;
+  const char* value_name;
+  const char* help;
+  std::function<absl::Status(Config&, absl::string_view)> apply;
+};
+
+absl::Status ParsePort(absl::string_view text, uint16_t* out, bool allow_zero) {
+  uint32_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value > 65535 || (!allow_zero && value == 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("not a port number: '", text, "'"));
+  }
+  *out = static_cast<uint16_t>(value);
+  return absl::OkStatus();
+}
+
+absl::Status ParseInt(absl::string_view text, int min, int max, int* out) {
+  int value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < min || value > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a whole number from ", min, " to ", max));
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+
+absl::Status ParseIp(absl::string_view text, std::string* out) {
+  // Only literal addresses: we bind to them and put them in SDP candidates.
+  unsigned char buf[16];
+  std::string s(text);
+  if (inet_pton(AF_INET, s.c_str(), buf) != 1 && inet_pton(AF_INET6, s.c_str(), buf) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("not an IP address: '", text, "'"));
+  }
+  *out = s;
+  return absl::OkStatus();
+}
+
+absl::Status ParsePortRange(absl::string_view text, Config& c) {
+  size_t dash = text.find('-');
+  if (dash == absl::string_view::npos) {
+    return absl::InvalidArgumentError("port range must look like 40000-49999");
+  }
+  uint16_t lo = 0, hi = 0;
+  if (auto s = ParsePort(text.substr(0, dash), &lo, false); !s.ok()) return s;
+  if (auto s = ParsePort(text.substr(dash + 1), &hi, false); !s.ok()) return s;
+  if (lo > hi) return absl::InvalidArgumentError("port range is empty (min > max)");
+  c.rtc_port_min = lo;
+  c.rtc_port_max = hi;
+  return absl::OkStatus();
+}
+
+const std::vector<Option>& Options() {
+  static const std::vector<Option> options = {
+      {"listen", "IP", "address for HTTP and WebSocket (default 127.0.0.1)",
+       [](Config& c, absl::string_view v) { return ParseIp(v, &c.listen_ip); }},
+      {"port", "N", "port for HTTP and WebSocket (default 8080; 0 picks a free one)",
+       [](Config& c, absl::string_view v) { return ParsePort(v, &c.port, true); }},
+      {"rtc-listen", "IP", "address the media UDP sockets bind (default 127.0.0.1)",
+       [](Config& c, absl::string_view v) { return ParseIp(v, &c.rtc_listen_ip); }},
+      {"announced-ip", "IP", "address put in ICE candidates (default: the rtc-listen address)",
+       [](Config& c, absl::string_view v) { return ParseIp(v, &c.announced_ip); }},
+      {"rtc-ports", "MIN-MAX", "UDP port range for media (default 40000-49999)",
+       [](Config& c, absl::string_view v) { return ParsePortRange(v, c); }},
+      {"workers", "N", "media worker processes (default: one per core)",
+       [](Config& c, absl::string_view v) { return ParseInt(v, 1, 256, &c.workers); }},
+      {"room-capacity", "N", "participants per room (default 16)",
+       [](Config& c, absl::string_view v) { return ParseInt(v, 1, 1000, &c.room_capacity); }},
+      {"web-root", "DIR", "folder of the web app to serve (default: the bundled web/)",
+       [](Config& c, absl::string_view v) {
+         c.web_root = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"worker-binary", "PATH", "switchboard-worker executable (default: next to this one)",
+       [](Config& c, absl::string_view v) {
+         c.worker_binary = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"log-level", "LEVEL", "debug, info, warn, error or off (default info)",
+       [](Config& c, absl::string_view v) {
+         if (!log::ParseLevel(std::string_view(v.data(), v.size()), &c.log_level)) {
+           return absl::InvalidArgumentError(absl::StrCat("unknown log level '", v, "'"));
+         }
+         return absl::OkStatus();
+       }},
+  };
+  return options;
+}
+
+const Option* FindOption(absl::string_view name) {
+  for (const auto& o : Options()) {
+    if (name == o.name) return &o;
+  }
+  return nullptr;
+}
+
+// A config file is a JSON object whose keys are the flag names: {"port": 8080, ...}.
+absl::Status ApplyConfigFile(const std::string& path, Config& config) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
+  }
+  for (const auto& [key, value] : json.items()) {
+    const Option* option = FindOption(key);
+    if (!option) return absl::InvalidArgumentError(absl::StrCat(path, ": unknown key '", key, "'"));
+    std::string text_value = value.is_string() ? value.get<std::string>() : value.dump();
+    if (auto s = option->apply(config, text_value); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", key, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string HelpText() {
+  std::string text =
+      "Usage: switchboard [--flag=value ...]\n"
+      "Runs the Switchboard SFU: HTTP, WebSocket signaling and the web app on one port, and\n"
+      "media worker processes. With no flags it serves http://127.0.0.1:8080/.\n\n"
+      "Flags:\n";
+  for (const auto& o : Options()) {
+    std::string left = absl::StrCat("  --", o.name, "=", o.value_name);
+    if (left.size() < 28) left.resize(28, ' ');
+    absl::StrAppend(&text, left, o.help, "\n");
+  }
+  absl::StrAppend(&text,
+                  "  --config=FILE               JSON object of the same keys, applied before\n"
+                  "                              the flags that follow it\n"
+                  "  --help                      this text\n");
+  return text;
+}
+
+absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
+  Config config;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") return absl::NotFoundError(HelpText());
+    if (arg.substr(0, 2) != "--") {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "'"));
+    }
+    arg.remove_prefix(2);
+    absl::string_view name = arg, value;
+    bool has_value = false;
+    if (size_t eq = arg.find('='); eq != absl::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+      has_value = true;
+    }
+    if (!has_value) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+    if (name == "config") {
+      if (auto s = ApplyConfigFile(std::string(value), config); !s.ok()) return s;
+      continue;
+    }
+    const Option* option = FindOption(name);
+    if (!option) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    if (auto s = option->apply(config, value); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", s.message()));
+    }
+  }
+  return config;
+}
+
+}  // namespace sb::signaling

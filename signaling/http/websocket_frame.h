@@ -1,0 +1,102 @@
+// WebSocket framing (RFC 6455 section 5), server side. Pure code, no I/O: FrameParser takes the
+// bytes a client sent and yields whole messages (fragments reassembled) and control frames, or
+// the close code the protocol demands; the Encode* functions build unmasked server frames.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sb::signaling::http::ws {
+
+// RFC 6455 section 5.2 opcodes.
+enum class Opcode : uint8_t {
+  kContinuation = 0x0,
+  kText = 0x1,
+  kBinary = 0x2,
+  kClose = 0x8,
+  kPing = 0x9,
+  kPong = 0xA,
+};
+
+// RFC 6455 section 7.4.1 status codes we send or check.
+inline constexpr uint16_t kCloseNormal = 1000;
+inline constexpr uint16_t kCloseGoingAway = 1001;
+inline constexpr uint16_t kCloseProtocolError = 1002;
+inline constexpr uint16_t kCloseUnsupportedData = 1003;
+inline constexpr uint16_t kCloseNoStatus = 1005;  // never sent on the wire
+inline constexpr uint16_t kCloseInvalidPayload = 1007;
+inline constexpr uint16_t kClosePolicyViolation = 1008;
+inline constexpr uint16_t kCloseMessageTooBig = 1009;
+inline constexpr uint16_t kCloseInternalError = 1011;
+
+// Signaling messages are small JSON; 1 MiB leaves room for large SDPs with many m-lines.
+inline constexpr size_t kMaxMessageBytes = 1024 * 1024;
+// Control frames carry at most 125 bytes (RFC 6455 section 5.5).
+inline constexpr size_t kMaxControlPayload = 125;
+
+// A complete data message (text/binary, reassembled) or one control frame.
+struct Message {
+  Opcode opcode = Opcode::kText;
+  std::string payload;
+};
+
+// Why the connection must be closed: the close code to send and a short reason.
+struct ProtocolError {
+  uint16_t close_code = kCloseProtocolError;
+  std::string reason;
+};
+
+// Parses client-to-server frames. Clients must mask (RFC 6455 section 5.1).
+class FrameParser {
+ public:
+  explicit FrameParser(size_t max_message_bytes = kMaxMessageBytes)
+      : max_message_bytes_(max_message_bytes) {}
+
+  // Appends `data` and appends every message it completes to `out`. After an error the parser
+  // stays failed and returns the same error.
+  std::optional<ProtocolError> Feed(std::string_view data, std::vector<Message>* out);
+
+ private:
+  // Parses one frame from the front of buffer_; false when more bytes are needed.
+  bool ParseOneFrame(std::vector<Message>* out);
+  void Fail(uint16_t code, std::string reason);
+
+  const size_t max_message_bytes_;
+  std::string buffer_;
+  size_t offset_ = 0;        // consumed bytes at the front of buffer_
+  bool in_message_ = false;  // inside a fragmented data message
+  Opcode message_opcode_ = Opcode::kText;
+  std::string message_;
+  std::optional<ProtocolError> error_;
+};
+
+// One frame. Servers never mask; a mask is only for tests that play the client.
+std::string EncodeFrame(Opcode opcode, std::string_view payload, bool fin = true,
+                        const std::optional<std::array<uint8_t, 4>>& mask = std::nullopt);
+// A close frame: 2-byte code then the reason, truncated to fit 125 bytes on a UTF-8 boundary.
+std::string EncodeCloseFrame(uint16_t code, std::string_view reason);
+
+// A received close frame's payload (RFC 6455 section 5.5.1). An empty payload means 1005.
+struct ClosePayload {
+  uint16_t code = kCloseNoStatus;
+  std::string reason;
+};
+std::optional<ClosePayload> ParseClosePayload(std::string_view payload,
+                                              ProtocolError* error = nullptr);
+// Codes a peer may send in a close frame (RFC 6455 section 7.4).
+bool IsValidCloseCode(uint16_t code);
+
+// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 section 4.2.2 step 5.4).
+std::string ComputeAcceptKey(std::string_view client_key);
+// A Sec-WebSocket-Key must be the base64 of 16 bytes (RFC 6455 section 4.1).
+bool IsValidClientKey(std::string_view client_key);
+
+// Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF.
+bool IsValidUtf8(std::string_view text);
+
+}  // namespace sb::signaling::http::ws

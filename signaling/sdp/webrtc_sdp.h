@@ -1,0 +1,93 @@
+// WebRTC (JSEP, RFC 8829; Unified Plan, BUNDLE, rtcp-mux) meaning on top of SessionDescription:
+// a client's offer or answer turned into the RTP parameter model, and the server's ICE-lite
+// answers and offers built from it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "rtp/rtp_parameters.h"
+
+namespace sb::signaling::sdp {
+
+// a=fingerprint (RFC 8122): "sha-256" and upper-case colon-separated hex.
+struct Fingerprint {
+  std::string algorithm;
+  std::string value;
+  bool operator==(const Fingerprint&) const = default;
+};
+
+// One m-line of a remote description.
+struct RemoteMedia {
+  std::string mid;
+  rtp::MediaKind kind = rtp::MediaKind::kAudio;  // meaningful when media is audio or video
+  std::string direction;                         // sendrecv | sendonly | recvonly | inactive
+  bool rejected = false;  // port 0 without bundle-only, or a kind we do not take (application)
+  rtp::RtpParameters rtp;
+  std::vector<std::string> rids;  // simulcast send rids in the peer's order (RFC 8853)
+  std::string msid_stream, msid_track;
+  // The m= line as written, to mirror it when answering.
+  std::string media;  // "audio", "video", "application"
+  std::string proto;
+  std::vector<std::string> formats;
+};
+
+struct RemoteDescription {
+  std::string ice_ufrag, ice_pwd;
+  std::vector<Fingerprint> fingerprints;
+  std::string setup;  // actpass | active | passive ("" when absent)
+  std::vector<std::string> bundle_mids;
+  std::vector<RemoteMedia> media;
+};
+
+// Parses a peer's offer or answer. Fails with InvalidArgument (and a reason) when the SDP is
+// malformed or unusable: no ice-ufrag/ice-pwd/fingerprint, an m-line without a=mid, an
+// audio/video m-line not using UDP/TLS/RTP/SAVPF, bad rtpmap/fmtp/rtcp-fb/extmap/ssrc lines.
+// m=application (data channels) is accepted and marked rejected for now.
+absl::StatusOr<RemoteDescription> ParseRemoteDescription(std::string_view sdp);
+
+struct Candidate {
+  std::string foundation;
+  uint32_t priority = 0;
+  std::string ip;
+  std::string protocol = "udp";  // "udp" or "tcp" (written with tcptype passive)
+  uint16_t port = 0;
+  std::string type = "host";
+};
+
+struct LocalTransport {
+  std::string ice_ufrag, ice_pwd;
+  std::vector<Fingerprint> fingerprints;
+  std::vector<Candidate> candidates;
+};
+
+struct LocalMedia {
+  std::string mid;
+  rtp::MediaKind kind = rtp::MediaKind::kAudio;
+  // sendonly | recvonly | inactive. "" means: in answers, recvonly if the offer sends, else
+  // inactive; in offers, sendonly.
+  std::string direction;
+  bool rejected = false;
+  rtp::RtpParameters rtp;  // codecs (pts as negotiated), header_extensions, encodings, cname
+  std::string msid_stream, msid_track;
+};
+
+// The answer to a publishing offer: same m-lines and mids in the offer's order, ICE-lite,
+// a=setup:passive (active if the offer said passive), BUNDLE of the accepted mids. An offer
+// m-line is accepted when a non-rejected LocalMedia has its mid and the offer did not reject
+// it; it then carries exactly LocalMedia's codecs and extensions, the offer's simulcast rids
+// (as recv) and the transport's candidates. The others are answered with port 0 and inactive.
+std::string BuildAnswer(const RemoteDescription& offer, const LocalTransport& transport,
+                        const std::vector<LocalMedia>& media, uint64_t session_id);
+
+// The server's offer on a subscribing connection: one m-line per LocalMedia in order
+// (sendonly, with msid, ssrc and FID group), ICE-lite, a=setup:actpass, BUNDLE of the
+// non-rejected mids. Rejected entries keep their mid with port 0 and a=inactive. When every
+// entry is rejected the BUNDLE group lists them all (Chromium's max-bundle needs a group).
+std::string BuildOffer(const LocalTransport& transport, const std::vector<LocalMedia>& media,
+                       uint64_t session_id, uint64_t session_version);
+
+}  // namespace sb::signaling::sdp

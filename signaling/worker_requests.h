@@ -1,0 +1,33 @@
+// Builders for the request bodies the control process sends to workers, and readers for
+// their responses, in terms of signaling's own types.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fbs/message_generated.h"
+#include "rtp/rtp_parameters.h"
+#include "signaling/config.h"
+#include "signaling/sdp/webrtc_sdp.h"
+#include "signaling/workers/worker_process.h"
+
+namespace sb::signaling {
+
+WorkerProcess::BuildBodyFn CreateRouterBody(const std::string& router_id);
+WorkerProcess::BuildBodyFn CreateTransportBody(const std::string& transport_id,
+                                               const Config& config);
+// `remote_setup` is the peer's a=setup value (actpass, active, passive).
+WorkerProcess::BuildBodyFn ConnectBody(const std::vector<sdp::Fingerprint>& fingerprints,
+                                       const std::string& remote_setup);
+WorkerProcess::BuildBodyFn ProduceBody(const std::string& producer_id, rtp::MediaKind kind,
+                                       const rtp::RtpParameters& params);
+WorkerProcess::BuildBodyFn ConsumeBody(const std::string& consumer_id,
+                                       const std::string& producer_id,
+                                       const rtp::RtpCapabilities& caps, const std::string& mid,
+                                       bool paused);
+
+// "error: reason" of a failed response.
+std::string ResponseReason(const fbs::Response* response);
+sdp::LocalTransport LocalTransportFrom(const fbs::WebRtcTransportInfo* info);
+
+}  // namespace sb::signaling

@@ -1,0 +1,140 @@
+// A real conference call through the SFU: three headless Chromium participants join one room
+// through the web app and decode each other's video and audio; a fourth finds the room full;
+// when one leaves, the others see its tile go.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer,
+  launchBrowser,
+  openParticipant,
+  waitForState,
+  inboundStats,
+  sleep,
+} from './harness.mjs';
+
+const ROOM = 'e2e-call';
+const MEASURE_MS = 6000;
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(['--room-capacity=3']);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  const result = await server?.stop();
+  if (result && result.code !== 0) console.log(server.log);
+});
+
+function byPublisher(stats) {
+  const out = {};
+  for (const s of stats) {
+    out[s.participantId] ??= {};
+    out[s.participantId][s.kind] = s;
+  }
+  return out;
+}
+
+test('three participants see and hear each other through the SFU', async (t) => {
+  const names = ['Ada', 'Grace', 'Linus'];
+  const people = [];
+  for (const name of names) {
+    const p = await openParticipant(browser, server, ROOM, name);
+    assert.equal(await waitForState(p, ['joined', 'full', 'error']), 'joined', `${name} joins`);
+    p.id = await p.page.evaluate(() => document.body.dataset.selfId);
+    people.push(p);
+  }
+  const ids = people.map((p) => p.id);
+  assert.equal(new Set(ids).size, 3, 'distinct participant ids');
+
+  // Each sees a tile (a video element) for each of the other two.
+  for (const p of people) {
+    const others = ids.filter((id) => id !== p.id);
+    await p.page.waitForFunction(
+      (want) => want.every((id) => document.querySelector(`video[data-participant-id="${id}"]`)),
+      others,
+      { timeout: 20000 },
+    );
+  }
+
+  // Wait until every participant decodes video from both others, then measure for a while.
+  for (const p of people) {
+    await p.page.waitForFunction(
+      async (n) => {
+        const stats = await window.switchboardTest.inboundStats();
+        const decoding = stats.filter((s) => s.kind === 'video' && s.framesDecoded > 0);
+        return decoding.length >= n;
+      },
+      2,
+      { timeout: 30000, polling: 500 },
+    );
+  }
+  const first = await Promise.all(people.map((p) => inboundStats(p).then(byPublisher)));
+  await sleep(MEASURE_MS);
+  const second = await Promise.all(people.map((p) => inboundStats(p).then(byPublisher)));
+
+  const report = [];
+  people.forEach((p, i) => {
+    for (const other of people) {
+      if (other === p) continue;
+      const a = first[i][other.id];
+      const b = second[i][other.id];
+      assert.ok(b?.video && b?.audio, `${p.name} receives ${other.name}'s audio and video`);
+      const frames = b.video.framesDecoded - (a?.video?.framesDecoded ?? 0);
+      const fps = frames / (MEASURE_MS / 1000);
+      const audioPackets = b.audio.packetsReceived - (a?.audio?.packetsReceived ?? 0);
+      const samples = (b.audio.totalSamplesReceived ?? 0) - (a?.audio?.totalSamplesReceived ?? 0);
+      report.push(
+        `${p.name} <- ${other.name}: video ${b.video.frameWidth}x${b.video.frameHeight} ` +
+          `${fps.toFixed(1)} fps decoded, lost ${b.video.packetsLost}; ` +
+          `audio ${audioPackets} packets, ${samples} samples in ${MEASURE_MS / 1000} s`,
+      );
+      // The fake camera sends about 30 fps; a working path decodes well above a trickle.
+      assert.ok(fps >= 5, `${p.name} decodes ${other.name}'s video (${fps.toFixed(1)} fps)`);
+      assert.ok(b.video.frameWidth > 0, `${p.name} sees ${other.name}'s frames with a size`);
+      // Opus at 20 ms packets is 50 packets/s.
+      assert.ok(
+        audioPackets >= 20 * (MEASURE_MS / 1000),
+        `${p.name} receives ${other.name}'s audio (${audioPackets} packets)`,
+      );
+      assert.ok(samples > 0, `${p.name} plays out ${other.name}'s audio`);
+    }
+  });
+  t.diagnostic(report.join('\n'));
+  console.log(report.join('\n'));
+
+  // A fourth participant finds the room full, and nothing changes for the others.
+  const fourth = await openParticipant(browser, server, ROOM, 'Dennis');
+  assert.equal(await waitForState(fourth, ['joined', 'full', 'error']), 'full', 'room of 3 is full');
+  const status = await fourth.page.textContent('#status');
+  assert.match(status, /full/i, 'the page says the room is full');
+  for (const p of people) {
+    const tiles = await p.page.$$eval('video[data-participant-id]', (v) => v.length);
+    assert.equal(tiles, 2, `${p.name} still sees two others`);
+  }
+  await fourth.context.close();
+
+  // One leaves: the other two see its tile go, and keep decoding each other.
+  const leaver = people[2];
+  await leaver.page.click('#leave');
+  assert.equal(await waitForState(leaver, ['left', 'idle']), 'left');
+  for (const p of people.slice(0, 2)) {
+    await p.page.waitForFunction(
+      (id) => !document.querySelector(`video[data-participant-id="${id}"]`),
+      leaver.id,
+      { timeout: 10000 },
+    );
+  }
+  const before = await inboundStats(people[0]).then(byPublisher);
+  await sleep(2000);
+  const afterLeave = await inboundStats(people[0]).then(byPublisher);
+  const still = afterLeave[people[1].id]?.video?.framesDecoded - before[people[1].id]?.video?.framesDecoded;
+  assert.ok(still > 0, `${people[0].name} still decodes ${people[1].name} after ${leaver.name} left`);
+
+  for (const p of people) {
+    assert.deepEqual(p.errors, [], `${p.name}'s page has no script errors`);
+    await p.context.close();
+  }
+});

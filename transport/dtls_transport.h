@@ -1,0 +1,101 @@
+// DTLS 1.2 endpoint for DTLS-SRTP (RFC 5764) over OpenSSL with memory BIOs: the owner feeds
+// received records in and puts the records this class hands out on the wire.
+#pragma once
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "transport/dtls_certificate.h"
+#include "transport/srtp_session.h"
+#include "transport/transport_types.h"
+#include "transport/uv_timer.h"
+
+namespace sb::transport {
+
+// A handshake that has not finished after this long fails (peers give up around 30 s too).
+inline constexpr uint64_t kDtlsHandshakeTimeoutMs = 30000;
+// Largest datagram we build: fits the IPv6 minimum MTU with room for UDP/IP and TURN headers.
+inline constexpr size_t kDtlsMtu = 1200;
+
+class DtlsTransport {
+ public:
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    // One datagram of DTLS records to put on the wire.
+    virtual void SendDtlsData(const uint8_t* data, size_t len) = 0;
+    virtual void OnDtlsStateChange(DtlsState state, const std::string& reason) = 0;
+    // Called once, just before the state becomes kConnected. Each key_salt is the master key
+    // followed by the master salt; local is what we protect with, remote what the peer uses.
+    virtual void OnDtlsConnected(SrtpProfile profile, std::vector<uint8_t> local_key_salt,
+                                 std::vector<uint8_t> remote_key_salt) = 0;
+    virtual void OnDtlsApplicationData(const uint8_t* data, size_t len) = 0;
+  };
+
+  static absl::StatusOr<std::unique_ptr<DtlsTransport>> Create(
+      uv_loop_t* loop, const DtlsCertificate* certificate, Listener* listener,
+      uint64_t handshake_timeout_ms = kDtlsHandshakeTimeoutMs);
+  ~DtlsTransport();
+  DtlsTransport(const DtlsTransport&) = delete;
+  DtlsTransport& operator=(const DtlsTransport&) = delete;
+
+  // The peer certificate must match one of these after the handshake (RFC 8122 section 5).
+  void SetRemoteFingerprints(std::vector<Fingerprint> fingerprints);
+  // local_role is kClient or kServer; a client sends its ClientHello at once.
+  absl::Status Start(DtlsRole local_role);
+  // One received datagram of DTLS records.
+  void ProcessPacket(const uint8_t* data, size_t len);
+  // Application data (SCTP later) once connected.
+  bool SendApplicationData(const uint8_t* data, size_t len);
+  // Sends close_notify if connected, stops timers; no listener calls after it. Idempotent.
+  void Close();
+
+  DtlsState state() const { return state_; }
+  DtlsRole role() const { return role_; }
+  std::optional<SrtpProfile> srtp_profile() const { return profile_; }
+
+ private:
+  struct CtxDeleter {
+    void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+  };
+  struct SslDeleter {
+    void operator()(SSL* ssl) const { SSL_free(ssl); }
+  };
+  DtlsTransport(Listener* listener, uint64_t handshake_timeout_ms)
+      : listener_(listener), handshake_timeout_ms_(handshake_timeout_ms) {}
+
+  void DoHandshake();
+  void OnHandshakeDone();
+  void ReadApplicationData();
+  void Flush();
+  void ArmRetransmitTimer();
+  void OnRetransmitTimer();
+  void Fail(const std::string& reason);
+  void SetState(DtlsState state, const std::string& reason);
+  absl::Status CheckRemoteFingerprint();
+
+  // Passed by argument.
+  Listener* listener_;
+  // Allocated by this.
+  std::unique_ptr<SSL_CTX, CtxDeleter> ctx_;
+  std::unique_ptr<SSL, SslDeleter> ssl_;
+  BIO* rbio_ = nullptr;  // Owned by ssl_.
+  BIO* wbio_ = nullptr;  // Owned by ssl_.
+  std::unique_ptr<UvTimer> retransmit_timer_;
+  std::unique_ptr<UvTimer> handshake_timer_;
+  uint64_t handshake_timeout_ms_;
+  std::vector<Fingerprint> remote_fingerprints_;
+  DtlsState state_ = DtlsState::kNew;
+  DtlsRole role_ = DtlsRole::kAuto;
+  bool handshake_done_ = false;
+  std::optional<SrtpProfile> profile_;
+};
+
+}  // namespace sb::transport

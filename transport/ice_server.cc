@@ -1,0 +1,203 @@
+#include "transport/ice_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "transport/stun_message.h"
+
+namespace sb::transport {
+namespace {
+
+// Validated tuples kept per transport; peers offer a handful of candidates at most.
+constexpr size_t kMaxTuples = 8;
+
+// RFC 8445 section 5.3: ice-chars are ALPHA / DIGIT / "+" / "/".
+std::string RandomIceString(size_t length) {
+  static constexpr char kChars[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
+  std::vector<unsigned char> random(length);
+  if (RAND_bytes(random.data(), static_cast<int>(length)) != 1) {
+    SB_LOG_ERROR("ice", "RAND_bytes failed");
+  }
+  std::string out(length, 'a');
+  // 64 symbols: the low 6 bits of each byte are uniform.
+  for (size_t i = 0; i < length; ++i) out[i] = kChars[random[i] & 0x3F];
+  return out;
+}
+
+size_t AddressSize(const sockaddr* address) {
+  return address->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+}  // namespace
+
+bool SameAddress(const sockaddr* a, const sockaddr* b) {
+  if (a->sa_family != b->sa_family) return false;
+  if (a->sa_family == AF_INET) {
+    const auto* x = reinterpret_cast<const sockaddr_in*>(a);
+    const auto* y = reinterpret_cast<const sockaddr_in*>(b);
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a->sa_family == AF_INET6) {
+    const auto* x = reinterpret_cast<const sockaddr_in6*>(a);
+    const auto* y = reinterpret_cast<const sockaddr_in6*>(b);
+    return x->sin6_port == y->sin6_port &&
+           std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(in6_addr)) == 0;
+  }
+  return false;
+}
+
+std::string AddressToString(const sockaddr* address) {
+  char ip[INET6_ADDRSTRLEN] = {};
+  if (address->sa_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(address);
+    inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+    return absl::StrCat(ip, ":", ntohs(sin->sin_port));
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(address);
+    inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+    return absl::StrCat("[", ip, "]:", ntohs(sin6->sin6_port));
+  }
+  return "?";
+}
+
+IceServer::IceServer(uv_loop_t* loop, Listener* listener, uint64_t consent_timeout_ms)
+    : listener_(listener),
+      consent_timer_(std::make_unique<UvTimer>(loop, [this] { OnConsentExpired(); })),
+      consent_timeout_ms_(consent_timeout_ms),
+      ufrag_(RandomIceString(16)),
+      pwd_(RandomIceString(32)) {}
+
+IceServer::~IceServer() { Close(); }
+
+void IceServer::Close() {
+  if (state_ == IceState::kClosed) return;
+  consent_timer_->Stop();
+  tuples_.clear();
+  selected_ = -1;
+  state_ = IceState::kClosed;
+  listener_ = nullptr;
+}
+
+void IceServer::ProcessStunPacket(const uint8_t* data, size_t len, const sockaddr* from) {
+  if (state_ == IceState::kClosed) return;
+  auto parsed = StunMessage::Parse({data, len});
+  if (!parsed.ok()) {
+    ++stats_.malformed;
+    SB_LOG_DEBUG("ice", "malformed STUN from {}: {}", AddressToString(from),
+                 std::string(parsed.status().message()));
+    return;
+  }
+  const StunMessage& msg = *parsed;
+  if (msg.method() != kStunMethodBinding || msg.message_class() != StunClass::kRequest) {
+    ++stats_.ignored;  // Binding indications are keepalives; lite agents send no requests.
+    return;
+  }
+  ++stats_.requests_received;
+
+  // RFC 8489 section 6.3: a bad FINGERPRINT means this is not STUN: drop silently.
+  if (msg.has_fingerprint() && !msg.CheckFingerprint()) {
+    ++stats_.auth_failures;
+    return;
+  }
+  // RFC 8445 7.3 + RFC 8489 9.1.3: short-term credentials, "localUfrag:remoteUfrag".
+  // Unauthenticated requests are dropped without an answer (DESIGN: no reply without valid MI).
+  const auto& username = msg.username();
+  const bool user_ok = username && username->size() > ufrag_.size() &&
+                       username->substr(0, ufrag_.size()) == ufrag_ &&
+                       (*username)[ufrag_.size()] == ':';
+  if (!user_ok || !msg.has_message_integrity() || !msg.CheckIntegrity(std::string_view(pwd_))) {
+    ++stats_.auth_failures;
+    SB_LOG_DEBUG("ice", "unauthenticated Binding request from {}", AddressToString(from));
+    return;
+  }
+
+  // We are lite, hence always controlled (RFC 8445 6.1.1); a controlled peer is in conflict.
+  if (msg.ice_controlled() || !msg.ice_controlling()) {
+    ++stats_.role_conflicts;
+    auto response = msg.ice_controlled() ? BuildErrorResponse(msg, 487, "Role Conflict", pwd_)
+                                         : BuildErrorResponse(msg, 400, "Bad Request", pwd_);
+    listener_->OnIceSendStun(response.data(), response.size(), from);
+    ++stats_.responses_sent;
+    return;
+  }
+
+  auto response = BuildBindingSuccessResponse(msg, from, pwd_);
+  listener_->OnIceSendStun(response.data(), response.size(), from);
+  ++stats_.responses_sent;
+  if (listener_ != nullptr) OnValidRequest(from, msg.use_candidate());
+}
+
+void IceServer::OnValidRequest(const sockaddr* from, bool nominated) {
+  consent_timer_->Start(consent_timeout_ms_);
+
+  int index = -1;
+  for (size_t i = 0; i < tuples_.size(); ++i) {
+    if (SameAddress(reinterpret_cast<const sockaddr*>(&tuples_[i]), from)) {
+      index = static_cast<int>(i);
+      break;
+    }
+  }
+  if (index < 0) {
+    if (tuples_.size() == kMaxTuples) {
+      // Evict the oldest tuple that is not the selected one.
+      const size_t victim = selected_ == 0 ? 1 : 0;
+      tuples_.erase(tuples_.begin() + static_cast<long>(victim));
+      if (selected_ > static_cast<int>(victim)) --selected_;
+    }
+    sockaddr_storage ss{};
+    std::memcpy(&ss, from, AddressSize(from));
+    tuples_.push_back(ss);
+    index = static_cast<int>(tuples_.size()) - 1;
+    SB_LOG_DEBUG("ice", "validated tuple {}", AddressToString(from));
+  }
+
+  // Before nomination follow the latest valid check; after it, stick to the nominated tuple
+  // unless a later check nominates another one.
+  const bool select = nominated || !nominated_ || selected_ < 0;
+  const bool changed = select && selected_ != index;
+  if (select) selected_ = index;
+  if (nominated) nominated_ = true;
+
+  const IceState target = nominated_ ? IceState::kCompleted : IceState::kConnected;
+  if (state_ != target) SetState(target);
+  if (changed && listener_ != nullptr) {
+    SB_LOG_INFO("ice", "selected tuple {}", AddressToString(from));
+    listener_->OnIceSelectedTuple(from);
+  }
+}
+
+void IceServer::OnConsentExpired() {
+  if (state_ == IceState::kClosed || state_ == IceState::kNew) return;
+  SB_LOG_INFO("ice", "consent expired: no valid check for {} ms", consent_timeout_ms_);
+  tuples_.clear();
+  selected_ = -1;
+  nominated_ = false;
+  SetState(IceState::kDisconnected);
+  if (listener_ != nullptr) listener_->OnIceSelectedTuple(nullptr);
+}
+
+void IceServer::SetState(IceState state) {
+  state_ = state;
+  if (listener_ != nullptr) listener_->OnIceStateChange(state);
+}
+
+bool IceServer::IsValidTuple(const sockaddr* address) const {
+  for (const auto& tuple : tuples_) {
+    if (SameAddress(reinterpret_cast<const sockaddr*>(&tuple), address)) return true;
+  }
+  return false;
+}
+
+const sockaddr* IceServer::selected_tuple() const {
+  if (selected_ < 0) return nullptr;
+  return reinterpret_cast<const sockaddr*>(&tuples_[static_cast<size_t>(selected_)]);
+}
+
+}  // namespace sb::transport

@@ -1,0 +1,33 @@
+// Small value types shared by the transport classes (ICE, DTLS, WebRtcTransport).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sb::transport {
+
+enum class IceState { kNew, kConnected, kCompleted, kDisconnected, kClosed };
+enum class DtlsState { kNew, kConnecting, kConnected, kFailed, kClosed };
+enum class DtlsRole { kAuto, kClient, kServer };
+
+// A certificate fingerprint as in SDP a=fingerprint (RFC 8122): "sha-256", "AB:CD:...".
+struct Fingerprint {
+  std::string algorithm;
+  std::string value;
+};
+
+struct IceCandidate {
+  std::string foundation;
+  uint32_t priority = 0;
+  std::string ip;
+  std::string protocol;
+  uint16_t port = 0;
+  std::string type;
+};
+
+std::string_view ToString(IceState state);
+std::string_view ToString(DtlsState state);
+std::string_view ToString(DtlsRole role);
+
+}  // namespace sb::transport

@@ -1,0 +1,57 @@
+// A UDP socket on the libuv loop, bound to an ip and a port taken from a range.
+#pragma once
+
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace sb::transport {
+
+class UdpSocket {
+ public:
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    // data points into the socket's receive buffer: valid only during the call, and mutable
+    // so that SRTP can decrypt in place without a copy.
+    virtual void OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from) = 0;
+  };
+
+  // Binds ip:port with port tried from a random start in [port_min, port_max], walking the
+  // whole range until bind succeeds.
+  static absl::StatusOr<std::unique_ptr<UdpSocket>> Create(uv_loop_t* loop, const std::string& ip,
+                                                           uint16_t port_min, uint16_t port_max,
+                                                           Listener* listener);
+  ~UdpSocket();
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  // Non-blocking send; a datagram the kernel will not take now is dropped and counted.
+  bool Send(const uint8_t* data, size_t len, const sockaddr* to);
+  // Stops receiving and releases the socket; idempotent. No listener calls after it.
+  void Close();
+
+  const sockaddr_storage& local_address() const { return local_address_; }
+  uint16_t local_port() const;
+  uint64_t send_drops() const { return send_drops_; }
+
+ private:
+  explicit UdpSocket(Listener* listener) : listener_(listener) {}
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRecv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
+                     unsigned flags);
+
+  // Passed by argument.
+  Listener* listener_;
+  // Allocated by this; freed by the uv_close callback.
+  uv_udp_t* handle_ = nullptr;
+  sockaddr_storage local_address_{};
+  uint64_t send_drops_ = 0;
+};
+
+}  // namespace sb::transport

@@ -1,0 +1,130 @@
+// One WebRTC endpoint's transport: a UDP socket carrying ICE-lite, DTLS and SRTP, demultiplexed
+// by first byte (RFC 7983). It knows RTP only as far as telling RTP from RTCP (RFC 5761 4).
+#pragma once
+
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "transport/dtls_certificate.h"
+#include "transport/dtls_transport.h"
+#include "transport/ice_server.h"
+#include "transport/srtp_session.h"
+#include "transport/transport_types.h"
+#include "transport/udp_socket.h"
+
+namespace sb::transport {
+
+class WebRtcTransport : public UdpSocket::Listener,
+                        public IceServer::Listener,
+                        public DtlsTransport::Listener {
+ public:
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void OnIceStateChange(IceState state) = 0;
+    virtual void OnDtlsStateChange(DtlsState state, const std::string& reason) = 0;
+    // Decrypted; the buffer is mutable and valid during the call only.
+    virtual void OnRtpPacket(uint8_t* data, size_t len) = 0;
+    // Decrypted compound RTCP.
+    virtual void OnRtcpPacket(const uint8_t* data, size_t len) = 0;
+  };
+
+  struct Options {
+    std::string listen_ip;
+    std::string announced_ip;  // Empty: announce listen_ip.
+    uint16_t port_min = 40000;
+    uint16_t port_max = 49999;
+    uint64_t consent_timeout_ms = kConsentTimeoutMs;
+    uint64_t dtls_handshake_timeout_ms = kDtlsHandshakeTimeoutMs;
+  };
+
+  struct Stats {
+    uint64_t bytes_received = 0;
+    uint64_t bytes_sent = 0;
+    uint64_t rtp_packets_received = 0;
+    uint64_t rtp_packets_sent = 0;
+    uint64_t rtcp_packets_received = 0;
+    uint64_t rtcp_packets_sent = 0;
+    uint64_t packets_dropped = 0;  // Unknown first byte, unvalidated source, SRTP failures.
+  };
+
+  static absl::StatusOr<std::unique_ptr<WebRtcTransport>> Create(uv_loop_t* loop,
+                                                                 const Options& options,
+                                                                 DtlsCertificate* certificate,
+                                                                 Listener* listener);
+  ~WebRtcTransport() override;
+  WebRtcTransport(const WebRtcTransport&) = delete;
+  WebRtcTransport& operator=(const WebRtcTransport&) = delete;
+
+  const std::string& ice_ufrag() const { return ice_->ufrag(); }
+  const std::string& ice_pwd() const { return ice_->pwd(); }
+  // One host UDP candidate with the announced ip.
+  std::vector<IceCandidate> candidates() const;
+  std::vector<Fingerprint> local_fingerprints() const;
+
+  // remote_role is the peer's DTLS role: a client peer makes us server, a server peer makes
+  // us client, kAuto makes us server (RFC 8842: the answerer picks). DTLS starts once ICE is
+  // connected; the remote fingerprints are checked after the handshake.
+  absl::Status Connect(DtlsRole remote_role, std::vector<Fingerprint> remote_fingerprints);
+
+  // Protect in place (capacity >= len + SrtpMaxOverhead(), RTCP + 4) and send to the selected
+  // tuple. False if not connected or on failure.
+  bool SendRtp(uint8_t* data, size_t len, size_t capacity);
+  bool SendRtcp(uint8_t* data, size_t len, size_t capacity);
+
+  IceState ice_state() const { return ice_->state(); }
+  DtlsState dtls_state() const { return dtls_->state(); }
+  // Empty until DTLS is connected.
+  std::string srtp_profile_name() const;
+  const Stats& stats() const { return stats_; }
+  const IceServer::Stats& ice_stats() const { return ice_->stats(); }
+  uint16_t local_port() const { return socket_->local_port(); }
+
+  // Stops everything; idempotent; no listener calls after it.
+  void Close();
+
+ private:
+  WebRtcTransport(const Options& options, DtlsCertificate* certificate, Listener* listener)
+      : options_(options), certificate_(certificate), listener_(listener) {}
+
+  // UdpSocket::Listener
+  void OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from) override;
+  // IceServer::Listener
+  void OnIceSendStun(const uint8_t* data, size_t len, const sockaddr* to) override;
+  void OnIceStateChange(IceState state) override;
+  void OnIceSelectedTuple(const sockaddr* tuple) override;
+  // DtlsTransport::Listener
+  void SendDtlsData(const uint8_t* data, size_t len) override;
+  void OnDtlsStateChange(DtlsState state, const std::string& reason) override;
+  void OnDtlsConnected(SrtpProfile profile, std::vector<uint8_t> local_key_salt,
+                       std::vector<uint8_t> remote_key_salt) override;
+  void OnDtlsApplicationData(const uint8_t* data, size_t len) override;
+
+  void MaybeStartDtls();
+  void OnMediaPacket(uint8_t* data, size_t len);
+  bool SendToSelected(const uint8_t* data, size_t len);
+
+  // Passed by argument.
+  Options options_;
+  DtlsCertificate* certificate_;
+  Listener* listener_;
+  // Allocated by this.
+  std::unique_ptr<UdpSocket> socket_;
+  std::unique_ptr<IceServer> ice_;
+  std::unique_ptr<DtlsTransport> dtls_;
+  std::unique_ptr<SrtpSession> srtp_in_;
+  std::unique_ptr<SrtpSession> srtp_out_;
+  std::vector<std::vector<uint8_t>> pending_dtls_;  // Records seen before DTLS started.
+  bool connect_called_ = false;
+  DtlsRole local_role_ = DtlsRole::kServer;
+  bool closed_ = false;
+  Stats stats_;
+};
+
+}  // namespace sb::transport

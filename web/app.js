@@ -1,0 +1,307 @@
+// The Switchboard conference page. State is mirrored into the DOM for people and for tests:
+//   document.body.dataset.state   idle | joining | joined | full | left | error | closed
+//   document.body.dataset.selfId  own participant id while joined
+//   #status                       a human sentence about the state
+//   video[data-participant-id]    one per remote participant (audio in audio[data-participant-id]),
+//                                 with data-audio-muted / data-video-muted = "true" | "false"
+// /?room=NAME&name=NAME&autojoin=1 joins without a click.
+import { SwitchboardClient } from '/lib/switchboard.js';
+
+const $ = (selector) => document.querySelector(selector);
+const ui = {
+  form: $('#join-form'),
+  room: $('#room'),
+  name: $('#name'),
+  joinButton: $('#join'),
+  status: $('#status'),
+  conference: $('#conference'),
+  grid: $('#grid'),
+  localTile: $('#local-tile'),
+  localVideo: $('#local-video'),
+  mic: $('#mic'),
+  cam: $('#cam'),
+  leave: $('#leave'),
+  soundHint: $('#sound-hint'),
+  enableSound: $('#enable-sound'),
+  tileTemplate: $('#tile-template'),
+};
+
+const MEDIA_CONSTRAINTS = { audio: true, video: { width: 640, height: 360 } };
+
+let client = null;
+let localStream = null;
+let session = null; // { room, name, viewer } while joining or joined
+const tiles = new Map(); // participantId -> <figure>
+
+// --- State and status ------------------------------------------------------------------------
+
+function setState(state, text) {
+  document.body.dataset.state = state;
+  if (text !== undefined) ui.status.textContent = text;
+}
+
+function joinedStatus() {
+  const others = tiles.size;
+  let text = `In room ${session.room} as ${session.name}`;
+  text += others === 0 ? ' · nobody else here yet' : ` · ${others} other${others === 1 ? '' : 's'}`;
+  if (session.viewer) text += ' · no camera or microphone: joined as a viewer';
+  return text;
+}
+
+function refreshStatus() {
+  if (document.body.dataset.state === 'joined') ui.status.textContent = joinedStatus();
+}
+
+function showForm(visible) {
+  ui.form.hidden = !visible;
+  ui.conference.hidden = visible;
+  for (const el of ui.form.elements) el.disabled = false;
+}
+
+// --- Tiles ----------------------------------------------------------------------------------
+
+function initials(name) {
+  return (name || '?').trim().split(/\s+/).slice(0, 2).map((w) => w[0]).join('').toUpperCase();
+}
+
+function ensureTile(participantId) {
+  let tile = tiles.get(participantId);
+  if (tile) return tile;
+  tile = ui.tileTemplate.content.firstElementChild.cloneNode(true);
+  tile.dataset.peer = participantId;
+  tile.querySelector('video').dataset.participantId = participantId;
+  const audio = tile.querySelector('audio');
+  audio.dataset.participantId = participantId;
+  tiles.set(participantId, tile);
+  ui.grid.append(tile);
+  updateTile(participantId);
+  return tile;
+}
+
+function updateTile(participantId) {
+  const tile = tiles.get(participantId);
+  if (!tile) return;
+  const p = client?.participants.get(participantId) ?? { id: participantId };
+  const video = tile.querySelector('video');
+  const stream = client?.remoteStreams.get(participantId);
+  const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+  const audioMuted = !!p.audioMuted;
+  const videoMuted = !!p.videoMuted;
+  tile.querySelector('.name').textContent = p.name ?? participantId;
+  tile.querySelector('.avatar').dataset.initials = initials(p.name);
+  tile.dataset.video = hasVideo && !videoMuted ? 'on' : 'off';
+  tile.dataset.audioMuted = String(audioMuted);
+  video.dataset.audioMuted = String(audioMuted);
+  video.dataset.videoMuted = String(videoMuted);
+}
+
+function attachStream(participantId, stream) {
+  const tile = ensureTile(participantId);
+  const video = tile.querySelector('video');
+  const audio = tile.querySelector('audio');
+  // Re-assigning makes every browser pick up tracks added to the stream since.
+  video.srcObject = stream;
+  audio.srcObject = stream;
+  video.play().catch(() => {});
+  audio.play().catch(() => { ui.soundHint.hidden = false; });
+  updateTile(participantId);
+}
+
+function removeTile(participantId) {
+  const tile = tiles.get(participantId);
+  if (!tile) return;
+  for (const media of tile.querySelectorAll('video, audio')) media.srcObject = null;
+  tile.remove();
+  tiles.delete(participantId);
+}
+
+function removeAllTiles() {
+  for (const id of [...tiles.keys()]) removeTile(id);
+}
+
+// --- Local media ----------------------------------------------------------------------------
+
+async function startLocalMedia() {
+  if (!navigator.mediaDevices?.getUserMedia) return null;
+  try {
+    return await navigator.mediaDevices.getUserMedia(MEDIA_CONSTRAINTS);
+  } catch (err) {
+    console.warn('getUserMedia failed; joining as a viewer', err);
+    return null;
+  }
+}
+
+function stopLocalMedia() {
+  for (const track of localStream?.getTracks() ?? []) track.stop();
+  localStream = null;
+  ui.localVideo.srcObject = null;
+}
+
+function updateLocalControls() {
+  const audio = localStream?.getAudioTracks()[0];
+  const video = localStream?.getVideoTracks()[0];
+  ui.mic.disabled = !audio;
+  ui.cam.disabled = !video;
+  const micOn = !!audio && audio.enabled;
+  const camOn = !!video && video.enabled;
+  ui.mic.textContent = micOn || !audio ? 'Mute mic' : 'Unmute mic';
+  ui.cam.textContent = camOn || !video ? 'Camera off' : 'Camera on';
+  ui.mic.classList.toggle('off', !!audio && !micOn);
+  ui.cam.classList.toggle('off', !!video && !camOn);
+  ui.localTile.dataset.video = camOn ? 'on' : 'off';
+  ui.localTile.dataset.audioMuted = String(!micOn);
+  ui.localTile.querySelector('.avatar').dataset.initials = initials(session?.name);
+  ui.localTile.querySelector('.name').textContent = session ? `${session.name} (you)` : 'You';
+}
+
+// --- Client ---------------------------------------------------------------------------------
+
+function signalingUrl() {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+}
+
+async function connectClient() {
+  if (client?.connected) return client;
+  const c = new SwitchboardClient();
+  c.addEventListener('participant-joined', (e) => {
+    ensureTile(e.detail.participant.id);
+    refreshStatus();
+  });
+  c.addEventListener('participant-updated', (e) => updateTile(e.detail.participant.id));
+  c.addEventListener('participant-left', (e) => {
+    removeTile(e.detail.id);
+    refreshStatus();
+  });
+  c.addEventListener('track', (e) => attachStream(e.detail.participantId, e.detail.stream));
+  c.addEventListener('track-ended', (e) => updateTile(e.detail.participantId));
+  c.addEventListener('room-closed', (e) => {
+    const room = e.detail.room;
+    endSession();
+    setState('closed', `Room ${room} was closed (${e.detail.reason || 'no reason given'}). Join again to continue.`);
+  });
+  c.addEventListener('error', (e) => {
+    console.warn('switchboard error', e.detail);
+    if (document.body.dataset.state === 'joined') {
+      ui.status.textContent = `${joinedStatus()} · server said: ${e.detail.message || e.detail.code}`;
+    }
+  });
+  c.addEventListener('closed', () => {
+    if (client !== c) return;
+    client = null;
+    const state = document.body.dataset.state;
+    if (state === 'joined' || state === 'joining') {
+      endSession();
+      setState('closed', 'The connection to the server closed. Join again to reconnect.');
+    }
+  });
+  client = c;
+  await c.connect(signalingUrl());
+  return c;
+}
+
+async function join(room, name) {
+  if (session) return;
+  session = { room, name, viewer: false };
+  for (const el of ui.form.elements) el.disabled = true;
+  setState('joining', `Joining ${room}…`);
+
+  localStream = await startLocalMedia();
+  session.viewer = !localStream;
+  ui.localVideo.srcObject = localStream;
+  updateLocalControls();
+
+  let reply;
+  try {
+    await connectClient();
+    reply = await client.join(room, name);
+  } catch (err) {
+    endSession();
+    setState('error', `Could not join ${room}: ${err.message}`);
+    return;
+  }
+  if (reply.type === 'full') {
+    endSession();
+    setState('full', `Room ${room} is full (${reply.capacity} of ${reply.capacity})`);
+    return;
+  }
+
+  document.body.dataset.selfId = reply.id;
+  for (const p of reply.participants ?? []) ensureTile(p.id);
+  showForm(false);
+  history.replaceState(null, '', `?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+  setState('joined', joinedStatus());
+
+  if (localStream) {
+    try {
+      await client.publish(localStream);
+    } catch (err) {
+      console.warn('publish failed', err);
+      if (session) ui.status.textContent = `${joinedStatus()} · could not send media: ${err.message}`;
+    }
+  }
+}
+
+// Forgets the room locally (the server side is handled by the caller).
+function endSession() {
+  session = null;
+  delete document.body.dataset.selfId;
+  removeAllTiles();
+  stopLocalMedia();
+  updateLocalControls();
+  ui.soundHint.hidden = true;
+  showForm(true);
+}
+
+async function leave() {
+  if (!session) return;
+  const room = session.room;
+  ui.leave.disabled = true;
+  try {
+    await client?.leave();
+  } catch (err) {
+    console.warn('leave failed', err);
+  }
+  ui.leave.disabled = false;
+  endSession();
+  setState('left', `You left room ${room}.`);
+}
+
+function toggle(kind) {
+  const track = kind === 'audio' ? localStream?.getAudioTracks()[0] : localStream?.getVideoTracks()[0];
+  if (!track || !client) return;
+  client.setMuted(kind, track.enabled); // currently enabled -> mute
+  updateLocalControls();
+}
+
+// --- Wiring ---------------------------------------------------------------------------------
+
+ui.form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (!ui.form.reportValidity()) return;
+  join(ui.room.value.trim(), ui.name.value.trim());
+});
+ui.mic.addEventListener('click', () => toggle('audio'));
+ui.cam.addEventListener('click', () => toggle('video'));
+ui.leave.addEventListener('click', leave);
+ui.enableSound.addEventListener('click', () => {
+  for (const audio of ui.grid.querySelectorAll('audio')) audio.play().catch(() => {});
+  ui.soundHint.hidden = true;
+});
+window.addEventListener('pagehide', () => client?.close());
+
+const params = new URLSearchParams(location.search);
+if (params.has('room')) ui.room.value = params.get('room');
+if (params.has('name')) ui.name.value = params.get('name');
+updateLocalControls();
+if (params.get('autojoin') === '1' && ui.form.checkValidity()) {
+  join(ui.room.value.trim(), ui.name.value.trim());
+} else if (params.get('autojoin') === '1') {
+  setState('error', 'The link needs a valid room (letters, digits, _ . -) and a name.');
+}
+
+// Debugging and test hook: media statistics of the current call, as the end-to-end tests and
+// a curious person at the console read them.
+window.switchboardTest = {
+  inboundStats: async () => (client ? client.getReceiverStats() : []),
+  outboundStats: async () => (client ? client.getSenderStats() : []),
+};

@@ -1,0 +1,172 @@
+#include "worker/fbs/rtp_parameters_convert.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace sb::ipc {
+namespace {
+
+// Bounds on what one request may carry; far above what any browser offers.
+constexpr size_t kMaxCodecs = 64;
+constexpr size_t kMaxEncodings = 16;
+constexpr size_t kMaxHeaderExtensions = 32;
+constexpr size_t kMaxCodecParameters = 32;
+constexpr size_t kMaxFeedback = 32;
+
+std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fbs::Parameter>>> ParametersToFbs(
+    flatbuffers::FlatBufferBuilder& fbb, const rtp::CodecParameterMap& map) {
+  std::vector<flatbuffers::Offset<fbs::Parameter>> out;
+  for (const auto& [key, value] : map) {
+    out.push_back(fbs::CreateParameterDirect(fbb, key.c_str(), value.c_str()));
+  }
+  return fbb.CreateVector(out);
+}
+
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fbs::RtcpFeedback>>> FeedbackToFbs(
+    flatbuffers::FlatBufferBuilder& fbb, const std::vector<rtp::RtcpFeedback>& list) {
+  std::vector<flatbuffers::Offset<fbs::RtcpFeedback>> out;
+  for (const auto& fb : list) {
+    out.push_back(fbs::CreateRtcpFeedbackDirect(fbb, fb.type.c_str(), fb.parameter.c_str()));
+  }
+  return fbb.CreateVector(out);
+}
+
+absl::StatusOr<rtp::CodecParameterMap> ParametersFromFbs(
+    const flatbuffers::Vector<flatbuffers::Offset<fbs::Parameter>>* list) {
+  rtp::CodecParameterMap map;
+  if (!list) return map;
+  if (list->size() > kMaxCodecParameters) {
+    return absl::InvalidArgumentError("too many codec parameters");
+  }
+  for (const auto* p : *list) map[p->key()->str()] = Str(p->value());
+  return map;
+}
+
+absl::StatusOr<std::vector<rtp::RtcpFeedback>> FeedbackFromFbs(
+    const flatbuffers::Vector<flatbuffers::Offset<fbs::RtcpFeedback>>* list) {
+  std::vector<rtp::RtcpFeedback> out;
+  if (!list) return out;
+  if (list->size() > kMaxFeedback) return absl::InvalidArgumentError("too many rtcp feedback");
+  for (const auto* fb : *list) out.push_back({fb->type()->str(), Str(fb->parameter())});
+  return out;
+}
+
+}  // namespace
+
+flatbuffers::Offset<fbs::RtpParameters> ToFbs(flatbuffers::FlatBufferBuilder& fbb,
+                                              const rtp::RtpParameters& params) {
+  std::vector<flatbuffers::Offset<fbs::RtpCodecParameters>> codecs;
+  for (const auto& c : params.codecs) {
+    auto mime = fbb.CreateString(c.mime_type);
+    auto parameters = ParametersToFbs(fbb, c.parameters);
+    auto feedback = FeedbackToFbs(fbb, c.rtcp_feedback);
+    codecs.push_back(fbs::CreateRtpCodecParameters(fbb, mime, c.payload_type, c.clock_rate,
+                                                   c.channels, parameters, feedback));
+  }
+  std::vector<flatbuffers::Offset<fbs::RtpEncodingParameters>> encodings;
+  for (const auto& e : params.encodings) {
+    encodings.push_back(fbs::CreateRtpEncodingParametersDirect(fbb, e.ssrc, e.rtx_ssrc,
+                                                               e.rid.c_str(), e.max_bitrate));
+  }
+  std::vector<flatbuffers::Offset<fbs::RtpHeaderExtensionParameters>> exts;
+  for (const auto& h : params.header_extensions) {
+    exts.push_back(fbs::CreateRtpHeaderExtensionParametersDirect(fbb, h.uri.c_str(), h.id));
+  }
+  return fbs::CreateRtpParametersDirect(fbb, params.mid.c_str(), &codecs, &encodings, &exts,
+                                        params.cname.c_str(), params.reduced_size);
+}
+
+flatbuffers::Offset<fbs::RtpCapabilities> ToFbs(flatbuffers::FlatBufferBuilder& fbb,
+                                                const rtp::RtpCapabilities& caps) {
+  std::vector<flatbuffers::Offset<fbs::RtpCodecCapability>> codecs;
+  for (const auto& c : caps.codecs) {
+    auto mime = fbb.CreateString(c.mime_type);
+    auto parameters = ParametersToFbs(fbb, c.parameters);
+    auto feedback = FeedbackToFbs(fbb, c.rtcp_feedback);
+    codecs.push_back(fbs::CreateRtpCodecCapability(fbb, ToFbs(c.kind), mime,
+                                                   c.preferred_payload_type, c.clock_rate,
+                                                   c.channels, parameters, feedback));
+  }
+  std::vector<flatbuffers::Offset<fbs::RtpHeaderExtensionCapability>> exts;
+  for (const auto& h : caps.header_extensions) {
+    exts.push_back(fbs::CreateRtpHeaderExtensionCapabilityDirect(fbb, ToFbs(h.kind), h.uri.c_str(),
+                                                                 h.preferred_id));
+  }
+  return fbs::CreateRtpCapabilitiesDirect(fbb, &codecs, &exts);
+}
+
+absl::StatusOr<rtp::RtpParameters> FromFbs(const fbs::RtpParameters* params) {
+  if (!params) return absl::InvalidArgumentError("missing rtp parameters");
+  rtp::RtpParameters out;
+  out.mid = Str(params->mid());
+  out.cname = Str(params->cname());
+  out.reduced_size = params->reduced_size();
+  if (const auto* codecs = params->codecs()) {
+    if (codecs->size() > kMaxCodecs) return absl::InvalidArgumentError("too many codecs");
+    for (const auto* c : *codecs) {
+      rtp::RtpCodecParameters codec;
+      codec.mime_type = c->mime_type()->str();
+      codec.payload_type = c->payload_type();
+      codec.clock_rate = c->clock_rate();
+      codec.channels = c->channels();
+      auto parameters = ParametersFromFbs(c->parameters());
+      if (!parameters.ok()) return parameters.status();
+      codec.parameters = *std::move(parameters);
+      auto feedback = FeedbackFromFbs(c->rtcp_feedback());
+      if (!feedback.ok()) return feedback.status();
+      codec.rtcp_feedback = *std::move(feedback);
+      out.codecs.push_back(std::move(codec));
+    }
+  }
+  if (const auto* encodings = params->encodings()) {
+    if (encodings->size() > kMaxEncodings) return absl::InvalidArgumentError("too many encodings");
+    for (const auto* e : *encodings) {
+      out.encodings.push_back({e->ssrc(), e->rtx_ssrc(), Str(e->rid()), e->max_bitrate()});
+    }
+  }
+  if (const auto* exts = params->header_extensions()) {
+    if (exts->size() > kMaxHeaderExtensions) {
+      return absl::InvalidArgumentError("too many header extensions");
+    }
+    for (const auto* h : *exts) out.header_extensions.push_back({h->uri()->str(), h->id()});
+  }
+  return out;
+}
+
+absl::StatusOr<rtp::RtpCapabilities> FromFbs(const fbs::RtpCapabilities* caps) {
+  if (!caps) return absl::InvalidArgumentError("missing rtp capabilities");
+  rtp::RtpCapabilities out;
+  if (const auto* codecs = caps->codecs()) {
+    if (codecs->size() > kMaxCodecs) return absl::InvalidArgumentError("too many codecs");
+    for (const auto* c : *codecs) {
+      rtp::RtpCodecCapability codec;
+      codec.kind = FromFbs(c->kind());
+      codec.mime_type = c->mime_type()->str();
+      codec.preferred_payload_type = c->preferred_payload_type();
+      codec.clock_rate = c->clock_rate();
+      codec.channels = c->channels();
+      auto parameters = ParametersFromFbs(c->parameters());
+      if (!parameters.ok()) return parameters.status();
+      codec.parameters = *std::move(parameters);
+      auto feedback = FeedbackFromFbs(c->rtcp_feedback());
+      if (!feedback.ok()) return feedback.status();
+      codec.rtcp_feedback = *std::move(feedback);
+      out.codecs.push_back(std::move(codec));
+    }
+  }
+  if (const auto* exts = caps->header_extensions()) {
+    if (exts->size() > kMaxHeaderExtensions) {
+      return absl::InvalidArgumentError("too many header extensions");
+    }
+    for (const auto* h : *exts) {
+      out.header_extensions.push_back({FromFbs(h->kind()), h->uri()->str(), h->preferred_id()});
+    }
+  }
+  return out;
+}
+
+}  // namespace sb::ipc

@@ -1,0 +1,376 @@
+#include "worker/router_handler.h"
+
+#include <utility>
+
+#include "base/log.h"
+#include "worker/fbs/message_builder.h"
+#include "worker/fbs/rtp_parameters_convert.h"
+
+namespace sb::worker {
+namespace {
+
+fbs::IceState ToFbs(transport::IceState s) {
+  switch (s) {
+    case transport::IceState::kNew:
+      return fbs::IceState::NEW;
+    case transport::IceState::kConnected:
+      return fbs::IceState::CONNECTED;
+    case transport::IceState::kCompleted:
+      return fbs::IceState::COMPLETED;
+    case transport::IceState::kDisconnected:
+      return fbs::IceState::DISCONNECTED;
+    case transport::IceState::kClosed:
+      return fbs::IceState::CLOSED;
+  }
+  return fbs::IceState::NEW;
+}
+
+fbs::DtlsState ToFbs(transport::DtlsState s) {
+  switch (s) {
+    case transport::DtlsState::kNew:
+      return fbs::DtlsState::NEW;
+    case transport::DtlsState::kConnecting:
+      return fbs::DtlsState::CONNECTING;
+    case transport::DtlsState::kConnected:
+      return fbs::DtlsState::CONNECTED;
+    case transport::DtlsState::kFailed:
+      return fbs::DtlsState::FAILED;
+    case transport::DtlsState::kClosed:
+      return fbs::DtlsState::CLOSED;
+  }
+  return fbs::DtlsState::NEW;
+}
+
+transport::DtlsRole FromFbs(fbs::DtlsRole role) {
+  switch (role) {
+    case fbs::DtlsRole::CLIENT:
+      return transport::DtlsRole::kClient;
+    case fbs::DtlsRole::SERVER:
+      return transport::DtlsRole::kServer;
+    default:
+      return transport::DtlsRole::kAuto;
+  }
+}
+
+std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+flatbuffers::Offset<fbs::WebRtcTransportInfo> BuildTransportInfo(
+    flatbuffers::FlatBufferBuilder& fbb, const router::Transport& transport) {
+  const auto& webrtc = transport.webrtc();
+  auto ice = fbs::CreateIceParametersDirect(fbb, webrtc.ice_ufrag().c_str(),
+                                            webrtc.ice_pwd().c_str(), true);
+  std::vector<flatbuffers::Offset<fbs::IceCandidate>> candidates;
+  for (const auto& c : webrtc.candidates()) {
+    candidates.push_back(fbs::CreateIceCandidateDirect(fbb, c.foundation.c_str(), c.priority,
+                                                       c.ip.c_str(), c.protocol.c_str(), c.port,
+                                                       c.type.c_str()));
+  }
+  std::vector<flatbuffers::Offset<fbs::DtlsFingerprint>> fingerprints;
+  for (const auto& f : webrtc.local_fingerprints()) {
+    fingerprints.push_back(
+        fbs::CreateDtlsFingerprintDirect(fbb, f.algorithm.c_str(), f.value.c_str()));
+  }
+  auto dtls = fbs::CreateDtlsParametersDirect(fbb, fbs::DtlsRole::AUTO, &fingerprints);
+  return fbs::CreateWebRtcTransportInfoDirect(fbb, transport.id().c_str(), ice, &candidates, dtls,
+                                              ToFbs(webrtc.ice_state()),
+                                              ToFbs(webrtc.dtls_state()));
+}
+
+}  // namespace
+
+RouterHandler::RouterHandler(uv_loop_t* loop, Notifier* notifier,
+                             std::unique_ptr<transport::DtlsCertificate> certificate)
+    : loop_(loop), notifier_(notifier), certificate_(std::move(certificate)) {}
+
+RouterHandler::~RouterHandler() { routers_.clear(); }
+
+std::vector<std::string> RouterHandler::RouterIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, r] : routers_) ids.push_back(id);
+  return ids;
+}
+
+router::Router* RouterHandler::RouterWithTransport(const std::string& id) const {
+  for (const auto& [rid, r] : routers_) {
+    if (r->FindTransport(id)) return r.get();
+  }
+  return nullptr;
+}
+
+router::Router* RouterHandler::RouterWithProducer(const std::string& id) const {
+  for (const auto& [rid, r] : routers_) {
+    if (r->FindProducer(id)) return r.get();
+  }
+  return nullptr;
+}
+
+router::Router* RouterHandler::RouterWithConsumer(const std::string& id) const {
+  for (const auto& [rid, r] : routers_) {
+    if (r->FindConsumer(id)) return r.get();
+  }
+  return nullptr;
+}
+
+void RouterHandler::HandleRequest(const fbs::Request& request, Responder respond) {
+  const std::string handler_id = Str(request.handler_id());
+  switch (request.method()) {
+    case fbs::Method::WORKER_CREATE_ROUTER: {
+      const auto* body = request.body_as_CreateRouterRequest();
+      if (!body) return respond.Error(ipc::error::kInvalidArgument, "missing CreateRouterRequest");
+      std::string id = body->router_id()->str();
+      if (id.empty() || routers_.contains(id)) {
+        return respond.Error(ipc::error::kInvalidArgument, "router id empty or in use: " + id);
+      }
+      routers_[id] = std::make_unique<router::Router>(id, loop_, certificate_.get(), this);
+      SB_LOG_DEBUG("worker", "router {} created", id);
+      return respond.Ok();
+    }
+    case fbs::Method::ROUTER_CLOSE:
+    case fbs::Method::ROUTER_DUMP:
+    case fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT: {
+      auto it = routers_.find(handler_id);
+      if (it == routers_.end())
+        return respond.Error(ipc::error::kNotFound, "no router " + handler_id);
+      if (request.method() == fbs::Method::ROUTER_CLOSE) {
+        routers_.erase(it);
+        return respond.Ok();
+      }
+      return HandleRouterRequest(request, it->second.get(), respond);
+    }
+    case fbs::Method::TRANSPORT_CONNECT:
+    case fbs::Method::TRANSPORT_CLOSE:
+    case fbs::Method::TRANSPORT_GET_STATS:
+    case fbs::Method::TRANSPORT_PRODUCE:
+    case fbs::Method::TRANSPORT_CONSUME: {
+      router::Router* router = RouterWithTransport(handler_id);
+      if (!router) return respond.Error(ipc::error::kNotFound, "no transport " + handler_id);
+      return HandleTransportRequest(request, router, respond);
+    }
+    case fbs::Method::PRODUCER_CLOSE:
+    case fbs::Method::PRODUCER_PAUSE:
+    case fbs::Method::PRODUCER_RESUME:
+    case fbs::Method::PRODUCER_GET_STATS: {
+      router::Router* router = RouterWithProducer(handler_id);
+      if (!router) return respond.Error(ipc::error::kNotFound, "no producer " + handler_id);
+      return HandleProducerRequest(request, router, respond);
+    }
+    case fbs::Method::CONSUMER_CLOSE:
+    case fbs::Method::CONSUMER_PAUSE:
+    case fbs::Method::CONSUMER_RESUME:
+    case fbs::Method::CONSUMER_REQUEST_KEY_FRAME:
+    case fbs::Method::CONSUMER_GET_STATS: {
+      router::Router* router = RouterWithConsumer(handler_id);
+      if (!router) return respond.Error(ipc::error::kNotFound, "no consumer " + handler_id);
+      return HandleConsumerRequest(request, router, respond);
+    }
+    default:
+      return respond.Error(ipc::error::kNotImplemented, "unknown method");
+  }
+}
+
+void RouterHandler::HandleRouterRequest(const fbs::Request& request, router::Router* router,
+                                        Responder& respond) {
+  auto& fbb = respond.builder();
+  if (request.method() == fbs::Method::ROUTER_DUMP) {
+    auto strings = [&](const std::vector<std::string>& ids) {
+      return fbb.CreateVectorOfStrings(ids);
+    };
+    auto transports = strings(router->TransportIds());
+    auto producers = strings(router->ProducerIds());
+    auto consumers = strings(router->ConsumerIds());
+    auto dump = fbs::CreateRouterDump(fbb, fbb.CreateString(router->id()), transports, producers,
+                                      consumers);
+    return respond.Ok(fbs::ResponseBody::RouterDump, dump.Union());
+  }
+  // ROUTER_CREATE_WEBRTC_TRANSPORT
+  const auto* body = request.body_as_CreateWebRtcTransportRequest();
+  if (!body) {
+    return respond.Error(ipc::error::kInvalidArgument, "missing CreateWebRtcTransportRequest");
+  }
+  transport::WebRtcTransport::Options options;
+  options.listen_ip = body->listen_ip()->str();
+  options.announced_ip = Str(body->announced_ip());
+  options.port_min = body->port_min();
+  options.port_max = body->port_max();
+  if (options.port_min == 0 || options.port_min > options.port_max) {
+    return respond.Error(ipc::error::kInvalidArgument, "bad port range");
+  }
+  auto transport = router->CreateWebRtcTransport(body->transport_id()->str(), options);
+  if (!transport.ok()) return respond.Error(transport.status());
+  auto info = BuildTransportInfo(fbb, **transport);
+  respond.Ok(fbs::ResponseBody::WebRtcTransportInfo, info.Union());
+}
+
+void RouterHandler::HandleTransportRequest(const fbs::Request& request, router::Router* router,
+                                           Responder& respond) {
+  const std::string id = Str(request.handler_id());
+  router::Transport* transport = router->FindTransport(id);
+  auto& fbb = respond.builder();
+  switch (request.method()) {
+    case fbs::Method::TRANSPORT_CONNECT: {
+      const auto* body = request.body_as_ConnectWebRtcTransportRequest();
+      if (!body) {
+        return respond.Error(ipc::error::kInvalidArgument, "missing ConnectWebRtcTransportRequest");
+      }
+      std::vector<transport::Fingerprint> fingerprints;
+      if (const auto* list = body->dtls_parameters()->fingerprints()) {
+        for (const auto* f : *list) {
+          fingerprints.push_back({f->algorithm()->str(), f->value()->str()});
+        }
+      }
+      if (fingerprints.empty()) {
+        return respond.Error(ipc::error::kInvalidArgument, "no remote DTLS fingerprint");
+      }
+      auto status = transport->webrtc().Connect(FromFbs(body->dtls_parameters()->role()),
+                                                std::move(fingerprints));
+      if (!status.ok()) return respond.Error(status);
+      return respond.Ok();
+    }
+    case fbs::Method::TRANSPORT_CLOSE: {
+      auto status = router->CloseTransport(id);
+      if (!status.ok()) return respond.Error(status);
+      return respond.Ok();
+    }
+    case fbs::Method::TRANSPORT_GET_STATS: {
+      const auto& webrtc = transport->webrtc();
+      const auto& s = webrtc.stats();
+      const auto& c = transport->counters();
+      auto stats = fbs::CreateTransportStatsDirect(
+          fbb, id.c_str(), ToFbs(webrtc.ice_state()), ToFbs(webrtc.dtls_state()),
+          webrtc.srtp_profile_name().c_str(), s.bytes_received, s.bytes_sent,
+          s.rtp_packets_received, s.rtp_packets_sent, s.rtcp_packets_received, s.rtcp_packets_sent,
+          s.packets_dropped + c.rtp_malformed + c.rtcp_malformed + c.rtp_unknown_ssrc);
+      return respond.Ok(fbs::ResponseBody::TransportStats, stats.Union());
+    }
+    case fbs::Method::TRANSPORT_PRODUCE: {
+      const auto* body = request.body_as_ProduceRequest();
+      if (!body) return respond.Error(ipc::error::kInvalidArgument, "missing ProduceRequest");
+      auto params = ipc::FromFbs(body->rtp_parameters());
+      if (!params.ok()) return respond.Error(params.status());
+      auto producer = router->Produce(id, body->producer_id()->str(), ipc::FromFbs(body->kind()),
+                                      *std::move(params), body->paused());
+      if (!producer.ok()) return respond.Error(producer.status());
+      return respond.Ok();
+    }
+    case fbs::Method::TRANSPORT_CONSUME: {
+      const auto* body = request.body_as_ConsumeRequest();
+      if (!body) return respond.Error(ipc::error::kInvalidArgument, "missing ConsumeRequest");
+      auto caps = ipc::FromFbs(body->rtp_capabilities());
+      if (!caps.ok()) return respond.Error(caps.status());
+      auto consumer = router->Consume(id, body->consumer_id()->str(), body->producer_id()->str(),
+                                      *caps, Str(body->mid()), body->paused());
+      if (!consumer.ok()) return respond.Error(consumer.status());
+      auto params = ipc::ToFbs(fbb, (*consumer)->rtp_parameters());
+      auto response =
+          fbs::CreateConsumeResponse(fbb, ipc::ToFbs((*consumer)->kind()), params,
+                                     (*consumer)->paused(), (*consumer)->producer_paused());
+      return respond.Ok(fbs::ResponseBody::ConsumeResponse, response.Union());
+    }
+    default:
+      return respond.Error(ipc::error::kNotImplemented, "unknown transport method");
+  }
+}
+
+void RouterHandler::HandleProducerRequest(const fbs::Request& request, router::Router* router,
+                                          Responder& respond) {
+  const std::string id = Str(request.handler_id());
+  absl::Status status;
+  switch (request.method()) {
+    case fbs::Method::PRODUCER_CLOSE:
+      status = router->CloseProducer(id);
+      break;
+    case fbs::Method::PRODUCER_PAUSE:
+      status = router->SetProducerPaused(id, true);
+      break;
+    case fbs::Method::PRODUCER_RESUME:
+      status = router->SetProducerPaused(id, false);
+      break;
+    case fbs::Method::PRODUCER_GET_STATS: {
+      const router::Producer* producer = router->FindProducer(id);
+      auto& fbb = respond.builder();
+      auto s = producer->stats();
+      std::vector<flatbuffers::Offset<fbs::RtpStreamStats>> streams = {
+          fbs::CreateRtpStreamStats(fbb, s.ssrc, s.packets, s.bytes, s.packets_lost,
+                                    s.fraction_lost, s.jitter, s.pli_sent, 0, 0)};
+      auto stats = fbs::CreateProducerStatsDirect(fbb, id.c_str(), producer->paused(), &streams);
+      return respond.Ok(fbs::ResponseBody::ProducerStats, stats.Union());
+    }
+    default:
+      return respond.Error(ipc::error::kNotImplemented, "unknown producer method");
+  }
+  if (!status.ok()) return respond.Error(status);
+  respond.Ok();
+}
+
+void RouterHandler::HandleConsumerRequest(const fbs::Request& request, router::Router* router,
+                                          Responder& respond) {
+  const std::string id = Str(request.handler_id());
+  absl::Status status;
+  switch (request.method()) {
+    case fbs::Method::CONSUMER_CLOSE:
+      status = router->CloseConsumer(id);
+      break;
+    case fbs::Method::CONSUMER_PAUSE:
+      status = router->SetConsumerPaused(id, true);
+      break;
+    case fbs::Method::CONSUMER_RESUME:
+      status = router->SetConsumerPaused(id, false);
+      break;
+    case fbs::Method::CONSUMER_REQUEST_KEY_FRAME:
+      status = router->RequestConsumerKeyFrame(id);
+      break;
+    case fbs::Method::CONSUMER_GET_STATS: {
+      const router::Consumer* consumer = router->FindConsumer(id);
+      auto& fbb = respond.builder();
+      const auto& s = consumer->stats();
+      std::vector<flatbuffers::Offset<fbs::RtpStreamStats>> streams = {fbs::CreateRtpStreamStats(
+          fbb, s.ssrc, s.packets, s.bytes, s.packets_lost, s.fraction_lost, s.jitter,
+          s.pli_received, s.fir_received, s.nack_received)};
+      auto stats = fbs::CreateConsumerStatsDirect(fbb, id.c_str(), consumer->paused(),
+                                                  consumer->producer_paused(), &streams);
+      return respond.Ok(fbs::ResponseBody::ConsumerStats, stats.Union());
+    }
+    default:
+      return respond.Error(ipc::error::kNotImplemented, "unknown consumer method");
+  }
+  if (!status.ok()) return respond.Error(status);
+  respond.Ok();
+}
+
+void RouterHandler::OnTransportIceState(const std::string& transport_id,
+                                        transport::IceState state) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fbs::CreateIceStateChange(fbb, ToFbs(state));
+  notifier_->NotifyWithBody(fbb, fbs::Event::TRANSPORT_ICE_STATE_CHANGE, transport_id,
+                            fbs::NotificationBody::IceStateChange, body.Union());
+}
+
+void RouterHandler::OnTransportDtlsState(const std::string& transport_id,
+                                         transport::DtlsState state, const std::string& reason) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fbs::CreateDtlsStateChangeDirect(fbb, ToFbs(state), reason.c_str());
+  notifier_->NotifyWithBody(fbb, fbs::Event::TRANSPORT_DTLS_STATE_CHANGE, transport_id,
+                            fbs::NotificationBody::DtlsStateChange, body.Union());
+}
+
+void RouterHandler::OnConsumerProducerClosed(const std::string& consumer_id) {
+  notifier_->Notify(fbs::Event::CONSUMER_PRODUCER_CLOSED, consumer_id);
+}
+
+void RouterHandler::OnConsumerProducerPaused(const std::string& consumer_id, bool paused) {
+  notifier_->Notify(
+      paused ? fbs::Event::CONSUMER_PRODUCER_PAUSE : fbs::Event::CONSUMER_PRODUCER_RESUME,
+      consumer_id);
+}
+
+std::unique_ptr<RequestHandler> MakeRequestHandler(uv_loop_t* loop, Notifier* notifier) {
+  auto certificate = transport::DtlsCertificate::Generate();
+  if (!certificate.ok()) {
+    SB_LOG_ERROR("worker", "cannot create the DTLS certificate: {}",
+                 certificate.status().ToString());
+    return nullptr;
+  }
+  return std::make_unique<RouterHandler>(loop, notifier, *std::move(certificate));
+}
+
+}  // namespace sb::worker

@@ -1,0 +1,53 @@
+// The worker's RequestHandler backed by the router layer: it owns the routers and the
+// per-worker DTLS certificate, dispatches requests by method to the addressed object, and
+// turns router events into IPC notifications.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "router/event_sink.h"
+#include "router/router.h"
+#include "transport/dtls_certificate.h"
+#include "worker/request_handler.h"
+
+namespace sb::worker {
+
+class RouterHandler : public RequestHandler, public router::EventSink {
+ public:
+  RouterHandler(uv_loop_t* loop, Notifier* notifier,
+                std::unique_ptr<transport::DtlsCertificate> certificate);
+  ~RouterHandler() override;
+
+  void HandleRequest(const fbs::Request& request, Responder respond) override;
+  std::vector<std::string> RouterIds() const override;
+
+  // router::EventSink
+  void OnTransportIceState(const std::string& transport_id, transport::IceState state) override;
+  void OnTransportDtlsState(const std::string& transport_id, transport::DtlsState state,
+                            const std::string& reason) override;
+  void OnConsumerProducerClosed(const std::string& consumer_id) override;
+  void OnConsumerProducerPaused(const std::string& consumer_id, bool paused) override;
+
+ private:
+  void HandleRouterRequest(const fbs::Request& request, router::Router* router, Responder& respond);
+  void HandleTransportRequest(const fbs::Request& request, router::Router* router,
+                              Responder& respond);
+  void HandleProducerRequest(const fbs::Request& request, router::Router* router,
+                             Responder& respond);
+  void HandleConsumerRequest(const fbs::Request& request, router::Router* router,
+                             Responder& respond);
+
+  router::Router* RouterWithTransport(const std::string& id) const;
+  router::Router* RouterWithProducer(const std::string& id) const;
+  router::Router* RouterWithConsumer(const std::string& id) const;
+
+  uv_loop_t* const loop_;
+  Notifier* const notifier_;
+  std::unique_ptr<transport::DtlsCertificate> certificate_;
+  absl::flat_hash_map<std::string, std::unique_ptr<router::Router>> routers_;
+};
+
+}  // namespace sb::worker
