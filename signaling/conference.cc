@@ -307,7 +307,7 @@ void Conference::Leave(const std::string& participant_id, bool /*acknowledge*/) 
     ids.erase(std::remove(ids.begin(), ids.end(), participant_id), ids.end());
   }
   participants_.erase(participant_id);
-  for (const auto& id : producer_ids) CloseSlotsOfProducer(id);
+  CloseSlotsOfProducers(producer_ids);
   if (!room) return;
   SB_LOG_INFO("rooms", "{} left room {}", participant_id, room->name);
   if (was_ready) Broadcast(*room, {{"type", "participant-left"}, {"id", participant_id}}, "");

@@ -151,7 +151,8 @@ class Conference : public WorkerPool::Listener {
   // conference_subscribe.cc: the subscribing connection.
   void Subscribe(Participant* subscriber, const Participant& publisher,
                  const ProducerInfo& producer);
-  void CloseSlotsOfProducer(const std::string& producer_id);
+  // Marks the subscriber m-lines of these producers closed; one new offer per subscriber.
+  void CloseSlotsOfProducers(const std::vector<std::string>& producer_ids);
   void RequestOffer(Participant* subscriber);
   void SendOffer(Participant* subscriber);
   void SubscribeAnswer(Participant* p, const nlohmann::json& message);

@@ -119,8 +119,8 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
   for (const auto& id : closed) {
     worker->Request(fbs::Method::PRODUCER_CLOSE, id, {}, [](const fbs::Response*) {});
     std::erase_if(p->producers, [&](const ProducerInfo& info) { return info.id == id; });
-    CloseSlotsOfProducer(id);
   }
+  CloseSlotsOfProducers(closed);
 
   // New tracks become producers; the answer waits for all of them.
   struct PendingPublish {

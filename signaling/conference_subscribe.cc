@@ -54,11 +54,13 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
       });
 }
 
-void Conference::CloseSlotsOfProducer(const std::string& producer_id) {
+void Conference::CloseSlotsOfProducers(const std::vector<std::string>& producer_ids) {
+  if (producer_ids.empty()) return;
   for (auto& [id, p] : participants_) {
     bool changed = false;
     for (auto& slot : p->slots) {
-      if (slot.producer_id == producer_id && !slot.closed) {
+      if (!slot.closed && std::find(producer_ids.begin(), producer_ids.end(),
+                                    slot.producer_id) != producer_ids.end()) {
         slot.closed = true;
         changed = true;
       }

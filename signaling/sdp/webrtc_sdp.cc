@@ -457,7 +457,6 @@ absl::StatusOr<RemoteDescription> ParseRemoteDescription(std::string_view text) 
   for (size_t i = 0; fps.empty() && i < sd->media.size(); ++i) {
     fps = All(sd->media[i].attributes, "fingerprint");
   }
-  if (fps.empty()) return absl::InvalidArgumentError("missing a=fingerprint");
   for (absl::string_view v : fps) {
     absl::StatusOr<Fingerprint> fp = ParseFingerprint(v);
     if (!fp.ok()) return fp.status();
@@ -480,6 +479,11 @@ absl::StatusOr<RemoteDescription> ParseRemoteDescription(std::string_view text) 
     }
     d.media.push_back(std::move(*media));
   }
+  // RFC 8122 5: DTLS needs the fingerprint. An answer that rejects every m-line (Chromium's
+  // answer to an offer whose tracks all ended) carries none, and needs none.
+  const bool any_accepted = std::any_of(d.media.begin(), d.media.end(),
+                                        [](const RemoteMedia& m) { return !m.rejected; });
+  if (fps.empty() && any_accepted) return absl::InvalidArgumentError("missing a=fingerprint");
   for (absl::string_view group : All(sd->attributes, "group")) {
     std::vector<absl::string_view> f = absl::StrSplit(group, ' ', absl::SkipEmpty());
     if (f.empty() || f[0] != "BUNDLE") continue;

@@ -365,6 +365,9 @@ export class SwitchboardClient extends EventTarget {
     for (const [mid, rec] of receiving) {
       if (this._remote.has(mid)) continue;
       if (rec.participantId === this.id) continue; // never our own media
+      // An offer handled after `participant-left` (offers are applied asynchronously) must
+      // not bring back the tracks of someone who is gone.
+      if (!this.participants.has(rec.participantId)) continue;
       this._remote.set(mid, rec);
       let stream = this.remoteStreams.get(rec.participantId);
       if (!stream) {
