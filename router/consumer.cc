@@ -16,6 +16,10 @@ constexpr size_t kSendBufferSize = 2048;
 // While waiting for a key frame, ask again at most this often (the producer debounces too).
 constexpr int64_t kKeyFrameRetryMs = 1000;
 
+// How far behind the newest packet the sync point may trail: a quarter of the sequence space,
+// far more reordering than any network does, and well inside IsSeqNewer's half range.
+constexpr uint16_t kMaxSyncLag = 0x4000;
+
 }  // namespace
 
 Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters params,
@@ -91,6 +95,10 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, int64_t now_ms) {
     Sync(packet, now_ms);
   } else if (rtp::IsSeqNewer(sync_seq_, packet.sequence_number())) {
     return;  // Late packet from before the sync point; its number would collide.
+  } else if (static_cast<uint16_t>(packet.sequence_number() - sync_seq_) > kMaxSyncLag) {
+    // Keep the sync point within reach of the modulo-2^16 comparison above, or after half the
+    // sequence space every packet would look older than it.
+    sync_seq_ = static_cast<uint16_t>(packet.sequence_number() - kMaxSyncLag);
   }
 
   const uint16_t out_seq = static_cast<uint16_t>(packet.sequence_number() + seq_offset_);

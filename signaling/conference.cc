@@ -132,6 +132,7 @@ void Conference::HandleMessage(ClientSink* sink, const std::string& participant_
     if (Room* room = FindRoom(p->room_instance)) left["room"] = room->name;
     if (auto it = message.find("requestId"); it != message.end()) left["requestId"] = *it;
     Leave(participant_id, true);
+    sink->OnRemovedFromRoom();  // the same socket may join again
     return sink->SendToClient(left);
   }
   if (!p->ready) {
@@ -254,6 +255,7 @@ void Conference::CreateTransports(uint64_t room_instance, const std::string& par
               SendError(p->sink, "server-error",
                         absl::StrCat("cannot create a transport: ", ResponseReason(response)),
                         nlohmann::json{{"type", "join"}});
+              p->sink->OnRemovedFromRoom();  // the join failed: the socket may try again
               Leave(participant_id, false);
             }
             return;

@@ -76,6 +76,9 @@ struct Participant {
   uint32_t next_mid = 0;
   bool offer_outstanding = false;
   bool offer_needed = false;
+  // Consume requests in flight: the next offer waits for them, so one offer carries every
+  // track that was pending (a newcomer's first offer lists all the room's tracks).
+  int pending_consumes = 0;
   uint64_t session_id = 0;
   uint64_t offer_version = 0;
 

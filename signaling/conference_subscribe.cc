@@ -18,6 +18,7 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
   if (!worker) return;
   const std::string consumer_id = NewId("c");
   const std::string mid = absl::StrCat(subscriber->next_mid++);
+  ++subscriber->pending_consumes;
   worker->Request(
       fbs::Method::TRANSPORT_CONSUME, subscriber->recv.id,
       ConsumeBody(consumer_id, producer.id, subscriber->caps, mid, /*paused=*/true),
@@ -25,14 +26,29 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
        mid](const fbs::Response* response) {
         Participant* s = FindParticipant(subscriber_id);
         if (!s) return;
+        --s->pending_consumes;
+        // Every path below ends here: an offer that waited for this consume goes out now.
+        struct OfferWhenDone {
+          Conference* conference;
+          Participant* s;
+          ~OfferWhenDone() {
+            if (s->pending_consumes == 0 && s->offer_needed) conference->RequestOffer(s);
+          }
+        } offer_when_done{this, s};
         if (!response->accepted()) {
           // Typically a codec the subscriber cannot decode; the others still flow.
           SB_LOG_WARN("rooms", "{} cannot consume {}: {}", subscriber_id, producer.id,
                       ResponseReason(response));
           return;
         }
-        // The producer may have closed while this request was in flight.
-        if (!FindParticipant(publisher_id)) return;
+        // The producer may have closed (its publisher left or renegotiated it away) while this
+        // request was in flight.
+        const Participant* publisher = FindParticipant(publisher_id);
+        if (!publisher ||
+            std::none_of(publisher->producers.begin(), publisher->producers.end(),
+                         [&](const ProducerInfo& info) { return info.id == producer.id; })) {
+          return;
+        }
         const auto* body = response->body_as_ConsumeResponse();
         auto params = body ? ipc::FromFbs(body->rtp_parameters())
                            : absl::StatusOr<rtp::RtpParameters>(
@@ -50,7 +66,7 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
         slot.params = *std::move(params);
         slot.params.mid = mid;
         s->slots.push_back(std::move(slot));
-        RequestOffer(s);
+        s->offer_needed = true;
       });
 }
 
@@ -70,7 +86,7 @@ void Conference::CloseSlotsOfProducers(const std::vector<std::string>& producer_
 }
 
 void Conference::RequestOffer(Participant* subscriber) {
-  if (subscriber->offer_outstanding) {
+  if (subscriber->offer_outstanding || subscriber->pending_consumes > 0) {
     subscriber->offer_needed = true;
     return;
   }
@@ -155,7 +171,7 @@ void Conference::SubscribeAnswer(Participant* p, const nlohmann::json& message) 
     worker->Request(fbs::Method::CONSUMER_RESUME, slot.consumer_id, {},
                     [](const fbs::Response*) {});
   }
-  if (p->offer_needed) SendOffer(p);
+  if (p->offer_needed) RequestOffer(p);
 }
 
 }  // namespace sb::signaling

@@ -304,4 +304,24 @@ if (params.get('autojoin') === '1' && ui.form.checkValidity()) {
 window.switchboardTest = {
   inboundStats: async () => (client ? client.getReceiverStats() : []),
   outboundStats: async () => (client ? client.getSenderStats() : []),
+  // What the server's RTCP told the browser: remote-inbound-rtp entries come from its receiver
+  // reports about our sending, remote-outbound-rtp from its sender reports about what we get.
+  rtcpStats: async () => {
+    const out = { remoteInbound: [], remoteOutbound: [] };
+    if (!client) return out;
+    const { publish, subscribe } = await client.getStats();
+    for (const s of publish?.values() ?? []) {
+      if (s.type === 'remote-inbound-rtp') {
+        out.remoteInbound.push({ kind: s.kind, packetsLost: s.packetsLost,
+          roundTripTime: s.roundTripTime, fractionLost: s.fractionLost });
+      }
+    }
+    for (const s of subscribe?.values() ?? []) {
+      if (s.type === 'remote-outbound-rtp') {
+        out.remoteOutbound.push({ kind: s.kind, packetsSent: s.packetsSent,
+          reportsSent: s.reportsSent, remoteTimestamp: s.remoteTimestamp });
+      }
+    }
+    return out;
+  },
 };

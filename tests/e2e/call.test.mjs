@@ -104,6 +104,19 @@ test('three participants see and hear each other through the SFU', async () => {
   });
   console.log(report.join('\n'));
 
+  // The server's RTCP reaches the browsers: its receiver reports give each publisher
+  // remote-inbound-rtp statistics (with a round-trip time), its sender reports give each
+  // subscriber remote-outbound-rtp statistics for every stream it receives.
+  for (const p of people) {
+    const rtcp = await p.page.evaluate(() => window.switchboardTest.rtcpStats());
+    const kinds = new Set(rtcp.remoteInbound.map((r) => r.kind));
+    assert.ok(kinds.has('audio') && kinds.has('video'), `${p.name} got receiver reports: ${JSON.stringify(rtcp.remoteInbound)}`);
+    assert.ok(rtcp.remoteInbound.every((r) => r.roundTripTime >= 0), `${p.name}: RTT from the reports`);
+    assert.ok(rtcp.remoteOutbound.length >= 4, `${p.name} got sender reports for 4 streams: ${JSON.stringify(rtcp.remoteOutbound)}`);
+    console.log(`${p.name}: RTT ${rtcp.remoteInbound.map((r) => `${r.kind} ${(r.roundTripTime * 1000).toFixed(1)} ms`).join(', ')}; ` +
+      `${rtcp.remoteOutbound.length} streams with sender reports`);
+  }
+
   // A fourth participant finds the room full, and nothing changes for the others.
   const fourth = await openParticipant(browser, server, ROOM, 'Dennis');
   assert.equal(await waitForState(fourth, ['joined', 'full', 'error']), 'full', 'room of 3 is full');

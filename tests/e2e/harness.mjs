@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..');
@@ -103,4 +104,121 @@ export async function waitForState(participant, states, timeout = 20000) {
 // publisher it belongs to (the app's test hook, window.switchboardTest).
 export async function inboundStats(participant) {
   return participant.page.evaluate(() => window.switchboardTest.inboundStats());
+}
+
+// A signaling client without a browser: JSON objects over ws://HOST:PORT/ws (docs/protocol.md).
+// Every received message is queued; next() takes (removes) the first queued or arriving message
+// that matches, so messages that arrive before a test asks for them are never lost.
+export async function connectClient(server, { timeout = 5000 } = {}) {
+  const socket = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+  const queue = [];
+  const waiters = [];
+  let closed = false;
+  const closedPromise = new Promise((resolve) => socket.on('close', resolve));
+  socket.on('message', (data, isBinary) => {
+    let message;
+    try {
+      message = JSON.parse(isBinary ? data.toString('utf8') : String(data));
+    } catch {
+      message = { type: '<unparsable>', raw: String(data) };
+    }
+    const waiter = waiters.find((w) => w.predicate(message));
+    if (waiter) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(message);
+    } else {
+      queue.push(message);
+    }
+  });
+  socket.on('close', () => {
+    closed = true;
+    for (const w of waiters.splice(0)) w.reject(new Error('socket closed while waiting'));
+  });
+  socket.on('error', () => {});
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('WebSocket connect timed out')), timeout);
+    socket.once('open', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+  const matcher = (want) =>
+    typeof want === 'function' ? want : typeof want === 'string' ? (m) => m.type === want : () => true;
+  const client = {
+    socket,
+    queue,
+    get closed() {
+      return closed;
+    },
+    send(message) {
+      socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+    },
+    // Resolves with the next message matching `want` (a type string or a predicate).
+    next(want, ms = timeout) {
+      const predicate = matcher(want);
+      const i = queue.findIndex(predicate);
+      if (i >= 0) return Promise.resolve(queue.splice(i, 1)[0]);
+      if (closed) return Promise.reject(new Error('socket is closed'));
+      return new Promise((resolve, reject) => {
+        const waiter = { predicate };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(
+            new Error(
+              `no message matching ${typeof want === 'string' ? want : 'predicate'} within ${ms} ms; ` +
+                `queued: ${JSON.stringify(queue.map((m) => m.type))}`,
+            ),
+          );
+        }, ms);
+        waiter.resolve = (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        };
+        waiter.reject = (e) => {
+          clearTimeout(timer);
+          reject(e);
+        };
+        waiters.push(waiter);
+      });
+    },
+    // Sends `message` and resolves with the next message matching `want`.
+    request(message, want, ms = timeout) {
+      const reply = client.next(want, ms);
+      client.send(message);
+      return reply;
+    },
+    // Resolves with the messages matching `want` that arrive (or are queued) within `ms`,
+    // leaving them queued; an empty array means nothing came.
+    async collect(want, ms) {
+      await sleep(ms);
+      return queue.filter(matcher(want));
+    },
+    async close() {
+      if (!closed) socket.close();
+      await Promise.race([closedPromise, sleep(2000)]);
+      if (!closed) socket.terminate();
+    },
+  };
+  return client;
+}
+
+// A client that joined `room` as `name`; resolves with { client, id, joined }.
+export async function joinRoom(server, room, name, extra = {}) {
+  const client = await connectClient(server);
+  const joined = await client.request({ type: 'join', room, name, ...extra }, (m) =>
+    ['joined', 'full', 'error'].includes(m.type),
+  );
+  if (joined.type !== 'joined') throw new Error(`join ${room} as ${name}: ${JSON.stringify(joined)}`);
+  client.id = joined.id;
+  return { client, id: joined.id, joined };
+}
+
+export async function getJson(server, path) {
+  const res = await fetch(`${server.url}${path}`);
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
+  return res.json();
 }
