@@ -233,7 +233,8 @@ async function join(room, name) {
 
   if (localStream) {
     try {
-      await client.publish(localStream);
+      // ?codec=H264 (or VP8, VP9...) prefers that video codec for what we send.
+      await client.publish(localStream, { videoCodec: params.get('codec') || undefined });
     } catch (err) {
       console.warn('publish failed', err);
       if (session) ui.status.textContent = `${joinedStatus()} · could not send media: ${err.message}`;

@@ -10,6 +10,7 @@ import {
   waitForState,
   inboundStats,
   sleep,
+  waitForFrames,
 } from './harness.mjs';
 
 const ROOM = 'e2e-call';
@@ -61,15 +62,9 @@ test('three participants see and hear each other through the SFU', async () => {
 
   // Wait until every participant decodes video from both others, then measure for a while.
   for (const p of people) {
-    await p.page.waitForFunction(
-      async (n) => {
-        const stats = await window.switchboardTest.inboundStats();
-        const decoding = stats.filter((s) => s.kind === 'video' && s.framesDecoded > 0);
-        return decoding.length >= n;
-      },
-      2,
-      { timeout: 30000, polling: 500 },
-    );
+    for (const other of people) {
+      if (other !== p) await waitForFrames(p, other.id, 30000);
+    }
   }
   const first = await Promise.all(people.map((p) => inboundStats(p).then(byPublisher)));
   await sleep(MEASURE_MS);

@@ -222,3 +222,25 @@ export async function getJson(server, path) {
   if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
   return res.json();
 }
+
+// The inbound video statistics `subscriber` has for `publisherId`'s track, or undefined.
+export async function videoFrom(subscriber, publisherId) {
+  const stats = await inboundStats(subscriber);
+  return stats.find((s) => s.participantId === publisherId && s.kind === 'video');
+}
+
+// Polls (from node: an async predicate in waitForFunction would not be awaited) until
+// `subscriber` has decoded video from `publisherId`; returns those statistics.
+export async function waitForFrames(subscriber, publisherId, timeout = 20000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const video = await videoFrom(subscriber, publisherId);
+    if (video?.framesDecoded > 0) return video;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${subscriber.name} decodes no video from ${publisherId}: ${JSON.stringify(video)}`,
+      );
+    }
+    await sleep(250);
+  }
+}

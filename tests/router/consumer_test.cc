@@ -48,8 +48,13 @@ class FakeListener : public Consumer::Listener {
     std::vector<uint8_t> copy(data, data + len);
     auto packet = rtp::RtpPacket::Parse(copy.data(), copy.size());
     ASSERT_TRUE(packet.has_value()) << "consumer sent a malformed packet";
-    SentPacket s{packet->payload_type(), packet->sequence_number(), packet->timestamp(),
-                 packet->ssrc(), packet->marker(), {}, {}};
+    SentPacket s{packet->payload_type(),
+                 packet->sequence_number(),
+                 packet->timestamp(),
+                 packet->ssrc(),
+                 packet->marker(),
+                 {},
+                 {}};
     packet->ForEachExtension([&](uint8_t id, absl::Span<const uint8_t> value) {
       s.extensions[id] = std::vector<uint8_t>(value.begin(), value.end());
     });
@@ -110,10 +115,10 @@ TEST_F(ConsumerTest, AudioStartsImmediatelyAndRewritesHeader) {
   MakeAudio();
   EXPECT_EQ(consumer_->ssrc(), kConsumerSsrc);
   TestPacket p(111, 4321, 960000, kAudioSsrc, OpusPayload(),
-               {{1, {0x85}},                      // audio level
-                {2, {0x01, 0x02, 0x03}},          // abs-send-time
-                {3, {0x00, 0x07}},                // transport-cc: ours to write, not forwarded
-                {4, Bytes("a-pub")}},             // the publisher's mid
+               {{1, {0x85}},              // audio level
+                {2, {0x01, 0x02, 0x03}},  // abs-send-time
+                {3, {0x00, 0x07}},        // transport-cc: ours to write, not forwarded
+                {4, Bytes("a-pub")}},     // the publisher's mid
                true);
   ASSERT_TRUE(p.ok());
   consumer_->SendRtpPacket(p.get(), kStartMs);
@@ -181,10 +186,8 @@ TEST_F(ConsumerTest, VideoWaitsForKeyFrameAndRequestsOne) {
   EXPECT_EQ(s.payload, Vp8KeyFrame());
   // Router ids: mid 1, toffset 2, abs-send-time 3, video orientation 13; rid and
   // transport-cc dropped.
-  std::map<uint8_t, std::vector<uint8_t>> expected = {{1, Bytes("v-sub")},
-                                                      {2, {0x00, 0x00, 0x10}},
-                                                      {3, {0x0A, 0x0B, 0x0C}},
-                                                      {13, {0x01}}};
+  std::map<uint8_t, std::vector<uint8_t>> expected = {
+      {1, Bytes("v-sub")}, {2, {0x00, 0x00, 0x10}}, {3, {0x0A, 0x0B, 0x0C}}, {13, {0x01}}};
   EXPECT_EQ(s.extensions, expected);
   EXPECT_EQ(listener_.sent[1].seq, static_cast<uint16_t>(s.seq + 1));
   EXPECT_EQ(listener_.key_frame_requests, 2);
@@ -282,7 +285,8 @@ TEST_F(ConsumerTest, SequenceWrapsWithAnOffset) {
   consumer_->SetPaused(true);
   consumer_->SetPaused(false);
   // After the re-sync the output continues at 65001 while the input is elsewhere.
-  for (uint16_t i = 0; i < 600; ++i) Audio(static_cast<uint16_t>(100 + i), 960 * (i + 1), kStartMs + 20 * (i + 1));
+  for (uint16_t i = 0; i < 600; ++i)
+    Audio(static_cast<uint16_t>(100 + i), 960 * (i + 1), kStartMs + 20 * (i + 1));
   ASSERT_EQ(listener_.sent.size(), 601u);
   for (size_t i = 1; i < listener_.sent.size(); ++i) {
     ASSERT_EQ(listener_.sent[i].seq, static_cast<uint16_t>(listener_.sent[i - 1].seq + 1))

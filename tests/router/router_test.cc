@@ -19,8 +19,8 @@ using testing::Vp8ProducerParams;
 
 struct FakeEvents : EventSink {
   void OnTransportIceState(const std::string&, transport::IceState) override {}
-  void OnTransportDtlsState(const std::string&, transport::DtlsState,
-                            const std::string&) override {}
+  void OnTransportDtlsState(const std::string&, transport::DtlsState, const std::string&) override {
+  }
   void OnConsumerProducerClosed(const std::string& consumer_id) override {
     closed.push_back(consumer_id);
   }
@@ -74,8 +74,8 @@ TEST_F(RouterTest, ProduceErrors) {
                 .status()
                 .code(),
             absl::StatusCode::kNotFound);
-  ASSERT_TRUE(router_->Produce("pub", "p1", rtp::MediaKind::kAudio, OpusProducerParams(1), false)
-                  .ok());
+  ASSERT_TRUE(
+      router_->Produce("pub", "p1", rtp::MediaKind::kAudio, OpusProducerParams(1), false).ok());
   EXPECT_EQ(router_->Produce("pub", "p1", rtp::MediaKind::kAudio, OpusProducerParams(2, "x"), false)
                 .status()
                 .code(),
@@ -97,10 +97,9 @@ TEST_F(RouterTest, ConsumeErrors) {
   const auto caps = rtp::RouterCapabilities();
   EXPECT_EQ(router_->Consume("sub", "c", "nope", caps, "0", false).status().code(),
             absl::StatusCode::kNotFound);
-  ASSERT_TRUE(router_
-                  ->Produce("pub", "video", rtp::MediaKind::kVideo, Vp8ProducerParams(10, 11),
-                            false)
-                  .ok());
+  ASSERT_TRUE(
+      router_->Produce("pub", "video", rtp::MediaKind::kVideo, Vp8ProducerParams(10, 11), false)
+          .ok());
   EXPECT_EQ(router_->Consume("nope", "c", "video", caps, "0", false).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(router_->Consume("sub", "c", "video", AudioOnlyCaps(), "0", false).status().code(),
@@ -165,8 +164,8 @@ TEST_F(RouterTest, ClosingThePublishersTransportClosesItsProducersConsumers) {
 TEST_F(RouterTest, DestroyingTheRouterWithEverythingOpen) {
   ASSERT_TRUE(
       router_->Produce("pub", "a", rtp::MediaKind::kAudio, OpusProducerParams(7), false).ok());
-  ASSERT_TRUE(router_->Produce("sub", "v", rtp::MediaKind::kVideo, Vp8ProducerParams(8, 9), false)
-                  .ok());
+  ASSERT_TRUE(
+      router_->Produce("sub", "v", rtp::MediaKind::kVideo, Vp8ProducerParams(8, 9), false).ok());
   ASSERT_TRUE(router_->Consume("sub", "c1", "a", rtp::RouterCapabilities(), "0", false).ok());
   ASSERT_TRUE(router_->Consume("pub", "c2", "v", rtp::RouterCapabilities(), "1", false).ok());
   router_.reset();  // must not crash; TestLoop checks no handle is left open

@@ -84,12 +84,9 @@ inline rtp::RtpParameters Vp8ProducerParams(uint32_t ssrc, uint32_t rtx_ssrc,
   rtx.parameters = {{"apt", "96"}};
   p.codecs = {vp8, rtx};
   p.encodings = {{ssrc, rtx_ssrc, "", 0}};
-  p.header_extensions = {{rtp::kUriAbsSendTime, 2},
-                         {rtp::kUriMid, 4},
-                         {rtp::kUriTransportWideCc, 5},
-                         {rtp::kUriRid, 6},
-                         {rtp::kUriToffset, 7},
-                         {rtp::kUriVideoOrientation, 9}};
+  p.header_extensions = {{rtp::kUriAbsSendTime, 2},     {rtp::kUriMid, 4},
+                         {rtp::kUriTransportWideCc, 5}, {rtp::kUriRid, 6},
+                         {rtp::kUriToffset, 7},         {rtp::kUriVideoOrientation, 9}};
   p.cname = "publisher-cname";
   return p;
 }

@@ -13,13 +13,14 @@
  * Methods (all async ones reject with an Error whose `.code` is the server's error code):
  *   connect(url)             open the WebSocket; resolves when open.
  *   join(room, name)         resolves with the server's `joined` or `full` message.
- *   publish(stream)          send the stream's tracks (again to add/replace tracks).
+ *   publish(stream, {videoCodec})  send the stream's tracks (again to add/replace tracks);
+ *                            videoCodec ('VP8', 'H264', ...) puts that codec first in the offer.
  *   setMuted(kind, muted)    'audio' | 'video': disables the local track and tells the server.
  *   leave()                  leave the room (the socket stays open for another join).
  *   close()                  leave and close the socket.
  *   ping()                   round trip to the server; resolves with the time in ms.
  *   getStats()               { publish, subscribe }: RTCStatsReports (null if no connection).
- *   getReceiverStats()       [{ participantId, kind, mid, framesDecoded, frameWidth, frameHeight,
+ *   getReceiverStats()       [{ participantId, kind, mid, mimeType, framesDecoded, frameWidth, frameHeight,
  *                              packetsReceived, packetsLost, bytesReceived, jitter,
  *                              totalSamplesReceived, concealedSamples, freezeCount, nackCount }]
  *                            per track.
@@ -44,6 +45,18 @@
 
 const PC_CONFIG = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
 const REQUEST_TIMEOUT_MS = 10000;
+
+// Moves the codecs of one mime subtype (e.g. 'H264') to the front of a transceiver's list;
+// the server takes the first codec of the offer it can forward.
+function preferCodec(transceiver, subtype) {
+  const caps = RTCRtpSender.getCapabilities('video');
+  if (!caps || !transceiver.setCodecPreferences) return;
+  const wanted = `video/${subtype}`.toLowerCase();
+  const first = caps.codecs.filter((c) => c.mimeType.toLowerCase() === wanted);
+  if (first.length === 0) return;
+  const rest = caps.codecs.filter((c) => c.mimeType.toLowerCase() !== wanted);
+  transceiver.setCodecPreferences([...first, ...rest]);
+}
 
 export class SwitchboardError extends Error {
   constructor(code, message, inReplyTo) {
@@ -112,7 +125,7 @@ export class SwitchboardClient extends EventTarget {
   }
 
   /** Publishes (or republishes) the tracks of `stream` on the publishing connection. */
-  publish(stream) {
+  publish(stream, { videoCodec } = {}) {
     const run = async () => {
       this.localStream = stream;
       if (!this._pubPc) this._pubPc = new RTCPeerConnection(PC_CONFIG);
@@ -124,7 +137,8 @@ export class SwitchboardClient extends EventTarget {
         if (existing) {
           if (existing.sender.track !== track) await existing.sender.replaceTrack(track);
         } else {
-          pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+          const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+          if (track.kind === 'video' && videoCodec) preferCodec(transceiver, videoCodec);
           changed = true;
         }
       }
@@ -192,6 +206,7 @@ export class SwitchboardClient extends EventTarget {
         if (s.type !== 'inbound-rtp') continue;
         out.push({
           participantId: rec.participantId, kind: rec.kind, mid: rec.mid,
+          mimeType: report.get(s.codecId)?.mimeType,
           framesDecoded: s.framesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight,
           packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
           bytesReceived: s.bytesReceived, jitter: s.jitter,

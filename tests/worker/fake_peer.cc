@@ -1,0 +1,131 @@
+#include "tests/worker/fake_peer.h"
+
+#include <netinet/in.h>
+
+#include <utility>
+
+#include "rtp/rtcp/rtcp_packet.h"
+#include "transport/stun_message.h"
+
+namespace sb::worker::testing {
+namespace {
+
+// Ports for the fake browsers, away from the worker's 40000-49999.
+constexpr uint16_t kPeerPortMin = 50000;
+constexpr uint16_t kPeerPortMax = 59999;
+// Room for the SRTP/SRTCP trailer (tag and index) after a packet.
+constexpr size_t kSrtpOverhead = 64;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FakePeer>> FakePeer::Create(uv_loop_t* loop) {
+  std::unique_ptr<FakePeer> peer(new FakePeer());
+  peer->loop_ = loop;
+  auto cert = transport::DtlsCertificate::Generate();
+  if (!cert.ok()) return cert.status();
+  peer->cert_ = *std::move(cert);
+  auto socket =
+      transport::UdpSocket::Create(loop, "127.0.0.1", kPeerPortMin, kPeerPortMax, peer.get());
+  if (!socket.ok()) return socket.status();
+  peer->socket_ = *std::move(socket);
+  return peer;
+}
+
+FakePeer::~FakePeer() {
+  dtls_.reset();
+  socket_.reset();
+}
+
+void FakePeer::SendBindingRequest(uint16_t server_port, const std::string& server_ufrag,
+                                  const std::string& server_pwd) {
+  server_.sin_family = AF_INET;
+  server_.sin_port = htons(server_port);
+  server_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  server_pwd_ = server_pwd;
+  uint8_t tid[12];
+  for (int i = 0; i < 12; ++i) tid[i] = static_cast<uint8_t>(0x30 + i);
+  transport::StunMessageBuilder b(transport::kStunMethodBinding, transport::StunClass::kRequest,
+                                  tid);
+  // RFC 8445 7.1: USERNAME is "<server ufrag>:<our ufrag>"; we are the controlling agent.
+  b.AddUsername(server_ufrag + ":fakepeer")
+      .AddPriority(0x6e7f1eff)
+      .AddIceControlling(0x0102030405060708ull)
+      .AddUseCandidate();
+  std::vector<uint8_t> request = b.AddMessageIntegrity(server_pwd).AddFingerprint().Take();
+  socket_->Send(request.data(), request.size(), reinterpret_cast<const sockaddr*>(&server_));
+}
+
+absl::Status FakePeer::StartDtls(std::vector<transport::Fingerprint> remote) {
+  auto dtls = transport::DtlsTransport::Create(loop_, cert_.get(), this);
+  if (!dtls.ok()) return dtls.status();
+  dtls_ = *std::move(dtls);
+  dtls_->SetRemoteFingerprints(std::move(remote));
+  return dtls_->Start(transport::DtlsRole::kClient);
+}
+
+bool FakePeer::SendRtp(const uint8_t* data, size_t len) {
+  if (!srtp_out_) return false;
+  std::vector<uint8_t> buffer(data, data + len);
+  buffer.resize(len + kSrtpOverhead);
+  if (!srtp_out_->ProtectRtp(buffer.data(), &len, buffer.size())) return false;
+  return socket_->Send(buffer.data(), len, reinterpret_cast<const sockaddr*>(&server_));
+}
+
+bool FakePeer::SendRtcp(const uint8_t* data, size_t len) {
+  if (!srtp_out_) return false;
+  std::vector<uint8_t> buffer(data, data + len);
+  buffer.resize(len + kSrtpOverhead);
+  if (!srtp_out_->ProtectRtcp(buffer.data(), &len, buffer.size())) return false;
+  return socket_->Send(buffer.data(), len, reinterpret_cast<const sockaddr*>(&server_));
+}
+
+void FakePeer::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* /*from*/) {
+  if (len == 0) return;
+  // RFC 7983 demultiplexing by the first byte.
+  if (data[0] <= 3) {
+    auto message = transport::StunMessage::Parse(absl::Span<const uint8_t>(data, len));
+    if (message.ok() && message->message_class() == transport::StunClass::kSuccessResponse &&
+        message->CheckIntegrity(std::string_view(server_pwd_))) {
+      ice_completed_ = true;
+    }
+  } else if (data[0] >= 20 && data[0] <= 63) {
+    if (dtls_) dtls_->ProcessPacket(data, len);
+  } else if (data[0] >= 128 && data[0] <= 191) {
+    if (!srtp_in_) return;
+    if (rtp::IsRtcp(absl::Span<const uint8_t>(data, len))) {
+      if (!srtp_in_->UnprotectRtcp(data, &len)) {
+        ++unprotect_failures_;
+        return;
+      }
+      rtcp_.emplace_back(data, data + len);
+    } else {
+      if (!srtp_in_->UnprotectRtp(data, &len)) {
+        ++unprotect_failures_;
+        return;
+      }
+      rtp_.emplace_back(data, data + len);
+    }
+  }
+}
+
+void FakePeer::SendDtlsData(const uint8_t* data, size_t len) {
+  socket_->Send(data, len, reinterpret_cast<const sockaddr*>(&server_));
+}
+
+void FakePeer::OnDtlsStateChange(transport::DtlsState state, const std::string& /*reason*/) {
+  dtls_state_ = state;
+}
+
+void FakePeer::OnDtlsConnected(transport::SrtpProfile profile, std::vector<uint8_t> local_key_salt,
+                               std::vector<uint8_t> remote_key_salt) {
+  auto out = transport::SrtpSession::Create(transport::SrtpSession::Direction::kOutbound, profile,
+                                            local_key_salt);
+  auto in = transport::SrtpSession::Create(transport::SrtpSession::Direction::kInbound, profile,
+                                           remote_key_salt);
+  if (out.ok()) srtp_out_ = *std::move(out);
+  if (in.ok()) srtp_in_ = *std::move(in);
+}
+
+void FakePeer::OnDtlsApplicationData(const uint8_t* /*data*/, size_t /*len*/) {}
+
+}  // namespace sb::worker::testing

@@ -1,0 +1,76 @@
+// A fake browser for tests against a real worker: a UDP socket on 127.0.0.1 that does what a
+// WebRTC endpoint does toward an ICE-lite server (one nominating STUN binding request), then a
+// client-role DTLS handshake and SRTP with the exported keys. What it receives is decrypted and
+// kept for the test to look at.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "transport/dtls_certificate.h"
+#include "transport/dtls_transport.h"
+#include "transport/srtp_session.h"
+#include "transport/udp_socket.h"
+
+namespace sb::worker::testing {
+
+class FakePeer : public transport::UdpSocket::Listener, public transport::DtlsTransport::Listener {
+ public:
+  static absl::StatusOr<std::unique_ptr<FakePeer>> Create(uv_loop_t* loop);
+  ~FakePeer() override;
+
+  // Our certificate's fingerprints, for the server's TRANSPORT_CONNECT.
+  std::vector<transport::Fingerprint> fingerprints() const { return cert_->Fingerprints(); }
+
+  // Sends a binding request with USE-CANDIDATE to the server's 127.0.0.1:port candidate,
+  // authenticated with the server's ICE credentials.
+  void SendBindingRequest(uint16_t server_port, const std::string& server_ufrag,
+                          const std::string& server_pwd);
+  // A success response with valid integrity came back.
+  bool ice_completed() const { return ice_completed_; }
+
+  // Starts the DTLS client toward the server, checking its certificate against `remote`.
+  absl::Status StartDtls(std::vector<transport::Fingerprint> remote);
+  bool dtls_connected() const { return dtls_state_ == transport::DtlsState::kConnected; }
+  bool dtls_failed() const { return dtls_state_ == transport::DtlsState::kFailed; }
+
+  // Protects and sends a plain RTP / RTCP packet. False before DTLS or on failure.
+  bool SendRtp(const uint8_t* data, size_t len);
+  bool SendRtcp(const uint8_t* data, size_t len);
+
+  // Decrypted packets received from the server.
+  const std::vector<std::vector<uint8_t>>& rtp() const { return rtp_; }
+  const std::vector<std::vector<uint8_t>>& rtcp() const { return rtcp_; }
+  uint64_t unprotect_failures() const { return unprotect_failures_; }
+
+ private:
+  FakePeer() = default;
+
+  // transport::UdpSocket::Listener
+  void OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from) override;
+  // transport::DtlsTransport::Listener
+  void SendDtlsData(const uint8_t* data, size_t len) override;
+  void OnDtlsStateChange(transport::DtlsState state, const std::string& reason) override;
+  void OnDtlsConnected(transport::SrtpProfile profile, std::vector<uint8_t> local_key_salt,
+                       std::vector<uint8_t> remote_key_salt) override;
+  void OnDtlsApplicationData(const uint8_t* data, size_t len) override;
+
+  uv_loop_t* loop_ = nullptr;
+  std::unique_ptr<transport::DtlsCertificate> cert_;
+  std::unique_ptr<transport::UdpSocket> socket_;
+  std::unique_ptr<transport::DtlsTransport> dtls_;
+  std::unique_ptr<transport::SrtpSession> srtp_out_, srtp_in_;
+  sockaddr_in server_{};
+  std::string server_pwd_;
+  bool ice_completed_ = false;
+  transport::DtlsState dtls_state_ = transport::DtlsState::kNew;
+  std::vector<std::vector<uint8_t>> rtp_, rtcp_;
+  uint64_t unprotect_failures_ = 0;
+};
+
+}  // namespace sb::worker::testing

@@ -1,0 +1,620 @@
+// A real switchboard-worker driven over IPC the way the control process drives it: router,
+// transport, producer and consumer requests with their errors and notifications, and media
+// between two fake browsers through one router over loopback UDP (ICE, DTLS, SRTP, RTCP).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rtp/rtcp/pli.h"
+#include "rtp/rtcp/receiver_report.h"
+#include "rtp/rtcp/rtcp_packet.h"
+#include "rtp/rtcp/sender_report.h"
+#include "rtp/rtp_packet.h"
+#include "signaling/workers/worker_process.h"
+#include "tests/router/rtp_test_packets.h"
+#include "tests/signaling/workers/loop_fixture.h"
+#include "tests/worker/fake_peer.h"
+#include "worker/fbs/rtp_parameters_convert.h"
+
+namespace sb::worker {
+namespace {
+
+using router::testing::OpusProducerParams;
+using router::testing::Vp8ProducerParams;
+using signaling::WorkerProcess;
+using testing::FakePeer;
+
+constexpr uint32_t kOpusSsrc = 0x1111AAAA;
+constexpr uint32_t kVp8Ssrc = 0x2222BBBB;
+constexpr uint32_t kVp8RtxSsrc = 0x2222CCCC;
+constexpr uint16_t kPortMin = 40000;
+constexpr uint16_t kPortMax = 49999;
+
+struct Candidate {
+  std::string ip, protocol, type;
+  uint16_t port = 0;
+};
+
+// What a test keeps of a response after its callback returned.
+struct Reply {
+  bool accepted = false;
+  std::string error, reason;
+  // WebRtcTransportInfo
+  std::string ufrag, pwd;
+  std::vector<Candidate> candidates;
+  std::vector<transport::Fingerprint> fingerprints;
+  // ConsumeResponse
+  std::optional<rtp::RtpParameters> consumer_params;
+  bool paused = false, producer_paused = false;
+  // RouterDump / WorkerDump
+  std::vector<std::string> transports, producers, consumers, routers;
+  // TransportStats
+  bool has_stats = false;
+  fbs::DtlsState dtls_state = fbs::DtlsState::NEW;
+  std::string srtp_profile;
+  uint64_t rtp_received = 0, rtp_sent = 0, rtcp_received = 0, rtcp_sent = 0;
+};
+
+std::vector<std::string> Strings(
+    const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* v) {
+  std::vector<std::string> out;
+  if (v) {
+    for (const auto* s : *v) out.push_back(s->str());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Reply ToReply(const fbs::Response* response) {
+  Reply r;
+  r.accepted = response->accepted();
+  if (response->error()) r.error = response->error()->str();
+  if (response->reason()) r.reason = response->reason()->str();
+  if (const auto* info = response->body_as_WebRtcTransportInfo()) {
+    if (const auto* ice = info->ice_parameters()) {
+      if (ice->username_fragment()) r.ufrag = ice->username_fragment()->str();
+      if (ice->password()) r.pwd = ice->password()->str();
+    }
+    if (info->ice_candidates()) {
+      for (const auto* c : *info->ice_candidates()) {
+        r.candidates.push_back({c->ip() ? c->ip()->str() : "",
+                                c->protocol() ? c->protocol()->str() : "",
+                                c->type() ? c->type()->str() : "", c->port()});
+      }
+    }
+    if (info->dtls_parameters() && info->dtls_parameters()->fingerprints()) {
+      for (const auto* f : *info->dtls_parameters()->fingerprints()) {
+        r.fingerprints.push_back({f->algorithm()->str(), f->value()->str()});
+      }
+    }
+  }
+  if (const auto* consume = response->body_as_ConsumeResponse()) {
+    auto params = ipc::FromFbs(consume->rtp_parameters());
+    EXPECT_TRUE(params.ok()) << params.status();
+    if (params.ok()) r.consumer_params = *std::move(params);
+    r.paused = consume->paused();
+    r.producer_paused = consume->producer_paused();
+  }
+  if (const auto* dump = response->body_as_RouterDump()) {
+    r.transports = Strings(dump->transport_ids());
+    r.producers = Strings(dump->producer_ids());
+    r.consumers = Strings(dump->consumer_ids());
+  }
+  if (const auto* dump = response->body_as_WorkerDump()) r.routers = Strings(dump->router_ids());
+  if (const auto* stats = response->body_as_TransportStats()) {
+    r.has_stats = true;
+    r.dtls_state = stats->dtls_state();
+    if (stats->srtp_profile()) r.srtp_profile = stats->srtp_profile()->str();
+    r.rtp_received = stats->rtp_packets_received();
+    r.rtp_sent = stats->rtp_packets_sent();
+    r.rtcp_received = stats->rtcp_packets_received();
+    r.rtcp_sent = stats->rtcp_packets_sent();
+  }
+  return r;
+}
+
+// What Chromium offers to receive: its own payload types and extension ids, which the router
+// does not adopt (consumers use the router's).
+rtp::RtpCapabilities ChromiumCapabilities(bool with_video = true) {
+  using rtp::MediaKind;
+  rtp::RtpCapabilities caps;
+  const std::vector<rtp::RtcpFeedback> video_fb = {
+      {"goog-remb", ""}, {"transport-cc", ""}, {"ccm", "fir"}, {"nack", ""}, {"nack", "pli"}};
+  caps.codecs.push_back({MediaKind::kAudio,
+                         "audio/opus",
+                         111,
+                         48000,
+                         2,
+                         {{"minptime", "10"}, {"useinbandfec", "1"}},
+                         {{"transport-cc", ""}}});
+  if (with_video) {
+    caps.codecs.push_back({MediaKind::kVideo, "video/VP8", 96, 90000, 0, {}, video_fb});
+    caps.codecs.push_back({MediaKind::kVideo, "video/rtx", 97, 90000, 0, {{"apt", "96"}}, {}});
+  }
+  caps.codecs.push_back({MediaKind::kVideo,
+                         "video/H264",
+                         102,
+                         90000,
+                         0,
+                         {{"level-asymmetry-allowed", "1"},
+                          {"packetization-mode", "1"},
+                          {"profile-level-id", "42001f"}},
+                         video_fb});
+  caps.codecs.push_back({MediaKind::kVideo, "video/rtx", 103, 90000, 0, {{"apt", "102"}}, {}});
+  for (MediaKind kind : {MediaKind::kAudio, MediaKind::kVideo}) {
+    caps.header_extensions.push_back({kind, rtp::kUriMid, 9});
+    caps.header_extensions.push_back({kind, rtp::kUriAbsSendTime, 2});
+    caps.header_extensions.push_back({kind, rtp::kUriTransportWideCc, 3});
+  }
+  caps.header_extensions.push_back({MediaKind::kAudio, rtp::kUriAudioLevel, 1});
+  caps.header_extensions.push_back({MediaKind::kVideo, rtp::kUriToffset, 14});
+  caps.header_extensions.push_back({MediaKind::kVideo, rtp::kUriVideoOrientation, 13});
+  return caps;
+}
+
+class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerProcess::Listener {
+ protected:
+  void SetUp() override {
+    WorkerProcess::Options options;
+    options.binary_path = SB_WORKER_BINARY;
+    options.log_level = "warn";
+    options.request_timeout = std::chrono::milliseconds(5000);
+    auto worker = WorkerProcess::Spawn(&loop_, options, this);
+    ASSERT_TRUE(worker.ok()) << worker.status();
+    worker_ = *std::move(worker);
+    worker_->SetNotificationHandler([this](const fbs::Notification& n) {
+      notifications_.push_back({n.event(), n.handler_id() ? n.handler_id()->str() : ""});
+      if (const auto* dtls = n.body_as_DtlsStateChange()) {
+        dtls_states_.push_back({n.handler_id() ? n.handler_id()->str() : "", dtls->state()});
+      }
+    });
+    ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::WORKER_RUNNING, "") > 0; },
+                         std::chrono::seconds(5)));
+  }
+  void TearDown() override {
+    peers_.clear();
+    worker_.reset();
+  }
+  void OnWorkerExited(WorkerProcess* /*worker*/, int64_t /*status*/, int signal) override {
+    exited_ = true;
+    EXPECT_EQ(signal, 0) << "the worker died of a signal";
+  }
+
+  Reply Call(fbs::Method method, std::string handler_id = "",
+             const WorkerProcess::BuildBodyFn& body = {}) {
+    std::optional<Reply> reply;
+    worker_->Request(method, std::move(handler_id), body,
+                     [&](const fbs::Response* response) { reply = ToReply(response); });
+    EXPECT_TRUE(RunUntil([&] { return reply.has_value(); }, std::chrono::seconds(6)));
+    if (!reply) {
+      Reply none;
+      none.error = "NoReply";
+      return none;
+    }
+    return *reply;
+  }
+
+  Reply CreateRouter(const std::string& id) {
+    return Call(fbs::Method::WORKER_CREATE_ROUTER, "", [&](flatbuffers::FlatBufferBuilder& fbb) {
+      auto body = fbs::CreateCreateRouterRequestDirect(fbb, id.c_str());
+      return std::make_pair(fbs::RequestBody::CreateRouterRequest, body.Union());
+    });
+  }
+  Reply CreateTransport(const std::string& router_id, const std::string& id) {
+    return Call(fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, router_id,
+                [&](flatbuffers::FlatBufferBuilder& fbb) {
+                  auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
+                      fbb, id.c_str(), "127.0.0.1", nullptr, kPortMin, kPortMax);
+                  return std::make_pair(fbs::RequestBody::CreateWebRtcTransportRequest,
+                                        body.Union());
+                });
+  }
+  // `fingerprints` are the remote (browser) side's; the browser is the DTLS client.
+  Reply Connect(const std::string& transport_id,
+                const std::vector<transport::Fingerprint>& fingerprints) {
+    return Call(
+        fbs::Method::TRANSPORT_CONNECT, transport_id, [&](flatbuffers::FlatBufferBuilder& fbb) {
+          std::vector<flatbuffers::Offset<fbs::DtlsFingerprint>> list;
+          for (const auto& f : fingerprints) {
+            list.push_back(
+                fbs::CreateDtlsFingerprintDirect(fbb, f.algorithm.c_str(), f.value.c_str()));
+          }
+          auto dtls = fbs::CreateDtlsParametersDirect(fbb, fbs::DtlsRole::CLIENT, &list);
+          auto body = fbs::CreateConnectWebRtcTransportRequest(fbb, dtls);
+          return std::make_pair(fbs::RequestBody::ConnectWebRtcTransportRequest, body.Union());
+        });
+  }
+  Reply Produce(const std::string& transport_id, const std::string& id, rtp::MediaKind kind,
+                const rtp::RtpParameters& params, bool paused = false) {
+    return Call(
+        fbs::Method::TRANSPORT_PRODUCE, transport_id, [&](flatbuffers::FlatBufferBuilder& fbb) {
+          auto p = ipc::ToFbs(fbb, params);
+          auto body = fbs::CreateProduceRequestDirect(fbb, id.c_str(), ipc::ToFbs(kind), p, paused);
+          return std::make_pair(fbs::RequestBody::ProduceRequest, body.Union());
+        });
+  }
+  Reply Consume(const std::string& transport_id, const std::string& id,
+                const std::string& producer_id, const rtp::RtpCapabilities& caps,
+                const std::string& mid, bool paused = false) {
+    return Call(fbs::Method::TRANSPORT_CONSUME, transport_id,
+                [&](flatbuffers::FlatBufferBuilder& fbb) {
+                  auto c = ipc::ToFbs(fbb, caps);
+                  auto body = fbs::CreateConsumeRequestDirect(fbb, id.c_str(), producer_id.c_str(),
+                                                              c, mid.c_str(), paused);
+                  return std::make_pair(fbs::RequestBody::ConsumeRequest, body.Union());
+                });
+  }
+
+  int Notified(fbs::Event event, const std::string& handler_id) const {
+    return static_cast<int>(
+        std::count_if(notifications_.begin(), notifications_.end(),
+                      [&](const auto& n) { return n.first == event && n.second == handler_id; }));
+  }
+  bool DtlsConnected(const std::string& transport_id) const {
+    return std::any_of(dtls_states_.begin(), dtls_states_.end(), [&](const auto& s) {
+      return s.first == transport_id && s.second == fbs::DtlsState::CONNECTED;
+    });
+  }
+
+  // A fake browser connected (ICE + DTLS) to a transport created with `info`.
+  FakePeer* ConnectPeer(const std::string& transport_id, const Reply& info) {
+    auto peer = FakePeer::Create(&loop_);
+    EXPECT_TRUE(peer.ok()) << peer.status();
+    if (!peer.ok()) return nullptr;
+    FakePeer* raw = peer->get();
+    peers_.push_back(*std::move(peer));
+    EXPECT_TRUE(Connect(transport_id, raw->fingerprints()).accepted);
+    EXPECT_EQ(info.candidates.size(), 1u);
+    if (info.candidates.empty()) return nullptr;
+    raw->SendBindingRequest(info.candidates[0].port, info.ufrag, info.pwd);
+    EXPECT_TRUE(RunUntil([&] { return raw->ice_completed(); }, std::chrono::seconds(3)))
+        << "no STUN success response from " << transport_id;
+    EXPECT_TRUE(raw->StartDtls(info.fingerprints).ok());
+    EXPECT_TRUE(RunUntil([&] { return raw->dtls_connected() && DtlsConnected(transport_id); },
+                         std::chrono::seconds(5)))
+        << "DTLS did not connect on " << transport_id;
+    return raw;
+  }
+
+  std::unique_ptr<WorkerProcess> worker_;
+  std::vector<std::pair<fbs::Event, std::string>> notifications_;
+  std::vector<std::pair<std::string, fbs::DtlsState>> dtls_states_;
+  std::vector<std::unique_ptr<FakePeer>> peers_;
+  bool exited_ = false;
+};
+
+TEST_F(RouterRequestsTest, RequestsAndErrors) {
+  ASSERT_TRUE(CreateRouter("r1").accepted);
+  Reply dup = CreateRouter("r1");
+  EXPECT_FALSE(dup.accepted);
+  EXPECT_EQ(dup.error, "InvalidArgument");
+  EXPECT_NE(dup.reason.find("r1"), std::string::npos) << dup.reason;
+
+  // Transports.
+  Reply pub = CreateTransport("r1", "pub");
+  ASSERT_TRUE(pub.accepted) << pub.error << ": " << pub.reason;
+  EXPECT_FALSE(pub.ufrag.empty());
+  EXPECT_FALSE(pub.pwd.empty());
+  ASSERT_EQ(pub.candidates.size(), 1u);
+  EXPECT_EQ(pub.candidates[0].ip, "127.0.0.1");
+  EXPECT_EQ(pub.candidates[0].protocol, "udp");
+  EXPECT_EQ(pub.candidates[0].type, "host");
+  EXPECT_GE(pub.candidates[0].port, kPortMin);
+  EXPECT_LE(pub.candidates[0].port, kPortMax);
+  ASSERT_FALSE(pub.fingerprints.empty());
+  EXPECT_EQ(pub.fingerprints[0].algorithm, "sha-256");
+  EXPECT_EQ(pub.fingerprints[0].value.size(), 32u * 3 - 1);  // "AB:CD:..."
+  Reply sub = CreateTransport("r1", "sub");
+  ASSERT_TRUE(sub.accepted);
+  EXPECT_NE(sub.ufrag, pub.ufrag);
+  EXPECT_NE(sub.candidates[0].port, pub.candidates[0].port);
+  EXPECT_FALSE(CreateTransport("r1", "pub").accepted) << "duplicate transport id";
+
+  auto cert = transport::DtlsCertificate::Generate();
+  ASSERT_TRUE(cert.ok());
+  Reply connected = Connect("pub", (*cert)->Fingerprints());
+  EXPECT_TRUE(connected.accepted) << connected.error << ": " << connected.reason;
+  Reply no_fingerprint = Connect("sub", {});
+  EXPECT_FALSE(no_fingerprint.accepted);
+  EXPECT_EQ(no_fingerprint.error, "InvalidArgument");
+
+  // Producers.
+  Reply audio = Produce("pub", "audio", rtp::MediaKind::kAudio, OpusProducerParams(kOpusSsrc));
+  EXPECT_TRUE(audio.accepted) << audio.error << ": " << audio.reason;
+  Reply video =
+      Produce("pub", "video", rtp::MediaKind::kVideo, Vp8ProducerParams(kVp8Ssrc, kVp8RtxSsrc));
+  EXPECT_TRUE(video.accepted) << video.error << ": " << video.reason;
+
+  rtp::RtpParameters no_codecs = OpusProducerParams(0x999, "n");
+  no_codecs.codecs.clear();
+  Reply bad = Produce("pub", "bad1", rtp::MediaKind::kAudio, no_codecs);
+  EXPECT_FALSE(bad.accepted);
+  EXPECT_EQ(bad.error, "InvalidArgument");
+  EXPECT_NE(bad.reason.find("codec"), std::string::npos) << bad.reason;
+
+  rtp::RtpParameters unknown_codec = OpusProducerParams(0x998, "u");
+  unknown_codec.codecs[0].mime_type = "audio/AMR";
+  bad = Produce("pub", "bad2", rtp::MediaKind::kAudio, unknown_codec);
+  EXPECT_FALSE(bad.accepted);
+  EXPECT_EQ(bad.error, "InvalidArgument");
+  EXPECT_NE(bad.reason.find("AMR"), std::string::npos) << bad.reason;
+
+  bad = Produce("pub", "bad3", rtp::MediaKind::kAudio, OpusProducerParams(kOpusSsrc, "d"));
+  EXPECT_FALSE(bad.accepted);
+  EXPECT_EQ(bad.error, "InvalidArgument");  // AlreadyExists maps to InvalidArgument on the wire
+  EXPECT_NE(bad.reason.find("ssrc"), std::string::npos) << bad.reason;
+
+  bad = Produce("pub", "audio", rtp::MediaKind::kAudio, OpusProducerParams(0x997, "e"));
+  EXPECT_FALSE(bad.accepted) << "duplicate producer id";
+
+  // Consumers, with the router's payload types whatever the subscriber prefers.
+  Reply ca = Consume("sub", "ca", "audio", ChromiumCapabilities(), "0");
+  ASSERT_TRUE(ca.accepted) << ca.error << ": " << ca.reason;
+  ASSERT_TRUE(ca.consumer_params.has_value());
+  const rtp::RtpParameters& ap = *ca.consumer_params;
+  ASSERT_EQ(ap.codecs.size(), 1u);
+  EXPECT_EQ(ap.codecs[0].mime_type, "audio/opus");
+  EXPECT_EQ(ap.codecs[0].payload_type, 100);
+  ASSERT_EQ(ap.encodings.size(), 1u);
+  EXPECT_NE(ap.encodings[0].ssrc, 0u);
+  EXPECT_NE(ap.encodings[0].ssrc, kOpusSsrc);
+  EXPECT_EQ(ap.mid, "0");
+  EXPECT_EQ(ap.HeaderExtensionId(rtp::kUriMid), 1);  // the router's id, not Chromium's 9
+  EXPECT_EQ(ap.HeaderExtensionId(rtp::kUriTransportWideCc), 0);
+  EXPECT_FALSE(ca.paused);
+  EXPECT_FALSE(ca.producer_paused);
+
+  Reply cv = Consume("sub", "cv", "video", ChromiumCapabilities(), "1", /*paused=*/true);
+  ASSERT_TRUE(cv.accepted) << cv.error << ": " << cv.reason;
+  const rtp::RtpParameters& vp = *cv.consumer_params;
+  ASSERT_EQ(vp.codecs.size(), 2u);
+  EXPECT_EQ(vp.codecs[0].mime_type, "video/VP8");
+  EXPECT_EQ(vp.codecs[0].payload_type, 101);
+  EXPECT_EQ(vp.codecs[1].payload_type, 102);
+  EXPECT_EQ(vp.codecs[1].IntParameter("apt"), 101u);
+  EXPECT_NE(vp.encodings[0].ssrc, 0u);
+  EXPECT_NE(vp.encodings[0].rtx_ssrc, 0u);
+  EXPECT_NE(vp.encodings[0].ssrc, ap.encodings[0].ssrc);
+  EXPECT_EQ(vp.mid, "1");
+  EXPECT_TRUE(cv.paused);
+
+  Reply no_vp8 = Consume("sub", "cx", "video", ChromiumCapabilities(/*with_video=*/false), "2");
+  EXPECT_FALSE(no_vp8.accepted);
+  EXPECT_EQ(no_vp8.error, "InvalidArgument");
+  EXPECT_NE(no_vp8.reason.find("VP8"), std::string::npos) << no_vp8.reason;
+  EXPECT_FALSE(Consume("sub", "cy", "nope", ChromiumCapabilities(), "3").accepted);
+  EXPECT_FALSE(Consume("sub", "ca", "audio", ChromiumCapabilities(), "4").accepted)
+      << "duplicate consumer id";
+
+  Reply dump = Call(fbs::Method::ROUTER_DUMP, "r1");
+  ASSERT_TRUE(dump.accepted);
+  EXPECT_EQ(dump.transports, (std::vector<std::string>{"pub", "sub"}));
+  EXPECT_EQ(dump.producers, (std::vector<std::string>{"audio", "video"}));
+  EXPECT_EQ(dump.consumers, (std::vector<std::string>{"ca", "cv"}));
+
+  // Pause, resume, close, with notifications for the consumers.
+  ASSERT_TRUE(Call(fbs::Method::PRODUCER_PAUSE, "video").accepted);
+  ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::CONSUMER_PRODUCER_PAUSE, "cv") == 1; },
+                       std::chrono::seconds(3)));
+  ASSERT_TRUE(Call(fbs::Method::PRODUCER_RESUME, "video").accepted);
+  ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::CONSUMER_PRODUCER_RESUME, "cv") == 1; },
+                       std::chrono::seconds(3)));
+  EXPECT_TRUE(Call(fbs::Method::CONSUMER_RESUME, "cv").accepted);
+  EXPECT_TRUE(Call(fbs::Method::CONSUMER_PAUSE, "cv").accepted);
+  EXPECT_TRUE(Call(fbs::Method::CONSUMER_REQUEST_KEY_FRAME, "cv").accepted);
+  EXPECT_TRUE(Call(fbs::Method::PRODUCER_GET_STATS, "video").accepted);
+  EXPECT_TRUE(Call(fbs::Method::CONSUMER_GET_STATS, "cv").accepted);
+
+  ASSERT_TRUE(Call(fbs::Method::PRODUCER_CLOSE, "video").accepted);
+  ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::CONSUMER_PRODUCER_CLOSED, "cv") == 1; },
+                       std::chrono::seconds(3)));
+  EXPECT_EQ(Notified(fbs::Event::CONSUMER_PRODUCER_CLOSED, "ca"), 0);
+  dump = Call(fbs::Method::ROUTER_DUMP, "r1");
+  EXPECT_EQ(dump.producers, std::vector<std::string>{"audio"});
+  EXPECT_EQ(dump.consumers, std::vector<std::string>{"ca"});
+  EXPECT_EQ(Call(fbs::Method::CONSUMER_GET_STATS, "cv").error, "NotFound");
+
+  Reply stats = Call(fbs::Method::TRANSPORT_GET_STATS, "pub");
+  ASSERT_TRUE(stats.accepted);
+  EXPECT_TRUE(stats.has_stats);
+  EXPECT_EQ(stats.dtls_state, fbs::DtlsState::NEW);
+
+  // Unknown ids.
+  for (auto [method, id] :
+       std::vector<std::pair<fbs::Method, std::string>>{{fbs::Method::ROUTER_DUMP, "r9"},
+                                                        {fbs::Method::ROUTER_CLOSE, "r9"},
+                                                        {fbs::Method::TRANSPORT_GET_STATS, "t9"},
+                                                        {fbs::Method::TRANSPORT_CLOSE, "t9"},
+                                                        {fbs::Method::PRODUCER_PAUSE, "p9"},
+                                                        {fbs::Method::PRODUCER_GET_STATS, "p9"},
+                                                        {fbs::Method::CONSUMER_RESUME, "c9"},
+                                                        {fbs::Method::CONSUMER_CLOSE, "c9"}}) {
+    Reply r = Call(method, id);
+    EXPECT_FALSE(r.accepted) << fbs::EnumNameMethod(method);
+    EXPECT_EQ(r.error, "NotFound") << fbs::EnumNameMethod(method);
+  }
+  // A request without its body is refused, not a crash.
+  EXPECT_EQ(Call(fbs::Method::TRANSPORT_PRODUCE, "pub").error, "InvalidArgument");
+  EXPECT_EQ(Call(fbs::Method::TRANSPORT_CONSUME, "sub").error, "InvalidArgument");
+
+  ASSERT_TRUE(Call(fbs::Method::CONSUMER_CLOSE, "ca").accepted);
+  ASSERT_TRUE(Call(fbs::Method::TRANSPORT_CLOSE, "sub").accepted);
+  ASSERT_TRUE(CreateRouter("r2").accepted);
+  Reply worker_dump = Call(fbs::Method::WORKER_DUMP);
+  EXPECT_EQ(worker_dump.routers, (std::vector<std::string>{"r1", "r2"}));
+  ASSERT_TRUE(Call(fbs::Method::ROUTER_CLOSE, "r1").accepted);
+  EXPECT_EQ(Call(fbs::Method::ROUTER_DUMP, "r1").error, "NotFound");
+
+  worker_dump = Call(fbs::Method::WORKER_DUMP);
+  EXPECT_TRUE(worker_dump.accepted);
+  EXPECT_EQ(worker_dump.routers, std::vector<std::string>{"r2"});
+  EXPECT_TRUE(worker_->alive());
+}
+
+// Two fake browsers on one router: media, reports and key-frame requests through the worker.
+TEST_F(RouterRequestsTest, MediaFlowsBetweenTwoBrowsers) {
+  ASSERT_TRUE(CreateRouter("room").accepted);
+  Reply pub_info = CreateTransport("room", "pub");
+  Reply sub_info = CreateTransport("room", "sub");
+  ASSERT_TRUE(pub_info.accepted && sub_info.accepted);
+  FakePeer* publisher = ConnectPeer("pub", pub_info);
+  FakePeer* subscriber = ConnectPeer("sub", sub_info);
+  ASSERT_TRUE(publisher && subscriber);
+  ASSERT_TRUE(publisher->dtls_connected() && subscriber->dtls_connected());
+
+  ASSERT_TRUE(
+      Produce("pub", "audio", rtp::MediaKind::kAudio, OpusProducerParams(kOpusSsrc)).accepted);
+  ASSERT_TRUE(
+      Produce("pub", "video", rtp::MediaKind::kVideo, Vp8ProducerParams(kVp8Ssrc, kVp8RtxSsrc))
+          .accepted);
+  Reply ca = Consume("sub", "ca", "audio", ChromiumCapabilities(), "0", /*paused=*/true);
+  Reply cv = Consume("sub", "cv", "video", ChromiumCapabilities(), "1");
+  ASSERT_TRUE(ca.accepted && cv.accepted);
+  ASSERT_TRUE(Call(fbs::Method::CONSUMER_RESUME, "ca").accepted);
+  const uint32_t audio_ssrc = ca.consumer_params->encodings[0].ssrc;
+  const uint32_t video_ssrc = cv.consumer_params->encodings[0].ssrc;
+
+  // ~1 s of Opus at 20 ms, sent in bursts so that loopback buffers never overflow.
+  constexpr int kPackets = 50;
+  constexpr uint16_t kFirstSeq = 65510;  // wraps on the way
+  const std::vector<uint8_t> payload = {0xFC, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
+  for (int i = 0; i < kPackets; ++i) {
+    router::testing::TestPacket packet(111, static_cast<uint16_t>(kFirstSeq + i),
+                                       static_cast<uint32_t>(1000 + 960 * i), kOpusSsrc, payload);
+    ASSERT_TRUE(packet.ok());
+    ASSERT_TRUE(publisher->SendRtp(packet.get().data(), packet.get().size()));
+    if (i % 10 == 9) RunFor(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(
+      RunUntil([&] { return subscriber->rtp().size() >= kPackets; }, std::chrono::seconds(3)))
+      << "subscriber got " << subscriber->rtp().size() << " of " << kPackets;
+  EXPECT_EQ(subscriber->unprotect_failures(), 0u);
+  std::optional<uint16_t> previous;
+  for (auto bytes : subscriber->rtp()) {
+    auto packet = rtp::RtpPacket::Parse(bytes.data(), bytes.size());
+    ASSERT_TRUE(packet.has_value());
+    EXPECT_EQ(packet->ssrc(), audio_ssrc);
+    EXPECT_EQ(packet->payload_type(), 100);
+    EXPECT_EQ(std::vector<uint8_t>(packet->payload().begin(), packet->payload().end()), payload);
+    if (previous) {
+      EXPECT_EQ(packet->sequence_number(), static_cast<uint16_t>(*previous + 1));
+    }
+    previous = packet->sequence_number();
+  }
+
+  // The publisher hears a receiver report about its stream within about two report intervals.
+  auto rr_for = [&](FakePeer* peer, uint32_t ssrc) {
+    for (const auto& compound : peer->rtcp()) {
+      bool found = false;
+      (void)rtp::ForEachRtcpPacket(compound, [&](const rtp::RtcpHeader& h) {
+        if (h.packet_type != rtp::kRtcpRr) return;
+        auto rr = rtp::ReceiverReport::Parse(h.packet);
+        if (!rr) return;
+        for (const auto& block : rr->report_blocks) {
+          if (block.ssrc == ssrc && block.cumulative_lost == 0) found = true;
+        }
+      });
+      if (found) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(
+      RunUntil([&] { return rr_for(publisher, kOpusSsrc); }, std::chrono::milliseconds(2500)))
+      << "no RR for the producer's ssrc";
+
+  // The publisher's SR is mapped onto the consumer's stream for the subscriber.
+  {
+    rtp::SenderReport sr;
+    sr.sender_ssrc = kOpusSsrc;
+    sr.ntp_seconds = 0xE1000000;
+    sr.ntp_fraction = 0x40000000;
+    sr.rtp_timestamp = 1000 + 960 * kPackets;
+    sr.packet_count = kPackets;
+    sr.octet_count = kPackets * static_cast<uint32_t>(payload.size());
+    uint8_t buffer[256];
+    size_t len = sr.Serialize(buffer, sizeof(buffer));
+    ASSERT_GT(len, 0u);
+    ASSERT_TRUE(publisher->SendRtcp(buffer, len));
+  }
+  auto sr_for = [&](uint32_t ssrc) -> std::optional<rtp::SenderReport> {
+    for (const auto& compound : subscriber->rtcp()) {
+      std::optional<rtp::SenderReport> found;
+      (void)rtp::ForEachRtcpPacket(compound, [&](const rtp::RtcpHeader& h) {
+        if (h.packet_type != rtp::kRtcpSr) return;
+        auto sr = rtp::SenderReport::Parse(h.packet);
+        if (sr && sr->sender_ssrc == ssrc) found = sr;
+      });
+      if (found) return found;
+    }
+    return std::nullopt;
+  };
+  ASSERT_TRUE(
+      RunUntil([&] { return sr_for(audio_ssrc).has_value(); }, std::chrono::milliseconds(2500)))
+      << "no SR for the consumer's ssrc";
+  auto mapped = *sr_for(audio_ssrc);
+  EXPECT_EQ(mapped.ntp_seconds, 0xE1000000u);
+  EXPECT_EQ(mapped.ntp_fraction, 0x40000000u);
+  // The consumer started on the first packet, so its timestamps equal the producer's.
+  EXPECT_EQ(mapped.rtp_timestamp, 1000u + 960 * kPackets);
+  EXPECT_EQ(mapped.packet_count, static_cast<uint32_t>(kPackets));
+
+  // A PLI from the subscriber for the video consumer reaches the publisher as a PLI for the
+  // producer's ssrc; two within the debounce interval make one.
+  auto plis_for = [&](uint32_t ssrc) {
+    int count = 0;
+    for (const auto& compound : publisher->rtcp()) {
+      (void)rtp::ForEachRtcpPacket(compound, [&](const rtp::RtcpHeader& h) {
+        if (h.packet_type != rtp::kRtcpPsfb || h.count_or_fmt != rtp::kPsfbPli) return;
+        auto pli = rtp::Pli::Parse(h.packet);
+        if (pli && pli->media_ssrc == ssrc) ++count;
+      });
+    }
+    return count;
+  };
+  const int plis_before = plis_for(kVp8Ssrc);
+  auto send_pli = [&] {
+    rtp::Pli pli;
+    pli.sender_ssrc = 0x5AB5C1BE;
+    pli.media_ssrc = video_ssrc;
+    uint8_t buffer[64];
+    size_t len = pli.Serialize(buffer, sizeof(buffer));
+    ASSERT_GT(len, 0u);
+    ASSERT_TRUE(subscriber->SendRtcp(buffer, len));
+  };
+  send_pli();
+  RunFor(std::chrono::milliseconds(10));
+  send_pli();
+  ASSERT_TRUE(RunUntil([&] { return plis_for(kVp8Ssrc) > plis_before; }, std::chrono::seconds(2)))
+      << "no PLI reached the publisher";
+  RunFor(std::chrono::milliseconds(300));
+  EXPECT_EQ(plis_for(kVp8Ssrc), plis_before + 1) << "two PLIs 10 ms apart were not debounced";
+  // After the debounce interval the next one goes through.
+  RunFor(std::chrono::milliseconds(300));
+  send_pli();
+  EXPECT_TRUE(
+      RunUntil([&] { return plis_for(kVp8Ssrc) == plis_before + 2; }, std::chrono::seconds(2)));
+
+  Reply pub_stats = Call(fbs::Method::TRANSPORT_GET_STATS, "pub");
+  Reply sub_stats = Call(fbs::Method::TRANSPORT_GET_STATS, "sub");
+  EXPECT_EQ(pub_stats.dtls_state, fbs::DtlsState::CONNECTED);
+  EXPECT_FALSE(pub_stats.srtp_profile.empty());
+  EXPECT_EQ(pub_stats.rtp_received, static_cast<uint64_t>(kPackets));
+  EXPECT_GE(pub_stats.rtcp_received, 1u);
+  EXPECT_GE(pub_stats.rtcp_sent, 1u);
+  EXPECT_EQ(sub_stats.rtp_sent, static_cast<uint64_t>(kPackets));
+  EXPECT_GE(sub_stats.rtcp_received, 3u);
+
+  // Closing the producer tells the control side and stops the consumer.
+  ASSERT_TRUE(Call(fbs::Method::PRODUCER_CLOSE, "audio").accepted);
+  EXPECT_TRUE(RunUntil([&] { return Notified(fbs::Event::CONSUMER_PRODUCER_CLOSED, "ca") == 1; },
+                       std::chrono::seconds(3)));
+  ASSERT_TRUE(Call(fbs::Method::ROUTER_CLOSE, "room").accepted);
+  EXPECT_TRUE(Call(fbs::Method::WORKER_DUMP).accepted);
+}
+
+}  // namespace
+}  // namespace sb::worker
