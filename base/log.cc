@@ -1,25 +1,31 @@
 #include "base/log.h"
 
-#include <string>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <string>
 
 namespace sb::log {
 
 bool ParseLevel(std::string_view text, Level* out) {
-  if (text == "debug") *out = Level::kDebug;
-  else if (text == "info") *out = Level::kInfo;
-  else if (text == "warn") *out = Level::kWarn;
-  else if (text == "error") *out = Level::kError;
-  else if (text == "off") *out = Level::kOff;
-  else return false;
+  if (text == "debug")
+    *out = Level::kDebug;
+  else if (text == "info")
+    *out = Level::kInfo;
+  else if (text == "warn")
+    *out = Level::kWarn;
+  else if (text == "error")
+    *out = Level::kError;
+  else if (text == "off")
+    *out = Level::kOff;
+  else
+    return false;
   return true;
 }
 
 void SetLevel(Level level) {
   static constexpr spdlog::level::level_enum kMap[] = {spdlog::level::debug, spdlog::level::info,
-                                                        spdlog::level::warn, spdlog::level::err,
-                                                        spdlog::level::off};
+                                                       spdlog::level::warn, spdlog::level::err,
+                                                       spdlog::level::off};
   spdlog::set_level(kMap[static_cast<int>(level)]);
 }
 

@@ -2,9 +2,9 @@
 // Per-packet logging stays at debug level (compiled in, off by default).
 #pragma once
 
-#include <string_view>
-
 #include <spdlog/spdlog.h>
+
+#include <string_view>
 
 namespace sb::log {
 
@@ -18,7 +18,8 @@ void Init(std::string_view process_tag, Level level);
 
 }  // namespace sb::log
 
-#define SB_LOG_DEBUG(area, ...) SPDLOG_LOGGER_CALL(spdlog::default_logger_raw(), spdlog::level::debug, "[" area "] " __VA_ARGS__)
+#define SB_LOG_DEBUG(area, ...) \
+  SPDLOG_LOGGER_CALL(spdlog::default_logger_raw(), spdlog::level::debug, "[" area "] " __VA_ARGS__)
 #define SB_LOG_INFO(area, ...) spdlog::info("[" area "] " __VA_ARGS__)
 #define SB_LOG_WARN(area, ...) spdlog::warn("[" area "] " __VA_ARGS__)
 #define SB_LOG_ERROR(area, ...) spdlog::error("[" area "] " __VA_ARGS__)

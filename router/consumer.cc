@@ -2,9 +2,9 @@
 
 #include <utility>
 
+#include "router/producer.h"
 #include "rtp/codecs/keyframe.h"
 #include "rtp/seq_num.h"
-#include "router/producer.h"
 
 namespace sb::router {
 namespace {
@@ -22,8 +22,8 @@ constexpr uint16_t kMaxSyncLag = 0x4000;
 
 }  // namespace
 
-Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters params,
-                   bool paused, Listener* listener)
+Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters params, bool paused,
+                   Listener* listener)
     : id_(std::move(id)),
       producer_id_(producer.id()),
       kind_(producer.kind()),
@@ -107,9 +107,9 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, int64_t now_ms) {
   std::array<rtp::ExtensionValue, 1> extra;
   size_t extra_count = 0;
   if (mid_ext_id_ != 0 && !params_.mid.empty()) {
-    extra[extra_count++] = {mid_ext_id_, absl::Span<const uint8_t>(
-                                             reinterpret_cast<const uint8_t*>(params_.mid.data()),
-                                             params_.mid.size())};
+    extra[extra_count++] = {
+        mid_ext_id_, absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(params_.mid.data()),
+                                               params_.mid.size())};
   }
   rtp::RtpRewrite rewrite;
   rewrite.ssrc = ssrc_;
@@ -146,8 +146,7 @@ void Consumer::ReceiveFir() {
 
 void Consumer::ReceiveNack() { ++stats_.nack_received; }
 
-void Consumer::ReceiveReportBlock(uint8_t fraction_lost, int32_t cumulative_lost,
-                                  uint32_t jitter) {
+void Consumer::ReceiveReportBlock(uint8_t fraction_lost, int32_t cumulative_lost, uint32_t jitter) {
   stats_.fraction_lost = fraction_lost;
   stats_.packets_lost = cumulative_lost;
   stats_.jitter = jitter;

@@ -95,13 +95,13 @@ class Consumer {
   bool producer_paused_ = false;
   bool sync_required_ = true;  // next forwarded packet re-bases seq/ts (a key frame for video)
   bool started_ = false;
-  uint16_t sync_seq_ = 0;      // first incoming seq after the last sync
+  uint16_t sync_seq_ = 0;  // first incoming seq after the last sync
   uint16_t seq_offset_ = 0;
   uint32_t ts_offset_ = 0;
   uint16_t max_out_seq_ = 0;
   uint32_t max_out_ts_ = 0;
   int64_t max_out_ms_ = 0;
-  int64_t last_key_frame_request_ms_ = 0;
+  int64_t last_key_frame_request_ms_ = INT64_MIN / 2;  // long ago: the first ask goes out
   Stats stats_;
 };
 

@@ -7,8 +7,7 @@
 namespace sb::router {
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(std::string id, rtp::MediaKind kind,
-                                                           rtp::RtpParameters params,
-                                                           bool paused) {
+                                                           rtp::RtpParameters params, bool paused) {
   if (auto status = rtp::ValidateProducerParameters(kind, params); !status.ok()) return status;
   return std::unique_ptr<Producer>(new Producer(std::move(id), kind, std::move(params), paused));
 }

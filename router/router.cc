@@ -57,9 +57,9 @@ Transport* Router::FindTransport(const std::string& id) const {
   return it == transports_.end() ? nullptr : it->second.get();
 }
 
-absl::StatusOr<Producer*> Router::Produce(const std::string& transport_id,
-                                          std::string producer_id, rtp::MediaKind kind,
-                                          rtp::RtpParameters params, bool paused) {
+absl::StatusOr<Producer*> Router::Produce(const std::string& transport_id, std::string producer_id,
+                                          rtp::MediaKind kind, rtp::RtpParameters params,
+                                          bool paused) {
   Transport* transport = FindTransport(transport_id);
   if (!transport) return absl::NotFoundError("no transport " + transport_id);
   if (producer_transport_.contains(producer_id)) {
@@ -81,6 +81,7 @@ void Router::DetachConsumersOf(Producer* producer) {
   consumers_of_.erase(it);
   for (Consumer* consumer : consumers) {
     const std::string consumer_id = consumer->id();
+    ForgetConsumer(consumer);
     producer_of_.erase(consumer);
     auto owner = consumer_transport_.find(consumer_id);
     if (owner != consumer_transport_.end()) {
@@ -119,6 +120,14 @@ Producer* Router::FindProducer(const std::string& id) const {
   return it == producer_transport_.end() ? nullptr : it->second->GetProducer(id);
 }
 
+void Router::ReleaseSsrcs(std::initializer_list<uint32_t> ssrcs) {
+  for (uint32_t ssrc : ssrcs) used_ssrcs_.erase(ssrc);
+}
+
+void Router::ForgetConsumer(Consumer* consumer) {
+  for (const auto& e : consumer->rtp_parameters().encodings) ReleaseSsrcs({e.ssrc, e.rtx_ssrc});
+}
+
 uint32_t Router::NewSsrc() {
   static std::mt19937 rng{std::random_device{}()};
   for (;;) {
@@ -127,8 +136,7 @@ uint32_t Router::NewSsrc() {
   }
 }
 
-absl::StatusOr<Consumer*> Router::Consume(const std::string& transport_id,
-                                          std::string consumer_id,
+absl::StatusOr<Consumer*> Router::Consume(const std::string& transport_id, std::string consumer_id,
                                           const std::string& producer_id,
                                           const rtp::RtpCapabilities& caps, std::string mid,
                                           bool paused) {
@@ -139,17 +147,30 @@ absl::StatusOr<Consumer*> Router::Consume(const std::string& transport_id,
   if (consumer_transport_.contains(consumer_id)) {
     return absl::AlreadyExistsError("consumer exists: " + consumer_id);
   }
-  auto params = rtp::ConsumerParameters(producer->kind(), producer->rtp_parameters(), caps,
-                                        NewSsrc(), NewSsrc());
-  if (!params.ok()) return params.status();
+  const uint32_t ssrc = NewSsrc();
+  const uint32_t rtx_ssrc = NewSsrc();
+  auto params = rtp::ConsumerParameters(producer->kind(), producer->rtp_parameters(), caps, ssrc,
+                                        rtx_ssrc);
+  if (!params.ok()) {
+    ReleaseSsrcs({ssrc, rtx_ssrc});
+    return params.status();
+  }
+  // Without RTX the second ssrc is not used.
+  if (params->encodings.front().rtx_ssrc == 0) ReleaseSsrcs({rtx_ssrc});
   params->mid = std::move(mid);
-  auto consumer = std::make_unique<Consumer>(consumer_id, *producer, *std::move(params), paused,
-                                             transport);
+  auto consumer =
+      std::make_unique<Consumer>(consumer_id, *producer, *std::move(params), paused, transport);
   Consumer* raw = consumer.get();
-  if (auto status = transport->AddConsumer(std::move(consumer)); !status.ok()) return status;
+  if (auto status = transport->AddConsumer(std::move(consumer)); !status.ok()) {
+    ReleaseSsrcs({ssrc, rtx_ssrc});
+    return status;
+  }
   consumer_transport_[consumer_id] = transport;
   consumers_of_[producer].push_back(raw);
   producer_of_[raw] = producer;
+  // A video consumer that starts active asks for a key frame right away instead of waiting
+  // for the first delta frame to notice it has none.
+  if (raw->active() && raw->kind() == rtp::MediaKind::kVideo) raw->RequestKeyFrame();
   return raw;
 }
 
@@ -159,6 +180,7 @@ absl::Status Router::CloseConsumer(const std::string& id) {
   Transport* transport = it->second;
   consumer_transport_.erase(it);
   Consumer* consumer = transport->GetConsumer(id);
+  ForgetConsumer(consumer);
   if (auto p = producer_of_.find(consumer); p != producer_of_.end()) {
     auto& list = consumers_of_[p->second];
     list.erase(std::remove(list.begin(), list.end(), consumer), list.end());

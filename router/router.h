@@ -2,6 +2,7 @@
 // forwards every producer's packets to that producer's consumers.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,8 +38,7 @@ class Router : public Transport::Listener {
 
   absl::StatusOr<Consumer*> Consume(const std::string& transport_id, std::string consumer_id,
                                     const std::string& producer_id,
-                                    const rtp::RtpCapabilities& caps, std::string mid,
-                                    bool paused);
+                                    const rtp::RtpCapabilities& caps, std::string mid, bool paused);
   absl::Status CloseConsumer(const std::string& id);
   absl::Status SetConsumerPaused(const std::string& id, bool paused);
   absl::Status RequestConsumerKeyFrame(const std::string& id);
@@ -61,6 +61,9 @@ class Router : public Transport::Listener {
   // Closes every consumer of a producer that is going away, telling the control process.
   void DetachConsumersOf(Producer* producer);
   uint32_t NewSsrc();
+  void ReleaseSsrcs(std::initializer_list<uint32_t> ssrcs);
+  // Releases the ssrcs of a consumer that is going away.
+  void ForgetConsumer(Consumer* consumer);
 
   const std::string id_;
   uv_loop_t* const loop_;

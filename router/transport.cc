@@ -151,8 +151,8 @@ Producer* Transport::ProducerForPacket(const rtp::RtpPacket& packet) {
   for (auto& [mid, producer] : producers_by_mid_) {
     if (producer->media_ssrc() != 0 || producer->mid_extension_id() == 0) continue;
     auto value = packet.GetExtension(producer->mid_extension_id());
-    if (value.empty() || std::string_view(reinterpret_cast<const char*>(value.data()),
-                                          value.size()) != mid) {
+    if (value.empty() ||
+        std::string_view(reinterpret_cast<const char*>(value.data()), value.size()) != mid) {
       continue;
     }
     if (packet.payload_type() != producer->media_codec().payload_type) return nullptr;
@@ -190,16 +190,16 @@ void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
       }
     }
   };
-  auto status = rtp::ForEachRtcpPacket(
-      absl::Span<const uint8_t>(data, len), [&](const rtp::RtcpHeader& h) {
+  auto status =
+      rtp::ForEachRtcpPacket(absl::Span<const uint8_t>(data, len), [&](const rtp::RtcpHeader& h) {
         switch (h.packet_type) {
           case rtp::kRtcpSr: {
             auto sr = rtp::SenderReport::Parse(h.packet);
             if (!sr) break;
             if (auto it = producers_by_ssrc_.find(sr->sender_ssrc);
                 it != producers_by_ssrc_.end()) {
-              it->second->ReceiveSenderReport(sr->ntp_seconds, sr->ntp_fraction,
-                                              sr->rtp_timestamp, now_ms);
+              it->second->ReceiveSenderReport(sr->ntp_seconds, sr->ntp_fraction, sr->rtp_timestamp,
+                                              now_ms);
             }
             on_report_blocks(sr->report_blocks);
             break;

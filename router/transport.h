@@ -83,8 +83,7 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   void OnRtcpPacket(const uint8_t* data, size_t len) override;
 
   // Consumer::Listener
-  void OnConsumerSendRtp(Consumer* consumer, uint8_t* data, size_t len,
-                         size_t capacity) override;
+  void OnConsumerSendRtp(Consumer* consumer, uint8_t* data, size_t len, size_t capacity) override;
   void OnConsumerKeyFrameNeeded(Consumer* consumer) override;
 
   Producer* ProducerForPacket(const rtp::RtpPacket& packet);

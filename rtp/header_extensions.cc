@@ -12,7 +12,8 @@ std::optional<std::string_view> ParseSdesString(absl::Span<const uint8_t> data) 
     return std::nullopt;
   }
   const char* s = reinterpret_cast<const char*>(data.data());
-  const size_t len = strnlen(s, data.size());
+  const void* nul = std::memchr(s, '\0', data.size());
+  const size_t len = nul ? static_cast<size_t>(static_cast<const char*>(nul) - s) : data.size();
   if (len == 0) {
     return std::nullopt;
   }

@@ -92,8 +92,7 @@ struct RtpCapabilities {
 // Header extension URIs (RFC 8285 registry and WebRTC's).
 inline constexpr char kUriMid[] = "urn:ietf:params:rtp-hdrext:sdes:mid";
 inline constexpr char kUriRid[] = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
-inline constexpr char kUriRepairedRid[] =
-    "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+inline constexpr char kUriRepairedRid[] = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
 inline constexpr char kUriAbsSendTime[] =
     "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 inline constexpr char kUriTransportWideCc[] =

@@ -2,9 +2,9 @@
 
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
 
 namespace sb::signaling {
 namespace {
@@ -35,7 +35,8 @@ absl::Status AddKind(const nlohmann::json& json, rtp::MediaKind kind, rtp::RtpCa
       }
       codec.clock_rate = c["clockRate"].get<uint32_t>();
       if (c.contains("channels") && c["channels"].is_number_unsigned()) {
-        codec.channels = static_cast<uint8_t>(std::min<uint32_t>(c["channels"].get<uint32_t>(), 255));
+        codec.channels =
+            static_cast<uint8_t>(std::min<uint32_t>(c["channels"].get<uint32_t>(), 255));
       }
       if (c.contains("sdpFmtpLine") && c["sdpFmtpLine"].is_string()) {
         std::string line = c["sdpFmtpLine"].get<std::string>();
@@ -66,7 +67,8 @@ absl::Status AddKind(const nlohmann::json& json, rtp::MediaKind kind, rtp::RtpCa
 
 rtp::CodecParameterMap ParseFmtpLine(std::string_view line) {
   rtp::CodecParameterMap map;
-  for (absl::string_view part : absl::StrSplit(absl::string_view(line.data(), line.size()), ';', absl::SkipWhitespace())) {
+  for (absl::string_view part :
+       absl::StrSplit(absl::string_view(line.data(), line.size()), ';', absl::SkipWhitespace())) {
     part = absl::StripAsciiWhitespace(part);
     size_t eq = part.find('=');
     if (eq == absl::string_view::npos) {

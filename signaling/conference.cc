@@ -19,8 +19,8 @@ constexpr size_t kMaxDisplayNameLength = 64;
 bool ValidRoomName(const std::string& name) {
   if (name.empty() || name.size() > kMaxRoomNameLength) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
@@ -149,15 +149,14 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
   if (room_it == message.end() || !room_it->is_string() ||
       !ValidRoomName(room_it->get<std::string>())) {
     return SendError(sink, "bad-message",
-                     "\"room\" must be 1-64 characters of letters, digits, '_', '-', '.'",
-                     message);
+                     "\"room\" must be 1-64 characters of letters, digits, '_', '-', '.'", message);
   }
   if (name_it == message.end() || !name_it->is_string() ||
       !ValidDisplayName(name_it->get<std::string>())) {
     return SendError(sink, "bad-message", "\"name\" must be 1-64 printable characters", message);
   }
-  nlohmann::json caps_json = message.contains("rtpCapabilities") ? message["rtpCapabilities"]
-                                                                 : nlohmann::json();
+  nlohmann::json caps_json =
+      message.contains("rtpCapabilities") ? message["rtpCapabilities"] : nlohmann::json();
   auto caps = CapabilitiesFromJson(caps_json);
   if (!caps.ok()) {
     return SendError(sink, "bad-message",
@@ -171,7 +170,8 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
   }
   if (room && static_cast<int>(room->participant_ids.size()) >= config_.room_capacity) {
     ++counters_.full;
-    nlohmann::json full = {{"type", "full"}, {"room", room_name}, {"capacity", config_.room_capacity}};
+    nlohmann::json full = {
+        {"type", "full"}, {"room", room_name}, {"capacity", config_.room_capacity}};
     if (auto it = message.find("requestId"); it != message.end()) full["requestId"] = *it;
     return sink->SendToClient(full);
   }
@@ -190,20 +190,20 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
     pool_->worker(index)->AddLoad(1);
     SB_LOG_INFO("rooms", "room {} created on worker {}", room_name, index);
     const uint64_t instance = room->instance;
-    WorkerOf(*room)->Request(
-        fbs::Method::WORKER_CREATE_ROUTER, "", CreateRouterBody(room->router_id),
-        [this, instance](const fbs::Response* response) {
-          Room* room = FindRoom(instance);
-          if (!room) return;
-          if (!response->accepted()) {
-            SB_LOG_ERROR("rooms", "router for {} refused: {}", room->name,
-                         ResponseReason(response));
-            return CloseRoom(room, "the media worker refused the room");
-          }
-          room->router_ready = true;
-          auto waiting = std::move(room->on_router_ready);
-          for (auto& fn : waiting) fn();
-        });
+    WorkerOf(*room)->Request(fbs::Method::WORKER_CREATE_ROUTER, "",
+                             CreateRouterBody(room->router_id),
+                             [this, instance](const fbs::Response* response) {
+                               Room* room = FindRoom(instance);
+                               if (!room) return;
+                               if (!response->accepted()) {
+                                 SB_LOG_ERROR("rooms", "router for {} refused: {}", room->name,
+                                              ResponseReason(response));
+                                 return CloseRoom(room, "the media worker refused the room");
+                               }
+                               room->router_ready = true;
+                               auto waiting = std::move(room->on_router_ready);
+                               for (auto& fn : waiting) fn();
+                             });
   }
 
   auto participant = std::make_unique<Participant>();
@@ -301,8 +301,7 @@ void Conference::Leave(const std::string& participant_id, bool /*acknowledge*/) 
     for (const TransportSide* side : {&p->send, &p->recv}) {
       if (!side->id.empty() && worker) {
         // Closing a transport closes its producers and consumers in the worker.
-        worker->Request(fbs::Method::TRANSPORT_CLOSE, side->id, {},
-                        [](const fbs::Response*) {});
+        worker->Request(fbs::Method::TRANSPORT_CLOSE, side->id, {}, [](const fbs::Response*) {});
       }
     }
     auto& ids = room->participant_ids;
@@ -315,8 +314,7 @@ void Conference::Leave(const std::string& participant_id, bool /*acknowledge*/) 
   if (was_ready) Broadcast(*room, {{"type", "participant-left"}, {"id", participant_id}}, "");
   if (room->participant_ids.empty()) {
     if (WorkerProcess* worker = WorkerOf(*room)) {
-      worker->Request(fbs::Method::ROUTER_CLOSE, room->router_id, {},
-                      [](const fbs::Response*) {});
+      worker->Request(fbs::Method::ROUTER_CLOSE, room->router_id, {}, [](const fbs::Response*) {});
       worker->AddLoad(-1);
     }
     SB_LOG_INFO("rooms", "room {} closed (empty)", room->name);
@@ -338,8 +336,7 @@ void Conference::Mute(Participant* p, const nlohmann::json& message) {
     return SendError(p->sink, "bad-message",
                      "mute needs \"kind\" (audio or video) and \"muted\" (boolean)", message);
   }
-  const rtp::MediaKind kind =
-      *kind_it == "audio" ? rtp::MediaKind::kAudio : rtp::MediaKind::kVideo;
+  const rtp::MediaKind kind = *kind_it == "audio" ? rtp::MediaKind::kAudio : rtp::MediaKind::kVideo;
   const bool muted = muted_it->get<bool>();
   Room* room = FindRoom(p->room_instance);
   bool changed = false;

@@ -11,10 +11,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "rtp/rtp_parameters.h"
@@ -66,7 +65,7 @@ struct Participant {
   uint64_t room_instance = 0;
   ClientSink* sink = nullptr;
   rtp::RtpCapabilities caps;
-  bool ready = false;  // transports created, `joined` sent
+  bool ready = false;              // transports created, `joined` sent
   nlohmann::json join_request_id;  // echoed in `joined`
   TransportSide send, recv;
   std::vector<ProducerInfo> producers;

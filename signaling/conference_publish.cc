@@ -32,9 +32,8 @@ std::optional<rtp::RtpParameters> ProducerParametersFor(const sdp::RemoteMedia& 
   for (const auto& codec : m.rtp.codecs) {
     if (codec.IsRtx()) continue;
     bool supported = std::any_of(
-        router_caps.codecs.begin(), router_caps.codecs.end(), [&](const auto& cap) {
-          return cap.kind == m.kind && rtp::CodecsMatch(codec, cap);
-        });
+        router_caps.codecs.begin(), router_caps.codecs.end(),
+        [&](const auto& cap) { return cap.kind == m.kind && rtp::CodecsMatch(codec, cap); });
     if (supported) {
       chosen = &codec;
       break;
@@ -163,8 +162,8 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
 }
 
 void Conference::FinishPublish(const std::string& participant_id,
-                               const sdp::RemoteDescription& offer,
-                               std::vector<ProducerInfo> added, const nlohmann::json& request) {
+                               const sdp::RemoteDescription& offer, std::vector<ProducerInfo> added,
+                               const nlohmann::json& request) {
   Participant* p = FindParticipant(participant_id);
   if (!p) return;  // Left meanwhile; its transports are closing with everything on them.
   Room* room = FindRoom(p->room_instance);

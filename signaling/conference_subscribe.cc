@@ -32,7 +32,9 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
           Conference* conference;
           Participant* s;
           ~OfferWhenDone() {
-            if (s->pending_consumes == 0 && s->offer_needed) conference->RequestOffer(s);
+            if (s->pending_consumes == 0 && s->offer_needed) {
+              conference->RequestOffer(s);
+            }
           }
         } offer_when_done{this, s};
         if (!response->accepted()) {
@@ -50,9 +52,9 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
           return;
         }
         const auto* body = response->body_as_ConsumeResponse();
-        auto params = body ? ipc::FromFbs(body->rtp_parameters())
-                           : absl::StatusOr<rtp::RtpParameters>(
-                                 absl::InternalError("no consume response"));
+        auto params =
+            body ? ipc::FromFbs(body->rtp_parameters())
+                 : absl::StatusOr<rtp::RtpParameters>(absl::InternalError("no consume response"));
         if (!params.ok()) {
           SB_LOG_ERROR("rooms", "bad consume response: {}", params.status().ToString());
           return;
@@ -75,8 +77,8 @@ void Conference::CloseSlotsOfProducers(const std::vector<std::string>& producer_
   for (auto& [id, p] : participants_) {
     bool changed = false;
     for (auto& slot : p->slots) {
-      if (!slot.closed && std::find(producer_ids.begin(), producer_ids.end(),
-                                    slot.producer_id) != producer_ids.end()) {
+      if (!slot.closed && std::find(producer_ids.begin(), producer_ids.end(), slot.producer_id) !=
+                              producer_ids.end()) {
         slot.closed = true;
         changed = true;
       }

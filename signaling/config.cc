@@ -1,18 +1,17 @@
 #include "signaling/config.h"
 
-#include <fstream>
-#include <functional>
-#include <sstream>
-#include "absl/strings/string_view.h"
-#include <vector>
-
 #include <arpa/inet.h>
 
+#include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace sb::signaling {
 namespace {

@@ -1,8 +1,8 @@
 // switchboard: the signaling and control process. See README.md and docs/.
+#include <uv.h>
+
 #include <csignal>
 #include <cstdio>
-
-#include <uv.h>
 
 #include "base/log.h"
 #include "signaling/config.h"

@@ -88,9 +88,8 @@ absl::Status Server::Start() {
   http_->Handle("/metrics", [this](const http::Request&) {
     return http::Response{200, "text/plain; version=0.0.4", Metrics()};
   });
-  http_->OnWebSocket("/ws", [this](std::shared_ptr<http::WebSocket> socket) {
-    OnWebSocket(std::move(socket));
-  });
+  http_->OnWebSocket(
+      "/ws", [this](std::shared_ptr<http::WebSocket> socket) { OnWebSocket(std::move(socket)); });
   if (auto status = http_->Start(); !status.ok()) return status;
   SB_LOG_INFO("server", "serving http://{}:{}/ with {} worker(s), rooms of up to {}",
               config_.listen_ip, http_->port(), pool_->size(), config_.room_capacity);
@@ -127,8 +126,8 @@ std::string Server::Metrics() const {
   const auto& c = conference_->counters();
   std::string out;
   auto metric = [&out](const char* name, const char* type, const char* help, uint64_t value) {
-    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name,
-                    " ", value, "\n");
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ",
+                    value, "\n");
   };
   metric("switchboard_rooms", "gauge", "Rooms open now.", conference_->room_count());
   metric("switchboard_participants", "gauge", "Participants in rooms now.",
@@ -167,7 +166,8 @@ std::string DefaultWebRoot(const char* argv0) {
 
 std::string DefaultWorkerBinary(const char* argv0) {
   auto dir = ExecutableDir(argv0);
-  for (auto candidate : {dir / "switchboard-worker", dir / ".." / "worker" / "switchboard-worker"}) {
+  for (auto candidate :
+       {dir / "switchboard-worker", dir / ".." / "worker" / "switchboard-worker"}) {
     if (access(candidate.c_str(), X_OK) == 0) return candidate.lexically_normal().string();
   }
   return (dir / "switchboard-worker").string();

@@ -3,10 +3,10 @@
 // admin API and metrics.
 #pragma once
 
+#include <uv.h>
+
 #include <functional>
 #include <memory>
-
-#include <uv.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"

@@ -61,9 +61,13 @@ void Responder::Error(const absl::Status& status) {
     case absl::StatusCode::kNotFound:
       error = ipc::error::kNotFound;
       break;
-    case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kAlreadyExists:
+      error = ipc::error::kAlreadyExists;
+      break;
     case absl::StatusCode::kFailedPrecondition:
+      error = ipc::error::kFailedPrecondition;
+      break;
+    case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kOutOfRange:
       error = ipc::error::kInvalidArgument;
       break;

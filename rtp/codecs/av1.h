@@ -27,11 +27,11 @@ std::optional<uint32_t> ReadLeb128(absl::Span<const uint8_t> data, size_t& pos);
 size_t WriteLeb128(uint32_t value, uint8_t* out, size_t cap);
 
 struct Av1Descriptor {
-  bool continuation = false;               // Z: first element continues the previous packet's
-  bool will_continue = false;              // Y: last element continues in the next packet
-  uint8_t obu_count = 0;                   // W: 0 = every element has a length field
-  bool new_coded_video_sequence = false;   // N
-  size_t element_count = 0;                // OBU elements in the packet
+  bool continuation = false;              // Z: first element continues the previous packet's
+  bool will_continue = false;             // Y: last element continues in the next packet
+  uint8_t obu_count = 0;                  // W: 0 = every element has a length field
+  bool new_coded_video_sequence = false;  // N
+  size_t element_count = 0;               // OBU elements in the packet
   // Type of the first element's OBU when it starts an OBU (Z = 0) and is not empty.
   std::optional<uint8_t> first_obu_type;
 

@@ -62,7 +62,8 @@ bool ReadStructure(BitReader& r, DdStructure& s) {
   s.chain_count = static_cast<uint8_t>(r.ReadNonSymmetric(s.decode_target_count + 1u));
   if (s.chain_count > 0) {
     for (size_t i = 0; i < s.decode_target_count; ++i) {
-      s.decode_target_protected_by.push_back(static_cast<uint8_t>(r.ReadNonSymmetric(s.chain_count)));
+      s.decode_target_protected_by.push_back(
+          static_cast<uint8_t>(r.ReadNonSymmetric(s.chain_count)));
     }
     for (DdFrameTemplate& t : s.templates) {
       for (size_t i = 0; i < s.chain_count; ++i) {
@@ -84,8 +85,8 @@ bool ReadStructure(BitReader& r, DdStructure& s) {
 }  // namespace
 
 const DdFrameTemplate* DdStructure::FindTemplate(uint8_t template_id) const {
-  const size_t index = (template_id + (kMaxTemplateId + 1u) - template_id_offset) %
-                       (kMaxTemplateId + 1u);
+  const size_t index =
+      (template_id + (kMaxTemplateId + 1u) - template_id_offset) % (kMaxTemplateId + 1u);
   return index < templates.size() ? &templates[index] : nullptr;
 }
 

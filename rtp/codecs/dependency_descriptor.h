@@ -40,8 +40,8 @@ struct DdStructure {
   static constexpr uint8_t kMaxTemporalId = 7;
 
   uint8_t template_id_offset = 0;
-  uint8_t decode_target_count = 0;  // 1..32
-  uint8_t chain_count = 0;          // 0..decode_target_count
+  uint8_t decode_target_count = 0;                  // 1..32
+  uint8_t chain_count = 0;                          // 0..decode_target_count
   std::vector<uint8_t> decode_target_protected_by;  // chain of each decode target
   std::vector<DdFrameTemplate> templates;           // in template index order
   std::vector<DdRenderResolution> resolutions;      // per spatial id, when present

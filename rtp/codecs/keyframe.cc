@@ -1,8 +1,10 @@
 #include "rtp/codecs/keyframe.h"
 
 #include "absl/strings/match.h"
+#include "rtp/codecs/av1.h"
 #include "rtp/codecs/h264.h"
 #include "rtp/codecs/vp8.h"
+#include "rtp/codecs/vp9.h"
 
 namespace sb::rtp {
 
@@ -15,6 +17,12 @@ VideoCodec VideoCodecFromMime(std::string_view mime) {
   if (absl::EqualsIgnoreCase(mime_type, "video/H264")) {
     return VideoCodec::kH264;
   }
+  if (absl::EqualsIgnoreCase(mime_type, "video/VP9")) {
+    return VideoCodec::kVp9;
+  }
+  if (absl::EqualsIgnoreCase(mime_type, "video/AV1")) {
+    return VideoCodec::kAv1;
+  }
   return VideoCodec::kOther;
 }
 
@@ -24,6 +32,10 @@ bool IsKeyFrame(VideoCodec codec, absl::Span<const uint8_t> payload) {
       return Vp8IsKeyFrame(payload);
     case VideoCodec::kH264:
       return H264IsKeyFrame(payload);
+    case VideoCodec::kVp9:
+      return Vp9IsKeyFrame(payload);
+    case VideoCodec::kAv1:
+      return Av1IsKeyFrame(payload);
     case VideoCodec::kOther:
       break;
   }

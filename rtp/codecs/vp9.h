@@ -14,7 +14,7 @@
 namespace sb::rtp {
 
 struct Vp9PictureGroupEntry {
-  uint8_t temporal_id = 0;  // TID
+  uint8_t temporal_id = 0;          // TID
   bool switching_up_point = false;  // U
   uint8_t num_p_diffs = 0;          // R, 0..3
   std::array<uint8_t, 3> p_diffs{};
@@ -29,7 +29,7 @@ struct Vp9ScalabilityStructure {
   bool has_resolutions = false;    // Y
   std::array<uint16_t, kMaxSpatialLayers> widths{};
   std::array<uint16_t, kMaxSpatialLayers> heights{};
-  bool has_picture_group = false;  // G
+  bool has_picture_group = false;                   // G
   std::vector<Vp9PictureGroupEntry> picture_group;  // N_G entries
   bool operator==(const Vp9ScalabilityStructure&) const = default;
 };
@@ -37,21 +37,21 @@ struct Vp9ScalabilityStructure {
 struct Vp9Descriptor {
   static constexpr size_t kMaxPDiffs = 3;
 
-  bool has_picture_id = false;              // I
-  bool inter_picture_predicted = false;     // P
-  bool has_layer_indices = false;           // L
-  bool flexible_mode = false;               // F
-  bool start_of_frame = false;              // B
-  bool end_of_frame = false;                // E
-  bool has_scalability_structure = false;   // V
+  bool has_picture_id = false;                   // I
+  bool inter_picture_predicted = false;          // P
+  bool has_layer_indices = false;                // L
+  bool flexible_mode = false;                    // F
+  bool start_of_frame = false;                   // B
+  bool end_of_frame = false;                     // E
+  bool has_scalability_structure = false;        // V
   bool not_reference_for_upper_spatial = false;  // Z
-  bool picture_id_15bit = false;  // M
+  bool picture_id_15bit = false;                 // M
   uint16_t picture_id = 0;
-  uint8_t temporal_id = 0;                  // TID
-  bool switching_up_point = false;          // U
-  uint8_t spatial_id = 0;                   // SID
-  bool inter_layer_dependency = false;      // D
-  bool has_tl0_pic_idx = false;             // L = 1 in non-flexible mode
+  uint8_t temporal_id = 0;              // TID
+  bool switching_up_point = false;      // U
+  uint8_t spatial_id = 0;               // SID
+  bool inter_layer_dependency = false;  // D
+  bool has_tl0_pic_idx = false;         // L = 1 in non-flexible mode
   uint8_t tl0_pic_idx = 0;
   uint8_t num_p_diffs = 0;  // flexible mode with P = 1
   std::array<uint8_t, kMaxPDiffs> p_diffs{};

@@ -8,7 +8,7 @@
 namespace sb::rtp {
 namespace {
 
-constexpr size_t kFixedSize = 20;  // header, two ssrcs, base seq, count, ref time, fb count
+constexpr size_t kFixedSize = 20;         // header, two ssrcs, base seq, count, ref time, fb count
 constexpr size_t kMaxRunLength = 0x1FFF;  // 13 bits
 constexpr size_t kOneBitCapacity = 14;
 constexpr size_t kTwoBitCapacity = 7;

@@ -40,8 +40,8 @@ struct TransportFeedback {
 
   // From packets in increasing sequence order (modulo 2^16); the numbers in between that are
   // not listed are reported lost. Base sequence = the first packet's.
-  static TransportFeedback Build(uint32_t sender_ssrc, uint32_t media_ssrc,
-                                 int32_t reference_time, uint8_t feedback_packet_count,
+  static TransportFeedback Build(uint32_t sender_ssrc, uint32_t media_ssrc, int32_t reference_time,
+                                 uint8_t feedback_packet_count,
                                  absl::Span<const TwccPacketStatus> packets);
 
   // `packet` is one whole RTCP packet. Rejects a zero status count, chunks or deltas past the

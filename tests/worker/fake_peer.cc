@@ -13,8 +13,9 @@ namespace {
 // Ports for the fake browsers, away from the worker's 40000-49999.
 constexpr uint16_t kPeerPortMin = 50000;
 constexpr uint16_t kPeerPortMax = 59999;
-// Room for the SRTP/SRTCP trailer (tag and index) after a packet.
-constexpr size_t kSrtpOverhead = 64;
+// Room for the SRTP/SRTCP trailer after a packet: libsrtp asks for SRTP_MAX_TRAILER_LEN (tag
+// and MKI, 144 bytes) whatever the profile uses.
+constexpr size_t kSrtpOverhead = 256;
 
 }  // namespace
 

@@ -345,7 +345,7 @@ TEST_F(RouterRequestsTest, RequestsAndErrors) {
 
   bad = Produce("pub", "bad3", rtp::MediaKind::kAudio, OpusProducerParams(kOpusSsrc, "d"));
   EXPECT_FALSE(bad.accepted);
-  EXPECT_EQ(bad.error, "InvalidArgument");  // AlreadyExists maps to InvalidArgument on the wire
+  EXPECT_EQ(bad.error, "AlreadyExists");
   EXPECT_NE(bad.reason.find("ssrc"), std::string::npos) << bad.reason;
 
   bad = Produce("pub", "audio", rtp::MediaKind::kAudio, OpusProducerParams(0x997, "e"));
@@ -384,7 +384,7 @@ TEST_F(RouterRequestsTest, RequestsAndErrors) {
 
   Reply no_vp8 = Consume("sub", "cx", "video", ChromiumCapabilities(/*with_video=*/false), "2");
   EXPECT_FALSE(no_vp8.accepted);
-  EXPECT_EQ(no_vp8.error, "InvalidArgument");
+  EXPECT_EQ(no_vp8.error, "FailedPrecondition");
   EXPECT_NE(no_vp8.reason.find("VP8"), std::string::npos) << no_vp8.reason;
   EXPECT_FALSE(Consume("sub", "cy", "nope", ChromiumCapabilities(), "3").accepted);
   EXPECT_FALSE(Consume("sub", "ca", "audio", ChromiumCapabilities(), "4").accepted)
