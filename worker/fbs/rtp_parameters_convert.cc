@@ -55,6 +55,21 @@ absl::StatusOr<std::vector<rtp::RtcpFeedback>> FeedbackFromFbs(
   return out;
 }
 
+// The fields RtpCodecParameters and RtpCodecCapability share, read from either table.
+template <typename Codec, typename Table>
+absl::Status CodecCommonFromFbs(const Table* c, Codec* codec) {
+  codec->mime_type = c->mime_type()->str();
+  codec->clock_rate = c->clock_rate();
+  codec->channels = c->channels();
+  auto parameters = ParametersFromFbs(c->parameters());
+  if (!parameters.ok()) return parameters.status();
+  codec->parameters = *std::move(parameters);
+  auto feedback = FeedbackFromFbs(c->rtcp_feedback());
+  if (!feedback.ok()) return feedback.status();
+  codec->rtcp_feedback = *std::move(feedback);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 flatbuffers::Offset<fbs::RtpParameters> ToFbs(flatbuffers::FlatBufferBuilder& fbb,
@@ -109,16 +124,8 @@ absl::StatusOr<rtp::RtpParameters> FromFbs(const fbs::RtpParameters* params) {
     if (codecs->size() > kMaxCodecs) return absl::InvalidArgumentError("too many codecs");
     for (const auto* c : *codecs) {
       rtp::RtpCodecParameters codec;
-      codec.mime_type = c->mime_type()->str();
       codec.payload_type = c->payload_type();
-      codec.clock_rate = c->clock_rate();
-      codec.channels = c->channels();
-      auto parameters = ParametersFromFbs(c->parameters());
-      if (!parameters.ok()) return parameters.status();
-      codec.parameters = *std::move(parameters);
-      auto feedback = FeedbackFromFbs(c->rtcp_feedback());
-      if (!feedback.ok()) return feedback.status();
-      codec.rtcp_feedback = *std::move(feedback);
+      if (auto s = CodecCommonFromFbs(c, &codec); !s.ok()) return s;
       out.codecs.push_back(std::move(codec));
     }
   }
@@ -145,16 +152,8 @@ absl::StatusOr<rtp::RtpCapabilities> FromFbs(const fbs::RtpCapabilities* caps) {
     for (const auto* c : *codecs) {
       rtp::RtpCodecCapability codec;
       codec.kind = FromFbs(c->kind());
-      codec.mime_type = c->mime_type()->str();
       codec.preferred_payload_type = c->preferred_payload_type();
-      codec.clock_rate = c->clock_rate();
-      codec.channels = c->channels();
-      auto parameters = ParametersFromFbs(c->parameters());
-      if (!parameters.ok()) return parameters.status();
-      codec.parameters = *std::move(parameters);
-      auto feedback = FeedbackFromFbs(c->rtcp_feedback());
-      if (!feedback.ok()) return feedback.status();
-      codec.rtcp_feedback = *std::move(feedback);
+      if (auto s = CodecCommonFromFbs(c, &codec); !s.ok()) return s;
       out.codecs.push_back(std::move(codec));
     }
   }
