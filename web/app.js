@@ -305,6 +305,21 @@ if (params.get('autojoin') === '1' && ui.form.checkValidity()) {
 window.switchboardTest = {
   inboundStats: async () => (client ? client.getReceiverStats() : []),
   outboundStats: async () => (client ? client.getSenderStats() : []),
+  // DTLS/SRTP state of both connections, as the browser negotiated them with the server.
+  transportStats: async () => {
+    const out = {};
+    if (!client) return out;
+    const reports = await client.getStats();
+    for (const [name, report] of Object.entries(reports)) {
+      for (const s of report?.values() ?? []) {
+        if (s.type === 'transport') {
+          out[name] = { dtlsState: s.dtlsState, srtpCipher: s.srtpCipher, tlsVersion: s.tlsVersion,
+            dtlsRole: s.dtlsRole, iceState: s.iceState };
+        }
+      }
+    }
+    return out;
+  },
   // What the server's RTCP told the browser: remote-inbound-rtp entries come from its receiver
   // reports about our sending, remote-outbound-rtp from its sender reports about what we get.
   rtcpStats: async () => {

@@ -99,6 +99,17 @@ test('three participants see and hear each other through the SFU', async () => {
   });
   console.log(report.join('\n'));
 
+  // Both connections are DTLS-SRTP with the AEAD cipher the server prefers.
+  for (const p of people) {
+    const transports = await p.page.evaluate(() => window.switchboardTest.transportStats());
+    for (const side of ['publish', 'subscribe']) {
+      const t = transports[side];
+      assert.equal(t?.dtlsState, 'connected', `${p.name} ${side} DTLS connected`);
+      assert.match(t.srtpCipher, /AEAD_AES_256_GCM/, `${p.name} ${side} SRTP cipher`);
+    }
+    if (p === people[0]) console.log(`${p.name}: ${JSON.stringify(transports)}`);
+  }
+
   // The server's RTCP reaches the browsers: its receiver reports give each publisher
   // remote-inbound-rtp statistics (with a round-trip time), its sender reports give each
   // subscriber remote-outbound-rtp statistics for every stream it receives.
