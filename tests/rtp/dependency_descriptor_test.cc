@@ -20,7 +20,7 @@ class BitWriter {
       if (bits_ % 8 == 0) {
         bytes_.push_back(0);
       }
-      bytes_.back() |= static_cast<uint8_t>(((value >> i) & 1u) << (7 - bits_ % 8));
+      bytes_.back() |= static_cast<uint8_t>(((i < 32 ? value >> i : 0u) & 1u) << (7 - bits_ % 8));
       ++bits_;
     }
     return *this;
