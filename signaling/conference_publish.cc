@@ -120,6 +120,10 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
     std::erase_if(p->producers, [&](const ProducerInfo& info) { return info.id == id; });
   }
   CloseSlotsOfProducers(closed);
+  if (!closed.empty()) {
+    // The others' participant objects say what this one publishes: tell them it stopped.
+    Broadcast(*room, {{"type", "participant-updated"}, {"participant", p->ToJson()}}, p->id);
+  }
 
   // New tracks become producers; the answer waits for all of them.
   struct PendingPublish {

@@ -140,8 +140,8 @@ test('requestId is echoed on joined, error, pong and left', async () => {
   const error = await c.request({ type: 'mute', kind: 'smell', muted: true, requestId: 'e-1' }, 'error');
   assert.equal(error.requestId, 'e-1');
   assert.equal(error.inReplyTo, 'mute');
-  const left = await c.request({ type: 'leave', requestId: { n: 9 } }, 'left');
-  assert.deepEqual(left, { type: 'left', room: 'echo', requestId: { n: 9 } });
+  const left = await c.request({ type: 'leave', requestId: 9 }, 'left');
+  assert.deepEqual(left, { type: 'left', room: 'echo', requestId: 9 });
   // Before joining, errors echo it too.
   const notJoined = await c.request({ type: 'publish', sdp: publishOffer, requestId: 7 }, 'error');
   assert.equal(notJoined.code, 'not-joined');
@@ -375,6 +375,10 @@ test('publish with a real Chromium offer; a newcomer gets one offer with both tr
     ['publish-answer', 'error'].includes(m.type),
   );
   assert.equal(noVideo.type, 'publish-answer');
+  const stopped = await b.client.next('participant-updated');
+  assert.deepEqual(stopped.participant, {
+    id: a.id, name: 'Ada', audio: true, video: false, audioMuted: false, videoMuted: false,
+  });
   const offer2 = await b.client.next('subscribe-offer');
   assert.deepEqual(offer2.streams.map((s) => s.kind), ['audio']);
   const videoSlot = offer1.streams.find((s) => s.kind === 'video').mid;
