@@ -1,0 +1,117 @@
+// The control process's settings: embedded defaults, a JSON config file, flags over both.
+#include "signaling/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace sb::signaling {
+namespace {
+
+absl::StatusOr<Config> Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "switchboard");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return ParseConfig(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(Config, EmbeddedDefaults) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen_ip, "127.0.0.1");
+  EXPECT_EQ(c->port, 8080);
+  EXPECT_EQ(c->rtc_listen_ip, "127.0.0.1");
+  EXPECT_EQ(c->announced_ip, "");
+  EXPECT_EQ(c->rtc_port_min, 40000);
+  EXPECT_EQ(c->rtc_port_max, 49999);
+  EXPECT_EQ(c->workers, 0);  // one per core
+  EXPECT_EQ(c->room_capacity, 16);
+}
+
+TEST(Config, FlagsOverrideEveryDefault) {
+  auto c =
+      Parse({"--listen=0.0.0.0", "--port", "9000", "--rtc-listen=::1", "--announced-ip=203.0.113.7",
+             "--rtc-ports=41000-41999", "--workers=3", "--room-capacity=4", "--log-level=debug",
+             "--web-root=/srv/web", "--worker-binary=/opt/sb/worker"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen_ip, "0.0.0.0");
+  EXPECT_EQ(c->port, 9000);
+  EXPECT_EQ(c->rtc_listen_ip, "::1");
+  EXPECT_EQ(c->announced_ip, "203.0.113.7");
+  EXPECT_EQ(c->rtc_port_min, 41000);
+  EXPECT_EQ(c->rtc_port_max, 41999);
+  EXPECT_EQ(c->workers, 3);
+  EXPECT_EQ(c->room_capacity, 4);
+  EXPECT_EQ(c->log_level, log::Level::kDebug);
+  EXPECT_EQ(c->web_root, "/srv/web");
+  EXPECT_EQ(c->worker_binary, "/opt/sb/worker");
+}
+
+TEST(Config, BadValuesNameTheFlag) {
+  struct Case {
+    std::string arg, expect;
+  } cases[] = {
+      {"--port=70000", "--port"},
+      {"--port=abc", "--port"},
+      {"--listen=localhost", "--listen"},
+      {"--rtc-ports=5-1", "--rtc-ports"},
+      {"--rtc-ports=40000", "--rtc-ports"},
+      {"--workers=0", "--workers"},
+      {"--room-capacity=-1", "--room-capacity"},
+      {"--log-level=loud", "--log-level"},
+      {"--nonsense=1", "--nonsense"},
+      {"stray", "stray"},
+  };
+  for (const auto& c : cases) {
+    auto r = Parse({c.arg});
+    ASSERT_FALSE(r.ok()) << c.arg;
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << c.arg;
+    EXPECT_NE(std::string(r.status().message()).find(c.expect), std::string::npos)
+        << c.arg << ": " << r.status();
+  }
+  EXPECT_FALSE(Parse({"--port"}).ok());  // a flag without its value
+}
+
+TEST(Config, HelpListsEveryFlag) {
+  auto r = Parse({"--help"});
+  ASSERT_TRUE(absl::IsNotFound(r.status()));
+  const std::string help(r.status().message());
+  for (const char* flag : {"--listen", "--port", "--rtc-listen", "--announced-ip", "--rtc-ports",
+                           "--workers", "--room-capacity", "--log-level", "--config"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(Config, ConfigFileThenFlags) {
+  const std::string path = testing::TempDir() + "/sb_config_test.json";
+  {
+    std::ofstream out(path);
+    out << R"({"port": 9100, "room-capacity": 5, "announced-ip": "198.51.100.2"})";
+  }
+  auto c = Parse({"--config=" + path, "--port=9200"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->port, 9200);  // the later flag wins
+  EXPECT_EQ(c->room_capacity, 5);
+  EXPECT_EQ(c->announced_ip, "198.51.100.2");
+
+  {
+    std::ofstream out(path);
+    out << R"({"room-size": 5})";
+  }
+  auto bad_key = Parse({"--config=" + path});
+  ASSERT_FALSE(bad_key.ok());
+  EXPECT_NE(std::string(bad_key.status().message()).find("room-size"), std::string::npos);
+  {
+    std::ofstream out(path);
+    out << "[1, 2";
+  }
+  EXPECT_FALSE(Parse({"--config=" + path}).ok());
+  EXPECT_FALSE(Parse({"--config=/nonexistent/sb.json"}).ok());
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace sb::signaling
