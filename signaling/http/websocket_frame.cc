@@ -1,5 +1,6 @@
 #include "signaling/http/websocket_frame.h"
 
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "absl/strings/escaping.h"
@@ -24,6 +25,18 @@ bool IsKnownOpcode(uint8_t op) {
     default:
       return false;
   }
+}
+
+// A close frame's payload: 2-byte code then the reason, truncated so the payload fits a control
+// frame without splitting a character.
+std::string ClosePayloadBytes(uint16_t code, std::string_view reason) {
+  size_t n = std::min(reason.size(), kMaxControlPayload - 2);
+  while (n > 0 && n < reason.size() && (static_cast<uint8_t>(reason[n]) & 0xc0) == 0x80) --n;
+  std::string payload;
+  payload.push_back(static_cast<char>(code >> 8));
+  payload.push_back(static_cast<char>(code & 0xff));
+  payload.append(reason.substr(0, n));
+  return payload;
 }
 
 }  // namespace
@@ -67,8 +80,12 @@ bool FrameParser::ParseOneFrame(std::vector<Message>* out) {
     return false;
   }
   const auto opcode = static_cast<Opcode>(raw_opcode);
-  if (!masked) {
+  if (role_ == Role::kServer && !masked) {
     Fail(kCloseProtocolError, "client frame not masked");  // section 5.1
+    return false;
+  }
+  if (role_ == Role::kClient && masked) {
+    Fail(kCloseProtocolError, "server frame masked");  // section 5.1
     return false;
   }
   if (IsControl(opcode)) {
@@ -110,14 +127,16 @@ bool FrameParser::ParseOneFrame(std::vector<Message>* out) {
     Fail(kCloseMessageTooBig, "message too big");
     return false;
   }
-  header += 4;  // masking key
+  if (masked) header += 4;  // masking key
   if (available < header + length) return false;
 
-  const uint8_t* mask = p + header - 4;
   const uint8_t* payload = p + header;
-  std::string data(static_cast<size_t>(length), '\0');
-  for (size_t i = 0; i < length; ++i) {
-    data[i] = static_cast<char>(payload[i] ^ mask[i & 3]);
+  std::string data(reinterpret_cast<const char*>(payload), static_cast<size_t>(length));
+  if (masked) {
+    const uint8_t* mask = p + header - 4;
+    for (size_t i = 0; i < length; ++i) {
+      data[i] = static_cast<char>(payload[i] ^ mask[i & 3]);
+    }
   }
   offset_ += header + static_cast<size_t>(length);
 
@@ -182,14 +201,23 @@ std::string EncodeFrame(Opcode opcode, std::string_view payload, bool fin,
 }
 
 std::string EncodeCloseFrame(uint16_t code, std::string_view reason) {
-  // Truncate the reason so the payload fits a control frame, without splitting a character.
-  size_t n = std::min(reason.size(), kMaxControlPayload - 2);
-  while (n > 0 && n < reason.size() && (static_cast<uint8_t>(reason[n]) & 0xc0) == 0x80) --n;
-  std::string payload;
-  payload.push_back(static_cast<char>(code >> 8));
-  payload.push_back(static_cast<char>(code & 0xff));
-  payload.append(reason.substr(0, n));
-  return EncodeFrame(Opcode::kClose, payload);
+  return EncodeFrame(Opcode::kClose, ClosePayloadBytes(code, reason));
+}
+
+std::string EncodeClientFrame(Opcode opcode, std::string_view payload, bool fin) {
+  std::array<uint8_t, 4> mask;
+  RAND_bytes(mask.data(), static_cast<int>(mask.size()));
+  return EncodeFrame(opcode, payload, fin, mask);
+}
+
+std::string EncodeClientCloseFrame(uint16_t code, std::string_view reason) {
+  return EncodeClientFrame(Opcode::kClose, ClosePayloadBytes(code, reason));
+}
+
+std::string GenerateClientKey() {
+  uint8_t key[16];
+  RAND_bytes(key, sizeof(key));
+  return absl::Base64Escape(absl::string_view(reinterpret_cast<const char*>(key), sizeof(key)));
 }
 
 bool IsValidCloseCode(uint16_t code) {

@@ -51,11 +51,17 @@ struct ProtocolError {
   std::string reason;
 };
 
-// Parses client-to-server frames. Clients must mask (RFC 6455 section 5.1).
+// Which end of the connection parses: a server takes masked client frames, a client takes
+// unmasked server frames; either fails on the other kind (RFC 6455 section 5.1).
+enum class Role : uint8_t { kServer, kClient };
+
+// Parses client-to-server frames (or, constructed with Role::kClient, server-to-client frames).
 class FrameParser {
  public:
   explicit FrameParser(size_t max_message_bytes = kMaxMessageBytes)
       : max_message_bytes_(max_message_bytes) {}
+  explicit FrameParser(Role role, size_t max_message_bytes = kMaxMessageBytes)
+      : max_message_bytes_(max_message_bytes), role_(role) {}
 
   // Appends `data` and appends every message it completes to `out`. After an error the parser
   // stays failed and returns the same error.
@@ -67,6 +73,7 @@ class FrameParser {
   void Fail(uint16_t code, std::string reason);
 
   const size_t max_message_bytes_;
+  const Role role_ = Role::kServer;
   std::string buffer_;
   size_t offset_ = 0;        // consumed bytes at the front of buffer_
   bool in_message_ = false;  // inside a fragmented data message
@@ -80,6 +87,13 @@ std::string EncodeFrame(Opcode opcode, std::string_view payload, bool fin = true
                         const std::optional<std::array<uint8_t, 4>>& mask = std::nullopt);
 // A close frame: 2-byte code then the reason, truncated to fit 125 bytes on a UTF-8 boundary.
 std::string EncodeCloseFrame(uint16_t code, std::string_view reason);
+
+// Client side (RFC 6455 section 5.3): every frame a client sends is masked with a fresh key from
+// a strong source of randomness.
+std::string EncodeClientFrame(Opcode opcode, std::string_view payload, bool fin = true);
+std::string EncodeClientCloseFrame(uint16_t code, std::string_view reason);
+// A fresh Sec-WebSocket-Key: the base64 of 16 random bytes (RFC 6455 section 4.1).
+std::string GenerateClientKey();
 
 // A received close frame's payload (RFC 6455 section 5.5.1). An empty payload means 1005.
 struct ClosePayload {

@@ -1,0 +1,64 @@
+// The browser side of the SDP exchange, shaped like Chromium's: the publishing offer (BUNDLE,
+// rtcp-mux, sendonly Opus and VP8 with RTX, Chromium's header extensions and ids) and the
+// answer to the server's subscribe-offer (setup:active, recvonly, the offer's codecs).
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+#include "signaling/sdp/webrtc_sdp.h"
+
+namespace sb::bench {
+
+// Chromium's default payload types and extension ids (M110-M120 offers).
+inline constexpr uint8_t kOpusPayloadType = 111;
+inline constexpr uint8_t kVp8PayloadType = 96;
+inline constexpr uint8_t kRtxPayloadType = 97;
+inline constexpr uint8_t kExtAudioLevel = 1;
+inline constexpr uint8_t kExtAbsSendTime = 2;
+inline constexpr uint8_t kExtTransportCc = 3;
+inline constexpr uint8_t kExtMid = 4;
+
+// Our ICE credentials and DTLS fingerprints, shared by the m-lines of one connection.
+struct ClientTransport {
+  std::string ice_ufrag, ice_pwd;
+  std::vector<signaling::sdp::Fingerprint> fingerprints;
+};
+
+// Random ICE credentials (RFC 8839 5.4: ufrag >= 4, pwd >= 22 ice-chars).
+ClientTransport NewClientTransport(std::vector<signaling::sdp::Fingerprint> fingerprints);
+
+struct PublishTracks {
+  bool audio = true;
+  bool video = true;
+  uint32_t audio_ssrc = 0;
+  uint32_t video_ssrc = 0;
+  uint32_t video_rtx_ssrc = 0;
+  std::string cname;
+  std::string stream_id;  // msid stream
+  std::string audio_track_id, video_track_id;
+};
+
+// Mids are "0" (audio, when present) and then the next number for video.
+std::string BuildPublishOffer(const ClientTransport& transport, const PublishTracks& tracks,
+                              uint64_t session_id);
+
+// Mirrors every offered m-line: accepted ones recvonly with the offer's codecs, feedback and
+// extensions; rejected ones (port 0) stay rejected with their mid.
+std::string BuildSubscribeAnswer(const signaling::sdp::RemoteDescription& offer,
+                                 const ClientTransport& transport, uint64_t session_id,
+                                 uint64_t session_version);
+
+// RTCRtpReceiver.getCapabilities() of a Chromium without H264, as the join message carries it.
+nlohmann::json ChromiumRtpCapabilities();
+
+// The first UDP IPv4 candidate of the first m-line that has one ("a=candidate:").
+std::optional<sockaddr_in> FirstUdpCandidate(std::string_view sdp);
+
+}  // namespace sb::bench

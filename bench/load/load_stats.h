@@ -1,0 +1,65 @@
+// What the load generator counts, shared by every participant of one run (one loop, no
+// threads, so plain counters), and a fixed-bucket histogram for latency percentiles.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sb::bench {
+
+// Buckets of `bucket_us` up to `max_us`; larger values land in the last bucket.
+class Histogram {
+ public:
+  Histogram(uint64_t bucket_us, uint64_t max_us)
+      : bucket_us_(bucket_us), buckets_(max_us / bucket_us + 1, 0) {}
+  void Add(int64_t value_us);
+  uint64_t count() const { return count_; }
+  // The value (upper edge of its bucket) below which `fraction` of the samples are; 0 if empty.
+  double PercentileMs(double fraction) const;
+  double MaxMs() const { return static_cast<double>(max_us_) / 1000.0; }
+
+ private:
+  uint64_t bucket_us_;
+  std::vector<uint32_t> buckets_;
+  uint64_t count_ = 0;
+  int64_t max_us_ = 0;
+};
+
+// One received stream as a subscriber saw it, for the report.
+struct StreamReport {
+  std::string subscriber, publisher, kind;
+  uint64_t packets = 0, bytes = 0, expected = 0;
+  int64_t lost = 0;
+  uint64_t keyframes = 0, rtx_packets = 0;
+  double jitter_ms = 0;
+  double time_to_first_keyframe_ms = -1;  // -1: none (or audio)
+};
+
+struct GeneratorStats {
+  // Publishers.
+  uint64_t audio_packets_sent = 0, video_packets_sent = 0, rtx_packets_sent = 0;
+  uint64_t bytes_sent = 0;  // SRTP bytes on the wire
+  uint64_t video_frames_sent = 0, keyframes_sent = 0;
+  uint64_t plis_received = 0, firs_received = 0, nacks_received = 0;
+  // Subscribers.
+  uint64_t packets_received = 0, bytes_received = 0;
+  uint64_t plis_sent = 0, rrs_sent = 0;
+  uint64_t unprotect_failures = 0, latency_outliers = 0;
+  // Signaling and connections.
+  uint64_t joins = 0, signaling_errors = 0, connection_failures = 0;
+
+  // One-way latency over every media packet whose payload carried a send time.
+  Histogram latency{50, 2'000'000};
+  std::vector<double> time_to_first_keyframe_ms;
+};
+
+// Microseconds on the monotonic clock (uv_hrtime): the time carried in payloads.
+int64_t NowUs();
+// utime + stime in seconds from /proc/<pid>/stat (0: this process); -1 when unreadable.
+double ProcessCpuSeconds(int pid = 0);
+// Resident set size in MiB from /proc/<pid>/status (VmRSS); -1 when unreadable.
+double ProcessRssMb(int pid);
+
+}  // namespace sb::bench

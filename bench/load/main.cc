@@ -1,0 +1,183 @@
+// switchboard-load: synthetic WebRTC participants that join rooms through the real signaling
+// protocol and measure what the server forwards. See bench/load/README.md.
+#include <uv.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "base/log.h"
+#include "bench/load/report.h"
+#include "bench/load/runner.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: switchboard-load [--flag=value ...]\n"
+    "  --server=URL             signaling endpoint (default ws://127.0.0.1:8080/ws)\n"
+    "  --rooms=N                rooms (default 1)\n"
+    "  --participants=N         participants per room (default 3)\n"
+    "  --publishers=N           publishing participants per room (default: all)\n"
+    "  --video-kbps=N           video bitrate per publisher (default 1000)\n"
+    "  --fps=N                  video frames per second (default 30)\n"
+    "  --keyframe-interval=S    seconds between key frames (default 5)\n"
+    "  --audio / --no-audio     publish Opus-like audio (default on)\n"
+    "  --video / --no-video     publish VP8-like video (default on)\n"
+    "  --duration=S             measurement window once everyone is connected (default 10)\n"
+    "  --ramp-up=N              participants started per second (default 20)\n"
+    "  --setup-timeout=S        longest wait for everyone to connect (default 20)\n"
+    "  --room-prefix=NAME       room names are NAME-0, NAME-1, ... (default load-<pid>)\n"
+    "  --report=FILE.json       write the JSON report there\n"
+    "  --watch-pid=PID[,PID]    server processes whose CPU and RSS the report shows\n"
+    "  --check                  exit 1 unless media flowed to everyone (loss < 5 %,\n"
+    "                           a key frame on every video stream)\n"
+    "  --log-level=LEVEL        debug, info, warn, error, off (default warn)\n";
+
+bool ParseNumber(const std::string& v, double* out) {
+  return absl::SimpleAtod(v, out) && *out >= 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using sb::bench::Scenario;
+  Scenario scenario;
+  std::string report_path;
+  bool check = false;
+  sb::log::Level level = sb::log::Level::kWarn;
+
+  auto number = [](double* out) {
+    return [out](const std::string& v) { return ParseNumber(v, out); };
+  };
+  double rooms = 1, participants = 3, publishers = -1, kbps = 1000, fps = 30, keyint = 5;
+  std::map<std::string, std::function<bool(const std::string&)>> with_value = {
+      {"server",
+       [&](const std::string& v) {
+         scenario.server = v;
+         return true;
+       }},
+      {"rooms", number(&rooms)},
+      {"participants", number(&participants)},
+      {"publishers", number(&publishers)},
+      {"video-kbps", number(&kbps)},
+      {"fps", number(&fps)},
+      {"keyframe-interval", number(&keyint)},
+      {"duration", number(&scenario.duration_s)},
+      {"ramp-up", number(&scenario.ramp_up_per_s)},
+      {"setup-timeout", number(&scenario.setup_timeout_s)},
+      {"room-prefix",
+       [&](const std::string& v) {
+         scenario.room_prefix = v;
+         return !v.empty();
+       }},
+      {"report",
+       [&](const std::string& v) {
+         report_path = v;
+         return !v.empty();
+       }},
+      {"log-level", [&](const std::string& v) { return sb::log::ParseLevel(v, &level); }},
+      {"watch-pid",
+       [&](const std::string& v) {
+         for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+           int pid = 0;
+           if (!absl::SimpleAtoi(part, &pid) || pid <= 0) return false;
+           scenario.watch_pids.push_back(pid);
+         }
+         return true;
+       }},
+  };
+  std::map<std::string, std::function<void()>> switches = {
+      {"audio", [&] { scenario.media.audio = true; }},
+      {"no-audio", [&] { scenario.media.audio = false; }},
+      {"video", [&] { scenario.media.video = true; }},
+      {"no-video", [&] { scenario.media.video = false; }},
+      {"check", [&] { check = true; }},
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      std::fprintf(stderr, "unexpected argument '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+    std::string name = arg.substr(2), value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (auto s = switches.find(name); s != switches.end() && !has_value) {
+      s->second();
+      continue;
+    }
+    auto f = with_value.find(name);
+    if (f == with_value.end()) {
+      std::fprintf(stderr, "unknown flag --%s\n%s", name.c_str(), kUsage);
+      return 2;
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "--%s needs a value\n", name.c_str());
+        return 2;
+      }
+      value = argv[++i];
+    }
+    if (!f->second(value)) {
+      std::fprintf(stderr, "bad value for --%s: '%s'\n", name.c_str(), value.c_str());
+      return 2;
+    }
+  }
+  scenario.rooms = static_cast<int>(rooms);
+  scenario.participants = static_cast<int>(participants);
+  scenario.publishers = publishers < 0 ? -1 : static_cast<int>(publishers);
+  scenario.media.video_kbps = static_cast<uint32_t>(kbps);
+  scenario.media.fps = static_cast<uint32_t>(fps);
+  scenario.media.keyframe_interval_s = keyint;
+  if (scenario.rooms < 1 || scenario.participants < 1 || scenario.media.fps < 1) {
+    std::fprintf(stderr, "--rooms, --participants and --fps must be at least 1\n");
+    return 2;
+  }
+  sb::log::Init("switchboard-load", level);
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sb::bench::Results results;
+  {
+    sb::bench::Runner runner(&loop, scenario);
+    if (auto s = runner.Run(&results); !s.ok()) {
+      std::fprintf(stderr, "switchboard-load: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);  // whatever the runner's teardown left to close
+  uv_loop_close(&loop);
+
+  nlohmann::json report = sb::bench::ReportJson(results);
+  std::fputs(sb::bench::ReportTable(report).c_str(), stdout);
+  if (!report_path.empty()) {
+    std::ofstream out(report_path);
+    out << report.dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "cannot write %s\n", report_path.c_str());
+      return 2;
+    }
+  }
+  if (check) {
+    std::string why;
+    if (!sb::bench::MediaFlowed(report, 5.0, &why)) {
+      std::fprintf(stderr, "check failed: %s\n", why.c_str());
+      return 1;
+    }
+    std::fputs("check passed: media flowed to every subscriber\n", stdout);
+  }
+  return 0;
+}

@@ -1,0 +1,110 @@
+// One client-side WebRTC connection as a browser runs it toward an ICE-lite server: a UDP
+// socket on 127.0.0.1, ICE connectivity checks as the controlling agent (repeated as consent
+// freshness), a DTLS client handshake and SRTP/SRTCP with the exported keys.
+#pragma once
+
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "transport/dtls_certificate.h"
+#include "transport/dtls_transport.h"
+#include "transport/srtp_session.h"
+#include "transport/udp_socket.h"
+#include "transport/uv_timer.h"
+
+namespace sb::bench {
+
+// Where and how to reach the server: its candidate, ICE credentials and DTLS fingerprints.
+struct RemoteEndpoint {
+  sockaddr_in address{};
+  std::string ice_ufrag, ice_pwd;
+  std::vector<transport::Fingerprint> fingerprints;
+};
+
+struct ConnectionCounters {
+  uint64_t rtp_sent = 0, rtp_bytes_sent = 0, rtcp_sent = 0;
+  uint64_t rtp_received = 0, rtp_bytes_received = 0, rtcp_received = 0;
+  uint64_t unprotect_failures = 0, send_failures = 0;
+};
+
+class MediaConnection : public transport::UdpSocket::Listener,
+                        public transport::DtlsTransport::Listener {
+ public:
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void OnMediaConnected() = 0;
+    virtual void OnMediaFailed(const std::string& reason) = 0;
+    // Decrypted packets; mutable so that the receiver may parse in place.
+    virtual void OnRtp(uint8_t* data, size_t len) = 0;
+    virtual void OnRtcp(uint8_t* data, size_t len) = 0;
+  };
+
+  // Room a caller leaves after a packet for SRTP/SRTCP: libsrtp asks for its maximum trailer
+  // (SRTP_MAX_TRAILER_LEN, 144 bytes) whatever the profile uses, plus the SRTCP index.
+  static constexpr size_t kSrtpRoom = 160;
+
+  static absl::StatusOr<std::unique_ptr<MediaConnection>> Create(
+      uv_loop_t* loop, const transport::DtlsCertificate* certificate, std::string local_ufrag,
+      Listener* listener);
+  ~MediaConnection() override;
+
+  // Starts ICE checks toward the server; DTLS starts at the first authenticated response.
+  void Start(RemoteEndpoint remote);
+  // Protect in place and send; `capacity` must leave kSrtpRoom after len.
+  bool SendRtp(uint8_t* data, size_t len, size_t capacity);
+  bool SendRtcp(uint8_t* data, size_t len, size_t capacity);
+  void Close();
+
+  bool connected() const { return srtp_out_ != nullptr; }
+  const ConnectionCounters& counters() const { return counters_; }
+  uint16_t local_port() const { return socket_->local_port(); }
+
+ private:
+  MediaConnection(uv_loop_t* loop, const transport::DtlsCertificate* certificate,
+                  std::string local_ufrag, Listener* listener)
+      : loop_(loop),
+        certificate_(certificate),
+        local_ufrag_(std::move(local_ufrag)),
+        listener_(listener) {}
+
+  void SendBindingRequest();
+  void OnStun(const uint8_t* data, size_t len);
+  void Fail(const std::string& reason);
+  const sockaddr* server() const { return reinterpret_cast<const sockaddr*>(&remote_.address); }
+
+  // transport::UdpSocket::Listener
+  void OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from) override;
+  // transport::DtlsTransport::Listener
+  void SendDtlsData(const uint8_t* data, size_t len) override;
+  void OnDtlsStateChange(transport::DtlsState state, const std::string& reason) override;
+  void OnDtlsConnected(transport::SrtpProfile profile, std::vector<uint8_t> local_key_salt,
+                       std::vector<uint8_t> remote_key_salt) override;
+  void OnDtlsApplicationData(const uint8_t* data, size_t len) override;
+
+  // Passed by argument.
+  uv_loop_t* loop_;
+  const transport::DtlsCertificate* certificate_;
+  std::string local_ufrag_;
+  Listener* listener_;
+  // Allocated by this.
+  std::unique_ptr<transport::UdpSocket> socket_;
+  std::unique_ptr<transport::DtlsTransport> dtls_;
+  std::unique_ptr<transport::SrtpSession> srtp_out_, srtp_in_;
+  std::unique_ptr<transport::UvTimer> ice_timer_;
+  RemoteEndpoint remote_;
+  uint64_t tie_breaker_ = 0;
+  uint8_t transaction_id_[12] = {};
+  bool ice_done_ = false;
+  bool failed_ = false;
+  int checks_unanswered_ = 0;
+  ConnectionCounters counters_;
+};
+
+}  // namespace sb::bench

@@ -1,0 +1,83 @@
+// A synthetic subscriber on its own subscribing connection: answers the server's offers,
+// decrypts everything it receives and measures per stream packets, loss (sequence numbers),
+// jitter, one-way latency (the send time in the payload) and time to the first key frame;
+// sends receiver reports, and PLI while a video stream has not shown a key frame.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "bench/load/client_sdp.h"
+#include "bench/load/load_stats.h"
+#include "bench/load/media_connection.h"
+#include "nlohmann/json.hpp"
+#include "rtp/receive_stats.h"
+#include "transport/uv_timer.h"
+
+namespace sb::bench {
+
+class Subscriber : public MediaConnection::Listener {
+ public:
+  Subscriber(uv_loop_t* loop, const transport::DtlsCertificate* certificate, std::string name,
+             GeneratorStats* stats);
+  ~Subscriber() override;
+
+  // A subscribe-offer: returns the answer to send. The first offer also starts ICE/DTLS.
+  absl::StatusOr<std::string> OnOffer(const std::string& sdp, const nlohmann::json& streams);
+  // Call right after the answer went out: the time to the first key frame starts here.
+  void OnAnswerSent();
+  void Stop();
+
+  bool connected() const { return connection_ && connection_->connected(); }
+  bool failed() const { return failed_; }
+  size_t live_streams() const;
+  // Streams of this subscriber for the report; participant ids name the publishers.
+  void AppendReports(std::vector<StreamReport>* out) const;
+
+ private:
+  struct Stream {
+    std::string mid, publisher, kind;
+    bool video = false;
+    bool live = true;
+    uint32_t ssrc = 0, rtx_ssrc = 0;
+    uint32_t clock_rate = 90000;
+    rtp::ReceiveStats stats;
+    int64_t answered_us = -1;  // the answer that offered it went out
+    int64_t first_keyframe_us = -1;
+    int64_t last_pli_us = -1;
+    uint64_t keyframes = 0, rtx_packets = 0;
+  };
+
+  // MediaConnection::Listener
+  void OnMediaConnected() override;
+  void OnMediaFailed(const std::string& reason) override;
+  void OnRtp(uint8_t* data, size_t len) override;
+  void OnRtcp(uint8_t* data, size_t len) override;
+
+  void OnTimer();
+
+  // Passed by argument.
+  uv_loop_t* loop_;
+  const transport::DtlsCertificate* certificate_;
+  std::string name_;
+  GeneratorStats* stats_;
+  // Allocated by this.
+  std::unique_ptr<MediaConnection> connection_;
+  std::unique_ptr<transport::UvTimer> rtcp_timer_;
+  ClientTransport local_;
+  uint64_t session_id_ = 0, version_ = 0;
+  uint32_t rtcp_ssrc_ = 0;
+  std::vector<std::unique_ptr<Stream>> streams_;
+  absl::flat_hash_map<uint32_t, Stream*> by_ssrc_;      // media ssrc
+  absl::flat_hash_map<uint32_t, Stream*> by_rtx_ssrc_;  // rtx ssrc
+  bool started_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace sb::bench
