@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "rtp/codecs/keyframe.h"
 
 namespace sb::router {
 
@@ -20,12 +21,16 @@ Producer::Producer(std::string id, rtp::MediaKind kind, rtp::RtpParameters param
     rtx_ssrc_ = params_.encodings.front().rtx_ssrc;
   }
   mid_ext_id_ = params_.HeaderExtensionId(rtp::kUriMid);
+  video_codec_ = rtp::VideoCodecFromMime(media_codec_.mime_type);
 }
 
 bool Producer::ReceiveRtpPacket(const rtp::RtpPacket& packet, int64_t now_ms) {
   if (packet.payload_type() != media_codec_.payload_type) return false;
   receive_stats_.OnPacket(packet.sequence_number(), packet.timestamp(), now_ms,
                           media_codec_.clock_rate, packet.size());
+  if (key_frame_request_deferred_ && rtp::IsKeyFrame(video_codec_, packet.payload())) {
+    key_frame_request_deferred_ = false;
+  }
   return !paused_;
 }
 
@@ -45,10 +50,19 @@ std::optional<rtp::ReportBlock> Producer::MakeReportBlock(int64_t now_ms) {
 
 bool Producer::ShouldRequestKeyFrame(int64_t now_ms) {
   if (kind_ != rtp::MediaKind::kVideo || media_ssrc_ == 0) return false;
-  if (now_ms - last_key_frame_request_ms_ < kKeyFrameRequestIntervalMs) return false;
+  if (now_ms - last_key_frame_request_ms_ < kKeyFrameRequestIntervalMs) {
+    key_frame_request_deferred_ = true;
+    return false;
+  }
+  key_frame_request_deferred_ = false;
   last_key_frame_request_ms_ = now_ms;
   ++pli_sent_;
   return true;
+}
+
+bool Producer::TakeDeferredKeyFrameRequest(int64_t now_ms) {
+  if (!key_frame_request_deferred_ || now_ms < next_key_frame_request_ms()) return false;
+  return ShouldRequestKeyFrame(now_ms);
 }
 
 Producer::StreamStats Producer::stats() const {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "rtp/codecs/keyframe.h"
 #include "rtp/receive_stats.h"
 #include "rtp/rtcp/report_block.h"
 #include "rtp/rtp_packet.h"
@@ -71,8 +72,17 @@ class Producer {
   // A report block for our RR to the publisher; none before the first packet.
   std::optional<rtp::ReportBlock> MakeReportBlock(int64_t now_ms);
 
-  // True when a PLI should go to the publisher now (debounced); counts it.
+  // True when a PLI should go to the publisher now (debounced); counts it. A request inside
+  // the debounce interval is not lost: it is deferred to the end of the interval, unless a
+  // key frame arrives first (a subscriber that asked is then served by that key frame).
   bool ShouldRequestKeyFrame(int64_t now_ms);
+  bool key_frame_request_deferred() const { return key_frame_request_deferred_; }
+  // When the deferred request may go out.
+  int64_t next_key_frame_request_ms() const {
+    return last_key_frame_request_ms_ + kKeyFrameRequestIntervalMs;
+  }
+  // True (and counted) when a deferred request is due now.
+  bool TakeDeferredKeyFrameRequest(int64_t now_ms);
 
   StreamStats stats() const;
 
@@ -86,12 +96,14 @@ class Producer {
   uint32_t media_ssrc_ = 0;
   uint32_t rtx_ssrc_ = 0;
   uint8_t mid_ext_id_ = 0;
+  rtp::VideoCodec video_codec_ = rtp::VideoCodec::kOther;
   bool paused_ = false;
 
   rtp::ReceiveStats receive_stats_;
   SenderInfo sender_info_;
   int64_t last_key_frame_request_ms_ = -kKeyFrameRequestIntervalMs;
   uint32_t pli_sent_ = 0;
+  bool key_frame_request_deferred_ = false;
   uint8_t last_fraction_lost_ = 0;
   int32_t last_packets_lost_ = 0;
 };

@@ -149,8 +149,8 @@ absl::StatusOr<Consumer*> Router::Consume(const std::string& transport_id, std::
   }
   const uint32_t ssrc = NewSsrc();
   const uint32_t rtx_ssrc = NewSsrc();
-  auto params = rtp::ConsumerParameters(producer->kind(), producer->rtp_parameters(), caps, ssrc,
-                                        rtx_ssrc);
+  auto params =
+      rtp::ConsumerParameters(producer->kind(), producer->rtp_parameters(), caps, ssrc, rtx_ssrc);
   if (!params.ok()) {
     ReleaseSsrcs({ssrc, rtx_ssrc});
     return params.status();

@@ -1,5 +1,7 @@
 #include "router/transport.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <random>
 #include <utility>
 
@@ -42,6 +44,8 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::Create(
     t->ScheduleRtcp();
   });
   self->ScheduleRtcp();
+  self->key_frame_timer_ = std::make_unique<transport::UvTimer>(
+      loop, [t = self.get()] { t->FlushDeferredKeyFrameRequests(); });
   return self;
 }
 
@@ -50,6 +54,7 @@ Transport::Transport(std::string id, uv_loop_t* loop, Listener* listener)
 
 Transport::~Transport() {
   rtcp_timer_.reset();
+  key_frame_timer_.reset();
   consumers_by_ssrc_.clear();
   consumers_.clear();
   producers_by_ssrc_.clear();
@@ -252,7 +257,29 @@ void Transport::SendRtcp(uint8_t* data, size_t len, size_t capacity) {
 
 void Transport::RequestKeyFrame(Producer* producer) {
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
-  if (!producer->ShouldRequestKeyFrame(now_ms)) return;
+  if (producer->ShouldRequestKeyFrame(now_ms)) return SendPli(producer);
+  if (producer->key_frame_request_deferred() && !key_frame_timer_->active()) {
+    key_frame_timer_->Start(static_cast<uint64_t>(
+        std::max<int64_t>(1, producer->next_key_frame_request_ms() - now_ms)));
+  }
+}
+
+void Transport::FlushDeferredKeyFrameRequests() {
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  int64_t next_due = INT64_MAX;
+  for (auto& [id, producer] : producers_) {
+    if (producer->TakeDeferredKeyFrameRequest(now_ms)) {
+      SendPli(producer.get());
+    } else if (producer->key_frame_request_deferred()) {
+      next_due = std::min(next_due, producer->next_key_frame_request_ms());
+    }
+  }
+  if (next_due != INT64_MAX) {
+    key_frame_timer_->Start(static_cast<uint64_t>(std::max<int64_t>(1, next_due - now_ms)));
+  }
+}
+
+void Transport::SendPli(Producer* producer) {
   rtp::Pli pli;
   pli.sender_ssrc = rtcp_ssrc_;
   pli.media_ssrc = producer->media_ssrc();

@@ -89,6 +89,9 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   Producer* ProducerForPacket(const rtp::RtpPacket& packet);
   void SendRtcp(uint8_t* data, size_t len, size_t capacity);
   void ScheduleRtcp();
+  void SendPli(Producer* producer);
+  // Sends the deferred key-frame requests that are due and re-arms for the rest.
+  void FlushDeferredKeyFrameRequests();
 
   const std::string id_;
   uv_loop_t* const loop_;
@@ -96,6 +99,7 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   const uint32_t rtcp_ssrc_;  // sender ssrc of our RR and PLI packets
   std::unique_ptr<transport::WebRtcTransport> webrtc_;
   std::unique_ptr<transport::UvTimer> rtcp_timer_;
+  std::unique_ptr<transport::UvTimer> key_frame_timer_;
 
   absl::flat_hash_map<std::string, std::unique_ptr<Producer>> producers_;
   absl::flat_hash_map<std::string, std::unique_ptr<Consumer>> consumers_;

@@ -12,6 +12,7 @@ using testing::OpusPayload;
 using testing::OpusProducerParams;
 using testing::TestPacket;
 using testing::Vp8DeltaFrame;
+using testing::Vp8KeyFrame;
 using testing::Vp8ProducerParams;
 
 constexpr uint32_t kSsrc = 0xABCD0001;
@@ -63,6 +64,37 @@ TEST(ProducerTest, KeyFrameRequestsAreDebounced) {
       producer->ShouldRequestKeyFrame(kStartMs + Producer::kKeyFrameRequestIntervalMs - 1));
   EXPECT_TRUE(producer->ShouldRequestKeyFrame(kStartMs + Producer::kKeyFrameRequestIntervalMs));
   EXPECT_EQ(producer->stats().pli_sent, 2u);
+}
+
+TEST(ProducerTest, RequestInsideTheIntervalIsDeferredNotLost) {
+  auto producer = MakeVideo();
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->ShouldRequestKeyFrame(kStartMs));
+  // A subscriber that starts 300 ms later missed the key frame the first PLI brought.
+  EXPECT_FALSE(producer->ShouldRequestKeyFrame(kStartMs + 300));
+  EXPECT_TRUE(producer->key_frame_request_deferred());
+  EXPECT_EQ(producer->next_key_frame_request_ms(), kStartMs + Producer::kKeyFrameRequestIntervalMs);
+  EXPECT_FALSE(producer->TakeDeferredKeyFrameRequest(kStartMs + 400));
+  EXPECT_TRUE(
+      producer->TakeDeferredKeyFrameRequest(kStartMs + Producer::kKeyFrameRequestIntervalMs));
+  EXPECT_FALSE(producer->key_frame_request_deferred());
+  EXPECT_EQ(producer->stats().pli_sent, 2u);
+}
+
+TEST(ProducerTest, KeyFrameFromThePublisherAnswersADeferredRequest) {
+  auto producer = MakeVideo();
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->ShouldRequestKeyFrame(kStartMs));
+  EXPECT_FALSE(producer->ShouldRequestKeyFrame(kStartMs + 10));
+  TestPacket delta(96, 1, 0, kSsrc, Vp8DeltaFrame());
+  producer->ReceiveRtpPacket(delta.get(), kStartMs + 20);
+  EXPECT_TRUE(producer->key_frame_request_deferred());
+  TestPacket key(96, 2, 3000, kSsrc, Vp8KeyFrame());
+  producer->ReceiveRtpPacket(key.get(), kStartMs + 60);
+  EXPECT_FALSE(producer->key_frame_request_deferred());
+  EXPECT_FALSE(
+      producer->TakeDeferredKeyFrameRequest(kStartMs + Producer::kKeyFrameRequestIntervalMs));
+  EXPECT_EQ(producer->stats().pli_sent, 1u);
 }
 
 TEST(ProducerTest, FirstKeyFrameRequestAtTimeZeroGoesOut) {

@@ -563,7 +563,8 @@ TEST_F(RouterRequestsTest, MediaFlowsBetweenTwoBrowsers) {
   EXPECT_EQ(mapped.packet_count, static_cast<uint32_t>(kPackets));
 
   // A PLI from the subscriber for the video consumer reaches the publisher as a PLI for the
-  // producer's ssrc; two within the debounce interval make one.
+  // producer's ssrc; two within the debounce interval make one at once (the second is deferred
+  // to the end of the interval, since this publisher answers with no key frame).
   auto plis_for = [&](uint32_t ssrc) {
     int count = 0;
     for (const auto& compound : publisher->rtcp()) {
