@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: the GoogleTest suites (CTest), the fuzz smoke runs,
-# and the end-to-end browser tests in a loopback-only network namespace.
+# Sets up, builds and runs every test: the GoogleTest suites (CTest), the fuzz smoke runs
+# (scripts/fuzz.sh; FUZZ_SECONDS per target, default 8) and the end-to-end browser tests in a
+# loopback-only network namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,6 +14,13 @@ set +e
 ctest_status=${PIPESTATUS[0]}
 set -e
 
+echo "== fuzz smoke run (libFuzzer, ${FUZZ_SECONDS:-8} s per target; scripts/fuzz.sh)"
+fuzz_log=$(mktemp)
+set +e
+scripts/fuzz.sh "${FUZZ_SECONDS:-8}" 2>&1 | tee "$fuzz_log"
+fuzz_status=${PIPESTATUS[0]}
+set -e
+
 echo "== end-to-end tests (headless Chromium, network namespace with loopback only)"
 e2e_log=$(mktemp)
 set +e
@@ -21,16 +29,18 @@ unshare -n sh -c 'ip link set lo up && exec node --test --test-concurrency=1 tes
 e2e_status=${PIPESTATUS[0]}
 set -e
 
-# One closing line for both runners.
+# One closing line for all runners; each fuzz target counts as one test.
 ctest_passed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2 \1/p' "$ctest_log" | awk '{print $1-$2}')
 ctest_failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$ctest_log")
 e2e_passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$e2e_log")
 e2e_failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$e2e_log")
-passed=$(( ${ctest_passed:-0} + ${e2e_passed:-0} ))
-failed=$(( ${ctest_failed:-0} + ${e2e_failed:-0} ))
-if [ "$ctest_status" -ne 0 ] || [ "$e2e_status" -ne 0 ]; then
+fuzz_passed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$fuzz_log")
+fuzz_failed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$fuzz_log")
+passed=$(( ${ctest_passed:-0} + ${fuzz_passed:-0} + ${e2e_passed:-0} ))
+failed=$(( ${ctest_failed:-0} + ${fuzz_failed:-0} + ${e2e_failed:-0} ))
+if [ "$ctest_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ] || [ "$e2e_status" -ne 0 ]; then
   [ "$failed" -gt 0 ] || failed=1
 fi
-rm -f "$ctest_log" "$e2e_log"
+rm -f "$ctest_log" "$fuzz_log" "$e2e_log"
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

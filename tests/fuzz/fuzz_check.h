@@ -4,10 +4,10 @@
 
 #include <cstdio>
 
-#define SB_FUZZ_CHECK(cond)                                                          \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
+#define SB_FUZZ_CHECK(cond)                                                             \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
       std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      __builtin_trap();                                                              \
-    }                                                                                \
+      __builtin_trap();                                                                 \
+    }                                                                                   \
   } while (0)

@@ -28,7 +28,7 @@ using namespace sb::rtp;
 
 // Serializes a parsed value and parses it back; returns the reparsed value.
 template <typename T>
-T RoundTrip(const T& v) {
+T SerializeAndParse(const T& v) {
   const size_t size = v.Size();
   SB_FUZZ_CHECK(size >= kRtcpHeaderSize && size % 4 == 0);
   std::vector<uint8_t> out(size + 8);
@@ -39,7 +39,6 @@ T RoundTrip(const T& v) {
   SB_FUZZ_CHECK(header.ok() && header->packet.size() == n);
   auto again = T::Parse(absl::MakeConstSpan(out.data(), n));
   SB_FUZZ_CHECK(again.has_value());
-  SB_FUZZ_CHECK(*again == v);
   // A second serialization is byte-identical (the form is canonical after one round).
   std::vector<uint8_t> out2(size + 8);
   SB_FUZZ_CHECK(again->Serialize(out2.data(), out2.size()) == n);
@@ -47,9 +46,26 @@ T RoundTrip(const T& v) {
   return *again;
 }
 
+// parse -> serialize -> parse gives the same value.
+template <typename T>
+void RoundTrip(const T& v) {
+  SB_FUZZ_CHECK(SerializeAndParse(v) == v);
+}
+
 template <typename T>
 void Try(absl::Span<const uint8_t> packet) {
   if (auto v = T::Parse(packet)) RoundTrip(*v);
+}
+
+// REMB and TMMBR/TMMBN bitrates are mantissa << exp, which can exceed 64 bits: Parse saturates
+// and Serialize rounds down to what the fields express (remb.h, tmmb.h). The first round may
+// lower a bitrate; from then on the value is a fixed point.
+template <typename T>
+void TryBitrate(absl::Span<const uint8_t> packet) {
+  auto v = T::Parse(packet);
+  if (!v) return;
+  T once = SerializeAndParse(*v);
+  SB_FUZZ_CHECK(SerializeAndParse(once) == once);
 }
 
 void CheckTransportFeedback(absl::Span<const uint8_t> packet) {
@@ -97,9 +113,9 @@ void CheckOne(const RtcpHeader& h, absl::Span<const uint8_t> all) {
   Try<Pli>(h.packet);
   Try<Sli>(h.packet);
   Try<Fir>(h.packet);
-  Try<Remb>(h.packet);
-  Try<Tmmbr>(h.packet);
-  Try<Tmmbn>(h.packet);
+  TryBitrate<Remb>(h.packet);
+  TryBitrate<Tmmbr>(h.packet);
+  TryBitrate<Tmmbn>(h.packet);
   CheckNack(h.packet);
   CheckTransportFeedback(h.packet);
   if (h.body.size() >= ReportBlock::kSize) {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace sb::ipc {
 namespace {
 
@@ -72,6 +74,38 @@ TEST(RtpParametersConvert, RejectsOversizedLists) {
   const auto* table = Finish<rtp::RtpParameters>(fbb, ToFbs(fbb, in));
   EXPECT_FALSE(FromFbs(table).ok());
   EXPECT_FALSE(FromFbs(static_cast<const fbs::RtpParameters*>(nullptr)).ok());
+}
+
+// Found by tests/fuzz/ipc_fuzz: strings were written through c_str(), so a NUL inside one cut
+// it short, and parameter keys differing only after a NUL collided when read back.
+TEST(RtpParametersConvert, StringsWithNulSurviveTheRoundTrip) {
+  using namespace std::string_literals;
+  rtp::RtpParameters in = VideoParams();
+  in.mid = "a\0b"s;
+  in.cname = "c\0d"s;
+  in.codecs[1].parameters = {{"apt"s, "96"s}, {"k\0x"s, "1"s}, {"k\0y"s, "2\0z"s}};
+  in.codecs[0].rtcp_feedback.push_back({"nack\0"s, "p\0li"s});
+  in.encodings[1].rid = "h\0i"s;
+  in.header_extensions[0].uri = "urn:x\0y"s;
+  flatbuffers::FlatBufferBuilder fbb;
+  auto out = FromFbs(Finish<rtp::RtpParameters>(fbb, ToFbs(fbb, in)));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->mid, in.mid);
+  EXPECT_EQ(out->cname, in.cname);
+  EXPECT_EQ(out->codecs[1].parameters, in.codecs[1].parameters);
+  EXPECT_EQ(out->codecs[0].rtcp_feedback, in.codecs[0].rtcp_feedback);
+  EXPECT_EQ(out->encodings[1].rid, in.encodings[1].rid);
+  EXPECT_EQ(out->header_extensions[0].uri, in.header_extensions[0].uri);
+
+  rtp::RtpCapabilities caps;
+  caps.codecs.push_back(
+      {rtp::MediaKind::kVideo, "video/VP8", 96, 90000, 0, {{"a\0b"s, "1"s}, {"a\0c"s, "2"s}}, {}});
+  caps.header_extensions.push_back({rtp::MediaKind::kAudio, "urn:a\0b"s, 1});
+  flatbuffers::FlatBufferBuilder fbb2;
+  auto caps_out = FromFbs(Finish<rtp::RtpCapabilities>(fbb2, ToFbs(fbb2, caps)));
+  ASSERT_TRUE(caps_out.ok()) << caps_out.status();
+  EXPECT_EQ(caps_out->codecs[0].parameters, caps.codecs[0].parameters);
+  EXPECT_EQ(caps_out->header_extensions[0].uri, caps.header_extensions[0].uri);
 }
 
 }  // namespace

@@ -17,11 +17,14 @@ constexpr size_t kMaxFeedback = 32;
 
 std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
+// Strings are written with their length (fbb.CreateString(std::string)), never through
+// c_str(): a value holding a NUL would otherwise be cut short, and two parameter keys that
+// differ after it would collide when read back.
 flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fbs::Parameter>>> ParametersToFbs(
     flatbuffers::FlatBufferBuilder& fbb, const rtp::CodecParameterMap& map) {
   std::vector<flatbuffers::Offset<fbs::Parameter>> out;
   for (const auto& [key, value] : map) {
-    out.push_back(fbs::CreateParameterDirect(fbb, key.c_str(), value.c_str()));
+    out.push_back(fbs::CreateParameter(fbb, fbb.CreateString(key), fbb.CreateString(value)));
   }
   return fbb.CreateVector(out);
 }
@@ -30,7 +33,8 @@ flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fbs::RtcpFeedback>>>
     flatbuffers::FlatBufferBuilder& fbb, const std::vector<rtp::RtcpFeedback>& list) {
   std::vector<flatbuffers::Offset<fbs::RtcpFeedback>> out;
   for (const auto& fb : list) {
-    out.push_back(fbs::CreateRtcpFeedbackDirect(fbb, fb.type.c_str(), fb.parameter.c_str()));
+    out.push_back(
+        fbs::CreateRtcpFeedback(fbb, fbb.CreateString(fb.type), fbb.CreateString(fb.parameter)));
   }
   return fbb.CreateVector(out);
 }
@@ -84,15 +88,19 @@ flatbuffers::Offset<fbs::RtpParameters> ToFbs(flatbuffers::FlatBufferBuilder& fb
   }
   std::vector<flatbuffers::Offset<fbs::RtpEncodingParameters>> encodings;
   for (const auto& e : params.encodings) {
-    encodings.push_back(fbs::CreateRtpEncodingParametersDirect(fbb, e.ssrc, e.rtx_ssrc,
-                                                               e.rid.c_str(), e.max_bitrate));
+    encodings.push_back(fbs::CreateRtpEncodingParameters(fbb, e.ssrc, e.rtx_ssrc,
+                                                         fbb.CreateString(e.rid), e.max_bitrate));
   }
   std::vector<flatbuffers::Offset<fbs::RtpHeaderExtensionParameters>> exts;
   for (const auto& h : params.header_extensions) {
-    exts.push_back(fbs::CreateRtpHeaderExtensionParametersDirect(fbb, h.uri.c_str(), h.id));
+    exts.push_back(fbs::CreateRtpHeaderExtensionParameters(fbb, fbb.CreateString(h.uri), h.id));
   }
-  return fbs::CreateRtpParametersDirect(fbb, params.mid.c_str(), &codecs, &encodings, &exts,
-                                        params.cname.c_str(), params.reduced_size);
+  auto mid = fbb.CreateString(params.mid);
+  auto codecs_vector = fbb.CreateVector(codecs);
+  auto encodings_vector = fbb.CreateVector(encodings);
+  auto exts_vector = fbb.CreateVector(exts);
+  return fbs::CreateRtpParameters(fbb, mid, codecs_vector, encodings_vector, exts_vector,
+                                  fbb.CreateString(params.cname), params.reduced_size);
 }
 
 flatbuffers::Offset<fbs::RtpCapabilities> ToFbs(flatbuffers::FlatBufferBuilder& fbb,
@@ -108,8 +116,8 @@ flatbuffers::Offset<fbs::RtpCapabilities> ToFbs(flatbuffers::FlatBufferBuilder& 
   }
   std::vector<flatbuffers::Offset<fbs::RtpHeaderExtensionCapability>> exts;
   for (const auto& h : caps.header_extensions) {
-    exts.push_back(fbs::CreateRtpHeaderExtensionCapabilityDirect(fbb, ToFbs(h.kind), h.uri.c_str(),
-                                                                 h.preferred_id));
+    exts.push_back(fbs::CreateRtpHeaderExtensionCapability(
+        fbb, ToFbs(h.kind), fbb.CreateString(h.uri), h.preferred_id));
   }
   return fbs::CreateRtpCapabilitiesDirect(fbb, &codecs, &exts);
 }

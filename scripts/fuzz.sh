@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz) with clang into build-fuzz/ and runs each for
+# SECONDS_PER_TARGET (default 8) on a scratch copy of its seed corpus; the repository is never
+# written. Prints one line per target with executions and coverage, then a summary line:
+#   fuzz: PASS rtp_packet_fuzz  8 s  executions 123456  cov 812  ft 2301  corpus 5 -> 48
+#   fuzz: 7 passed, 0 failed
+# Exits non-zero when a target crashed (the crash input's path is on its FAIL line) or the build
+# failed. Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_JOBS (nproc), FUZZ_TARGETS (all),
+# FUZZ_KEEP=1 keeps the scratch folder (grown corpora, logs) even when everything passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-8}"
+build_dir="${FUZZ_BUILD_DIR:-build-fuzz}"
+
+# target:max_len. Packets fit a 1500-byte MTU; SDP and IPC messages are larger documents.
+all_targets=(rtp_packet_fuzz:1500 rtcp_fuzz:1500 stun_fuzz:1500 codecs_fuzz:1200
+             sdp_fuzz:16384 signaling_json_fuzz:8192 ipc_fuzz:8192)
+
+if [ ! -f "$build_dir/build.ninja" ]; then
+  CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSB_FUZZ=ON -DSB_BUILD_TESTS=OFF >/dev/null
+fi
+if ! cmake --build "$build_dir" -j"${FUZZ_JOBS:-$(nproc)}" --target fuzz; then
+  echo "fuzz: build failed"
+  echo "fuzz: 0 passed, 1 failed"
+  exit 1
+fi
+
+work=$(mktemp -d /tmp/sb-fuzz.XXXXXX)
+passed=0
+failed=0
+for entry in "${all_targets[@]}"; do
+  target=${entry%%:*}
+  max_len=${entry##*:}
+  if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $target "* ]]; then continue; fi
+  dir="$work/$target"
+  mkdir -p "$dir/corpus"
+  if [ -d "tests/fuzz/corpus/$target" ]; then cp -r "tests/fuzz/corpus/$target/." "$dir/corpus/"; fi
+  seeds=$(find "$dir/corpus" -type f | wc -l)
+  set +e
+  "$build_dir/tests/fuzz/$target" -max_total_time="$seconds" -max_len="$max_len" -timeout=25 \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/" "$dir/corpus" \
+    >"$dir/log" 2>&1
+  status=$?
+  set -e
+  execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$dir/log" | tail -n1)
+  stats=$(grep 'cov: ' "$dir/log" | tail -n1 || true)
+  cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$stats")
+  ft=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$stats")
+  corpus=$(find "$dir/corpus" -type f | wc -l)
+  artifact=$(find "$dir" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o \
+    -name 'timeout-*' -o -name 'oom-*' -o -name 'slow-unit-*' \) | head -n1)
+  figures="${seconds} s  executions ${execs:-?}  cov ${cov:-?}  ft ${ft:-?}  corpus ${seeds} -> ${corpus}"
+  if [ "$status" -eq 0 ] && [ -z "$artifact" ]; then
+    passed=$((passed + 1))
+    echo "fuzz: PASS $target  $figures"
+  else
+    failed=$((failed + 1))
+    echo "fuzz: FAIL $target  $figures  exit $status  input ${artifact:-none}  log $dir/log"
+    grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error|invariant failed' \
+      "$dir/log" | sed 's/^/fuzz:   /' || true
+  fi
+done
+
+if [ "$failed" -eq 0 ] && [ "${FUZZ_KEEP:-0}" != 1 ]; then
+  rm -rf "$work"
+else
+  echo "fuzz: scratch folder kept: $work"
+fi
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
