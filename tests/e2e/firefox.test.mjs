@@ -1,0 +1,152 @@
+// The web app works in Firefox too: Debian's Firefox ESR (driven over WebDriver BiDi with
+// puppeteer-core) and Debian's Chromium join one room by link, and each decodes the other's
+// video and receives the other's audio through the server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import puppeteer from 'puppeteer-core';
+import { startServer, launchBrowser, openParticipant, waitForState, sleep } from './harness.mjs';
+
+// Fake media, ICE on loopback with plain host candidates, and nothing that phones home
+// (the test runs in a loopback-only network namespace anyway).
+// Firefox gathers only the default route's address (none here: loopback only, no route) unless
+// the page holds a camera/microphone permission; media.navigator.permission.disabled skips the
+// prompt but grants nothing, so the permissions.default.* prefs allow both outright.
+const FIREFOX_PREFS = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
+  'media.autoplay.default': 0,
+  'media.autoplay.blocking_policy': 0,
+  'media.peerconnection.ice.loopback': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'media.peerconnection.ice.default_address_only': false,
+  'app.update.enabled': false,
+  'app.update.auto': false,
+  'app.normandy.enabled': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'browser.safebrowsing.downloads.enabled': false,
+  'browser.safebrowsing.blockedURIs.enabled': false,
+  'browser.safebrowsing.provider.google4.updateURL': '',
+  'browser.safebrowsing.provider.mozilla.updateURL': '',
+  'network.captive-portal-service.enabled': false,
+  'network.connectivity-service.enabled': false,
+  'network.dns.disablePrefetch': true,
+  'network.prefetch-next': false,
+  'datareporting.healthreport.uploadEnabled': false,
+  'datareporting.policy.dataSubmissionEnabled': false,
+  'toolkit.telemetry.enabled': false,
+  'toolkit.telemetry.unified': false,
+  'toolkit.telemetry.server': '',
+  'services.settings.server': '',
+  'extensions.update.enabled': false,
+  'extensions.getAddons.cache.enabled': false,
+  'browser.search.update': false,
+  'geo.provider.network.url': '',
+};
+
+let server;
+let chromium;
+let firefox;
+
+before(async () => {
+  server = await startServer();
+  [chromium, firefox] = await Promise.all([
+    launchBrowser(),
+    puppeteer.launch({
+      browser: 'firefox',
+      protocol: 'webDriverBiDi',
+      executablePath: process.env.FIREFOX ?? '/usr/bin/firefox-esr',
+      headless: true,
+      extraPrefsFirefox: FIREFOX_PREFS,
+      timeout: 20000,
+    }),
+  ]);
+});
+
+after(async () => {
+  await firefox?.close();
+  await chromium?.close();
+  await server?.stop();
+});
+
+// Polls a page's inbound statistics until `check` accepts them or the time runs out.
+async function pollStats(name, getStats, check, timeout) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await getStats();
+    if (check(last)) return last;
+    if (Date.now() > deadline) throw new Error(`${name}: timed out; last stats ${JSON.stringify(last)}`);
+    await sleep(250);
+  }
+}
+
+const from = (stats, id, kind) => stats.find((s) => s.participantId === id && s.kind === kind);
+
+test('Firefox and Chromium see and hear each other through the web app', async () => {
+  const t0 = Date.now();
+  const room = `ff${Math.floor(Math.random() * 1e6)}`;
+
+  // Firefox participant, on its own page in puppeteer.
+  const ffPage = await firefox.newPage();
+  const ffErrors = [];
+  ffPage.on('pageerror', (e) => ffErrors.push(String(e)));
+  await ffPage.goto(`${server.url}/?room=${room}&name=Fox&autojoin=1`);
+  await ffPage.waitForFunction(
+    () => ['joined', 'full', 'error'].includes(document.body.dataset.state),
+    { timeout: 15000, polling: 100 },
+  );
+  assert.equal(await ffPage.evaluate(() => document.body.dataset.state), 'joined', 'Firefox joined');
+  const ffId = await ffPage.evaluate(() => document.body.dataset.selfId);
+
+  const chrome = await openParticipant(chromium, server, room, 'Chrome');
+  assert.equal(await waitForState(chrome, ['joined', 'full', 'error'], 15000), 'joined', 'Chromium joined');
+  const chId = await chrome.page.evaluate(() => document.body.dataset.selfId);
+
+  const ffStats = () => ffPage.evaluate(() => window.switchboardTest.inboundStats());
+  const chStats = () => chrome.page.evaluate(() => window.switchboardTest.inboundStats());
+  const flowing = (id) => (s) =>
+    from(s, id, 'video')?.framesDecoded > 0 && from(s, id, 'audio')?.packetsReceived > 0;
+
+  await Promise.all([
+    pollStats('Firefox <- Chromium', ffStats, flowing(chId), 20000),
+    pollStats('Chromium <- Firefox', chStats, flowing(ffId), 20000),
+  ]);
+  const tFlow = Date.now() - t0;
+
+  const [ff1, ch1] = await Promise.all([ffStats(), chStats()]);
+  await sleep(3000);
+  const [ff2, ch2] = await Promise.all([ffStats(), chStats()]);
+
+  const report = (who, a, b, id) => {
+    const v1 = from(a, id, 'video');
+    const v2 = from(b, id, 'video');
+    const a1 = from(a, id, 'audio');
+    const a2 = from(b, id, 'audio');
+    const r = {
+      video: v2.mimeType,
+      fps: (v2.framesDecoded - v1.framesDecoded) / 3,
+      size: `${v2.frameWidth}x${v2.frameHeight}`,
+      videoLost: v2.packetsLost,
+      audio: a2.mimeType,
+      audioPps: (a2.packetsReceived - a1.packetsReceived) / 3,
+      audioBytes: a2.bytesReceived - a1.bytesReceived,
+      audioSamples: (a2.totalSamplesReceived ?? 0) - (a1.totalSamplesReceived ?? 0),
+    };
+    console.log(`${who}: ${JSON.stringify(r)}`);
+    return r;
+  };
+  const ffGets = report('Firefox <- Chromium', ff1, ff2, chId);
+  const chGets = report('Chromium <- Firefox', ch1, ch2, ffId);
+  console.log(`media flowing both ways ${tFlow} ms after Firefox opened the link`);
+
+  assert.ok(ffGets.fps > 5, `Firefox decodes Chromium's video (${ffGets.fps} fps)`);
+  assert.ok(chGets.fps > 5, `Chromium decodes Firefox's video (${chGets.fps} fps)`);
+  assert.ok(ffGets.audioPps > 20, `Firefox receives Chromium's audio (${ffGets.audioPps} packets/s)`);
+  assert.ok(chGets.audioPps > 20, `Chromium receives Firefox's audio (${chGets.audioPps} packets/s)`);
+  assert.deepEqual(ffErrors, [], 'no page errors in Firefox');
+  await ffPage.close();
+  await chrome.context.close();
+});
