@@ -153,7 +153,7 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
   for (auto& info : to_produce) {
     worker->Request(fbs::Method::TRANSPORT_PRODUCE, p->send.id,
                     ProduceBody(info.id, info.kind, info.params),
-                    [this, id = p->id, info, pending, finish](const fbs::Response* response) {
+                    [id = p->id, info, pending, finish](const fbs::Response* response) {
                       if (response->accepted()) {
                         pending->added.push_back(info);
                       } else {
