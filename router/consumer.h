@@ -10,6 +10,7 @@
 
 #include "rtp/rtp_packet.h"
 #include "rtp/rtp_parameters.h"
+#include "rtp/stream_rewriter.h"
 
 namespace sb::router {
 
@@ -76,8 +77,6 @@ class Consumer {
   const Stats& stats() const { return stats_; }
 
  private:
-  void Sync(const rtp::RtpPacket& packet, int64_t now_ms);
-
   const std::string id_;
   const std::string producer_id_;
   const rtp::MediaKind kind_;
@@ -93,14 +92,7 @@ class Consumer {
 
   bool paused_ = false;
   bool producer_paused_ = false;
-  bool sync_required_ = true;  // next forwarded packet re-bases seq/ts (a key frame for video)
-  bool started_ = false;
-  uint16_t sync_seq_ = 0;  // first incoming seq after the last sync
-  uint16_t seq_offset_ = 0;
-  uint32_t ts_offset_ = 0;
-  uint16_t max_out_seq_ = 0;
-  uint32_t max_out_ts_ = 0;
-  int64_t max_out_ms_ = 0;
+  rtp::StreamRewriter rewriter_;  // continuous seq/ts across pauses and resyncs
   int64_t last_key_frame_request_ms_ = INT64_MIN / 2;  // long ago: the first ask goes out
   Stats stats_;
 };
