@@ -358,6 +358,17 @@ StunMessageBuilder& StunMessageBuilder::AddMessageIntegrity(std::string_view pas
   return *this;
 }
 
+StunMessageBuilder& StunMessageBuilder::AddMessageIntegritySha256(std::string_view password) {
+  // RFC 8489 14.6: the full 32-byte HMAC-SHA256, with the length counting the attribute.
+  constexpr size_t kSha256MacSize = 32;
+  const size_t covered = buffer_.size();
+  SetLength(covered + kAttrHeaderSize + kSha256MacSize - kStunHeaderSize);
+  uint8_t mac[EVP_MAX_MD_SIZE] = {};
+  Hmac("SHA256", AsBytes(password), {buffer_.data(), covered}, {}, mac, sizeof(mac));
+  AddAttribute(stun_attr::kMessageIntegritySha256, {mac, kSha256MacSize});
+  return *this;
+}
+
 StunMessageBuilder& StunMessageBuilder::AddFingerprint() {
   const size_t covered = buffer_.size();
   SetLength(covered + kAttrHeaderSize + kFingerprintValueSize - kStunHeaderSize);

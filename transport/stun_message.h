@@ -119,6 +119,8 @@ class StunMessageBuilder {
   StunMessageBuilder& AddXorMappedAddress(const sockaddr* address);
   StunMessageBuilder& AddErrorCode(uint16_t code, std::string_view reason);
   StunMessageBuilder& AddMessageIntegrity(std::string_view password);
+  // RFC 8489 14.6; may follow MESSAGE-INTEGRITY (a peer that knows only one checks that one).
+  StunMessageBuilder& AddMessageIntegritySha256(std::string_view password);
   StunMessageBuilder& AddFingerprint();
 
   const std::vector<uint8_t>& bytes() const { return buffer_; }

@@ -247,6 +247,40 @@ TEST(StunMessageTest, BuilderIpv6AndRequestRoundTrip) {
   EXPECT_TRUE(msg->CheckFingerprint());
 }
 
+TEST(StunMessageTest, MessageIntegritySha256RoundTrip) {
+  const std::vector<uint8_t> tid(12, 0x5A);
+  // Both integrity attributes, as an agent talking to peers of either kind would send them.
+  std::vector<uint8_t> bytes = StunMessageBuilder(kStunMethodBinding, StunClass::kRequest, tid)
+                                   .AddUsername("local:remote")
+                                   .AddMessageIntegrity("secret")
+                                   .AddMessageIntegritySha256("secret")
+                                   .AddFingerprint()
+                                   .Take();
+  auto msg = StunMessage::Parse(bytes);
+  ASSERT_TRUE(msg.ok()) << msg.status();
+  EXPECT_TRUE(msg->has_message_integrity_sha256());
+  EXPECT_TRUE(msg->CheckIntegritySha256("secret"));
+  EXPECT_FALSE(msg->CheckIntegritySha256("secreT"));
+  EXPECT_TRUE(msg->CheckIntegrity(std::string_view("secret")));
+  EXPECT_TRUE(msg->CheckFingerprint());
+  // A flipped byte in the covered part breaks it.
+  bytes[24] ^= 1;
+  auto bad = StunMessage::Parse(bytes);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_FALSE(bad->CheckIntegritySha256("secret"));
+
+  // SHA-256 alone. (Parse returns a view: the bytes must outlive it.)
+  const std::vector<uint8_t> only_bytes =
+      StunMessageBuilder(kStunMethodBinding, StunClass::kRequest, tid)
+          .AddUsername("a:b")
+          .AddMessageIntegritySha256("pw")
+          .Take();
+  auto only = StunMessage::Parse(only_bytes);
+  ASSERT_TRUE(only.ok()) << only.status();
+  EXPECT_TRUE(only->CheckIntegritySha256("pw"));
+  EXPECT_FALSE(only->has_message_integrity());
+}
+
 TEST(StunMessageTest, ErrorResponse) {
   auto request = StunMessage::Parse(kSampleRequest);
   ASSERT_TRUE(request.ok());
