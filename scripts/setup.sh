@@ -18,6 +18,8 @@ PACKAGES=(
   firefox-esr
   # capturing test data (tests/data/chromium_call.pcap)
   tcpdump
+  # bench/capacity vs-janus: Janus side by side, and the plot of latency and loss against load
+  janus gnuplot-nox
 )
 
 SUDO=""

@@ -50,6 +50,19 @@ double ProcessCpuSeconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+double MachineBusySeconds() {
+  std::ifstream in("/proc/stat");
+  std::string label;
+  unsigned long long total = 0, idle = 0, v = 0;
+  if (!(in >> label) || label != "cpu") return -1;
+  // user nice system idle iowait irq softirq steal (guest time is already in user).
+  for (int i = 0; i < 8 && in >> v; ++i) {
+    total += v;
+    if (i == 3 || i == 4) idle += v;
+  }
+  return static_cast<double>(total - idle) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 double ProcessRssMb(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;

@@ -59,6 +59,9 @@ struct GeneratorStats {
 int64_t NowUs();
 // utime + stime in seconds from /proc/<pid>/stat (0: this process); -1 when unreadable.
 double ProcessCpuSeconds(int pid = 0);
+// Busy CPU seconds of the whole machine, all cores (/proc/stat: all but idle and iowait);
+// -1 when unreadable.
+double MachineBusySeconds();
 // Resident set size in MiB from /proc/<pid>/status (VmRSS); -1 when unreadable.
 double ProcessRssMb(int pid);
 

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "base/log.h"
+#include "bench/load/media_connection.h"
 #include "bench/load/report.h"
 #include "bench/load/runner.h"
 
@@ -20,6 +21,9 @@ namespace {
 constexpr char kUsage[] =
     "Usage: switchboard-load [--flag=value ...]\n"
     "  --server=URL             signaling endpoint (default ws://127.0.0.1:8080/ws)\n"
+    "  --janus=URL              Janus's WebSocket API instead (e.g. ws://127.0.0.1:8188/):\n"
+    "                           rooms of the videoroom plugin, one subscriber handle per feed\n"
+    "  --bind=IP                address of the media sockets (default 127.0.0.1)\n"
     "  --rooms=N                rooms (default 1)\n"
     "  --participants=N         participants per room (default 3)\n"
     "  --publishers=N           publishing participants per room (default: all)\n"
@@ -34,6 +38,8 @@ constexpr char kUsage[] =
     "  --room-prefix=NAME       room names are NAME-0, NAME-1, ... (default load-<pid>)\n"
     "  --report=FILE.json       write the JSON report there\n"
     "  --watch-pid=PID[,PID]    server processes whose CPU and RSS the report shows\n"
+    "  --poll-us=N              poll the loop, sleeping N us between polls (default 0:\n"
+    "                           block in epoll); capacity runs use it (TESTING.md)\n"
     "  --check                  exit 1 unless media flowed to everyone (loss < 5 %,\n"
     "                           a key frame on every video stream)\n"
     "  --log-level=LEVEL        debug, info, warn, error, off (default warn)\n";
@@ -54,12 +60,25 @@ int main(int argc, char** argv) {
   auto number = [](double* out) {
     return [out](const std::string& v) { return ParseNumber(v, out); };
   };
-  double rooms = 1, participants = 3, publishers = -1, kbps = 1000, fps = 30, keyint = 5;
+  double poll_us = 0, rooms = 1, participants = 3, publishers = -1, kbps = 1000, fps = 30,
+         keyint = 5;
   std::map<std::string, std::function<bool(const std::string&)>> with_value = {
       {"server",
        [&](const std::string& v) {
          scenario.server = v;
          return true;
+       }},
+      {"janus",
+       [&](const std::string& v) {
+         scenario.server = v;
+         scenario.janus = true;
+         sb::bench::MediaConnection::SetAwaitPeerCheck(true);
+         return true;
+       }},
+      {"bind",
+       [&](const std::string& v) {
+         sb::bench::MediaConnection::SetBindAddress(v);
+         return !v.empty();
        }},
       {"rooms", number(&rooms)},
       {"participants", number(&participants)},
@@ -68,6 +87,7 @@ int main(int argc, char** argv) {
       {"fps", number(&fps)},
       {"keyframe-interval", number(&keyint)},
       {"duration", number(&scenario.duration_s)},
+      {"poll-us", number(&poll_us)},
       {"ramp-up", number(&scenario.ramp_up_per_s)},
       {"setup-timeout", number(&scenario.setup_timeout_s)},
       {"room-prefix",
@@ -142,6 +162,7 @@ int main(int argc, char** argv) {
   scenario.media.video_kbps = static_cast<uint32_t>(kbps);
   scenario.media.fps = static_cast<uint32_t>(fps);
   scenario.media.keyframe_interval_s = keyint;
+  scenario.poll_us = static_cast<int>(poll_us);
   if (scenario.rooms < 1 || scenario.participants < 1 || scenario.media.fps < 1) {
     std::fprintf(stderr, "--rooms, --participants and --fps must be at least 1\n");
     return 2;

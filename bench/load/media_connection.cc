@@ -32,7 +32,7 @@ absl::StatusOr<std::unique_ptr<MediaConnection>> MediaConnection::Create(
     Listener* listener) {
   std::unique_ptr<MediaConnection> c(
       new MediaConnection(loop, certificate, std::move(local_ufrag), listener));
-  auto socket = transport::UdpSocket::Create(loop, "127.0.0.1", kPortMin, kPortMax, c.get());
+  auto socket = transport::UdpSocket::Create(loop, BindAddress(), kPortMin, kPortMax, c.get());
   if (!socket.ok()) return socket.status();
   c->socket_ = *std::move(socket);
   RAND_bytes(reinterpret_cast<uint8_t*>(&c->tie_breaker_), sizeof(c->tie_breaker_));
@@ -73,8 +73,21 @@ void MediaConnection::SendBindingRequest() {
   if (!socket_->Send(b.bytes().data(), b.bytes().size(), server())) ++counters_.send_failures;
 }
 
-void MediaConnection::OnStun(const uint8_t* data, size_t len) {
+void MediaConnection::OnStun(const uint8_t* data, size_t len, const sockaddr* from) {
   auto message = transport::StunMessage::Parse(absl::Span<const uint8_t>(data, len));
+  if (message.ok() && message->message_class() == transport::StunClass::kRequest &&
+      message->method() == transport::kStunMethodBinding && !local_pwd_.empty() && from &&
+      message->CheckIntegrity(std::string_view(local_pwd_))) {
+    // RFC 8445 7.3: a success response with the source address, signed with our password.
+    transport::StunMessageBuilder b(transport::kStunMethodBinding,
+                                    transport::StunClass::kSuccessResponse,
+                                    message->transaction_id());
+    b.AddXorMappedAddress(from).AddMessageIntegrity(local_pwd_).AddFingerprint();
+    if (!socket_->Send(b.bytes().data(), b.bytes().size(), from)) ++counters_.send_failures;
+    peer_checked_ = true;
+    if (ice_done_) StartDtls();
+    return;
+  }
   if (!message.ok() || message->message_class() != transport::StunClass::kSuccessResponse ||
       !message->CheckIntegrity(std::string_view(remote_.ice_pwd))) {
     return;
@@ -83,6 +96,11 @@ void MediaConnection::OnStun(const uint8_t* data, size_t len) {
   if (ice_done_) return;
   ice_done_ = true;
   ice_timer_->Start(kConsentIntervalMs, kConsentIntervalMs);
+  if (!AwaitPeerCheck() || peer_checked_) StartDtls();
+}
+
+void MediaConnection::StartDtls() {
+  if (dtls_ || failed_) return;
   auto dtls = transport::DtlsTransport::Create(loop_, certificate_, this);
   if (!dtls.ok()) return Fail(std::string(dtls.status().message()));
   dtls_ = *std::move(dtls);
@@ -113,12 +131,12 @@ bool MediaConnection::SendRtcp(uint8_t* data, size_t len, size_t capacity) {
   return true;
 }
 
-void MediaConnection::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* /*from*/) {
+void MediaConnection::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from) {
   if (len == 0 || !listener_) return;
   // RFC 7983 demultiplexing by the first byte.
   const uint8_t b = data[0];
   if (b <= 3) {
-    OnStun(data, len);
+    OnStun(data, len, from);
   } else if (b >= 20 && b <= 63) {
     if (dtls_) dtls_->ProcessPacket(data, len);
   } else if (b >= 128 && b <= 191 && srtp_in_) {

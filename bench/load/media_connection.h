@@ -50,11 +50,23 @@ class MediaConnection : public transport::UdpSocket::Listener,
   // (SRTP_MAX_TRAILER_LEN, 144 bytes) whatever the profile uses, plus the SRTCP index.
   static constexpr size_t kSrtpRoom = 160;
 
+  // The address every connection's socket binds: 127.0.0.1 unless set (before any Create),
+  // e.g. to a veth address inside a test namespace for a server that will not use loopback.
+  static void SetBindAddress(std::string ip) { BindAddress() = std::move(ip); }
+  static const std::string& bind_address() { return BindAddress(); }
+  // When set (before any Create), DTLS starts only once the peer has checked us too, as a full
+  // ICE agent (or Janus's libnice) drops DTLS before its own check succeeded; otherwise the
+  // ClientHello waits for its 1 s retransmission.
+  static void SetAwaitPeerCheck(bool await) { AwaitPeerCheck() = await; }
+
   static absl::StatusOr<std::unique_ptr<MediaConnection>> Create(
       uv_loop_t* loop, const transport::DtlsCertificate* certificate, std::string local_ufrag,
       Listener* listener);
   ~MediaConnection() override;
 
+  // Our ICE password: when set, the connection answers the peer's binding requests (a full
+  // ICE agent, or Janus's libnice even as ICE-lite, checks back before it sends media).
+  void SetLocalPassword(std::string pwd) { local_pwd_ = std::move(pwd); }
   // Starts ICE checks toward the server; DTLS starts at the first authenticated response.
   void Start(RemoteEndpoint remote);
   // Protect in place and send; `capacity` must leave kSrtpRoom after len.
@@ -67,6 +79,15 @@ class MediaConnection : public transport::UdpSocket::Listener,
   uint16_t local_port() const { return socket_->local_port(); }
 
  private:
+  static bool& AwaitPeerCheck() {
+    static bool await = false;
+    return await;
+  }
+  void StartDtls();
+  static std::string& BindAddress() {
+    static std::string address = "127.0.0.1";
+    return address;
+  }
   MediaConnection(uv_loop_t* loop, const transport::DtlsCertificate* certificate,
                   std::string local_ufrag, Listener* listener)
       : loop_(loop),
@@ -75,7 +96,7 @@ class MediaConnection : public transport::UdpSocket::Listener,
         listener_(listener) {}
 
   void SendBindingRequest();
-  void OnStun(const uint8_t* data, size_t len);
+  void OnStun(const uint8_t* data, size_t len, const sockaddr* from);
   void Fail(const std::string& reason);
   const sockaddr* server() const { return reinterpret_cast<const sockaddr*>(&remote_.address); }
 
@@ -93,6 +114,7 @@ class MediaConnection : public transport::UdpSocket::Listener,
   const transport::DtlsCertificate* certificate_;
   std::string local_ufrag_;
   Listener* listener_;
+  std::string local_pwd_;
   // Allocated by this.
   std::unique_ptr<transport::UdpSocket> socket_;
   std::unique_ptr<transport::DtlsTransport> dtls_;
@@ -102,6 +124,7 @@ class MediaConnection : public transport::UdpSocket::Listener,
   uint64_t tie_breaker_ = 0;
   uint8_t transaction_id_[12] = {};
   bool ice_done_ = false;
+  bool peer_checked_ = false;
   bool failed_ = false;
   int checks_unanswered_ = 0;
   ConnectionCounters counters_;

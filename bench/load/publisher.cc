@@ -76,6 +76,7 @@ absl::Status Publisher::Init() {
   auto connection = MediaConnection::Create(loop_, certificate_, local_.ice_ufrag, this);
   if (!connection.ok()) return connection.status();
   connection_ = *std::move(connection);
+  connection_->SetLocalPassword(local_.ice_pwd);
   tracks_.audio = profile_.audio;
   tracks_.video = profile_.video;
   tracks_.audio_ssrc = RandomU32();

@@ -48,6 +48,8 @@ class Publisher : public MediaConnection::Listener {
   void Stop();
   bool connected() const { return connection_ && connection_->connected(); }
   bool failed() const { return failed_; }
+  // The local UDP port of the connection (0 before there is one).
+  uint16_t local_port() const { return connection_ ? connection_->local_port() : 0; }
 
  private:
   struct Stream {

@@ -123,6 +123,12 @@ nlohmann::json ReportJson(const Results& r) {
             {"cpu_percent", Round(100.0 * r.cpu_s / w, 1)},
             {"us_per_packet", Round(packets ? r.cpu_s * 1e6 / packets : 0)}}},
           {"sfu", sfu},
+          // Other work on the machine during the window: every core's busy time less the
+          // generator's and the watched server's. Latency suffers when it is not near 0.
+          {"machine_window",
+           {{"busy_cpu_percent", Round(100.0 * r.machine_busy_s / w, 1)},
+            {"other_cpu_percent",
+             Round(100.0 * (r.machine_busy_s - r.cpu_s - r.server_cpu_s) / w, 1)}}},
           {"streams", streams}};
 }
 
@@ -163,6 +169,8 @@ std::string ReportTable(const nlohmann::json& j) {
         j["sfu"]["cpu_percent"].get<double>(), j["sfu"]["us_per_packet"].get<double>(),
         j["sfu"]["rss_mb"].get<double>());
   }
+  absl::StrAppendFormat(&out, "  other work on the machine during the window: %.1f %% of a core\n",
+                        j["machine_window"]["other_cpu_percent"].get<double>());
   absl::StrAppendFormat(&out, "  errors: signaling %d, connections %d, unprotect %d\n",
                         j["setup"]["signaling_errors"].get<int>(),
                         j["setup"]["connection_failures"].get<int>(),

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "bench/load/janus_signaling.h"
 
 namespace sb::bench {
 namespace {
@@ -29,6 +30,7 @@ absl::Status Runner::Run(Results* results) {
   auto url = ParseWsUrl(scenario_.server);
   if (!url.ok()) return url.status();
   url_ = *url;
+  if (scenario_.janus) url_.protocol = "janus-protocol";
   // One certificate for every connection: its cost is per process in browsers too, and the
   // server checks each connection's fingerprint against its own SDP all the same.
   auto cert = transport::DtlsCertificate::Generate();
@@ -36,9 +38,17 @@ absl::Status Runner::Run(Results* results) {
   certificate_ = *std::move(cert);
   for (int r = 0; r < scenario_.rooms; ++r) {
     for (int i = 0; i < scenario_.participants; ++i) {
-      participants_.push_back(std::make_unique<Participant>(
-          loop_, url_, certificate_.get(), absl::StrCat(scenario_.room_prefix, "-", r),
-          absl::StrCat("r", r, "-u", i), i < scenario_.publishers, scenario_.media, &stats_));
+      std::string room = absl::StrCat(scenario_.room_prefix, "-", r);
+      std::string name = absl::StrCat("r", r, "-u", i);
+      if (scenario_.janus) {
+        participants_.push_back(std::make_unique<JanusParticipant>(
+            loop_, url_, certificate_.get(), std::move(room), std::move(name),
+            i < scenario_.publishers, scenario_.participants, scenario_.media, &stats_));
+      } else {
+        participants_.push_back(std::make_unique<Participant>(
+            loop_, url_, certificate_.get(), std::move(room), std::move(name),
+            i < scenario_.publishers, scenario_.media, &stats_));
+      }
     }
   }
   first_start_us_ = NowUs();
@@ -50,7 +60,10 @@ absl::Status Runner::Run(Results* results) {
   ramp_timer_->Start(0, ramp_ms);
   check_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { CheckReady(); });
   check_timer_->Start(kCheckIntervalMs, kCheckIntervalMs);
-  uv_run(loop_, UV_RUN_DEFAULT);
+  if (scenario_.poll_us > 0) {
+    while (!done_ && uv_run(loop_, UV_RUN_NOWAIT) != 0) usleep(scenario_.poll_us);
+  }
+  uv_run(loop_, UV_RUN_DEFAULT);  // blocking, or the teardown once the window is over
   return absl::OkStatus();
 }
 
@@ -59,21 +72,21 @@ void Runner::StartNext() {
   if (next_ == participants_.size()) ramp_timer_->Stop();
 }
 
-size_t Runner::ExpectedStreams(const Participant& p) const {
+size_t Runner::ExpectedStreams(const LoadParticipant& p) const {
   const size_t kinds = (scenario_.media.audio ? 1 : 0) + (scenario_.media.video ? 1 : 0);
   const size_t others = static_cast<size_t>(scenario_.publishers) - (p.publishes() ? 1 : 0);
   return others * kinds;
 }
 
-bool Runner::Ready(const Participant& p) const {
+bool Runner::Ready(const LoadParticipant& p) const {
   if (!p.joined()) return false;
   if (p.publishes() && (scenario_.media.audio || scenario_.media.video) &&
-      !(p.publisher() && p.publisher()->connected())) {
+      !p.publisher_connected()) {
     return false;
   }
   const size_t expected = ExpectedStreams(p);
   if (expected == 0) return true;
-  return p.subscriber() && p.subscriber()->live_streams() >= expected;
+  return p.live_streams() >= expected;
 }
 
 void Runner::CheckReady() {
@@ -102,6 +115,7 @@ void Runner::StartWindow() {
   check_timer_->Stop();
   window_start_us_ = NowUs();
   window_cpu_start_ = ProcessCpuSeconds();
+  window_machine_busy_start_ = MachineBusySeconds();
   for (int pid : scenario_.watch_pids) window_server_cpu_start_ += ProcessCpuSeconds(pid);
   window_start_stats_.audio_packets_sent = stats_.audio_packets_sent;
   window_start_stats_.video_packets_sent = stats_.video_packets_sent;
@@ -118,6 +132,7 @@ void Runner::EndWindow() {
   r.scenario = scenario_;
   r.window_s = static_cast<double>(NowUs() - window_start_us_) / 1e6;
   r.cpu_s = ProcessCpuSeconds() - window_cpu_start_;
+  r.machine_busy_s = MachineBusySeconds() - window_machine_busy_start_;
   double server_cpu = 0;
   for (int pid : scenario_.watch_pids) {
     server_cpu += ProcessCpuSeconds(pid);
@@ -141,7 +156,7 @@ void Runner::EndWindow() {
   }
   for (const auto& p : participants_) {
     std::vector<StreamReport> streams;
-    if (p->subscriber()) p->subscriber()->AppendReports(&streams);
+    p->AppendReports(&streams);
     r.streams_expected += ExpectedStreams(*p);
     std::set<std::pair<std::string, std::string>> heard;
     for (auto& s : streams) {

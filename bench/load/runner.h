@@ -30,6 +30,12 @@ struct Scenario {
   std::string room_prefix;  // default: "load-<pid>"
   // Server processes (e.g. the worker) whose CPU and memory the report shows for the window.
   std::vector<int> watch_pids;
+  // 0: the loop blocks in epoll. Otherwise it polls (zero-timeout epoll) and sleeps this many
+  // microseconds between polls, so that the server's sends do not pay for waking us
+  // (TESTING.md, Measuring); bench/capacity uses it for every server it compares.
+  int poll_us = 0;
+  // `server` is Janus's WebSocket API (videoroom plugin) instead of ours.
+  bool janus = false;
 };
 
 struct Results {
@@ -39,6 +45,7 @@ struct Results {
   double window_s = 0;                         // the measurement window
   double cpu_s = 0;                            // generator CPU over the window
   double server_cpu_s = 0, server_rss_mb = 0;  // the watched pids, summed
+  double machine_busy_s = 0;                   // every core, every process, over the window
   uint64_t sent_packets = 0, sent_bytes = 0;
   uint64_t received_packets = 0, received_bytes = 0;
   uint64_t streams_expected = 0, streams_received = 0, video_streams_without_keyframe = 0;
@@ -60,8 +67,8 @@ class Runner {
   void CheckReady();
   void StartWindow();
   void EndWindow();
-  bool Ready(const Participant& p) const;
-  size_t ExpectedStreams(const Participant& p) const;
+  bool Ready(const LoadParticipant& p) const;
+  size_t ExpectedStreams(const LoadParticipant& p) const;
 
   // Passed by argument.
   uv_loop_t* loop_;
@@ -70,13 +77,14 @@ class Runner {
   std::unique_ptr<transport::DtlsCertificate> certificate_;
   WsUrl url_;
   GeneratorStats stats_;
-  std::vector<std::unique_ptr<Participant>> participants_;
+  std::vector<std::unique_ptr<LoadParticipant>> participants_;
   std::unique_ptr<transport::UvTimer> ramp_timer_, check_timer_, window_timer_;
   size_t next_ = 0;
   int64_t first_start_us_ = 0;
   int64_t window_start_us_ = 0;
   double window_cpu_start_ = 0;
   double window_server_cpu_start_ = 0;
+  double window_machine_busy_start_ = 0;
   GeneratorStats window_start_stats_;
   Results* results_ = nullptr;
   bool done_ = false;

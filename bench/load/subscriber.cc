@@ -92,6 +92,7 @@ absl::StatusOr<std::string> Subscriber::OnOffer(const std::string& sdp,
     auto connection = MediaConnection::Create(loop_, certificate_, local_.ice_ufrag, this);
     if (!connection.ok()) return connection.status();
     connection_ = *std::move(connection);
+    connection_->SetLocalPassword(local_.ice_pwd);
   }
   if (!started_) {
     auto candidate = FirstUdpCandidate(sdp);

@@ -36,6 +36,8 @@ class Subscriber : public MediaConnection::Listener {
 
   bool connected() const { return connection_ && connection_->connected(); }
   bool failed() const { return failed_; }
+  // The local UDP port of the connection (0 before there is one).
+  uint16_t local_port() const { return connection_ ? connection_->local_port() : 0; }
   size_t live_streams() const;
   // Streams of this subscriber for the report; participant ids name the publishers.
   void AppendReports(std::vector<StreamReport>* out) const;

@@ -86,11 +86,15 @@ void WsClient::OnConnect(uv_connect_t* req, int status) {
   self->key_ = ws::GenerateClientKey();
   uv_read_start(stream, OnAlloc, OnRead);
   // RFC 6455 section 4.1: the opening handshake.
-  self->Write(absl::StrCat("GET ", self->url_.path, " HTTP/1.1\r\nHost: ", self->url_.host, ":",
-                           self->url_.port,
-                           "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Key: ",
-                           self->key_, "\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  self->Write(absl::StrCat(
+      "GET ", self->url_.path, " HTTP/1.1\r\nHost: ", self->url_.host, ":", self->url_.port,
+      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: ",
+      self->key_, "\r\nSec-WebSocket-Version: 13\r\n",
+      self->url_.protocol.empty()
+          ? std::string()
+          : absl::StrCat("Sec-WebSocket-Protocol: ", self->url_.protocol, "\r\n"),
+      "\r\n"));
 }
 
 void WsClient::OnAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {

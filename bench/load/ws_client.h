@@ -21,6 +21,8 @@ struct WsUrl {
   std::string host;
   uint16_t port = 80;
   std::string path = "/";
+  // Sec-WebSocket-Protocol to ask for ("" for none; Janus wants "janus-protocol").
+  std::string protocol;
 };
 absl::StatusOr<WsUrl> ParseWsUrl(std::string_view url);
 

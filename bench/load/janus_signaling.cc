@@ -1,0 +1,301 @@
+#include "bench/load/janus_signaling.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/log.h"
+
+namespace sb::bench {
+namespace {
+
+constexpr uint64_t kKeepaliveMs = 25'000;
+// videoroom error codes (plugins/janus_videoroom.c): the room already exists.
+constexpr int kRoomExists = 427;
+
+uint64_t Id(const nlohmann::json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key)) return 0;
+  const auto& v = j[key];
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer()) return static_cast<uint64_t>(v.get<int64_t>());
+  return 0;
+}
+
+// The mids of an SDP's m-lines, in order.
+std::vector<std::string> Mids(const std::string& sdp) {
+  std::vector<std::string> mids;
+  for (absl::string_view line : absl::StrSplit(sdp, '\n')) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.substr(0, 6) == "a=mid:") mids.emplace_back(line.substr(6));
+  }
+  return mids;
+}
+
+// Janus (ICE-lite here) wants our host candidate in the SDP: after each m-line's ice-pwd.
+std::string WithCandidate(const std::string& sdp, uint16_t port) {
+  const std::string candidate =
+      absl::StrCat("a=candidate:1 1 udp 2122260223 ", MediaConnection::bind_address(), " ", port,
+                   " typ host\r\na=end-of-candidates\r\n");
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(sdp, "\r\n", absl::SkipEmpty())) {
+    absl::StrAppend(&out, line, "\r\n");
+    if (line.substr(0, 10) == "a=ice-pwd:") out += candidate;
+  }
+  return out;
+}
+
+}  // namespace
+
+uint64_t JanusRoomId(const std::string& room) {
+  // FNV-1a, folded to 31 bits and never 0.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : room) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return (h ^ (h >> 31)) % 0x7FFFFFFEull + 1;
+}
+
+JanusParticipant::JanusParticipant(uv_loop_t* loop, const WsUrl& server,
+                                   const transport::DtlsCertificate* certificate, std::string room,
+                                   std::string name, bool publishes, int room_size,
+                                   const MediaProfile& profile, GeneratorStats* stats)
+    : loop_(loop),
+      certificate_(certificate),
+      room_(std::move(room)),
+      name_(std::move(name)),
+      publishes_(publishes),
+      room_size_(room_size),
+      profile_(profile),
+      stats_(stats),
+      ws_(std::make_unique<WsClient>(loop, server, this)),
+      room_id_(JanusRoomId(room_)) {}
+
+JanusParticipant::~JanusParticipant() { Stop(); }
+
+void JanusParticipant::Start() { ws_->Connect(); }
+
+void JanusParticipant::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  keepalive_timer_.reset();
+  if (publisher_) publisher_->Stop();
+  for (auto& [feed, f] : feeds_) {
+    if (f.subscriber) f.subscriber->Stop();
+  }
+  if (ws_->open() && session_ != 0) {
+    ws_->Send(nlohmann::json({{"janus", "destroy"},
+                              {"session_id", session_},
+                              {"transaction", absl::StrCat("t", next_transaction_++)}})
+                  .dump());
+  }
+  ws_->Close();
+}
+
+size_t JanusParticipant::live_streams() const {
+  size_t n = 0;
+  for (const auto& [feed, f] : feeds_) n += f.subscriber ? f.subscriber->live_streams() : 0;
+  return n;
+}
+
+void JanusParticipant::AppendReports(std::vector<StreamReport>* out) const {
+  for (const auto& [feed, f] : feeds_) {
+    if (f.subscriber) f.subscriber->AppendReports(out);
+  }
+}
+
+void JanusParticipant::Request(nlohmann::json request, Callback on_reply) {
+  std::string transaction = absl::StrCat("t", next_transaction_++);
+  request["transaction"] = transaction;
+  if (session_ != 0 && !request.contains("session_id")) request["session_id"] = session_;
+  if (on_reply) pending_[transaction] = std::move(on_reply);
+  ws_->Send(request.dump());
+}
+
+void JanusParticipant::Message(uint64_t handle, nlohmann::json body, nlohmann::json jsep,
+                               Callback on_reply) {
+  nlohmann::json m = {{"janus", "message"}, {"handle_id", handle}, {"body", std::move(body)}};
+  if (!jsep.is_null()) m["jsep"] = std::move(jsep);
+  Request(std::move(m), std::move(on_reply));
+}
+
+void JanusParticipant::OnWsOpen() {
+  Request({{"janus", "create"}}, [this](const nlohmann::json& r) { OnSession(r); });
+}
+
+void JanusParticipant::OnSession(const nlohmann::json& reply) {
+  session_ = Id(reply.value("data", nlohmann::json()), "id");
+  if (session_ == 0) return Fail("create: " + reply.dump());
+  keepalive_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] {
+    Request({{"janus", "keepalive"}});
+  });
+  keepalive_timer_->Start(kKeepaliveMs, kKeepaliveMs);
+  Request({{"janus", "attach"}, {"plugin", "janus.plugin.videoroom"}},
+          [this](const nlohmann::json& r) { OnPublisherHandle(r); });
+}
+
+void JanusParticipant::OnPublisherHandle(const nlohmann::json& reply) {
+  handle_ = Id(reply.value("data", nlohmann::json()), "id");
+  if (handle_ == 0) return Fail("attach: " + reply.dump());
+  // Create the room unless someone did already; no bitrate cap (our publishers ignore REMB
+  // anyway), no periodic FIR (our publishers send key frames on their own interval).
+  Message(handle_,
+          {{"request", "create"},
+           {"room", room_id_},
+           {"description", room_},
+           {"publishers", room_size_},
+           {"bitrate", 0},
+           {"fir_freq", 0},
+           {"audiocodec", "opus"},
+           {"videocodec", "vp8"},
+           {"notify_joining", false}},
+          nullptr, [this](const nlohmann::json& r) {
+            const auto data =
+                r.value("plugindata", nlohmann::json()).value("data", nlohmann::json());
+            const int code = data.value("error_code", 0);
+            if (r.value("janus", "") != "success" || (code != 0 && code != kRoomExists)) {
+              return Fail("create room: " + r.dump());
+            }
+            Join();
+          });
+}
+
+void JanusParticipant::Join() {
+  Message(handle_,
+          {{"request", "join"}, {"ptype", "publisher"}, {"room", room_id_}, {"display", name_}});
+}
+
+void JanusParticipant::OnWsMessage(std::string text) {
+  if (stopped_) return;
+  nlohmann::json m = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!m.is_object() || !m.contains("janus") || !m["janus"].is_string()) {
+    ++stats_->signaling_errors;
+    return;
+  }
+  const std::string kind = m["janus"].get<std::string>();
+  if (kind == "ack") return;
+  if (kind == "success" || kind == "error") {
+    const std::string transaction = m.value("transaction", "");
+    auto it = pending_.find(transaction);
+    if (it != pending_.end()) {
+      Callback cb = std::move(it->second);
+      pending_.erase(it);
+      if (kind == "error") return Fail("janus error: " + text);
+      cb(m);
+    } else if (kind == "error") {
+      return Fail("janus error: " + text);
+    }
+    return;
+  }
+  if (kind == "event") return OnEvent(m);
+  if (kind == "hangup" || kind == "detached") {
+    const uint64_t sender = Id(m, "sender");
+    if (sender == handle_ && !stopped_) return Fail("publisher " + kind + ": " + text);
+  }
+  // webrtcup, media, slowlink, trickle, timeout... need no action.
+}
+
+void JanusParticipant::OnEvent(const nlohmann::json& message) {
+  const uint64_t sender = Id(message, "sender");
+  const nlohmann::json data =
+      message.value("plugindata", nlohmann::json()).value("data", nlohmann::json());
+  const nlohmann::json jsep = message.value("jsep", nlohmann::json());
+  if (data.contains("error_code")) return Fail("videoroom: " + message.dump());
+  if (sender == handle_) return OnPublisherEvent(data, jsep);
+  if (auto it = feed_of_handle_.find(sender); it != feed_of_handle_.end()) {
+    return OnSubscriberEvent(it->second, data, jsep);
+  }
+}
+
+void JanusParticipant::OnPublisherEvent(const nlohmann::json& data, const nlohmann::json& jsep) {
+  const std::string what = data.value("videoroom", "");
+  if (what == "joined") {
+    my_feed_ = Id(data, "id");
+    if (my_feed_ == 0) return Fail("joined without id");
+    id_ = absl::StrCat(my_feed_);
+    ++stats_->joins;
+    if (publishes_ && (profile_.audio || profile_.video)) {
+      publisher_ = std::make_unique<Publisher>(loop_, certificate_, profile_, name_, stats_);
+      if (auto s = publisher_->Init(); !s.ok()) return Fail(std::string(s.message()));
+      // The offerer should say actpass; Janus would then take the DTLS client role, and our
+      // client connections only run DTLS as the client. Janus takes the server role when the
+      // offer says active.
+      std::string offer = publisher_->Offer();
+      for (size_t at; (at = offer.find("a=setup:actpass")) != std::string::npos;) {
+        offer.replace(at, 15, "a=setup:active");
+      }
+      offer = WithCandidate(offer, publisher_->local_port());
+      Message(handle_,
+              {{"request", "publish"}, {"audio", profile_.audio}, {"video", profile_.video}},
+              {{"type", "offer"}, {"sdp", offer}, {"trickle", false}});
+    }
+  }
+  if (jsep.is_object() && jsep.value("type", "") == "answer" && publisher_) {
+    if (auto s = publisher_->OnAnswer(jsep.value("sdp", "")); !s.ok()) {
+      return Fail(std::string("publish answer: ") + std::string(s.message()));
+    }
+  }
+  if (data.contains("publishers")) OnPublishers(data["publishers"]);
+}
+
+void JanusParticipant::OnPublishers(const nlohmann::json& publishers) {
+  if (!publishers.is_array()) return;
+  for (const auto& p : publishers) {
+    const uint64_t feed = Id(p, "id");
+    if (feed == 0 || feed == my_feed_ || feeds_.contains(feed)) continue;
+    Subscribe(feed);
+  }
+}
+
+void JanusParticipant::Subscribe(uint64_t feed) {
+  feeds_[feed];
+  Request({{"janus", "attach"}, {"plugin", "janus.plugin.videoroom"}},
+          [this, feed](const nlohmann::json& r) {
+            const uint64_t handle = Id(r.value("data", nlohmann::json()), "id");
+            if (handle == 0) return Fail("attach subscriber: " + r.dump());
+            feeds_[feed].handle = handle;
+            feed_of_handle_[handle] = feed;
+            Message(handle, {{"request", "join"},
+                             {"ptype", "subscriber"},
+                             {"room", room_id_},
+                             {"streams", nlohmann::json::array({{{"feed", feed}}})}});
+          });
+}
+
+void JanusParticipant::OnSubscriberEvent(uint64_t feed, const nlohmann::json& /*data*/,
+                                         const nlohmann::json& jsep) {
+  if (!jsep.is_object() || jsep.value("type", "") != "offer") return;
+  Feed& f = feeds_[feed];
+  if (!f.subscriber) {
+    f.subscriber = std::make_unique<Subscriber>(loop_, certificate_, name_, stats_);
+  }
+  const std::string sdp = jsep.value("sdp", "");
+  // Every m-line of this handle carries the one feed.
+  nlohmann::json streams = nlohmann::json::array();
+  for (const auto& mid : Mids(sdp)) {
+    streams.push_back({{"mid", mid}, {"participantId", absl::StrCat(feed)}});
+  }
+  auto answer = f.subscriber->OnOffer(sdp, streams);
+  if (!answer.ok()) {
+    return Fail(std::string("subscriber offer: ") + std::string(answer.status().message()));
+  }
+  Message(f.handle, {{"request", "start"}, {"room", room_id_}},
+          {{"type", "answer"},
+           {"sdp", WithCandidate(*answer, f.subscriber->local_port())},
+           {"trickle", false}});
+  f.subscriber->OnAnswerSent();
+}
+
+void JanusParticipant::OnWsClosed(const std::string& reason) {
+  if (stopped_) return;
+  Fail("signaling closed: " + reason);
+}
+
+void JanusParticipant::Fail(const std::string& reason) {
+  if (failed_) return;
+  failed_ = true;
+  ++stats_->signaling_errors;
+  SB_LOG_WARN("load", "{}: {}", name_, reason);
+}
+
+}  // namespace sb::bench
