@@ -1,5 +1,7 @@
 #include "rtp/rtp_packet.h"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "rtp/byte_io.h"
@@ -221,6 +223,29 @@ size_t WriteRewritten(const RtpPacket& in, const RtpRewrite& rw, uint8_t* out, s
     std::memcpy(out + off, src + in.header_size(), body);
   }
   return off + body;
+}
+
+bool RewriteExtensionsInPlace(RtpPacket* packet, const std::array<uint8_t, 256>& ext_id_map,
+                              absl::Span<const ExtensionValue> extra, size_t capacity) {
+  // The new extension block may be longer or shorter, so build the packet beside the old one
+  // and copy it back: one copy, no allocation (an RTP packet never exceeds a UDP datagram).
+  thread_local std::array<uint8_t, 65536> scratch;
+  RtpRewrite rw;
+  rw.ssrc = packet->ssrc();
+  rw.payload_type = packet->payload_type();
+  rw.sequence_number = packet->sequence_number();
+  rw.timestamp = packet->timestamp();
+  rw.ext_id_map = ext_id_map;
+  rw.extra = extra;
+  const size_t len =
+      WriteRewritten(*packet, rw, scratch.data(), std::min(capacity, scratch.size()));
+  if (len == 0) return false;
+  uint8_t* data = packet->data();
+  std::memcpy(data, scratch.data(), len);
+  auto reparsed = RtpPacket::Parse(data, len);
+  if (!reparsed) return false;  // cannot happen: WriteRewritten writes valid packets
+  *packet = *reparsed;
+  return true;
 }
 
 }  // namespace sb::rtp

@@ -134,4 +134,12 @@ struct RtpRewrite {
 // Returns bytes written, or 0 if cap is too small.
 size_t WriteRewritten(const RtpPacket& in, const RtpRewrite& rw, uint8_t* out, size_t cap);
 
+// The same extension rewrite applied to a packet in its own buffer of `capacity` bytes: ids
+// remapped or dropped by `ext_id_map` (0 = drop), `extra` added, and the payload and padding
+// moved to follow the new block; the other header fields are kept. On success `packet` views
+// the rewritten bytes. False, and the packet unchanged, when the result needs more than
+// `capacity` bytes.
+bool RewriteExtensionsInPlace(RtpPacket* packet, const std::array<uint8_t, 256>& ext_id_map,
+                              absl::Span<const ExtensionValue> extra, size_t capacity);
+
 }  // namespace sb::rtp

@@ -233,6 +233,46 @@ TEST(RtpPacketTest, WriteRewrittenRemapsDropsAndAppends) {
   EXPECT_EQ(WriteRewritten(*in, rw, out, n), n);
 }
 
+TEST(RtpPacketTest, RewriteExtensionsInPlaceGrowsAndShrinks) {
+  const Bytes original = OneBytePacket();
+  // Room to grow: the packet sits at the start of a larger buffer.
+  Bytes buffer = original;
+  buffer.resize(original.size() + 64, 0xEE);
+  auto p = RtpPacket::Parse(buffer.data(), original.size());
+  ASSERT_TRUE(p);
+  const uint16_t seq = p->sequence_number();
+  const uint32_t ssrc = p->ssrc();
+  const Bytes mid = {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'};
+  const ExtensionValue extra[] = {{4, S(mid)}};
+  std::array<uint8_t, 256> map{};
+  map[1] = 1;  // keep 1
+  map[3] = 9;  // 3 -> 9
+  ASSERT_TRUE(RewriteExtensionsInPlace(&*p, map, extra, buffer.size()));
+  EXPECT_EQ(p->data(), buffer.data());
+  EXPECT_GT(p->size(), original.size());
+  EXPECT_EQ(p->sequence_number(), seq);
+  EXPECT_EQ(p->ssrc(), ssrc);
+  EXPECT_TRUE(p->HasExtension(1));
+  EXPECT_FALSE(p->HasExtension(3));
+  EXPECT_EQ(Bytes(p->GetExtension(9).begin(), p->GetExtension(9).end()), (Bytes{0x01, 0x02, 0x03}));
+  EXPECT_EQ(Bytes(p->GetExtension(4).begin(), p->GetExtension(4).end()), mid);
+  EXPECT_EQ(Bytes(p->payload().begin(), p->payload().end()), (Bytes{0xDE, 0xAD, 0xBE, 0xEF}));
+  EXPECT_EQ(p->padding_length(), 3u);
+
+  // Dropping everything shrinks it; the payload follows.
+  ASSERT_TRUE(RewriteExtensionsInPlace(&*p, std::array<uint8_t, 256>{}, {}, buffer.size()));
+  EXPECT_FALSE(p->has_extension());
+  EXPECT_EQ(Bytes(p->payload().begin(), p->payload().end()), (Bytes{0xDE, 0xAD, 0xBE, 0xEF}));
+
+  // No room: refused, packet untouched.
+  Bytes tight = original;
+  auto q = RtpPacket::Parse(tight.data(), tight.size());
+  ASSERT_TRUE(q);
+  EXPECT_FALSE(RewriteExtensionsInPlace(&*q, map, extra, tight.size()));
+  EXPECT_EQ(tight, original);
+  EXPECT_EQ(q->size(), original.size());
+}
+
 TEST(RtpPacketTest, WriteRewrittenSwitchesToTwoByteAndReplacesById) {
   Bytes b = OneBytePacket();
   auto in = RtpPacket::Parse(b.data(), b.size());
