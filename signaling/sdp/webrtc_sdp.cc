@@ -481,8 +481,8 @@ absl::StatusOr<RemoteDescription> ParseRemoteDescription(std::string_view text) 
   }
   // RFC 8122 5: DTLS needs the fingerprint. An answer that rejects every m-line (Chromium's
   // answer to an offer whose tracks all ended) carries none, and needs none.
-  const bool any_accepted = std::any_of(d.media.begin(), d.media.end(),
-                                        [](const RemoteMedia& m) { return !m.rejected; });
+  const bool any_accepted =
+      std::any_of(d.media.begin(), d.media.end(), [](const RemoteMedia& m) { return !m.rejected; });
   if (fps.empty() && any_accepted) return absl::InvalidArgumentError("missing a=fingerprint");
   for (absl::string_view group : All(sd->attributes, "group")) {
     std::vector<absl::string_view> f = absl::StrSplit(group, ' ', absl::SkipEmpty());

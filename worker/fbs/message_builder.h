@@ -18,7 +18,8 @@ inline constexpr std::string_view kInvalidArgument = "InvalidArgument";
 inline constexpr std::string_view kMalformed = "Malformed";
 inline constexpr std::string_view kNotImplemented = "NotImplemented";
 inline constexpr std::string_view kAlreadyExists = "AlreadyExists";
-inline constexpr std::string_view kFailedPrecondition = "FailedPrecondition";  // e.g. codec mismatch
+inline constexpr std::string_view kFailedPrecondition =
+    "FailedPrecondition";  // e.g. codec mismatch
 inline constexpr std::string_view kInternal = "Internal";
 inline constexpr std::string_view kTimeout = "Timeout";        // synthesized by the control side
 inline constexpr std::string_view kWorkerDied = "WorkerDied";  // synthesized by the control side
