@@ -11,34 +11,14 @@
 #include "rtp/rtcp/rtcp_packet.h"
 #include "rtp/rtcp/sdes.h"
 #include "rtp/rtcp/sender_report.h"
+#include "tests/rtp/rtcp_test_util.h"
 
 namespace sb::rtp {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-template <typename T>
-Bytes Serialized(const T& pkt) {
-  Bytes out(pkt.Size());
-  EXPECT_EQ(pkt.Serialize(out.data(), out.size()), out.size());
-  EXPECT_EQ(pkt.Serialize(out.data(), out.size() - 1), 0u);
-  return out;
-}
-
-// Serialize -> parse -> equal struct, serialize again -> same bytes; and every truncation of
-// the bytes is rejected by the parser.
-template <typename T>
-void ExpectRoundTrip(const T& pkt) {
-  Bytes bytes = Serialized(pkt);
-  EXPECT_EQ(bytes.size() % 4, 0u);
-  std::optional<T> parsed = T::Parse(bytes);
-  ASSERT_TRUE(parsed.has_value());
-  EXPECT_TRUE(*parsed == pkt);
-  EXPECT_EQ(Serialized(*parsed), bytes);
-  for (size_t len = 0; len < bytes.size(); ++len) {
-    EXPECT_FALSE(T::Parse(absl::MakeConstSpan(bytes.data(), len)).has_value()) << len;
-  }
-}
+using testing::Bytes;
+using testing::ExpectRoundTrip;
+using testing::Serialized;
 
 ReportBlock Block(uint32_t ssrc, int32_t lost) {
   return {ssrc, 25, lost, 0x0001FFFF, 321, 0x12345678, 0x00010000};
