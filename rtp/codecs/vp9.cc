@@ -1,6 +1,7 @@
 #include "rtp/codecs/vp9.h"
 
 #include "rtp/byte_io.h"
+#include "rtp/codecs/picture_id.h"
 
 namespace sb::rtp {
 namespace {
@@ -138,13 +139,7 @@ bool Vp9SetPictureId(const Vp9Descriptor& d, uint8_t* payload, uint16_t picture_
   if (!d.has_picture_id) {
     return false;
   }
-  uint8_t* p = payload + d.picture_id_offset;
-  if (d.picture_id_15bit) {
-    p[0] = static_cast<uint8_t>(0x80 | ((picture_id >> 8) & 0x7F));
-    p[1] = static_cast<uint8_t>(picture_id);
-  } else {
-    p[0] = static_cast<uint8_t>(picture_id & 0x7F);
-  }
+  WritePictureId(payload + d.picture_id_offset, d.picture_id_15bit, picture_id);
   return true;
 }
 
