@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "worker/fbs/message_builder.h"
+#include "worker/fbs/pipe_writer.h"
 
 namespace sb::worker {
 namespace {
@@ -13,17 +14,8 @@ namespace {
 // One read's worth; frames larger than this are reassembled by the FrameDecoder.
 constexpr size_t kReadBufferSize = 64 * 1024;
 
-// A write in flight owns its bytes until libuv is done with them.
-struct WriteRequest {
-  uv_write_t req;
-  std::vector<uint8_t> data;
-};
-
-void OnWriteDone(uv_write_t* req, int status) {
-  std::unique_ptr<WriteRequest> owned(static_cast<WriteRequest*>(req->data));
-  if (status < 0 && status != UV_ECANCELED) {
-    SB_LOG_WARN("channel", "write failed: {}", uv_strerror(status));
-  }
+void OnQueuedWriteFailed(int status) {
+  SB_LOG_WARN("channel", "write failed: {}", uv_strerror(status));
 }
 
 // libuv may only free a handle in its close callback.
@@ -169,36 +161,18 @@ void Channel::SendLog(fbs::LogLevel level, std::string_view text) {
   Send(fbb);
 }
 
-void Channel::WriteFrame(std::vector<uint8_t> frame) {
+void Channel::WriteFrame(absl::Span<const uint8_t> frame) {
   if (write_failed_) return;
-  auto* stream = reinterpret_cast<uv_stream_t*>(write_pipe_);
-  uv_buf_t buf =
-      uv_buf_init(reinterpret_cast<char*>(frame.data()), static_cast<unsigned int>(frame.size()));
-  // Fast path: the kernel takes it all now. uv_try_write refuses (EAGAIN) while writes are
-  // queued, which keeps frames in order.
-  int written = uv_try_write(stream, &buf, 1);
-  if (written == static_cast<int>(frame.size())) return;
-  if (written < 0 && written != UV_EAGAIN) {
-    write_failed_ = true;
-    // EPIPE: the control process closed its end (it is shutting down); EOF on fd 3 follows.
-    if (written == UV_EPIPE) {
-      SB_LOG_WARN("channel", "control stopped reading; dropping further output");
-    } else {
-      SB_LOG_ERROR("channel", "write to control failed: {}", uv_strerror(written));
-    }
-    return;
-  }
-  auto request = std::make_unique<WriteRequest>();
-  request->data.assign(frame.begin() + (written > 0 ? written : 0), frame.end());
-  request->req.data = request.get();
-  buf = uv_buf_init(reinterpret_cast<char*>(request->data.data()),
-                    static_cast<unsigned int>(request->data.size()));
-  if (int rc = uv_write(&request->req, stream, &buf, 1, OnWriteDone); rc < 0) {
-    write_failed_ = true;
+  const int rc =
+      ipc::WriteInOrder(reinterpret_cast<uv_stream_t*>(write_pipe_), frame, OnQueuedWriteFailed);
+  if (rc == 0) return;
+  write_failed_ = true;
+  // EPIPE: the control process closed its end (it is shutting down); EOF on fd 3 follows.
+  if (rc == UV_EPIPE) {
+    SB_LOG_WARN("channel", "control stopped reading; dropping further output");
+  } else {
     SB_LOG_ERROR("channel", "write to control failed: {}", uv_strerror(rc));
-    return;
   }
-  request.release();  // OnWriteDone frees it
 }
 
 }  // namespace sb::worker

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "fbs/message_generated.h"
 #include "worker/fbs/frame_codec.h"
 
@@ -50,7 +51,7 @@ class Channel {
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   void HandleFrame(absl::Span<const uint8_t> payload);
   void RejectMalformed(absl::Span<const uint8_t> payload, std::string_view why);
-  void WriteFrame(std::vector<uint8_t> frame);
+  void WriteFrame(absl::Span<const uint8_t> frame);
   void CloseRead(const absl::Status& reason);
 
   // Passed by argument.

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "worker/fbs/message_builder.h"
+#include "worker/fbs/pipe_writer.h"
 
 namespace sb::signaling {
 namespace {
@@ -18,16 +19,8 @@ constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr int kWorkerReadFd = 3;
 constexpr int kWorkerWriteFd = 4;
 
-struct WriteRequest {
-  uv_write_t req;
-  std::vector<uint8_t> data;
-};
-
-void OnWriteDone(uv_write_t* req, int status) {
-  std::unique_ptr<WriteRequest> owned(static_cast<WriteRequest*>(req->data));
-  if (status < 0 && status != UV_ECANCELED) {
-    SB_LOG_WARN("workers", "write to worker failed: {}", uv_strerror(status));
-  }
+void OnQueuedWriteFailed(int status) {
+  SB_LOG_WARN("workers", "write to worker failed: {}", uv_strerror(status));
 }
 
 uint64_t SweepInterval(std::chrono::milliseconds timeout) {
@@ -355,35 +348,15 @@ void WorkerProcess::HandleLog(const fbs::Log& log) {
   }
 }
 
-void WorkerProcess::SendRawForTesting(absl::Span<const uint8_t> bytes) {
-  Write(std::vector<uint8_t>(bytes.begin(), bytes.end()));
-}
+void WorkerProcess::SendRawForTesting(absl::Span<const uint8_t> bytes) { Write(bytes); }
 
-void WorkerProcess::Write(std::vector<uint8_t> frame) {
+void WorkerProcess::Write(absl::Span<const uint8_t> bytes) {
   if (handles_ == nullptr || write_failed_) return;
-  auto* stream = reinterpret_cast<uv_stream_t*>(&handles_->to_worker);
-  uv_buf_t buf =
-      uv_buf_init(reinterpret_cast<char*>(frame.data()), static_cast<unsigned int>(frame.size()));
-  // uv_try_write refuses (EAGAIN) while writes are queued, which keeps frames in order.
-  int written = uv_try_write(stream, &buf, 1);
-  if (written == static_cast<int>(frame.size())) return;
-  if (written < 0 && written != UV_EAGAIN) {
-    write_failed_ = true;
-    SB_LOG_ERROR("workers", "worker {}: write failed: {}", options_.worker_id,
-                 uv_strerror(written));
-    return;
-  }
-  auto request = std::make_unique<WriteRequest>();
-  request->data.assign(frame.begin() + (written > 0 ? written : 0), frame.end());
-  request->req.data = request.get();
-  buf = uv_buf_init(reinterpret_cast<char*>(request->data.data()),
-                    static_cast<unsigned int>(request->data.size()));
-  if (int rc = uv_write(&request->req, stream, &buf, 1, OnWriteDone); rc < 0) {
-    write_failed_ = true;
-    SB_LOG_ERROR("workers", "worker {}: write failed: {}", options_.worker_id, uv_strerror(rc));
-    return;
-  }
-  request.release();  // OnWriteDone frees it
+  const int rc = ipc::WriteInOrder(reinterpret_cast<uv_stream_t*>(&handles_->to_worker), bytes,
+                                   OnQueuedWriteFailed);
+  if (rc == 0) return;
+  write_failed_ = true;
+  SB_LOG_ERROR("workers", "worker {}: write failed: {}", options_.worker_id, uv_strerror(rc));
 }
 
 }  // namespace sb::signaling

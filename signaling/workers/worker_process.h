@@ -100,7 +100,7 @@ class WorkerProcess {
   void HandleFrame(absl::Span<const uint8_t> payload);
   void HandleMalformed(absl::Span<const uint8_t> payload, const std::string& why);
   void HandleLog(const fbs::Log& log);
-  void Write(std::vector<uint8_t> frame);
+  void Write(absl::Span<const uint8_t> bytes);
   void StopReading();
   // Completes request `id` with a synthesized error response.
   void FailRequest(uint32_t id, std::string_view error, std::string_view reason);
