@@ -1,49 +1,51 @@
 // switchboard-limit: the machine's limit for an SFU's forwarding, measured on one core: the cost
-// of one kernel UDP send of a 1200-byte datagram to a socket on 127.0.0.1 (the best of sendto
-// and sendmmsg in batches of 32) plus one SRTP protect (AEAD_AES_128_GCM, AEAD_AES_256_GCM),
+// of one kernel UDP send of a 1200-byte datagram to a socket on 127.0.0.1 or --sink (the best of
+// sendto and sendmmsg in batches of 32) plus one SRTP protect (AEAD_AES_128_GCM, AEAD_AES_256_GCM),
 // printed as JSON with out-packets/s per core = 1e6 / (send_us + protect_us).
 //
 // The sending thread is pinned to --cpu; a thread pinned to --drain-cpu reads the receiving
 // socket by polling (as switchboard-load does), so the sending core pays what a forwarding
 // worker pays on loopback: its send and the kernel's receive work, not the reader's wake-ups.
-// Loopback only (TESTING.md's network rule).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <sched.h>
+// Loopback, or an address inside a namespace the caller made (TESTING.md's network rule).
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "bench/common/udp_batch.h"
 #include "nlohmann/json.hpp"
 #include "transport/srtp_session.h"
 
 namespace {
 
-constexpr size_t kDatagramSize = 1200;
+using sb::bench::kDatagramSize;
+using sb::bench::SendBatch;
+using sb::bench::UdpSink;
+
 constexpr size_t kBatch = 32;
 
 constexpr char kUsage[] =
     "Usage: switchboard-limit [--cpu=N] [--drain-cpu=N] [--packets=N] [--repeats=N]\n"
     "                         [--profile=aes128gcm|aes256gcm] [--output=FILE.json]\n"
+    "                         [--sink=IP] [--sink-netns=NAME]\n"
     "  --cpu=N        core the measuring thread is pinned to (default 1)\n"
     "  --drain-cpu=N  core of the thread reading the receiving socket (default 0; -1: none)\n"
     "  --packets=N    datagrams or protects per repeat (default 200000)\n"
     "  --repeats=N    repeats; the best is kept (default 5)\n"
     "  --profile=P    the profile of the headline out_pps_per_core (default aes256gcm, which\n"
-    "                 switchboard and switchboard-load negotiate)\n";
+    "                 switchboard and switchboard-load negotiate)\n"
+    "  --sink=IP      address of the receiving socket (default 127.0.0.1)\n"
+    "  --sink-netns=NAME  make the receiving socket inside network namespace NAME (as\n"
+    "                 `ip netns add` names it), e.g. the generator's end of a veth pair, to\n"
+    "                 measure the path a server's packets take there\n";
 
 double NowUs() {
   timespec ts;
@@ -51,75 +53,12 @@ double NowUs() {
   return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
-bool Pin(int cpu) {
-  if (cpu < 0) return true;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
-}
-
-// A receiving socket on 127.0.0.1 and a thread that polls it until told to stop.
-class LoopbackSink {
- public:
-  explicit LoopbackSink(int drain_cpu) {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    int rcvbuf = 8 << 20;
-    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    addr_.sin_family = AF_INET;
-    addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd_, reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_)) != 0) return;
-    socklen_t len = sizeof(addr_);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr_), &len);
-    if (drain_cpu >= 0) thread_ = std::thread([this, drain_cpu] { Drain(drain_cpu); });
-  }
-  ~LoopbackSink() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    if (fd_ >= 0) close(fd_);
-  }
-  LoopbackSink(const LoopbackSink&) = delete;
-  LoopbackSink& operator=(const LoopbackSink&) = delete;
-
-  const sockaddr* address() const { return reinterpret_cast<const sockaddr*>(&addr_); }
-  socklen_t address_size() const { return sizeof(addr_); }
-  bool ok() const { return fd_ >= 0 && addr_.sin_port != 0; }
-  uint64_t received() const { return received_; }
-
- private:
-  void Drain(int cpu) {
-    Pin(cpu);
-    std::vector<uint8_t> buf(kBatch * 2048);
-    std::array<iovec, kBatch> iov;
-    std::array<mmsghdr, kBatch> msgs{};
-    for (size_t i = 0; i < kBatch; ++i) {
-      iov[i] = {buf.data() + i * 2048, 2048};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    while (!stop_) {
-      int n = recvmmsg(fd_, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
-      if (n > 0) {
-        received_ += static_cast<uint64_t>(n);
-      } else {
-        usleep(50);
-      }
-    }
-  }
-
-  int fd_ = -1;
-  sockaddr_in addr_{};
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> received_{0};
-  std::thread thread_;
-};
-
 struct Measured {
   double us = 0;  // per datagram or per protect, best repeat
   uint64_t failures = 0;
 };
 
-Measured MeasureSendto(const LoopbackSink& sink, int packets, int repeats) {
+Measured MeasureSendto(const UdpSink& sink, int packets, int repeats) {
   Measured m;
   m.us = 1e30;
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -138,27 +77,15 @@ Measured MeasureSendto(const LoopbackSink& sink, int packets, int repeats) {
   return m;
 }
 
-Measured MeasureSendmmsg(const LoopbackSink& sink, int packets, int repeats) {
+Measured MeasureSendmmsg(const UdpSink& sink, int packets, int repeats) {
   Measured m;
   m.us = 1e30;
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  std::vector<uint8_t> datagram(kDatagramSize, 0x5A);
-  std::array<iovec, kBatch> iov;
-  std::array<mmsghdr, kBatch> msgs{};
-  for (size_t i = 0; i < kBatch; ++i) {
-    iov[i] = {datagram.data(), datagram.size()};
-    msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(sink.address());
-    msgs[i].msg_hdr.msg_namelen = sink.address_size();
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-  }
+  SendBatch batch(kBatch, sink);
   const int calls = std::max(1, packets / static_cast<int>(kBatch));
   for (int r = 0; r < repeats; ++r) {
     const double start = NowUs();
-    for (int i = 0; i < calls; ++i) {
-      int n = sendmmsg(fd, msgs.data(), kBatch, 0);
-      m.failures += n != static_cast<int>(kBatch);
-    }
+    for (int i = 0; i < calls; ++i) m.failures += !batch.Send(fd);
     m.us = std::min(m.us, (NowUs() - start) / (static_cast<double>(calls) * kBatch));
     usleep(20000);
   }
@@ -215,7 +142,7 @@ bool ParseInt(const char* arg, const char* name, int* out) {
 
 int main(int argc, char** argv) {
   int cpu = 1, drain_cpu = 0, packets = 200000, repeats = 5;
-  std::string profile_name = "aes256gcm", output;
+  std::string profile_name = "aes256gcm", output, sink_ip = "127.0.0.1", sink_netns;
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     if (ParseInt(a, "--cpu", &cpu) || ParseInt(a, "--drain-cpu", &drain_cpu) ||
@@ -230,6 +157,14 @@ int main(int argc, char** argv) {
       output = a + 9;
       continue;
     }
+    if (std::strncmp(a, "--sink=", 7) == 0) {
+      sink_ip = a + 7;
+      continue;
+    }
+    if (std::strncmp(a, "--sink-netns=", 13) == 0) {
+      sink_netns = a + 13;
+      continue;
+    }
     std::fputs(kUsage, std::strcmp(a, "--help") == 0 ? stdout : stderr);
     return std::strcmp(a, "--help") == 0 ? 0 : 2;
   }
@@ -241,13 +176,15 @@ int main(int argc, char** argv) {
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (cpu >= cpus) cpu = static_cast<int>(cpus - 1);
   if (drain_cpu >= cpus || drain_cpu == cpu) drain_cpu = -1;
-  if (!Pin(cpu)) {
+  if (!sb::bench::PinThread(cpu)) {
     std::fprintf(stderr, "switchboard-limit: cannot pin to CPU %d\n", cpu);
     return 1;
   }
-  LoopbackSink sink(drain_cpu);
+  UdpSink sink(drain_cpu >= 0 ? UdpSink::Drain::kPolling : UdpSink::Drain::kNone, drain_cpu,
+               sink_ip, sink_netns);
   if (!sink.ok()) {
-    std::fprintf(stderr, "switchboard-limit: no socket on 127.0.0.1\n");
+    std::fprintf(stderr, "switchboard-limit: no socket on %s%s%s\n", sink_ip.c_str(),
+                 sink_netns.empty() ? "" : " in namespace ", sink_netns.c_str());
     return 1;
   }
   using sb::transport::SrtpProfile;
@@ -270,6 +207,7 @@ int main(int argc, char** argv) {
   nlohmann::json j;
   j["cpu"] = cpu;
   j["drain_cpu"] = drain_cpu;
+  j["sink"] = {{"ip", sink_ip}, {"netns", sink_netns}};
   j["datagram_bytes"] = kDatagramSize;
   j["packets_per_repeat"] = packets;
   j["repeats"] = repeats;
