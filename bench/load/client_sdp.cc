@@ -3,10 +3,13 @@
 #include <arpa/inet.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "rtp/rtp_parameters.h"
 #include "signaling/sdp/sdp_session.h"
 
@@ -110,11 +113,17 @@ std::string BuildPublishOffer(const ClientTransport& transport, const PublishTra
     sd.media.push_back(std::move(m));
   }
   if (tracks.video) {
+    const bool simulcast = !tracks.video_rids.empty();
     MediaDescription m = NewSection("video", transport, "actpass", video_mid);
     m.formats = {absl::StrCat(kVp8PayloadType), absl::StrCat(kRtxPayloadType)};
     AddExtmap(m, kExtAbsSendTime, rtp::kUriAbsSendTime);
     AddExtmap(m, kExtTransportCc, rtp::kUriTransportWideCc);
     AddExtmap(m, kExtMid, rtp::kUriMid);
+    if (simulcast) {
+      // Chromium lists them right after mid, with ids 10 and 11.
+      AddExtmap(m, kExtRid, rtp::kUriRid);
+      AddExtmap(m, kExtRepairedRid, rtp::kUriRepairedRid);
+    }
     m.attributes.Add("sendonly");
     m.attributes.Add("msid", absl::StrCat(tracks.stream_id, " ", tracks.video_track_id));
     m.attributes.Add("rtcp-mux");
@@ -126,13 +135,58 @@ std::string BuildPublishOffer(const ClientTransport& transport, const PublishTra
     }
     m.attributes.Add("rtpmap", absl::StrCat(kRtxPayloadType, " rtx/90000"));
     m.attributes.Add("fmtp", absl::StrCat(kRtxPayloadType, " apt=", pt));
-    m.attributes.Add("ssrc-group",
-                     absl::StrCat("FID ", tracks.video_ssrc, " ", tracks.video_rtx_ssrc));
-    AddSsrc(m, tracks.video_ssrc, tracks, tracks.video_track_id);
-    AddSsrc(m, tracks.video_rtx_ssrc, tracks, tracks.video_track_id);
+    if (simulcast) {
+      // Chromium with rid sendEncodings: no a=ssrc, then the rids and the simulcast line.
+      for (const std::string& rid : tracks.video_rids) {
+        m.attributes.Add("rid", absl::StrCat(rid, " send"));
+      }
+      m.attributes.Add("simulcast", absl::StrCat("send ", absl::StrJoin(tracks.video_rids, ";")));
+    } else {
+      m.attributes.Add("ssrc-group",
+                       absl::StrCat("FID ", tracks.video_ssrc, " ", tracks.video_rtx_ssrc));
+      AddSsrc(m, tracks.video_ssrc, tracks, tracks.video_track_id);
+      AddSsrc(m, tracks.video_rtx_ssrc, tracks, tracks.video_track_id);
+    }
     sd.media.push_back(std::move(m));
   }
   return sd.Serialize();
+}
+
+std::vector<std::string> SendRidsFromAnswer(const std::vector<std::string>& offered,
+                                            std::string_view answer_sdp, std::string_view mid) {
+  if (offered.empty()) return {};
+  auto answer = SessionDescription::Parse(answer_sdp);
+  if (!answer.ok()) return {};
+  const MediaDescription* section = nullptr;
+  for (const MediaDescription& m : answer->media) {
+    if (m.attributes.Get("mid") == mid) section = &m;
+  }
+  // a=simulcast:<dir> <streams> [<dir> <streams>] (RFC 8853 5.1); the answerer receives.
+  std::optional<std::string_view> simulcast;
+  if (section && section->port != 0) simulcast = section->attributes.Get("simulcast");
+  std::vector<absl::string_view> fields;
+  if (simulcast) {
+    fields = absl::StrSplit(absl::string_view(simulcast->data(), simulcast->size()), ' ',
+                            absl::SkipEmpty());
+  }
+  std::vector<std::string> accepted;
+  bool has_recv = false;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+    if (fields[i] != "recv") continue;
+    has_recv = true;
+    for (absl::string_view stream : absl::StrSplit(fields[i + 1], ';')) {
+      absl::string_view rid = stream.substr(0, stream.find(','));
+      if (absl::ConsumePrefix(&rid, "~")) continue;  // paused
+      accepted.emplace_back(rid);
+    }
+  }
+  // JSEP: an answer without simulcast leaves only the first encoding.
+  if (!has_recv) return {offered.front()};
+  std::vector<std::string> out;
+  for (const std::string& rid : offered) {
+    if (std::find(accepted.begin(), accepted.end(), rid) != accepted.end()) out.push_back(rid);
+  }
+  return out;
 }
 
 std::string BuildSubscribeAnswer(const RemoteDescription& offer, const ClientTransport& transport,

@@ -1,6 +1,7 @@
 // The browser side of the SDP exchange, shaped like Chromium's: the publishing offer (BUNDLE,
-// rtcp-mux, sendonly Opus and VP8 with RTX, Chromium's header extensions and ids) and the
-// answer to the server's subscribe-offer (setup:active, recvonly, the offer's codecs).
+// rtcp-mux, sendonly Opus and VP8 with RTX, Chromium's header extensions and ids, optionally
+// simulcast by rid), what the server's answer lets us send, and the answer to the server's
+// subscribe-offer (setup:active, recvonly, the offer's codecs).
 #pragma once
 
 #include <netinet/in.h>
@@ -24,6 +25,8 @@ inline constexpr uint8_t kExtAudioLevel = 1;
 inline constexpr uint8_t kExtAbsSendTime = 2;
 inline constexpr uint8_t kExtTransportCc = 3;
 inline constexpr uint8_t kExtMid = 4;
+inline constexpr uint8_t kExtRid = 10;
+inline constexpr uint8_t kExtRepairedRid = 11;
 
 // Our ICE credentials and DTLS fingerprints, shared by the m-lines of one connection.
 struct ClientTransport {
@@ -43,11 +46,27 @@ struct PublishTracks {
   std::string cname;
   std::string stream_id;  // msid stream
   std::string audio_track_id, video_track_id;
+  // Simulcast by rid (RFC 8851, RFC 8853) when not empty, in sendEncodings order: the video
+  // m-section then carries a=rid:<rid> send lines, a=simulcast:send, the rid and repaired-rid
+  // extensions, and no a=ssrc lines, as Chromium writes it (the server learns each layer's
+  // ssrc from the mid and rid on its packets); video_ssrc and video_rtx_ssrc are unused.
+  std::vector<std::string> video_rids;
 };
 
 // Mids are "0" (audio, when present) and then the next number for video.
 std::string BuildPublishOffer(const ClientTransport& transport, const PublishTracks& tracks,
                               uint64_t session_id);
+
+// The rids to send once the answer to a simulcast offer is applied, as a browser applies it
+// (JSEP, RFC 8829 5.10, and webrtc-pc's "set the session description" for answers):
+// - the answer's m-section (by mid) has no a=simulcast: the answerer does not take simulcast,
+//   so only the first offered encoding is sent (the others are removed);
+// - otherwise the rids its "recv" streams list (the first of comma-separated alternatives),
+//   less the paused ones ("~", RFC 8853 5.2), in the offered order; offered rids the answer
+//   left out are rejected and not sent (RFC 8853 5.3).
+// `offered` empty, or an answer that does not parse: nothing.
+std::vector<std::string> SendRidsFromAnswer(const std::vector<std::string>& offered,
+                                            std::string_view answer_sdp, std::string_view mid);
 
 // Mirrors every offered m-line: accepted ones recvonly with the offer's codecs, feedback and
 // extensions; rejected ones (port 0) stay rejected with their mid.

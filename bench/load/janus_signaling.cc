@@ -60,20 +60,12 @@ JanusParticipant::JanusParticipant(uv_loop_t* loop, const WsUrl& server,
                                    const transport::DtlsCertificate* certificate, std::string room,
                                    std::string name, bool publishes, int room_size,
                                    const MediaProfile& profile, GeneratorStats* stats)
-    : loop_(loop),
-      certificate_(certificate),
-      room_(std::move(room)),
-      name_(std::move(name)),
-      publishes_(publishes),
+    : LoadParticipant(loop, server, certificate, std::move(room), std::move(name), publishes,
+                      profile, stats),
       room_size_(room_size),
-      profile_(profile),
-      stats_(stats),
-      ws_(std::make_unique<WsClient>(loop, server, this)),
       room_id_(JanusRoomId(room_)) {}
 
 JanusParticipant::~JanusParticipant() { Stop(); }
-
-void JanusParticipant::Start() { ws_->Connect(); }
 
 void JanusParticipant::Stop() {
   if (stopped_) return;
@@ -214,9 +206,8 @@ void JanusParticipant::OnPublisherEvent(const nlohmann::json& data, const nlohma
     if (my_feed_ == 0) return Fail("joined without id");
     id_ = absl::StrCat(my_feed_);
     ++stats_->joins;
-    if (publishes_ && (profile_.audio || profile_.video)) {
-      publisher_ = std::make_unique<Publisher>(loop_, certificate_, profile_, name_, stats_);
-      if (auto s = publisher_->Init(); !s.ok()) return Fail(std::string(s.message()));
+    if (sends_media()) {
+      if (!CreatePublisher()) return;
       // The offerer should say actpass; Janus would then take the DTLS client role, and our
       // client connections only run DTLS as the client. Janus takes the server role when the
       // offer says active.
@@ -225,9 +216,13 @@ void JanusParticipant::OnPublisherEvent(const nlohmann::json& data, const nlohma
         offer.replace(at, 15, "a=setup:active");
       }
       offer = WithCandidate(offer, publisher_->local_port());
+      nlohmann::json jsep = {{"type", "offer"}, {"sdp", offer}, {"trickle", false}};
+      // Janus numbers simulcast substreams 0-2 from the rid order it is told, highest first
+      // unless the JSEP says "lmh"; Chromium's offer lists q;h;f, lowest first.
+      if (profile_.simulcast) jsep["rid_order"] = "lmh";
       Message(handle_,
               {{"request", "publish"}, {"audio", profile_.audio}, {"video", profile_.video}},
-              {{"type", "offer"}, {"sdp", offer}, {"trickle", false}});
+              std::move(jsep));
     }
   }
   if (jsep.is_object() && jsep.value("type", "") == "answer" && publisher_) {
@@ -255,6 +250,10 @@ void JanusParticipant::Subscribe(uint64_t feed) {
             if (handle == 0) return Fail("attach subscriber: " + r.dump());
             feeds_[feed].handle = handle;
             feed_of_handle_[handle] = feed;
+            // One m-line per published track. Of a simulcast video the videoroom relays one
+            // substream, the highest by default (substream and temporal targets 2, dropping
+            // to a lower one only while the target stops arriving), so a subscriber still
+            // receives one video stream per publisher, on one ssrc.
             Message(handle, {{"request", "join"},
                              {"ptype", "subscriber"},
                              {"room", room_id_},
@@ -284,18 +283,6 @@ void JanusParticipant::OnSubscriberEvent(uint64_t feed, const nlohmann::json& /*
            {"sdp", WithCandidate(*answer, f.subscriber->local_port())},
            {"trickle", false}});
   f.subscriber->OnAnswerSent();
-}
-
-void JanusParticipant::OnWsClosed(const std::string& reason) {
-  if (stopped_) return;
-  Fail("signaling closed: " + reason);
-}
-
-void JanusParticipant::Fail(const std::string& reason) {
-  if (failed_) return;
-  failed_ = true;
-  ++stats_->signaling_errors;
-  SB_LOG_WARN("load", "{}: {}", name_, reason);
 }
 
 }  // namespace sb::bench

@@ -3,7 +3,8 @@
 // attach janus.plugin.videoroom, create the room if it does not exist, join as publisher and
 // publish with our offer (Janus answers); for every other publisher, a subscriber handle that
 // joins with the feed id, answers Janus's offer and starts. Keepalives every 25 s. Media runs
-// through the same Publisher and Subscriber as against switchboard.
+// through the same Publisher and Subscriber as against switchboard, simulcast by rid included
+// (the videoroom takes rid offers and relays one substream to each subscriber).
 #pragma once
 
 #include <uv.h>
@@ -28,7 +29,7 @@ namespace sb::bench {
 // The videoroom's numeric room id for one of our room names (stable, below 2^31).
 uint64_t JanusRoomId(const std::string& room);
 
-class JanusParticipant : public LoadParticipant, public WsClient::Listener {
+class JanusParticipant : public LoadParticipant {
  public:
   // `room_size` sizes the room when this participant creates it (publishers allowed).
   JanusParticipant(uv_loop_t* loop, const WsUrl& server,
@@ -37,14 +38,7 @@ class JanusParticipant : public LoadParticipant, public WsClient::Listener {
                    GeneratorStats* stats);
   ~JanusParticipant() override;
 
-  void Start() override;
   void Stop() override;
-  const std::string& name() const override { return name_; }
-  const std::string& room() const override { return room_; }
-  const std::string& id() const override { return id_; }
-  bool publishes() const override { return publishes_; }
-  bool failed() const override { return failed_; }
-  bool publisher_connected() const override { return publisher_ && publisher_->connected(); }
   size_t live_streams() const override;
   void AppendReports(std::vector<StreamReport>* out) const override;
 
@@ -58,7 +52,6 @@ class JanusParticipant : public LoadParticipant, public WsClient::Listener {
   // WsClient::Listener
   void OnWsOpen() override;
   void OnWsMessage(std::string text) override;
-  void OnWsClosed(const std::string& reason) override;
 
   // Sends a request with a new transaction; `on_reply` gets its success or error reply.
   void Request(nlohmann::json request, Callback on_reply = nullptr);
@@ -73,29 +66,17 @@ class JanusParticipant : public LoadParticipant, public WsClient::Listener {
   void OnPublishers(const nlohmann::json& publishers);
   void Subscribe(uint64_t feed);
   void OnSubscriberEvent(uint64_t feed, const nlohmann::json& data, const nlohmann::json& jsep);
-  void Fail(const std::string& reason);
 
   // Passed by argument.
-  uv_loop_t* loop_;
-  const transport::DtlsCertificate* certificate_;
-  std::string room_, name_;
-  bool publishes_;
   int room_size_;
-  MediaProfile profile_;
-  GeneratorStats* stats_;
   // Allocated by this.
-  std::unique_ptr<WsClient> ws_;
   std::unique_ptr<transport::UvTimer> keepalive_timer_;
-  std::unique_ptr<Publisher> publisher_;
   std::map<uint64_t, Feed> feeds_;               // by feed (publisher) id
   std::map<uint64_t, uint64_t> feed_of_handle_;  // subscriber handle → feed
   std::map<std::string, Callback> pending_;      // by transaction
   uint64_t room_id_ = 0;
   uint64_t session_ = 0, handle_ = 0, my_feed_ = 0;
   uint64_t next_transaction_ = 1;
-  std::string id_;
-  bool failed_ = false;
-  bool stopped_ = false;
 };
 
 }  // namespace sb::bench

@@ -43,8 +43,10 @@ struct GeneratorStats {
   uint64_t bytes_sent = 0;  // SRTP bytes on the wire
   uint64_t video_frames_sent = 0, keyframes_sent = 0;
   uint64_t plis_received = 0, firs_received = 0, nacks_received = 0;
+  uint64_t srs_sent = 0;
   // Subscribers.
-  uint64_t packets_received = 0, bytes_received = 0;
+  uint64_t packets_received = 0, bytes_received = 0;  // SRTP bytes on the wire
+  uint64_t packets_decrypted = 0;
   uint64_t plis_sent = 0, rrs_sent = 0;
   uint64_t unprotect_failures = 0, latency_outliers = 0;
   // Signaling and connections.

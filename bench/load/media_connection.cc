@@ -143,18 +143,21 @@ void MediaConnection::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* fro
     if (rtp::IsRtcp(absl::Span<const uint8_t>(data, len))) {
       if (!srtp_in_->UnprotectRtcp(data, &len)) {
         ++counters_.unprotect_failures;
+        listener_->OnUnprotectFailure();
         return;
       }
       ++counters_.rtcp_received;
       listener_->OnRtcp(data, len);
     } else {
-      const size_t wire_len = len;
+      ++counters_.rtp_received;
+      counters_.rtp_bytes_received += len;
+      if (!listener_->OnSrtpPacket(data, len)) return;
       if (!srtp_in_->UnprotectRtp(data, &len)) {
         ++counters_.unprotect_failures;
+        listener_->OnUnprotectFailure();
         return;
       }
-      ++counters_.rtp_received;
-      counters_.rtp_bytes_received += wire_len;
+      ++counters_.rtp_decrypted;
       listener_->OnRtp(data, len);
     }
   }

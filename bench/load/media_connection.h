@@ -30,7 +30,7 @@ struct RemoteEndpoint {
 struct ConnectionCounters {
   uint64_t rtp_sent = 0, rtp_bytes_sent = 0, rtcp_sent = 0;
   uint64_t rtp_received = 0, rtp_bytes_received = 0, rtcp_received = 0;
-  uint64_t unprotect_failures = 0, send_failures = 0;
+  uint64_t rtp_decrypted = 0, unprotect_failures = 0, send_failures = 0;
 };
 
 class MediaConnection : public transport::UdpSocket::Listener,
@@ -41,9 +41,17 @@ class MediaConnection : public transport::UdpSocket::Listener,
     virtual ~Listener() = default;
     virtual void OnMediaConnected() = 0;
     virtual void OnMediaFailed(const std::string& reason) = 0;
+    // Every received SRTP packet before decryption (RTP, not RTCP): true to have it decrypted
+    // and passed to OnRtp. SRTP leaves the RTP header in the clear (RFC 3711 3.1), so a
+    // receiver that measures loss and jitter from headers may decrypt only a sample; libsrtp's
+    // rollover-counter estimate (RFC 3711 3.3.1) holds while fewer than 2^15 packets of a
+    // stream are skipped in a row.
+    virtual bool OnSrtpPacket(const uint8_t* /*data*/, size_t /*len*/) { return true; }
     // Decrypted packets; mutable so that the receiver may parse in place.
     virtual void OnRtp(uint8_t* data, size_t len) = 0;
     virtual void OnRtcp(uint8_t* data, size_t len) = 0;
+    // A received SRTP or SRTCP packet failed authentication or replay checks.
+    virtual void OnUnprotectFailure() {}
   };
 
   // Room a caller leaves after a packet for SRTP/SRTCP: libsrtp asks for its maximum trailer

@@ -6,10 +6,10 @@
 
 namespace sb::bench {
 
-Participant::Participant(uv_loop_t* loop, const WsUrl& server,
-                         const transport::DtlsCertificate* certificate, std::string room,
-                         std::string name, bool publishes, const MediaProfile& profile,
-                         GeneratorStats* stats)
+LoadParticipant::LoadParticipant(uv_loop_t* loop, const WsUrl& server,
+                                 const transport::DtlsCertificate* certificate, std::string room,
+                                 std::string name, bool publishes, const MediaProfile& profile,
+                                 GeneratorStats* stats)
     : loop_(loop),
       certificate_(certificate),
       room_(std::move(room)),
@@ -19,9 +19,35 @@ Participant::Participant(uv_loop_t* loop, const WsUrl& server,
       stats_(stats),
       ws_(std::make_unique<WsClient>(loop, server, this)) {}
 
-Participant::~Participant() { Stop(); }
+bool LoadParticipant::CreatePublisher() {
+  publisher_ = std::make_unique<Publisher>(loop_, certificate_, profile_, name_, stats_);
+  if (auto s = publisher_->Init(); !s.ok()) {
+    Fail(std::string(s.message()));
+    return false;
+  }
+  return true;
+}
 
-void Participant::Start() { ws_->Connect(); }
+void LoadParticipant::OnWsClosed(const std::string& reason) {
+  if (stopped_) return;
+  Fail("signaling closed: " + reason);
+}
+
+void LoadParticipant::Fail(const std::string& reason) {
+  if (failed_) return;
+  failed_ = true;
+  ++stats_->signaling_errors;
+  SB_LOG_WARN("load", "{}: {}", name_, reason);
+}
+
+Participant::Participant(uv_loop_t* loop, const WsUrl& server,
+                         const transport::DtlsCertificate* certificate, std::string room,
+                         std::string name, bool publishes, const MediaProfile& profile,
+                         GeneratorStats* stats)
+    : LoadParticipant(loop, server, certificate, std::move(room), std::move(name), publishes,
+                      profile, stats) {}
+
+Participant::~Participant() { Stop(); }
 
 void Participant::Stop() {
   if (stopped_) return;
@@ -71,9 +97,7 @@ void Participant::OnJoined(const nlohmann::json& message) {
   if (!message.contains("id") || !message["id"].is_string()) return Fail("joined without id");
   id_ = message["id"].get<std::string>();
   ++stats_->joins;
-  if (!publishes_ || (!profile_.audio && !profile_.video)) return;
-  publisher_ = std::make_unique<Publisher>(loop_, certificate_, profile_, name_, stats_);
-  if (auto s = publisher_->Init(); !s.ok()) return Fail(std::string(s.message()));
+  if (!sends_media() || !CreatePublisher()) return;
   Send({{"type", "publish"}, {"sdp", publisher_->Offer()}});
 }
 
@@ -92,17 +116,5 @@ void Participant::OnSubscribeOffer(const nlohmann::json& message) {
 }
 
 void Participant::Send(const nlohmann::json& message) { ws_->Send(message.dump()); }
-
-void Participant::OnWsClosed(const std::string& reason) {
-  if (stopped_) return;
-  Fail("signaling closed: " + reason);
-}
-
-void Participant::Fail(const std::string& reason) {
-  if (failed_) return;
-  failed_ = true;
-  ++stats_->signaling_errors;
-  SB_LOG_WARN("load", "{}: {}", name_, reason);
-}
 
 }  // namespace sb::bench

@@ -16,61 +16,39 @@
 
 namespace sb::bench {
 
-// What the runner needs of a participant, whatever signaling it speaks (ours, or Janus's in
-// bench/load/janus_signaling.h).
-class LoadParticipant {
+// A participant as the runner drives it, whatever signaling it speaks (ours below, or
+// Janus's in bench/load/janus_signaling.h), with the state every kind has: who it is, its
+// signaling WebSocket and its publisher. Subclasses speak the protocol.
+class LoadParticipant : public WsClient::Listener {
  public:
-  virtual ~LoadParticipant() = default;
-  virtual void Start() = 0;
+  ~LoadParticipant() override = default;
+  void Start() { ws_->Connect(); }
   // Leaves, closes the media connections and the signaling.
   virtual void Stop() = 0;
-  virtual const std::string& name() const = 0;
-  virtual const std::string& room() const = 0;
+  const std::string& name() const { return name_; }
+  const std::string& room() const { return room_; }
   // The id the server gave us ("" before joining); subscribers' reports name publishers by it.
-  virtual const std::string& id() const = 0;
-  virtual bool publishes() const = 0;
-  bool joined() const { return !id().empty(); }
-  virtual bool failed() const = 0;
-  virtual bool publisher_connected() const = 0;
+  const std::string& id() const { return id_; }
+  bool publishes() const { return publishes_; }
+  bool joined() const { return !id_.empty(); }
+  bool failed() const { return failed_; }
+  bool publisher_connected() const { return publisher_ && publisher_->connected(); }
+  const Publisher* publisher() const { return publisher_.get(); }
   // Streams received so far, over all subscribing connections.
   virtual size_t live_streams() const = 0;
   virtual void AppendReports(std::vector<StreamReport>* out) const = 0;
-};
 
-class Participant : public LoadParticipant, public WsClient::Listener {
- public:
-  Participant(uv_loop_t* loop, const WsUrl& server, const transport::DtlsCertificate* certificate,
-              std::string room, std::string name, bool publishes, const MediaProfile& profile,
-              GeneratorStats* stats);
-  ~Participant() override;
-
-  void Start() override;
-  // Sends `leave`, closes the media connections and the WebSocket.
-  void Stop() override;
-
-  const std::string& name() const override { return name_; }
-  const std::string& room() const override { return room_; }
-  const std::string& id() const override { return id_; }
-  bool publishes() const override { return publishes_; }
-  bool failed() const override { return failed_; }
-  bool publisher_connected() const override { return publisher_ && publisher_->connected(); }
-  size_t live_streams() const override { return subscriber_ ? subscriber_->live_streams() : 0; }
-  void AppendReports(std::vector<StreamReport>* out) const override {
-    if (subscriber_) subscriber_->AppendReports(out);
-  }
-  const Publisher* publisher() const { return publisher_.get(); }
-  const Subscriber* subscriber() const { return subscriber_.get(); }
-
- private:
-  // WsClient::Listener
-  void OnWsOpen() override;
-  void OnWsMessage(std::string text) override;
-  void OnWsClosed(const std::string& reason) override;
-
-  void OnJoined(const nlohmann::json& message);
-  void OnSubscribeOffer(const nlohmann::json& message);
-  void Send(const nlohmann::json& message);
+ protected:
+  LoadParticipant(uv_loop_t* loop, const WsUrl& server,
+                  const transport::DtlsCertificate* certificate, std::string room, std::string name,
+                  bool publishes, const MediaProfile& profile, GeneratorStats* stats);
+  // Whether this participant sends anything at all.
+  bool sends_media() const { return publishes_ && (profile_.audio || profile_.video); }
+  // Creates the publisher (its connection and tracks); false (and failed) when it cannot.
+  bool CreatePublisher();
   void Fail(const std::string& reason);
+  // WsClient::Listener: a close we did not ask for fails the participant.
+  void OnWsClosed(const std::string& reason) override;
 
   // Passed by argument.
   uv_loop_t* loop_;
@@ -82,10 +60,38 @@ class Participant : public LoadParticipant, public WsClient::Listener {
   // Allocated by this.
   std::unique_ptr<WsClient> ws_;
   std::unique_ptr<Publisher> publisher_;
-  std::unique_ptr<Subscriber> subscriber_;
   std::string id_;
   bool failed_ = false;
   bool stopped_ = false;
+};
+
+// Our signaling (docs/protocol.md).
+class Participant : public LoadParticipant {
+ public:
+  Participant(uv_loop_t* loop, const WsUrl& server, const transport::DtlsCertificate* certificate,
+              std::string room, std::string name, bool publishes, const MediaProfile& profile,
+              GeneratorStats* stats);
+  ~Participant() override;
+
+  // Sends `leave`, closes the media connections and the WebSocket.
+  void Stop() override;
+  size_t live_streams() const override { return subscriber_ ? subscriber_->live_streams() : 0; }
+  void AppendReports(std::vector<StreamReport>* out) const override {
+    if (subscriber_) subscriber_->AppendReports(out);
+  }
+  const Subscriber* subscriber() const { return subscriber_.get(); }
+
+ private:
+  // WsClient::Listener
+  void OnWsOpen() override;
+  void OnWsMessage(std::string text) override;
+
+  void OnJoined(const nlohmann::json& message);
+  void OnSubscribeOffer(const nlohmann::json& message);
+  void Send(const nlohmann::json& message);
+
+  // Allocated by this.
+  std::unique_ptr<Subscriber> subscriber_;
 };
 
 }  // namespace sb::bench

@@ -51,6 +51,19 @@ nlohmann::json ReportJson(const Results& r) {
            {"rss_mb", Round(r.server_rss_mb, 1)},
            {"us_per_packet", Round(packets ? r.server_cpu_s * 1e6 / packets : 0)}};
   }
+  // What each video stream (simulcast layer) carried: payload kbit/s per publisher, against
+  // the share of --video-kbps it was given.
+  json video_layers = json::array();
+  for (const auto& l : r.video_layers) {
+    video_layers.push_back(
+        {{"rid", l.rid},
+         {"target_kbps", l.target_kbps},
+         {"streams", l.streams},
+         {"packets_total", l.packets},
+         {"keyframes_total", l.keyframes},
+         {"payload_kbps",
+          Round(l.stream_seconds > 0 ? l.payload_bytes * 8.0 / l.stream_seconds / 1000.0 : 0, 1)}});
+  }
   for (const auto& st : r.streams) {
     streams.push_back({{"subscriber", st.subscriber},
                        {"publisher", st.publisher},
@@ -71,6 +84,7 @@ nlohmann::json ReportJson(const Results& r) {
             {"audio", s.media.audio},
             {"video", s.media.video},
             {"video_kbps", s.media.video_kbps},
+            {"simulcast", s.media.simulcast},
             {"fps", s.media.fps},
             {"keyframe_interval_s", s.media.keyframe_interval_s},
             {"duration_s", s.duration_s},
@@ -93,11 +107,14 @@ nlohmann::json ReportJson(const Results& r) {
             {"keyframes_total", t.keyframes_sent},
             {"plis_received", t.plis_received},
             {"firs_received", t.firs_received},
-            {"nacks_received", t.nacks_received}}},
+            {"nacks_received", t.nacks_received},
+            {"srs_sent", t.srs_sent},
+            {"video_layers", video_layers}}},
           {"received",
            {{"packets", r.received_packets},
             {"packets_per_s", Round(r.received_packets / w, 1)},
             {"mbit_per_s", Round(r.received_bytes * 8.0 / w / 1e6)},
+            {"packets_decrypted", t.packets_decrypted},
             {"unprotect_failures", t.unprotect_failures},
             {"rrs_sent", t.rrs_sent},
             {"plis_sent", t.plis_sent}}},
@@ -136,10 +153,11 @@ std::string ReportTable(const nlohmann::json& j) {
   const auto& s = j["scenario"];
   const auto& c = j["clients"];
   std::string out = absl::StrFormat(
-      "switchboard-load: %d room(s) x %d participants (%d publishing), video %d kbit/s @ %d fps, "
+      "switchboard-load: %d room(s) x %d participants (%d publishing), video %d kbit/s @ %d fps%s, "
       "audio %s\n",
       s["rooms"].get<int>(), s["participants"].get<int>(), s["publishers"].get<int>(),
-      s["video_kbps"].get<int>(), s["fps"].get<int>(), s["audio"].get<bool>() ? "on" : "off");
+      s["video_kbps"].get<int>(), s["fps"].get<int>(),
+      s.value("simulcast", false) ? " (simulcast)" : "", s["audio"].get<bool>() ? "on" : "off");
   absl::StrAppendFormat(&out, "  setup %.2f s (%s), window %.2f s\n",
                         j["setup"]["seconds"].get<double>(),
                         j["setup"]["all_ready"].get<bool>() ? "all connected" : "NOT all connected",
@@ -149,6 +167,12 @@ std::string ReportTable(const nlohmann::json& j) {
     absl::StrAppendFormat(&out, "  %-10s %12.1f %10.3f\n", dir,
                           j[dir]["packets_per_s"].get<double>(),
                           j[dir]["mbit_per_s"].get<double>());
+  }
+  for (const auto& l : j["sent"].value("video_layers", nlohmann::json::array())) {
+    if (l["rid"].get<std::string>().empty()) continue;
+    absl::StrAppendFormat(&out, "  sent layer %-3s %5d kbit/s target, %8.1f sent, %d key frames\n",
+                          l["rid"].get<std::string>(), l["target_kbps"].get<int>(),
+                          l["payload_kbps"].get<double>(), l["keyframes_total"].get<int>());
   }
   absl::StrAppendFormat(&out, "  streams received %d of %d, video without key frame %d\n",
                         c["streams_received"].get<int>(), c["streams_expected"].get<int>(),

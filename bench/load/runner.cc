@@ -72,6 +72,9 @@ void Runner::StartNext() {
   if (next_ == participants_.size()) ramp_timer_->Stop();
 }
 
+// Every other publisher's audio and one video stream. With simulcast too: an SFU (ours, or
+// Janus's videoroom) forwards one layer of a simulcast video to each subscriber, on one ssrc,
+// and a server that declines simulcast receives only one layer to begin with.
 size_t Runner::ExpectedStreams(const LoadParticipant& p) const {
   const size_t kinds = (scenario_.media.audio ? 1 : 0) + (scenario_.media.video ? 1 : 0);
   const size_t others = static_cast<size_t>(scenario_.publishers) - (p.publishes() ? 1 : 0);
@@ -170,6 +173,24 @@ void Runner::EndWindow() {
     r.streams_received += heard.size();
   }
   r.totals = stats_;
+  std::vector<SentLayer> layers;
+  for (const auto& p : participants_) {
+    if (p->publisher()) p->publisher()->AppendSentLayers(&layers);
+  }
+  for (const SentLayer& l : layers) {
+    auto it = std::find_if(r.video_layers.begin(), r.video_layers.end(),
+                           [&](const SentLayerTotals& t) { return t.rid == l.rid; });
+    if (it == r.video_layers.end()) {
+      it = r.video_layers.insert(r.video_layers.end(), SentLayerTotals{});
+      it->rid = l.rid;
+      it->target_kbps = l.target_kbps;
+    }
+    ++it->streams;
+    it->packets += l.packets;
+    it->payload_bytes += l.payload_bytes;
+    it->keyframes += l.keyframes;
+    it->stream_seconds += l.seconds;
+  }
   done_ = true;
   // Leave and close everything; the loop ends when the last handle is closed.
   window_timer_.reset();

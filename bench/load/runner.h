@@ -38,6 +38,14 @@ struct Scenario {
   bool janus = false;
 };
 
+// The video streams publishers sent with one rid ("" without simulcast), over the whole run.
+struct SentLayerTotals {
+  std::string rid;
+  uint32_t target_kbps = 0;  // of one publisher's stream
+  uint64_t streams = 0, packets = 0, payload_bytes = 0, keyframes = 0;
+  double stream_seconds = 0;  // summed over the streams
+};
+
 struct Results {
   Scenario scenario;
   double setup_s = 0;  // first join to all connected (or the timeout)
@@ -51,7 +59,8 @@ struct Results {
   uint64_t streams_expected = 0, streams_received = 0, video_streams_without_keyframe = 0;
   uint64_t expected_packets = 0;
   int64_t lost_packets = 0;
-  GeneratorStats totals;  // over the whole run
+  GeneratorStats totals;                      // over the whole run
+  std::vector<SentLayerTotals> video_layers;  // lowest layer first
   std::vector<StreamReport> streams;
 };
 

@@ -136,24 +136,43 @@ void Subscriber::OnMediaFailed(const std::string& reason) {
   Stop();
 }
 
-void Subscriber::OnRtp(uint8_t* data, size_t len) {
+bool Subscriber::OnSrtpPacket(const uint8_t* data, size_t len) {
+  // The fixed header is in the clear (RFC 3711 3.1): sequence number, timestamp and ssrc are
+  // all the statistics need. Nothing past the fixed 12 bytes is trusted before decryption.
+  if (len < 12) return false;
   const int64_t now_us = NowUs();
   ++stats_->packets_received;
+  stats_->bytes_received += len;
+  const uint32_t ssrc = rtp::ReadU32(data + 8);
+  auto it = by_ssrc_.find(ssrc);
+  if (it == by_ssrc_.end()) {
+    if (auto rtx = by_rtx_ssrc_.find(ssrc); rtx != by_rtx_ssrc_.end()) {
+      ++rtx->second->rtx_packets;  // RFC 4588: a repair, not part of the stream's sequence
+    }
+    return false;
+  }
+  Stream* s = it->second;
+  s->stats.OnPacket(rtp::ReadU16(data + 2), rtp::ReadU32(data + 4), now_us / 1000, s->clock_rate,
+                    len);
+  // Every packet until a video stream's first key frame, so that its time is exact.
+  if (s->video && s->first_keyframe_us < 0) return true;
+  if (s->until_decrypt > 0) {
+    --s->until_decrypt;
+    return false;
+  }
+  s->until_decrypt = DecryptOneIn() - 1;
+  return true;
+}
+
+void Subscriber::OnRtp(uint8_t* data, size_t len) {
+  const int64_t now_us = NowUs();
+  ++stats_->packets_decrypted;
   auto packet = rtp::RtpPacket::Parse(data, len);
   if (!packet) return;
-  stats_->bytes_received += len;
-  Stream* s = nullptr;
+  auto it = by_ssrc_.find(packet->ssrc());
+  if (it == by_ssrc_.end()) return;
+  Stream* s = it->second;
   absl::Span<const uint8_t> payload = packet->payload();
-  if (auto it = by_ssrc_.find(packet->ssrc()); it != by_ssrc_.end()) {
-    s = it->second;
-  } else if (auto rtx = by_rtx_ssrc_.find(packet->ssrc()); rtx != by_rtx_ssrc_.end()) {
-    ++rtx->second->rtx_packets;  // RFC 4588: a repair, not part of the stream's sequence
-    return;
-  } else {
-    return;
-  }
-  s->stats.OnPacket(packet->sequence_number(), packet->timestamp(), now_us / 1000, s->clock_rate,
-                    len);
   size_t time_offset = kAudioTimeOffset;
   if (s->video) {
     auto d = rtp::Vp8Descriptor::Parse(payload);

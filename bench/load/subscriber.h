@@ -1,6 +1,6 @@
-// A synthetic subscriber on its own subscribing connection: answers the server's offers,
-// decrypts everything it receives and measures per stream packets, loss (sequence numbers),
-// jitter, one-way latency (the send time in the payload) and time to the first key frame;
+// A synthetic subscriber on its own subscribing connection: answers the server's offers and
+// measures per stream packets, loss (sequence numbers), jitter, one-way latency (the send time
+// in the payload, from every packet or a decrypted sample) and time to the first key frame;
 // sends receiver reports, and PLI while a video stream has not shown a key frame.
 #pragma once
 
@@ -24,6 +24,12 @@ namespace sb::bench {
 
 class Subscriber : public MediaConnection::Listener {
  public:
+  // Decrypt one in `n` packets of a stream (1: all, the default) once the stream has shown
+  // its first key frame; set before any subscriber exists. Loss, jitter and bitrate come from
+  // every packet's clear header (RFC 3711 3.1); latency and key-frame counts from the
+  // decrypted sample, so a CPU-bound generator spends less per packet than the server.
+  static void SetDecryptOneIn(uint32_t n) { DecryptOneIn() = n < 1 ? 1 : n; }
+
   Subscriber(uv_loop_t* loop, const transport::DtlsCertificate* certificate, std::string name,
              GeneratorStats* stats);
   ~Subscriber() override;
@@ -54,13 +60,21 @@ class Subscriber : public MediaConnection::Listener {
     int64_t first_keyframe_us = -1;
     int64_t last_pli_us = -1;
     uint64_t keyframes = 0, rtx_packets = 0;
+    uint32_t until_decrypt = 0;  // packets to pass before the next sampled decryption
   };
+
+  static uint32_t& DecryptOneIn() {
+    static uint32_t n = 1;
+    return n;
+  }
 
   // MediaConnection::Listener
   void OnMediaConnected() override;
   void OnMediaFailed(const std::string& reason) override;
+  bool OnSrtpPacket(const uint8_t* data, size_t len) override;
   void OnRtp(uint8_t* data, size_t len) override;
   void OnRtcp(uint8_t* data, size_t len) override;
+  void OnUnprotectFailure() override { ++stats_->unprotect_failures; }
 
   void OnTimer();
 
