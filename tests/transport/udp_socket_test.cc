@@ -1,0 +1,100 @@
+// UdpSocket on real loopback sockets: bursts that arrive as one recvmmsg batch are delivered
+// whole, in order, with their sender; a listener may close the socket in the middle of a batch.
+#include "transport/udp_socket.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/transport/test_loop.h"
+
+namespace sb::transport {
+namespace {
+
+class Collector : public UdpSocket::Listener {
+ public:
+  void OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from) override {
+    packets.emplace_back(reinterpret_cast<const char*>(data), len);
+    from_ports.push_back(ntohs(reinterpret_cast<const sockaddr_in*>(from)->sin_port));
+    if (close_after != 0 && packets.size() == close_after) socket->Close();
+  }
+
+  UdpSocket* socket = nullptr;
+  size_t close_after = 0;  // 0: never
+  std::vector<std::string> packets;
+  std::vector<uint16_t> from_ports;
+};
+
+std::unique_ptr<UdpSocket> Open(uv_loop_t* loop, UdpSocket::Listener* listener) {
+  auto socket = UdpSocket::Create(loop, "127.0.0.1", 40000, 49999, listener);
+  EXPECT_TRUE(socket.ok()) << socket.status();
+  return socket.ok() ? *std::move(socket) : nullptr;
+}
+
+// A datagram of `size` bytes whose content says which one it is.
+std::string Datagram(int index, size_t size) {
+  std::string d(size, static_cast<char>('a' + index % 26));
+  std::string tag = std::to_string(index) + ":";
+  std::memcpy(d.data(), tag.data(), std::min(tag.size(), d.size()));
+  return d;
+}
+
+TEST(UdpSocketTest, BurstLargerThanOneBatchArrivesWholeAndInOrder) {
+  testing::TestLoop loop;
+  Collector sink, quiet;
+  auto receiver = Open(loop.get(), &sink);
+  auto sender = Open(loop.get(), &quiet);
+  ASSERT_TRUE(receiver && sender);
+  // 100 datagrams of 1200 bytes sent before the loop runs: the receiver reads them in several
+  // recvmmsg calls of up to 20 each.
+  constexpr int kCount = 100;
+  for (int i = 0; i < kCount; ++i) {
+    std::string d = Datagram(i, 1200);
+    ASSERT_TRUE(sender->Send(reinterpret_cast<const uint8_t*>(d.data()), d.size(),
+                             reinterpret_cast<const sockaddr*>(&receiver->local_address())));
+  }
+  ASSERT_TRUE(loop.RunUntil([&] { return sink.packets.size() == kCount; }, 5000));
+  for (int i = 0; i < kCount; ++i) {
+    EXPECT_EQ(sink.packets[i], Datagram(i, 1200)) << i;
+    EXPECT_EQ(sink.from_ports[i], sender->local_port());
+  }
+  // Sizes from 1 byte to the largest IPv4 UDP payload keep their exact length.
+  const std::vector<size_t> sizes = {1, 12, 1500, 9000, 65507};
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::string d = Datagram(static_cast<int>(i), sizes[i]);
+    ASSERT_TRUE(sender->Send(reinterpret_cast<const uint8_t*>(d.data()), d.size(),
+                             reinterpret_cast<const sockaddr*>(&receiver->local_address())));
+  }
+  ASSERT_TRUE(loop.RunUntil([&] { return sink.packets.size() == kCount + sizes.size(); }, 5000));
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    EXPECT_EQ(sink.packets[kCount + i], Datagram(static_cast<int>(i), sizes[i]));
+  }
+  receiver.reset();
+  sender.reset();
+}
+
+TEST(UdpSocketTest, ClosingInsideABatchStopsDelivery) {
+  testing::TestLoop loop;
+  Collector sink, quiet;
+  auto receiver = Open(loop.get(), &sink);
+  auto sender = Open(loop.get(), &quiet);
+  ASSERT_TRUE(receiver && sender);
+  sink.socket = receiver.get();
+  sink.close_after = 3;
+  for (int i = 0; i < 10; ++i) {
+    std::string d = Datagram(i, 200);
+    ASSERT_TRUE(sender->Send(reinterpret_cast<const uint8_t*>(d.data()), d.size(),
+                             reinterpret_cast<const sockaddr*>(&receiver->local_address())));
+  }
+  loop.RunUntil([] { return false; }, 200);
+  EXPECT_EQ(sink.packets.size(), 3u);
+  receiver.reset();
+  sender.reset();
+}
+
+}  // namespace
+}  // namespace sb::transport
