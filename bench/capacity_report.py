@@ -224,6 +224,14 @@ def search_table(path):
         print("no step held")
 
 
+def limit_path_text(limit):
+    """Where the limit's datagrams went: loopback, or a socket in another namespace (veth)."""
+    sink = limit.get("sink") or {}
+    if sink.get("netns"):
+        return f"the veth pair to {sink.get('ip')}"
+    return "loopback"
+
+
 def vs_janus(limit_path, results_dir, sb_paths, janus_paths):
     limit = load(limit_path)
     servers = {
@@ -242,8 +250,10 @@ def vs_janus(limit_path, results_dir, sb_paths, janus_paths):
         "",
         "Rooms of 10 participants, everyone publishing 30 fps ~1 Mbit/s VP8-like video and Opus-like "
         "audio and subscribing to everyone; one server process pinned to one core, the same "
-        "switchboard-load on the other core. Machine's limit (kernel UDP send + SRTP "
-        f"{limit.get('profile')}, one core): {lim} out packets/s. 'per core' = out packets/s / "
+        "switchboard-load on the other core, each in its own network namespace joined by a veth "
+        "pair (both servers' packets take the same path). Machine's limit (kernel UDP send over "
+        f"{limit_path_text(limit)} + SRTP {limit.get('profile')}, one core): {lim} out "
+        "packets/s. 'per core' = out packets/s / "
         "CPU seconds; 'of limit' = per core / limit; 'other work' = CPU used by other processes "
         "on the machine during the window (% of a core; latency suffers when it is not near 0).",
         "",
