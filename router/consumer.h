@@ -1,6 +1,13 @@
-// A Consumer sends one producer's media on one transport. It rewrites SSRC, payload type,
-// header-extension ids, sequence numbers and timestamps so the subscriber sees one continuous
-// stream across pauses, and for video it starts (and restarts) only on a key frame.
+// A Consumer sends one producer's media on one transport as one stream. It rewrites SSRC,
+// payload type, header-extension ids, sequence numbers and timestamps so the subscriber sees
+// one continuous stream across pauses and simulcast layer switches, and for video it starts
+// (and restarts) only on a key frame.
+//
+// Of a simulcast producer it forwards one encoding: the highest one that has received media
+// within kEncodingActiveWindowMs. When that target changes it asks for a key frame of the
+// target and keeps forwarding the current encoding until the key frame arrives, then switches
+// there (if the current encoding stopped, nothing is forwarded meanwhile). A VP8 stream's
+// picture id and TL0PICIDX are kept continuous across the switch too.
 #pragma once
 
 #include <array>
@@ -8,6 +15,8 @@
 #include <optional>
 #include <string>
 
+#include "rtp/codecs/keyframe.h"
+#include "rtp/codecs/vp8_rewriter.h"
 #include "rtp/rtp_packet.h"
 #include "rtp/rtp_parameters.h"
 #include "rtp/stream_rewriter.h"
@@ -18,14 +27,23 @@ class Producer;
 
 class Consumer {
  public:
+  // A simulcast encoding counts as live while one of its packets arrived within this window.
+  // 1 s spans several frame intervals even at the few frames per second a browser lowers a
+  // layer to under load, and a subscriber gets the next layer down about a second after a
+  // publisher stops sending the top one.
+  static constexpr int64_t kEncodingActiveWindowMs = 1000;
+  // No encoding (a simulcast consumer before it has seen a packet).
+  static constexpr size_t kNoEncoding = SIZE_MAX;
+
   class Listener {
    public:
     virtual ~Listener() = default;
     // A rewritten packet ready for SRTP; buffer has `capacity` bytes for the auth tag.
     virtual void OnConsumerSendRtp(Consumer* consumer, uint8_t* data, size_t len,
                                    size_t capacity) = 0;
-    // The consumer needs a key frame from its producer (start, resume, or subscriber PLI/FIR).
-    virtual void OnConsumerKeyFrameNeeded(Consumer* consumer) = 0;
+    // The consumer needs a key frame of its producer's `encoding` (start, resume, layer
+    // switch, or subscriber PLI/FIR).
+    virtual void OnConsumerKeyFrameNeeded(Consumer* consumer, size_t encoding) = 0;
   };
 
   struct Stats {
@@ -38,9 +56,11 @@ class Consumer {
     uint32_t pli_received = 0;
     uint32_t fir_received = 0;
     uint32_t nack_received = 0;
+    uint32_t layer_switches = 0;  // simulcast switches made (the first start not counted)
   };
 
-  // `params` are the consumer's own (from rtp::ConsumerParameters), `producer` the source.
+  // `params` are the consumer's own (from rtp::ConsumerParameters), `producer` the source. The
+  // producer must outlive the consumer (the router closes consumers before their producer).
   Consumer(std::string id, const Producer& producer, rtp::RtpParameters params, bool paused,
            Listener* listener);
 
@@ -52,13 +72,18 @@ class Consumer {
   bool paused() const { return paused_; }
   bool producer_paused() const { return producer_paused_; }
   bool active() const { return !paused_ && !producer_paused_; }
+  // The producer encoding being forwarded, and the one wanted (equal unless a switch is
+  // waiting for a key frame); kNoEncoding before a simulcast consumer's first packet.
+  size_t current_encoding() const { return current_; }
+  size_t target_encoding() const { return target_; }
 
   void SetPaused(bool paused);
   void SetProducerPaused(bool paused);
   void RequestKeyFrame();
 
-  // Rewrites and sends one packet of the producer (already accounted by the producer).
-  void SendRtpPacket(const rtp::RtpPacket& packet, int64_t now_ms);
+  // Rewrites and sends one packet of the producer's `encoding` (already accounted by the
+  // producer). Packets of the encodings not forwarded are dropped here.
+  void SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms);
 
   // RTCP from the subscriber about this consumer's ssrc.
   void ReceivePli();
@@ -66,9 +91,9 @@ class Consumer {
   void ReceiveNack();
   void ReceiveReportBlock(uint8_t fraction_lost, int32_t cumulative_lost, uint32_t jitter);
 
-  // Fields of a sender report for this stream, mapped from the producer's last SR so the
-  // subscriber can synchronise audio and video. Nothing before the first packet or the
-  // publisher's first SR.
+  // Fields of a sender report for this stream, mapped from the producer's last SR of the
+  // encoding being forwarded so the subscriber can synchronise audio and video. Nothing
+  // before the first packet or that encoding's first SR.
   struct SenderReportFields {
     uint32_t ntp_sec, ntp_frac, rtp_timestamp, packet_count, octet_count;
   };
@@ -77,13 +102,27 @@ class Consumer {
   const Stats& stats() const { return stats_; }
 
  private:
+  // Re-bases the output (sequence numbers, timestamps, VP8 picture ids) on the next packet.
+  void RequestSync();
+  // Asks for a key frame of the encoding a subscriber is waiting for: the pending target, or
+  // the current one.
+  void AskForKeyFrame();
+  // Simulcast: follows the producer's live encodings; true when `packet` of `encoding` is to
+  // be forwarded (switching to it first if it is the target's key frame).
+  bool SelectEncoding(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms);
+  void UpdateTarget(int64_t now_ms);
+
   const std::string id_;
   const std::string producer_id_;
   const rtp::MediaKind kind_;
-  const std::string mime_type_;
+  const rtp::VideoCodec video_codec_;
   const uint32_t clock_rate_;
   const rtp::RtpParameters params_;
+  const Producer& producer_;
   Listener* const listener_;
+  const bool simulcast_;
+  // Simulcast encodings number VP8 pictures independently: keep them continuous.
+  const bool rewrite_vp8_;
 
   uint32_t ssrc_ = 0;
   uint8_t payload_type_ = 0;
@@ -92,7 +131,10 @@ class Consumer {
 
   bool paused_ = false;
   bool producer_paused_ = false;
-  rtp::StreamRewriter rewriter_;  // continuous seq/ts across pauses and resyncs
+  size_t current_ = kNoEncoding;
+  size_t target_ = kNoEncoding;
+  rtp::StreamRewriter rewriter_;  // continuous seq/ts across pauses, resyncs and switches
+  rtp::Vp8Rewriter vp8_rewriter_;
   int64_t last_key_frame_request_ms_ = INT64_MIN / 2;  // long ago: the first ask goes out
   Stats stats_;
 };

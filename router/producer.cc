@@ -16,64 +16,89 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(std::string id, rtp::
 Producer::Producer(std::string id, rtp::MediaKind kind, rtp::RtpParameters params, bool paused)
     : id_(std::move(id)), kind_(kind), params_(std::move(params)), paused_(paused) {
   media_codec_ = *params_.MediaCodec();  // ValidateProducerParameters guarantees one.
-  if (!params_.encodings.empty()) {
-    media_ssrc_ = params_.encodings.front().ssrc;
-    rtx_ssrc_ = params_.encodings.front().rtx_ssrc;
+  if (const auto* rtx = params_.RtxCodecFor(media_codec_.payload_type)) {
+    rtx_payload_type_ = rtx->payload_type;
   }
   mid_ext_id_ = params_.HeaderExtensionId(rtp::kUriMid);
+  rid_ext_id_ = params_.HeaderExtensionId(rtp::kUriRid);
+  repaired_rid_ext_id_ = params_.HeaderExtensionId(rtp::kUriRepairedRid);
   video_codec_ = rtp::VideoCodecFromMime(media_codec_.mime_type);
+  // ValidateProducerParameters guarantees at least one encoding.
+  encodings_.resize(params_.encodings.size());
+  for (size_t i = 0; i < encodings_.size(); ++i) {
+    encodings_[i].rid = params_.encodings[i].rid;
+    encodings_[i].ssrc = params_.encodings[i].ssrc;
+    encodings_[i].rtx_ssrc = params_.encodings[i].rtx_ssrc;
+  }
 }
 
-bool Producer::ReceiveRtpPacket(const rtp::RtpPacket& packet, int64_t now_ms) {
+std::optional<size_t> Producer::EncodingForRid(std::string_view rid) const {
+  if (rid.empty()) return std::nullopt;
+  for (size_t i = 0; i < encodings_.size(); ++i) {
+    if (encodings_[i].rid == rid) return i;
+  }
+  return std::nullopt;
+}
+
+bool Producer::ReceiveRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms) {
   if (packet.payload_type() != media_codec_.payload_type) return false;
-  receive_stats_.OnPacket(packet.sequence_number(), packet.timestamp(), now_ms,
-                          media_codec_.clock_rate, packet.size());
-  if (key_frame_request_deferred_ && rtp::IsKeyFrame(video_codec_, packet.payload())) {
-    key_frame_request_deferred_ = false;
+  Encoding& e = encodings_[encoding];
+  e.receive_stats.OnPacket(packet.sequence_number(), packet.timestamp(), now_ms,
+                           media_codec_.clock_rate, packet.size());
+  e.last_packet_ms = now_ms;
+  if (e.key_frame_request_deferred && rtp::IsKeyFrame(video_codec_, packet.payload())) {
+    e.key_frame_request_deferred = false;
   }
   return !paused_;
 }
 
-void Producer::ReceiveSenderReport(uint32_t ntp_sec, uint32_t ntp_frac, uint32_t rtp_timestamp,
-                                   int64_t now_ms) {
-  sender_info_ = {true, ntp_sec, ntp_frac, rtp_timestamp, now_ms};
-  receive_stats_.OnSenderReport(ntp_sec, ntp_frac, now_ms);
+void Producer::ReceiveSenderReport(size_t encoding, uint32_t ntp_sec, uint32_t ntp_frac,
+                                   uint32_t rtp_timestamp, int64_t now_ms) {
+  Encoding& e = encodings_[encoding];
+  e.sender_info = {true, ntp_sec, ntp_frac, rtp_timestamp, now_ms};
+  e.receive_stats.OnSenderReport(ntp_sec, ntp_frac, now_ms);
 }
 
-std::optional<rtp::ReportBlock> Producer::MakeReportBlock(int64_t now_ms) {
-  if (receive_stats_.packets() == 0) return std::nullopt;
-  rtp::ReportBlock block = receive_stats_.MakeReportBlock(media_ssrc_, now_ms);
-  last_fraction_lost_ = block.fraction_lost;
-  last_packets_lost_ = block.cumulative_lost;
+std::optional<rtp::ReportBlock> Producer::MakeReportBlock(size_t encoding, int64_t now_ms) {
+  Encoding& e = encodings_[encoding];
+  if (e.receive_stats.packets() == 0) return std::nullopt;
+  rtp::ReportBlock block = e.receive_stats.MakeReportBlock(e.ssrc, now_ms);
+  e.last_fraction_lost = block.fraction_lost;
+  e.last_packets_lost = block.cumulative_lost;
   return block;
 }
 
-bool Producer::ShouldRequestKeyFrame(int64_t now_ms) {
-  if (kind_ != rtp::MediaKind::kVideo || media_ssrc_ == 0) return false;
-  if (now_ms - last_key_frame_request_ms_ < kKeyFrameRequestIntervalMs) {
-    key_frame_request_deferred_ = true;
+bool Producer::ShouldRequestKeyFrame(size_t encoding, int64_t now_ms) {
+  Encoding& e = encodings_[encoding];
+  if (kind_ != rtp::MediaKind::kVideo || e.ssrc == 0) return false;
+  if (now_ms - e.last_key_frame_request_ms < kKeyFrameRequestIntervalMs) {
+    e.key_frame_request_deferred = true;
     return false;
   }
-  key_frame_request_deferred_ = false;
-  last_key_frame_request_ms_ = now_ms;
-  ++pli_sent_;
+  e.key_frame_request_deferred = false;
+  e.last_key_frame_request_ms = now_ms;
+  ++e.pli_sent;
   return true;
 }
 
-bool Producer::TakeDeferredKeyFrameRequest(int64_t now_ms) {
-  if (!key_frame_request_deferred_ || now_ms < next_key_frame_request_ms()) return false;
-  return ShouldRequestKeyFrame(now_ms);
+bool Producer::TakeDeferredKeyFrameRequest(size_t encoding, int64_t now_ms) {
+  if (!key_frame_request_deferred(encoding) || now_ms < next_key_frame_request_ms(encoding)) {
+    return false;
+  }
+  return ShouldRequestKeyFrame(encoding, now_ms);
 }
 
-Producer::StreamStats Producer::stats() const {
+Producer::StreamStats Producer::stats(size_t encoding) const {
+  const Encoding& e = encodings_[encoding];
   StreamStats s;
-  s.ssrc = media_ssrc_;
-  s.packets = receive_stats_.packets();
-  s.bytes = receive_stats_.bytes();
-  s.packets_lost = last_packets_lost_;
-  s.fraction_lost = last_fraction_lost_;
-  s.jitter = receive_stats_.jitter();
-  s.pli_sent = pli_sent_;
+  s.ssrc = e.ssrc;
+  s.rid = e.rid;
+  s.packets = e.receive_stats.packets();
+  s.bytes = e.receive_stats.bytes();
+  s.packets_lost = e.last_packets_lost;
+  s.fraction_lost = e.last_fraction_lost;
+  s.jitter = e.receive_stats.jitter();
+  s.pli_sent = e.pli_sent;
   return s;
 }
 

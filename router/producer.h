@@ -1,11 +1,14 @@
-// A Producer receives one track from a publisher: one encoding today (simulcast later), with
-// receive statistics per SSRC (RFC 3550), the publisher's last sender report, and debounced
-// key-frame requests.
+// A Producer receives one track from a publisher: one encoding, or several simulcast encodings
+// (RFC 8853) listed lowest quality first, each known by its ssrc or learned by its rid
+// (RFC 8852). Per encoding it keeps receive statistics (RFC 3550), the publisher's last sender
+// report, when media last arrived, and debounced key-frame requests.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -19,10 +22,13 @@ namespace sb::router {
 
 class Producer {
  public:
-  // Minimum time between two key-frame requests sent to the publisher. Subscribers joining
-  // together all ask at once; one PLI serves them all. 500 ms is about one frame interval
-  // at the slowest key-frame recovery a browser does (Chromium answers a PLI within a frame).
+  // Minimum time between two key-frame requests sent to the publisher for one encoding.
+  // Subscribers joining together all ask at once; one PLI serves them all. 500 ms is about one
+  // frame interval at the slowest key-frame recovery a browser does (Chromium answers a PLI
+  // within a frame).
   static constexpr int64_t kKeyFrameRequestIntervalMs = 500;
+  // last_packet_ms() of an encoding that never received media.
+  static constexpr int64_t kNever = INT64_MIN / 2;
 
   struct SenderInfo {
     bool valid = false;
@@ -34,6 +40,7 @@ class Producer {
 
   struct StreamStats {
     uint32_t ssrc = 0;
+    std::string rid;
     uint64_t packets = 0;
     uint64_t bytes = 0;
     int32_t packets_lost = 0;
@@ -51,61 +58,86 @@ class Producer {
   const rtp::RtpCodecParameters& media_codec() const { return media_codec_; }
   const std::string& mime_type() const { return media_codec_.mime_type; }
   uint32_t clock_rate() const { return media_codec_.clock_rate; }
-  uint32_t media_ssrc() const { return media_ssrc_; }
-  uint32_t rtx_ssrc() const { return rtx_ssrc_; }
-  // The mid extension id the publisher uses, to learn an ssrc it did not announce.
+  // The RTX payload type for the media codec, 0 when RTX was not negotiated.
+  uint8_t rtx_payload_type() const { return rtx_payload_type_; }
+  // Extension ids the publisher uses, to learn ssrcs it did not announce; 0 when absent.
   uint8_t mid_extension_id() const { return mid_ext_id_; }
+  uint8_t rid_extension_id() const { return rid_ext_id_; }
+  uint8_t repaired_rid_extension_id() const { return repaired_rid_ext_id_; }
   bool paused() const { return paused_; }
   void set_paused(bool paused) { paused_ = paused; }
 
-  // Learns the media ssrc from the first packet when the publisher did not announce one
-  // (mid-only signalling).
-  void set_media_ssrc(uint32_t ssrc) { media_ssrc_ = ssrc; }
+  // Encodings, indexed as in rtp_parameters().encodings (lowest quality first).
+  size_t encoding_count() const { return encodings_.size(); }
+  bool simulcast() const { return encodings_.size() > 1; }
+  const std::string& rid(size_t encoding) const { return encodings_[encoding].rid; }
+  // 0 until announced or learned.
+  uint32_t media_ssrc(size_t encoding = 0) const { return encodings_[encoding].ssrc; }
+  uint32_t rtx_ssrc(size_t encoding = 0) const { return encodings_[encoding].rtx_ssrc; }
+  // The encoding with that rid, if any.
+  std::optional<size_t> EncodingForRid(std::string_view rid) const;
+  // Records an ssrc learned from the first packets (mid/rid signalling, RFC 8843 9.2).
+  void set_media_ssrc(size_t encoding, uint32_t ssrc) { encodings_[encoding].ssrc = ssrc; }
+  void set_rtx_ssrc(size_t encoding, uint32_t ssrc) { encodings_[encoding].rtx_ssrc = ssrc; }
+  // When media last arrived on an encoding (kNever before the first packet).
+  int64_t last_packet_ms(size_t encoding) const { return encodings_[encoding].last_packet_ms; }
 
-  // Accounts a packet from the publisher; true when it should be forwarded (known payload
-  // type and not paused).
-  bool ReceiveRtpPacket(const rtp::RtpPacket& packet, int64_t now_ms);
-  void ReceiveSenderReport(uint32_t ntp_sec, uint32_t ntp_frac, uint32_t rtp_timestamp,
-                           int64_t now_ms);
-  const SenderInfo& sender_info() const { return sender_info_; }
+  // Accounts a packet of `encoding` from the publisher; true when it should be forwarded
+  // (known payload type and not paused).
+  bool ReceiveRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms);
+  void ReceiveSenderReport(size_t encoding, uint32_t ntp_sec, uint32_t ntp_frac,
+                           uint32_t rtp_timestamp, int64_t now_ms);
+  const SenderInfo& sender_info(size_t encoding) const { return encodings_[encoding].sender_info; }
 
-  // A report block for our RR to the publisher; none before the first packet.
-  std::optional<rtp::ReportBlock> MakeReportBlock(int64_t now_ms);
+  // A report block about one encoding for our RR to the publisher; none before its first
+  // packet.
+  std::optional<rtp::ReportBlock> MakeReportBlock(size_t encoding, int64_t now_ms);
 
-  // True when a PLI should go to the publisher now (debounced); counts it. A request inside
-  // the debounce interval is not lost: it is deferred to the end of the interval, unless a
-  // key frame arrives first (a subscriber that asked is then served by that key frame).
-  bool ShouldRequestKeyFrame(int64_t now_ms);
-  bool key_frame_request_deferred() const { return key_frame_request_deferred_; }
-  // When the deferred request may go out.
-  int64_t next_key_frame_request_ms() const {
-    return last_key_frame_request_ms_ + kKeyFrameRequestIntervalMs;
+  // True when a PLI for `encoding` should go to the publisher now (debounced per encoding);
+  // counts it. A request inside the debounce interval is not lost: it is deferred to the end
+  // of the interval, unless a key frame of that encoding arrives first (a subscriber that
+  // asked is then served by that key frame).
+  bool ShouldRequestKeyFrame(size_t encoding, int64_t now_ms);
+  bool key_frame_request_deferred(size_t encoding) const {
+    return encodings_[encoding].key_frame_request_deferred;
+  }
+  // When the deferred request of an encoding may go out.
+  int64_t next_key_frame_request_ms(size_t encoding) const {
+    return encodings_[encoding].last_key_frame_request_ms + kKeyFrameRequestIntervalMs;
   }
   // True (and counted) when a deferred request is due now.
-  bool TakeDeferredKeyFrameRequest(int64_t now_ms);
+  bool TakeDeferredKeyFrameRequest(size_t encoding, int64_t now_ms);
 
-  StreamStats stats() const;
+  StreamStats stats(size_t encoding) const;
 
  private:
+  struct Encoding {
+    std::string rid;
+    uint32_t ssrc = 0;
+    uint32_t rtx_ssrc = 0;
+    rtp::ReceiveStats receive_stats;
+    SenderInfo sender_info;
+    int64_t last_packet_ms = kNever;
+    int64_t last_key_frame_request_ms = -kKeyFrameRequestIntervalMs;
+    bool key_frame_request_deferred = false;
+    uint32_t pli_sent = 0;
+    uint8_t last_fraction_lost = 0;
+    int32_t last_packets_lost = 0;
+  };
+
   Producer(std::string id, rtp::MediaKind kind, rtp::RtpParameters params, bool paused);
 
   const std::string id_;
   const rtp::MediaKind kind_;
   const rtp::RtpParameters params_;
   rtp::RtpCodecParameters media_codec_;
-  uint32_t media_ssrc_ = 0;
-  uint32_t rtx_ssrc_ = 0;
+  uint8_t rtx_payload_type_ = 0;
   uint8_t mid_ext_id_ = 0;
+  uint8_t rid_ext_id_ = 0;
+  uint8_t repaired_rid_ext_id_ = 0;
   rtp::VideoCodec video_codec_ = rtp::VideoCodec::kOther;
   bool paused_ = false;
-
-  rtp::ReceiveStats receive_stats_;
-  SenderInfo sender_info_;
-  int64_t last_key_frame_request_ms_ = -kKeyFrameRequestIntervalMs;
-  uint32_t pli_sent_ = 0;
-  bool key_frame_request_deferred_ = false;
-  uint8_t last_fraction_lost_ = 0;
-  int32_t last_packets_lost_ = 0;
+  std::vector<Encoding> encodings_;  // sized once, at creation
 };
 
 }  // namespace sb::router

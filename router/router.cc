@@ -227,19 +227,20 @@ std::vector<std::string> Router::ConsumerIds() const {
   return ids;
 }
 
-void Router::OnTransportProducerRtp(Transport* /*transport*/, Producer* producer,
+void Router::OnTransportProducerRtp(Transport* /*transport*/, Producer* producer, size_t encoding,
                                     const rtp::RtpPacket& packet, int64_t now_ms) {
   auto it = consumers_of_.find(producer);
   if (it == consumers_of_.end()) return;
-  for (Consumer* consumer : it->second) consumer->SendRtpPacket(packet, now_ms);
+  for (Consumer* consumer : it->second) consumer->SendRtpPacket(packet, encoding, now_ms);
 }
 
-void Router::OnTransportConsumerKeyFrameNeeded(Transport* /*transport*/, Consumer* consumer) {
+void Router::OnTransportConsumerKeyFrameNeeded(Transport* /*transport*/, Consumer* consumer,
+                                               size_t encoding) {
   auto it = producer_of_.find(consumer);
   if (it == producer_of_.end()) return;
   Producer* producer = it->second;
   auto owner = producer_transport_.find(producer->id());
-  if (owner != producer_transport_.end()) owner->second->RequestKeyFrame(producer);
+  if (owner != producer_transport_.end()) owner->second->RequestKeyFrame(producer, encoding);
 }
 
 void Router::OnTransportIceState(Transport* transport, transport::IceState state) {

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -73,20 +75,35 @@ absl::Status Transport::AddProducer(std::unique_ptr<Producer> producer) {
   if (producers_.contains(producer->id())) {
     return absl::AlreadyExistsError("producer id already in use: " + producer->id());
   }
-  const uint32_t ssrc = producer->media_ssrc();
-  if (ssrc != 0 && (producers_by_ssrc_.contains(ssrc) || producers_by_rtx_ssrc_.contains(ssrc))) {
-    return absl::AlreadyExistsError("ssrc already produced on this transport");
+  auto taken = [&](uint32_t ssrc) {
+    return producers_by_ssrc_.contains(ssrc) || producers_by_rtx_ssrc_.contains(ssrc);
+  };
+  bool unannounced = false;
+  for (size_t i = 0; i < producer->encoding_count(); ++i) {
+    for (uint32_t ssrc : {producer->media_ssrc(i), producer->rtx_ssrc(i)}) {
+      if (ssrc != 0 && taken(ssrc)) {
+        return absl::AlreadyExistsError("ssrc already produced on this transport");
+      }
+    }
+    unannounced |= producer->media_ssrc(i) == 0;
   }
   const std::string& mid = producer->rtp_parameters().mid;
   if (!mid.empty() && producers_by_mid_.contains(mid)) {
     return absl::AlreadyExistsError("mid already produced on this transport: " + mid);
   }
-  if (ssrc == 0 && (mid.empty() || producer->mid_extension_id() == 0)) {
+  if (unannounced && (mid.empty() || producer->mid_extension_id() == 0)) {
     return absl::InvalidArgumentError("producer has neither an ssrc nor a mid to match packets");
   }
+  // Simulcast streams without announced ssrcs are told apart by their rid (RFC 8852).
+  if (unannounced && producer->simulcast() && producer->rid_extension_id() == 0) {
+    return absl::InvalidArgumentError(
+        "simulcast encodings without ssrcs need the rtp-stream-id header extension");
+  }
   Producer* raw = producer.get();
-  if (ssrc != 0) producers_by_ssrc_[ssrc] = raw;
-  if (raw->rtx_ssrc() != 0) producers_by_rtx_ssrc_[raw->rtx_ssrc()] = raw;
+  for (size_t i = 0; i < raw->encoding_count(); ++i) {
+    if (raw->media_ssrc(i) != 0) producers_by_ssrc_[raw->media_ssrc(i)] = {raw, i};
+    if (raw->rtx_ssrc(i) != 0) producers_by_rtx_ssrc_[raw->rtx_ssrc(i)] = {raw, i};
+  }
   if (!mid.empty()) producers_by_mid_[mid] = raw;
   producers_[raw->id()] = std::move(producer);
   return absl::OkStatus();
@@ -97,9 +114,10 @@ std::unique_ptr<Producer> Transport::RemoveProducer(const std::string& id) {
   if (it == producers_.end()) return nullptr;
   std::unique_ptr<Producer> producer = std::move(it->second);
   producers_.erase(it);
-  absl::erase_if(producers_by_ssrc_, [&](const auto& kv) { return kv.second == producer.get(); });
+  absl::erase_if(producers_by_ssrc_,
+                 [&](const auto& kv) { return kv.second.producer == producer.get(); });
   absl::erase_if(producers_by_rtx_ssrc_,
-                 [&](const auto& kv) { return kv.second == producer.get(); });
+                 [&](const auto& kv) { return kv.second.producer == producer.get(); });
   absl::erase_if(producers_by_mid_, [&](const auto& kv) { return kv.second == producer.get(); });
   return producer;
 }
@@ -143,30 +161,62 @@ void Transport::OnDtlsStateChange(transport::DtlsState state, const std::string&
   listener_->OnTransportDtlsState(this, state, reason);
 }
 
-Producer* Transport::ProducerForPacket(const rtp::RtpPacket& packet) {
+Transport::StreamRef Transport::ProducerForPacket(const rtp::RtpPacket& packet) {
   if (auto it = producers_by_ssrc_.find(packet.ssrc()); it != producers_by_ssrc_.end()) {
     return it->second;
   }
   if (producers_by_rtx_ssrc_.contains(packet.ssrc())) {
     // Retransmissions answer NACKs; we send none to publishers yet.
     ++counters_.rtx_ignored;
-    return nullptr;
+    return {};
   }
-  // A publisher that signalled only a mid: learn its ssrc from the first packet (RFC 8843 9.2).
+  return LearnSsrc(packet);
+}
+
+Transport::StreamRef Transport::LearnSsrc(const rtp::RtpPacket& packet) {
+  auto text = [](absl::Span<const uint8_t> value) {
+    return std::string_view(reinterpret_cast<const char*>(value.data()), value.size());
+  };
+  // A publisher that signalled only a mid (RFC 8843 9.2), with rids for simulcast (RFC 8852
+  // 3.3): the first packets of each stream carry them; later ones may not.
   for (auto& [mid, producer] : producers_by_mid_) {
-    if (producer->media_ssrc() != 0 || producer->mid_extension_id() == 0) continue;
-    auto value = packet.GetExtension(producer->mid_extension_id());
-    if (value.empty() ||
-        std::string_view(reinterpret_cast<const char*>(value.data()), value.size()) != mid) {
+    if (producer->mid_extension_id() == 0 ||
+        text(packet.GetExtension(producer->mid_extension_id())) != mid) {
       continue;
     }
-    if (packet.payload_type() != producer->media_codec().payload_type) return nullptr;
-    producer->set_media_ssrc(packet.ssrc());
-    producers_by_ssrc_[packet.ssrc()] = producer;
-    return producer;
+    // Which encoding: by rid (repaired rid for RTX); a lone encoding without a rid needs none.
+    auto encoding_for = [&](uint8_t rid_ext_id) -> std::optional<size_t> {
+      if (producer->encoding_count() == 1 && producer->rid(0).empty()) return 0;
+      std::string_view rid = rid_ext_id != 0 ? text(packet.GetExtension(rid_ext_id)) : "";
+      if (rid.empty()) {
+        if (producer->encoding_count() == 1) return 0;
+        return std::nullopt;
+      }
+      return producer->EncodingForRid(rid);
+    };
+    const uint8_t pt = packet.payload_type();
+    if (pt == producer->media_codec().payload_type) {
+      auto encoding = encoding_for(producer->rid_extension_id());
+      if (!encoding || producer->media_ssrc(*encoding) != 0) break;
+      producer->set_media_ssrc(*encoding, packet.ssrc());
+      StreamRef ref{producer, *encoding};
+      producers_by_ssrc_[packet.ssrc()] = ref;
+      SB_LOG_DEBUG("rtp", "producer {} encoding {} ('{}') is ssrc {}", producer->id(), *encoding,
+                   producer->rid(*encoding), packet.ssrc());
+      return ref;
+    }
+    if (pt != 0 && pt == producer->rtx_payload_type()) {
+      auto encoding = encoding_for(producer->repaired_rid_extension_id());
+      if (!encoding || producer->rtx_ssrc(*encoding) != 0) break;
+      producer->set_rtx_ssrc(*encoding, packet.ssrc());
+      producers_by_rtx_ssrc_[packet.ssrc()] = {producer, *encoding};
+      ++counters_.rtx_ignored;  // learnt, but retransmissions are not used yet
+      return {};
+    }
+    break;
   }
   ++counters_.rtp_unknown_ssrc;
-  return nullptr;
+  return {};
 }
 
 void Transport::OnRtpPacket(uint8_t* data, size_t len) {
@@ -175,11 +225,11 @@ void Transport::OnRtpPacket(uint8_t* data, size_t len) {
     ++counters_.rtp_malformed;
     return;
   }
-  Producer* producer = ProducerForPacket(*packet);
-  if (!producer) return;
+  const StreamRef ref = ProducerForPacket(*packet);
+  if (!ref.producer) return;
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
-  if (!producer->ReceiveRtpPacket(*packet, now_ms)) return;
-  listener_->OnTransportProducerRtp(this, producer, *packet, now_ms);
+  if (!ref.producer->ReceiveRtpPacket(*packet, ref.encoding, now_ms)) return;
+  listener_->OnTransportProducerRtp(this, ref.producer, ref.encoding, *packet, now_ms);
 }
 
 void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
@@ -203,8 +253,8 @@ void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
             if (!sr) break;
             if (auto it = producers_by_ssrc_.find(sr->sender_ssrc);
                 it != producers_by_ssrc_.end()) {
-              it->second->ReceiveSenderReport(sr->ntp_seconds, sr->ntp_fraction, sr->rtp_timestamp,
-                                              now_ms);
+              it->second.producer->ReceiveSenderReport(it->second.encoding, sr->ntp_seconds,
+                                                       sr->ntp_fraction, sr->rtp_timestamp, now_ms);
             }
             on_report_blocks(sr->report_blocks);
             break;
@@ -247,20 +297,21 @@ void Transport::OnConsumerSendRtp(Consumer* /*consumer*/, uint8_t* data, size_t 
   webrtc_->SendRtp(data, len, capacity);
 }
 
-void Transport::OnConsumerKeyFrameNeeded(Consumer* consumer) {
-  listener_->OnTransportConsumerKeyFrameNeeded(this, consumer);
+void Transport::OnConsumerKeyFrameNeeded(Consumer* consumer, size_t encoding) {
+  listener_->OnTransportConsumerKeyFrameNeeded(this, consumer, encoding);
 }
 
 void Transport::SendRtcp(uint8_t* data, size_t len, size_t capacity) {
   webrtc_->SendRtcp(data, len, capacity);
 }
 
-void Transport::RequestKeyFrame(Producer* producer) {
+void Transport::RequestKeyFrame(Producer* producer, size_t encoding) {
+  if (encoding >= producer->encoding_count()) return;
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
-  if (producer->ShouldRequestKeyFrame(now_ms)) return SendPli(producer);
-  if (producer->key_frame_request_deferred() && !key_frame_timer_->active()) {
+  if (producer->ShouldRequestKeyFrame(encoding, now_ms)) return SendPli(producer, encoding);
+  if (producer->key_frame_request_deferred(encoding) && !key_frame_timer_->active()) {
     key_frame_timer_->Start(static_cast<uint64_t>(
-        std::max<int64_t>(1, producer->next_key_frame_request_ms() - now_ms)));
+        std::max<int64_t>(1, producer->next_key_frame_request_ms(encoding) - now_ms)));
   }
 }
 
@@ -268,10 +319,12 @@ void Transport::FlushDeferredKeyFrameRequests() {
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
   int64_t next_due = INT64_MAX;
   for (auto& [id, producer] : producers_) {
-    if (producer->TakeDeferredKeyFrameRequest(now_ms)) {
-      SendPli(producer.get());
-    } else if (producer->key_frame_request_deferred()) {
-      next_due = std::min(next_due, producer->next_key_frame_request_ms());
+    for (size_t i = 0; i < producer->encoding_count(); ++i) {
+      if (producer->TakeDeferredKeyFrameRequest(i, now_ms)) {
+        SendPli(producer.get(), i);
+      } else if (producer->key_frame_request_deferred(i)) {
+        next_due = std::min(next_due, producer->next_key_frame_request_ms(i));
+      }
     }
   }
   if (next_due != INT64_MAX) {
@@ -279,14 +332,14 @@ void Transport::FlushDeferredKeyFrameRequests() {
   }
 }
 
-void Transport::SendPli(Producer* producer) {
+void Transport::SendPli(Producer* producer, size_t encoding) {
   rtp::Pli pli;
   pli.sender_ssrc = rtcp_ssrc_;
-  pli.media_ssrc = producer->media_ssrc();
+  pli.media_ssrc = producer->media_ssrc(encoding);
   uint8_t buffer[kRtcpBufferSize];
   size_t len = pli.Serialize(buffer, sizeof(buffer));
   if (len > 0) SendRtcp(buffer, len, sizeof(buffer));
-  SB_LOG_DEBUG("rtcp", "PLI to publisher for producer {}", producer->id());
+  SB_LOG_DEBUG("rtcp", "PLI to publisher for producer {} encoding {}", producer->id(), encoding);
 }
 
 void Transport::SendRtcpReports() {
@@ -309,8 +362,10 @@ void Transport::SendRtcpReports() {
     rr.report_blocks.clear();
   };
   for (auto& [id, producer] : producers_) {
-    if (auto block = producer->MakeReportBlock(now_ms)) rr.report_blocks.push_back(*block);
-    if (rr.report_blocks.size() == rtp::kMaxReportBlocks) flush_rr();
+    for (size_t i = 0; i < producer->encoding_count(); ++i) {
+      if (auto block = producer->MakeReportBlock(i, now_ms)) rr.report_blocks.push_back(*block);
+      if (rr.report_blocks.size() == rtp::kMaxReportBlocks) flush_rr();
+    }
   }
   if (!rr.report_blocks.empty()) flush_rr();
 

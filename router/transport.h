@@ -1,6 +1,7 @@
 // router::Transport: the RTP side of one WebRTC endpoint. It owns the network transport
-// (ICE/DTLS/SRTP) and the producers and consumers created on it, maps incoming SSRC/mid to
-// producers, answers RTCP (PLI/FIR relay, reports) and sends periodic RR/SR reports.
+// (ICE/DTLS/SRTP) and the producers and consumers created on it, maps incoming SSRC (or
+// mid + rid for streams it learns) to a producer's encoding, answers RTCP (PLI/FIR relay,
+// reports) and sends periodic RR/SR reports.
 #pragma once
 
 #include <cstdint>
@@ -25,9 +26,11 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   class Listener {
    public:
     virtual ~Listener() = default;
-    virtual void OnTransportProducerRtp(Transport* transport, Producer* producer,
+    // A packet of the producer's `encoding`, accounted and to be forwarded.
+    virtual void OnTransportProducerRtp(Transport* transport, Producer* producer, size_t encoding,
                                         const rtp::RtpPacket& packet, int64_t now_ms) = 0;
-    virtual void OnTransportConsumerKeyFrameNeeded(Transport* transport, Consumer* consumer) = 0;
+    virtual void OnTransportConsumerKeyFrameNeeded(Transport* transport, Consumer* consumer,
+                                                   size_t encoding) = 0;
     virtual void OnTransportIceState(Transport* transport, transport::IceState state) = 0;
     virtual void OnTransportDtlsState(Transport* transport, transport::DtlsState state,
                                       const std::string& reason) = 0;
@@ -36,7 +39,7 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   };
 
   struct Counters {
-    uint64_t rtp_unknown_ssrc = 0;  // RTP no producer claims
+    uint64_t rtp_unknown_ssrc = 0;  // RTP no producer (encoding) claims
     uint64_t rtp_malformed = 0;
     uint64_t rtcp_malformed = 0;
     uint64_t rtx_ignored = 0;
@@ -67,8 +70,9 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
     return consumers_;
   }
 
-  // Sends a PLI for the producer's stream to the publisher, unless one went out recently.
-  void RequestKeyFrame(Producer* producer);
+  // Sends a PLI for one of the producer's encodings to the publisher, unless one went out
+  // recently for that encoding (then it is deferred).
+  void RequestKeyFrame(Producer* producer, size_t encoding);
 
   // Sends the periodic reports now (also driven by the timer).
   void SendRtcpReports();
@@ -84,12 +88,21 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
 
   // Consumer::Listener
   void OnConsumerSendRtp(Consumer* consumer, uint8_t* data, size_t len, size_t capacity) override;
-  void OnConsumerKeyFrameNeeded(Consumer* consumer) override;
+  void OnConsumerKeyFrameNeeded(Consumer* consumer, size_t encoding) override;
 
-  Producer* ProducerForPacket(const rtp::RtpPacket& packet);
+  // One encoding of a producer (or of its RTX stream).
+  struct StreamRef {
+    Producer* producer = nullptr;
+    size_t encoding = 0;
+  };
+  // The producer encoding a media packet belongs to; nullptr producer (and counted) when none.
+  StreamRef ProducerForPacket(const rtp::RtpPacket& packet);
+  // Learns the ssrc of a stream the publisher did not announce from its mid and rid (or
+  // repaired rid) extensions.
+  StreamRef LearnSsrc(const rtp::RtpPacket& packet);
   void SendRtcp(uint8_t* data, size_t len, size_t capacity);
   void ScheduleRtcp();
-  void SendPli(Producer* producer);
+  void SendPli(Producer* producer, size_t encoding);
   // Sends the deferred key-frame requests that are due and re-arms for the rest.
   void FlushDeferredKeyFrameRequests();
 
@@ -103,8 +116,8 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
 
   absl::flat_hash_map<std::string, std::unique_ptr<Producer>> producers_;
   absl::flat_hash_map<std::string, std::unique_ptr<Consumer>> consumers_;
-  absl::flat_hash_map<uint32_t, Producer*> producers_by_ssrc_;
-  absl::flat_hash_map<uint32_t, Producer*> producers_by_rtx_ssrc_;
+  absl::flat_hash_map<uint32_t, StreamRef> producers_by_ssrc_;
+  absl::flat_hash_map<uint32_t, StreamRef> producers_by_rtx_ssrc_;
   absl::flat_hash_map<std::string, Producer*> producers_by_mid_;
   absl::flat_hash_map<uint32_t, Consumer*> consumers_by_ssrc_;
   Counters counters_;

@@ -220,12 +220,17 @@ absl::Status ValidateProducerParameters(MediaKind kind, const RtpParameters& par
     return absl::InvalidArgumentError("no encodings");
   }
   std::set<uint32_t> ssrcs;
+  std::set<std::string> rids;
   for (const RtpEncodingParameters& e : params.encodings) {
     if (e.ssrc == 0 && e.rid.empty()) {
       return absl::InvalidArgumentError("encoding has neither ssrc nor rid");
     }
     if (e.ssrc != 0 && !ssrcs.insert(e.ssrc).second) {
       return absl::InvalidArgumentError(absl::StrCat("duplicate ssrc ", e.ssrc));
+    }
+    // A rid names one encoding (RFC 8851 4); the transport learns ssrcs by it.
+    if (!e.rid.empty() && !rids.insert(e.rid).second) {
+      return absl::InvalidArgumentError(absl::StrCat("duplicate rid ", e.rid));
     }
   }
   std::set<uint8_t> ids;

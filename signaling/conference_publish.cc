@@ -7,65 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "signaling/conference.h"
+#include "signaling/publish_parameters.h"
 #include "signaling/worker_requests.h"
 
 namespace sb::signaling {
 namespace {
-
-// Header extensions we accept from publishers. transport-cc and REMB are left out until the
-// worker generates their feedback: a browser that negotiated them waits for it.
-bool AcceptedExtension(const std::string& uri) {
-  return uri == rtp::kUriMid || uri == rtp::kUriAbsSendTime || uri == rtp::kUriAudioLevel ||
-         uri == rtp::kUriToffset || uri == rtp::kUriVideoOrientation;
-}
-
-bool AcceptedFeedback(const rtp::RtcpFeedback& fb) {
-  return (fb.type == "nack" && (fb.parameter.empty() || fb.parameter == "pli")) ||
-         (fb.type == "ccm" && fb.parameter == "fir");
-}
-
-// The producer's parameters for one offered m-line: the first offered codec the router can
-// forward (offer order is the browser's preference), its RTX, and the extensions we use.
-std::optional<rtp::RtpParameters> ProducerParametersFor(const sdp::RemoteMedia& m) {
-  const auto& router_caps = rtp::RouterCapabilities();
-  const rtp::RtpCodecParameters* chosen = nullptr;
-  for (const auto& codec : m.rtp.codecs) {
-    if (codec.IsRtx()) continue;
-    bool supported = std::any_of(
-        router_caps.codecs.begin(), router_caps.codecs.end(),
-        [&](const auto& cap) { return cap.kind == m.kind && rtp::CodecsMatch(codec, cap); });
-    if (supported) {
-      chosen = &codec;
-      break;
-    }
-  }
-  if (!chosen) return std::nullopt;
-  rtp::RtpParameters params;
-  params.mid = m.mid;
-  params.cname = m.rtp.cname;
-  params.reduced_size = m.rtp.reduced_size;
-  rtp::RtpCodecParameters media = *chosen;
-  media.rtcp_feedback.clear();
-  for (const auto& fb : chosen->rtcp_feedback) {
-    if (m.kind == rtp::MediaKind::kVideo && AcceptedFeedback(fb)) media.rtcp_feedback.push_back(fb);
-  }
-  params.codecs.push_back(media);
-  if (const auto* rtx = m.rtp.RtxCodecFor(chosen->payload_type)) {
-    rtp::RtpCodecParameters rtx_codec = *rtx;
-    rtx_codec.rtcp_feedback.clear();
-    params.codecs.push_back(rtx_codec);
-  }
-  for (const auto& ext : m.rtp.header_extensions) {
-    if (AcceptedExtension(ext.uri)) params.header_extensions.push_back(ext);
-  }
-  params.encodings = m.rtp.encodings;
-  if (params.encodings.empty()) params.encodings.push_back({});  // learn the ssrc by mid
-  // Without an RTX codec in the answer, an announced RTX ssrc means nothing.
-  if (params.codecs.size() == 1) {
-    for (auto& e : params.encodings) e.rtx_ssrc = 0;
-  }
-  return params;
-}
 
 bool Sends(const sdp::RemoteMedia& m) {
   return !m.rejected && (m.media == "audio" || m.media == "video") &&

@@ -288,10 +288,13 @@ void RouterHandler::HandleProducerRequest(const fbs::Request& request, router::R
     case fbs::Method::PRODUCER_GET_STATS: {
       const router::Producer* producer = router->FindProducer(id);
       auto& fbb = respond.builder();
-      auto s = producer->stats();
-      std::vector<flatbuffers::Offset<fbs::RtpStreamStats>> streams = {
-          fbs::CreateRtpStreamStats(fbb, s.ssrc, s.packets, s.bytes, s.packets_lost,
-                                    s.fraction_lost, s.jitter, s.pli_sent, 0, 0)};
+      std::vector<flatbuffers::Offset<fbs::RtpStreamStats>> streams;
+      for (size_t i = 0; i < producer->encoding_count(); ++i) {
+        auto s = producer->stats(i);
+        streams.push_back(fbs::CreateRtpStreamStats(fbb, s.ssrc, s.packets, s.bytes, s.packets_lost,
+                                                    s.fraction_lost, s.jitter, s.pli_sent, 0, 0,
+                                                    fbb.CreateString(s.rid)));
+      }
       auto stats = fbs::CreateProducerStatsDirect(fbb, id.c_str(), producer->paused(), &streams);
       return respond.Ok(fbs::ResponseBody::ProducerStats, stats.Union());
     }
@@ -323,9 +326,14 @@ void RouterHandler::HandleConsumerRequest(const fbs::Request& request, router::R
       const router::Consumer* consumer = router->FindConsumer(id);
       auto& fbb = respond.builder();
       const auto& s = consumer->stats();
+      const router::Producer* producer = router->FindProducer(consumer->producer_id());
+      const size_t encoding = consumer->current_encoding();
+      const std::string rid = producer && encoding < producer->encoding_count()
+                                  ? producer->rid(encoding)
+                                  : std::string();
       std::vector<flatbuffers::Offset<fbs::RtpStreamStats>> streams = {fbs::CreateRtpStreamStats(
           fbb, s.ssrc, s.packets, s.bytes, s.packets_lost, s.fraction_lost, s.jitter,
-          s.pli_received, s.fir_received, s.nack_received)};
+          s.pli_received, s.fir_received, s.nack_received, fbb.CreateString(rid))};
       auto stats = fbs::CreateConsumerStatsDirect(fbb, id.c_str(), consumer->paused(),
                                                   consumer->producer_paused(), &streams);
       return respond.Ok(fbs::ResponseBody::ConsumerStats, stats.Union());

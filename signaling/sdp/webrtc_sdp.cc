@@ -385,9 +385,16 @@ absl::StatusOr<RemoteMedia> ParseMedia(const SessionDescription& sd, size_t inde
   s = ParseRids(m.attributes, err, r.rids);
   if (!s.ok()) return s;
   if (!r.rids.empty()) {
-    for (const std::string& rid : r.rids) {
+    // Rids in send order; an a=ssrc-group:SIM of as many ssrcs (RFC 5576 5.1, same order, as
+    // some endpoints add) gives their ssrcs up front, else they are learned from the rid.
+    const bool sim_ssrcs = ssrcs.sim.size() == r.rids.size();
+    for (size_t i = 0; i < r.rids.size(); ++i) {
       rtp::RtpEncodingParameters e;
-      e.rid = rid;
+      e.rid = r.rids[i];
+      if (sim_ssrcs) {
+        e.ssrc = ssrcs.sim[i];
+        e.rtx_ssrc = ssrcs.fid.count(e.ssrc) ? ssrcs.fid[e.ssrc] : 0;
+      }
       r.rtp.encodings.push_back(std::move(e));
     }
   } else if (!ssrcs.sim.empty()) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "router/producer.h"
+#include "tests/router/recording_listener.h"
 #include "tests/router/rtp_test_packets.h"
 
 namespace sb::router {
@@ -16,6 +17,8 @@ namespace {
 
 using testing::OpusPayload;
 using testing::OpusProducerParams;
+using testing::RecordingListener;
+using testing::SentPacket;
 using testing::TestPacket;
 using testing::Vp8DeltaFrame;
 using testing::Vp8KeyFrame;
@@ -28,44 +31,6 @@ constexpr uint32_t kConsumerSsrc = 0xC0FFEE01;
 constexpr uint32_t kConsumerRtxSsrc = 0xC0FFEE02;
 // uv_now() is milliseconds of a monotonic clock that has been running a while.
 constexpr int64_t kStartMs = 1'000'000;
-
-// What a consumer hands its transport, parsed back.
-struct SentPacket {
-  uint8_t payload_type;
-  uint16_t seq;
-  uint32_t ts;
-  uint32_t ssrc;
-  bool marker;
-  std::map<uint8_t, std::vector<uint8_t>> extensions;
-  std::vector<uint8_t> payload;
-};
-
-class FakeListener : public Consumer::Listener {
- public:
-  void OnConsumerSendRtp(Consumer* /*consumer*/, uint8_t* data, size_t len,
-                         size_t capacity) override {
-    EXPECT_GE(capacity, len + 16) << "no room for the SRTP tag";
-    std::vector<uint8_t> copy(data, data + len);
-    auto packet = rtp::RtpPacket::Parse(copy.data(), copy.size());
-    ASSERT_TRUE(packet.has_value()) << "consumer sent a malformed packet";
-    SentPacket s{packet->payload_type(),
-                 packet->sequence_number(),
-                 packet->timestamp(),
-                 packet->ssrc(),
-                 packet->marker(),
-                 {},
-                 {}};
-    packet->ForEachExtension([&](uint8_t id, absl::Span<const uint8_t> value) {
-      s.extensions[id] = std::vector<uint8_t>(value.begin(), value.end());
-    });
-    s.payload.assign(packet->payload().begin(), packet->payload().end());
-    sent.push_back(std::move(s));
-  }
-  void OnConsumerKeyFrameNeeded(Consumer* /*consumer*/) override { ++key_frame_requests; }
-
-  std::vector<SentPacket> sent;
-  int key_frame_requests = 0;
-};
 
 std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; }
 
@@ -98,15 +63,17 @@ class ConsumerTest : public ::testing::Test {
   void Audio(uint16_t seq, uint32_t ts, int64_t now_ms) {
     TestPacket p(111, seq, ts, kAudioSsrc, OpusPayload());
     ASSERT_TRUE(p.ok());
-    if (producer_->ReceiveRtpPacket(p.get(), now_ms)) consumer_->SendRtpPacket(p.get(), now_ms);
+    if (producer_->ReceiveRtpPacket(p.get(), 0, now_ms))
+      consumer_->SendRtpPacket(p.get(), 0, now_ms);
   }
   void Video(uint16_t seq, uint32_t ts, bool key, int64_t now_ms) {
     TestPacket p(96, seq, ts, kVideoSsrc, key ? Vp8KeyFrame() : Vp8DeltaFrame());
     ASSERT_TRUE(p.ok());
-    if (producer_->ReceiveRtpPacket(p.get(), now_ms)) consumer_->SendRtpPacket(p.get(), now_ms);
+    if (producer_->ReceiveRtpPacket(p.get(), 0, now_ms))
+      consumer_->SendRtpPacket(p.get(), 0, now_ms);
   }
 
-  FakeListener listener_;
+  RecordingListener listener_;
   std::unique_ptr<Producer> producer_;
   std::unique_ptr<Consumer> consumer_;
 };
@@ -121,7 +88,7 @@ TEST_F(ConsumerTest, AudioStartsImmediatelyAndRewritesHeader) {
                 {4, Bytes("a-pub")}},     // the publisher's mid
                true);
   ASSERT_TRUE(p.ok());
-  consumer_->SendRtpPacket(p.get(), kStartMs);
+  consumer_->SendRtpPacket(p.get(), 0, kStartMs);
   ASSERT_EQ(listener_.sent.size(), 1u);
   const SentPacket& s = listener_.sent[0];
   EXPECT_EQ(s.ssrc, kConsumerSsrc);
@@ -152,7 +119,7 @@ TEST_F(ConsumerTest, AudioConsumerWithoutMidExtensionAddsNone) {
   params->mid = "a-sub";
   consumer_ = std::make_unique<Consumer>("c", *producer_, *std::move(params), false, &listener_);
   TestPacket p(111, 1, 1, kAudioSsrc, OpusPayload(), {{1, {0x85}}, {4, Bytes("a-pub")}});
-  consumer_->SendRtpPacket(p.get(), kStartMs);
+  consumer_->SendRtpPacket(p.get(), 0, kStartMs);
   ASSERT_EQ(listener_.sent.size(), 1u);
   EXPECT_TRUE(listener_.sent[0].extensions.empty());
 }
@@ -177,7 +144,7 @@ TEST_F(ConsumerTest, VideoWaitsForKeyFrameAndRequestsOne) {
                   {7, {0x00, 0x00, 0x10}},
                   {9, {0x01}}});
   ASSERT_TRUE(key.ok());
-  consumer_->SendRtpPacket(key.get(), kStartMs + 1200);
+  consumer_->SendRtpPacket(key.get(), 0, kStartMs + 1200);
   Video(104, 18000, false, kStartMs + 1201);
   ASSERT_EQ(listener_.sent.size(), 2u);
   const SentPacket& s = listener_.sent[0];
@@ -197,7 +164,7 @@ TEST_F(ConsumerTest, KeyFrameContinuationPacketDoesNotStartTheStream) {
   MakeVideo();
   // A later packet of a key frame (S=0) is not a starting point.
   TestPacket middle(96, 10, 3000, kVideoSsrc, {0x00, 0x00, 0x11, 0x22});
-  consumer_->SendRtpPacket(middle.get(), kStartMs);
+  consumer_->SendRtpPacket(middle.get(), 0, kStartMs);
   EXPECT_TRUE(listener_.sent.empty());
   Video(11, 6000, true, kStartMs + 1);
   EXPECT_EQ(listener_.sent.size(), 1u);
@@ -352,7 +319,7 @@ TEST_F(ConsumerTest, SenderReportMapsTheProducersReport) {
   const uint32_t offset = listener_.sent[1].ts - 500000u;
   EXPECT_NE(offset, 0u);
 
-  producer_->ReceiveSenderReport(0xE0000001, 0x80000000, 499040, kStartMs + 110);
+  producer_->ReceiveSenderReport(0, 0xE0000001, 0x80000000, 499040, kStartMs + 110);
   auto sr = consumer_->MakeSenderReport(*producer_);
   ASSERT_TRUE(sr.has_value());
   EXPECT_EQ(sr->ntp_sec, 0xE0000001u);

@@ -10,6 +10,7 @@ namespace {
 
 using testing::OpusPayload;
 using testing::OpusProducerParams;
+using testing::SimulcastVp8ProducerParams;
 using testing::TestPacket;
 using testing::Vp8DeltaFrame;
 using testing::Vp8KeyFrame;
@@ -58,71 +59,72 @@ TEST(ProducerTest, RejectsUnusableParameters) {
 TEST(ProducerTest, KeyFrameRequestsAreDebounced) {
   auto producer = MakeVideo();
   ASSERT_NE(producer, nullptr);
-  EXPECT_TRUE(producer->ShouldRequestKeyFrame(kStartMs));
-  EXPECT_FALSE(producer->ShouldRequestKeyFrame(kStartMs + 10));
+  EXPECT_TRUE(producer->ShouldRequestKeyFrame(0, kStartMs));
+  EXPECT_FALSE(producer->ShouldRequestKeyFrame(0, kStartMs + 10));
   EXPECT_FALSE(
-      producer->ShouldRequestKeyFrame(kStartMs + Producer::kKeyFrameRequestIntervalMs - 1));
-  EXPECT_TRUE(producer->ShouldRequestKeyFrame(kStartMs + Producer::kKeyFrameRequestIntervalMs));
-  EXPECT_EQ(producer->stats().pli_sent, 2u);
+      producer->ShouldRequestKeyFrame(0, kStartMs + Producer::kKeyFrameRequestIntervalMs - 1));
+  EXPECT_TRUE(producer->ShouldRequestKeyFrame(0, kStartMs + Producer::kKeyFrameRequestIntervalMs));
+  EXPECT_EQ(producer->stats(0).pli_sent, 2u);
 }
 
 TEST(ProducerTest, RequestInsideTheIntervalIsDeferredNotLost) {
   auto producer = MakeVideo();
   ASSERT_NE(producer, nullptr);
-  ASSERT_TRUE(producer->ShouldRequestKeyFrame(kStartMs));
+  ASSERT_TRUE(producer->ShouldRequestKeyFrame(0, kStartMs));
   // A subscriber that starts 300 ms later missed the key frame the first PLI brought.
-  EXPECT_FALSE(producer->ShouldRequestKeyFrame(kStartMs + 300));
-  EXPECT_TRUE(producer->key_frame_request_deferred());
-  EXPECT_EQ(producer->next_key_frame_request_ms(), kStartMs + Producer::kKeyFrameRequestIntervalMs);
-  EXPECT_FALSE(producer->TakeDeferredKeyFrameRequest(kStartMs + 400));
+  EXPECT_FALSE(producer->ShouldRequestKeyFrame(0, kStartMs + 300));
+  EXPECT_TRUE(producer->key_frame_request_deferred(0));
+  EXPECT_EQ(producer->next_key_frame_request_ms(0),
+            kStartMs + Producer::kKeyFrameRequestIntervalMs);
+  EXPECT_FALSE(producer->TakeDeferredKeyFrameRequest(0, kStartMs + 400));
   EXPECT_TRUE(
-      producer->TakeDeferredKeyFrameRequest(kStartMs + Producer::kKeyFrameRequestIntervalMs));
-  EXPECT_FALSE(producer->key_frame_request_deferred());
-  EXPECT_EQ(producer->stats().pli_sent, 2u);
+      producer->TakeDeferredKeyFrameRequest(0, kStartMs + Producer::kKeyFrameRequestIntervalMs));
+  EXPECT_FALSE(producer->key_frame_request_deferred(0));
+  EXPECT_EQ(producer->stats(0).pli_sent, 2u);
 }
 
 TEST(ProducerTest, KeyFrameFromThePublisherAnswersADeferredRequest) {
   auto producer = MakeVideo();
   ASSERT_NE(producer, nullptr);
-  ASSERT_TRUE(producer->ShouldRequestKeyFrame(kStartMs));
-  EXPECT_FALSE(producer->ShouldRequestKeyFrame(kStartMs + 10));
+  ASSERT_TRUE(producer->ShouldRequestKeyFrame(0, kStartMs));
+  EXPECT_FALSE(producer->ShouldRequestKeyFrame(0, kStartMs + 10));
   TestPacket delta(96, 1, 0, kSsrc, Vp8DeltaFrame());
-  producer->ReceiveRtpPacket(delta.get(), kStartMs + 20);
-  EXPECT_TRUE(producer->key_frame_request_deferred());
+  producer->ReceiveRtpPacket(delta.get(), 0, kStartMs + 20);
+  EXPECT_TRUE(producer->key_frame_request_deferred(0));
   TestPacket key(96, 2, 3000, kSsrc, Vp8KeyFrame());
-  producer->ReceiveRtpPacket(key.get(), kStartMs + 60);
-  EXPECT_FALSE(producer->key_frame_request_deferred());
+  producer->ReceiveRtpPacket(key.get(), 0, kStartMs + 60);
+  EXPECT_FALSE(producer->key_frame_request_deferred(0));
   EXPECT_FALSE(
-      producer->TakeDeferredKeyFrameRequest(kStartMs + Producer::kKeyFrameRequestIntervalMs));
-  EXPECT_EQ(producer->stats().pli_sent, 1u);
+      producer->TakeDeferredKeyFrameRequest(0, kStartMs + Producer::kKeyFrameRequestIntervalMs));
+  EXPECT_EQ(producer->stats(0).pli_sent, 1u);
 }
 
 TEST(ProducerTest, FirstKeyFrameRequestAtTimeZeroGoesOut) {
   auto producer = MakeVideo();
   ASSERT_NE(producer, nullptr);
-  EXPECT_TRUE(producer->ShouldRequestKeyFrame(0));
+  EXPECT_TRUE(producer->ShouldRequestKeyFrame(0, 0));
 }
 
 TEST(ProducerTest, AudioNeverRequestsKeyFrames) {
   auto producer = Producer::Create("pa", rtp::MediaKind::kAudio, OpusProducerParams(kSsrc), false);
   ASSERT_TRUE(producer.ok());
-  EXPECT_FALSE((*producer)->ShouldRequestKeyFrame(kStartMs));
-  EXPECT_EQ((*producer)->stats().pli_sent, 0u);
+  EXPECT_FALSE((*producer)->ShouldRequestKeyFrame(0, kStartMs));
+  EXPECT_EQ((*producer)->stats(0).pli_sent, 0u);
 }
 
 TEST(ProducerTest, ReceiveStatsAndReportBlock) {
   auto producer = Producer::Create("pa", rtp::MediaKind::kAudio, OpusProducerParams(kSsrc), false);
   ASSERT_TRUE(producer.ok());
   Producer& p = **producer;
-  EXPECT_FALSE(p.MakeReportBlock(kStartMs).has_value()) << "no block before the first packet";
+  EXPECT_FALSE(p.MakeReportBlock(0, kStartMs).has_value()) << "no block before the first packet";
 
   // Sequence numbers 1..10 with 5 lost.
   for (uint16_t seq = 1; seq <= 10; ++seq) {
     if (seq == 5) continue;
     TestPacket packet(111, seq, seq * 960u, kSsrc, OpusPayload());
-    EXPECT_TRUE(p.ReceiveRtpPacket(packet.get(), kStartMs + seq * 20));
+    EXPECT_TRUE(p.ReceiveRtpPacket(packet.get(), 0, kStartMs + seq * 20));
   }
-  auto block = p.MakeReportBlock(kStartMs + 220);
+  auto block = p.MakeReportBlock(0, kStartMs + 220);
   ASSERT_TRUE(block.has_value());
   EXPECT_EQ(block->ssrc, kSsrc);
   EXPECT_EQ(block->ext_highest_seq, 10u);
@@ -130,7 +132,7 @@ TEST(ProducerTest, ReceiveStatsAndReportBlock) {
   EXPECT_EQ(block->fraction_lost, 256 / 10);  // 1 of 10 expected, RFC 3550 A.3
   EXPECT_EQ(block->lsr, 0u);                  // no SR from the publisher yet
 
-  auto stats = p.stats();
+  auto stats = p.stats(0);
   EXPECT_EQ(stats.ssrc, kSsrc);
   EXPECT_EQ(stats.packets, 9u);
   EXPECT_GT(stats.bytes, 9 * OpusPayload().size());
@@ -138,10 +140,10 @@ TEST(ProducerTest, ReceiveStatsAndReportBlock) {
   EXPECT_EQ(stats.fraction_lost, 256 / 10);
 
   // After the publisher's SR the block carries its middle 32 NTP bits.
-  p.ReceiveSenderReport(0x00012345, 0x67890000, 9600, kStartMs + 230);
-  EXPECT_TRUE(p.sender_info().valid);
-  EXPECT_EQ(p.sender_info().rtp_timestamp, 9600u);
-  block = p.MakeReportBlock(kStartMs + 250);
+  p.ReceiveSenderReport(0, 0x00012345, 0x67890000, 9600, kStartMs + 230);
+  EXPECT_TRUE(p.sender_info(0).valid);
+  EXPECT_EQ(p.sender_info(0).rtp_timestamp, 9600u);
+  block = p.MakeReportBlock(0, kStartMs + 250);
   ASSERT_TRUE(block.has_value());
   EXPECT_EQ(block->lsr, 0x23456789u);
   EXPECT_EQ(block->fraction_lost, 0) << "no loss in the new interval";
@@ -152,21 +154,113 @@ TEST(ProducerTest, PausedProducerCountsButDoesNotForward) {
   ASSERT_NE(producer, nullptr);
   producer->set_paused(true);
   TestPacket packet(96, 1, 0, kSsrc, Vp8DeltaFrame());
-  EXPECT_FALSE(producer->ReceiveRtpPacket(packet.get(), kStartMs));
-  EXPECT_EQ(producer->stats().packets, 1u);
+  EXPECT_FALSE(producer->ReceiveRtpPacket(packet.get(), 0, kStartMs));
+  EXPECT_EQ(producer->stats(0).packets, 1u);
   producer->set_paused(false);
   TestPacket next(96, 2, 3000, kSsrc, Vp8DeltaFrame());
-  EXPECT_TRUE(producer->ReceiveRtpPacket(next.get(), kStartMs + 33));
+  EXPECT_TRUE(producer->ReceiveRtpPacket(next.get(), 0, kStartMs + 33));
 }
 
 TEST(ProducerTest, WrongPayloadTypeIsNotForwarded) {
   auto producer = MakeVideo();
   ASSERT_NE(producer, nullptr);
   TestPacket unknown(45, 1, 0, kSsrc, Vp8DeltaFrame());
-  EXPECT_FALSE(producer->ReceiveRtpPacket(unknown.get(), kStartMs));
+  EXPECT_FALSE(producer->ReceiveRtpPacket(unknown.get(), 0, kStartMs));
   TestPacket rtx(97, 1, 0, kSsrc, {0x00, 0x01, 0x10, 0x01});
-  EXPECT_FALSE(producer->ReceiveRtpPacket(rtx.get(), kStartMs));
-  EXPECT_EQ(producer->stats().packets, 0u);
+  EXPECT_FALSE(producer->ReceiveRtpPacket(rtx.get(), 0, kStartMs));
+  EXPECT_EQ(producer->stats(0).packets, 0u);
+}
+
+std::unique_ptr<Producer> MakeSimulcast() {
+  auto producer =
+      Producer::Create("ps", rtp::MediaKind::kVideo, SimulcastVp8ProducerParams(), false);
+  EXPECT_TRUE(producer.ok()) << producer.status();
+  if (!producer.ok()) return nullptr;
+  (*producer)->set_media_ssrc(0, 0x51);
+  (*producer)->set_media_ssrc(1, 0x52);
+  (*producer)->set_media_ssrc(2, 0x53);
+  return *std::move(producer);
+}
+
+TEST(ProducerTest, SimulcastEncodingsByRid) {
+  auto producer =
+      Producer::Create("ps", rtp::MediaKind::kVideo, SimulcastVp8ProducerParams(), false);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  Producer& p = **producer;
+  EXPECT_TRUE(p.simulcast());
+  ASSERT_EQ(p.encoding_count(), 3u);
+  EXPECT_EQ(p.rid(0), "q");
+  EXPECT_EQ(p.rid(2), "f");
+  EXPECT_EQ(p.EncodingForRid("h"), 1u);
+  EXPECT_FALSE(p.EncodingForRid("x").has_value());
+  EXPECT_FALSE(p.EncodingForRid("").has_value());
+  EXPECT_EQ(p.media_ssrc(1), 0u) << "learned later";
+  EXPECT_EQ(p.rid_extension_id(), 6);
+  EXPECT_EQ(p.repaired_rid_extension_id(), 8);
+  EXPECT_EQ(p.rtx_payload_type(), 97);
+  EXPECT_EQ(p.last_packet_ms(0), Producer::kNever);
+  // A key-frame request for an encoding whose ssrc is not known yet cannot be addressed.
+  EXPECT_FALSE(p.ShouldRequestKeyFrame(1, kStartMs));
+  EXPECT_FALSE(p.key_frame_request_deferred(1));
+}
+
+TEST(ProducerTest, SimulcastEncodingsKeepTheirOwnStatisticsAndReports) {
+  auto producer = MakeSimulcast();
+  ASSERT_NE(producer, nullptr);
+  for (uint16_t seq = 1; seq <= 4; ++seq) {
+    TestPacket q(96, seq, seq * 3000u, 0x51, Vp8DeltaFrame());
+    EXPECT_TRUE(producer->ReceiveRtpPacket(q.get(), 0, kStartMs + seq * 33));
+    if (seq == 2) continue;  // one of f's is lost
+    TestPacket f(96, static_cast<uint16_t>(900 + seq), seq * 3000u, 0x53, Vp8DeltaFrame());
+    EXPECT_TRUE(producer->ReceiveRtpPacket(f.get(), 2, kStartMs + seq * 33));
+  }
+  EXPECT_EQ(producer->stats(0).packets, 4u);
+  EXPECT_EQ(producer->stats(1).packets, 0u);
+  EXPECT_EQ(producer->stats(2).packets, 3u);
+  EXPECT_EQ(producer->last_packet_ms(0), kStartMs + 4 * 33);
+  EXPECT_EQ(producer->last_packet_ms(1), Producer::kNever);
+  // One report block per encoding that received something, about that encoding's ssrc.
+  auto q = producer->MakeReportBlock(0, kStartMs + 200);
+  auto h = producer->MakeReportBlock(1, kStartMs + 200);
+  auto f = producer->MakeReportBlock(2, kStartMs + 200);
+  ASSERT_TRUE(q && f);
+  EXPECT_FALSE(h.has_value());
+  EXPECT_EQ(q->ssrc, 0x51u);
+  EXPECT_EQ(q->cumulative_lost, 0);
+  EXPECT_EQ(f->ssrc, 0x53u);
+  EXPECT_EQ(f->cumulative_lost, 1);
+  EXPECT_EQ(producer->stats(2).packets_lost, 1);
+  // Sender reports are per encoding too.
+  producer->ReceiveSenderReport(2, 0x00012345, 0x67890000, 12000, kStartMs + 210);
+  EXPECT_TRUE(producer->sender_info(2).valid);
+  EXPECT_FALSE(producer->sender_info(0).valid);
+  EXPECT_EQ(producer->MakeReportBlock(2, kStartMs + 250)->lsr, 0x23456789u);
+  EXPECT_EQ(producer->MakeReportBlock(0, kStartMs + 250)->lsr, 0u);
+}
+
+TEST(ProducerTest, KeyFrameRequestsAreDebouncedPerEncoding) {
+  auto producer = MakeSimulcast();
+  ASSERT_NE(producer, nullptr);
+  EXPECT_TRUE(producer->ShouldRequestKeyFrame(0, kStartMs));
+  // Another encoding is not held back by the first one's request.
+  EXPECT_TRUE(producer->ShouldRequestKeyFrame(2, kStartMs + 10));
+  EXPECT_FALSE(producer->ShouldRequestKeyFrame(0, kStartMs + 20));
+  EXPECT_FALSE(producer->ShouldRequestKeyFrame(2, kStartMs + 20));
+  EXPECT_TRUE(producer->key_frame_request_deferred(0));
+  EXPECT_TRUE(producer->key_frame_request_deferred(2));
+  EXPECT_FALSE(producer->key_frame_request_deferred(1));
+  // A key frame of f answers f's deferred request, not q's.
+  TestPacket key(96, 1, 0, 0x53, Vp8KeyFrame());
+  producer->ReceiveRtpPacket(key.get(), 2, kStartMs + 30);
+  EXPECT_FALSE(producer->key_frame_request_deferred(2));
+  EXPECT_TRUE(producer->key_frame_request_deferred(0));
+  EXPECT_FALSE(producer->TakeDeferredKeyFrameRequest(0, kStartMs + 400));
+  EXPECT_TRUE(
+      producer->TakeDeferredKeyFrameRequest(0, kStartMs + Producer::kKeyFrameRequestIntervalMs));
+  EXPECT_FALSE(producer->TakeDeferredKeyFrameRequest(2, kStartMs + 1000));
+  EXPECT_EQ(producer->stats(0).pli_sent, 2u);
+  EXPECT_EQ(producer->stats(1).pli_sent, 0u);
+  EXPECT_EQ(producer->stats(2).pli_sent, 1u);
 }
 
 }  // namespace

@@ -19,6 +19,22 @@ inline std::vector<uint8_t> Vp8KeyFrame() {
   return {0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00};
 }
 inline std::vector<uint8_t> Vp8DeltaFrame() { return {0x10, 0x01, 0x00, 0x00, 0xAA, 0xBB}; }
+// A VP8 payload with the extended descriptor a simulcast sender writes: 15-bit picture id,
+// TL0PICIDX and TID 0 (RFC 7741 4.2). `frame_start` false makes a later packet of the frame.
+inline std::vector<uint8_t> Vp8Frame(bool key, uint16_t picture_id, uint8_t tl0_pic_idx,
+                                     bool frame_start = true) {
+  std::vector<uint8_t> p = {static_cast<uint8_t>(0x80 | (frame_start ? 0x10 : 0x00)),
+                            0xE0,  // I L T
+                            static_cast<uint8_t>(0x80 | ((picture_id >> 8) & 0x7F)),
+                            static_cast<uint8_t>(picture_id),
+                            tl0_pic_idx,
+                            0x00};
+  const std::vector<uint8_t> frame =
+      key ? std::vector<uint8_t>{0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00}
+          : std::vector<uint8_t>{0x01, 0x00, 0x00, 0xAA, 0xBB};
+  p.insert(p.end(), frame.begin(), frame.end());
+  return p;
+}
 inline std::vector<uint8_t> OpusPayload() { return {0xFC, 0xFF, 0xFE, 0x01, 0x02}; }
 
 // One packet in its own buffer, parsed as the transport would hand it to the router.
@@ -88,6 +104,15 @@ inline rtp::RtpParameters Vp8ProducerParams(uint32_t ssrc, uint32_t rtx_ssrc,
                          {rtp::kUriTransportWideCc, 5}, {rtp::kUriRid, 6},
                          {rtp::kUriToffset, 7},         {rtp::kUriVideoOrientation, 9}};
   p.cname = "publisher-cname";
+  return p;
+}
+
+// Three simulcast encodings by rid, lowest quality first, ssrcs to be learned (what a browser's
+// a=simulcast:send q;h;f offer gives).
+inline rtp::RtpParameters SimulcastVp8ProducerParams(std::string mid = "1") {
+  rtp::RtpParameters p = Vp8ProducerParams(0, 0, std::move(mid));
+  p.header_extensions.push_back({rtp::kUriRepairedRid, 8});
+  p.encodings = {{0, 0, "q", 0}, {0, 0, "h", 0}, {0, 0, "f", 0}};
   return p;
 }
 

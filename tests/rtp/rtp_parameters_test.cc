@@ -207,6 +207,9 @@ TEST(RtpParametersTest, ValidateRejections) {
   p = vp8;
   p.encodings = {{5, 0, "", 0}, {5, 0, "", 0}};
   rejects(kV, p);
+  p = vp8;
+  p.encodings = {{0, 0, "q", 0}, {0, 0, "q", 0}};  // duplicate rid
+  rejects(kV, p);
   for (uint8_t bad_id : {0, 15, 4}) {  // 4 duplicates mid's id
     p = vp8;
     p.header_extensions.push_back({kUriToffset, bad_id});

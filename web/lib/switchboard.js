@@ -13,8 +13,18 @@
  * Methods (all async ones reject with an Error whose `.code` is the server's error code):
  *   connect(url)             open the WebSocket; resolves when open.
  *   join(room, name)         resolves with the server's `joined` or `full` message.
- *   publish(stream, {videoCodec})  send the stream's tracks (again to add/replace tracks);
- *                            videoCodec ('VP8', 'H264', ...) puts that codec first in the offer.
+ *   publish(stream, {videoCodec, videoEncodings})  send the stream's tracks (again to
+ *                            add/replace tracks); videoCodec ('VP8', 'H264', ...) puts that
+ *                            codec first in the offer. videoEncodings sends the video track as
+ *                            simulcast: RTCRtpEncodingParameters with a `rid` each, lowest
+ *                            quality first, e.g. [{rid: 'q', scaleResolutionDownBy: 4},
+ *                            {rid: 'h', scaleResolutionDownBy: 2}, {rid: 'f'}]. The server
+ *                            forwards each subscriber the highest layer it receives.
+ *                            Applies when the video track is first published. The server
+ *                            sends no bandwidth feedback yet, so Chromium only sends the
+ *                            layers that fit its ~300 kbps start estimate: cap each layer's
+ *                            maxBitrate to have them all.
+ *   setEncodingActive(rid, active)  start or stop sending one simulcast layer of the video.
  *   setMuted(kind, muted)    'audio' | 'video': disables the local track and tells the server.
  *   leave()                  leave the room (the socket stays open for another join).
  *   close()                  leave and close the socket.
@@ -24,7 +34,8 @@
  *                              packetsReceived, packetsLost, bytesReceived, jitter,
  *                              totalSamplesReceived, concealedSamples, freezeCount, nackCount }]
  *                            per track.
- *   getSenderStats()         [{ kind, packetsSent, bytesSent, frameWidth, frameHeight }].
+ *   getSenderStats()         [{ kind, rid, packetsSent, bytesSent, framesSent, frameWidth,
+ *                              frameHeight }] per sent stream (one per layer with simulcast).
  *
  * Properties: id (own participant id or null), room, participants (Map id -> participant
  * object as in the protocol), localStream, remoteStreams (Map participantId -> MediaStream
@@ -125,7 +136,7 @@ export class SwitchboardClient extends EventTarget {
   }
 
   /** Publishes (or republishes) the tracks of `stream` on the publishing connection. */
-  publish(stream, { videoCodec } = {}) {
+  publish(stream, { videoCodec, videoEncodings } = {}) {
     const run = async () => {
       this.localStream = stream;
       if (!this._pubPc) this._pubPc = new RTCPeerConnection(PC_CONFIG);
@@ -137,7 +148,11 @@ export class SwitchboardClient extends EventTarget {
         if (existing) {
           if (existing.sender.track !== track) await existing.sender.replaceTrack(track);
         } else {
-          const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+          const init = { direction: 'sendonly', streams: [stream] };
+          if (track.kind === 'video' && videoEncodings?.length) {
+            init.sendEncodings = videoEncodings.map((e) => ({ ...e }));
+          }
+          const transceiver = pc.addTransceiver(track, init);
           if (track.kind === 'video' && videoCodec) preferCodec(transceiver, videoCodec);
           changed = true;
         }
@@ -152,6 +167,17 @@ export class SwitchboardClient extends EventTarget {
     const result = this._pubChain.then(run);
     this._pubChain = result.catch(() => {});
     return result;
+  }
+
+  /** Starts or stops sending the simulcast layer `rid` of the published video. */
+  async setEncodingActive(rid, active) {
+    const sender = this._pubPc?.getSenders().find((s) => s.track?.kind === 'video');
+    if (!sender) throw new Error('no video is published');
+    const params = sender.getParameters();
+    const encoding = params.encodings?.find((e) => e.rid === rid);
+    if (!encoding) throw new Error(`the published video has no layer '${rid}'`);
+    encoding.active = !!active;
+    await sender.setParameters(params);
   }
 
   setMuted(kind, muted) {
@@ -226,8 +252,9 @@ export class SwitchboardClient extends EventTarget {
       const report = await sender.getStats();
       for (const s of report.values()) {
         if (s.type !== 'outbound-rtp') continue;
-        out.push({ kind: sender.track.kind, packetsSent: s.packetsSent, bytesSent: s.bytesSent,
-          frameWidth: s.frameWidth, frameHeight: s.frameHeight });
+        out.push({ kind: sender.track.kind, rid: s.rid, packetsSent: s.packetsSent,
+          bytesSent: s.bytesSent, framesSent: s.framesSent, frameWidth: s.frameWidth,
+          frameHeight: s.frameHeight });
       }
     }
     return out;

@@ -425,6 +425,37 @@ TEST(WebRtcSdp, SessionLevelTransportWildcardFeedbackAndExtmapDirection) {
   EXPECT_EQ(v.direction, "sendonly");
 }
 
+// Rids with a SIM group of as many ssrcs: the encodings are the rids in send order, with the
+// group's ssrcs (and their RTX) in the same order.
+TEST(WebRtcSdp, SimulcastRidsTakeTheSimGroupsSsrcs) {
+  const std::string rids =
+      "a=rid:lo send\r\na=rid:hi send\r\na=simulcast:send lo;hi\r\n"
+      "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n";
+  auto offer = ParseRemoteDescription(Offer(std::string(kVideo) + rids +
+                                            "a=ssrc-group:SIM 10 20\r\n"
+                                            "a=ssrc-group:FID 10 11\r\n"
+                                            "a=ssrc-group:FID 20 21\r\n"
+                                            "a=ssrc:10 cname:c\r\n"));
+  ASSERT_TRUE(offer.ok()) << offer.status();
+  const RemoteMedia& v = offer->media[0];
+  EXPECT_THAT(v.rids, ElementsAre("lo", "hi"));
+  ASSERT_THAT(v.rtp.encodings, SizeIs(2));
+  EXPECT_EQ(v.rtp.encodings[0].rid, "lo");
+  EXPECT_EQ(v.rtp.encodings[0].ssrc, 10u);
+  EXPECT_EQ(v.rtp.encodings[0].rtx_ssrc, 11u);
+  EXPECT_EQ(v.rtp.encodings[1].rid, "hi");
+  EXPECT_EQ(v.rtp.encodings[1].ssrc, 20u);
+  EXPECT_EQ(v.rtp.encodings[1].rtx_ssrc, 21u);
+
+  // A group that does not match the rids is not used: the ssrcs are learned by rid.
+  offer = ParseRemoteDescription(
+      Offer(std::string(kVideo) + rids + "a=ssrc-group:SIM 10 20 30\r\na=ssrc:10 cname:c\r\n"));
+  ASSERT_TRUE(offer.ok()) << offer.status();
+  ASSERT_THAT(offer->media[0].rtp.encodings, SizeIs(2));
+  EXPECT_EQ(offer->media[0].rtp.encodings[0].ssrc, 0u);
+  EXPECT_EQ(offer->media[0].rtp.encodings[1].ssrc, 0u);
+}
+
 void ExpectBad(const std::string& text, const std::string& fragment) {
   auto d = ParseRemoteDescription(text);
   ASSERT_FALSE(d.ok()) << text;

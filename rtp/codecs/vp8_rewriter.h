@@ -1,0 +1,35 @@
+// Picture id and TL0PICIDX continuity (RFC 7741 4.2) for a forwarded VP8 stream that switches
+// sources: simulcast encodings number their pictures independently, and a receiver reads a
+// jump in picture ids as lost frames (and TL0PICIDX gaps as lost base-layer frames). After
+// RequestSync(), the next packet's picture continues right after the highest one sent; the
+// packets after it keep their source's spacing. The sequence-number and timestamp side of the
+// same switch is rtp::StreamRewriter's.
+#pragma once
+
+#include <cstdint>
+
+#include "rtp/codecs/vp8.h"
+
+namespace sb::rtp {
+
+class Vp8Rewriter {
+ public:
+  // The next packet (a key frame, where a switch happens) starts a new run.
+  void RequestSync() { sync_required_ = true; }
+  bool sync_required() const { return sync_required_; }
+
+  // Rewrites the picture id and TL0PICIDX of one packet's payload in place. `d` is the
+  // descriptor parsed from those same bytes; fields the descriptor lacks are left alone.
+  void Rewrite(const Vp8Descriptor& d, uint8_t* payload);
+
+ private:
+  bool sync_required_ = true;
+  bool picture_id_started_ = false;
+  bool tl0_started_ = false;
+  uint16_t picture_id_offset_ = 0;  // modulo 2^15; a 7-bit field keeps the low 7 bits
+  uint8_t tl0_offset_ = 0;
+  uint16_t max_picture_id_ = 0;  // highest written, 15 bits
+  uint8_t max_tl0_ = 0;
+};
+
+}  // namespace sb::rtp

@@ -1,0 +1,252 @@
+// router::Transport's RTP side, fed decrypted packets as its WebRtcTransport would hand them
+// over: ssrcs learned per simulcast encoding from the mid + rid (RTX: repaired rid) header
+// extensions, unknown streams counted, publisher SRs per encoding, and subscriber PLIs routed
+// to the encoding the consumer forwards.
+#include "router/transport.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "router/router.h"
+#include "rtp/rtcp/pli.h"
+#include "rtp/rtcp/sender_report.h"
+#include "tests/router/rtp_test_packets.h"
+#include "tests/transport/test_loop.h"
+
+namespace sb::router {
+namespace {
+
+using testing::SimulcastVp8ProducerParams;
+using testing::TestPacket;
+using testing::Vp8Frame;
+using testing::Vp8ProducerParams;
+
+using Extensions = std::vector<std::pair<uint8_t, std::vector<uint8_t>>>;
+
+// Extension ids of SimulcastVp8ProducerParams.
+constexpr uint8_t kMidId = 4;
+constexpr uint8_t kRidId = 6;
+constexpr uint8_t kRepairedRidId = 8;
+constexpr uint32_t kQ = 0xA0000001, kH = 0xA0000002, kF = 0xA0000003;
+
+std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; }
+
+struct NoEvents : EventSink {
+  void OnTransportIceState(const std::string&, transport::IceState) override {}
+  void OnTransportDtlsState(const std::string&, transport::DtlsState, const std::string&) override {
+  }
+  void OnConsumerProducerClosed(const std::string&) override {}
+  void OnConsumerProducerPaused(const std::string&, bool) override {}
+};
+
+class TransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cert = transport::DtlsCertificate::Generate();
+    ASSERT_TRUE(cert.ok());
+    cert_ = *std::move(cert);
+    router_ = std::make_unique<Router>("r1", loop_.get(), cert_.get(), &events_);
+    transport::WebRtcTransport::Options options;
+    options.listen_ip = "127.0.0.1";
+    options.port_min = 40000;
+    options.port_max = 49999;
+    auto pub = router_->CreateWebRtcTransport("pub", options);
+    auto sub = router_->CreateWebRtcTransport("sub", options);
+    ASSERT_TRUE(pub.ok() && sub.ok());
+    pub_ = *pub;
+    sub_ = *sub;
+  }
+  void TearDown() override { router_.reset(); }
+
+  Producer* ProduceSimulcast(rtp::RtpParameters params = SimulcastVp8ProducerParams("v")) {
+    auto producer = router_->Produce("pub", "pv", rtp::MediaKind::kVideo, std::move(params), false);
+    EXPECT_TRUE(producer.ok()) << producer.status();
+    return producer.ok() ? *producer : nullptr;
+  }
+
+  // Hands a packet to a transport the way its WebRtcTransport does after SRTP.
+  static void Deliver(Transport* transport, uint8_t pt, uint16_t seq, uint32_t ssrc,
+                      const std::vector<uint8_t>& payload, const Extensions& extensions = {}) {
+    TestPacket packet(pt, seq, seq * 3000u, ssrc, payload, extensions);
+    ASSERT_TRUE(packet.ok());
+    std::vector<uint8_t> bytes(packet.get().data(), packet.get().data() + packet.get().size());
+    static_cast<transport::WebRtcTransport::Listener*>(transport)->OnRtpPacket(bytes.data(),
+                                                                               bytes.size());
+  }
+  static void DeliverRtcp(Transport* transport, const uint8_t* data, size_t len) {
+    static_cast<transport::WebRtcTransport::Listener*>(transport)->OnRtcpPacket(data, len);
+  }
+  // The first packet of a simulcast stream: mid and rid, as browsers send until they get an RR.
+  void Layer(uint32_t ssrc, const std::string& rid, uint16_t seq, bool key = true) {
+    Deliver(pub_, 96, seq, ssrc, Vp8Frame(key, seq, 0),
+            {{kMidId, Bytes("v")}, {kRidId, Bytes(rid)}});
+  }
+
+  transport::testing::TestLoop loop_;  // outlives the router: closes its handles last
+  std::unique_ptr<transport::DtlsCertificate> cert_;
+  NoEvents events_;
+  std::unique_ptr<Router> router_;
+  Transport* pub_ = nullptr;
+  Transport* sub_ = nullptr;
+};
+
+TEST_F(TransportTest, LearnsEachEncodingsSsrcFromMidAndRid) {
+  Producer* producer = ProduceSimulcast();
+  ASSERT_NE(producer, nullptr);
+  auto consumer = router_->Consume("sub", "c", "pv", rtp::RouterCapabilities(), "0", false);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+
+  // The layers arrive in any order; each ssrc is bound to the encoding its rid names.
+  Layer(kF, "f", 1);
+  Layer(kQ, "q", 100);
+  Layer(kH, "h", 200);
+  EXPECT_EQ(producer->media_ssrc(0), kQ);
+  EXPECT_EQ(producer->media_ssrc(1), kH);
+  EXPECT_EQ(producer->media_ssrc(2), kF);
+  EXPECT_EQ(pub_->counters().rtp_unknown_ssrc, 0u);
+  // Later packets carry no extensions and are matched by ssrc.
+  for (uint16_t i = 1; i <= 5; ++i) {
+    Deliver(pub_, 96, static_cast<uint16_t>(200 + i), kH, Vp8Frame(false, 200 + i, 0));
+  }
+  EXPECT_EQ(producer->stats(0).packets, 1u);
+  EXPECT_EQ(producer->stats(1).packets, 6u);
+  EXPECT_EQ(producer->stats(1).ssrc, kH);
+  EXPECT_EQ(producer->stats(1).rid, "h");
+  EXPECT_EQ(producer->stats(2).packets, 1u);
+  EXPECT_EQ(pub_->counters().rtp_unknown_ssrc, 0u);
+  // The subscriber gets one stream: the highest live encoding, f (its first packet was a key
+  // frame); q's and h's packets are not forwarded.
+  EXPECT_EQ((*consumer)->current_encoding(), 2u);
+  EXPECT_EQ((*consumer)->stats().packets, 1u);
+}
+
+TEST_F(TransportTest, StreamsNoEncodingClaimsAreCountedNotLearned) {
+  Producer* producer = ProduceSimulcast();
+  ASSERT_NE(producer, nullptr);
+  Layer(kQ, "q", 1);
+  const std::vector<uint8_t> frame = Vp8Frame(true, 1, 0);
+  Deliver(pub_, 96, 1, 0xBAD00001, frame, {{kMidId, Bytes("v")}, {kRidId, Bytes("x")}});
+  Deliver(pub_, 96, 1, 0xBAD00002, frame, {{kMidId, Bytes("v")}});  // simulcast needs a rid
+  Deliver(pub_, 96, 1, 0xBAD00003, frame, {{kMidId, Bytes("v")}, {kRidId, Bytes("q")}});
+  Deliver(pub_, 96, 1, 0xBAD00004, frame, {{kMidId, Bytes("zz")}, {kRidId, Bytes("h")}});
+  Deliver(pub_, 96, 1, 0xBAD00005, frame);
+  Deliver(pub_, 45, 1, 0xBAD00006, frame, {{kMidId, Bytes("v")}, {kRidId, Bytes("h")}});
+  EXPECT_EQ(pub_->counters().rtp_unknown_ssrc, 6u);
+  EXPECT_EQ(producer->media_ssrc(0), kQ) << "q keeps the ssrc it was learned with";
+  EXPECT_EQ(producer->media_ssrc(1), 0u);
+  EXPECT_EQ(producer->media_ssrc(2), 0u);
+  uint8_t garbage[] = {0x12, 0x34, 0x56};
+  static_cast<transport::WebRtcTransport::Listener*>(pub_)->OnRtpPacket(garbage, sizeof(garbage));
+  EXPECT_EQ(pub_->counters().rtp_malformed, 1u);
+}
+
+TEST_F(TransportTest, LearnsRtxSsrcsFromTheRepairedRid) {
+  Producer* producer = ProduceSimulcast();
+  ASSERT_NE(producer, nullptr);
+  Layer(kH, "h", 1);
+  const std::vector<uint8_t> rtx_payload = {0x00, 0x01, 0x10, 0x00, 0x01};
+  Deliver(pub_, 97, 7, 0xB0000002, rtx_payload,
+          {{kMidId, Bytes("v")}, {kRepairedRidId, Bytes("h")}});
+  EXPECT_EQ(producer->rtx_ssrc(1), 0xB0000002u);
+  EXPECT_EQ(producer->rtx_ssrc(0), 0u);
+  Deliver(pub_, 97, 8, 0xB0000002, rtx_payload);  // known now, by ssrc
+  EXPECT_EQ(pub_->counters().rtx_ignored, 2u);
+  EXPECT_EQ(pub_->counters().rtp_unknown_ssrc, 0u);
+  EXPECT_EQ(producer->stats(1).packets, 1u) << "retransmissions are not media packets";
+}
+
+TEST_F(TransportTest, RtxIsNotLearnedWithoutAnRtxCodec) {
+  rtp::RtpParameters params = SimulcastVp8ProducerParams("v");
+  params.codecs.pop_back();  // VP8 only
+  Producer* producer = ProduceSimulcast(params);
+  ASSERT_NE(producer, nullptr);
+  Deliver(pub_, 97, 7, 0xB0000002, {0x00, 0x01, 0x10},
+          {{kMidId, Bytes("v")}, {kRepairedRidId, Bytes("h")}});
+  EXPECT_EQ(producer->rtx_ssrc(1), 0u);
+  EXPECT_EQ(pub_->counters().rtp_unknown_ssrc, 1u);
+}
+
+TEST_F(TransportTest, SimulcastWithoutSsrcsNeedsTheRidExtension) {
+  rtp::RtpParameters params = SimulcastVp8ProducerParams("v");
+  std::erase_if(params.header_extensions, [](const auto& e) { return e.uri == rtp::kUriRid; });
+  auto producer = router_->Produce("pub", "pv", rtp::MediaKind::kVideo, params, false);
+  EXPECT_EQ(producer.status().code(), absl::StatusCode::kInvalidArgument) << producer.status();
+  // With the ssrcs announced (a=ssrc-group:SIM), the rid is not needed.
+  params.encodings = {{kQ, 0, "", 0}, {kH, 0, "", 0}};
+  Producer* by_ssrc = ProduceSimulcast(params);
+  ASSERT_NE(by_ssrc, nullptr);
+  Deliver(pub_, 96, 1, kH, Vp8Frame(true, 1, 0));
+  EXPECT_EQ(by_ssrc->stats(1).packets, 1u);
+}
+
+TEST_F(TransportTest, PublisherSenderReportsArePerEncoding) {
+  Producer* producer = ProduceSimulcast();
+  ASSERT_NE(producer, nullptr);
+  Layer(kQ, "q", 1);
+  Layer(kH, "h", 1);
+  rtp::SenderReport sr;
+  sr.sender_ssrc = kH;
+  sr.ntp_seconds = 0xE1000000;
+  sr.rtp_timestamp = 123456;
+  uint8_t buffer[128];
+  size_t len = sr.Serialize(buffer, sizeof(buffer));
+  ASSERT_GT(len, 0u);
+  DeliverRtcp(pub_, buffer, len);
+  EXPECT_TRUE(producer->sender_info(1).valid);
+  EXPECT_EQ(producer->sender_info(1).rtp_timestamp, 123456u);
+  EXPECT_FALSE(producer->sender_info(0).valid);
+}
+
+TEST_F(TransportTest, SubscriberPliReachesTheForwardedEncodingDebouncedPerEncoding) {
+  Producer* producer = ProduceSimulcast();
+  ASSERT_NE(producer, nullptr);
+  auto consumer = router_->Consume("sub", "c", "pv", rtp::RouterCapabilities(), "0", false);
+  ASSERT_TRUE(consumer.ok());
+  // q alone at first: the consumer asks for q's key frame (one PLI for q's ssrc).
+  Layer(kQ, "q", 1, /*key=*/false);
+  EXPECT_EQ(producer->stats(0).pli_sent, 1u);
+  Layer(kQ, "q", 2, /*key=*/true);
+  EXPECT_EQ((*consumer)->current_encoding(), 0u);
+  // h shows up: a PLI for h, not held back by the one q just got.
+  Layer(kH, "h", 1, /*key=*/false);
+  EXPECT_EQ((*consumer)->target_encoding(), 1u);
+  EXPECT_EQ(producer->stats(1).pli_sent, 1u);
+  EXPECT_EQ(producer->stats(0).pli_sent, 1u);
+
+  // The subscriber's PLI names the consumer's ssrc and reaches the pending target, h; inside
+  // h's debounce interval it is deferred, and goes out when the interval ends.
+  rtp::Pli pli;
+  pli.sender_ssrc = 0x5AB5C1BE;
+  pli.media_ssrc = (*consumer)->ssrc();
+  uint8_t buffer[64];
+  size_t len = pli.Serialize(buffer, sizeof(buffer));
+  ASSERT_GT(len, 0u);
+  DeliverRtcp(sub_, buffer, len);
+  EXPECT_TRUE(producer->key_frame_request_deferred(1));
+  EXPECT_FALSE(producer->key_frame_request_deferred(0));
+  EXPECT_TRUE(loop_.RunUntil([&] { return producer->stats(1).pli_sent == 2; }, 2000));
+  EXPECT_EQ(producer->stats(0).pli_sent, 1u);
+  EXPECT_EQ(producer->stats(2).pli_sent, 0u);
+}
+
+TEST_F(TransportTest, OneEncodingProducersStillLearnByMidAlone) {
+  rtp::RtpParameters params = Vp8ProducerParams(0, 0, "v");
+  params.encodings = {{0, 0, "only", 0}};
+  Producer* producer = ProduceSimulcast(params);
+  ASSERT_NE(producer, nullptr);
+  EXPECT_FALSE(producer->simulcast());
+  // A lone encoding with a rid is matched by that rid when the packet has one...
+  Deliver(pub_, 96, 1, kQ, Vp8Frame(true, 1, 0), {{kMidId, Bytes("v")}, {kRidId, Bytes("x")}});
+  EXPECT_EQ(producer->media_ssrc(0), 0u);
+  // ...and by the mid alone when it has none.
+  Deliver(pub_, 96, 1, kQ, Vp8Frame(true, 1, 0), {{kMidId, Bytes("v")}});
+  EXPECT_EQ(producer->media_ssrc(0), kQ);
+  EXPECT_EQ(pub_->counters().rtp_unknown_ssrc, 1u);
+}
+
+}  // namespace
+}  // namespace sb::router

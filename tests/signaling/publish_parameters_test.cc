@@ -1,0 +1,101 @@
+// What a publisher's offer becomes in the worker: Chromium's simulcast offer gives a producer
+// with one encoding per rid (lowest quality first) and the extensions that name the streams.
+#include "signaling/publish_parameters.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "signaling/sdp/webrtc_sdp.h"
+
+namespace sb::signaling {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::SizeIs;
+
+std::string ReadData(const std::string& name) {
+  std::ifstream in(std::string(SB_TEST_DATA_DIR) + "/" + name, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+sdp::RemoteMedia VideoOf(const std::string& file) {
+  auto offer = sdp::ParseRemoteDescription(ReadData(file));
+  EXPECT_TRUE(offer.ok()) << offer.status();
+  if (!offer.ok() || offer->media.size() < 2) return {};
+  return offer->media[1];
+}
+
+TEST(PublishParameters, ChromiumSimulcastOfferGivesOneEncodingPerRid) {
+  auto params = ProducerParametersFor(VideoOf("chromium_simulcast_offer.sdp"));
+  ASSERT_TRUE(params.has_value());
+  ASSERT_THAT(params->encodings, SizeIs(3));
+  // Offer order, which is Chromium's sendEncodings order: q (1/4), h (1/2), f.
+  EXPECT_EQ(params->encodings[0].rid, "q");
+  EXPECT_EQ(params->encodings[1].rid, "h");
+  EXPECT_EQ(params->encodings[2].rid, "f");
+  for (const auto& e : params->encodings) {
+    EXPECT_EQ(e.ssrc, 0u) << "learned from the rid extension";
+    EXPECT_EQ(e.rtx_ssrc, 0u);
+  }
+  // The streams are told apart by rid, RTX by repaired rid: both extensions are negotiated
+  // with the offer's ids; transport-cc is not (no feedback for it yet).
+  EXPECT_EQ(params->HeaderExtensionId(rtp::kUriMid), 4);
+  EXPECT_EQ(params->HeaderExtensionId(rtp::kUriRid), 10);
+  EXPECT_EQ(params->HeaderExtensionId(rtp::kUriRepairedRid), 11);
+  EXPECT_EQ(params->HeaderExtensionId(rtp::kUriTransportWideCc), 0);
+  ASSERT_THAT(params->codecs, SizeIs(2));
+  EXPECT_EQ(params->codecs[0].mime_type, "video/VP8");
+  EXPECT_EQ(params->codecs[1].mime_type, "video/rtx");
+  EXPECT_TRUE(rtp::ValidateProducerParameters(rtp::MediaKind::kVideo, *params).ok());
+}
+
+TEST(PublishParameters, PlainOfferKeepsOneEncodingWithItsSsrcs) {
+  const sdp::RemoteMedia video = VideoOf("chromium_publish_offer.sdp");
+  ASSERT_THAT(video.rtp.encodings, SizeIs(1));
+  auto params = ProducerParametersFor(video);
+  ASSERT_TRUE(params.has_value());
+  ASSERT_THAT(params->encodings, SizeIs(1));
+  EXPECT_TRUE(params->encodings[0].rid.empty());
+  EXPECT_EQ(params->encodings[0].ssrc, video.rtp.encodings[0].ssrc);
+  EXPECT_EQ(params->encodings[0].rtx_ssrc, video.rtp.encodings[0].rtx_ssrc);
+  EXPECT_TRUE(rtp::ValidateProducerParameters(rtp::MediaKind::kVideo, *params).ok());
+}
+
+TEST(PublishParameters, AnswerAcceptsTheSimulcastStreams) {
+  auto offer = sdp::ParseRemoteDescription(ReadData("chromium_simulcast_offer.sdp"));
+  ASSERT_TRUE(offer.ok());
+  std::vector<sdp::LocalMedia> media;
+  for (const auto& m : offer->media) {
+    sdp::LocalMedia local;
+    local.mid = m.mid;
+    local.kind = m.kind;
+    local.rtp = *ProducerParametersFor(m);
+    media.push_back(std::move(local));
+  }
+  sdp::LocalTransport transport;
+  transport.ice_ufrag = "abcd";
+  transport.ice_pwd = "0123456789012345678901";
+  transport.fingerprints = {{"sha-256", "AB:CD"}};
+  const std::string answer = sdp::BuildAnswer(*offer, transport, media, 1);
+  // Chromium refuses a simulcast answer without the rid extension (checked with Chromium 156).
+  EXPECT_NE(answer.find("a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"),
+            std::string::npos);
+  EXPECT_NE(answer.find("a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n"),
+            std::string::npos);
+  EXPECT_NE(answer.find("a=simulcast:recv q;h;f\r\n"), std::string::npos);
+}
+
+TEST(PublishParameters, NoForwardableCodec) {
+  sdp::RemoteMedia m = VideoOf("chromium_publish_offer.sdp");
+  std::erase_if(m.rtp.codecs, [](const auto& c) { return c.mime_type != "video/AV1"; });
+  EXPECT_FALSE(ProducerParametersFor(m).has_value());
+}
+
+}  // namespace
+}  // namespace sb::signaling
