@@ -10,12 +10,8 @@
 namespace sb::transport {
 namespace {
 
-// libuv reads with recvmmsg (UV_UDP_RECVMMSG) into slots of its largest datagram, 64 KiB,
-// and at most 20 slots a call (UV__MMSG_MAXWIDTH in libuv 1.44): one buffer of 20 slots lets
-// one system call take up to 20 datagrams. One buffer serves every socket of a thread: libuv
-// hands each datagram to OnRecv before it reads again.
-constexpr size_t kReceiveSlotSize = 64 * 1024;
-constexpr size_t kReceiveSlots = 20;
+// Largest UDP payload; one buffer serves every socket since the worker has one thread.
+constexpr size_t kReceiveBufferSize = 65536;
 // Kernel buffers large enough to absorb a burst of a few thousand packets.
 constexpr int kSocketBufferSize = 4 * 1024 * 1024;
 
@@ -55,7 +51,7 @@ absl::StatusOr<std::unique_ptr<UdpSocket>> UdpSocket::Create(uv_loop_t* loop, co
     }
     // A fresh handle per attempt: a failed bind may leave the fd in an odd state.
     auto handle = std::make_unique<uv_udp_t>();
-    err = uv_udp_init_ex(loop, handle.get(), (v6 ? AF_INET6 : AF_INET) | UV_UDP_RECVMMSG);
+    err = uv_udp_init_ex(loop, handle.get(), v6 ? AF_INET6 : AF_INET);
     if (err != 0) return absl::InternalError(absl::StrCat("udp: init: ", uv_strerror(err)));
     uv_udp_t* raw = handle.release();
     err = uv_udp_bind(raw, reinterpret_cast<const sockaddr*>(&addr), v6 ? UV_UDP_IPV6ONLY : 0);
@@ -112,17 +108,14 @@ bool UdpSocket::Send(const uint8_t* data, size_t len, const sockaddr* to) {
 }
 
 void UdpSocket::OnAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
-  static thread_local std::unique_ptr<char[]> buffer;
-  if (!buffer) buffer = std::make_unique<char[]>(kReceiveSlotSize * kReceiveSlots);
-  *buf = uv_buf_init(buffer.get(), kReceiveSlotSize * kReceiveSlots);
+  static thread_local char buffer[kReceiveBufferSize];
+  *buf = uv_buf_init(buffer, sizeof(buffer));
 }
 
 void UdpSocket::OnRecv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
                        unsigned flags) {
   auto* self = static_cast<UdpSocket*>(handle->data);
-  // 0 with a null addr: nothing read, or (UV_UDP_MMSG_FREE) the end of a recvmmsg batch; the
-  // buffer is ours to keep either way.
-  if (self == nullptr || nread <= 0 || addr == nullptr) return;
+  if (self == nullptr || nread <= 0 || addr == nullptr) return;  // 0 + null addr: nothing read.
   if (flags & UV_UDP_PARTIAL) return;  // Truncated datagram: never valid for our protocols.
   self->listener_->OnUdpPacket(reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(nread),
                                addr);

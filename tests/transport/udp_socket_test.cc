@@ -1,5 +1,5 @@
-// UdpSocket on real loopback sockets: bursts that arrive as one recvmmsg batch are delivered
-// whole, in order, with their sender; a listener may close the socket in the middle of a batch.
+// UdpSocket on real loopback sockets: a burst queued before the loop runs is delivered whole,
+// in order, with its sender; a listener may close the socket in the middle of a burst.
 #include "transport/udp_socket.h"
 
 #include <gtest/gtest.h>
@@ -43,14 +43,14 @@ std::string Datagram(int index, size_t size) {
   return d;
 }
 
-TEST(UdpSocketTest, BurstLargerThanOneBatchArrivesWholeAndInOrder) {
+TEST(UdpSocketTest, BurstArrivesWholeAndInOrder) {
   testing::TestLoop loop;
   Collector sink, quiet;
   auto receiver = Open(loop.get(), &sink);
   auto sender = Open(loop.get(), &quiet);
   ASSERT_TRUE(receiver && sender);
-  // 100 datagrams of 1200 bytes sent before the loop runs: the receiver reads them in several
-  // recvmmsg calls of up to 20 each.
+  // 100 datagrams of 1200 bytes sent before the loop runs: more than libuv reads in one
+  // readiness event (32), so delivery spans several loop iterations.
   constexpr int kCount = 100;
   for (int i = 0; i < kCount; ++i) {
     std::string d = Datagram(i, 1200);
@@ -77,7 +77,7 @@ TEST(UdpSocketTest, BurstLargerThanOneBatchArrivesWholeAndInOrder) {
   sender.reset();
 }
 
-TEST(UdpSocketTest, ClosingInsideABatchStopsDelivery) {
+TEST(UdpSocketTest, ClosingInsideABurstStopsDelivery) {
   testing::TestLoop loop;
   Collector sink, quiet;
   auto receiver = Open(loop.get(), &sink);
