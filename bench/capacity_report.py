@@ -277,41 +277,65 @@ def vs_janus(limit_path, results_dir, sb_paths, janus_paths):
                 f"{lat['p99']:.2f} | {st['time_to_first_keyframe_ms']['p50']:.0f} | "
                 f"{st['streams_received']}/{st['streams_expected']} | "
                 f"{st['other_cpu_percent']} | {'yes' if st['held'] else 'no'} |")
+    lines += ["", f"Capacity (the highest load held: loss <= {MAX_LOSS_PERCENT} % and p99 <= "
+              f"{MAX_P99_MS} ms):", ""]
+    for name, res in out["servers"].items():
+        best = res.get("highest_held")
+        if not best:
+            lines.append(f"- {name}: no load held")
+            continue
+        sfu = res["sfu"]
+        lines.append(
+            f"- {name}: {best['rooms']} room(s) of 10, {best['out_pps']:.0f} out packets/s at "
+            f"{best['cpu_percent']:.1f} % of its core = {100 * (sfu['fraction_of_limit'] or 0):.1f} "
+            f"% of the limit; {best['out_pps_per_core']:.0f} out packets/s per core of CPU at that "
+            f"cost = {100 * (sfu['per_core_fraction_of_limit'] or 0):.1f} % of the limit; loss "
+            f"{best['loss_percent']:.3f} %, p50/p99 {best['latency_ms']['p50']:.2f}/"
+            f"{best['latency_ms']['p99']:.2f} ms"
+            + ("" if res["stopped_by"] == "load" else " (the largest load tried)"))
     md = os.path.join(results_dir, "vs-janus.md")
     with open(md, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
-    plot(results_dir, servers)
+    plot(results_dir, {k: v["steps"] for k, v in out["servers"].items()})
 
 
-def plot(results_dir, servers):
+def plot(results_dir, steps):
+    # Against the offered load (rooms), not what a server managed to forward: an overloaded
+    # server forwards less as the load grows, which would fold its curve back on itself.
     data = os.path.join(results_dir, "vs-janus.dat")
     with open(data, "w") as f:
-        for name, reps in servers.items():
-            f.write(f"# {name}: out_pps p50_ms p99_ms loss_percent cpu_percent\n")
-            for r in reps:
-                st = step_summary(r)
-                f.write(f"{st['out_pps']:.0f} {st['latency_ms']['p50']} {st['latency_ms']['p99']} "
-                        f"{st['loss_percent']} {st['cpu_percent']}\n")
+        for name, summaries in steps.items():
+            f.write(f"# {name}: rooms p50_ms p99_ms loss_percent cpu_percent out_pps\n")
+            for st in summaries:
+                f.write(f"{st['rooms']} {max(st['latency_ms']['p50'], 0.05)} "
+                        f"{max(st['latency_ms']['p99'], 0.05)} {st['loss_percent']} "
+                        f"{st['cpu_percent']} {st['out_pps']:.0f}\n")
             f.write("\n\n")
     png = os.path.join(results_dir, "vs-janus.png")
     script = f"""
-set terminal pngcairo size 1000,700 noenhanced
+set terminal pngcairo size 1000,1000 noenhanced
 set output '{png}'
-set multiplot layout 2,1 title 'conference-10: latency and loss against load (one core each)'
+set multiplot layout 3,1 title 'conference-10 against load: rooms of 10, each ~1,730 packets/s in and ~15,600 out offered; one core each'
 set grid
 set key top left
-set xlabel 'out packets/s (SFU -> subscribers)'
-set ylabel 'latency ms'
-set yrange [0:*]
+set xlabel 'rooms of 10'
+set ylabel 'one-way latency ms (log)'
+set logscale y
+set yrange [0.1:*]
 plot '{data}' index 0 using 1:2 with linespoints title 'switchboard p50', \\
      '{data}' index 0 using 1:3 with linespoints title 'switchboard p99', \\
      '{data}' index 1 using 1:2 with linespoints title 'janus p50', \\
      '{data}' index 1 using 1:3 with linespoints title 'janus p99'
+unset logscale y
 set ylabel 'loss %'
 set yrange [0:1<*]
 plot '{data}' index 0 using 1:4 with linespoints title 'switchboard loss', \\
      '{data}' index 1 using 1:4 with linespoints title 'janus loss'
+set ylabel 'forwarded packets/s'
+set yrange [0:*]
+plot '{data}' index 0 using 1:6 with linespoints title 'switchboard out', \\
+     '{data}' index 1 using 1:6 with linespoints title 'janus out'
 unset multiplot
 """
     try:
@@ -338,6 +362,9 @@ def main():
         search_table(*args)
     elif cmd == "vs-janus":
         vs_janus(*args)
+    elif cmd == "replot":  # replot RESULTS_DIR: the PNG again from vs-janus.json (no markdown)
+        plot(args[0], {k: v["steps"] for k, v in load(
+            os.path.join(args[0], "vs-janus.json"))["servers"].items()})
     else:
         sys.exit(f"unknown command {cmd}")
 
