@@ -1,6 +1,7 @@
 // Shared pieces of the end-to-end tests: a real switchboard process and Debian's Chromium.
 // The tests run inside a network namespace that has only loopback (scripts/test.sh).
 import { spawn } from 'node:child_process';
+import { before, after } from 'node:test';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -11,6 +12,21 @@ export const repoRoot = join(here, '..', '..');
 const buildDir = process.env.SB_BUILD_DIR ?? join(repoRoot, 'build');
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// One switchboard (with `flags`) and one Chromium for a test file: started before its tests,
+// stopped after them. The returned object's `server` and `browser` are set once `before` ran.
+export function serverAndBrowser(flags = []) {
+  const env = { server: undefined, browser: undefined };
+  before(async () => {
+    env.server = await startServer(flags);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
+}
 
 // Starts build/signaling/switchboard on a free-ish port with extra flags; resolves once
 // /api/health answers. The returned object has url, port, process, log (captured output) and stop().

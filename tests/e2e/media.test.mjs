@@ -1,33 +1,21 @@
 // Media behaviour a participant notices: H264 is forwarded when a publisher prefers it, and
 // muting a camera pauses forwarding and unmuting resumes it as one continuous stream.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer,
-  launchBrowser,
+  serverAndBrowser,
   waitForState,
   sleep,
   videoFrom,
   waitForFrames,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 async function join(room, name, extra = '') {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const context = await env.browser.newContext({ permissions: ['camera', 'microphone'] });
   const page = await context.newPage();
-  await page.goto(`${server.url}/?room=${room}&name=${name}&autojoin=1${extra}`);
+  await page.goto(`${env.server.url}/?room=${room}&name=${name}&autojoin=1${extra}`);
   const p = { name, context, page };
   assert.equal(await waitForState(p, ['joined', 'full', 'error']), 'joined');
   p.id = await page.evaluate(() => document.body.dataset.selfId);

@@ -7,28 +7,17 @@
 // estimate stays near its 300 kbps start and would send only the lowest layer. Capping each
 // layer's bitrate (maxBitrate) lets all three fit; the test still reads which layers the
 // publisher really sends (outbound-rtp per rid) and asserts on those.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, sleep } from './harness.mjs';
+import { serverAndBrowser, sleep } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 // A page on the server's origin driving the client library directly (window.sb).
 async function joinWithLibrary(room, name) {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const context = await env.browser.newContext({ permissions: ['camera', 'microphone'] });
   const page = await context.newPage();
-  await page.goto(`${server.url}/`);
+  await page.goto(`${env.server.url}/`);
   const id = await page.evaluate(
     async ({ room, name }) => {
       const { SwitchboardClient } = await import('/lib/switchboard.js');

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/router/router_fixture.h"
 #include "tests/router/rtp_test_packets.h"
 #include "tests/transport/test_loop.h"
 
@@ -39,27 +40,7 @@ rtp::RtpCapabilities AudioOnlyCaps() {
   return caps;
 }
 
-class RouterTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto cert = transport::DtlsCertificate::Generate();
-    ASSERT_TRUE(cert.ok());
-    cert_ = *std::move(cert);
-    router_ = std::make_unique<Router>("r1", loop_.get(), cert_.get(), &events_);
-    transport::WebRtcTransport::Options options;
-    options.listen_ip = "127.0.0.1";
-    options.port_min = 40000;
-    options.port_max = 49999;
-    ASSERT_TRUE(router_->CreateWebRtcTransport("pub", options).ok());
-    ASSERT_TRUE(router_->CreateWebRtcTransport("sub", options).ok());
-  }
-  void TearDown() override { router_.reset(); }
-
-  transport::testing::TestLoop loop_;  // outlives the router: closes its handles last
-  std::unique_ptr<transport::DtlsCertificate> cert_;
-  FakeEvents events_;
-  std::unique_ptr<Router> router_;
-};
+using RouterTest = testing::RouterFixture<FakeEvents>;
 
 TEST_F(RouterTest, DuplicateTransportId) {
   transport::WebRtcTransport::Options options;

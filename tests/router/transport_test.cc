@@ -14,6 +14,7 @@
 #include "router/router.h"
 #include "rtp/rtcp/pli.h"
 #include "rtp/rtcp/sender_report.h"
+#include "tests/router/router_fixture.h"
 #include "tests/router/rtp_test_packets.h"
 #include "tests/transport/test_loop.h"
 
@@ -43,25 +44,8 @@ struct NoEvents : EventSink {
   void OnConsumerProducerPaused(const std::string&, bool) override {}
 };
 
-class TransportTest : public ::testing::Test {
+class TransportTest : public testing::RouterFixture<NoEvents> {
  protected:
-  void SetUp() override {
-    auto cert = transport::DtlsCertificate::Generate();
-    ASSERT_TRUE(cert.ok());
-    cert_ = *std::move(cert);
-    router_ = std::make_unique<Router>("r1", loop_.get(), cert_.get(), &events_);
-    transport::WebRtcTransport::Options options;
-    options.listen_ip = "127.0.0.1";
-    options.port_min = 40000;
-    options.port_max = 49999;
-    auto pub = router_->CreateWebRtcTransport("pub", options);
-    auto sub = router_->CreateWebRtcTransport("sub", options);
-    ASSERT_TRUE(pub.ok() && sub.ok());
-    pub_ = *pub;
-    sub_ = *sub;
-  }
-  void TearDown() override { router_.reset(); }
-
   Producer* ProduceSimulcast(rtp::RtpParameters params = SimulcastVp8ProducerParams("v")) {
     auto producer = router_->Produce("pub", "pv", rtp::MediaKind::kVideo, std::move(params), false);
     EXPECT_TRUE(producer.ok()) << producer.status();
@@ -85,13 +69,6 @@ class TransportTest : public ::testing::Test {
     Deliver(pub_, 96, seq, ssrc, Vp8Frame(key, seq, 0),
             {{kMidId, Bytes("v")}, {kRidId, Bytes(rid)}});
   }
-
-  transport::testing::TestLoop loop_;  // outlives the router: closes its handles last
-  std::unique_ptr<transport::DtlsCertificate> cert_;
-  NoEvents events_;
-  std::unique_ptr<Router> router_;
-  Transport* pub_ = nullptr;
-  Transport* sub_ = nullptr;
 };
 
 TEST_F(TransportTest, LearnsEachEncodingsSsrcFromMidAndRid) {

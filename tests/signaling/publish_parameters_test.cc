@@ -10,6 +10,7 @@
 #include <string>
 
 #include "signaling/sdp/webrtc_sdp.h"
+#include "tests/test_data.h"
 
 namespace sb::signaling {
 namespace {
@@ -17,15 +18,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::SizeIs;
 
-std::string ReadData(const std::string& name) {
-  std::ifstream in(std::string(SB_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 sdp::RemoteMedia VideoOf(const std::string& file) {
-  auto offer = sdp::ParseRemoteDescription(ReadData(file));
+  auto offer = sdp::ParseRemoteDescription(test_data::Read(file));
   EXPECT_TRUE(offer.ok()) << offer.status();
   if (!offer.ok() || offer->media.size() < 2) return {};
   return offer->media[1];
@@ -68,7 +62,7 @@ TEST(PublishParameters, PlainOfferKeepsOneEncodingWithItsSsrcs) {
 }
 
 TEST(PublishParameters, AnswerAcceptsTheSimulcastStreams) {
-  auto offer = sdp::ParseRemoteDescription(ReadData("chromium_simulcast_offer.sdp"));
+  auto offer = sdp::ParseRemoteDescription(test_data::Read("chromium_simulcast_offer.sdp"));
   ASSERT_TRUE(offer.ok());
   std::vector<sdp::LocalMedia> media;
   for (const auto& m : offer->media) {

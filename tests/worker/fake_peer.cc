@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "rtp/rtcp/pli.h"
 #include "rtp/rtcp/rtcp_packet.h"
 #include "transport/stun_message.h"
 
@@ -128,5 +129,17 @@ void FakePeer::OnDtlsConnected(transport::SrtpProfile profile, std::vector<uint8
 }
 
 void FakePeer::OnDtlsApplicationData(const uint8_t* /*data*/, size_t /*len*/) {}
+
+int FakePeer::PliCount(uint32_t media_ssrc) const {
+  int count = 0;
+  for (const auto& compound : rtcp_) {
+    (void)rtp::ForEachRtcpPacket(compound, [&](const rtp::RtcpHeader& h) {
+      if (h.packet_type != rtp::kRtcpPsfb || h.count_or_fmt != rtp::kPsfbPli) return;
+      auto pli = rtp::Pli::Parse(h.packet);
+      if (pli && pli->media_ssrc == media_ssrc) ++count;
+    });
+  }
+  return count;
+}
 
 }  // namespace sb::worker::testing

@@ -47,6 +47,8 @@ class FakePeer : public transport::UdpSocket::Listener, public transport::DtlsTr
   const std::vector<std::vector<uint8_t>>& rtp() const { return rtp_; }
   const std::vector<std::vector<uint8_t>>& rtcp() const { return rtcp_; }
   uint64_t unprotect_failures() const { return unprotect_failures_; }
+  // PLIs (RFC 4585 6.3.1) received so far that name `media_ssrc`.
+  int PliCount(uint32_t media_ssrc) const;
 
  private:
   FakePeer() = default;

@@ -310,18 +310,7 @@ TEST_F(RouterRequestsTest, MediaFlowsBetweenTwoBrowsers) {
   // A PLI from the subscriber for the video consumer reaches the publisher as a PLI for the
   // producer's ssrc; two within the debounce interval make one at once (the second is deferred
   // to the end of the interval, since this publisher answers with no key frame).
-  auto plis_for = [&](uint32_t ssrc) {
-    int count = 0;
-    for (const auto& compound : publisher->rtcp()) {
-      (void)rtp::ForEachRtcpPacket(compound, [&](const rtp::RtcpHeader& h) {
-        if (h.packet_type != rtp::kRtcpPsfb || h.count_or_fmt != rtp::kPsfbPli) return;
-        auto pli = rtp::Pli::Parse(h.packet);
-        if (pli && pli->media_ssrc == ssrc) ++count;
-      });
-    }
-    return count;
-  };
-  const int plis_before = plis_for(kVp8Ssrc);
+  const int plis_before = publisher->PliCount(kVp8Ssrc);
   auto send_pli = [&] {
     rtp::Pli pli;
     pli.sender_ssrc = 0x5AB5C1BE;
@@ -334,15 +323,17 @@ TEST_F(RouterRequestsTest, MediaFlowsBetweenTwoBrowsers) {
   send_pli();
   RunFor(std::chrono::milliseconds(10));
   send_pli();
-  ASSERT_TRUE(RunUntil([&] { return plis_for(kVp8Ssrc) > plis_before; }, std::chrono::seconds(2)))
+  ASSERT_TRUE(RunUntil([&] { return publisher->PliCount(kVp8Ssrc) > plis_before; },
+                       std::chrono::seconds(2)))
       << "no PLI reached the publisher";
   RunFor(std::chrono::milliseconds(300));
-  EXPECT_EQ(plis_for(kVp8Ssrc), plis_before + 1) << "two PLIs 10 ms apart were not debounced";
+  EXPECT_EQ(publisher->PliCount(kVp8Ssrc), plis_before + 1)
+      << "two PLIs 10 ms apart were not debounced";
   // After the debounce interval the next one goes through.
   RunFor(std::chrono::milliseconds(300));
   send_pli();
-  EXPECT_TRUE(
-      RunUntil([&] { return plis_for(kVp8Ssrc) == plis_before + 2; }, std::chrono::seconds(2)));
+  EXPECT_TRUE(RunUntil([&] { return publisher->PliCount(kVp8Ssrc) == plis_before + 2; },
+                       std::chrono::seconds(2)));
 
   Reply pub_stats = Call(fbs::Method::TRANSPORT_GET_STATS, "pub");
   Reply sub_stats = Call(fbs::Method::TRANSPORT_GET_STATS, "sub");

@@ -20,6 +20,7 @@
 #include "signaling/publish_parameters.h"
 #include "signaling/sdp/webrtc_sdp.h"
 #include "tests/router/rtp_test_packets.h"
+#include "tests/test_data.h"
 #include "tests/worker/router_requests_fixture.h"
 
 namespace sb::worker {
@@ -31,13 +32,6 @@ using testing::ChromiumCapabilities;
 using testing::FakePeer;
 using testing::Reply;
 using testing::RouterRequestsTest;
-
-std::string ReadData(const std::string& name) {
-  std::ifstream in(std::string(SB_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Chromium 156's extension ids in tests/data/chromium_simulcast_offer.sdp.
 constexpr uint8_t kMidId = 4;
@@ -53,7 +47,8 @@ struct Layer {
 };
 
 TEST_F(RouterRequestsTest, SimulcastOfferGivesAThreeEncodingProducer) {
-  auto offer = signaling::sdp::ParseRemoteDescription(ReadData("chromium_simulcast_offer.sdp"));
+  auto offer =
+      signaling::sdp::ParseRemoteDescription(test_data::Read("chromium_simulcast_offer.sdp"));
   ASSERT_TRUE(offer.ok()) << offer.status();
   const signaling::sdp::RemoteMedia& video = offer->media[1];
   auto params = signaling::ProducerParametersFor(video);
@@ -151,25 +146,14 @@ TEST_F(RouterRequestsTest, SimulcastOfferGivesAThreeEncodingProducer) {
 
   // f stops: after the activity window the worker asks for a key frame of h and the
   // subscriber's stream continues with h.
-  auto plis_for = [&](uint32_t ssrc) {
-    int count = 0;
-    for (const auto& compound : publisher->rtcp()) {
-      (void)rtp::ForEachRtcpPacket(compound, [&](const rtp::RtcpHeader& h) {
-        if (h.packet_type != rtp::kRtcpPsfb || h.count_or_fmt != rtp::kPsfbPli) return;
-        auto pli = rtp::Pli::Parse(h.packet);
-        if (pli && pli->media_ssrc == ssrc) ++count;
-      });
-    }
-    return count;
-  };
-  const int h_plis = plis_for(layers[1].ssrc);
+  const int h_plis = publisher->PliCount(layers[1].ssrc);
   const size_t before = got.size();
   for (int i = 0; i < 60; ++i) send_frame(2);
   got = received();
   ASSERT_GT(got.size(), before);
   expect_continuous(got);
   EXPECT_EQ(got.back().second, 1) << "forwarding h";
-  EXPECT_GT(plis_for(layers[1].ssrc), h_plis) << "no PLI for h's ssrc";
+  EXPECT_GT(publisher->PliCount(layers[1].ssrc), h_plis) << "no PLI for h's ssrc";
   EXPECT_EQ(Call(fbs::Method::CONSUMER_GET_STATS, "cv").streams.at(0).rid, "h");
   EXPECT_EQ(subscriber->unprotect_failures(), 0u);
 }

@@ -8,19 +8,13 @@
 #include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_data.h"
 
 namespace sb::signaling::sdp {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string ReadData(const std::string& name) {
-  std::ifstream in(std::string(SB_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 constexpr char kMinimal[] =
     "v=0\r\n"
@@ -72,7 +66,7 @@ TEST(SdpSession, AcceptsLfAndBlankLines) {
 
 TEST(SdpSession, RealChromiumOfferRoundTripsByteForByte) {
   for (const char* name : {"chromium_publish_offer.sdp", "chromium_simulcast_offer.sdp"}) {
-    std::string text = ReadData(name);
+    std::string text = test_data::Read(name);
     ASSERT_FALSE(text.empty()) << name;
     auto sd = SessionDescription::Parse(text);
     ASSERT_TRUE(sd.ok()) << name << ": " << sd.status();
@@ -157,7 +151,7 @@ TEST(SdpSession, AttributeListAccessors) {
 
 // Every prefix and many single-byte corruptions of a real offer parse or fail cleanly.
 TEST(SdpSession, TruncatedAndCorruptedInputNeverCrash) {
-  const std::string text = ReadData("chromium_simulcast_offer.sdp");
+  const std::string text = test_data::Read("chromium_simulcast_offer.sdp");
   ASSERT_FALSE(text.empty());
   for (size_t n = 0; n < text.size(); n += 7) {
     (void)SessionDescription::Parse(std::string_view(text).substr(0, n));

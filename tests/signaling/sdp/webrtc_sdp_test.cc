@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "signaling/sdp/sdp_session.h"
 #include "tests/signaling/sdp/sdp_fixtures.h"
+#include "tests/test_data.h"
 
 namespace sb::signaling::sdp {
 namespace {
@@ -20,13 +21,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-std::string ReadData(const std::string& name) {
-  std::ifstream in(std::string(SB_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 const rtp::RtpCodecParameters* FindCodec(const rtp::RtpParameters& p, const std::string& mime,
                                          uint8_t pt = 0) {
@@ -52,7 +46,7 @@ std::string FirstValue(const std::string& sdp, const std::string& prefix) {
 }
 
 TEST(WebRtcSdp, ParsesChromiumPublishOffer) {
-  const std::string text = ReadData("chromium_publish_offer.sdp");
+  const std::string text = test_data::Read("chromium_publish_offer.sdp");
   auto offer = ParseRemoteDescription(text);
   ASSERT_TRUE(offer.ok()) << offer.status();
   EXPECT_EQ(offer->ice_ufrag, FirstValue(text, "ice-ufrag:"));
@@ -139,7 +133,7 @@ TEST(WebRtcSdp, ParsesChromiumPublishOffer) {
 }
 
 TEST(WebRtcSdp, ParsesChromiumSimulcastOffer) {
-  auto offer = ParseRemoteDescription(ReadData("chromium_simulcast_offer.sdp"));
+  auto offer = ParseRemoteDescription(test_data::Read("chromium_simulcast_offer.sdp"));
   ASSERT_TRUE(offer.ok()) << offer.status();
   ASSERT_THAT(offer->media, SizeIs(2));
   EXPECT_THAT(offer->media[0].rids, IsEmpty());
@@ -156,7 +150,7 @@ TEST(WebRtcSdp, ParsesChromiumSimulcastOffer) {
 TEST(WebRtcSdp, AnswerToChromiumOffer) {
   for (const char* file : {"chromium_publish_offer.sdp", "chromium_simulcast_offer.sdp"}) {
     SCOPED_TRACE(file);
-    auto offer = ParseRemoteDescription(ReadData(file));
+    auto offer = ParseRemoteDescription(test_data::Read(file));
     ASSERT_TRUE(offer.ok()) << offer.status();
     const LocalTransport transport = testing::ServerTransport();
     const std::string text = BuildAnswer(*offer, transport, testing::AnswerMediaFor(*offer), 1234);
@@ -218,7 +212,7 @@ TEST(WebRtcSdp, AnswerToChromiumOffer) {
 }
 
 TEST(WebRtcSdp, AnswerSetupFollowsOfferAndRejectsWhatWeDoNotTake) {
-  auto offer = ParseRemoteDescription(ReadData("chromium_publish_offer.sdp"));
+  auto offer = ParseRemoteDescription(test_data::Read("chromium_publish_offer.sdp"));
   ASSERT_TRUE(offer.ok()) << offer.status();
   offer->setup = "passive";
   std::vector<LocalMedia> media = testing::AnswerMediaFor(*offer);
@@ -237,7 +231,7 @@ TEST(WebRtcSdp, AnswerSetupFollowsOfferAndRejectsWhatWeDoNotTake) {
 
 // A data channel m-line (real Chromium offer) is answered rejected, in place, with its mid.
 TEST(WebRtcSdp, DataChannelSectionIsRejected) {
-  auto offer = ParseRemoteDescription(ReadData("chromium_datachannel_offer.sdp"));
+  auto offer = ParseRemoteDescription(test_data::Read("chromium_datachannel_offer.sdp"));
   ASSERT_TRUE(offer.ok()) << offer.status();
   EXPECT_THAT(offer->bundle_mids, ElementsAre("0", "1", "2"));
   ASSERT_THAT(offer->media, SizeIs(3));
@@ -307,7 +301,7 @@ TEST(WebRtcSdp, OfferRoundTrip) {
 }
 
 TEST(WebRtcSdp, AnswerDirectionMirrorsOffer) {
-  auto offer = ParseRemoteDescription(ReadData("chromium_publish_offer.sdp"));
+  auto offer = ParseRemoteDescription(test_data::Read("chromium_publish_offer.sdp"));
   ASSERT_TRUE(offer.ok()) << offer.status();
   offer->media[0].direction = "sendrecv";
   offer->media[1].direction = "recvonly";
@@ -363,7 +357,7 @@ TEST(WebRtcSdp, OfferWithClosedSections) {
 }
 
 TEST(WebRtcSdp, ParsesChromiumSubscribeAnswer) {
-  const std::string text = ReadData("chromium_subscribe_answer.sdp");
+  const std::string text = test_data::Read("chromium_subscribe_answer.sdp");
   ASSERT_FALSE(text.empty()) << "run tests/data/capture_chromium_sdp.mjs with --tool";
   auto answer = ParseRemoteDescription(text);
   ASSERT_TRUE(answer.ok()) << answer.status();
@@ -464,7 +458,7 @@ void ExpectBad(const std::string& text, const std::string& fragment) {
 }
 
 TEST(WebRtcSdp, RejectsMalformedOffers) {
-  const std::string real = ReadData("chromium_publish_offer.sdp");
+  const std::string real = test_data::Read("chromium_publish_offer.sdp");
   ExpectBad(real.substr(real.find("o=")), "line 1: SDP must start with v=");
   ExpectBad(
       absl::StrReplaceAll(real, {{"m=video 9 UDP/TLS/RTP/SAVPF", "m=video x UDP/TLS/RTP/SAVPF"}}),
@@ -511,7 +505,7 @@ TEST(WebRtcSdp, RejectsMalformedOffers) {
 // Truncations and single-byte corruptions of real offers fail cleanly or parse.
 TEST(WebRtcSdp, CorruptedOffersNeverCrash) {
   for (const char* file : {"chromium_publish_offer.sdp", "chromium_simulcast_offer.sdp"}) {
-    const std::string text = ReadData(file);
+    const std::string text = test_data::Read(file);
     for (size_t n = 0; n < text.size(); n += 17) (void)ParseRemoteDescription(text.substr(0, n));
     for (size_t i = 0; i < text.size(); i += 29) {
       for (char c : {'\0', ' ', ':', '/', '9', '*'}) {
