@@ -241,6 +241,11 @@ def vs_janus(limit_path, results_dir, sb_paths, janus_paths):
     out = {"limit": limit,
            "machine": servers["switchboard"][0].get("machine") if servers["switchboard"] else None,
            "servers": {k: search_result(limit, v) for k, v in servers.items()}}
+    # The keys every scenario's report has (sfu.*, clients.*): switchboard's capacity here;
+    # Janus's is under servers.janus.
+    for key in ("sfu", "clients"):
+        if key in out["servers"]["switchboard"]:
+            out[key] = out["servers"]["switchboard"][key]
     with open(os.path.join(results_dir, "vs-janus.json"), "w") as f:
         json.dump(out, f, indent=2)
         f.write("\n")
