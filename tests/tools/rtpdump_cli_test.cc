@@ -1,6 +1,7 @@
 // switchboard-rtpdump as a user runs it: the built binary on a real Chromium call capture
 // (tests/data/chromium_call.pcap), on hex lines from standard input, and with bad arguments.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -20,7 +21,9 @@ struct RunResult {
 
 // Runs the tool through the shell; stdout lines are parsed as JSON.
 RunResult RunTool(const std::string& args, const std::string& stdin_file = "") {
-  const std::string err_path = testing::TempDir() + "rtpdump_stderr.txt";
+  // Per process: CTest runs each test case as its own process, several at once.
+  const std::string err_path =
+      testing::TempDir() + "rtpdump_stderr_" + std::to_string(getpid()) + ".txt";
   std::string cmd =
       std::string(SB_BINARY_DIR) + "/tools/rtpdump/switchboard-rtpdump " + args + " 2>" + err_path;
   if (!stdin_file.empty()) cmd += " <" + stdin_file;
@@ -89,7 +92,7 @@ TEST(RtpdumpCliTest, DecodesMappedExtensionsInTheCapture) {
 }
 
 TEST(RtpdumpCliTest, ReadsHexLinesAndGoesOnAfterErrors) {
-  const std::string path = testing::TempDir() + "rtpdump_hex.txt";
+  const std::string path = testing::TempDir() + "rtpdump_hex_" + std::to_string(getpid()) + ".txt";
   std::ofstream(path) << "# comment line\n"
                          "80 c8 00 06 00 00 04 57 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
                          "00 00 00 00\n"
