@@ -1,10 +1,12 @@
 #include "router/consumer.h"
 
+#include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "router/producer.h"
 #include "rtp/codecs/vp8.h"
-#include "rtp/seq_num.h"
+#include "rtp/rtx.h"
 
 namespace sb::router {
 namespace {
@@ -15,6 +17,12 @@ constexpr size_t kSendBufferSize = 2048;
 
 // While waiting for a key frame, ask again at most this often (the producer debounces too).
 constexpr int64_t kKeyFrameRetryMs = 1000;
+
+// One worker thread: the packet being sent is built in these and handed to the transport,
+// which protects it in place before the next one is built.
+alignas(8) uint8_t g_send_buffer[kSendBufferSize];
+alignas(8) uint8_t g_rtx_buffer[kSendBufferSize];
+alignas(8) uint8_t g_history_copy[kSendBufferSize];
 
 }  // namespace
 
@@ -47,6 +55,13 @@ Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters 
     ext_id_map_[ext.id] = params_.HeaderExtensionId(ext.uri);
   }
   stats_.ssrc = ssrc_;
+  if (const auto* rtx = params_.RtxCodecFor(payload_type_);
+      rtx != nullptr && !params_.encodings.empty() && params_.encodings.front().rtx_ssrc != 0) {
+    rtx_payload_type_ = rtx->payload_type;
+    rtx_ssrc_ = params_.encodings.front().rtx_ssrc;
+    // RFC 3550 5.1: start at an unpredictable number; the ssrc is random already.
+    rtx_seq_ = static_cast<uint16_t>(rtx_ssrc_ ^ (rtx_ssrc_ >> 16));
+  }
 }
 
 void Consumer::SetPaused(bool paused) {
@@ -64,6 +79,7 @@ void Consumer::SetProducerPaused(bool paused) {
 void Consumer::RequestSync() {
   rewriter_.RequestSync();
   vp8_rewriter_.RequestSync();
+  new_run_ = true;
 }
 
 void Consumer::AskForKeyFrame() {
@@ -128,23 +144,9 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int6
   const auto out = rewriter_.Rewrite(packet.sequence_number(), packet.timestamp(), now_ms);
   if (!out) return;  // Late packet from before the sync point.
 
-  std::array<rtp::ExtensionValue, 1> extra;
-  size_t extra_count = 0;
-  if (mid_ext_id_ != 0 && !params_.mid.empty()) {
-    extra[extra_count++] = {
-        mid_ext_id_, absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(params_.mid.data()),
-                                               params_.mid.size())};
-  }
-  rtp::RtpRewrite rewrite;
-  rewrite.ssrc = ssrc_;
-  rewrite.payload_type = payload_type_;
-  rewrite.sequence_number = out->sequence_number;
-  rewrite.timestamp = out->timestamp;
-  rewrite.ext_id_map = ext_id_map_;
-  rewrite.extra = absl::Span<const rtp::ExtensionValue>(extra.data(), extra_count);
-
-  alignas(8) static uint8_t buffer[kSendBufferSize];
-  size_t len = rtp::WriteRewritten(packet, rewrite, buffer, kSendBufferSize);
+  uint8_t* buffer = g_send_buffer;
+  const size_t len =
+      WritePacket(packet, out->sequence_number, out->timestamp, buffer, kSendBufferSize);
   if (len == 0) return;  // Larger than any MTU: not forwardable.
   if (rewrite_vp8_) {
     if (auto descriptor = rtp::Vp8Descriptor::Parse(packet.payload())) {
@@ -155,9 +157,111 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int6
   }
 
   rewriter_.OnSent(*out, now_ms);
+  RecordSent(packet, encoding, *out);
   ++stats_.packets;
   stats_.bytes += packet.payload().size();
   listener_->OnConsumerSendRtp(this, buffer, len, kSendBufferSize);
+}
+
+size_t Consumer::WritePacket(const rtp::RtpPacket& packet, uint16_t sequence_number,
+                             uint32_t timestamp, uint8_t* out, size_t cap) const {
+  std::array<rtp::ExtensionValue, 1> extra;
+  size_t extra_count = 0;
+  if (mid_ext_id_ != 0 && !params_.mid.empty()) {
+    extra[extra_count++] = {
+        mid_ext_id_, absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(params_.mid.data()),
+                                               params_.mid.size())};
+  }
+  rtp::RtpRewrite rewrite;
+  rewrite.ssrc = ssrc_;
+  rewrite.payload_type = payload_type_;
+  rewrite.sequence_number = sequence_number;
+  rewrite.timestamp = timestamp;
+  rewrite.ext_id_map = ext_id_map_;
+  rewrite.extra = absl::Span<const rtp::ExtensionValue>(extra.data(), extra_count);
+  return rtp::WriteRewritten(packet, rewrite, out, cap);
+}
+
+void Consumer::RecordSent(const rtp::RtpPacket& packet, size_t encoding,
+                          rtp::StreamRewriter::Output out) {
+  const int64_t seq = out_seq_unwrapper_.Unwrap(out.sequence_number);
+  Run* run = &runs_[run_head_];
+  if (new_run_ || !run->valid) {
+    // The first packet after a re-basing: the rewriters' offsets are fixed from here until
+    // the next one.
+    new_run_ = false;
+    run_head_ = (run_head_ + 1) % kMaxRuns;
+    run = &runs_[run_head_];
+    *run = Run{true,
+               encoding,
+               packet.ssrc(),
+               seq,
+               seq,
+               static_cast<uint16_t>(out.sequence_number - packet.sequence_number()),
+               out.timestamp - packet.timestamp(),
+               vp8_rewriter_.offsets()};
+    return;
+  }
+  run->first = std::min(run->first, seq);
+  run->last = std::max(run->last, seq);
+}
+
+bool Consumer::Retransmit(uint16_t sequence_number, int64_t now_ms) {
+  const auto newest = out_seq_unwrapper_.last();
+  if (!newest) return false;
+  const int64_t seq = out_seq_unwrapper_.Peek(sequence_number);
+  // Newest first: a run's output follows the previous run's.
+  const Run* run = nullptr;
+  for (size_t i = 0; i < kMaxRuns; ++i) {
+    const Run& r = runs_[(run_head_ + kMaxRuns - i) % kMaxRuns];
+    if (r.valid && seq >= r.first && seq <= r.last) {
+      run = &r;
+      break;
+    }
+  }
+  if (run == nullptr) return false;  // never sent, or from a run forgotten since
+  Retransmission& last = retransmissions_[static_cast<size_t>(seq) % kRetransmitLogSize];
+  if (last.seq == seq && now_ms - last.sent_ms < kRetransmitIntervalMs) return false;
+
+  const rtp::PacketHistory* history = producer_.history(run->encoding);
+  if (history == nullptr) return false;
+  const auto source_seq = static_cast<uint16_t>(sequence_number - run->seq_offset);
+  const absl::Span<const uint8_t> stored = history->Get(source_seq);
+  if (stored.empty() || stored.size() > kSendBufferSize) return false;
+  // A copy: the history is the producer's, and a view over the packet needs mutable bytes.
+  std::memcpy(g_history_copy, stored.data(), stored.size());
+  const auto packet = rtp::RtpPacket::Parse(g_history_copy, stored.size());
+  // Only the very packet that was sent: same source stream, number and codec.
+  if (!packet || packet->ssrc() != run->source_ssrc || packet->sequence_number() != source_seq ||
+      packet->payload_type() != producer_.media_codec().payload_type) {
+    return false;
+  }
+
+  uint8_t* buffer = g_send_buffer;
+  size_t len = WritePacket(*packet, sequence_number, packet->timestamp() + run->ts_offset, buffer,
+                           kSendBufferSize);
+  if (len == 0) return false;
+  if (rewrite_vp8_) {
+    if (auto descriptor = rtp::Vp8Descriptor::Parse(packet->payload())) {
+      uint8_t* payload = buffer + len - packet->padding_length() - packet->payload().size();
+      rtp::Vp8Rewriter::Apply(*descriptor, run->vp8, payload);
+    }
+  }
+  if (rtx_payload_type_ != 0) {
+    // RFC 4588 4: on the RTX stream, with the original sequence number first in the payload.
+    const auto sent = rtp::RtpPacket::Parse(buffer, len);
+    if (!sent) return false;
+    len = rtp::RtxEncapsulate(*sent, rtx_payload_type_, rtx_ssrc_, rtx_seq_, g_rtx_buffer,
+                              kSendBufferSize);
+    if (len == 0) return false;
+    ++rtx_seq_;
+    buffer = g_rtx_buffer;
+  }
+  last = {seq, now_ms};
+  ++stats_.retransmitted;
+  stats_.retransmitted_bytes += packet->payload().size();
+  listener_->OnConsumerSendRtp(this, buffer, len, kSendBufferSize);
+  return true;
 }
 
 void Consumer::ReceivePli() {
@@ -170,7 +274,16 @@ void Consumer::ReceiveFir() {
   if (active()) AskForKeyFrame();
 }
 
-void Consumer::ReceiveNack() { ++stats_.nack_received; }
+void Consumer::ReceiveNack(absl::Span<const uint16_t> sequence_numbers, int64_t now_ms) {
+  ++stats_.nack_received;
+  stats_.nack_packets += sequence_numbers.size();
+  if (!active()) return;
+  size_t sent = 0;
+  for (uint16_t seq : sequence_numbers) {
+    if (sent == kMaxRetransmissionsPerNack) break;
+    if (Retransmit(seq, now_ms)) ++sent;
+  }
+}
 
 void Consumer::ReceiveReportBlock(uint8_t fraction_lost, int32_t cumulative_lost, uint32_t jitter) {
   stats_.fraction_lost = fraction_lost;

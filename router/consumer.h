@@ -8,6 +8,13 @@
 // target and keeps forwarding the current encoding until the key frame arrives, then switches
 // there (if the current encoding stopped, nothing is forwarded meanwhile). A VP8 stream's
 // picture id and TL0PICIDX are kept continuous across the switch too.
+//
+// On a subscriber's NACK (RFC 4585 6.2.1) it maps each requested sequence number back to the
+// producer encoding and original sequence number it was sent from, takes that packet from the
+// producer's history and sends it again rewritten exactly as the first time, as RTX (RFC 4588)
+// when the subscriber negotiated it, else as is. It remembers the mapping of its last few runs
+// (a run: from one re-basing, i.e. start, resume or layer switch, to the next), and refuses a
+// number it cannot map exactly.
 #pragma once
 
 #include <array>
@@ -15,10 +22,12 @@
 #include <optional>
 #include <string>
 
+#include "absl/types/span.h"
 #include "rtp/codecs/keyframe.h"
 #include "rtp/codecs/vp8_rewriter.h"
 #include "rtp/rtp_packet.h"
 #include "rtp/rtp_parameters.h"
+#include "rtp/seq_num.h"
 #include "rtp/stream_rewriter.h"
 
 namespace sb::router {
@@ -34,6 +43,20 @@ class Consumer {
   static constexpr int64_t kEncodingActiveWindowMs = 1000;
   // No encoding (a simulcast consumer before it has seen a packet).
   static constexpr size_t kNoEncoding = SIZE_MAX;
+  // A packet is retransmitted to a subscriber at most once in this interval: a receiver
+  // repeats a NACK after about one RTT when the retransmission has not arrived (Chromium waits
+  // max(rtt, 5 ms) and more), and without an RTT estimate 100 ms covers most paths while still
+  // answering a NACK whose retransmission was lost.
+  static constexpr int64_t kRetransmitIntervalMs = 100;
+  // At most this many packets are retransmitted for one NACK message: one FCI item names up to
+  // 17 packets; a longer list is a burst loss that a key frame repairs better than a burst of
+  // retransmissions into an already lossy path.
+  static constexpr size_t kMaxRetransmissionsPerNack = 32;
+  // Runs (stretches of output with one mapping from the source) remembered for NACKs: the
+  // current one and the ones just before a few quick switches or pauses.
+  static constexpr size_t kMaxRuns = 4;
+  // Recently retransmitted output sequence numbers remembered for kRetransmitIntervalMs.
+  static constexpr size_t kRetransmitLogSize = 64;
 
   class Listener {
    public:
@@ -55,8 +78,11 @@ class Consumer {
     uint32_t jitter = 0;
     uint32_t pli_received = 0;
     uint32_t fir_received = 0;
-    uint32_t nack_received = 0;
-    uint32_t layer_switches = 0;  // simulcast switches made (the first start not counted)
+    uint32_t nack_received = 0;        // NACK messages
+    uint64_t nack_packets = 0;         // sequence numbers they asked for
+    uint64_t retransmitted = 0;        // packets sent again (RTX or plain)
+    uint64_t retransmitted_bytes = 0;  // their payload bytes (as in `bytes`)
+    uint32_t layer_switches = 0;       // simulcast switches made (the first start not counted)
   };
 
   // `params` are the consumer's own (from rtp::ConsumerParameters), `producer` the source. The
@@ -88,7 +114,8 @@ class Consumer {
   // RTCP from the subscriber about this consumer's ssrc.
   void ReceivePli();
   void ReceiveFir();
-  void ReceiveNack();
+  // Generic NACK (RFC 4585 6.2.1): the lost sequence numbers, as the subscriber saw them.
+  void ReceiveNack(absl::Span<const uint16_t> sequence_numbers, int64_t now_ms);
   void ReceiveReportBlock(uint8_t fraction_lost, int32_t cumulative_lost, uint32_t jitter);
 
   // Fields of a sender report for this stream, mapped from the producer's last SR of the
@@ -111,6 +138,15 @@ class Consumer {
   // be forwarded (switching to it first if it is the target's key frame).
   bool SelectEncoding(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms);
   void UpdateTarget(int64_t now_ms);
+  // Writes `packet` as sent to the subscriber (ssrc, payload type, extensions, numbers) into
+  // `out`; 0 when it does not fit.
+  size_t WritePacket(const rtp::RtpPacket& packet, uint16_t sequence_number, uint32_t timestamp,
+                     uint8_t* out, size_t cap) const;
+  // Remembers how a packet of `encoding` that just went out was mapped.
+  void RecordSent(const rtp::RtpPacket& packet, size_t encoding, rtp::StreamRewriter::Output out);
+  // Sends output packet `sequence_number` again; false when it cannot be mapped exactly, is no
+  // longer held, or went out again too recently.
+  bool Retransmit(uint16_t sequence_number, int64_t now_ms);
 
   const std::string id_;
   const std::string producer_id_;
@@ -137,6 +173,31 @@ class Consumer {
   rtp::Vp8Rewriter vp8_rewriter_;
   int64_t last_key_frame_request_ms_ = INT64_MIN / 2;  // long ago: the first ask goes out
   Stats stats_;
+
+  // How a run of output maps back to its source: output = source + offsets, for the output
+  // sequence numbers first..last (extended) sent from `encoding` (ssrc `source_ssrc`).
+  struct Run {
+    bool valid = false;
+    size_t encoding = 0;
+    uint32_t source_ssrc = 0;
+    int64_t first = 0;
+    int64_t last = 0;
+    uint16_t seq_offset = 0;
+    uint32_t ts_offset = 0;
+    rtp::Vp8Rewriter::Offsets vp8;
+  };
+  struct Retransmission {
+    int64_t seq = -1;  // extended output sequence number
+    int64_t sent_ms = 0;
+  };
+  uint8_t rtx_payload_type_ = 0;  // 0: the subscriber has no RTX, retransmit as is
+  uint32_t rtx_ssrc_ = 0;
+  uint16_t rtx_seq_ = 0;
+  bool new_run_ = true;  // the rewriters re-based: the next packet sent starts a run
+  rtp::SeqUnwrapper out_seq_unwrapper_;
+  std::array<Run, kMaxRuns> runs_{};
+  size_t run_head_ = 0;  // runs_[run_head_] is the current run
+  std::array<Retransmission, kRetransmitLogSize> retransmissions_{};
 };
 
 }  // namespace sb::router

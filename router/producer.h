@@ -1,7 +1,9 @@
 // A Producer receives one track from a publisher: one encoding, or several simulcast encodings
 // (RFC 8853) listed lowest quality first, each known by its ssrc or learned by its rid
 // (RFC 8852). Per encoding it keeps receive statistics (RFC 3550), the publisher's last sender
-// report, when media last arrived, and debounced key-frame requests.
+// report, when media last arrived, and debounced key-frame requests; per video encoding, the
+// last packets received, which every consumer retransmits from on a subscriber's NACK (one
+// history per producer, not per consumer).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "rtp/codecs/keyframe.h"
+#include "rtp/packet_history.h"
 #include "rtp/receive_stats.h"
 #include "rtp/rtcp/report_block.h"
 #include "rtp/rtp_packet.h"
@@ -27,6 +30,14 @@ class Producer {
   // frame interval at the slowest key-frame recovery a browser does (Chromium answers a PLI
   // within a frame).
   static constexpr int64_t kKeyFrameRequestIntervalMs = 500;
+  // Packets kept per video encoding for retransmission: about 1 s of a 3 Mbit/s stream of
+  // ~1200-byte packets (~310 packets/s) with room for key-frame bursts; a NACK comes about
+  // one RTT after the loss, far sooner. Lower simulcast layers keep several seconds.
+  static constexpr size_t kHistoryPackets = 512;
+  // Largest packet kept: an Ethernet MTU (browsers keep RTP under 1200 bytes). Bounds a video
+  // encoding's history to kHistoryPackets * kHistoryMaxPacketSize = 768 KB, reserved on its
+  // first packet.
+  static constexpr size_t kHistoryMaxPacketSize = 1500;
   // last_packet_ms() of an encoding that never received media.
   static constexpr int64_t kNever = INT64_MIN / 2;
 
@@ -110,6 +121,12 @@ class Producer {
 
   StreamStats stats(size_t encoding) const;
 
+  // The packets of a video encoding kept for retransmission (as received, after SRTP);
+  // nullptr for audio (browsers do not NACK Opus).
+  const rtp::PacketHistory* history(size_t encoding) const {
+    return kind_ == rtp::MediaKind::kVideo ? &encodings_[encoding].history : nullptr;
+  }
+
  private:
   struct Encoding {
     std::string rid;
@@ -123,6 +140,7 @@ class Producer {
     uint32_t pli_sent = 0;
     uint8_t last_fraction_lost = 0;
     int32_t last_packets_lost = 0;
+    rtp::PacketHistory history{kHistoryPackets, kHistoryMaxPacketSize};  // video only
   };
 
   Producer(std::string id, rtp::MediaKind kind, rtp::RtpParameters params, bool paused);

@@ -280,7 +280,9 @@ void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
           case rtp::kRtcpRtpfb: {
             if (h.count_or_fmt == rtp::kRtpfbNack) {
               if (auto nack = rtp::Nack::Parse(h.packet)) {
-                if (Consumer* c = consumer_by_ssrc(nack->media_ssrc)) c->ReceiveNack();
+                if (Consumer* c = consumer_by_ssrc(nack->media_ssrc)) {
+                  c->ReceiveNack(nack->SequenceNumbers(), now_ms);
+                }
               }
             }
             break;

@@ -333,7 +333,7 @@ void RouterHandler::HandleConsumerRequest(const fbs::Request& request, router::R
                                   : std::string();
       std::vector<flatbuffers::Offset<fbs::RtpStreamStats>> streams = {fbs::CreateRtpStreamStats(
           fbb, s.ssrc, s.packets, s.bytes, s.packets_lost, s.fraction_lost, s.jitter,
-          s.pli_received, s.fir_received, s.nack_received, fbb.CreateString(rid))};
+          s.pli_received, s.fir_received, s.nack_received, fbb.CreateString(rid), s.retransmitted)};
       auto stats = fbs::CreateConsumerStatsDirect(fbb, id.c_str(), consumer->paused(),
                                                   consumer->producer_paused(), &streams);
       return respond.Ok(fbs::ResponseBody::ConsumerStats, stats.Union());

@@ -43,4 +43,14 @@ void Vp8Rewriter::Rewrite(const Vp8Descriptor& d, uint8_t* payload) {
   }
 }
 
+void Vp8Rewriter::Apply(const Vp8Descriptor& d, Offsets offsets, uint8_t* payload) {
+  if (d.has_picture_id) {
+    Vp8SetPictureId(d, payload,
+                    static_cast<uint16_t>(d.picture_id + offsets.picture_id) & kPictureIdMask15);
+  }
+  if (d.has_tl0_pic_idx) {
+    Vp8SetTl0PicIdx(d, payload, static_cast<uint8_t>(d.tl0_pic_idx + offsets.tl0_pic_idx));
+  }
+}
+
 }  // namespace sb::rtp

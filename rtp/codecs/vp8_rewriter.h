@@ -14,6 +14,13 @@ namespace sb::rtp {
 
 class Vp8Rewriter {
  public:
+  // What is added to a source's picture id (modulo 2^15) and TL0PICIDX (modulo 2^8) in the
+  // current run.
+  struct Offsets {
+    uint16_t picture_id = 0;
+    uint8_t tl0_pic_idx = 0;
+  };
+
   // The next packet (a key frame, where a switch happens) starts a new run.
   void RequestSync() { sync_required_ = true; }
   bool sync_required() const { return sync_required_; }
@@ -21,6 +28,12 @@ class Vp8Rewriter {
   // Rewrites the picture id and TL0PICIDX of one packet's payload in place. `d` is the
   // descriptor parsed from those same bytes; fields the descriptor lacks are left alone.
   void Rewrite(const Vp8Descriptor& d, uint8_t* payload);
+
+  // The offsets of the current run (constant from its first packet to the next sync).
+  Offsets offsets() const { return {picture_id_offset_, tl0_offset_}; }
+  // Rewrites a payload with a run's offsets, as Rewrite() did when it was first sent, without
+  // touching any state: for a retransmission of a packet of that run.
+  static void Apply(const Vp8Descriptor& d, Offsets offsets, uint8_t* payload);
 
  private:
   bool sync_required_ = true;

@@ -301,5 +301,33 @@ TEST_F(SimulcastConsumerTest, SenderReportFollowsTheForwardedEncoding) {
   EXPECT_EQ(sr->rtp_timestamp, listener_.sent.back().ts + kTicksPerFrame);
 }
 
+// A NACK after a switch: packets from before it come from the old encoding's history and
+// after it from the new one's, each exactly as first sent (numbers, picture id, TL0PICIDX).
+TEST_F(SimulcastConsumerTest, RetransmitsExactlyAcrossALayerSwitch) {
+  StartOn(kF);
+  const size_t before = listener_.sent.size();
+  layers_[kF].sending = false;
+  ASSERT_TRUE(FramesUntilRequestFor(kH, 40));
+  Frames(4);
+  ASSERT_EQ(listener_.sent.size(), before + 4);
+  ASSERT_EQ(LayerOf(listener_.sent[before]), kH);
+  const std::vector<SentPacket> sent = listener_.sent;
+  for (size_t i = before - 3; i < sent.size(); ++i) {
+    consumer_->ReceiveNack(std::vector<uint16_t>{sent[i].seq}, now_);
+    ASSERT_EQ(listener_.sent.size(), sent.size() + (i - (before - 3)) + 1) << "at " << i;
+    const SentPacket& again = listener_.sent.back();
+    EXPECT_EQ(again.ssrc, sent[i].ssrc);
+    EXPECT_EQ(again.seq, sent[i].seq);
+    EXPECT_EQ(again.ts, sent[i].ts);
+    EXPECT_EQ(again.payload, sent[i].payload) << "at " << i;
+    EXPECT_EQ(FieldsOf(again).picture_id, FieldsOf(sent[i]).picture_id);
+    EXPECT_EQ(LayerOf(again), LayerOf(sent[i]));
+  }
+  // The next number has not been sent: nothing.
+  const size_t total = listener_.sent.size();
+  consumer_->ReceiveNack(std::vector<uint16_t>{static_cast<uint16_t>(sent.back().seq + 1)}, now_);
+  EXPECT_EQ(listener_.sent.size(), total);
+}
+
 }  // namespace
 }  // namespace sb::router

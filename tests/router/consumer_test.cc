@@ -337,7 +337,7 @@ TEST_F(ConsumerTest, SubscriberFeedback) {
   consumer_->SetPaused(true);
   consumer_->ReceivePli();  // a paused consumer does not bother the publisher
   EXPECT_EQ(listener_.key_frame_requests, 2);
-  consumer_->ReceiveNack();
+  consumer_->ReceiveNack({}, kStartMs);
   consumer_->ReceiveReportBlock(12, 34, 56);
   const auto& stats = consumer_->stats();
   EXPECT_EQ(stats.pli_received, 2u);

@@ -1,7 +1,7 @@
 // router::Transport's RTP side, fed decrypted packets as its WebRtcTransport would hand them
 // over: ssrcs learned per simulcast encoding from the mid + rid (RTX: repaired rid) header
 // extensions, unknown streams counted, publisher SRs per encoding, and subscriber PLIs routed
-// to the encoding the consumer forwards.
+// to the encoding the consumer forwards, subscriber NACKs to the consumer's retransmission.
 #include "router/transport.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "router/router.h"
+#include "rtp/rtcp/nack.h"
 #include "rtp/rtcp/pli.h"
 #include "rtp/rtcp/sender_report.h"
 #include "tests/router/router_fixture.h"
@@ -223,6 +224,27 @@ TEST_F(TransportTest, OneEncodingProducersStillLearnByMidAlone) {
   Deliver(pub_, 96, 1, kQ, Vp8Frame(true, 1, 0), {{kMidId, Bytes("v")}});
   EXPECT_EQ(producer->media_ssrc(0), kQ);
   EXPECT_EQ(pub_->counters().rtp_unknown_ssrc, 1u);
+}
+
+TEST_F(TransportTest, SubscriberNackReachesTheConsumerWithItsSequenceNumbers) {
+  Producer* producer = ProduceSimulcast(Vp8ProducerParams(kQ, 0, "v"));
+  ASSERT_NE(producer, nullptr);
+  auto consumer = router_->Consume("sub", "c", "pv", rtp::RouterCapabilities(), "0", false);
+  ASSERT_TRUE(consumer.ok());
+  Deliver(pub_, 96, 10, kQ, Vp8Frame(true, 1, 0));
+  Deliver(pub_, 96, 11, kQ, Vp8Frame(false, 2, 0));
+  ASSERT_EQ((*consumer)->stats().packets, 2u);
+
+  // One FCI item naming 11 (sent) and 12 (never sent): one retransmission.
+  const auto nack = rtp::Nack::FromSequenceNumbers(0x5AB5C1BE, (*consumer)->ssrc(),
+                                                   std::vector<uint16_t>{11, 12});
+  uint8_t buffer[64];
+  const size_t len = nack.Serialize(buffer, sizeof(buffer));
+  ASSERT_GT(len, 0u);
+  DeliverRtcp(sub_, buffer, len);
+  EXPECT_EQ((*consumer)->stats().nack_received, 1u);
+  EXPECT_EQ((*consumer)->stats().nack_packets, 2u);
+  EXPECT_EQ((*consumer)->stats().retransmitted, 1u);
 }
 
 }  // namespace

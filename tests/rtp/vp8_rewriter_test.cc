@@ -92,5 +92,24 @@ TEST(Vp8Rewriter, PacketsWithoutTheFieldsAreLeftAlone) {
   EXPECT_EQ(Forward(r, 500, 9).picture_id, 500);
 }
 
+TEST(Vp8Rewriter, ApplyRepeatsARunsRewrite) {
+  Vp8Rewriter r;
+  Forward(r, 100, 10);
+  r.RequestSync();
+  Forward(r, 5000, 200);  // a switch: offsets change
+  const Vp8Rewriter::Offsets offsets = r.offsets();
+  const Fields first = Forward(r, 5001, 201);
+  Forward(r, 5002, 202);  // later packets do not change the run's offsets
+  std::vector<uint8_t> p = Payload(5001, 201);
+  auto d = Vp8Descriptor::Parse(p);
+  ASSERT_TRUE(d.has_value());
+  Vp8Rewriter::Apply(*d, offsets, p.data());
+  auto out = Vp8Descriptor::Parse(p);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->picture_id, first.picture_id);
+  EXPECT_EQ(out->tl0_pic_idx, first.tl0);
+  EXPECT_EQ(out->picture_id, 102);
+}
+
 }  // namespace
 }  // namespace sb::rtp

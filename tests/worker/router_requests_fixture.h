@@ -57,6 +57,7 @@ struct Reply {
     std::string rid;
     uint64_t packets = 0;
     uint32_t pli_count = 0;
+    uint64_t retransmitted = 0;
   };
   std::vector<Stream> streams;
 };
@@ -119,8 +120,8 @@ inline Reply ToReply(const fbs::Response* response) {
   auto add_streams = [&](const auto* streams) {
     if (!streams) return;
     for (const auto* s : *streams) {
-      r.streams.push_back(
-          {s->ssrc(), s->rid() ? s->rid()->str() : "", s->packets(), s->pli_count()});
+      r.streams.push_back({s->ssrc(), s->rid() ? s->rid()->str() : "", s->packets(), s->pli_count(),
+                           s->retransmitted()});
     }
   };
   if (const auto* stats = response->body_as_ProducerStats()) add_streams(stats->streams());

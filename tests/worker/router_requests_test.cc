@@ -1,6 +1,7 @@
 // A real switchboard-worker driven over IPC the way the control process drives it: router,
 // transport, producer and consumer requests with their errors and notifications, and media
-// between two fake browsers through one router over loopback UDP (ICE, DTLS, SRTP, RTCP).
+// between two fake browsers through one router over loopback UDP (ICE, DTLS, SRTP, RTCP),
+// and retransmission (RTX) on the subscriber's NACK.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "rtp/rtcp/nack.h"
 #include "rtp/rtcp/pli.h"
 #include "rtp/rtcp/receiver_report.h"
 #include "rtp/rtcp/rtcp_packet.h"
@@ -351,6 +353,73 @@ TEST_F(RouterRequestsTest, MediaFlowsBetweenTwoBrowsers) {
                        std::chrono::seconds(3)));
   ASSERT_TRUE(Call(fbs::Method::ROUTER_CLOSE, "room").accepted);
   EXPECT_TRUE(Call(fbs::Method::WORKER_DUMP).accepted);
+}
+
+// A subscriber that NACKs a lost video packet gets it again on its RTX stream (RFC 4588),
+// SRTP-protected like the rest, with the original sequence number first in the payload.
+TEST_F(RouterRequestsTest, SubscriberNackYieldsAnRtxRetransmission) {
+  ASSERT_TRUE(CreateRouter("room").accepted);
+  Reply pub_info = CreateTransport("room", "pub");
+  Reply sub_info = CreateTransport("room", "sub");
+  ASSERT_TRUE(pub_info.accepted && sub_info.accepted);
+  FakePeer* publisher = ConnectPeer("pub", pub_info);
+  FakePeer* subscriber = ConnectPeer("sub", sub_info);
+  ASSERT_TRUE(publisher && subscriber);
+  ASSERT_TRUE(
+      Produce("pub", "video", rtp::MediaKind::kVideo, Vp8ProducerParams(kVp8Ssrc, kVp8RtxSsrc))
+          .accepted);
+  Reply cv = Consume("sub", "cv", "video", ChromiumCapabilities(), "1");
+  ASSERT_TRUE(cv.accepted);
+  const rtp::RtpParameters& params = *cv.consumer_params;
+  const uint32_t video_ssrc = params.encodings[0].ssrc;
+  const uint32_t rtx_ssrc = params.encodings[0].rtx_ssrc;
+  ASSERT_NE(rtx_ssrc, 0u) << "the subscriber offered RTX";
+  const auto* rtx_codec = params.RtxCodecFor(params.MediaCodec()->payload_type);
+  ASSERT_NE(rtx_codec, nullptr);
+
+  // A key frame, then delta frames.
+  constexpr int kPackets = 5;
+  for (int i = 0; i < kPackets; ++i) {
+    std::vector<uint8_t> payload =
+        i == 0 ? router::testing::Vp8KeyFrame() : router::testing::Vp8DeltaFrame();
+    payload.push_back(static_cast<uint8_t>(i));
+    router::testing::TestPacket packet(96, static_cast<uint16_t>(500 + i),
+                                       static_cast<uint32_t>(90000 + 3000 * i), kVp8Ssrc, payload);
+    ASSERT_TRUE(packet.ok());
+    ASSERT_TRUE(publisher->SendRtp(packet.get().data(), packet.get().size()));
+  }
+  ASSERT_TRUE(
+      RunUntil([&] { return subscriber->rtp().size() >= kPackets; }, std::chrono::seconds(3)));
+  std::vector<uint8_t> lost = subscriber->rtp()[2];
+  auto lost_packet = rtp::RtpPacket::Parse(lost.data(), lost.size());
+  ASSERT_TRUE(lost_packet.has_value());
+  ASSERT_EQ(lost_packet->ssrc(), video_ssrc);
+  const uint16_t lost_seq = lost_packet->sequence_number();
+
+  const auto nack =
+      rtp::Nack::FromSequenceNumbers(0x5AB5C1BE, video_ssrc, std::vector<uint16_t>{lost_seq});
+  uint8_t buffer[64];
+  const size_t len = nack.Serialize(buffer, sizeof(buffer));
+  ASSERT_GT(len, 0u);
+  ASSERT_TRUE(subscriber->SendRtcp(buffer, len));
+  ASSERT_TRUE(
+      RunUntil([&] { return subscriber->rtp().size() > kPackets; }, std::chrono::seconds(2)))
+      << "no retransmission";
+  EXPECT_EQ(subscriber->unprotect_failures(), 0u);
+  std::vector<uint8_t> bytes = subscriber->rtp().back();
+  auto rtx = rtp::RtpPacket::Parse(bytes.data(), bytes.size());
+  ASSERT_TRUE(rtx.has_value());
+  EXPECT_EQ(rtx->ssrc(), rtx_ssrc);
+  EXPECT_EQ(rtx->payload_type(), rtx_codec->payload_type);
+  EXPECT_EQ(rtx->timestamp(), lost_packet->timestamp());
+  std::vector<uint8_t> expected = {static_cast<uint8_t>(lost_seq >> 8),
+                                   static_cast<uint8_t>(lost_seq)};
+  expected.insert(expected.end(), lost_packet->payload().begin(), lost_packet->payload().end());
+  EXPECT_EQ(std::vector<uint8_t>(rtx->payload().begin(), rtx->payload().end()), expected);
+
+  Reply stats = Call(fbs::Method::CONSUMER_GET_STATS, "cv");
+  ASSERT_EQ(stats.streams.size(), 1u);
+  EXPECT_EQ(stats.streams[0].retransmitted, 1u);
 }
 
 }  // namespace
