@@ -14,6 +14,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # end-to-end tests: a real browser in a loopback-only network namespace
   chromium iproute2 util-linux
+  # end-to-end tests: random packet loss on the server's media to a subscriber (tests/e2e/nack.test.mjs)
+  nftables
   # end-to-end tests: the web app in Firefox too (tests/e2e/firefox.test.mjs, over WebDriver BiDi)
   firefox-esr
   # capturing test data (tests/data/chromium_call.pcap)
