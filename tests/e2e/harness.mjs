@@ -260,3 +260,24 @@ export async function waitForFrames(subscriber, publisherId, timeout = 20000) {
     await sleep(250);
   }
 }
+
+// A participant whose page on the server's origin drives the client library directly
+// (window.sb), joined to `room`; `env` is what serverAndBrowser() returned.
+export async function joinWithLibrary(env, room, name) {
+  const context = await env.browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await context.newPage();
+  await page.goto(`${env.server.url}/`);
+  const id = await page.evaluate(
+    async ({ room, name }) => {
+      const { SwitchboardClient } = await import('/lib/switchboard.js');
+      const sb = new SwitchboardClient();
+      window.sb = sb;
+      await sb.connect(`ws://${location.host}/ws`);
+      const reply = await sb.join(room, name);
+      if (reply.type !== 'joined') throw new Error(`join: ${JSON.stringify(reply)}`);
+      return reply.id;
+    },
+    { room, name },
+  );
+  return { name, context, page, id };
+}

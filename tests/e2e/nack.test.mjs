@@ -17,7 +17,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { serverAndBrowser, sleep } from './harness.mjs';
+import { serverAndBrowser, joinWithLibrary, sleep } from './harness.mjs';
 
 const LOSS_PERCENT = 5;
 const LOSS_SECONDS = 15;
@@ -76,25 +76,6 @@ function lossCounters() {
   return { matched: counters[0], dropped: counters[1], droppedRtx: counters[2] };
 }
 
-// A page on the server's origin driving the client library directly (window.sb).
-async function joinWithLibrary(room, name) {
-  const context = await env.browser.newContext({ permissions: ['camera', 'microphone'] });
-  const page = await context.newPage();
-  await page.goto(`${env.server.url}/`);
-  const id = await page.evaluate(
-    async ({ room, name }) => {
-      const { SwitchboardClient } = await import('/lib/switchboard.js');
-      const sb = new SwitchboardClient();
-      window.sb = sb;
-      await sb.connect(`ws://${location.host}/ws`);
-      const reply = await sb.join(room, name);
-      if (reply.type !== 'joined') throw new Error(`join: ${JSON.stringify(reply)}`);
-      return reply.id;
-    },
-    { room, name },
-  );
-  return { name, context, page, id };
-}
 
 // The subscriber's video inbound-rtp entry, straight from getStats() (the library's summary
 // leaves out the retransmission counters), with the codecs of the subscribing connection.
@@ -129,12 +110,12 @@ test('the server answers the subscriber\'s NACKs and repairs loss on the way to 
     t.skip(why);
     return;
   }
-  const alice = await joinWithLibrary('nack', 'Alice');
+  const alice = await joinWithLibrary(env, 'nack', 'Alice');
   await alice.page.evaluate(async () => {
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
     await window.sb.publish(stream);
   });
-  const bob = await joinWithLibrary('nack', 'Bob');
+  const bob = await joinWithLibrary(env, 'nack', 'Bob');
 
   const sentFrames = async () =>
     (await alice.page.evaluate(() => window.sb.getSenderStats())).find((s) => s.kind === 'video')

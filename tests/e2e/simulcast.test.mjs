@@ -9,29 +9,10 @@
 // publisher really sends (outbound-rtp per rid) and asserts on those.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndBrowser, sleep } from './harness.mjs';
+import { serverAndBrowser, joinWithLibrary, sleep } from './harness.mjs';
 
 const env = serverAndBrowser();
 
-// A page on the server's origin driving the client library directly (window.sb).
-async function joinWithLibrary(room, name) {
-  const context = await env.browser.newContext({ permissions: ['camera', 'microphone'] });
-  const page = await context.newPage();
-  await page.goto(`${env.server.url}/`);
-  const id = await page.evaluate(
-    async ({ room, name }) => {
-      const { SwitchboardClient } = await import('/lib/switchboard.js');
-      const sb = new SwitchboardClient();
-      window.sb = sb;
-      await sb.connect(`ws://${location.host}/ws`);
-      const reply = await sb.join(room, name);
-      if (reply.type !== 'joined') throw new Error(`join: ${JSON.stringify(reply)}`);
-      return reply.id;
-    },
-    { room, name },
-  );
-  return { name, context, page, id };
-}
 
 // Layers the publisher is sending now: rid -> frameWidth, for the layers whose framesSent
 // grew over `ms`.
@@ -73,7 +54,7 @@ async function waitForWidth(subscriber, publisherId, width, timeout) {
 }
 
 test('the subscriber gets the top simulcast layer, then the next one when the top stops', async () => {
-  const alice = await joinWithLibrary('simulcast', 'Alice');
+  const alice = await joinWithLibrary(env, 'simulcast', 'Alice');
   await alice.page.evaluate(async () => {
     const stream = await navigator.mediaDevices.getUserMedia({
       video: { width: 1280, height: 720 },
@@ -86,7 +67,7 @@ test('the subscriber gets the top simulcast layer, then the next one when the to
       ],
     });
   });
-  const bob = await joinWithLibrary('simulcast', 'Bob');
+  const bob = await joinWithLibrary(env, 'simulcast', 'Bob');
 
   // What the publisher really sends (headless Chromium may drop layers for CPU or bandwidth).
   let layers = {};

@@ -292,6 +292,20 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
     return raw;
   }
 
+  // Router "room" with transports "pub" and "sub", a connected fake browser on each; nulls
+  // (with the failure reported) when any step fails.
+  std::pair<FakePeer*, FakePeer*> ConnectPublisherAndSubscriber() {
+    if (!CreateRouter("room").accepted) {
+      ADD_FAILURE() << "router not created";
+      return {};
+    }
+    Reply pub_info = CreateTransport("room", "pub");
+    Reply sub_info = CreateTransport("room", "sub");
+    EXPECT_TRUE(pub_info.accepted && sub_info.accepted);
+    if (!pub_info.accepted || !sub_info.accepted) return {};
+    return {ConnectPeer("pub", pub_info), ConnectPeer("sub", sub_info)};
+  }
+
   std::unique_ptr<WorkerProcess> worker_;
   std::vector<std::pair<fbs::Event, std::string>> notifications_;
   std::vector<std::pair<std::string, fbs::DtlsState>> dtls_states_;

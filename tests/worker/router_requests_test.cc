@@ -204,12 +204,7 @@ TEST_F(RouterRequestsTest, RequestsAndErrors) {
 
 // Two fake browsers on one router: media, reports and key-frame requests through the worker.
 TEST_F(RouterRequestsTest, MediaFlowsBetweenTwoBrowsers) {
-  ASSERT_TRUE(CreateRouter("room").accepted);
-  Reply pub_info = CreateTransport("room", "pub");
-  Reply sub_info = CreateTransport("room", "sub");
-  ASSERT_TRUE(pub_info.accepted && sub_info.accepted);
-  FakePeer* publisher = ConnectPeer("pub", pub_info);
-  FakePeer* subscriber = ConnectPeer("sub", sub_info);
+  auto [publisher, subscriber] = ConnectPublisherAndSubscriber();
   ASSERT_TRUE(publisher && subscriber);
   ASSERT_TRUE(publisher->dtls_connected() && subscriber->dtls_connected());
 
@@ -358,12 +353,7 @@ TEST_F(RouterRequestsTest, MediaFlowsBetweenTwoBrowsers) {
 // A subscriber that NACKs a lost video packet gets it again on its RTX stream (RFC 4588),
 // SRTP-protected like the rest, with the original sequence number first in the payload.
 TEST_F(RouterRequestsTest, SubscriberNackYieldsAnRtxRetransmission) {
-  ASSERT_TRUE(CreateRouter("room").accepted);
-  Reply pub_info = CreateTransport("room", "pub");
-  Reply sub_info = CreateTransport("room", "sub");
-  ASSERT_TRUE(pub_info.accepted && sub_info.accepted);
-  FakePeer* publisher = ConnectPeer("pub", pub_info);
-  FakePeer* subscriber = ConnectPeer("sub", sub_info);
+  auto [publisher, subscriber] = ConnectPublisherAndSubscriber();
   ASSERT_TRUE(publisher && subscriber);
   ASSERT_TRUE(
       Produce("pub", "video", rtp::MediaKind::kVideo, Vp8ProducerParams(kVp8Ssrc, kVp8RtxSsrc))

@@ -55,12 +55,7 @@ TEST_F(RouterRequestsTest, SimulcastOfferGivesAThreeEncodingProducer) {
   ASSERT_TRUE(params.has_value());
   ASSERT_EQ(params->encodings.size(), 3u);
 
-  ASSERT_TRUE(CreateRouter("room").accepted);
-  Reply pub_info = CreateTransport("room", "pub");
-  Reply sub_info = CreateTransport("room", "sub");
-  ASSERT_TRUE(pub_info.accepted && sub_info.accepted);
-  FakePeer* publisher = ConnectPeer("pub", pub_info);
-  FakePeer* subscriber = ConnectPeer("sub", sub_info);
+  auto [publisher, subscriber] = ConnectPublisherAndSubscriber();
   ASSERT_TRUE(publisher && subscriber);
 
   ASSERT_TRUE(Produce("pub", "video", rtp::MediaKind::kVideo, *params).accepted);
