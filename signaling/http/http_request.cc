@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
+#include "base/hex.h"
 #include "signaling/http/text.h"
 
 namespace sb::signaling::http {
@@ -52,13 +53,6 @@ bool IsFieldValue(std::string_view s) {
   return true;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::optional<std::string_view> Request::Header(std::string_view name) const {
@@ -91,8 +85,8 @@ std::optional<std::string> PercentDecodePath(std::string_view path) {
     char c = path[i];
     if (c == '%') {
       if (i + 2 >= path.size()) return std::nullopt;
-      const int hi = HexValue(path[i + 1]);
-      const int lo = HexValue(path[i + 2]);
+      const int hi = base::HexDigitValue(path[i + 1]);
+      const int lo = base::HexDigitValue(path[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       c = static_cast<char>(hi * 16 + lo);
       i += 2;

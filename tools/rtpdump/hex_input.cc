@@ -3,18 +3,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "base/hex.h"
 
 namespace sb::rtpdump {
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 absl::StatusOr<std::optional<std::vector<uint8_t>>> ParseHexLine(std::string_view line) {
   if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
@@ -24,7 +15,7 @@ absl::StatusOr<std::optional<std::vector<uint8_t>>> ParseHexLine(std::string_vie
     if (c == ' ' || c == '\t' || c == ':' || c == '\r') {
       continue;
     }
-    int v = HexValue(c);
+    int v = base::HexDigitValue(c);
     if (v < 0) {
       return absl::InvalidArgumentError(std::string("not a hex digit: '") + c + "'");
     }
