@@ -13,7 +13,7 @@
 
 #include "absl/status/status.h"
 #include "transport/transport_types.h"
-#include "transport/uv_timer.h"
+#include "base/uv_timer.h"
 
 namespace sb::transport {
 
