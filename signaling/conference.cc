@@ -416,7 +416,10 @@ void Conference::Resume(ClientSink* sink, const nlohmann::json& message) {
                      message);
   }
   // The old socket may not know yet that it is dead: this one takes over.
-  if (p->sink && p->sink != sink) p->sink->OnRemovedFromRoom();
+  if (p->sink && p->sink != sink) {
+    p->sink->OnRemovedFromRoom();
+    p->sink->CloseReplaced();
+  }
   p->sink = sink;
   p->grace_timer.reset();
   ++counters_.resumes;

@@ -36,6 +36,8 @@ class ClientSink {
   virtual void SendToClient(const nlohmann::json& message) = 0;
   // The server ended this client's membership (room closed): it may join again.
   virtual void OnRemovedFromRoom() = 0;
+  // Another connection resumed this client's session: this one is closed.
+  virtual void CloseReplaced() = 0;
 };
 
 struct ProducerInfo {

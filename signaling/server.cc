@@ -49,6 +49,8 @@ class Server::Session : public http::WebSocket::Listener, public ClientSink {
 
   void OnRemovedFromRoom() override { participant_id_.clear(); }
 
+  void CloseReplaced() override { socket_->Close(4000, "session resumed on another connection"); }
+
  private:
   Server* const server_;
   std::shared_ptr<http::WebSocket> socket_;

@@ -1,6 +1,8 @@
 // The Switchboard conference page. State is mirrored into the DOM for people and for tests:
 //   document.body.dataset.state   idle | joining | joined | full | left | error | closed
 //   document.body.dataset.selfId  own participant id while joined
+//   document.body.dataset.connection  "reconnecting" while the signaling connection is being
+//                                 resumed (media keeps flowing meanwhile)
 //   #status                       a human sentence about the state
 //   video[data-participant-id]    one per remote participant (audio in audio[data-participant-id]),
 //                                 with data-audio-muted / data-video-muted = "true" | "false"
@@ -27,6 +29,10 @@ const ui = {
 };
 
 const MEDIA_CONSTRAINTS = { audio: true, video: { width: 640, height: 360 } };
+// After an interruption (room-closed), the pause before joining again.
+const REJOIN_DELAY_MS = 300;
+// sessionStorage key of this tab's last session, ended by the next join (a reload).
+const RESUME_KEY = 'switchboard.session';
 
 let client = null;
 let localStream = null;
@@ -175,9 +181,19 @@ async function connectClient() {
   c.addEventListener('track', (e) => attachStream(e.detail.participantId, e.detail.stream));
   c.addEventListener('track-ended', (e) => updateTile(e.detail.participantId));
   c.addEventListener('room-closed', (e) => {
-    const room = e.detail.room;
-    endSession();
-    setState('closed', `Room ${room} was closed (${e.detail.reason || 'no reason given'}). Join again to continue.`);
+    // Its worker died, or our session could not be resumed: back in by ourselves.
+    if (client !== c || !session) return;
+    removeAllTiles();
+    setState('joining', `Room ${session.room} was interrupted (${e.detail.reason || 'no reason given'}); rejoining…`);
+    setTimeout(() => enterRoom().catch(() => {}), REJOIN_DELAY_MS);
+  });
+  c.addEventListener('reconnecting', () => {
+    document.body.dataset.connection = 'reconnecting';
+    if (session) ui.status.textContent = `${joinedStatus()} · connection lost, reconnecting…`;
+  });
+  c.addEventListener('resumed', () => {
+    delete document.body.dataset.connection;
+    refreshStatus();
   });
   c.addEventListener('error', (e) => {
     console.warn('switchboard error', e.detail);
@@ -209,21 +225,32 @@ async function join(room, name) {
   session.viewer = !localStream;
   ui.localVideo.srcObject = localStream;
   updateLocalControls();
+  await enterRoom();
+}
 
+// Joins session.room and publishes the local media: on the first join, and again when the
+// room was interrupted (its worker died) while we stayed.
+async function enterRoom() {
+  if (!session) return;
+  const { room, name } = session;
   let reply;
   try {
     await connectClient();
-    reply = await client.join(room, name);
+    // A reloaded page ends its previous session at once instead of leaving a ghost behind.
+    const previous = JSON.parse(sessionStorage.getItem(RESUME_KEY) ?? 'null');
+    reply = await client.join(room, name, { replaces: previous?.token });
   } catch (err) {
     endSession();
     setState('error', `Could not join ${room}: ${err.message}`);
     return;
   }
+  if (!session) return; // left meanwhile
   if (reply.type === 'full') {
     endSession();
     setState('full', `Room ${room} is full (${reply.capacity} of ${reply.capacity})`);
     return;
   }
+  sessionStorage.setItem(RESUME_KEY, JSON.stringify({ token: reply.resumeToken }));
 
   document.body.dataset.selfId = reply.id;
   for (const p of reply.participants ?? []) ensureTile(p.id);
@@ -235,6 +262,10 @@ async function join(room, name) {
     try {
       // ?codec=H264 (or VP8, VP9...) prefers that video codec for what we send.
       await client.publish(localStream, { videoCodec: params.get('codec') || undefined });
+      // After a rejoin the server has a fresh participant: tell it what is muted.
+      for (const track of localStream.getTracks()) {
+        if (!track.enabled) client.setMuted(track.kind, true);
+      }
     } catch (err) {
       console.warn('publish failed', err);
       if (session) ui.status.textContent = `${joinedStatus()} · could not send media: ${err.message}`;
@@ -245,6 +276,8 @@ async function join(room, name) {
 // Forgets the room locally (the server side is handled by the caller).
 function endSession() {
   session = null;
+  sessionStorage.removeItem(RESUME_KEY);
+  delete document.body.dataset.connection;
   delete document.body.dataset.selfId;
   removeAllTiles();
   stopLocalMedia();
