@@ -255,7 +255,8 @@ async function enterRoom() {
   document.body.dataset.selfId = reply.id;
   for (const p of reply.participants ?? []) ensureTile(p.id);
   showForm(false);
-  history.replaceState(null, '', `?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+  // The address is the call's link: shared or reloaded, it joins directly.
+  history.replaceState(null, '', `?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}&autojoin=1`);
   setState('joined', joinedStatus());
 
   if (localStream) {
@@ -288,7 +289,7 @@ function endSession() {
 
 async function leave() {
   if (!session) return;
-  const room = session.room;
+  const { room, name } = session;
   ui.leave.disabled = true;
   try {
     await client?.leave();
@@ -297,6 +298,8 @@ async function leave() {
   }
   ui.leave.disabled = false;
   endSession();
+  // Left on purpose: a reload shows the form rather than joining again.
+  history.replaceState(null, '', `?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
   setState('left', `You left room ${room}.`);
 }
 
@@ -337,6 +340,15 @@ if (params.get('autojoin') === '1' && ui.form.checkValidity()) {
 // a curious person at the console read them.
 window.switchboardTest = {
   inboundStats: async () => (client ? client.getReceiverStats() : []),
+  // The subscribing connection's m-lines (transceivers): stays bounded however many come and go.
+  subscribeMlines: () => client?._subPc?.getTransceivers().length ?? 0,
+  selfId: () => client?.id ?? null,
+  restartIce: () => client?.restartIce(),
+  // The server's ICE username fragment on each connection (it changes with an ICE restart).
+  remoteUfrags: () => {
+    const ufrag = (pc) => /a=ice-ufrag:(\S+)/.exec(pc?.remoteDescription?.sdp ?? '')?.[1] ?? null;
+    return { publish: ufrag(client?._pubPc), subscribe: ufrag(client?._subPc) };
+  },
   outboundStats: async () => (client ? client.getSenderStats() : []),
   // DTLS/SRTP state of both connections, as the browser negotiated them with the server.
   transportStats: async () => {

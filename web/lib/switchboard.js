@@ -76,6 +76,9 @@ const HEARTBEAT_MS = 5000;
 const HEARTBEAT_TIMEOUT_MS = 4000;
 // Reconnection attempts start fast and back off to this.
 const RECONNECT_MAX_DELAY_MS = 2000;
+// A reconnection attempt that does not open within this is abandoned (a black-holed network
+// would hold it for a minute).
+const CONNECT_TIMEOUT_MS = 3000;
 // ICE 'disconnected' this long (no answer to checks) triggers an ICE restart.
 const ICE_DISCONNECTED_RESTART_MS = 3000;
 
@@ -143,7 +146,15 @@ export class SwitchboardClient extends EventTarget {
       const ws = new WebSocket(url);
       this._ws = ws;
       let opened = false;
+      const timer = setTimeout(() => {
+        if (opened || this._ws !== ws) return;
+        this._ws = null;
+        ws.onclose = null;
+        ws.close();
+        reject(new Error(`cannot connect to ${url} (timed out)`));
+      }, CONNECT_TIMEOUT_MS);
       ws.onopen = () => {
+        clearTimeout(timer);
         opened = true;
         resolve();
       };
@@ -151,6 +162,7 @@ export class SwitchboardClient extends EventTarget {
         if (this._ws === ws) this._onMessage(e.data);
       };
       ws.onclose = (e) => {
+        clearTimeout(timer);
         if (!opened) reject(new Error(`cannot connect to ${url}`));
         this._socketGone(ws, e.code, e.reason);
       };
@@ -206,9 +218,10 @@ export class SwitchboardClient extends EventTarget {
     if (!this.id) return Promise.resolve();
     if (connection === 'subscribe') {
       // The server offers on this connection: it restarts and sends new credentials.
-      if (!this._subPc) return Promise.resolve();
+      if (!this._subPc || !this.connected) return Promise.resolve();
       this._emit('ice-restart', { connection });
-      return this._request({ type: 'restart-ice' }).catch(() => {});
+      this._send({ type: 'restart-ice' }); // answered by a subscribe-offer
+      return Promise.resolve();
     }
     if (!this._pubPc) return Promise.resolve();
     this._emit('ice-restart', { connection });
