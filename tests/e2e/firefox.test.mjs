@@ -150,3 +150,53 @@ test('Firefox and Chromium see and hear each other through the web app', async (
   await ffPage.close();
   await chrome.context.close();
 });
+
+// Newcomers in the churn test (SB_CHURN_N shortens a local run).
+const CHURNERS = Number(process.env.SB_CHURN_N ?? 50);
+
+test(`Firefox stays while ${CHURNERS} Chromium participants come, publish and go: each plays within 2 s`, async () => {
+  const room = `ffchurn${Math.floor(Math.random() * 1e6)}`;
+  const ffPage = await firefox.newPage();
+  const ffErrors = [];
+  ffPage.on('pageerror', (e) => ffErrors.push(String(e)));
+  await ffPage.goto(`${server.url}/?room=${room}&name=Fox&autojoin=1`);
+  await ffPage.waitForFunction(() => document.body.dataset.state === 'joined', { timeout: 15000, polling: 100 });
+  const ffStats = () => ffPage.evaluate(() => window.switchboardTest.inboundStats());
+  const times = [];
+  let previous = null;
+  for (let i = 0; i < CHURNERS; i++) {
+    const guest = await openParticipant(chromium, server, room, `Guest${i}`);
+    await waitForState(guest, 'joined', 15000);
+    guest.id = await guest.page.evaluate(() => document.body.dataset.selfId);
+    const start = Date.now();
+    await pollStats(`Firefox <- Guest${i}`, ffStats, (s) => from(s, guest.id, 'video')?.framesDecoded > 0, 15000);
+    const ms = Date.now() - start;
+    times.push(ms);
+    assert.ok(ms <= 2000, `Guest${i}'s video played in Firefox after ${ms} ms`);
+    if (previous) {
+      if (i % 2 === 0) {
+        await previous.page.click('#leave');
+        await waitForState(previous, 'left');
+      }
+      await previous.context.close();
+      await ffPage.waitForFunction(
+        (id) => !document.querySelector(`video[data-participant-id="${id}"]`),
+        { timeout: 5000, polling: 100 },
+        previous.id,
+      );
+    }
+    previous = guest;
+  }
+  // The one who stays keeps sending too: the last newcomer decodes Firefox.
+  const ffId = await ffPage.evaluate(() => document.body.dataset.selfId);
+  const lastStats = () => previous.page.evaluate(() => window.switchboardTest.inboundStats());
+  await pollStats('last guest <- Firefox', lastStats, (s) => from(s, ffId, 'video')?.framesDecoded > 0, 10000);
+  const mlines = await ffPage.evaluate(() => window.switchboardTest.subscribeMlines());
+  const sorted = [...times].sort((a, b) => a - b);
+  console.log(`Firefox churn: ${CHURNERS} newcomers, time to video (ms) p50 ${sorted[Math.floor(sorted.length / 2)]}, ` +
+    `max ${sorted[sorted.length - 1]}; Firefox's m-lines at the end: ${mlines}`);
+  assert.ok(mlines <= 4, `Firefox's subscribing connection has ${mlines} m-lines`);
+  assert.deepEqual(ffErrors, [], 'no page errors in Firefox');
+  await previous.context.close();
+  await ffPage.close();
+});
