@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "signaling/client_message.h"
 
 namespace sb::signaling {
 
@@ -23,14 +24,15 @@ class Server::Session : public http::WebSocket::Listener, public ClientSink {
   void set_participant_id(std::string id) { participant_id_ = std::move(id); }
 
   void OnMessage(std::string_view text) override {
-    nlohmann::json message = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (message.is_discarded() || !message.is_object()) {
-      ++server_->messages_rejected_;
-      server_->conference_->SendError(this, "bad-json", "a message must be one JSON object",
-                                      nlohmann::json());
+    // Bounded (size, depth, requestId) before nlohmann builds a tree: client_message.h.
+    ParsedClientMessage parsed = ParseClientMessage(text);
+    if (parsed.rejected) {
+      server_->rejections_.Count(parsed.rejected->reason);
+      server_->conference_->SendError(this, parsed.rejected->code, parsed.rejected->message,
+                                      parsed.rejected->context);
       return;
     }
-    server_->conference_->HandleMessage(this, participant_id_, message);
+    server_->conference_->HandleMessage(this, participant_id_, parsed.message);
   }
 
   void OnClose() override {
@@ -143,6 +145,7 @@ std::string Server::Metrics() const {
          c.errors_sent);
   metric("switchboard_rooms_closed_by_worker_death_total", "counter",
          "Rooms closed because their worker died.", c.rooms_closed_by_worker_death);
+  out += RejectionMetrics(rejections_, http_->counters());
   return out;
 }
 
