@@ -6,15 +6,20 @@
 #   fuzz: 7 passed, 0 failed
 # Exits non-zero when a target crashed (the crash input's path is on its FAIL line) or the build
 # failed. Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_JOBS (nproc), FUZZ_TARGETS (all),
-# FUZZ_KEEP=1 keeps the scratch folder (grown corpora, logs) even when everything passed.
+# FUZZ_KEEP=1 keeps the scratch folder (grown corpora, logs) even when everything passed,
+# FUZZ_FLAGS adds libFuzzer flags (e.g. -len_control=0: mutate up to max_len from the start).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-8}"
 build_dir="${FUZZ_BUILD_DIR:-build-fuzz}"
 
-# target:max_len. Packets fit a 1500-byte MTU; SDP and IPC messages are larger documents.
-all_targets=(rtp_packet_fuzz:1500 rtcp_fuzz:1500 stun_fuzz:1500 codecs_fuzz:1200
-             sdp_fuzz:16384 signaling_json_fuzz:8192 ipc_fuzz:8192)
+# target:max_len, at the sizes production accepts (docs: tests/fuzz/README.md). Datagram targets:
+# the worker reads UDP datagrams of up to 64 KiB (transport/udp_socket.cc), whatever the MTU.
+# Client text: a WebSocket message (JSON, the SDP inside it) may have 1 MiB; the fuzz inputs go
+# a little past each limit so the refusal is fuzzed too. HTTP: a 16 KiB head and a 1 MiB body.
+all_targets=(rtp_packet_fuzz:65536 rtcp_fuzz:65536 stun_fuzz:65536 codecs_fuzz:65536
+             sdp_fuzz:1048576 signaling_json_fuzz:1052672 ipc_fuzz:8192
+             http_request_fuzz:1069056 websocket_frame_fuzz:1052672)
 
 if [ ! -f "$build_dir/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -38,9 +43,10 @@ for entry in "${all_targets[@]}"; do
   if [ -d "tests/fuzz/corpus/$target" ]; then cp -r "tests/fuzz/corpus/$target/." "$dir/corpus/"; fi
   seeds=$(find "$dir/corpus" -type f | wc -l)
   set +e
+  # shellcheck disable=SC2086 # FUZZ_FLAGS is a list of flags
   "$build_dir/tests/fuzz/$target" -max_total_time="$seconds" -max_len="$max_len" -timeout=25 \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/" "$dir/corpus" \
-    >"$dir/log" 2>&1
+    -rss_limit_mb=2048 -print_final_stats=1 ${FUZZ_FLAGS:-} -artifact_prefix="$dir/" \
+    "$dir/corpus" >"$dir/log" 2>&1
   status=$?
   set -e
   execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$dir/log" | tail -n1)

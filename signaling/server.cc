@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "signaling/client_message.h"
 
 namespace sb::signaling {
 
@@ -23,14 +24,15 @@ class Server::Session : public http::WebSocket::Listener, public ClientSink {
   void set_participant_id(std::string id) { participant_id_ = std::move(id); }
 
   void OnMessage(std::string_view text) override {
-    nlohmann::json message = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (message.is_discarded() || !message.is_object()) {
-      ++server_->messages_rejected_;
-      server_->conference_->SendError(this, "bad-json", "a message must be one JSON object",
-                                      nlohmann::json());
+    // Bounded (size, depth, requestId) before nlohmann builds a tree: client_message.h.
+    ParsedClientMessage parsed = ParseClientMessage(text);
+    if (parsed.rejected) {
+      server_->rejections_.Count(parsed.rejected->reason);
+      server_->conference_->SendError(this, parsed.rejected->code, parsed.rejected->message,
+                                      parsed.rejected->context);
       return;
     }
-    server_->conference_->HandleMessage(this, participant_id_, message);
+    server_->conference_->HandleMessage(this, participant_id_, parsed.message);
   }
 
   void OnClose() override {
@@ -165,6 +167,7 @@ std::string Server::Metrics() const {
   metric("switchboard_tracks_not_forwarded_total", "counter",
          "Tracks not forwarded to a subscriber whose connection was at its m-line limit.",
          c.tracks_not_forwarded);
+  out += RejectionMetrics(rejections_, http_->counters());
   return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "signaling/client_message.h"
 #include "signaling/conference.h"
 #include "signaling/config.h"
 #include "signaling/http/http_server.h"
@@ -43,7 +44,7 @@ class Server : public WorkerPool::Listener {
   std::unique_ptr<Conference> conference_;
   std::unique_ptr<http::HttpServer> http_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Session>> sessions_;
-  uint64_t messages_rejected_ = 0;
+  RejectionCounters rejections_;
 };
 
 // Where the bundled web app and the worker binary are when no flag says.

@@ -97,6 +97,7 @@ void HttpConnection::HandleHttpBytes(std::string_view data) {
     if (state == RequestParser::State::kError) {
       SB_LOG_DEBUG("http", "connection {}: {} ({})", id_, parser_.error_status(),
                    parser_.error_message());
+      if (server_ != nullptr) ++server_->counters_.requests_rejected;
       SendError(parser_.error_status(), parser_.error_message());
       return;
     }
@@ -244,6 +245,13 @@ void HttpConnection::HandleWebSocketMessage(ws::Message message) {
 void HttpConnection::FailWebSocket(uint16_t code, std::string_view reason) {
   SB_LOG_INFO("http", "WebSocket {} from {} failed: {} ({})", websocket_ ? websocket_->id() : 0,
               remote_address_, code, reason);
+  if (server_ != nullptr) {
+    if (code == ws::kCloseMessageTooBig) {
+      ++server_->counters_.websocket_messages_too_big;
+    } else {
+      ++server_->counters_.websocket_protocol_errors;
+    }
+  }
   if (phase_ == Phase::kOpen) Write(ws::EncodeCloseFrame(code, reason));
   if (websocket_) websocket_->closed_cleanly_ = true;
   FlushAndClose();

@@ -141,6 +141,7 @@ RequestParser::State RequestParser::ParseHead(std::string_view head) {
     }
   }
   if (ParseRequestLine(lines[0]) == State::kError) return state_;
+  if (lines.size() - 1 > kMaxHeaderCount) return Fail(431, "too many header fields");
   for (size_t i = 1; i < lines.size(); ++i) {
     if (ParseHeaderLine(lines[i]) == State::kError) return state_;
   }

@@ -34,6 +34,8 @@ class RequestParser {
  public:
   // Bounds on what a client may send before we answer 431 / 413.
   static constexpr size_t kMaxHeaderBytes = 16 * 1024;
+  // Header fields in one request: Apache's LimitRequestFields default; browsers send ~15.
+  static constexpr size_t kMaxHeaderCount = 100;
   static constexpr size_t kMaxBodyBytes = 1024 * 1024;
 
   enum class State { kIncomplete, kComplete, kError };

@@ -99,6 +99,13 @@ class HttpServer {
   using Handler = std::function<Response(const Request&)>;
   using WebSocketHandler = std::function<void(std::shared_ptr<WebSocket>)>;
 
+  // What the server refused, for metrics.
+  struct Counters {
+    uint64_t requests_rejected = 0;           // malformed or oversized requests (400, 411, 413...)
+    uint64_t websocket_messages_too_big = 0;  // closed with 1009 (over ws::kMaxMessageBytes)
+    uint64_t websocket_protocol_errors = 0;   // closed for any other framing error (1002, 1003...)
+  };
+
   // A peer that stops reading while we keep sending is dropped past this much queued output.
   static constexpr size_t kMaxPendingWriteBytes = 8 * 1024 * 1024;
   // An HTTP keep-alive connection idle (or mid-request) this long is closed.
@@ -126,6 +133,7 @@ class HttpServer {
   // The bound port (useful with Options::port == 0); 0 before Start().
   uint16_t port() const { return bound_port_; }
   size_t connection_count() const { return connections_.size(); }
+  const Counters& counters() const { return counters_; }
 
  private:
   friend class HttpConnection;
@@ -158,6 +166,7 @@ class HttpServer {
   absl::flat_hash_map<uint64_t, std::unique_ptr<HttpConnection>> connections_;
   // Reads are handled synchronously, so every connection can share one read buffer.
   std::vector<char> read_buffer_;
+  Counters counters_;
 };
 
 }  // namespace sb::signaling::http

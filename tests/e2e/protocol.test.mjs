@@ -472,6 +472,43 @@ async function rawGet(path) {
   });
 }
 
+test('hostile input: deep nesting, unbounded requestIds and oversized messages are refused and counted', async () => {
+  const bystander = await member('calm', 'Grace');
+  const c = await client();
+  const rejected = async (reason) => {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const m = new RegExp(`^switchboard_messages_rejected_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(metrics);
+    assert.ok(m, `switchboard_messages_rejected_total{reason="${reason}"} in /metrics`);
+    return Number(m[1]);
+  };
+  const deepBefore = await rejected('too_deep');
+  // The ping that used to kill the server (a stack overflow copying requestId into the pong).
+  const deep = '{"type":"ping","requestId":' + '['.repeat(300000) + ']'.repeat(300000) + '}';
+  const reply = await expectError(c, deep, 'bad-json', 'nested requestId');
+  assert.equal(reply.message, 'nesting deeper than 32');
+  assert.equal(reply.requestId, undefined, 'nothing echoed');
+  assert.equal(await rejected('too_deep'), deepBefore + 1);
+
+  const idBefore = await rejected('bad_request_id');
+  const big = await expectError(c, { type: 'ping', requestId: { a: 'x'.repeat(100000) } }, 'bad-message', 'object requestId');
+  assert.equal(big.requestId, undefined, 'nothing echoed');
+  await expectError(c, { type: 'ping', requestId: 'r'.repeat(65) }, 'bad-message', '65-byte requestId');
+  assert.equal(await rejected('bad_request_id'), idBefore + 2);
+  // Sent as text: expectError would want the long type echoed in inReplyTo, and it must not be.
+  const longType = await expectError(c, JSON.stringify({ type: 't'.repeat(65), requestId: 3 }), 'bad-message', 'a 65-byte type');
+  assert.equal(longType.inReplyTo, undefined, 'the long type is not echoed');
+  assert.equal(longType.requestId, 3);
+  await expectPong(c, 'the sender');
+  await expectPong(bystander.client, 'the bystander');
+
+  const largeBefore = await rejected('too_large');
+  const closed = new Promise((resolve) => c.socket.once('close', (code) => resolve(code)));
+  c.send(JSON.stringify({ type: 'ping', pad: 'a'.repeat(2 * 1024 * 1024) }));
+  assert.equal(await closed, 1009, 'a 2 MiB message closes with 1009');
+  assert.equal(await rejected('too_large'), largeBefore + 1);
+  await expectPong(bystander.client, 'the bystander after the 1009');
+});
+
 test('HTTP: health, rooms, metrics, the web app', async () => {
   const health = await getJson(server, '/api/health');
   assert.deepEqual(health, { status: 'ok', workers: 1 });

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -26,6 +27,7 @@
 #include "rtp/rtcp/xr.h"
 #include "rtp/rtp_builder.h"
 #include "rtp/rtp_parameters.h"
+#include "signaling/http/websocket_frame.h"
 #include "transport/stun_message.h"
 #include "worker/fbs/frame_codec.h"
 #include "worker/fbs/message_builder.h"
@@ -306,6 +308,51 @@ void JsonSeeds() {
             R"({"type":"candidate","candidate":{}},{"type":"nope"}])");
   WriteText("signaling_json_fuzz", "fmtp", R"("profile-level-id=42e01f;packetization-mode=1")");
   WriteText("signaling_json_fuzz", "caps_null", "null");
+  // Hostile shapes (docs/protocol.md, "Limits"): nesting past the limit, an object requestId.
+  WriteText("signaling_json_fuzz", "nested_request_id",
+            R"({"type":"ping","requestId":)" + std::string(40, '[') + std::string(40, ']') + "}");
+  WriteText("signaling_json_fuzz", "object_request_id",
+            R"({"type":"ping","requestId":{"a":["x","y"],"b":"\"[{"}})");
+}
+
+// --- HTTP requests as browsers send them (RFC 9112), and WebSocket frames (RFC 6455).
+
+void HttpSeeds() {
+  WriteText("http_request_fuzz", "get_keep_alive",
+            "GET /app.js?v=3 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Mozilla/5.0\r\n"
+            "Accept: */*\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n");
+  WriteText("http_request_fuzz", "websocket_upgrade_and_frame",
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: Upgrade\r\n"
+            "Upgrade: websocket\r\nOrigin: http://127.0.0.1:8080\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n" +
+                sb::signaling::http::ws::EncodeFrame(sb::signaling::http::ws::Opcode::kText,
+                                                     R"({"type":"ping"})", true,
+                                                     std::array<uint8_t, 4>{1, 2, 3, 4}));
+  WriteText("http_request_fuzz", "post_body_then_pipelined_head",
+            "POST /api/rooms HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+            "Content-Length: 0015\r\n\r\n{\"room\":\"demo\"}HEAD /%61pp.js HTTP/1.0\r\n\r\n");
+}
+
+void WebSocketSeeds() {
+  namespace ws = sb::signaling::http::ws;
+  const std::array<uint8_t, 4> mask = {0x37, 0xfa, 0x21, 0x3d};  // RFC 6455 section 5.7
+  WriteText(
+      "websocket_frame_fuzz", "text_join",
+      ws::EncodeFrame(ws::Opcode::kText,
+                      R"({"type":"join","room":"demo","name":"Ada","requestId":1})", true, mask));
+  // A 300-byte message (16-bit length) in two fragments with a ping between them, then a close.
+  const std::string sdp = R"({"type":"publish","sdp":")" + std::string(270, 'v') + R"("})";
+  WriteText("websocket_frame_fuzz", "fragments_ping_close",
+            ws::EncodeFrame(ws::Opcode::kText, std::string_view(sdp).substr(0, 100), false, mask) +
+                ws::EncodeFrame(ws::Opcode::kPing, "hb", true, mask) +
+                ws::EncodeFrame(ws::Opcode::kContinuation, std::string_view(sdp).substr(100), true,
+                                mask) +
+                ws::EncodeFrame(ws::Opcode::kClose, std::string("\x03\xe8") + "bye", true, mask));
+  // A 64-bit length header announcing 2 MiB (refused with 1009 from the header alone).
+  std::string big = ws::EncodeFrame(ws::Opcode::kText, std::string(70000, 'a'), true, mask);
+  big[2 + 5] = 0x20;  // length 0x0000000000201170: over 1 MiB
+  WriteText("websocket_frame_fuzz", "too_big_header", big.substr(0, 14));
 }
 
 }  // namespace
@@ -322,5 +369,7 @@ int main(int argc, char** argv) {
   CodecSeeds();
   IpcSeeds();
   JsonSeeds();
+  HttpSeeds();
+  WebSocketSeeds();
   return 0;
 }

@@ -1,18 +1,24 @@
-// Signaling JSON: the capabilities reader, fmtp lines, and the Conference's message handling as
-// a WebSocket session drives it. The Conference sits on a WorkerPool that is never started, so
-// there is no media worker: a valid join is answered "server-error", and nothing may create a
-// room or participant. An input that is a JSON array is fed as a sequence of messages.
+// Signaling JSON as the WebSocket session takes it (signaling/server.cc): the client-message
+// entry point (size, depth and value limits before nlohmann builds a tree; requestId and type
+// bounds), then the Conference's message handling; also the capabilities reader and fmtp
+// lines. The Conference sits on a WorkerPool that is never started, so there is no media
+// worker: a valid join is answered "server-error", and nothing may create a room or
+// participant. An input that is a JSON array is fed as a sequence of messages, each through the
+// same checks. No reply may echo an unbounded client value: every reply here is small.
 #include <uv.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "signaling/capabilities.h"
+#include "signaling/client_message.h"
 #include "signaling/conference.h"
 #include "signaling/config.h"
 #include "signaling/workers/worker_pool.h"
@@ -29,6 +35,10 @@ class NoWorkers final : public WorkerPool::Listener {
   void OnWorkerDied(int) override {}
 };
 
+// Not in a room, a client gets errors and pongs, which echo at most a 64-byte type (twice, in
+// unknown-type errors) and a 64-byte requestId: with every byte escaped as \u00XX, under 2 KB.
+constexpr size_t kMaxReplyBytes = 2048;
+
 class RecordingSink final : public ClientSink {
  public:
   void SendToClient(const nlohmann::json& message) override {
@@ -36,7 +46,8 @@ class RecordingSink final : public ClientSink {
     auto type = message.find("type");
     SB_FUZZ_CHECK(type != message.end() && type->is_string());
     // What the WebSocket session does with it (signaling/server.cc).
-    (void)message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string text = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    SB_FUZZ_CHECK(text.size() <= kMaxReplyBytes);
     messages.push_back(message);
   }
   void OnRemovedFromRoom() override { ++removed; }
@@ -60,13 +71,61 @@ struct Environment {
   std::unique_ptr<WorkerPool> pool;
 };
 
+// Depth and number of values of a tree, without recursion (an unbounded tree must not crash
+// the check itself).
+void Measure(const nlohmann::json& root, size_t* depth, size_t* values) {
+  std::vector<std::pair<const nlohmann::json*, size_t>> stack = {{&root, 1}};
+  *depth = 0;
+  *values = 0;
+  while (!stack.empty()) {
+    const auto [node, level] = stack.back();
+    stack.pop_back();
+    ++*values;
+    if (!node->is_structured()) continue;
+    *depth = std::max(*depth, level);
+    for (const auto& child : *node) stack.push_back({&child, level + 1});
+  }
+}
+
+// What the server does with a rejection: count it and send the error with only the context.
+void SendRejection(Conference& conference, RecordingSink& sink,
+                   const sb::signaling::RejectedMessage& rejected) {
+  SB_FUZZ_CHECK(rejected.code == "bad-json" || rejected.code == "bad-message");
+  SB_FUZZ_CHECK(!rejected.message.empty());
+  SB_FUZZ_CHECK(rejected.context.is_object() && rejected.context.size() <= 2);
+  if (rejected.code == "bad-json") SB_FUZZ_CHECK(rejected.context.empty());
+  const size_t before = sink.messages.size();
+  conference.SendError(&sink, rejected.code, rejected.message, rejected.context);
+  SB_FUZZ_CHECK(sink.messages.size() == before + 1);
+}
+
 void HandleOne(Conference& conference, RecordingSink& sink, const nlohmann::json& message) {
+  if (auto rejected = sb::signaling::CheckClientMessage(message)) {
+    return SendRejection(conference, sink, *rejected);
+  }
   const size_t before = sink.messages.size();
   conference.HandleMessage(&sink, "", message);
   // Not in a room, so at most one reply per message.
   SB_FUZZ_CHECK(sink.messages.size() <= before + 1);
   SB_FUZZ_CHECK(conference.room_count() == 0 && conference.participant_count() == 0);
   SB_FUZZ_CHECK(sink.removed == 0);
+}
+
+// Input that passed CheckJsonLimits but need not be one object.
+void FeedOtherShapes(Conference& conference, RecordingSink& sink, const std::string& text) {
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return;
+  auto caps = sb::signaling::CapabilitiesFromJson(json);
+  if (json.is_null()) SB_FUZZ_CHECK(caps.ok());
+  if (caps.ok()) {
+    for (const auto& codec : caps->codecs) SB_FUZZ_CHECK(!codec.mime_type.empty());
+  }
+  if (json.is_string()) (void)sb::signaling::ParseFmtpLine(json.get<std::string>());
+  if (json.is_array()) {
+    for (const auto& message : json) {
+      if (message.is_object()) HandleOne(conference, sink, message);
+    }
+  }
 }
 
 }  // namespace
@@ -76,28 +135,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   (void)sb::signaling::ParseFmtpLine(text);
 
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return 0;
-
-  auto caps = sb::signaling::CapabilitiesFromJson(json);
-  if (json.is_null()) SB_FUZZ_CHECK(caps.ok());
-  if (caps.ok()) {
-    for (const auto& codec : caps->codecs) SB_FUZZ_CHECK(!codec.mime_type.empty());
-  }
-  if (json.is_string()) (void)sb::signaling::ParseFmtpLine(json.get<std::string>());
-
   const sb::signaling::Config config;
   Conference conference(&env.loop, config, env.pool.get());
   bool joined = false;
   conference.on_joined = [&](ClientSink*, const std::string&) { joined = true; };
   RecordingSink sink;
-  if (json.is_object()) {
-    HandleOne(conference, sink, json);
-  } else if (json.is_array()) {
-    for (const auto& message : json) {
-      if (message.is_object()) HandleOne(conference, sink, message);
-    }
+
+  // The session's path: one entry point from text to a message the Conference may handle.
+  sb::signaling::ParsedClientMessage parsed = sb::signaling::ParseClientMessage(text);
+  if (parsed.rejected) {
+    SendRejection(conference, sink, *parsed.rejected);
+  } else {
+    SB_FUZZ_CHECK(parsed.message.is_object());
+    size_t depth = 0;
+    size_t values = 0;
+    Measure(parsed.message, &depth, &values);
+    SB_FUZZ_CHECK(depth <= sb::signaling::kMaxJsonDepth);
+    SB_FUZZ_CHECK(values <= sb::signaling::kMaxJsonValues + 1);
+    HandleOne(conference, sink, parsed.message);
   }
+
+  // Other shapes within the same limits: capabilities on their own, arrays as sequences.
+  if (!sb::signaling::CheckJsonLimits(text)) FeedOtherShapes(conference, sink, text);
   SB_FUZZ_CHECK(!joined);
   conference.HandleDisconnect("", /*may_resume=*/true);
   return 0;

@@ -146,6 +146,26 @@ TEST(HttpRequestParser, HeaderTooLargeInOneRead) {
   EXPECT_EQ(parser.error_status(), 431);
 }
 
+std::string RequestWithHeaders(size_t count) {
+  std::string text = "GET / HTTP/1.1\r\nHost: h\r\n";
+  for (size_t i = 1; i < count; ++i) text += "X-" + std::to_string(i) + ": v\r\n";
+  return text + "\r\n";
+}
+
+TEST(HttpRequestParser, HeaderCountLimit) {
+  RequestParser at_limit;
+  ASSERT_EQ(at_limit.Feed(RequestWithHeaders(RequestParser::kMaxHeaderCount)), State::kComplete);
+  EXPECT_EQ(at_limit.TakeRequest().headers.size(), RequestParser::kMaxHeaderCount);
+
+  // Small enough for kMaxHeaderBytes: the count alone is refused.
+  const std::string over = RequestWithHeaders(RequestParser::kMaxHeaderCount + 1);
+  ASSERT_LT(over.size(), RequestParser::kMaxHeaderBytes);
+  RequestParser parser;
+  EXPECT_EQ(parser.Feed(over), State::kError);
+  EXPECT_EQ(parser.error_status(), 431);
+  EXPECT_EQ(parser.error_message(), "too many header fields");
+}
+
 TEST(HttpRequestParser, MaximumBodyAccepted) {
   RequestParser parser;
   const std::string body(RequestParser::kMaxBodyBytes, 'b');

@@ -365,6 +365,7 @@ TEST_F(HttpServerTest, MalformedRequestGets400AndClose) {
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 400);
   EXPECT_TRUE(client.AtEof());
+  EXPECT_EQ(server_->counters().requests_rejected, 1u);
 }
 
 TEST_F(HttpServerTest, OversizeHeaderGets431) {
@@ -443,6 +444,8 @@ TEST_F(HttpServerTest, WebSocketUnmaskedFrameIsProtocolError) {
   EXPECT_EQ(CloseCode(*close), ws::kCloseProtocolError);
   EXPECT_TRUE(client->AtEof());
   EXPECT_TRUE(WaitFor(closed_, 1));
+  EXPECT_EQ(server_->counters().websocket_protocol_errors, 1u);
+  EXPECT_EQ(server_->counters().websocket_messages_too_big, 0u);
 }
 
 TEST_F(HttpServerTest, WebSocketInvalidUtf8Is1007) {
@@ -462,6 +465,10 @@ TEST_F(HttpServerTest, WebSocketTooBigIs1009) {
   auto close = ReadFrame(*client);
   ASSERT_TRUE(close);
   EXPECT_EQ(CloseCode(*close), ws::kCloseMessageTooBig);
+  EXPECT_TRUE(client->AtEof());
+  EXPECT_TRUE(WaitFor(closed_, 1));
+  EXPECT_EQ(server_->counters().websocket_messages_too_big, 1u);
+  EXPECT_EQ(server_->counters().websocket_protocol_errors, 0u);
 }
 
 TEST_F(HttpServerTest, WebSocketServerInitiatedClose) {

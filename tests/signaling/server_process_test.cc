@@ -1,0 +1,400 @@
+// Hostile clients against a real switchboard process (and its worker) on 127.0.0.1: messages
+// that used to crash it or that exceed its limits get a clear error or close, are counted in
+// /metrics, and neither the server nor another client's session notices.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "gtest/gtest.h"
+#include "signaling/http/websocket_frame.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace ws = sb::signaling::http::ws;
+using nlohmann::json;
+
+// A blocking TCP connection to 127.0.0.1 with a receive timeout.
+class Connection {
+ public:
+  explicit Connection(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~Connection() { close(fd_); }
+  bool connected() const { return connected_; }
+
+  // False when the peer stopped taking bytes (reset, closed).
+  bool Send(std::string_view data) const {
+    while (!data.empty()) {
+      const ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Some bytes, or nullopt on EOF, error or timeout.
+  std::optional<std::string> Receive() const {
+    char chunk[65536];
+    const ssize_t got = recv(fd_, chunk, sizeof(chunk), 0);
+    if (got <= 0) return std::nullopt;
+    return std::string(chunk, static_cast<size_t>(got));
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+// A signaling client: the opening handshake, masked text frames out, the server's frames parsed
+// by our own client-side frame parser.
+class WsClient {
+ public:
+  explicit WsClient(uint16_t port) : connection_(port), parser_(ws::Role::kClient) {
+    if (!connection_.connected()) return;
+    const std::string key = ws::GenerateClientKey();
+    connection_.Send(
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " +
+        key + "\r\n\r\n");
+    std::string head;
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      std::optional<std::string> bytes = connection_.Receive();
+      if (!bytes) return;
+      head += *bytes;
+    }
+    const size_t end = head.find("\r\n\r\n") + 4;
+    open_ = head.rfind("HTTP/1.1 101 ", 0) == 0 &&
+            head.find(ws::ComputeAcceptKey(key)) != std::string::npos;
+    if (end < head.size()) parser_.Feed(std::string_view(head).substr(end), &frames_);
+  }
+  bool open() const { return open_; }
+
+  bool SendText(std::string_view text) const {
+    return connection_.Send(ws::EncodeClientFrame(ws::Opcode::kText, text));
+  }
+  bool Send(const json& message) const { return SendText(message.dump()); }
+
+  // The next frame from the server; nullopt on EOF, a framing error or a timeout.
+  std::optional<ws::Message> NextFrame() {
+    while (frames_.empty()) {
+      std::optional<std::string> bytes = connection_.Receive();
+      if (!bytes) return std::nullopt;
+      if (parser_.Feed(*bytes, &frames_)) return std::nullopt;
+    }
+    ws::Message frame = std::move(frames_.front());
+    frames_.erase(frames_.begin());
+    return frame;
+  }
+  // The next text message as JSON; nullopt when the connection ended or sent something else.
+  std::optional<json> NextMessage() {
+    std::optional<ws::Message> frame = NextFrame();
+    if (!frame || frame->opcode != ws::Opcode::kText) return std::nullopt;
+    json message = json::parse(frame->payload, nullptr, /*allow_exceptions=*/false);
+    if (message.is_discarded()) return std::nullopt;
+    last_size_ = frame->payload.size();
+    return message;
+  }
+  // Size of the last text message, for "nothing unbounded came back".
+  size_t last_size() const { return last_size_; }
+  // True once the server closed the TCP connection (after its close frame).
+  bool AtEof() const { return !connection_.Receive().has_value(); }
+  const Connection& connection() const { return connection_; }
+
+ private:
+  Connection connection_;
+  ws::FrameParser parser_;
+  std::vector<ws::Message> frames_;
+  bool open_ = false;
+  size_t last_size_ = 0;
+};
+
+uint16_t CloseCode(const ws::Message& frame) {
+  std::optional<ws::ClosePayload> payload = ws::ParseClosePayload(frame.payload);
+  return payload ? payload->code : 0;
+}
+
+// The nested-array ping of the bug report: a few hundred KB of '['.
+std::string NestedPing(size_t depth) {
+  return R"({"type":"ping","requestId":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+}
+
+class ServerProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sb_server_process_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    log_path_ = dir_ / "switchboard.log";
+    pid_ = fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      FILE* log = std::fopen(log_path_.c_str(), "w");
+      if (log != nullptr) {
+        dup2(fileno(log), STDOUT_FILENO);
+        dup2(fileno(log), STDERR_FILENO);
+      }
+      execl(SB_SWITCHBOARD_BINARY, SB_SWITCHBOARD_BINARY, "--listen=127.0.0.1", "--port=0",
+            "--rtc-listen=127.0.0.1", "--workers=1", "--log-level=info", nullptr);
+      _exit(127);
+    }
+    // The server logs its port once it listens: "serving http://127.0.0.1:PORT/ ...".
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
+      const std::string log = Log();
+      const std::string marker = "serving http://127.0.0.1:";
+      if (const size_t at = log.find(marker); at != std::string::npos) {
+        const size_t start = at + marker.size();
+        uint32_t port = 0;
+        if (absl::SimpleAtoi(log.substr(start, log.find('/', start) - start), &port)) {
+          port_ = static_cast<uint16_t>(port);
+        }
+      }
+      ASSERT_TRUE(Alive()) << Log();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_NE(port_, 0) << Log();
+  }
+
+  void TearDown() override {
+    if (pid_ <= 0) return;
+    // The point of every test here: the server is still running when the test ends.
+    EXPECT_TRUE(Alive()) << "switchboard " << exit_description_ << "\n" << Log();
+    if (exit_description_.empty()) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << "after SIGTERM switchboard " << Describe(status) << "\n"
+          << Log();
+    }
+    fs::remove_all(dir_);
+  }
+
+  static std::string Describe(int status) {
+    return WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                               : "exited with " + std::to_string(WEXITSTATUS(status));
+  }
+
+  bool Alive() {
+    if (!exit_description_.empty()) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == 0) return true;
+    exit_description_ = Describe(status);
+    return false;
+  }
+
+  // For failure messages: whether the server died (that may take a moment, e.g. a core dump).
+  std::string State() {
+    for (int i = 0; i < 100 && Alive(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return Alive() ? "switchboard is running" : "switchboard " + exit_description_;
+  }
+
+  std::string Log() const {
+    std::ifstream in(log_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  // GET path over a fresh connection; the body.
+  std::string Get(const std::string& path) const {
+    Connection connection(port_);
+    connection.Send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    std::string reply;
+    while (std::optional<std::string> bytes = connection.Receive()) reply += *bytes;
+    const size_t body = reply.find("\r\n\r\n");
+    return body == std::string::npos ? "" : reply.substr(body + 4);
+  }
+
+  // One sample of /metrics, e.g.
+  // Metric("switchboard_messages_rejected_total{reason=\"too_deep\"}"). -1 when the line is
+  // missing.
+  int64_t Metric(const std::string& name) const {
+    std::istringstream lines(Get("/metrics"));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(name + " ", 0) != 0) continue;
+      int64_t value = -1;
+      if (absl::SimpleAtoi(line.substr(name.size() + 1), &value)) return value;
+    }
+    return -1;
+  }
+  int64_t Rejected(const std::string& reason) const {
+    return Metric("switchboard_messages_rejected_total{reason=\"" + reason + "\"}");
+  }
+
+  std::unique_ptr<WsClient> Connect() {
+    auto client = std::make_unique<WsClient>(port_);
+    EXPECT_TRUE(client->open());
+    return client;
+  }
+
+  // A client in room "calm": the bystander whose call must not notice anything.
+  std::unique_ptr<WsClient> JoinBystander() {
+    auto client = Connect();
+    // The worker may still be starting: "server-error" until it runs.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      client->Send({{"type", "join"}, {"room", "calm"}, {"name", "Grace"}, {"requestId", 1}});
+      std::optional<json> reply = client->NextMessage();
+      EXPECT_TRUE(reply);
+      if (!reply) return client;
+      if ((*reply)["type"] == "joined") {
+        bystander_id_ = (*reply)["id"].get<std::string>();
+        return client;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "the bystander could not join:\n" << Log();
+    return client;
+  }
+
+  // A ping is answered with its pong; the client is still in its room if it was in one.
+  void ExpectUnaffected(WsClient& client, const std::string& what) {
+    ASSERT_TRUE(client.Send({{"type", "ping"}, {"requestId", "still-there"}})) << what;
+    std::optional<json> pong = client.NextMessage();
+    ASSERT_TRUE(pong) << what << ": no pong; " << State() << "\n" << Log();
+    EXPECT_EQ(*pong, json({{"type", "pong"}, {"requestId", "still-there"}})) << what;
+  }
+  void ExpectBystanderInRoom() {
+    const json rooms = json::parse(Get("/api/rooms"), nullptr, false);
+    EXPECT_NE(rooms.dump().find('"' + bystander_id_ + '"'), std::string::npos) << rooms.dump();
+    EXPECT_EQ(Metric("switchboard_participants"), 1);
+  }
+
+  fs::path dir_;
+  fs::path log_path_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string exit_description_;
+  std::string bystander_id_;
+};
+
+TEST_F(ServerProcessTest, DeeplyNestedRequestIdGetsBadJsonAndTheServerStaysUp) {
+  auto bystander = JoinBystander();
+  auto hostile = Connect();
+  ASSERT_EQ(Rejected("too_deep"), 0);
+
+  // 300,000 levels, 600 KB: under the 1 MiB message limit, so the JSON check must catch it.
+  ASSERT_TRUE(hostile->SendText(NestedPing(300'000)));
+  std::optional<json> reply = hostile->NextMessage();
+  ASSERT_TRUE(reply) << "no reply to the nested ping; " << State();
+  EXPECT_EQ((*reply)["type"], "error");
+  EXPECT_EQ((*reply)["code"], "bad-json");
+  EXPECT_EQ((*reply)["message"], "nesting deeper than 32");
+  EXPECT_FALSE(reply->contains("requestId"));
+  EXPECT_FALSE(reply->contains("inReplyTo"));
+  EXPECT_EQ(Rejected("too_deep"), 1);
+
+  // The same connection keeps working, and so does everyone else's.
+  ExpectUnaffected(*hostile, "the sender");
+  ExpectUnaffected(*bystander, "the bystander");
+  ExpectBystanderInRoom();
+  // Once more, in a join: rtpCapabilities is copied too.
+  ASSERT_TRUE(hostile->SendText(R"({"type":"join","room":"calm","name":"Eve","rtpCapabilities":)" +
+                                std::string(200'000, '[') + std::string(200'000, ']') + "}"));
+  reply = hostile->NextMessage();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["code"], "bad-json");
+  EXPECT_EQ(Rejected("too_deep"), 2);
+  ExpectUnaffected(*bystander, "the bystander after the join");
+  EXPECT_EQ(Metric("switchboard_participants"), 1);
+}
+
+TEST_F(ServerProcessTest, HugeObjectRequestIdIsRefusedAndNotEchoed) {
+  auto bystander = JoinBystander();
+  auto hostile = Connect();
+  json id = json::object();
+  for (int i = 0; i < 5000; ++i) id["key" + std::to_string(i)] = std::string(100, 'x');
+  const json ping = {{"type", "ping"}, {"requestId", id}};
+  ASSERT_GT(ping.dump().size(), 500'000u);
+  ASSERT_TRUE(hostile->Send(ping));
+  std::optional<json> reply = hostile->NextMessage();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["type"], "error") << reply->dump().substr(0, 200);
+  EXPECT_EQ((*reply)["code"], "bad-message");
+  EXPECT_EQ((*reply)["inReplyTo"], "ping");
+  EXPECT_FALSE(reply->contains("requestId"));
+  EXPECT_LT(hostile->last_size(), 256u);  // nothing of the object came back
+  EXPECT_EQ(Rejected("bad_request_id"), 1);
+
+  // A long string id too; an id of 64 bytes is echoed.
+  ASSERT_TRUE(hostile->Send({{"type", "ping"}, {"requestId", std::string(100'000, 'r')}}));
+  reply = hostile->NextMessage();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["code"], "bad-message");
+  EXPECT_LT(hostile->last_size(), 256u);
+  EXPECT_EQ(Rejected("bad_request_id"), 2);
+  const std::string longest(64, 'r');
+  ASSERT_TRUE(hostile->Send({{"type", "ping"}, {"requestId", longest}}));
+  reply = hostile->NextMessage();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(*reply, json({{"type", "pong"}, {"requestId", longest}}));
+
+  ExpectUnaffected(*bystander, "the bystander");
+  ExpectBystanderInRoom();
+}
+
+TEST_F(ServerProcessTest, TwoMiBMessageIsClosedWith1009) {
+  auto bystander = JoinBystander();
+  auto hostile = Connect();
+  ASSERT_EQ(Rejected("too_large"), 0);
+  // The whole message, from another thread: the server closes after the frame header and may
+  // reset the connection while we are still sending.
+  const std::string big =
+      R"({"type":"publish","sdp":")" + std::string(2 * 1024 * 1024, 'a') + R"("})";
+  std::thread sender([&] { hostile->SendText(big); });
+  std::optional<ws::Message> close = hostile->NextFrame();
+  sender.join();
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->opcode, ws::Opcode::kClose);
+  EXPECT_EQ(CloseCode(*close), ws::kCloseMessageTooBig);
+  EXPECT_TRUE(hostile->AtEof());
+  EXPECT_EQ(Rejected("too_large"), 1);
+
+  ExpectUnaffected(*bystander, "the bystander");
+  ExpectBystanderInRoom();
+  // New clients are served.
+  auto next = Connect();
+  ExpectUnaffected(*next, "a new client");
+}
+
+TEST_F(ServerProcessTest, LargestMessageIsAccepted) {
+  // 1 MiB exactly: the room-of-100 SDP case. Not joined, so the publish is refused as such.
+  auto client = Connect();
+  const std::string head = R"({"type":"publish","sdp":")";
+  const std::string text = head + std::string(ws::kMaxMessageBytes - head.size() - 2, 'a') + "\"}";
+  ASSERT_EQ(text.size(), ws::kMaxMessageBytes);
+  ASSERT_TRUE(client->SendText(text));
+  std::optional<json> reply = client->NextMessage();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["code"], "not-joined");
+  EXPECT_EQ(Rejected("too_large"), 0);
+  ExpectUnaffected(*client, "the sender");
+}
+
+}  // namespace
