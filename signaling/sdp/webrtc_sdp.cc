@@ -193,7 +193,7 @@ absl::Status ParseCodecs(const MediaDescription& m, rtp::MediaKind kind, const M
   std::vector<uint8_t> order;
   for (const std::string& f : m.formats) {
     std::optional<uint8_t> pt = ParsePayloadType(f);
-    if (!pt) return err(absl::StrCat("bad payload type \"", f, "\" in m= line"));
+    if (!pt) return err(absl::StrCat("bad payload type \"", f.substr(0, 80), "\" in m= line"));
     if (std::find(order.begin(), order.end(), *pt) == order.end()) order.push_back(*pt);
   }
   std::map<uint8_t, rtp::RtpCodecParameters> codecs;

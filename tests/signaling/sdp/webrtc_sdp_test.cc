@@ -535,6 +535,13 @@ TEST(WebRtcSdp, RejectsMalformedOffers) {
   ExpectBad(absl::StrReplaceAll(real, {{"a=group:BUNDLE 0 1", "a=group:BUNDLE 0 7"}}),
             "unknown mid 7");
   ExpectBad(Offer("m=video 9 UDP/TLS/RTP/SAVPF 96x\r\na=mid:0\r\n"), "bad payload type");
+  {
+    // An error never echoes more than a short piece of a client's SDP.
+    auto d = ParseRemoteDescription(Offer(
+        absl::StrCat("m=video 9 UDP/TLS/RTP/SAVPF ", std::string(100000, '9'), "\r\na=mid:0\r\n")));
+    ASSERT_FALSE(d.ok());
+    EXPECT_LT(d.status().message().size(), 200u);
+  }
 }
 
 // Truncations and single-byte corruptions of real offers fail cleanly or parse.
