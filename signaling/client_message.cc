@@ -38,6 +38,8 @@ const char* RejectionLabel(Rejection reason) {
       return "bad_request_id";
     case Rejection::kBadType:
       return "bad_type";
+    case Rejection::kRateLimited:
+      return "rate_limited";
   }
   return "unknown";
 }
@@ -137,33 +139,32 @@ ParsedClientMessage ParseClientMessage(std::string_view text) {
   return out;
 }
 
-std::string RejectionMetrics(const RejectionCounters& rejections,
-                             const http::HttpServer::Counters& h) {
-  std::string out;
-  absl::StrAppend(&out,
-                  "# HELP switchboard_messages_rejected_total Client messages refused before the "
-                  "conference saw them, by reason (too_large: the WebSocket was closed with "
-                  "1009).\n# TYPE switchboard_messages_rejected_total counter\n");
+void RejectionMetrics(const RejectionCounters& rejections, const http::HttpServer::Counters& h,
+                      MetricsText& out) {
+  std::vector<std::pair<std::string, uint64_t>> samples;
   for (size_t i = 0; i < kRejectionCount; ++i) {
     const auto reason = static_cast<Rejection>(i);
     uint64_t value = rejections.count(reason);
     if (reason == Rejection::kTooLarge) value += h.websocket_messages_too_big;
-    absl::StrAppend(&out, "switchboard_messages_rejected_total{reason=\"", RejectionLabel(reason),
-                    "\"} ", value, "\n");
+    samples.emplace_back(RejectionLabel(reason), value);
   }
-  absl::StrAppend(&out,
-                  "# HELP switchboard_websocket_protocol_errors_total WebSockets closed for a "
-                  "framing error other than size (1002, 1003, 1007).\n"
-                  "# TYPE switchboard_websocket_protocol_errors_total counter\n"
-                  "switchboard_websocket_protocol_errors_total ",
-                  h.websocket_protocol_errors, "\n");
-  absl::StrAppend(&out,
-                  "# HELP switchboard_http_requests_rejected_total HTTP requests refused by the "
-                  "parser (malformed; header, header count or body over the limits).\n"
-                  "# TYPE switchboard_http_requests_rejected_total counter\n"
-                  "switchboard_http_requests_rejected_total ",
-                  h.requests_rejected, "\n");
-  return out;
+  out.LabeledCounter("switchboard_messages_rejected_total",
+                     "Client messages refused before the conference saw them, by reason "
+                     "(too_large: the WebSocket was closed with 1009).",
+                     "reason", samples);
+  out.Counter("switchboard_websocket_protocol_errors_total",
+              "WebSockets closed for a framing error other than size (1002, 1003, 1007).",
+              h.websocket_protocol_errors);
+  out.Counter("switchboard_http_requests_rejected_total",
+              "HTTP requests refused by the parser (malformed; header, header count or body over "
+              "the limits).",
+              h.requests_rejected);
+  out.Counter("switchboard_connections_refused_total",
+              "TCP connections closed at once: over the total or per-address limit.",
+              h.connections_refused);
+  out.Counter("switchboard_websockets_timed_out_total",
+              "WebSockets closed because nothing (not even a pong) came for the timeout.",
+              h.websockets_timed_out);
 }
 
 }  // namespace sb::signaling

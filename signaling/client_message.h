@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "signaling/http/http_server.h"
+#include "signaling/metrics_text.h"
 
 namespace sb::signaling {
 
@@ -41,10 +42,11 @@ enum class Rejection : uint8_t {
   kBadJson,        // not JSON, or JSON but not an object
   kBadRequestId,   // requestId neither a number nor a string of at most kMaxRequestIdBytes
   kBadType,        // type a string longer than kMaxTypeBytes
+  kRateLimited,    // over the connection's messages per second (Config::messages_per_second)
 };
-inline constexpr size_t kRejectionCount = 6;
+inline constexpr size_t kRejectionCount = 7;
 // The metrics label: "too_large", "too_deep", "too_many_values", "bad_json",
-// "bad_request_id", "bad_type".
+// "bad_request_id", "bad_type", "rate_limited".
 const char* RejectionLabel(Rejection reason);
 
 struct RejectedMessage {
@@ -83,10 +85,10 @@ class RejectionCounters {
   std::array<uint64_t, kRejectionCount> counts_{};
 };
 
-// Prometheus text for /metrics: switchboard_messages_rejected_total{reason=...} (too_large adds
-// the WebSocket messages closed with 1009), switchboard_websocket_protocol_errors_total and
-// switchboard_http_requests_rejected_total.
-std::string RejectionMetrics(const RejectionCounters& rejections,
-                             const http::HttpServer::Counters& http);
+// For /metrics: switchboard_messages_rejected_total{reason=...} (too_large adds the WebSocket
+// messages closed with 1009), and the HTTP server's refusals: protocol errors, rejected
+// requests, refused connections and timed-out WebSockets.
+void RejectionMetrics(const RejectionCounters& rejections, const http::HttpServer::Counters& http,
+                      MetricsText& out);
 
 }  // namespace sb::signaling

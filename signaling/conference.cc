@@ -73,9 +73,27 @@ nlohmann::json Participant::ToJson() const {
 
 Conference::Conference(uv_loop_t* loop, const Config& config, WorkerPool* pool,
                        ConferenceTiming timing)
-    : loop_(loop), config_(config), pool_(pool), timing_(timing) {}
+    : loop_(loop),
+      config_(config),
+      pool_(pool),
+      timing_(timing),
+      join_rate_(config.joins_per_second, 2.0 * config.joins_per_second) {}
+
+size_t Conference::ParticipantsOnWorker(int worker_index) const {
+  size_t count = 0;
+  for (const auto& [instance, room] : rooms_) {
+    if (room->worker_index == worker_index) count += room->participant_ids.size();
+  }
+  return count;
+}
 
 Conference::~Conference() = default;
+
+void Conference::Shutdown() {
+  participants_.clear();
+  rooms_.clear();
+  room_by_name_.clear();
+}
 
 std::string Conference::NewId(const char* prefix) { return absl::StrCat(prefix, next_id_++); }
 
@@ -234,6 +252,23 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
         {"type", "full"}, {"room", room_name}, {"capacity", config_.room_capacity}};
     if (auto it = message.find("requestId"); it != message.end()) full["requestId"] = *it;
     return sink->SendToClient(full);
+  }
+  // Server-wide limits, each with its own error and counter (docs/security.md).
+  if (!join_rate_.Take(uv_now(loop_))) {
+    ++counters_.joins_refused_rate;
+    return SendError(sink, "rate-limited", "too many joins right now: try again in a second",
+                     message);
+  }
+  if (!room && rooms_.size() >= static_cast<size_t>(config_.max_rooms)) {
+    ++counters_.joins_refused_rooms;
+    return SendError(sink, "server-full",
+                     absl::StrCat("the server has its maximum of ", config_.max_rooms, " rooms"),
+                     message);
+  }
+  if (room && ParticipantsOnWorker(room->worker_index) >=
+                  static_cast<size_t>(config_.max_participants_per_worker)) {
+    ++counters_.joins_refused_worker;
+    return SendError(sink, "server-full", "the room's media worker is full", message);
   }
   if (!room) {
     WorkerProcess* least = pool_->LeastLoaded();

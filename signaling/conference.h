@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/token_bucket.h"
 #include "base/uv_timer.h"
 #include "rtp/rtp_parameters.h"
 #include "signaling/config.h"
@@ -113,6 +114,11 @@ class Conference : public WorkerPool::Listener {
     uint64_t offers_sent = 0;
     uint64_t offers_retried = 0;        // offers sent again after a failed or missing answer
     uint64_t tracks_not_forwarded = 0;  // a subscriber's connection was at its m-line limit
+    // Joins refused by a server-wide limit (Config): over joins_per_second, max_rooms,
+    // max_participants_per_worker.
+    uint64_t joins_refused_rate = 0;
+    uint64_t joins_refused_rooms = 0;
+    uint64_t joins_refused_worker = 0;
   };
 
   Conference(uv_loop_t* loop, const Config& config, WorkerPool* pool, ConferenceTiming timing = {});
@@ -125,6 +131,10 @@ class Conference : public WorkerPool::Listener {
   // The client's connection closed. `may_resume`: it broke rather than closed cleanly, so
   // the participant stays for the grace period (a `resume` takes it over), then leaves.
   void HandleDisconnect(const std::string& participant_id, bool may_resume);
+
+  // Server shutdown: forgets every room and participant (their timers stop) without telling
+  // anyone; the sinks are about to go. Worker replies still in flight find nothing.
+  void Shutdown();
 
   // Sends a protocol error to a client.
   void SendError(ClientSink* sink, const std::string& code, const std::string& message,
@@ -160,6 +170,7 @@ class Conference : public WorkerPool::Listener {
   Room* FindRoom(uint64_t instance);
   Participant* FindParticipant(const std::string& id);
   Participant* FindByResumeToken(const std::string& token);
+  size_t ParticipantsOnWorker(int worker_index) const;
   WorkerProcess* WorkerOf(const Room& room) const;
   // ICE restart (RFC 8445 section 9) on one of a participant's transports: new local
   // credentials, DTLS kept. `done(ok)` runs once the worker answered.
@@ -192,6 +203,7 @@ class Conference : public WorkerPool::Listener {
   absl::flat_hash_map<std::string, uint64_t> room_by_name_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Room>> rooms_;
   absl::flat_hash_map<std::string, std::unique_ptr<Participant>> participants_;
+  TokenBucket join_rate_;
   uint64_t next_room_instance_ = 1;
   uint64_t next_id_ = 1;
   Counters counters_;

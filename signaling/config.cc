@@ -93,6 +93,32 @@ const std::vector<Option>& Options() {
        [](Config& c, absl::string_view v) {
          return ParseInt(v, 1, 3600, &c.answer_timeout_seconds);
        }},
+      {"max-connections", "N", "TCP connections to the HTTP/WebSocket port (default 4096)",
+       [](Config& c, absl::string_view v) {
+         return ParseInt(v, 1, 1'000'000, &c.max_connections);
+       }},
+      {"max-connections-per-ip", "N", "connections from one address (default 256)",
+       [](Config& c, absl::string_view v) {
+         return ParseInt(v, 1, 1'000'000, &c.max_connections_per_ip);
+       }},
+      {"messages-per-second", "N",
+       "client messages a second per WebSocket, bursts of 4x (default 50)",
+       [](Config& c, absl::string_view v) {
+         return ParseInt(v, 1, 100'000, &c.messages_per_second);
+       }},
+      {"joins-per-second", "N", "joins a second, server-wide, bursts of 2x (default 100)",
+       [](Config& c, absl::string_view v) { return ParseInt(v, 1, 100'000, &c.joins_per_second); }},
+      {"max-rooms", "N", "rooms open at once (default 1000)",
+       [](Config& c, absl::string_view v) { return ParseInt(v, 1, 1'000'000, &c.max_rooms); }},
+      {"max-participants-per-worker", "N", "participants on one media worker (default 2000)",
+       [](Config& c, absl::string_view v) {
+         return ParseInt(v, 1, 1'000'000, &c.max_participants_per_worker);
+       }},
+      {"websocket-ping", "SECONDS",
+       "a WebSocket silent this long is pinged; silent 3x this long, it is closed (default 15)",
+       [](Config& c, absl::string_view v) {
+         return ParseInt(v, 1, 3600, &c.websocket_ping_seconds);
+       }},
       {"web-root", "DIR", "folder of the web app to serve (default: the bundled web/)",
        [](Config& c, absl::string_view v) {
          c.web_root = std::string(v);

@@ -21,6 +21,14 @@ struct Config {
   int room_capacity = 16;
   int resume_grace_seconds = 20;    // a participant whose connection broke may resume
   int answer_timeout_seconds = 10;  // an unanswered subscribe-offer is offered afresh
+  // Limits (docs/security.md): beyond them a clear error, and a counter in /metrics.
+  int max_connections = 4096;        // TCP connections to the HTTP/WebSocket port
+  int max_connections_per_ip = 256;  // from one address (an office shares one)
+  int messages_per_second = 50;      // per WebSocket, bursts of 4x that
+  int joins_per_second = 100;        // server-wide, bursts of 2x that
+  int max_rooms = 1000;
+  int max_participants_per_worker = 2000;
+  int websocket_ping_seconds = 15;  // a silent WebSocket is pinged; 3x this: closed
   std::string web_root;             // empty: the web/ folder found next to the binary or source
   std::string worker_binary;        // empty: switchboard-worker next to this binary
   log::Level log_level = log::Level::kInfo;

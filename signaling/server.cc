@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "base/token_bucket.h"
 #include "signaling/client_message.h"
 
 namespace sb::signaling {
@@ -15,7 +16,9 @@ namespace sb::signaling {
 class Server::Session : public http::WebSocket::Listener, public ClientSink {
  public:
   Session(Server* server, std::shared_ptr<http::WebSocket> socket)
-      : server_(server), socket_(std::move(socket)) {
+      : server_(server),
+        socket_(std::move(socket)),
+        rate_(server->config_.messages_per_second, server->config_.messages_per_second * 4) {
     socket_->SetListener(this);
   }
   ~Session() override { socket_->SetListener(nullptr); }
@@ -24,6 +27,16 @@ class Server::Session : public http::WebSocket::Listener, public ClientSink {
   void set_participant_id(std::string id) { participant_id_ = std::move(id); }
 
   void OnMessage(std::string_view text) override {
+    // A flood is refused before any parsing; what is refused gets one short error each.
+    if (!rate_.Take(uv_now(server_->loop_))) {
+      server_->rejections_.Count(Rejection::kRateLimited);
+      server_->conference_->SendError(
+          this, "rate-limited",
+          absl::StrCat("more than ", server_->config_.messages_per_second,
+                       " messages a second; this one was dropped"),
+          nlohmann::json());
+      return;
+    }
     // Bounded (size, depth, requestId) before nlohmann builds a tree: client_message.h.
     ParsedClientMessage parsed = ParseClientMessage(text);
     if (parsed.rejected) {
@@ -56,6 +69,7 @@ class Server::Session : public http::WebSocket::Listener, public ClientSink {
  private:
   Server* const server_;
   std::shared_ptr<http::WebSocket> socket_;
+  TokenBucket rate_;  // messages from this client
   std::string participant_id_;
 };
 
@@ -86,6 +100,11 @@ absl::Status Server::Start() {
   http_options.listen_ip = config_.listen_ip;
   http_options.port = config_.port;
   http_options.web_root = config_.web_root;
+  http_options.max_connections = static_cast<size_t>(config_.max_connections);
+  http_options.max_connections_per_ip = static_cast<size_t>(config_.max_connections_per_ip);
+  http_options.websocket_ping_interval_ms =
+      static_cast<uint64_t>(config_.websocket_ping_seconds) * 1000;
+  http_options.websocket_timeout_ms = 3 * http_options.websocket_ping_interval_ms;
   http_ = std::make_unique<http::HttpServer>(loop_, http_options);
   http_->Handle("/api/health", [this](const http::Request&) {
     nlohmann::json health = {{"status", "ok"}, {"workers", pool_->size()}};
@@ -108,6 +127,9 @@ absl::Status Server::Start() {
 void Server::Stop(std::function<void()> done) {
   if (http_) http_->Stop();
   sessions_.clear();
+  // Its timers (offer retries, resume grace periods) would keep the loop running and then
+  // talk to the sessions just destroyed.
+  if (conference_) conference_->Shutdown();
   if (pool_) {
     pool_->Close(std::move(done));
   } else if (done) {
@@ -133,42 +155,44 @@ void Server::OnWorkerNotification(int index, const fbs::Notification& notificati
 
 std::string Server::Metrics() const {
   const auto& c = conference_->counters();
-  std::string out;
-  auto metric = [&out](const char* name, const char* type, const char* help, uint64_t value) {
-    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ",
-                    value, "\n");
-  };
-  metric("switchboard_rooms", "gauge", "Rooms open now.", conference_->room_count());
-  metric("switchboard_participants", "gauge", "Participants in rooms now.",
-         conference_->participant_count());
-  metric("switchboard_websockets", "gauge", "Open WebSocket connections.", sessions_.size());
-  metric("switchboard_workers", "gauge", "Worker processes configured.", pool_->size());
-  metric("switchboard_worker_restarts_total", "counter", "Workers restarted after dying.",
-         pool_->restarts());
-  metric("switchboard_joins_total", "counter", "Joins accepted.", c.joins);
-  metric("switchboard_room_full_total", "counter", "Joins refused because the room was full.",
-         c.full);
-  metric("switchboard_signaling_errors_total", "counter", "Error replies sent to clients.",
-         c.errors_sent);
-  metric("switchboard_rooms_closed_by_worker_death_total", "counter",
-         "Rooms closed because their worker died.", c.rooms_closed_by_worker_death);
-  metric("switchboard_participants_disconnected", "gauge",
-         "Participants whose connection broke, within their resume grace period.",
-         conference_->disconnected_count());
-  metric("switchboard_resumes_total", "counter",
-         "Participants who resumed after a broken connection.", c.resumes);
-  metric("switchboard_resume_expired_total", "counter",
-         "Participants removed because they did not resume within the grace period.",
-         c.resume_expired);
-  metric("switchboard_ice_restarts_total", "counter", "ICE restarts done.", c.ice_restarts);
-  metric("switchboard_subscribe_offers_total", "counter", "Subscribe offers sent.", c.offers_sent);
-  metric("switchboard_subscribe_offer_retries_total", "counter",
-         "Subscribe offers sent again after a failed or missing answer.", c.offers_retried);
-  metric("switchboard_tracks_not_forwarded_total", "counter",
-         "Tracks not forwarded to a subscriber whose connection was at its m-line limit.",
-         c.tracks_not_forwarded);
-  out += RejectionMetrics(rejections_, http_->counters());
-  return out;
+  MetricsText out;
+  out.Gauge("switchboard_rooms", "Rooms open now.", conference_->room_count());
+  out.Gauge("switchboard_participants", "Participants in rooms now.",
+            conference_->participant_count());
+  out.Gauge("switchboard_websockets", "Open WebSocket connections.", sessions_.size());
+  out.Gauge("switchboard_workers", "Worker processes configured.", pool_->size());
+  out.Counter("switchboard_worker_restarts_total", "Workers restarted after dying.",
+              pool_->restarts());
+  out.Counter("switchboard_joins_total", "Joins accepted.", c.joins);
+  out.Counter("switchboard_room_full_total", "Joins refused because the room was full.", c.full);
+  out.Counter("switchboard_signaling_errors_total", "Error replies sent to clients.",
+              c.errors_sent);
+  out.Counter("switchboard_rooms_closed_by_worker_death_total",
+              "Rooms closed because their worker died.", c.rooms_closed_by_worker_death);
+  out.Gauge("switchboard_participants_disconnected",
+            "Participants whose connection broke, within their resume grace period.",
+            conference_->disconnected_count());
+  out.Counter("switchboard_resumes_total", "Participants who resumed after a broken connection.",
+              c.resumes);
+  out.Counter("switchboard_resume_expired_total",
+              "Participants removed because they did not resume within the grace period.",
+              c.resume_expired);
+  out.Counter("switchboard_ice_restarts_total", "ICE restarts done.", c.ice_restarts);
+  out.Counter("switchboard_subscribe_offers_total", "Subscribe offers sent.", c.offers_sent);
+  out.Counter("switchboard_subscribe_offer_retries_total",
+              "Subscribe offers sent again after a failed or missing answer.", c.offers_retried);
+  out.Counter("switchboard_tracks_not_forwarded_total",
+              "Tracks not forwarded to a subscriber whose connection was at its m-line limit.",
+              c.tracks_not_forwarded);
+  out.LabeledCounter("switchboard_joins_refused_total",
+                     "Joins refused by a server-wide limit: joins a second (rate), rooms open, "
+                     "participants on the room's worker.",
+                     "reason",
+                     {{"rate", c.joins_refused_rate},
+                      {"rooms", c.joins_refused_rooms},
+                      {"worker", c.joins_refused_worker}});
+  RejectionMetrics(rejections_, http_->counters(), out);
+  return out.text();
 }
 
 namespace {

@@ -17,19 +17,20 @@ struct WriteRequest {
 
 void WriteCallback(uv_write_t* req, int status);
 
-std::string PeerAddress(const uv_tcp_t* tcp) {
+// The peer's IP and "ip:port" ("[ip]:port" for IPv6).
+std::pair<std::string, std::string> PeerAddress(const uv_tcp_t* tcp) {
   sockaddr_storage addr{};
   int len = sizeof(addr);
-  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return {"?", "?"};
   char ip[64] = {};
   if (addr.ss_family == AF_INET6) {
     const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&addr);
     uv_ip6_name(a6, ip, sizeof(ip));
-    return absl::StrCat("[", ip, "]:", ntohs(a6->sin6_port));
+    return {ip, absl::StrCat("[", ip, "]:", ntohs(a6->sin6_port))};
   }
   const auto* a4 = reinterpret_cast<const sockaddr_in*>(&addr);
   uv_ip4_name(a4, ip, sizeof(ip));
-  return absl::StrCat(ip, ":", ntohs(a4->sin_port));
+  return {ip, absl::StrCat(ip, ":", ntohs(a4->sin_port))};
 }
 
 }  // namespace
@@ -48,7 +49,14 @@ void HttpConnection::Start(uv_stream_t* listener) {
     return;
   }
   uv_tcp_nodelay(&tcp_, 1);  // signaling is small messages; latency matters more than packing
-  remote_address_ = PeerAddress(&tcp_);
+  auto [ip, address] = PeerAddress(&tcp_);
+  remote_address_ = std::move(address);
+  if (!server_->Admit(ip)) {
+    SB_LOG_INFO("http", "connection from {} refused: too many connections", remote_address_);
+    CloseNow();
+    return;
+  }
+  admitted_ip_ = std::move(ip);
   SB_LOG_DEBUG("http", "connection {} from {}", id_, remote_address_);
   const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), AllocCallback, ReadCallback);
   if (rc != 0) CloseNow();
@@ -378,11 +386,27 @@ void HttpConnection::CheckTimeouts(uint64_t now_ms) {
     case Phase::kFlushing:
       if (now_ms >= close_deadline_ms_) CloseNow();
       return;
-    case Phase::kOpen:
-      if (mode_ == Mode::kHttp && now_ms - last_activity_ms_ >= HttpServer::kIdleTimeoutMs) {
+    case Phase::kOpen: {
+      const uint64_t idle = now_ms - last_activity_ms_;
+      if (mode_ == Mode::kHttp) {
+        if (idle >= HttpServer::kIdleTimeoutMs) CloseNow();
+        return;
+      }
+      const HttpServer::Options& options = server_->options();
+      if (idle >= options.websocket_timeout_ms) {
+        // No pong, no message: the peer is gone. No close frame: to the listener this is a
+        // broken connection, not a goodbye.
+        ++server_->counters_.websockets_timed_out;
+        SB_LOG_INFO("http", "WebSocket {} from {}: nothing heard for {} ms; closing",
+                    websocket_ ? websocket_->id() : 0, remote_address_, idle);
         CloseNow();
+      } else if (idle >= options.websocket_ping_interval_ms &&
+                 now_ms - last_ping_ms_ >= options.websocket_ping_interval_ms) {
+        last_ping_ms_ = now_ms;
+        Write(ws::EncodeFrame(ws::Opcode::kPing, {}));
       }
       return;
+    }
     case Phase::kClosing:
       return;
   }

@@ -24,6 +24,8 @@ class HttpConnection {
   HttpConnection& operator=(const HttpConnection&) = delete;
 
   uint64_t id() const { return id_; }
+  // The peer's IP once it was admitted under the per-address limit; empty otherwise.
+  const std::string& admitted_ip() const { return admitted_ip_; }
   uv_tcp_t* tcp() { return &tcp_; }
   // Accepts the pending connection on `listener` and starts reading.
   void Start(uv_stream_t* listener);
@@ -85,6 +87,8 @@ class HttpConnection {
   std::shared_ptr<WebSocket> websocket_;
   size_t pending_write_bytes_ = 0;
   uint64_t last_activity_ms_ = 0;
+  uint64_t last_ping_ms_ = 0;  // WebSocket keepalive
+  std::string admitted_ip_;
   uint64_t close_deadline_ms_ = 0;  // in kCloseSent / kFlushing
 };
 

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <fstream>
@@ -26,8 +27,9 @@ struct HttpServer::TimerHandle {
 
 namespace {
 
-// How often idle and closing connections are checked.
-constexpr uint64_t kSweepIntervalMs = 1000;
+// How often idle and closing connections are checked, at most (more often when the WebSocket
+// ping interval is short, as in tests).
+constexpr uint64_t kMaxSweepIntervalMs = 1000;
 // Reads are at most this big; a WebSocket message spans several reads if larger.
 constexpr size_t kReadBufferBytes = 64 * 1024;
 // Larger static files are refused: the web app is a handful of small files.
@@ -146,12 +148,14 @@ absl::Status HttpServer::Start() {
                                         : reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
   listener_ = listener.release();
 
+  const uint64_t sweep_ms = std::max<uint64_t>(
+      10, std::min(kMaxSweepIntervalMs, options_.websocket_ping_interval_ms / 2));
   auto timer = std::make_unique<TimerHandle>();
   uv_timer_init(loop_, &timer->timer);
   timer->timer.data = this;
   uv_timer_start(
       &timer->timer, [](uv_timer_t* t) { static_cast<HttpServer*>(t->data)->OnSweepTimer(); },
-      kSweepIntervalMs, kSweepIntervalMs);
+      sweep_ms, sweep_ms);
   sweep_timer_ = timer.release();
 
   running_ = true;
@@ -198,7 +202,30 @@ void HttpServer::OnSweepTimer() {
   for (HttpConnection* connection : live) connection->CheckTimeouts(now);
 }
 
-void HttpServer::OnConnectionClosed(uint64_t id) { connections_.erase(id); }
+bool HttpServer::Admit(const std::string& ip) {
+  size_t& from_ip = connections_per_ip_[ip];
+  // connections_ already holds this one.
+  if (connections_.size() > options_.max_connections ||
+      from_ip >= options_.max_connections_per_ip) {
+    if (from_ip == 0) connections_per_ip_.erase(ip);
+    ++counters_.connections_refused;
+    return false;
+  }
+  ++from_ip;
+  return true;
+}
+
+void HttpServer::OnConnectionClosed(uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  if (const std::string& ip = it->second->admitted_ip(); !ip.empty()) {
+    if (auto count = connections_per_ip_.find(ip);
+        count != connections_per_ip_.end() && --count->second == 0) {
+      connections_per_ip_.erase(count);
+    }
+  }
+  connections_.erase(it);
+}
 
 Response HttpServer::Route(const Request& request, std::vector<std::string>* extra_headers) {
   if (auto it = routes_.find(request.path); it != routes_.end()) {

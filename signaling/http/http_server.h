@@ -95,6 +95,16 @@ class HttpServer {
     std::string listen_ip = "0.0.0.0";  // IPv4 or IPv6 literal
     uint16_t port = 8080;               // 0 picks a free port; see port()
     std::string web_root;               // static files; empty serves none
+    // Connections beyond these are closed as soon as they are accepted. Per address: an
+    // office behind one NAT shares it, so this is far above one person's need.
+    size_t max_connections = 4096;
+    size_t max_connections_per_ip = 256;
+    // A WebSocket that has sent nothing for the ping interval gets a ping frame (browsers
+    // and WebSocket libraries answer with a pong by themselves); one that has sent nothing
+    // for the timeout is dead (a vanished laptop, a dropped network) and is closed without a
+    // close frame, so its listener sees a broken connection (closed_cleanly() is false).
+    uint64_t websocket_ping_interval_ms = 15'000;
+    uint64_t websocket_timeout_ms = 45'000;
   };
   using Handler = std::function<Response(const Request&)>;
   using WebSocketHandler = std::function<void(std::shared_ptr<WebSocket>)>;
@@ -104,6 +114,8 @@ class HttpServer {
     uint64_t requests_rejected = 0;           // malformed or oversized requests (400, 411, 413...)
     uint64_t websocket_messages_too_big = 0;  // closed with 1009 (over ws::kMaxMessageBytes)
     uint64_t websocket_protocol_errors = 0;   // closed for any other framing error (1002, 1003...)
+    uint64_t connections_refused = 0;         // over max_connections or max_connections_per_ip
+    uint64_t websockets_timed_out = 0;        // nothing heard for websocket_timeout_ms
   };
 
   // A peer that stops reading while we keep sending is dropped past this much queued output.
@@ -133,6 +145,7 @@ class HttpServer {
   // The bound port (useful with Options::port == 0); 0 before Start().
   uint16_t port() const { return bound_port_; }
   size_t connection_count() const { return connections_.size(); }
+  const Options& options() const { return options_; }
   const Counters& counters() const { return counters_; }
 
  private:
@@ -141,6 +154,8 @@ class HttpServer {
   struct TimerHandle;
 
   void OnNewConnection(int status);
+  // A connection from `ip` was accepted: false (and counted) when it is one too many.
+  bool Admit(const std::string& ip);
   void OnSweepTimer();
   // Called from a connection's close callback: drops it from the live set (destroys it).
   void OnConnectionClosed(uint64_t id);
@@ -164,6 +179,7 @@ class HttpServer {
   // Live connections. One whose close is pending stays here until its close callback; if the
   // server dies first, the connection is handed to libuv and frees itself in that callback.
   absl::flat_hash_map<uint64_t, std::unique_ptr<HttpConnection>> connections_;
+  absl::flat_hash_map<std::string, size_t> connections_per_ip_;  // admitted ones only
   // Reads are handled synchronously, so every connection can share one read buffer.
   std::vector<char> read_buffer_;
   Counters counters_;

@@ -159,7 +159,10 @@ TEST(ClientMessage, MetricsText) {
   http.websocket_messages_too_big = 2;
   http.websocket_protocol_errors = 5;
   http.requests_rejected = 7;
-  const std::string text = RejectionMetrics(counters, http);
+  http.connections_refused = 11;
+  MetricsText metrics;
+  RejectionMetrics(counters, http, metrics);
+  const std::string& text = metrics.text();
   EXPECT_NE(text.find("# TYPE switchboard_messages_rejected_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("switchboard_messages_rejected_total{reason=\"too_deep\"} 2\n"),
             std::string::npos);
@@ -169,6 +172,8 @@ TEST(ClientMessage, MetricsText) {
             std::string::npos);
   EXPECT_NE(text.find("switchboard_websocket_protocol_errors_total 5\n"), std::string::npos);
   EXPECT_NE(text.find("switchboard_http_requests_rejected_total 7\n"), std::string::npos);
+  EXPECT_NE(text.find("switchboard_connections_refused_total 11\n"), std::string::npos);
+  EXPECT_NE(text.find("switchboard_websockets_timed_out_total 0\n"), std::string::npos);
 }
 
 }  // namespace

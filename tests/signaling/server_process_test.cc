@@ -156,8 +156,14 @@ class ServerProcessTest : public ::testing::Test {
         dup2(fileno(log), STDOUT_FILENO);
         dup2(fileno(log), STDERR_FILENO);
       }
-      execl(SB_SWITCHBOARD_BINARY, SB_SWITCHBOARD_BINARY, "--listen=127.0.0.1", "--port=0",
-            "--rtc-listen=127.0.0.1", "--workers=1", "--log-level=info", nullptr);
+      std::vector<std::string> args = {
+          SB_SWITCHBOARD_BINARY,    "--listen=127.0.0.1", "--port=0",
+          "--rtc-listen=127.0.0.1", "--workers=1",        "--log-level=info"};
+      for (const std::string& flag : ExtraFlags()) args.push_back(flag);
+      std::vector<char*> argv;
+      for (std::string& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      execv(SB_SWITCHBOARD_BINARY, argv.data());
       _exit(127);
     }
     // The server logs its port once it listens: "serving http://127.0.0.1:PORT/ ...".
@@ -177,6 +183,9 @@ class ServerProcessTest : public ::testing::Test {
     }
     ASSERT_NE(port_, 0) << Log();
   }
+
+  // Flags a test adds to the server's command line.
+  virtual std::vector<std::string> ExtraFlags() const { return {}; }
 
   void TearDown() override {
     if (pid_ <= 0) return;
@@ -395,6 +404,77 @@ TEST_F(ServerProcessTest, LargestMessageIsAccepted) {
   EXPECT_EQ((*reply)["code"], "not-joined");
   EXPECT_EQ(Rejected("too_large"), 0);
   ExpectUnaffected(*client, "the sender");
+}
+
+// --- Limits on rates and counts ------------------------------------------------------------------
+
+class ServerLimitsTest : public ServerProcessTest {
+ protected:
+  std::vector<std::string> ExtraFlags() const override {
+    return {"--messages-per-second=5", "--joins-per-second=2", "--max-rooms=2"};
+  }
+
+  // A join's reply (joined, or an error).
+  json Join(WsClient& client, const std::string& room, const std::string& name) {
+    client.Send({{"type", "join"}, {"room", room}, {"name", name}});
+    std::optional<json> reply = client.NextMessage();
+    return reply ? *reply : json();
+  }
+};
+
+TEST_F(ServerLimitsTest, AFloodingClientIsRateLimitedAndOthersAreNot) {
+  auto bystander = JoinBystander();
+  auto hostile = Connect();
+  // 5 a second, bursts of 20: of 200 pings sent at once about 20 are answered, the rest get
+  // rate-limited errors. Nothing is lost for the bystander.
+  std::string burst;
+  for (int i = 0; i < 200; ++i) {
+    burst +=
+        ws::EncodeClientFrame(ws::Opcode::kText, json({{"type", "ping"}, {"requestId", i}}).dump());
+  }
+  ASSERT_TRUE(hostile->connection().Send(burst));
+  int pongs = 0, limited = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::optional<json> reply = hostile->NextMessage();
+    ASSERT_TRUE(reply) << i << "; " << State();
+    if ((*reply)["type"] == "pong") ++pongs;
+    if ((*reply)["type"] == "error" && (*reply)["code"] == "rate-limited") ++limited;
+  }
+  EXPECT_GE(pongs, 20);
+  EXPECT_LE(pongs, 25);
+  EXPECT_EQ(pongs + limited, 200);
+  EXPECT_EQ(Rejected("rate_limited"), limited);
+  ExpectUnaffected(*bystander, "the bystander");
+  // A second later the sender may talk again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ExpectUnaffected(*hostile, "the sender, a second later");
+}
+
+TEST_F(ServerLimitsTest, JoinsPerSecondAndRoomsAreLimited) {
+  auto bystander = JoinBystander();  // in room "calm"
+  // Bursts of 4 joins (2 a second): after a refill, four go in and the next are refused.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  std::vector<std::unique_ptr<WsClient>> clients;
+  int joined = 0, rate_limited = 0;
+  for (int i = 0; i < 6; ++i) {
+    clients.push_back(Connect());
+    const json reply = Join(*clients.back(), "guests", "Guest" + std::to_string(i));
+    if (reply["type"] == "joined") ++joined;
+    if (reply["type"] == "error" && reply["code"] == "rate-limited") ++rate_limited;
+  }
+  EXPECT_EQ(joined, 4);
+  EXPECT_EQ(rate_limited, 2);
+  EXPECT_EQ(Metric("switchboard_joins_refused_total{reason=\"rate\"}"), 2);
+
+  // Two rooms at most ("calm" and "guests"): a third is refused with server-full.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  auto third = Connect();
+  const json refused = Join(*third, "third", "Linus");
+  EXPECT_EQ(refused["type"], "error");
+  EXPECT_EQ(refused["code"], "server-full");
+  EXPECT_EQ(Metric("switchboard_joins_refused_total{reason=\"rooms\"}"), 1);
+  EXPECT_EQ(Metric("switchboard_rooms"), 2);
+  ExpectUnaffected(*bystander, "the bystander");
 }
 
 }  // namespace

@@ -151,8 +151,9 @@ uint16_t CloseCode(const ws::Message& message) {
 // Echoes text; "close-me" asks the server to close; "flood:N" sends N messages of 1 MiB.
 class EchoListener : public WebSocket::Listener {
  public:
-  EchoListener(std::shared_ptr<WebSocket> socket, std::atomic<int>* closed)
-      : socket_(std::move(socket)), closed_(closed) {}
+  EchoListener(std::shared_ptr<WebSocket> socket, std::atomic<int>* closed,
+               std::atomic<int>* broken)
+      : socket_(std::move(socket)), closed_(closed), broken_(broken) {}
   void OnMessage(std::string_view text) override {
     if (text == "close-me") {
       socket_->Close(4000, "asked");
@@ -167,12 +168,14 @@ class EchoListener : public WebSocket::Listener {
   void OnClose() override {
     EXPECT_FALSE(socket_->is_open());
     EXPECT_FALSE(socket_->Send("too late"));
+    if (!socket_->closed_cleanly()) broken_->fetch_add(1);
     closed_->fetch_add(1);
   }
 
  private:
   std::shared_ptr<WebSocket> socket_;
   std::atomic<int>* closed_;
+  std::atomic<int>* broken_;  // ended without a close frame either way
 };
 
 class HttpServerTest : public ::testing::Test {
@@ -191,14 +194,18 @@ class HttpServerTest : public ::testing::Test {
     fs::create_symlink(dir_ / "secret.txt", www / "link.txt");
 
     ASSERT_EQ(uv_loop_init(&loop_), 0);
-    server_ =
-        std::make_unique<HttpServer>(&loop_, HttpServer::Options{"127.0.0.1", 0, www.string()});
+    HttpServer::Options options;
+    options.listen_ip = "127.0.0.1";
+    options.port = 0;
+    options.web_root = www.string();
+    Customize(options);
+    server_ = std::make_unique<HttpServer>(&loop_, options);
     server_->Handle("/api/health", [](const Request& request) {
       return Response{200, "application/json",
                       request.method == "GET" ? R"({"status":"ok"})" : R"({"other":true})"};
     });
     server_->OnWebSocket("/ws", [this](std::shared_ptr<WebSocket> socket) {
-      auto listener = std::make_unique<EchoListener>(socket, &closed_);
+      auto listener = std::make_unique<EchoListener>(socket, &closed_, &broken_);
       socket->SetListener(listener.get());
       listeners_.push_back(std::move(listener));
       accepted_.fetch_add(1);
@@ -214,6 +221,8 @@ class HttpServerTest : public ::testing::Test {
     });
     thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
   }
+
+  virtual void Customize(HttpServer::Options&) {}
 
   void TearDown() override {
     StopServer();
@@ -266,6 +275,7 @@ class HttpServerTest : public ::testing::Test {
   std::vector<std::unique_ptr<EchoListener>> listeners_;  // touched on the loop thread only
   std::atomic<int> accepted_{0};
   std::atomic<int> closed_{0};
+  std::atomic<int> broken_{0};
   uint16_t port_ = 0;
   std::thread thread_;
 };
@@ -545,16 +555,90 @@ namespace {
 
 // Destroying the server while its connections' close callbacks are still pending is safe: they
 // free themselves, and WebSocket listeners still hear OnClose.
+// --- Limits -------------------------------------------------------------------------------------
+
+class HttpServerLimitsTest : public HttpServerTest {
+ protected:
+  void Customize(HttpServer::Options& options) override {
+    options.max_connections = 5;
+    options.max_connections_per_ip = 3;
+    options.websocket_ping_interval_ms = 100;
+    options.websocket_timeout_ms = 400;
+  }
+};
+
+TEST_F(HttpServerLimitsTest, ConnectionsPerAddressAreCapped) {
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<Client>(port_));
+    std::optional<HttpReply> reply = Get(*held.back(), "/api/health");
+    ASSERT_TRUE(reply) << i;
+    EXPECT_EQ(reply->status, 200);
+  }
+  // The fourth from 127.0.0.1 is accepted by the kernel, then closed at once.
+  Client fourth(port_);
+  ASSERT_TRUE(fourth.connected());
+  fourth.Send("GET /api/health HTTP/1.1\r\nHost: test\r\n\r\n");
+  EXPECT_TRUE(fourth.AtEof());
+  // One of the three goes: there is room again.
+  held.pop_back();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Client again(port_);
+  std::optional<HttpReply> reply = Get(again, "/api/health");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  StopServer();
+  EXPECT_EQ(server_->counters().connections_refused, 1u);
+}
+
+TEST_F(HttpServerLimitsTest, SilentWebSocketIsPingedAndAnAnsweringOneStays) {
+  auto client = OpenWebSocket();
+  // Nothing sent for the ping interval: the server pings (and keeps pinging).
+  std::optional<ws::Message> frame = ReadFrame(*client);
+  ASSERT_TRUE(frame);
+  EXPECT_EQ(frame->opcode, ws::Opcode::kPing);
+  // Answering every ping (as browsers do) keeps it open well past the timeout.
+  for (int i = 0; i < 8; ++i) {
+    client->Send(ws::EncodeFrame(ws::Opcode::kPong, "", true, kMask));
+    frame = ReadFrame(*client);
+    ASSERT_TRUE(frame) << i;
+    EXPECT_EQ(frame->opcode, ws::Opcode::kPing);
+  }
+  client->Send(ws::EncodeFrame(ws::Opcode::kText, "still here", true, kMask));
+  for (frame = ReadFrame(*client); frame && frame->opcode == ws::Opcode::kPing;) {
+    frame = ReadFrame(*client);
+  }
+  ASSERT_TRUE(frame);
+  EXPECT_EQ(frame->payload, "still here");
+  EXPECT_EQ(closed_.load(), 0);
+}
+
+TEST_F(HttpServerLimitsTest, DeadWebSocketIsClosedAsBroken) {
+  auto client = OpenWebSocket();
+  // A peer that never answers: after the timeout the connection is closed without a close
+  // frame, and the listener hears a broken connection, not a goodbye.
+  for (;;) {
+    std::optional<ws::Message> frame = ReadFrame(*client);
+    if (!frame) break;  // EOF
+    ASSERT_EQ(frame->opcode, ws::Opcode::kPing) << "only pings, never a close frame";
+  }
+  ASSERT_TRUE(WaitFor(closed_, 1));
+  EXPECT_EQ(broken_.load(), 1);
+  StopServer();
+  EXPECT_EQ(server_->counters().websockets_timed_out, 1u);
+}
+
 TEST(HttpServerLifetime, DestroyedBeforeCloseCallbacksRun) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
   auto server = std::make_unique<HttpServer>(&loop, HttpServer::Options{"127.0.0.1", 0, ""});
   std::atomic<int> closed{0};
+  std::atomic<int> broken{0};
   std::unique_ptr<EchoListener> listener;
   std::shared_ptr<WebSocket> socket;
   server->OnWebSocket("/ws", [&](std::shared_ptr<WebSocket> s) {
     socket = s;
-    listener = std::make_unique<EchoListener>(s, &closed);
+    listener = std::make_unique<EchoListener>(s, &closed, &broken);
     s->SetListener(listener.get());
   });
   ASSERT_TRUE(server->Start().ok());
