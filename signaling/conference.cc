@@ -385,7 +385,7 @@ void Conference::OnParticipantReady(Participant* p) {
   }
 }
 
-void Conference::Leave(const std::string& participant_id) {
+void Conference::Leave(std::string participant_id) {
   Participant* p = FindParticipant(participant_id);
   if (!p) return;
   Room* room = FindRoom(p->room_instance);

@@ -157,7 +157,8 @@ class Conference : public WorkerPool::Listener {
   // conference.cc: membership.
   void Join(ClientSink* sink, const nlohmann::json& message);
   void Resume(ClientSink* sink, const nlohmann::json& message);
-  void Leave(const std::string& participant_id);
+  // By value: callers pass ids owned by what Leave destroys (a participant, its timer).
+  void Leave(std::string participant_id);
   void Mute(Participant* p, const nlohmann::json& message);
   void CreateTransports(uint64_t room_instance, const std::string& participant_id);
   void OnParticipantReady(Participant* p);

@@ -477,4 +477,60 @@ TEST_F(ServerLimitsTest, JoinsPerSecondAndRoomsAreLimited) {
   ExpectUnaffected(*bystander, "the bystander");
 }
 
+// --- Reconnection ------------------------------------------------------------------------------
+
+class ServerResumeTest : public ServerProcessTest {
+ protected:
+  std::vector<std::string> ExtraFlags() const override { return {"--resume-grace=1"}; }
+};
+
+TEST_F(ServerResumeTest, BrokenConnectionResumesWithinTheGraceAndLeavesAfterIt) {
+  auto bystander = JoinBystander();
+  std::string token, id;
+  {
+    auto dropper = Connect();
+    dropper->Send({{"type", "join"}, {"room", "calm"}, {"name", "Ada"}});
+    std::optional<json> joined = dropper->NextMessage();
+    ASSERT_TRUE(joined);
+    ASSERT_EQ((*joined)["type"], "joined");
+    token = (*joined)["resumeToken"].get<std::string>();
+    id = (*joined)["id"].get<std::string>();
+    EXPECT_EQ(token.size(), 32u);
+    // The connection ends without a close frame (the WsClient goes away).
+  }
+  std::optional<json> seen = bystander->NextMessage();  // Ada joined
+  ASSERT_TRUE(seen);
+  EXPECT_EQ((*seen)["type"], "participant-joined");
+  // Resumed on a new connection within the grace: the same participant, nobody told it left.
+  auto back = Connect();
+  back->Send({{"type", "resume"}, {"resumeToken", token}, {"requestId", 7}});
+  std::optional<json> resumed = back->NextMessage();
+  ASSERT_TRUE(resumed) << State();
+  EXPECT_EQ((*resumed)["type"], "resumed");
+  EXPECT_EQ((*resumed)["id"], id);
+  EXPECT_EQ((*resumed)["requestId"], 7);
+  ExpectUnaffected(*bystander, "the bystander after the resume");  // no participant-left queued
+  EXPECT_EQ(Metric("switchboard_resumes_total"), 1);
+  // A wrong token is refused.
+  auto stranger = Connect();
+  stranger->Send({{"type", "resume"}, {"resumeToken", "0123456789abcdef0123456789abcdef"}});
+  std::optional<json> refused = stranger->NextMessage();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ((*refused)["code"], "resume-failed");
+
+  // Dropped again and not back within the grace: it leaves, and the others are told.
+  back.reset();
+  std::optional<json> left = bystander->NextMessage();
+  ASSERT_TRUE(left) << State();
+  EXPECT_EQ((*left)["type"], "participant-left");
+  EXPECT_EQ((*left)["id"], id);
+  EXPECT_EQ(Metric("switchboard_resume_expired_total"), 1);
+  auto late = Connect();
+  late->Send({{"type", "resume"}, {"resumeToken", token}});
+  std::optional<json> too_late = late->NextMessage();
+  ASSERT_TRUE(too_late);
+  EXPECT_EQ((*too_late)["code"], "resume-failed");
+  ExpectUnaffected(*bystander, "the bystander at the end");
+}
+
 }  // namespace
