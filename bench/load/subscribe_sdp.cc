@@ -168,8 +168,7 @@ absl::StatusOr<SubscribeOffer> ParseSubscribeOffer(std::string_view sdp_text) {
       // <pt> <name>/<clock rate>[/<channels>]
       auto pt = PayloadTypeAndRest(arg);
       std::vector<absl::string_view> enc =
-          pt ? absl::StrSplit(pt->second, '/')
-             : std::vector<absl::string_view>{};
+          pt ? absl::StrSplit(pt->second, '/') : std::vector<absl::string_view>{};
       OfferedCodec codec;
       if (!pt || pt->first < 0 || enc.size() < 2 || enc[0].empty() ||
           !absl::SimpleAtoi(enc[1], &codec.clock_rate) ||
@@ -202,15 +201,14 @@ absl::StatusOr<SubscribeOffer> ParseSubscribeOffer(std::string_view sdp_text) {
       // <ssrc> <attribute>[:<value>] (RFC 5576 4.1)
       const size_t space = arg.find(' ');
       uint32_t ssrc = 0;
-      if (space == absl::string_view::npos ||
-          !absl::SimpleAtoi(arg.substr(0, space), &ssrc) || ssrc == 0) {
+      if (space == absl::string_view::npos || !absl::SimpleAtoi(arg.substr(0, space), &ssrc) ||
+          ssrc == 0) {
         return Bad(line_no, "bad ssrc", line);
       }
       OfferedSection& s = sections.back().section;
       if (s.ssrc == 0) s.ssrc = ssrc;
       absl::string_view attribute = arg.substr(space + 1);
-      if (ssrc == s.ssrc && !sections.back().has_msid &&
-          absl::ConsumePrefix(&attribute, "msid:")) {
+      if (ssrc == s.ssrc && !sections.back().has_msid && absl::ConsumePrefix(&attribute, "msid:")) {
         std::vector<absl::string_view> f = Fields(attribute);
         if (!f.empty()) s.msid_stream = std::string(f[0]);
         if (f.size() > 1) s.msid_track = std::string(f[1]);

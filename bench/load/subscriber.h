@@ -17,9 +17,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "bench/load/client_sdp.h"
-#include "bench/load/subscribe_sdp.h"
 #include "bench/load/load_stats.h"
 #include "bench/load/media_connection.h"
+#include "bench/load/subscribe_sdp.h"
 #include "nlohmann/json.hpp"
 #include "rtp/receive_stats.h"
 #include "transport/uv_timer.h"
@@ -102,8 +102,8 @@ class Subscriber : public MediaConnection::Listener {
   ClientTransport local_;
   uint64_t session_id_ = 0, version_ = 0;
   uint32_t rtcp_ssrc_ = 0;
-  std::vector<std::unique_ptr<Stream>> streams_;       // every stream, ended ones too
-  absl::flat_hash_map<std::string, Stream*> by_mid_;   // the live stream each mid carries now
+  std::vector<std::unique_ptr<Stream>> streams_;        // every stream, ended ones too
+  absl::flat_hash_map<std::string, Stream*> by_mid_;    // the live stream each mid carries now
   absl::flat_hash_map<uint32_t, Stream*> by_ssrc_;      // media ssrc
   absl::flat_hash_map<uint32_t, Stream*> by_rtx_ssrc_;  // rtx ssrc
   bool started_ = false;

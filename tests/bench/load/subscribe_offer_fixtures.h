@@ -30,8 +30,8 @@ struct Section {
 inline std::string SectionText(const Section& s, bool candidates) {
   std::vector<std::string> l;
   const std::string formats = s.video ? "101 102" : "100";
-  l.push_back(absl::StrCat("m=", s.video ? "video" : "audio", " ", s.port,
-                           " UDP/TLS/RTP/SAVPF ", formats));
+  l.push_back(
+      absl::StrCat("m=", s.video ? "video" : "audio", " ", s.port, " UDP/TLS/RTP/SAVPF ", formats));
   l.push_back("c=IN IP4 127.0.0.1");
   l.push_back("a=ice-ufrag:sbUfrag1");
   l.push_back("a=ice-pwd:sbIcePassword0123456789");
