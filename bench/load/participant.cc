@@ -49,16 +49,22 @@ Participant::Participant(uv_loop_t* loop, const WsUrl& server,
 
 Participant::~Participant() { Stop(); }
 
-void Participant::Stop() {
+void Participant::Stop() { Close(/*leave=*/true); }
+
+void Participant::Disconnect() { Close(/*leave=*/false); }
+
+void Participant::Close(bool leave) {
   if (stopped_) return;
   stopped_ = true;
+  left_us_ = NowUs();
   if (publisher_) publisher_->Stop();
   if (subscriber_) subscriber_->Stop();
-  if (ws_->open() && joined()) Send({{"type", "leave"}});
+  if (leave && ws_->open() && joined()) Send({{"type", "leave"}});
   ws_->Close();
 }
 
 void Participant::OnWsOpen() {
+  join_sent_us_ = NowUs();
   Send({{"type", "join"},
         {"room", room_},
         {"name", name_},
@@ -104,7 +110,7 @@ void Participant::OnJoined(const nlohmann::json& message) {
 void Participant::OnSubscribeOffer(const nlohmann::json& message) {
   if (!message.contains("sdp") || !message["sdp"].is_string()) return Fail("offer without sdp");
   if (!subscriber_) {
-    subscriber_ = std::make_unique<Subscriber>(loop_, certificate_, name_, stats_);
+    subscriber_ = std::make_unique<Subscriber>(loop_, certificate_, name_, stats_, group_);
   }
   auto answer =
       subscriber_->OnOffer(message["sdp"].get<std::string>(),

@@ -55,6 +55,8 @@ struct MediaProfile {
   uint32_t fps = 30;
   double keyframe_interval_s = 5;
   bool simulcast = false;  // send kSimulcastLayers by rid
+  // Opus packet time: 10, 20 (Chromium's default), 40 or 60 ms.
+  uint32_t audio_ptime_ms = 20;
 };
 
 // A media clock: the RTP timestamp at monotonic time `time_us` of a stream whose clock read
