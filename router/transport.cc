@@ -41,12 +41,12 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::Create(
   auto webrtc = transport::WebRtcTransport::Create(loop, options, certificate, self.get());
   if (!webrtc.ok()) return webrtc.status();
   self->webrtc_ = *std::move(webrtc);
-  self->rtcp_timer_ = std::make_unique<transport::UvTimer>(loop, [t = self.get()] {
+  self->rtcp_timer_ = std::make_unique<UvTimer>(loop, [t = self.get()] {
     t->SendRtcpReports();
     t->ScheduleRtcp();
   });
   self->ScheduleRtcp();
-  self->key_frame_timer_ = std::make_unique<transport::UvTimer>(
+  self->key_frame_timer_ = std::make_unique<UvTimer>(
       loop, [t = self.get()] { t->FlushDeferredKeyFrameRequests(); });
   return self;
 }

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "router/consumer.h"
 #include "router/producer.h"
-#include "transport/uv_timer.h"
+#include "base/uv_timer.h"
 #include "transport/webrtc_transport.h"
 
 namespace sb::router {
@@ -111,8 +111,8 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   Listener* const listener_;
   const uint32_t rtcp_ssrc_;  // sender ssrc of our RR and PLI packets
   std::unique_ptr<transport::WebRtcTransport> webrtc_;
-  std::unique_ptr<transport::UvTimer> rtcp_timer_;
-  std::unique_ptr<transport::UvTimer> key_frame_timer_;
+  std::unique_ptr<UvTimer> rtcp_timer_;
+  std::unique_ptr<UvTimer> key_frame_timer_;
 
   absl::flat_hash_map<std::string, std::unique_ptr<Producer>> producers_;
   absl::flat_hash_map<std::string, std::unique_ptr<Consumer>> consumers_;

@@ -222,8 +222,10 @@ absl::Status ValidateProducerParameters(MediaKind kind, const RtpParameters& par
   std::set<uint32_t> ssrcs;
   std::set<std::string> rids;
   for (const RtpEncodingParameters& e : params.encodings) {
-    if (e.ssrc == 0 && e.rid.empty()) {
-      return absl::InvalidArgumentError("encoding has neither ssrc nor rid");
+    // A lone encoding may be announced by neither: its ssrc is learnt from the mid header
+    // extension (RFC 8843 9.2), as GStreamer's webrtcbin offers before its encoders run.
+    if (e.ssrc == 0 && e.rid.empty() && (params.encodings.size() > 1 || params.mid.empty())) {
+      return absl::InvalidArgumentError("encoding has neither ssrc nor rid (nor a lone mid)");
     }
     if (e.ssrc != 0 && !ssrcs.insert(e.ssrc).second) {
       return absl::InvalidArgumentError(absl::StrCat("duplicate ssrc ", e.ssrc));

@@ -29,18 +29,29 @@ unshare -n sh -c 'ip link set lo up && exec node --test --test-concurrency=1 tes
 e2e_status=${PIPESTATUS[0]}
 set -e
 
-# One closing line for all runners; each fuzz target counts as one test.
-ctest_passed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2 \1/p' "$ctest_log" | awk '{print $1-$2}')
+# One closing line for all runners; each fuzz target counts as one test. Skipped tests are
+# not passed ones: CTest counts a test that exits with its SKIP_RETURN_CODE (or a GTEST_SKIP)
+# in "out of N" and lists it under "did not run" as "(Skipped)"; a DISABLED test is listed there
+# as "(Disabled)" and not counted in N. node's TAP summary has "# skipped N" (and "# todo N";
+# "# cancelled N" are tests that never finished: failures).
+ctest_total=$(sed -n 's/.*tests passed, [0-9]* tests failed out of \([0-9]*\).*/\1/p' "$ctest_log")
 ctest_failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$ctest_log")
+ctest_skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .* \(Skipped\)$' "$ctest_log" || true)
+ctest_disabled=$(grep -cE '^[[:space:]]*[0-9]+ - .* \(Disabled\)$' "$ctest_log" || true)
+ctest_passed=$(( ${ctest_total:-0} - ${ctest_failed:-0} - ${ctest_skipped:-0} ))
 e2e_passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$e2e_log")
 e2e_failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$e2e_log")
+e2e_cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$e2e_log")
+e2e_skipped=$(sed -n 's/^# skipped \([0-9]*\)$/\1/p' "$e2e_log")
+e2e_todo=$(sed -n 's/^# todo \([0-9]*\)$/\1/p' "$e2e_log")
 fuzz_passed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$fuzz_log")
 fuzz_failed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$fuzz_log")
-passed=$(( ${ctest_passed:-0} + ${fuzz_passed:-0} + ${e2e_passed:-0} ))
-failed=$(( ${ctest_failed:-0} + ${fuzz_failed:-0} + ${e2e_failed:-0} ))
+passed=$(( ctest_passed + ${fuzz_passed:-0} + ${e2e_passed:-0} ))
+failed=$(( ${ctest_failed:-0} + ${fuzz_failed:-0} + ${e2e_failed:-0} + ${e2e_cancelled:-0} ))
+skipped=$(( ${ctest_skipped:-0} + ${ctest_disabled:-0} + ${e2e_skipped:-0} + ${e2e_todo:-0} ))
 if [ "$ctest_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ] || [ "$e2e_status" -ne 0 ]; then
   [ "$failed" -gt 0 ] || failed=1
 fi
 rm -f "$ctest_log" "$fuzz_log" "$e2e_log"
-echo "total: $passed passed, $failed failed"
+echo "total: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

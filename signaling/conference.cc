@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "signaling/capabilities.h"
+#include "signaling/sdp/sdp_session.h"
 #include "signaling/worker_requests.h"
 
 namespace sb::signaling {
@@ -31,10 +32,22 @@ bool ValidDisplayName(const std::string& name) {
                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-uint64_t RandomSessionId() {
+std::mt19937_64& Rng() {
   static std::mt19937_64 rng{std::random_device{}()};
+  return rng;
+}
+
+uint64_t RandomSessionId() {
   // RFC 8866 5.2: a numeric session id; keep it below 2^62 so every parser takes it.
-  return rng() >> 2;
+  return Rng()() >> 2;
+}
+
+// 128 random bits: a resume token is a bearer secret for the participant's place in a room.
+std::string NewResumeToken() {
+  std::random_device device;
+  std::string token;
+  for (int i = 0; i < 4; ++i) absl::StrAppend(&token, absl::Hex(device(), absl::kZeroPad8));
+  return token;
 }
 
 }  // namespace
@@ -58,7 +71,9 @@ nlohmann::json Participant::ToJson() const {
           {"videoMuted", Muted(rtp::MediaKind::kVideo)}};
 }
 
-Conference::Conference(const Config& config, WorkerPool* pool) : config_(config), pool_(pool) {}
+Conference::Conference(uv_loop_t* loop, const Config& config, WorkerPool* pool,
+                       ConferenceTiming timing)
+    : loop_(loop), config_(config), pool_(pool), timing_(timing) {}
 
 Conference::~Conference() = default;
 
@@ -74,12 +89,41 @@ Participant* Conference::FindParticipant(const std::string& id) {
   return it == participants_.end() ? nullptr : it->second.get();
 }
 
+Participant* Conference::FindByResumeToken(const std::string& token) {
+  if (token.empty()) return nullptr;
+  for (auto& [id, p] : participants_) {
+    if (p->resume_token == token) return p.get();
+  }
+  return nullptr;
+}
+
+size_t Conference::disconnected_count() const {
+  return std::count_if(participants_.begin(), participants_.end(),
+                       [](const auto& kv) { return kv.second->ready && !kv.second->sink; });
+}
+
+void Conference::Send(Participant* p, const nlohmann::json& message) {
+  if (p->sink) p->sink->SendToClient(message);
+}
+
+nlohmann::json Conference::ParticipantsJson(const Room& room, const Participant* except) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& id : room.participant_ids) {
+    auto it = participants_.find(id);
+    if (it == participants_.end()) continue;
+    const Participant* other = it->second.get();
+    if (other != except && other->ready) out.push_back(other->ToJson());
+  }
+  return out;
+}
+
 WorkerProcess* Conference::WorkerOf(const Room& room) const {
   return pool_->worker(room.worker_index);
 }
 
 void Conference::SendError(ClientSink* sink, const std::string& code, const std::string& message,
                            const nlohmann::json& request) {
+  if (!sink) return;  // a disconnected participant
   ++counters_.errors_sent;
   nlohmann::json error = {{"type", "error"}, {"code", code}, {"message", message}};
   if (request.is_object()) {
@@ -96,7 +140,7 @@ void Conference::Broadcast(const Room& room, const nlohmann::json& message,
   for (const auto& id : room.participant_ids) {
     if (id == except_id) continue;
     Participant* p = FindParticipant(id);
-    if (p && p->ready) p->sink->SendToClient(message);
+    if (p && p->ready) Send(p, message);
   }
 }
 
@@ -118,8 +162,15 @@ void Conference::HandleMessage(ClientSink* sink, const std::string& participant_
     }
     return Join(sink, message);
   }
+  if (type == "resume") {
+    if (!participant_id.empty()) {
+      return SendError(sink, "already-joined", "leave the current room first", message);
+    }
+    return Resume(sink, message);
+  }
   if (type == "candidate") return;  // ICE-lite server: trickled candidates are not needed.
-  static const char* const kRoomMessages[] = {"publish", "subscribe-answer", "mute", "leave"};
+  static const char* const kRoomMessages[] = {"publish", "subscribe-answer", "restart-ice", "mute",
+                                              "leave"};
   if (std::find(std::begin(kRoomMessages), std::end(kRoomMessages), type) ==
       std::end(kRoomMessages)) {
     return SendError(sink, "unknown-type", absl::StrCat("unknown message type '", type, "'"),
@@ -131,7 +182,7 @@ void Conference::HandleMessage(ClientSink* sink, const std::string& participant_
     nlohmann::json left = {{"type", "left"}};
     if (Room* room = FindRoom(p->room_instance)) left["room"] = room->name;
     if (auto it = message.find("requestId"); it != message.end()) left["requestId"] = *it;
-    Leave(participant_id, true);
+    Leave(participant_id);
     sink->OnRemovedFromRoom();  // the same socket may join again
     return sink->SendToClient(left);
   }
@@ -140,6 +191,7 @@ void Conference::HandleMessage(ClientSink* sink, const std::string& participant_
   }
   if (type == "publish") return Publish(p, message);
   if (type == "subscribe-answer") return SubscribeAnswer(p, message);
+  if (type == "restart-ice") return SubscribeRestartIce(p, message);
   if (type == "mute") return Mute(p, message);
 }
 
@@ -163,6 +215,14 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
                      absl::StrCat("rtpCapabilities: ", caps.status().message()), message);
   }
   const std::string room_name = room_it->get<std::string>();
+  // A reloaded page joins afresh and names its previous session: that one goes at once
+  // instead of lingering for its grace period.
+  if (auto it = message.find("replaces"); it != message.end() && it->is_string()) {
+    if (Participant* previous = FindByResumeToken(it->get<std::string>())) {
+      if (previous->sink) previous->sink->OnRemovedFromRoom();
+      Leave(previous->id);
+    }
+  }
 
   Room* room = nullptr;
   if (auto it = room_by_name_.find(room_name); it != room_by_name_.end()) {
@@ -206,7 +266,8 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
                              });
   }
 
-  auto participant = std::make_unique<Participant>();
+  auto participant = std::make_unique<Participant>(std::min(
+      sdp::kMaxMediaSections, static_cast<size_t>(config_.room_capacity) * kMaxPublishedTracks));
   Participant* p = participant.get();
   p->id = NewId("p");
   p->name = name_it->get<std::string>();
@@ -214,6 +275,7 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
   p->sink = sink;
   p->caps = *std::move(caps);
   p->session_id = RandomSessionId();
+  p->resume_token = NewResumeToken();
   participants_[p->id] = std::move(participant);
   room->participant_ids.push_back(p->id);
   ++counters_.joins;
@@ -255,8 +317,8 @@ void Conference::CreateTransports(uint64_t room_instance, const std::string& par
               SendError(p->sink, "server-error",
                         absl::StrCat("cannot create a transport: ", ResponseReason(response)),
                         nlohmann::json{{"type", "join"}});
-              p->sink->OnRemovedFromRoom();  // the join failed: the socket may try again
-              Leave(participant_id, false);
+              if (p->sink) p->sink->OnRemovedFromRoom();  // the join failed: it may try again
+              Leave(participant_id);
             }
             return;
           }
@@ -270,15 +332,14 @@ void Conference::OnParticipantReady(Participant* p) {
   Room* room = FindRoom(p->room_instance);
   if (!room) return;
   p->ready = true;
-  nlohmann::json others = nlohmann::json::array();
-  for (const auto& id : room->participant_ids) {
-    Participant* other = FindParticipant(id);
-    if (other && other != p && other->ready) others.push_back(other->ToJson());
-  }
-  nlohmann::json joined = {
-      {"type", "joined"}, {"room", room->name}, {"id", p->id}, {"participants", others}};
+  nlohmann::json joined = {{"type", "joined"},
+                           {"room", room->name},
+                           {"id", p->id},
+                           {"participants", ParticipantsJson(*room, p)},
+                           {"resumeToken", p->resume_token},
+                           {"resumeGraceMs", timing_.resume_grace_ms}};
   if (!p->join_request_id.is_null()) joined["requestId"] = p->join_request_id;
-  p->sink->SendToClient(joined);
+  Send(p, joined);
   Broadcast(*room, {{"type", "participant-joined"}, {"participant", p->ToJson()}}, p->id);
   SB_LOG_INFO("rooms", "{} ({}) joined room {}", p->id, p->name, room->name);
   // Everything already published in the room flows to the newcomer.
@@ -289,7 +350,7 @@ void Conference::OnParticipantReady(Participant* p) {
   }
 }
 
-void Conference::Leave(const std::string& participant_id, bool /*acknowledge*/) {
+void Conference::Leave(const std::string& participant_id) {
   Participant* p = FindParticipant(participant_id);
   if (!p) return;
   Room* room = FindRoom(p->room_instance);
@@ -308,7 +369,7 @@ void Conference::Leave(const std::string& participant_id, bool /*acknowledge*/) 
     ids.erase(std::remove(ids.begin(), ids.end(), participant_id), ids.end());
   }
   participants_.erase(participant_id);
-  CloseSlotsOfProducers(producer_ids);
+  EndProducers(producer_ids);
   if (!room) return;
   SB_LOG_INFO("rooms", "{} left room {}", participant_id, room->name);
   if (was_ready) Broadcast(*room, {{"type", "participant-left"}, {"id", participant_id}}, "");
@@ -323,8 +384,59 @@ void Conference::Leave(const std::string& participant_id, bool /*acknowledge*/) 
   }
 }
 
-void Conference::HandleDisconnect(const std::string& participant_id) {
-  if (!participant_id.empty()) Leave(participant_id, false);
+void Conference::HandleDisconnect(const std::string& participant_id, bool may_resume) {
+  Participant* p = participant_id.empty() ? nullptr : FindParticipant(participant_id);
+  if (!p) return;
+  if (!may_resume || !p->ready || timing_.resume_grace_ms == 0) return Leave(participant_id);
+  // Its media keeps flowing; what it misses meanwhile, a resume brings it.
+  p->sink = nullptr;
+  p->grace_timer = std::make_unique<UvTimer>(loop_, [this, participant_id] {
+    Participant* p = FindParticipant(participant_id);
+    if (!p || p->sink) return;
+    ++counters_.resume_expired;
+    SB_LOG_INFO("rooms", "{} did not come back within {} ms", participant_id,
+                timing_.resume_grace_ms);
+    Leave(participant_id);
+  });
+  p->grace_timer->Start(timing_.resume_grace_ms);
+  SB_LOG_INFO("rooms", "{} disconnected; may resume for {} ms", participant_id,
+              timing_.resume_grace_ms);
+}
+
+void Conference::Resume(ClientSink* sink, const nlohmann::json& message) {
+  auto token_it = message.find("resumeToken");
+  if (token_it == message.end() || !token_it->is_string()) {
+    return SendError(sink, "bad-message", "resume needs \"resumeToken\" (from joined)", message);
+  }
+  Participant* p = FindByResumeToken(token_it->get<std::string>());
+  Room* room = p ? FindRoom(p->room_instance) : nullptr;
+  if (!p || !p->ready || !room) {
+    return SendError(sink, "resume-failed",
+                     "no such session (it ended, or its grace period ran out): join again",
+                     message);
+  }
+  // The old socket may not know yet that it is dead: this one takes over.
+  if (p->sink && p->sink != sink) {
+    p->sink->OnRemovedFromRoom();
+    p->sink->CloseReplaced();
+  }
+  p->sink = sink;
+  p->grace_timer.reset();
+  ++counters_.resumes;
+  if (on_joined) on_joined(sink, p->id);
+  nlohmann::json resumed = {{"type", "resumed"},
+                            {"room", room->name},
+                            {"id", p->id},
+                            {"participants", ParticipantsJson(*room, p)},
+                            {"resumeToken", p->resume_token},
+                            {"resumeGraceMs", timing_.resume_grace_ms}};
+  if (auto it = message.find("requestId"); it != message.end()) resumed["requestId"] = *it;
+  Send(p, resumed);
+  SB_LOG_INFO("rooms", "{} resumed in room {}", p->id, room->name);
+  // An offer sent while it was away may never have arrived: offer the current state again.
+  p->subscriber.AnswerFailed();
+  if (p->answer_timer) p->answer_timer->Stop();
+  MaybeOffer(p);
 }
 
 void Conference::Mute(Participant* p, const nlohmann::json& message) {
@@ -352,6 +464,32 @@ void Conference::Mute(Participant* p, const nlohmann::json& message) {
   }
 }
 
+void Conference::RestartIce(Participant* p, TransportSide* side, std::function<void(bool)> done) {
+  Room* room = FindRoom(p->room_instance);
+  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  if (!worker) return done(false);
+  const bool is_send = side == &p->send;
+  side->restarting_ice = true;
+  worker->Request(
+      fbs::Method::TRANSPORT_RESTART_ICE, side->id, {},
+      [this, id = p->id, is_send, done](const fbs::Response* response) {
+        Participant* p = FindParticipant(id);
+        if (!p) return;
+        TransportSide& side = is_send ? p->send : p->recv;
+        side.restarting_ice = false;
+        const auto* ice = response->body_as_IceParameters();
+        if (!response->accepted() || !ice || !ice->username_fragment() || !ice->password()) {
+          SB_LOG_WARN("rooms", "ICE restart of {} refused: {}", side.id, ResponseReason(response));
+          return done(false);
+        }
+        side.local.ice_ufrag = ice->username_fragment()->str();
+        side.local.ice_pwd = ice->password()->str();
+        ++counters_.ice_restarts;
+        SB_LOG_INFO("rooms", "{}: ICE restarted on {}", id, side.id);
+        done(true);
+      });
+}
+
 void Conference::CloseRoom(Room* room, const std::string& reason, bool worker_alive) {
   const std::string name = room->name;
   const uint64_t instance = room->instance;
@@ -359,8 +497,8 @@ void Conference::CloseRoom(Room* room, const std::string& reason, bool worker_al
   for (const auto& id : ids) {
     Participant* p = FindParticipant(id);
     if (!p) continue;
-    p->sink->SendToClient({{"type", "room-closed"}, {"room", name}, {"reason", reason}});
-    p->sink->OnRemovedFromRoom();
+    Send(p, {{"type", "room-closed"}, {"room", name}, {"reason", reason}});
+    if (p->sink) p->sink->OnRemovedFromRoom();
     participants_.erase(id);
   }
   if (WorkerProcess* worker = WorkerOf(*room); worker && worker_alive) worker->AddLoad(-1);

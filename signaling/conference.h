@@ -16,12 +16,18 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/uv_timer.h"
 #include "rtp/rtp_parameters.h"
 #include "signaling/config.h"
 #include "signaling/sdp/webrtc_sdp.h"
+#include "signaling/subscriber_session.h"
 #include "signaling/workers/worker_pool.h"
 
 namespace sb::signaling {
+
+// Tracks one participant may publish: camera, microphone, a screen and its audio. It also
+// bounds every subscriber's m-lines (room capacity times this).
+inline constexpr size_t kMaxPublishedTracks = 4;
 
 // Where a participant's messages go (the WebSocket session).
 class ClientSink {
@@ -30,6 +36,8 @@ class ClientSink {
   virtual void SendToClient(const nlohmann::json& message) = 0;
   // The server ended this client's membership (room closed): it may join again.
   virtual void OnRemovedFromRoom() = 0;
+  // Another connection resumed this client's session: this one is closed.
+  virtual void CloseReplaced() = 0;
 };
 
 struct ProducerInfo {
@@ -40,46 +48,35 @@ struct ProducerInfo {
   rtp::RtpParameters params;
 };
 
-// One m-line of a subscriber's connection.
-struct SubscriberSlot {
-  std::string mid;
-  std::string consumer_id;
-  std::string producer_id;
-  std::string publisher_id;
-  rtp::MediaKind kind = rtp::MediaKind::kAudio;
-  rtp::RtpParameters params;
-  bool closed = false;   // producer gone or consumer refused: a rejected m-line from now on
-  bool offered = false;  // included in an offer the client has (or will have) answered
-  bool resumed = false;  // consumer resumed after the client's answer
-};
-
 struct TransportSide {
   std::string id;
   sdp::LocalTransport local;
   bool connect_sent = false;
+  std::string remote_ufrag;  // the client's, from its last description: a change is an ICE restart
+  bool restarting_ice = false;
 };
 
 struct Participant {
+  explicit Participant(size_t max_subscribed_tracks) : subscriber(max_subscribed_tracks) {}
+
   std::string id;
   std::string name;
   uint64_t room_instance = 0;
-  ClientSink* sink = nullptr;
+  ClientSink* sink = nullptr;  // null while disconnected (within the resume grace period)
   rtp::RtpCapabilities caps;
   bool ready = false;              // transports created, `joined` sent
   nlohmann::json join_request_id;  // echoed in `joined`
   TransportSide send, recv;
   std::vector<ProducerInfo> producers;
   bool publish_busy = false;
-  // Subscriber side.
-  std::vector<SubscriberSlot> slots;
-  uint32_t next_mid = 0;
-  bool offer_outstanding = false;
-  bool offer_needed = false;
-  // Consume requests in flight: the next offer waits for them, so one offer carries every
-  // track that was pending (a newcomer's first offer lists all the room's tracks).
-  int pending_consumes = 0;
+  SubscriberSession subscriber;
+  int offer_failures = 0;                 // in a row: the retry delay grows with them
+  std::unique_ptr<UvTimer> answer_timer;  // an offer outstanding too long is offered afresh
+  // Reconnection: a socket that drops leaves the participant in the room for a grace period,
+  // during which a `resume` with this token takes it over again.
+  std::string resume_token;
+  std::unique_ptr<UvTimer> grace_timer;
   uint64_t session_id = 0;
-  uint64_t offer_version = 0;
 
   bool Publishes(rtp::MediaKind kind) const;
   bool Muted(rtp::MediaKind kind) const;
@@ -96,6 +93,13 @@ struct Room {
   std::vector<std::string> participant_ids;  // join order, including those not ready yet
 };
 
+// The conference's timings, in milliseconds; tests shorten them.
+struct ConferenceTiming {
+  uint64_t resume_grace_ms = 20000;    // a dropped socket may resume within this
+  uint64_t answer_timeout_ms = 10000;  // an unanswered subscribe-offer is offered afresh
+  uint64_t offer_retry_ms = 1000;      // after a failed answer; doubles per failure in a row
+};
+
 class Conference : public WorkerPool::Listener {
  public:
   struct Counters {
@@ -103,17 +107,24 @@ class Conference : public WorkerPool::Listener {
     uint64_t full = 0;
     uint64_t errors_sent = 0;
     uint64_t rooms_closed_by_worker_death = 0;
+    uint64_t resumes = 0;         // participants taken over by a `resume`
+    uint64_t resume_expired = 0;  // participants whose grace period ran out
+    uint64_t ice_restarts = 0;
+    uint64_t offers_sent = 0;
+    uint64_t offers_retried = 0;        // offers sent again after a failed or missing answer
+    uint64_t tracks_not_forwarded = 0;  // a subscriber's connection was at its m-line limit
   };
 
-  Conference(const Config& config, WorkerPool* pool);
+  Conference(uv_loop_t* loop, const Config& config, WorkerPool* pool, ConferenceTiming timing = {});
   ~Conference();
 
   // One client message (already parsed JSON object) from `sink`, whose current participant
   // id (empty when not in a room) is `participant_id`.
   void HandleMessage(ClientSink* sink, const std::string& participant_id,
                      const nlohmann::json& message);
-  // The client's connection closed: leave quietly.
-  void HandleDisconnect(const std::string& participant_id);
+  // The client's connection closed. `may_resume`: it broke rather than closed cleanly, so
+  // the participant stays for the grace period (a `resume` takes it over), then leaves.
+  void HandleDisconnect(const std::string& participant_id, bool may_resume);
 
   // Sends a protocol error to a client.
   void SendError(ClientSink* sink, const std::string& code, const std::string& message,
@@ -122,9 +133,10 @@ class Conference : public WorkerPool::Listener {
   nlohmann::json RoomsJson() const;
   size_t room_count() const { return rooms_.size(); }
   size_t participant_count() const { return participants_.size(); }
+  size_t disconnected_count() const;
   const Counters& counters() const { return counters_; }
 
-  // Participant id a join from `sink` produced, so the session can remember it.
+  // Participant id a join or resume from `sink` produced, so the session can remember it.
   std::function<void(ClientSink*, const std::string&)> on_joined;
 
   // WorkerPool::Listener
@@ -134,33 +146,49 @@ class Conference : public WorkerPool::Listener {
  private:
   // conference.cc: membership.
   void Join(ClientSink* sink, const nlohmann::json& message);
-  void Leave(const std::string& participant_id, bool acknowledge);
+  void Resume(ClientSink* sink, const nlohmann::json& message);
+  void Leave(const std::string& participant_id);
   void Mute(Participant* p, const nlohmann::json& message);
   void CreateTransports(uint64_t room_instance, const std::string& participant_id);
   void OnParticipantReady(Participant* p);
   // `worker_alive`: false when the room's worker died (its load counter went with it).
   void CloseRoom(Room* room, const std::string& reason, bool worker_alive = true);
   void Broadcast(const Room& room, const nlohmann::json& message, const std::string& except_id);
+  // To one participant, unless it is disconnected (a resume sends it the state it missed).
+  void Send(Participant* p, const nlohmann::json& message);
+  nlohmann::json ParticipantsJson(const Room& room, const Participant* except) const;
   Room* FindRoom(uint64_t instance);
   Participant* FindParticipant(const std::string& id);
+  Participant* FindByResumeToken(const std::string& token);
   WorkerProcess* WorkerOf(const Room& room) const;
+  // ICE restart (RFC 8445 section 9) on one of a participant's transports: new local
+  // credentials, DTLS kept. `done(ok)` runs once the worker answered.
+  void RestartIce(Participant* p, TransportSide* side, std::function<void(bool)> done);
 
   // conference_publish.cc: the publishing connection.
   void Publish(Participant* p, const nlohmann::json& message);
+  // The publish offer, once its ICE restart (if any) is done.
+  void ApplyPublish(Participant* p, std::shared_ptr<const sdp::RemoteDescription> offer,
+                    const nlohmann::json& message);
   void FinishPublish(const std::string& participant_id, const sdp::RemoteDescription& offer,
                      std::vector<ProducerInfo> added, const nlohmann::json& request);
 
   // conference_subscribe.cc: the subscribing connection.
   void Subscribe(Participant* subscriber, const Participant& publisher,
                  const ProducerInfo& producer);
-  // Marks the subscriber m-lines of these producers closed; one new offer per subscriber.
-  void CloseSlotsOfProducers(const std::vector<std::string>& producer_ids);
-  void RequestOffer(Participant* subscriber);
-  void SendOffer(Participant* subscriber);
+  // The subscriber m-lines of these producers go inactive; one new offer per subscriber.
+  void EndProducers(const std::vector<std::string>& producer_ids);
+  // Sends an offer if the subscriber's session wants one and the client can take it.
+  void MaybeOffer(Participant* subscriber);
   void SubscribeAnswer(Participant* p, const nlohmann::json& message);
+  void SubscribeRestartIce(Participant* p, const nlohmann::json& message);
+  // The outstanding offer failed (or was never answered): offer afresh after a delay.
+  void RetryOffer(Participant* p, uint64_t delay_ms);
 
+  uv_loop_t* const loop_;
   const Config config_;
   WorkerPool* const pool_;
+  const ConferenceTiming timing_;
   absl::flat_hash_map<std::string, uint64_t> room_by_name_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Room>> rooms_;
   absl::flat_hash_map<std::string, std::unique_ptr<Participant>> participants_;

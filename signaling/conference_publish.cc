@@ -33,15 +33,49 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
   if (!offer.ok()) {
     return SendError(p->sink, "bad-sdp", std::string(offer.status().message()), message);
   }
+  const size_t sending = std::count_if(offer->media.begin(), offer->media.end(), Sends);
+  if (sending > kMaxPublishedTracks) {
+    return SendError(p->sink, "too-many-tracks",
+                     absl::StrCat("an offer may send at most ", kMaxPublishedTracks, " tracks"),
+                     message);
+  }
   Room* room = FindRoom(p->room_instance);
   WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
   if (!worker) return SendError(p->sink, "server-error", "the room has no media worker", message);
 
   p->publish_busy = true;
+  auto shared_offer = std::make_shared<sdp::RemoteDescription>(*std::move(offer));
+  // New ICE credentials in the client's offer: it restarts ICE (RFC 8445 section 9), and the
+  // answer must carry ours, new too.
+  const bool ice_restart =
+      !p->send.remote_ufrag.empty() && p->send.remote_ufrag != shared_offer->ice_ufrag;
+  p->send.remote_ufrag = shared_offer->ice_ufrag;
+  if (!ice_restart) return ApplyPublish(p, shared_offer, message);
+  RestartIce(p, &p->send, [this, id = p->id, shared_offer, message](bool ok) {
+    Participant* p = FindParticipant(id);
+    if (!p) return;
+    if (!ok) {
+      p->publish_busy = false;
+      return SendError(p->sink, "server-error", "ICE restart failed", message);
+    }
+    ApplyPublish(p, shared_offer, message);
+  });
+}
+
+void Conference::ApplyPublish(Participant* p,
+                              std::shared_ptr<const sdp::RemoteDescription> shared_offer,
+                              const nlohmann::json& message) {
+  const sdp::RemoteDescription& offer = *shared_offer;
+  Room* room = FindRoom(p->room_instance);
+  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  if (!worker) {
+    p->publish_busy = false;
+    return SendError(p->sink, "server-error", "the room has no media worker", message);
+  }
   if (!p->send.connect_sent) {
     p->send.connect_sent = true;
     worker->Request(fbs::Method::TRANSPORT_CONNECT, p->send.id,
-                    ConnectBody(offer->fingerprints, offer->setup),
+                    ConnectBody(offer.fingerprints, offer.setup),
                     [this, id = p->id](const fbs::Response* response) {
                       if (response->accepted()) return;
                       SB_LOG_WARN("rooms", "connecting {}'s send transport failed: {}", id,
@@ -57,15 +91,15 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
   // Tracks the offer no longer sends stop being produced.
   std::vector<std::string> closed;
   for (const auto& producer : p->producers) {
-    auto m = std::find_if(offer->media.begin(), offer->media.end(),
+    auto m = std::find_if(offer.media.begin(), offer.media.end(),
                           [&](const sdp::RemoteMedia& m) { return m.mid == producer.mid; });
-    if (m == offer->media.end() || !Sends(*m)) closed.push_back(producer.id);
+    if (m == offer.media.end() || !Sends(*m)) closed.push_back(producer.id);
   }
   for (const auto& id : closed) {
     worker->Request(fbs::Method::PRODUCER_CLOSE, id, {}, [](const fbs::Response*) {});
     std::erase_if(p->producers, [&](const ProducerInfo& info) { return info.id == id; });
   }
-  CloseSlotsOfProducers(closed);
+  EndProducers(closed);
   if (!closed.empty()) {
     // The others' participant objects say what this one publishes: tell them it stopped.
     Broadcast(*room, {{"type", "participant-updated"}, {"participant", p->ToJson()}}, p->id);
@@ -78,7 +112,7 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
   };
   auto pending = std::make_shared<PendingPublish>();
   std::vector<ProducerInfo> to_produce;
-  for (const auto& m : offer->media) {
+  for (const auto& m : offer.media) {
     if (!Sends(m)) continue;
     bool existing = std::any_of(p->producers.begin(), p->producers.end(),
                                 [&](const ProducerInfo& info) { return info.mid == m.mid; });
@@ -90,7 +124,6 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
     }
     to_produce.push_back({NewId("pr"), m.mid, m.kind, false, *std::move(params)});
   }
-  auto shared_offer = std::make_shared<sdp::RemoteDescription>(*std::move(offer));
   auto finish = [this, id = p->id, shared_offer, pending, message] {
     FinishPublish(id, *shared_offer, std::move(pending->added), message);
   };
@@ -139,7 +172,7 @@ void Conference::FinishPublish(const std::string& participant_id,
   nlohmann::json answer = {{"type", "publish-answer"},
                            {"sdp", sdp::BuildAnswer(offer, p->send.local, media, p->session_id)}};
   if (auto it = request.find("requestId"); it != request.end()) answer["requestId"] = *it;
-  p->sink->SendToClient(answer);
+  Send(p, answer);
 
   if (added.empty()) return;
   SB_LOG_INFO("rooms", "{} publishes {} new track(s) in {}", p->id, added.size(), room->name);

@@ -83,6 +83,16 @@ const std::vector<Option>& Options() {
        [](Config& c, absl::string_view v) { return ParseInt(v, 1, 256, &c.workers); }},
       {"room-capacity", "N", "participants per room (default 16)",
        [](Config& c, absl::string_view v) { return ParseInt(v, 1, 1000, &c.room_capacity); }},
+      {"resume-grace", "SECONDS",
+       "how long a participant whose connection broke may resume (default 20; 0: never)",
+       [](Config& c, absl::string_view v) {
+         return ParseInt(v, 0, 3600, &c.resume_grace_seconds);
+       }},
+      {"answer-timeout", "SECONDS",
+       "a subscribe-offer unanswered this long is offered afresh (default 10)",
+       [](Config& c, absl::string_view v) {
+         return ParseInt(v, 1, 3600, &c.answer_timeout_seconds);
+       }},
       {"web-root", "DIR", "folder of the web app to serve (default: the bundled web/)",
        [](Config& c, absl::string_view v) {
          c.web_root = std::string(v);

@@ -19,8 +19,10 @@ struct Config {
   uint16_t rtc_port_max = 49999;
   int workers = 0;  // 0: one per core
   int room_capacity = 16;
-  std::string web_root;       // empty: the web/ folder found next to the binary or source
-  std::string worker_binary;  // empty: switchboard-worker next to this binary
+  int resume_grace_seconds = 20;    // a participant whose connection broke may resume
+  int answer_timeout_seconds = 10;  // an unanswered subscribe-offer is offered afresh
+  std::string web_root;             // empty: the web/ folder found next to the binary or source
+  std::string worker_binary;        // empty: switchboard-worker next to this binary
   log::Level log_level = log::Level::kInfo;
 };
 

@@ -36,7 +36,9 @@ class Server::Session : public http::WebSocket::Listener, public ClientSink {
   void OnClose() override {
     std::string id = std::move(participant_id_);
     participant_id_.clear();
-    server_->conference_->HandleDisconnect(id);
+    // A close frame is a page closing (or a client we sent away): it leaves now. A connection
+    // that just broke may resume.
+    server_->conference_->HandleDisconnect(id, /*may_resume=*/!socket_->closed_cleanly());
     server_->sessions_.erase(socket_->id());  // destroys this; nothing may follow
   }
 
@@ -46,6 +48,8 @@ class Server::Session : public http::WebSocket::Listener, public ClientSink {
   }
 
   void OnRemovedFromRoom() override { participant_id_.clear(); }
+
+  void CloseReplaced() override { socket_->Close(4000, "session resumed on another connection"); }
 
  private:
   Server* const server_;
@@ -68,7 +72,10 @@ absl::Status Server::Start() {
   pool_options.log_level = kLevels[static_cast<int>(config_.log_level)];
   pool_ = std::make_unique<WorkerPool>(loop_, pool_options, this);
   if (auto status = pool_->Start(); !status.ok()) return status;
-  conference_ = std::make_unique<Conference>(config_, pool_.get());
+  ConferenceTiming timing;
+  timing.resume_grace_ms = static_cast<uint64_t>(config_.resume_grace_seconds) * 1000;
+  timing.answer_timeout_ms = static_cast<uint64_t>(config_.answer_timeout_seconds) * 1000;
+  conference_ = std::make_unique<Conference>(loop_, config_, pool_.get(), timing);
   conference_->on_joined = [this](ClientSink* sink, const std::string& participant_id) {
     static_cast<Session*>(sink)->set_participant_id(participant_id);
   };
@@ -143,6 +150,21 @@ std::string Server::Metrics() const {
          c.errors_sent);
   metric("switchboard_rooms_closed_by_worker_death_total", "counter",
          "Rooms closed because their worker died.", c.rooms_closed_by_worker_death);
+  metric("switchboard_participants_disconnected", "gauge",
+         "Participants whose connection broke, within their resume grace period.",
+         conference_->disconnected_count());
+  metric("switchboard_resumes_total", "counter",
+         "Participants who resumed after a broken connection.", c.resumes);
+  metric("switchboard_resume_expired_total", "counter",
+         "Participants removed because they did not resume within the grace period.",
+         c.resume_expired);
+  metric("switchboard_ice_restarts_total", "counter", "ICE restarts done.", c.ice_restarts);
+  metric("switchboard_subscribe_offers_total", "counter", "Subscribe offers sent.", c.offers_sent);
+  metric("switchboard_subscribe_offer_retries_total", "counter",
+         "Subscribe offers sent again after a failed or missing answer.", c.offers_retried);
+  metric("switchboard_tracks_not_forwarded_total", "counter",
+         "Tracks not forwarded to a subscriber whose connection was at its m-line limit.",
+         c.tracks_not_forwarded);
   return out;
 }
 

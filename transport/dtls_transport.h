@@ -15,7 +15,7 @@
 #include "transport/dtls_certificate.h"
 #include "transport/srtp_session.h"
 #include "transport/transport_types.h"
-#include "transport/uv_timer.h"
+#include "base/uv_timer.h"
 
 namespace sb::transport {
 

@@ -5,7 +5,9 @@
 #include <openssl/rand.h>
 
 #include <cstring>
+#include <utility>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "transport/stun_message.h"
@@ -15,19 +17,38 @@ namespace {
 
 // Validated tuples kept per transport; peers offer a handful of candidates at most.
 constexpr size_t kMaxTuples = 8;
+// RFC 8445 section 5.3 asks for at least 24 bits of ufrag and 128 bits of password; 16 and 32
+// ice-chars carry 96 and 192.
+constexpr size_t kUfragLength = 16;
+constexpr size_t kPwdLength = 32;
 
 // RFC 8445 section 5.3: ice-chars are ALPHA / DIGIT / "+" / "/".
-std::string RandomIceString(size_t length) {
+absl::StatusOr<std::string> RandomIceString(size_t length) {
   static constexpr char kChars[] =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
   std::vector<unsigned char> random(length);
   if (RAND_bytes(random.data(), static_cast<int>(length)) != 1) {
-    SB_LOG_ERROR("ice", "RAND_bytes failed");
+    return absl::InternalError("RAND_bytes failed");
   }
   std::string out(length, 'a');
   // 64 symbols: the low 6 bits of each byte are uniform.
   for (size_t i = 0; i < length; ++i) out[i] = kChars[random[i] & 0x3F];
   return out;
+}
+
+// At construction there is no caller to fail to: log, as before, and go on.
+std::string RandomIceStringOrLog(size_t length) {
+  auto s = RandomIceString(length);
+  if (s.ok()) return *std::move(s);
+  SB_LOG_ERROR("ice", "{}", std::string(s.status().message()));
+  return std::string(length, 'a');
+}
+
+// RFC 8445 7.3 + RFC 8489 9.1.3: short-term credentials, "localUfrag:remoteUfrag". The remote
+// part is not checked: the peer's ufrag is not known here, and it changes on an ICE restart.
+bool UsernameNames(std::string_view username, const std::string& ufrag) {
+  return !ufrag.empty() && username.size() > ufrag.size() &&
+         username.substr(0, ufrag.size()) == ufrag && username[ufrag.size()] == ':';
 }
 
 size_t AddressSize(const sockaddr* address) {
@@ -71,8 +92,8 @@ IceServer::IceServer(uv_loop_t* loop, Listener* listener, uint64_t consent_timeo
     : listener_(listener),
       consent_timer_(std::make_unique<UvTimer>(loop, [this] { OnConsentExpired(); })),
       consent_timeout_ms_(consent_timeout_ms),
-      ufrag_(RandomIceString(16)),
-      pwd_(RandomIceString(32)) {}
+      ufrag_(RandomIceStringOrLog(kUfragLength)),
+      pwd_(RandomIceStringOrLog(kPwdLength)) {}
 
 IceServer::~IceServer() { Close(); }
 
@@ -81,8 +102,35 @@ void IceServer::Close() {
   consent_timer_->Stop();
   tuples_.clear();
   selected_ = -1;
+  previous_ufrag_.clear();
+  previous_pwd_.clear();
   state_ = IceState::kClosed;
   listener_ = nullptr;
+}
+
+absl::Status IceServer::RestartIce() {
+  if (state_ == IceState::kClosed) return absl::FailedPreconditionError("ICE server closed");
+  auto ufrag = RandomIceString(kUfragLength);
+  if (!ufrag.ok()) return ufrag.status();
+  auto pwd = RandomIceString(kPwdLength);
+  if (!pwd.ok()) return pwd.status();
+  // Credentials never used by a check are not what the peer sends today: keep the previous ones.
+  if (credentials_in_use_) {
+    previous_ufrag_ = std::move(ufrag_);
+    previous_pwd_ = std::move(pwd_);
+  }
+  ufrag_ = *std::move(ufrag);
+  pwd_ = *std::move(pwd);
+  credentials_in_use_ = false;
+  SB_LOG_INFO("ice", "ICE restart: new local credentials, previous ones accepted until used");
+  return absl::OkStatus();
+}
+
+const std::string* IceServer::PasswordFor(std::string_view username, bool* current) const {
+  *current = UsernameNames(username, ufrag_);
+  if (*current) return &pwd_;
+  if (UsernameNames(username, previous_ufrag_)) return &previous_pwd_;
+  return nullptr;
 }
 
 void IceServer::ProcessStunPacket(const uint8_t* data, size_t len, const sockaddr* from) {
@@ -106,29 +154,37 @@ void IceServer::ProcessStunPacket(const uint8_t* data, size_t len, const sockadd
     ++stats_.auth_failures;
     return;
   }
-  // RFC 8445 7.3 + RFC 8489 9.1.3: short-term credentials, "localUfrag:remoteUfrag".
   // Unauthenticated requests are dropped without an answer (DESIGN: no reply without valid MI).
-  const auto& username = msg.username();
-  const bool user_ok = username && username->size() > ufrag_.size() &&
-                       username->substr(0, ufrag_.size()) == ufrag_ &&
-                       (*username)[ufrag_.size()] == ':';
-  if (!user_ok || !msg.has_message_integrity() || !msg.CheckIntegrity(std::string_view(pwd_))) {
+  bool current = false;
+  const std::string* pwd = msg.username() ? PasswordFor(*msg.username(), &current) : nullptr;
+  if (pwd == nullptr || !msg.has_message_integrity() ||
+      !msg.CheckIntegrity(std::string_view(*pwd))) {
     ++stats_.auth_failures;
     SB_LOG_DEBUG("ice", "unauthenticated Binding request from {}", AddressToString(from));
     return;
+  }
+  // RFC 8445 section 9: the peer has the new credentials; the previous ones are done with.
+  if (current && !credentials_in_use_) {
+    credentials_in_use_ = true;
+    if (!previous_ufrag_.empty()) {
+      SB_LOG_INFO("ice", "ICE restart: peer uses the new credentials, previous ones dropped");
+    }
+    previous_ufrag_.clear();
+    previous_pwd_.clear();
   }
 
   // We are lite, hence always controlled (RFC 8445 6.1.1); a controlled peer is in conflict.
   if (msg.ice_controlled() || !msg.ice_controlling()) {
     ++stats_.role_conflicts;
-    auto response = msg.ice_controlled() ? BuildErrorResponse(msg, 487, "Role Conflict", pwd_)
-                                         : BuildErrorResponse(msg, 400, "Bad Request", pwd_);
+    auto response = msg.ice_controlled() ? BuildErrorResponse(msg, 487, "Role Conflict", *pwd)
+                                         : BuildErrorResponse(msg, 400, "Bad Request", *pwd);
     listener_->OnIceSendStun(response.data(), response.size(), from);
     ++stats_.responses_sent;
     return;
   }
 
-  auto response = BuildBindingSuccessResponse(msg, from, pwd_);
+  // Signed with the password the request used: the peer checks it with the same one.
+  auto response = BuildBindingSuccessResponse(msg, from, *pwd);
   listener_->OnIceSendStun(response.data(), response.size(), from);
   ++stats_.responses_sent;
   if (listener_ != nullptr) OnValidRequest(from, msg.use_candidate());

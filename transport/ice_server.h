@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "transport/transport_types.h"
-#include "transport/uv_timer.h"
+#include "base/uv_timer.h"
 
 namespace sb::transport {
 
@@ -47,6 +49,15 @@ class IceServer {
   const std::string& ufrag() const { return ufrag_; }
   const std::string& pwd() const { return pwd_; }
 
+  // ICE restart (RFC 8445 section 9): fresh local credentials from the same generator. Checks
+  // with the credentials in use before are still answered (with their password) until the first
+  // check authenticated with the new ones arrives, so media goes on while the peer applies the
+  // new answer; then they are dropped. Tuples, nomination and consent are kept: the peer may
+  // nominate a new tuple with USE-CANDIDATE. The remote ufrag in USERNAME is not checked, so the
+  // peer's new one is accepted. Restarting again before the new credentials were used replaces
+  // them and keeps the ones in use.
+  absl::Status RestartIce();
+
   void ProcessStunPacket(const uint8_t* data, size_t len, const sockaddr* from);
   // True if a valid check came from this address (non-STUN packets are accepted only then).
   bool IsValidTuple(const sockaddr* address) const;
@@ -58,6 +69,9 @@ class IceServer {
   void Close();
 
  private:
+  // The password for a USERNAME naming ufrag_ (or the previous ufrag while it is accepted);
+  // nullptr if it names neither. Sets *current when it is ufrag_.
+  const std::string* PasswordFor(std::string_view username, bool* current) const;
   void OnValidRequest(const sockaddr* from, bool nominated);
   void OnConsentExpired();
   void SetState(IceState state);
@@ -69,6 +83,12 @@ class IceServer {
   uint64_t consent_timeout_ms_;
   std::string ufrag_;
   std::string pwd_;
+  // The credentials in use before the last restart, accepted until a check uses ufrag_/pwd_;
+  // empty when none.
+  std::string previous_ufrag_;
+  std::string previous_pwd_;
+  // A check was authenticated with ufrag_/pwd_ (true for the ones handed out at creation).
+  bool credentials_in_use_ = true;
   IceState state_ = IceState::kNew;
   std::vector<sockaddr_storage> tuples_;  // Validated, oldest first.
   int selected_ = -1;                     // Index into tuples_.

@@ -84,6 +84,11 @@ absl::Status WebRtcTransport::Connect(DtlsRole remote_role,
   return absl::OkStatus();
 }
 
+absl::Status WebRtcTransport::RestartIce() {
+  if (closed_) return absl::FailedPreconditionError("transport closed");
+  return ice_->RestartIce();
+}
+
 // DTLS needs somewhere to send: start once Connect() was called and ICE has a tuple.
 void WebRtcTransport::MaybeStartDtls() {
   if (closed_ || !connect_called_ || dtls_->state() != DtlsState::kNew) return;

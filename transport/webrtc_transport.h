@@ -73,6 +73,11 @@ class WebRtcTransport : public UdpSocket::Listener,
   // connected; the remote fingerprints are checked after the handshake.
   absl::Status Connect(DtlsRole remote_role, std::vector<Fingerprint> remote_fingerprints);
 
+  // ICE restart (RFC 8445 section 9): new local ufrag/pwd on the same socket; DTLS, SRTP and the
+  // selected tuple are kept, and the previous credentials work until the peer uses the new
+  // ones (IceServer::RestartIce).
+  absl::Status RestartIce();
+
   // Protect in place (capacity >= len + SrtpMaxOverhead(), RTCP + 4) and send to the selected
   // tuple. False if not connected or on failure.
   bool SendRtp(uint8_t* data, size_t len, size_t capacity);

@@ -1,6 +1,8 @@
 // The Switchboard conference page. State is mirrored into the DOM for people and for tests:
 //   document.body.dataset.state   idle | joining | joined | full | left | error | closed
 //   document.body.dataset.selfId  own participant id while joined
+//   document.body.dataset.connection  "reconnecting" while the signaling connection is being
+//                                 resumed (media keeps flowing meanwhile)
 //   #status                       a human sentence about the state
 //   video[data-participant-id]    one per remote participant (audio in audio[data-participant-id]),
 //                                 with data-audio-muted / data-video-muted = "true" | "false"
@@ -27,6 +29,10 @@ const ui = {
 };
 
 const MEDIA_CONSTRAINTS = { audio: true, video: { width: 640, height: 360 } };
+// After an interruption (room-closed), the pause before joining again.
+const REJOIN_DELAY_MS = 300;
+// sessionStorage key of this tab's last session, ended by the next join (a reload).
+const RESUME_KEY = 'switchboard.session';
 
 let client = null;
 let localStream = null;
@@ -175,9 +181,19 @@ async function connectClient() {
   c.addEventListener('track', (e) => attachStream(e.detail.participantId, e.detail.stream));
   c.addEventListener('track-ended', (e) => updateTile(e.detail.participantId));
   c.addEventListener('room-closed', (e) => {
-    const room = e.detail.room;
-    endSession();
-    setState('closed', `Room ${room} was closed (${e.detail.reason || 'no reason given'}). Join again to continue.`);
+    // Its worker died, or our session could not be resumed: back in by ourselves.
+    if (client !== c || !session) return;
+    removeAllTiles();
+    setState('joining', `Room ${session.room} was interrupted (${e.detail.reason || 'no reason given'}); rejoining…`);
+    setTimeout(() => enterRoom().catch(() => {}), REJOIN_DELAY_MS);
+  });
+  c.addEventListener('reconnecting', () => {
+    document.body.dataset.connection = 'reconnecting';
+    if (session) ui.status.textContent = `${joinedStatus()} · connection lost, reconnecting…`;
+  });
+  c.addEventListener('resumed', () => {
+    delete document.body.dataset.connection;
+    refreshStatus();
   });
   c.addEventListener('error', (e) => {
     console.warn('switchboard error', e.detail);
@@ -209,32 +225,48 @@ async function join(room, name) {
   session.viewer = !localStream;
   ui.localVideo.srcObject = localStream;
   updateLocalControls();
+  await enterRoom();
+}
 
+// Joins session.room and publishes the local media: on the first join, and again when the
+// room was interrupted (its worker died) while we stayed.
+async function enterRoom() {
+  if (!session) return;
+  const { room, name } = session;
   let reply;
   try {
     await connectClient();
-    reply = await client.join(room, name);
+    // A reloaded page ends its previous session at once instead of leaving a ghost behind.
+    const previous = JSON.parse(sessionStorage.getItem(RESUME_KEY) ?? 'null');
+    reply = await client.join(room, name, { replaces: previous?.token });
   } catch (err) {
     endSession();
     setState('error', `Could not join ${room}: ${err.message}`);
     return;
   }
+  if (!session) return; // left meanwhile
   if (reply.type === 'full') {
     endSession();
     setState('full', `Room ${room} is full (${reply.capacity} of ${reply.capacity})`);
     return;
   }
+  sessionStorage.setItem(RESUME_KEY, JSON.stringify({ token: reply.resumeToken }));
 
   document.body.dataset.selfId = reply.id;
   for (const p of reply.participants ?? []) ensureTile(p.id);
   showForm(false);
-  history.replaceState(null, '', `?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+  // The address is the call's link: shared or reloaded, it joins directly.
+  history.replaceState(null, '', `?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}&autojoin=1`);
   setState('joined', joinedStatus());
 
   if (localStream) {
     try {
       // ?codec=H264 (or VP8, VP9...) prefers that video codec for what we send.
       await client.publish(localStream, { videoCodec: params.get('codec') || undefined });
+      // After a rejoin the server has a fresh participant: tell it what is muted.
+      for (const track of localStream.getTracks()) {
+        if (!track.enabled) client.setMuted(track.kind, true);
+      }
     } catch (err) {
       console.warn('publish failed', err);
       if (session) ui.status.textContent = `${joinedStatus()} · could not send media: ${err.message}`;
@@ -245,6 +277,8 @@ async function join(room, name) {
 // Forgets the room locally (the server side is handled by the caller).
 function endSession() {
   session = null;
+  sessionStorage.removeItem(RESUME_KEY);
+  delete document.body.dataset.connection;
   delete document.body.dataset.selfId;
   removeAllTiles();
   stopLocalMedia();
@@ -255,7 +289,7 @@ function endSession() {
 
 async function leave() {
   if (!session) return;
-  const room = session.room;
+  const { room, name } = session;
   ui.leave.disabled = true;
   try {
     await client?.leave();
@@ -264,6 +298,8 @@ async function leave() {
   }
   ui.leave.disabled = false;
   endSession();
+  // Left on purpose: a reload shows the form rather than joining again.
+  history.replaceState(null, '', `?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
   setState('left', `You left room ${room}.`);
 }
 
@@ -304,6 +340,15 @@ if (params.get('autojoin') === '1' && ui.form.checkValidity()) {
 // a curious person at the console read them.
 window.switchboardTest = {
   inboundStats: async () => (client ? client.getReceiverStats() : []),
+  // The subscribing connection's m-lines (transceivers): stays bounded however many come and go.
+  subscribeMlines: () => client?._subPc?.getTransceivers().length ?? 0,
+  selfId: () => client?.id ?? null,
+  restartIce: () => client?.restartIce(),
+  // The server's ICE username fragment on each connection (it changes with an ICE restart).
+  remoteUfrags: () => {
+    const ufrag = (pc) => /a=ice-ufrag:(\S+)/.exec(pc?.remoteDescription?.sdp ?? '')?.[1] ?? null;
+    return { publish: ufrag(client?._pubPc), subscribe: ufrag(client?._subPc) };
+  },
   outboundStats: async () => (client ? client.getSenderStats() : []),
   // DTLS/SRTP state of both connections, as the browser negotiated them with the server.
   transportStats: async () => {

@@ -54,11 +54,16 @@ transport::DtlsRole FromFbs(fbs::DtlsRole role) {
 
 std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
+flatbuffers::Offset<fbs::IceParameters> BuildIceParameters(
+    flatbuffers::FlatBufferBuilder& fbb, const transport::WebRtcTransport& webrtc) {
+  return fbs::CreateIceParametersDirect(fbb, webrtc.ice_ufrag().c_str(), webrtc.ice_pwd().c_str(),
+                                        /*ice_lite=*/true);
+}
+
 flatbuffers::Offset<fbs::WebRtcTransportInfo> BuildTransportInfo(
     flatbuffers::FlatBufferBuilder& fbb, const router::Transport& transport) {
   const auto& webrtc = transport.webrtc();
-  auto ice = fbs::CreateIceParametersDirect(fbb, webrtc.ice_ufrag().c_str(),
-                                            webrtc.ice_pwd().c_str(), true);
+  auto ice = BuildIceParameters(fbb, webrtc);
   std::vector<flatbuffers::Offset<fbs::IceCandidate>> candidates;
   for (const auto& c : webrtc.candidates()) {
     candidates.push_back(fbs::CreateIceCandidateDirect(fbb, c.foundation.c_str(), c.priority,
@@ -141,7 +146,8 @@ void RouterHandler::HandleRequest(const fbs::Request& request, Responder respond
     case fbs::Method::TRANSPORT_CLOSE:
     case fbs::Method::TRANSPORT_GET_STATS:
     case fbs::Method::TRANSPORT_PRODUCE:
-    case fbs::Method::TRANSPORT_CONSUME: {
+    case fbs::Method::TRANSPORT_CONSUME:
+    case fbs::Method::TRANSPORT_RESTART_ICE: {
       router::Router* router = RouterWithTransport(handler_id);
       if (!router) return respond.Error(ipc::error::kNotFound, "no transport " + handler_id);
       return HandleTransportRequest(request, router, respond);
@@ -225,6 +231,12 @@ void RouterHandler::HandleTransportRequest(const fbs::Request& request, router::
                                                 std::move(fingerprints));
       if (!status.ok()) return respond.Error(status);
       return respond.Ok();
+    }
+    case fbs::Method::TRANSPORT_RESTART_ICE: {
+      auto status = transport->webrtc().RestartIce();
+      if (!status.ok()) return respond.Error(status);
+      auto ice = BuildIceParameters(fbb, transport->webrtc());
+      return respond.Ok(fbs::ResponseBody::IceParameters, ice.Union());
     }
     case fbs::Method::TRANSPORT_CLOSE: {
       auto status = router->CloseTransport(id);

@@ -224,6 +224,7 @@ void HttpConnection::HandleWebSocketMessage(ws::Message message) {
     case ws::Opcode::kPong:
       return;
     case ws::Opcode::kClose: {
+      if (websocket_) websocket_->closed_cleanly_ = true;
       if (phase_ == Phase::kOpen) {
         // RFC 6455 section 5.5.1: answer with a close, echoing the status code.
         const std::optional<ws::ClosePayload> payload = ws::ParseClosePayload(message.payload);
@@ -244,6 +245,7 @@ void HttpConnection::FailWebSocket(uint16_t code, std::string_view reason) {
   SB_LOG_INFO("http", "WebSocket {} from {} failed: {} ({})", websocket_ ? websocket_->id() : 0,
               remote_address_, code, reason);
   if (phase_ == Phase::kOpen) Write(ws::EncodeCloseFrame(code, reason));
+  if (websocket_) websocket_->closed_cleanly_ = true;
   FlushAndClose();
 }
 
@@ -257,6 +259,7 @@ void HttpConnection::CloseWebSocket(uint16_t code, std::string_view reason) {
   if (!IsWebSocketOpen() || server_ == nullptr) return;
   if (!ws::IsValidCloseCode(code)) code = ws::kCloseNormal;
   Write(ws::EncodeCloseFrame(code, reason));
+  if (websocket_) websocket_->closed_cleanly_ = true;
   if (phase_ != Phase::kOpen) return;
   phase_ = Phase::kCloseSent;
   close_deadline_ms_ = uv_now(server_->loop_) + HttpServer::kCloseTimeoutMs;

@@ -61,6 +61,9 @@ class WebSocket {
   const std::string& path() const { return path_; }
   // False once a close has been sent or received, or the connection is gone.
   bool is_open() const;
+  // The connection ended with a close frame (RFC 6455 section 5.5.1), sent by the peer (as a
+  // browser does when its page closes) or by us; false when it just broke.
+  bool closed_cleanly() const { return closed_cleanly_; }
 
   // Queues one text message. False (and nothing sent) when the socket is not open. If the
   // peer does not read and more than HttpServer::kMaxPendingWriteBytes pile up, the
@@ -83,6 +86,7 @@ class WebSocket {
   const std::string path_;
   HttpConnection* connection_ = nullptr;  // cleared when the connection goes away
   Listener* listener_ = nullptr;
+  bool closed_cleanly_ = false;
 };
 
 class HttpServer {

@@ -14,10 +14,11 @@
 
 namespace sb::signaling::sdp {
 
-// Bounds on what we parse. A WebRTC offer with a dozen m-lines is about 40 KiB and a
-// section about 200 lines (Chromium's video section is ~120); these leave ample margin.
-inline constexpr size_t kMaxSdpSize = 256 * 1024;
-inline constexpr size_t kMaxMediaSections = 64;
+// Bounds on what we parse. A subscriber's answer has one m-line per track it receives: in a
+// room of 100 where everyone publishes audio and video about 200, each 0.5-2 KiB (Chromium's
+// video section is ~120 lines); the WebSocket carries messages of up to 1 MiB.
+inline constexpr size_t kMaxSdpSize = 1024 * 1024;
+inline constexpr size_t kMaxMediaSections = 1024;
 inline constexpr size_t kMaxLinesPerSection = 1024;
 
 // "a=<name>" (value empty) or "a=<name>:<value>" (value kept verbatim after the first ':').

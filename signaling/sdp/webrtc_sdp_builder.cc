@@ -182,7 +182,9 @@ std::string BuildAnswer(const RemoteDescription& offer, const LocalTransport& tr
   for (const RemoteMedia& rm : offer.media) {
     const LocalMedia* lm = local_for(rm);
     if (!lm) {
-      sd.media.push_back(RejectedSection(rm.media, rm.proto, rm.formats, rm.mid));
+      MediaDescription m = RejectedSection(rm.media, rm.proto, rm.formats, rm.mid);
+      AddTransport(m, transport, setup);  // for GStreamer's webrtcbin, as in offers
+      sd.media.push_back(std::move(m));
       continue;
     }
     MediaDescription m;
@@ -225,7 +227,16 @@ std::string BuildOffer(const LocalTransport& transport, const std::vector<LocalM
   SessionDescription sd = NewSession(session_id, session_version, bundle);
   for (const LocalMedia& lm : media) {
     if (lm.rejected) {
+      // Port 0 and out of BUNDLE, but with a codec line (werift cannot answer a format
+      // without rtpmap) and the transport attributes (GStreamer's webrtcbin will not apply
+      // an m-line without them, although RFC 8843 7.3.3 lets them go).
       MediaDescription m = RejectedSection(KindName(lm.kind), kRtpProto, {}, lm.mid);
+      if (!lm.rtp.codecs.empty()) {
+        m.formats.clear();
+        SetFormats(m, lm.rtp);
+      }
+      AddTransport(m, transport, "actpass");
+      AddCodecs(m, lm.rtp);
       sd.media.push_back(std::move(m));
       continue;
     }

@@ -13,12 +13,14 @@ const buildDir = process.env.SB_BUILD_DIR ?? join(repoRoot, 'build');
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// One switchboard (with `flags`) and one Chromium for a test file: started before its tests,
-// stopped after them. The returned object's `server` and `browser` are set once `before` ran.
-export function serverAndBrowser(flags = []) {
+// One switchboard (with `flags` and startServer's `options`) and one Chromium for a test file:
+// started before its tests, stopped after them; the `after` hook fails the file when the server
+// crashed or a worker died (see startServer). The returned object's `server` and `browser` are
+// set once `before` ran.
+export function serverAndBrowser(flags = [], options = {}) {
   const env = { server: undefined, browser: undefined };
   before(async () => {
-    env.server = await startServer(flags);
+    env.server = await startServer(flags, options);
     env.browser = await launchBrowser();
   });
   after(async () => {
@@ -28,18 +30,75 @@ export function serverAndBrowser(flags = []) {
   return env;
 }
 
+// How long the server may take to shut down on SIGTERM before it is killed (and that counted
+// as a failure): it closes its workers' pipes and waits for them, about a second at most.
+const STOP_TIMEOUT_MS = 5000;
+
+// What went wrong with a switchboard process, from how it exited and its log; [] when nothing.
+// `exit` is { code, signal, stopping } (stopping: we had sent SIGTERM), `killedPids` the worker
+// pids a test killed on purpose (server.killWorker), `allowWorkerDeaths` the blanket opt-out.
+function serverProblems(exit, log, { killedPids, allowWorkerDeaths, forced }) {
+  const problems = [];
+  if (!exit.stopping) {
+    problems.push(`exited on its own during the tests (status ${exit.code}, signal ${exit.signal})`);
+  } else if (forced) {
+    problems.push(`did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM and was killed`);
+  } else if (exit.signal !== null) {
+    problems.push(`died of ${exit.signal} instead of shutting down on SIGTERM`);
+  } else if (exit.code !== 0) {
+    problems.push(`exited with status ${exit.code} on SIGTERM (0 expected)`);
+  }
+  // signaling/workers: "worker 1 (pid 123) exited: status 0, signal 9" for every exit, then
+  // "worker 1 died (status 0, signal 9)" unless the pool was shutting down.
+  const shutdownAt = log.search(/signal \d+: shutting down/);
+  const beforeShutdown = shutdownAt < 0 ? log : log.slice(0, shutdownAt);
+  const afterShutdown = shutdownAt < 0 ? '' : log.slice(shutdownAt);
+  if (!allowWorkerDeaths) {
+    for (const m of beforeShutdown.matchAll(/worker (\d+) \(pid (\d+)\) exited: status (-?\d+), signal (\d+)/g)) {
+      if (!killedPids.has(Number(m[2]))) {
+        problems.push(`worker ${m[1]} (pid ${m[2]}) died during the tests (status ${m[3]}, signal ${m[4]})`);
+      }
+    }
+    const died = [...log.matchAll(/worker \d+ died \(status -?\d+, signal \d+\)/g)].length;
+    if (died > killedPids.size) {
+      problems.push(`${died} worker deaths logged, ${killedPids.size} killed on purpose`);
+    }
+  }
+  // On shutdown every worker sees its pipe close and exits cleanly.
+  for (const m of afterShutdown.matchAll(/worker (\d+) \(pid (\d+)\) exited: status (-?\d+), signal (\d+)/g)) {
+    if (m[3] !== '0' || m[4] !== '0') {
+      problems.push(`worker ${m[1]} (pid ${m[2]}) exited with status ${m[3]}, signal ${m[4]} on shutdown`);
+    }
+  }
+  if (/did not exit after its pipe closed/.test(afterShutdown)) {
+    problems.push('a worker did not exit when its pipe closed');
+  }
+  return problems;
+}
+
 // Starts build/signaling/switchboard on a free-ish port with extra flags; resolves once
-// /api/health answers. The returned object has url, port, process, log (captured output) and stop().
-export async function startServer(flags = []) {
+// /api/health answers. The returned object has url, port, process, log (captured output),
+// killWorker(pid) and stop(). stop() sends SIGTERM and throws (failing the `after` hook that
+// calls it) when the server exited before it was asked to, died of a signal, did not exit 0 on
+// SIGTERM, or when a worker died during the tests. A test that kills a worker on purpose does
+// it with server.killWorker(pid); options.allowWorkerDeaths (false) tolerates any worker death.
+export async function startServer(flags = [], { allowWorkerDeaths = false } = {}) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const args = [`--port=${port}`, '--log-level=info', ...flags];
   const child = spawn(join(buildDir, 'signaling', 'switchboard'), args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
+  let stopping = false;
+  const killedPids = new Set();
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stopping })),
+  );
+  // After 'close' the output pipes are drained and the log is complete; a worker that kept an
+  // inherited pipe open must not hang stop() though.
+  const drained = new Promise((resolve) => child.on('close', resolve));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15000;
   for (;;) {
@@ -60,11 +119,27 @@ export async function startServer(flags = []) {
     get log() {
       return log;
     },
+    // Kills a worker process on purpose: its death does not fail the file.
+    killWorker(pid, signal = 'SIGKILL') {
+      killedPids.add(pid);
+      process.kill(pid, signal);
+    },
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      let forced = false;
+      const timer = setTimeout(() => {
+        forced = true;
+        child.kill('SIGKILL');
+      }, STOP_TIMEOUT_MS);
       const result = await exited;
       clearTimeout(timer);
+      await Promise.race([drained, sleep(1000)]);
+      const problems = serverProblems(result, log, { killedPids, allowWorkerDeaths, forced });
+      if (problems.length > 0) {
+        const tail = log.split('\n').slice(-60).join('\n');
+        throw new Error(`switchboard: ${problems.join('; ')}\n--- end of its log:\n${tail}`);
+      }
       return result;
     },
   };

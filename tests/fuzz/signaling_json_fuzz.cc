@@ -40,6 +40,7 @@ class RecordingSink final : public ClientSink {
     messages.push_back(message);
   }
   void OnRemovedFromRoom() override { ++removed; }
+  void CloseReplaced() override { ++removed; }
 
   std::vector<nlohmann::json> messages;
   int removed = 0;
@@ -86,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (json.is_string()) (void)sb::signaling::ParseFmtpLine(json.get<std::string>());
 
   const sb::signaling::Config config;
-  Conference conference(config, env.pool.get());
+  Conference conference(&env.loop, config, env.pool.get());
   bool joined = false;
   conference.on_joined = [&](ClientSink*, const std::string&) { joined = true; };
   RecordingSink sink;
@@ -98,6 +99,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   SB_FUZZ_CHECK(!joined);
-  conference.HandleDisconnect("");
+  conference.HandleDisconnect("", /*may_resume=*/true);
   return 0;
 }

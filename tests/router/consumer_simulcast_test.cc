@@ -329,5 +329,68 @@ TEST_F(SimulcastConsumerTest, RetransmitsExactlyAcrossALayerSwitch) {
   EXPECT_EQ(listener_.sent.size(), total);
 }
 
+// The subscriber's timestamps cross 2^32 at a layer switch (f down to h) and a source's own
+// timestamps cross it before the switch back up (h to f): one continuous stream throughout,
+// the SR maps into the subscriber's wrapped timestamps, and retransmissions on either side of
+// the wrap repeat exactly what was sent.
+TEST_F(SimulcastConsumerTest, TimestampsWrapAcrossLayerSwitches) {
+  // StartOn forwards f up to its 13th frame: make that one end 100 ticks before 2^32.
+  layers_[kF].ts = 0u - 12 * kTicksPerFrame - 100;
+  StartOn(kF);
+  ASSERT_EQ(listener_.sent.back().ts, 0xFFFFFFFFu - 99);
+  const size_t before = listener_.sent.size();
+  const int64_t last_sent_ms = now_ - kFrameMs;
+  layers_[kF].sending = false;
+  ASSERT_TRUE(FramesUntilRequestFor(kH, 40));
+  const int64_t switch_ms = now_;
+  Frames(4);
+  ASSERT_EQ(listener_.sent.size(), before + 4);
+  ASSERT_EQ(LayerOf(listener_.sent[before]), kH);
+  ExpectContinuous(before, switch_ms - last_sent_ms);
+  EXPECT_LT(listener_.sent[before].ts, listener_.sent[before - 1].ts) << "wrapped at the switch";
+  for (size_t i = before + 1; i < listener_.sent.size(); ++i) ExpectContinuous(i, kFrameMs);
+
+  // h's timestamp for "now" maps to where the subscriber's stream is, past the wrap.
+  producer_->ReceiveSenderReport(kH, 0xE0000003, 0, layers_[kH].ts, now_);
+  auto sr = consumer_->MakeSenderReport(*producer_);
+  ASSERT_TRUE(sr.has_value());
+  EXPECT_EQ(sr->rtp_timestamp, listener_.sent.back().ts + kTicksPerFrame);
+
+  // NACKs for packets before and after the wrap: each sent again exactly as first sent.
+  const std::vector<SentPacket> sent = listener_.sent;
+  for (size_t i = before - 3; i < sent.size(); ++i) {
+    consumer_->ReceiveNack(std::vector<uint16_t>{sent[i].seq}, now_);
+    ASSERT_EQ(listener_.sent.size(), sent.size() + (i - (before - 3)) + 1) << "at " << i;
+    EXPECT_EQ(listener_.sent.back().seq, sent[i].seq);
+    EXPECT_EQ(listener_.sent.back().ts, sent[i].ts) << "at " << i;
+    EXPECT_EQ(listener_.sent.back().payload, sent[i].payload) << "at " << i;
+  }
+  // Forget the retransmissions: the checks below follow the stream as first sent.
+  listener_.sent = sent;
+
+  // f comes back, its clock having run on (past its own wrap) meanwhile: the consumer goes up
+  // at f's key frame, one tick after the h packet of the same frame time.
+  layers_[kF].ts += static_cast<uint32_t>((now_ - last_sent_ms) * 90);
+  ASSERT_LT(layers_[kF].ts, 0x10000000u) << "f's own timestamps wrapped";
+  layers_[kF].sending = true;
+  const size_t up = listener_.sent.size();
+  Frames(4);
+  ASSERT_EQ(consumer_->current_encoding(), kF);
+  size_t first_f = 0;
+  for (size_t i = up; i < listener_.sent.size(); ++i) {
+    if (LayerOf(listener_.sent[i]) == kF) {
+      first_f = i;
+      break;
+    }
+  }
+  ASSERT_GT(first_f, 0u);
+  EXPECT_EQ(listener_.sent[first_f].seq,
+            static_cast<uint16_t>(listener_.sent[first_f - 1].seq + 1));
+  EXPECT_EQ(listener_.sent[first_f].ts, listener_.sent[first_f - 1].ts + 1);
+  for (size_t i = up; i < listener_.sent.size(); ++i) {
+    if (i != first_f) ExpectContinuous(i, kFrameMs);
+  }
+}
+
 }  // namespace
 }  // namespace sb::router

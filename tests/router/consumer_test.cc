@@ -329,6 +329,45 @@ TEST_F(ConsumerTest, SenderReportMapsTheProducersReport) {
   EXPECT_EQ(sr->octet_count, 2 * OpusPayload().size());
 }
 
+// The source's timestamps wrap while the consumer is paused and the subscriber's wrap at the
+// resume: one continuous stream, and the publisher's SR maps into the subscriber's timestamps.
+TEST_F(ConsumerTest, TimestampsWrapAcrossAPause) {
+  MakeAudio();
+  // Five packets, the last 500 ticks before 2^32.
+  const uint32_t base = 0xFFFFFFFFu - 4 * 960 - 500 + 1;
+  auto source_ts = [&](int i) { return base + 960u * static_cast<uint32_t>(i); };
+  for (int i = 0; i < 5; ++i)
+    Audio(static_cast<uint16_t>(65534 + i), source_ts(i), kStartMs + 20 * i);
+  ASSERT_EQ(listener_.sent.size(), 5u);
+  const SentPacket last = listener_.sent.back();
+  ASSERT_EQ(last.ts, 0xFFFFFFFFu - 500 + 1);
+  EXPECT_EQ(last.seq, 2) << "the sequence number wrapped on the way";
+
+  consumer_->SetPaused(true);
+  for (int i = 5; i < 50; ++i)
+    Audio(static_cast<uint16_t>(65534 + i), source_ts(i), kStartMs + 20 * i);
+  EXPECT_EQ(listener_.sent.size(), 5u);
+  EXPECT_LT(source_ts(49), source_ts(4)) << "the source wrapped during the pause";
+
+  consumer_->SetPaused(false);
+  Audio(static_cast<uint16_t>(65534 + 50), source_ts(50), kStartMs + 1000);
+  Audio(static_cast<uint16_t>(65534 + 51), source_ts(51), kStartMs + 1020);
+  ASSERT_EQ(listener_.sent.size(), 7u);
+  // 920 ms since the last packet sent: 44160 ticks at 48 kHz, past 2^32.
+  EXPECT_EQ(listener_.sent[5].seq, 3);
+  EXPECT_EQ(listener_.sent[5].ts, last.ts + 920u * 48);
+  EXPECT_EQ(listener_.sent[5].ts, 44160u - 500);
+  EXPECT_EQ(listener_.sent[6].seq, 4);
+  EXPECT_EQ(listener_.sent[6].ts, listener_.sent[5].ts + 960);
+
+  // The publisher's SR for the instant of the last packet names the subscriber's timestamp
+  // of that packet.
+  producer_->ReceiveSenderReport(0, 0xE0000001, 0, source_ts(51), kStartMs + 1020);
+  auto sr = consumer_->MakeSenderReport(*producer_);
+  ASSERT_TRUE(sr.has_value());
+  EXPECT_EQ(sr->rtp_timestamp, listener_.sent[6].ts);
+}
+
 TEST_F(ConsumerTest, SubscriberFeedback) {
   MakeVideo();
   consumer_->ReceivePli();

@@ -118,6 +118,32 @@ TEST(ReceiveStatsTest, JitterFromAlternatingTransit) {
   EXPECT_NEAR(static_cast<double>(v.jitter()), 450.0, 60.0);
 }
 
+// A.8's transit difference is taken modulo 2^32: a source timestamp crossing the wrap is not a
+// 2^32-tick jump in transit time. Steady 20 ms packets keep jitter at 0, across both wraps.
+TEST(ReceiveStatsTest, JitterAcrossTheTimestampWrap) {
+  ReceiveStats s;
+  const uint32_t first_ts = 0xFFFFFFFFu - 10 * 960 + 1;  // wraps after 10 packets
+  for (int i = 0; i < 100; ++i) {
+    s.OnPacket(static_cast<uint16_t>(65530 + i), first_ts + 960u * i, 1000 + 20 * i, kOpusClock,
+               100);
+  }
+  EXPECT_EQ(s.jitter(), 0u);
+  EXPECT_EQ(s.ext_highest_seq(), 65530u + 99);
+  EXPECT_EQ(s.cumulative_lost(), 0);
+
+  // Alternating transit (0 / 5 ms at 1 kHz) gives the same jitter whether or not the
+  // timestamps wrap on the way.
+  ReceiveStats plain;
+  ReceiveStats wrapping;
+  for (int i = 0; i < 500; ++i) {
+    const int64_t arrival = 10 * i + (i % 2 ? 5 : 0);
+    plain.OnPacket(static_cast<uint16_t>(i), 1000u + 10u * i, arrival, 1000, 1);
+    wrapping.OnPacket(static_cast<uint16_t>(i), 0xFFFFFFFFu - 2000 + 10u * i, arrival, 1000, 1);
+  }
+  EXPECT_GE(plain.jitter(), 4u);
+  EXPECT_EQ(wrapping.jitter(), plain.jitter());
+}
+
 TEST(ReceiveStatsTest, LsrAndDlsr) {
   ReceiveStats s;
   s.OnPacket(1, 0, 0, kOpusClock, 1);
@@ -136,6 +162,13 @@ TEST(SendStatsTest, CountsAndExtrapolates) {
   EXPECT_EQ(s.octets(), 220u);
   EXPECT_EQ(s.last_rtp_timestamp(), 1960u);
   EXPECT_EQ(s.RtpTimestampAt(90, 48000), 1960u + 960);
+}
+
+TEST(SendStatsTest, ExtrapolatesAcrossTheTimestampWrap) {
+  SendStats s;
+  s.OnPacket(0xFFFFFFFFu - 479, 100, 1000);  // 480 ticks (10 ms at 48 kHz) before the wrap
+  EXPECT_EQ(s.RtpTimestampAt(1020, 48000), 960u - 480);
+  EXPECT_EQ(s.RtpTimestampAt(1010, 48000), 0u);
 }
 
 TEST(NtpTest, Conversions) {

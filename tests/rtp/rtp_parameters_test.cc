@@ -169,6 +169,12 @@ TEST(RtpParametersTest, ValidateAcceptsGoodProducers) {
   RtpParameters simulcast = VideoProducer(Codec("video/VP8", 96, 90000, 0, {}));
   simulcast.encodings = {{0, 0, "q", 0}, {0, 0, "h", 0}, {0, 0, "f", 0}};
   EXPECT_TRUE(ValidateProducerParameters(kV, simulcast).ok());
+  // Neither ssrc nor rid, but a mid (GStreamer's webrtcbin before its encoders run): the
+  // transport learns the ssrc from the mid header extension.
+  RtpParameters mid_only = VideoProducer(Codec("video/VP8", 96, 90000, 0, {}));
+  mid_only.mid = "video0";
+  mid_only.encodings = {{0, 0, "", 0}};
+  EXPECT_TRUE(ValidateProducerParameters(kV, mid_only).ok());
 }
 
 TEST(RtpParametersTest, ValidateRejections) {
@@ -202,7 +208,11 @@ TEST(RtpParametersTest, ValidateRejections) {
   p.encodings.clear();
   rejects(kV, p);
   p = vp8;
-  p.encodings = {{0, 0, "", 0}};
+  p.mid.clear();
+  p.encodings = {{0, 0, "", 0}};  // nothing to match packets by
+  rejects(kV, p);
+  p.mid = "1";
+  p.encodings = {{0, 0, "", 0}, {0, 0, "", 0}};  // a mid matches one encoding only
   rejects(kV, p);
   p = vp8;
   p.encodings = {{5, 0, "", 0}, {5, 0, "", 0}};

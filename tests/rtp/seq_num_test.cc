@@ -53,5 +53,30 @@ TEST(SeqNumTest, TimestampUnwrapper) {
   EXPECT_EQ(u.Unwrap(0xFFFFFFFFu), 0xFFFFFFFFll);
 }
 
+TEST(SeqNumTest, TimestampUnwrapperAcrossManyWrapsAndReordering) {
+  TimestampUnwrapper u;
+  // 90 kHz video, 3000 ticks a frame, from just before a wrap through five of them.
+  uint32_t ts = 0xFFFFFFFFu - 4 * 3000 + 1;
+  int64_t expected = ts;
+  int wraps = 0;
+  for (int i = 0; wraps < 5; ++i) {  // about 1.4 million frames a wrap
+    ASSERT_EQ(u.Unwrap(ts), expected) << "frame " << i;
+    const uint32_t next = ts + 3000;
+    if (next < ts) ++wraps;
+    ts = next;
+    expected += 3000;
+  }
+  // The last frame unwrapped was the last one before the fifth wrap; this one is after it.
+  ASSERT_EQ(u.Unwrap(ts), expected);
+  EXPECT_LT(ts, 3000u);
+  EXPECT_EQ(expected >> 32, 5);
+  // A late frame from before that wrap maps below, without pulling the state back.
+  const int64_t newest = *u.last();
+  EXPECT_EQ(u.Peek(ts - 9000), newest - 9000);
+  EXPECT_EQ(u.Unwrap(ts - 9000), newest - 9000);
+  EXPECT_EQ(*u.last(), newest);
+  EXPECT_EQ(u.Unwrap(ts + 3000), newest + 3000);
+}
+
 }  // namespace
 }  // namespace sb::rtp

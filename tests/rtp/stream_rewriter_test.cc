@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
+#include "rtp/seq_num.h"
+
 namespace sb::rtp {
 namespace {
 
@@ -65,15 +69,122 @@ TEST(StreamRewriter, WrapsAndKeepsFlowingOnLongStreams) {
   uint16_t seq = 65000;
   uint32_t ts = 0xFFFFF000u;
   uint16_t expected = seq;
+  uint32_t expected_ts = ts;
+  // 200000 packets of 960 ticks: both numbers wrap (the timestamp about 45 times).
   for (int i = 0; i < 200000; ++i) {
     auto out = r.Rewrite(seq, ts, i);
     ASSERT_TRUE(out.has_value()) << "packet " << i;
-    ASSERT_EQ(out->sequence_number, expected);
+    ASSERT_EQ(out->sequence_number, expected) << "packet " << i;
+    ASSERT_EQ(out->timestamp, expected_ts) << "packet " << i;
     r.OnSent(*out, i);
     ++seq;
     ++expected;
     ts += 960;
+    expected_ts += 960;
   }
+}
+
+// The receiver's view of a stream: every packet exactly one number and `ticks` after the
+// previous one, modulo 2^16 and 2^32, however the source numbers jump.
+struct Continuity {
+  std::optional<StreamRewriter::Output> last;
+  void Expect(StreamRewriter::Output out, uint32_t ticks, const char* what) {
+    if (last) {
+      EXPECT_EQ(out.sequence_number, static_cast<uint16_t>(last->sequence_number + 1)) << what;
+      EXPECT_EQ(out.timestamp, last->timestamp + ticks) << what;
+      EXPECT_TRUE(IsTimestampNewer(out.timestamp, last->timestamp)) << what;
+    }
+    last = out;
+  }
+};
+
+// A source whose timestamps wrap mid-run, after a switch gave it a non-zero offset: the output
+// keeps advancing by the source's step, though the output itself is far from its own wrap.
+TEST(StreamRewriter, SourceTimestampWrapInsideARunAfterASwitch) {
+  StreamRewriter r(kVideoClock);
+  Continuity c;
+  c.Expect(Send(r, 100, 90000, 0), 0, "first");
+  c.Expect(Send(r, 101, 93000, 33), 3000, "second");
+  r.RequestSync();
+  // The new layer is 8 frames before its timestamp wrap and 3 before its sequence wrap.
+  uint32_t ts = 0xFFFFFFFFu - 8 * 3000 + 1;
+  uint16_t seq = 65533;
+  int64_t now = 66;
+  c.Expect(Send(r, seq, ts, now), 33 * kVideoClock / 1000, "switch");
+  EXPECT_NE(r.timestamp_offset(), 0u);
+  for (int i = 0; i < 20; ++i) {
+    ts += 3000;
+    ++seq;
+    now += 33;
+    c.Expect(Send(r, seq, ts, now), 3000, "after the switch, across the source's wraps");
+  }
+  EXPECT_LT(ts, 90000u) << "the source timestamp wrapped";
+  EXPECT_LT(seq, 100) << "the source sequence number wrapped";
+}
+
+// The output wraps while the source does not: the receiver's stream crosses 2^32 (and 2^16)
+// exactly at the right step.
+TEST(StreamRewriter, OutputTimestampWrapsAcrossAResume) {
+  StreamRewriter r(kVideoClock);
+  Continuity c;
+  // The first run maps one to one: take the output to 2000 ticks and 2 numbers before its wraps.
+  uint32_t ts = 0xFFFFFFFFu - 2000 - 3000 + 1;
+  uint16_t seq = 65532;
+  c.Expect(Send(r, seq, ts, 1000), 0, "first");
+  c.Expect(Send(r, ++seq, ts += 3000, 1033), 3000, "before the pause");
+  EXPECT_EQ(c.last->timestamp, 0xFFFFFFFFu - 2000 + 1);
+  // Paused for 200 ms (18000 ticks); the source went on meanwhile (and does not wrap).
+  r.RequestSync();
+  ts = 5000000;
+  seq = 7;
+  auto resumed = Send(r, seq, ts, 1233);
+  c.Expect(resumed, 200 * kVideoClock / 1000, "resume");
+  EXPECT_EQ(resumed.timestamp, 18000u - 2000) << "past 2^32 by what is left of the pause";
+  EXPECT_EQ(resumed.sequence_number, 65534);
+  c.Expect(Send(r, ++seq, ts += 3000, 1266), 3000, "after the resume");
+  c.Expect(Send(r, ++seq, ts += 3000, 1300), 3000, "past the sequence wrap");
+  EXPECT_EQ(c.last->sequence_number, 0);
+  // A late packet from before the resume is still refused across the wraps.
+  EXPECT_FALSE(r.Rewrite(65533, 0xFFFFFFFFu - 2000 + 1, 1301).has_value());
+}
+
+// The last packet sent sits right at 2^32 - 1 when the stream resyncs: the new run starts on
+// the other side of the wrap and every later packet of it keeps the step.
+TEST(StreamRewriter, ResyncFromTheLastTimestampBeforeTheWrap) {
+  StreamRewriter r(kVideoClock);
+  Continuity c;
+  c.Expect(Send(r, 65535, 0xFFFFFFFFu, 0), 0, "first");
+  r.RequestSync();
+  // Resync in the same millisecond: one tick later, that is 0.
+  auto next = Send(r, 300, 12345, 0);
+  c.Expect(next, 1, "resync");
+  EXPECT_EQ(next.timestamp, 0u);
+  EXPECT_EQ(next.sequence_number, 0);
+  for (int i = 1; i <= 5; ++i) c.Expect(Send(r, 300 + i, 12345 + 3000u * i, i), 3000, "run");
+}
+
+// Pause and resume over and over near the wrap, each time on a source whose timestamps are on
+// the other side of 2^31 from the output's: the receiver's stream stays continuous.
+TEST(StreamRewriter, RepeatedSwitchesAcrossTheWrapStayContinuous) {
+  StreamRewriter r(kVideoClock);
+  Continuity c;
+  int64_t now = 0;
+  uint32_t ts = 0xFFFF0000u;
+  uint16_t seq = 65000;
+  c.Expect(Send(r, seq, ts, now), 0, "first");
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 10; ++i) {
+      now += 10;
+      c.Expect(Send(r, ++seq, ts += 900, now), 900, "within a run");
+    }
+    r.RequestSync();
+    now += 50;
+    ts += 0x80000000u + 12345;  // unrelated numbers from another layer
+    seq += 30000;
+    c.Expect(Send(r, seq, ts, now), 50 * kVideoClock / 1000, "switch");
+  }
+  // 50 rounds of 10 * 900 + 4500 ticks went past 2^32 from 0xFFFF0000.
+  EXPECT_LT(c.last->timestamp, 0xFFFF0000u);
 }
 
 }  // namespace

@@ -154,5 +154,121 @@ TEST_F(IceServerTest, ConsentExpiresAndRecovers) {
   EXPECT_EQ(ice_->state(), IceState::kClosed);
 }
 
+// The success response to a check, checked with the password the check used.
+bool AnsweredWith(const Recorder& rec, size_t index, const std::string& pwd) {
+  if (rec.sent.size() <= index) return false;
+  auto response = StunMessage::Parse(rec.sent[index]);
+  return response.ok() && response->message_class() == StunClass::kSuccessResponse &&
+         response->CheckIntegrity(std::string_view(pwd));
+}
+
+// RFC 8445 section 9: new local credentials; the old ones work until the peer uses the new.
+TEST_F(IceServerTest, RestartKeepsOldCredentialsUntilNewOnesAreUsed) {
+  Send(Request(*ice_, {.use_candidate = true}), a_);
+  ASSERT_EQ(ice_->state(), IceState::kCompleted);
+  const std::string old_ufrag = ice_->ufrag();
+  const std::string old_pwd = ice_->pwd();
+  const RequestOptions old_creds = {.password = old_pwd, .username = old_ufrag + ":peer"};
+
+  ASSERT_TRUE(ice_->RestartIce().ok());
+  EXPECT_EQ(ice_->ufrag().size(), 16u);
+  EXPECT_EQ(ice_->pwd().size(), 32u);
+  EXPECT_NE(ice_->ufrag(), old_ufrag);
+  EXPECT_NE(ice_->pwd(), old_pwd);
+  // Nothing else changed: state, tuple, no listener calls.
+  EXPECT_EQ(ice_->state(), IceState::kCompleted);
+  EXPECT_TRUE(SameAddress(ice_->selected_tuple(), Sa(a_)));
+  EXPECT_EQ(rec_.states, std::vector<IceState>{IceState::kCompleted});
+  EXPECT_EQ(rec_.selected.size(), 1u);
+
+  // The peer has not applied the new answer yet: its checks are answered, signed with the
+  // password they used.
+  Send(Request(*ice_, old_creds), a_);
+  Send(Request(*ice_, old_creds), a_);
+  ASSERT_EQ(rec_.sent.size(), 3u);
+  EXPECT_TRUE(AnsweredWith(rec_, 1, old_pwd));
+  EXPECT_TRUE(AnsweredWith(rec_, 2, old_pwd));
+  // Mixed credentials are not credentials.
+  Send(Request(*ice_, {.password = old_pwd}), a_);
+  Send(Request(*ice_, {.password = ice_->pwd(), .username = old_ufrag + ":peer"}), a_);
+  EXPECT_EQ(rec_.sent.size(), 3u);
+  EXPECT_EQ(ice_->stats().auth_failures, 2u);
+
+  // The peer's new ufrag, a new tuple, nominated: answered with the new password, selected.
+  Send(Request(*ice_, {.use_candidate = true, .username = ice_->ufrag() + ":peer2"}), b_);
+  ASSERT_EQ(rec_.sent.size(), 4u);
+  EXPECT_TRUE(AnsweredWith(rec_, 3, ice_->pwd()));
+  EXPECT_TRUE(SameAddress(ice_->selected_tuple(), Sa(b_)));
+  EXPECT_EQ(ice_->state(), IceState::kCompleted);
+  EXPECT_EQ(rec_.states.size(), 1u);
+  ASSERT_EQ(rec_.selected.size(), 2u);
+  EXPECT_EQ(rec_.selected.back()->sin_port, b_.sin_port);
+
+  // From now on the old credentials are rejected, from any tuple; the new ones work.
+  Send(Request(*ice_, old_creds), a_);
+  Send(Request(*ice_, old_creds), b_);
+  EXPECT_EQ(rec_.sent.size(), 4u);
+  EXPECT_EQ(ice_->stats().auth_failures, 4u);
+  Send(Request(*ice_, {.username = ice_->ufrag() + ":peer2"}), b_);
+  ASSERT_EQ(rec_.sent.size(), 5u);
+  EXPECT_TRUE(AnsweredWith(rec_, 4, ice_->pwd()));
+  Send(Request(*ice_, {.password = "not the password"}), b_);
+  Send(Request(*ice_, {.username = "someoneelse:peer2"}), b_);
+  EXPECT_EQ(rec_.sent.size(), 5u);
+  EXPECT_EQ(ice_->stats().auth_failures, 6u);
+  EXPECT_TRUE(SameAddress(ice_->selected_tuple(), Sa(b_)));
+}
+
+// The first check with the new credentials ends the old ones even when it nominates nothing
+// and comes from the tuple in use; the selected tuple stays.
+TEST_F(IceServerTest, RestartOnTheSameTuple) {
+  Send(Request(*ice_, {.use_candidate = true}), a_);
+  const RequestOptions old_creds = {.password = ice_->pwd(), .username = ice_->ufrag() + ":p"};
+  ASSERT_TRUE(ice_->RestartIce().ok());
+  Send(Request(*ice_, {.username = ice_->ufrag() + ":q"}), a_);
+  Send(Request(*ice_, old_creds), a_);
+  ASSERT_EQ(rec_.sent.size(), 2u);
+  EXPECT_TRUE(AnsweredWith(rec_, 1, ice_->pwd()));
+  EXPECT_EQ(ice_->stats().auth_failures, 1u);
+  EXPECT_TRUE(SameAddress(ice_->selected_tuple(), Sa(a_)));
+  EXPECT_EQ(ice_->state(), IceState::kCompleted);
+}
+
+// Two restarts before the peer used the first: the credentials it uses still work, the
+// never-used ones from the first restart do not, the latest ones do.
+TEST_F(IceServerTest, RestartTwiceKeepsTheCredentialsInUse) {
+  Send(Request(*ice_, {.use_candidate = true}), a_);
+  const RequestOptions in_use = {.password = ice_->pwd(), .username = ice_->ufrag() + ":peer"};
+  ASSERT_TRUE(ice_->RestartIce().ok());
+  const RequestOptions skipped = {.password = ice_->pwd(), .username = ice_->ufrag() + ":peer"};
+  ASSERT_TRUE(ice_->RestartIce().ok());
+  EXPECT_NE(ice_->ufrag() + ":peer", skipped.username);
+
+  Send(Request(*ice_, in_use), a_);
+  ASSERT_EQ(rec_.sent.size(), 2u);
+  EXPECT_TRUE(AnsweredWith(rec_, 1, in_use.password));
+  Send(Request(*ice_, skipped), a_);
+  EXPECT_EQ(rec_.sent.size(), 2u);
+  EXPECT_EQ(ice_->stats().auth_failures, 1u);
+  Send(Request(*ice_, {}), a_);
+  ASSERT_EQ(rec_.sent.size(), 3u);
+  EXPECT_TRUE(AnsweredWith(rec_, 2, ice_->pwd()));
+  Send(Request(*ice_, in_use), a_);
+  EXPECT_EQ(rec_.sent.size(), 3u);
+}
+
+// A restart before any check: the credentials handed out at creation still work until the new
+// ones are used. A closed server cannot restart.
+TEST_F(IceServerTest, RestartBeforeConnectedAndAfterClose) {
+  const RequestOptions first = {.password = ice_->pwd(), .username = ice_->ufrag() + ":peer"};
+  ASSERT_TRUE(ice_->RestartIce().ok());
+  Send(Request(*ice_, first), a_);
+  ASSERT_EQ(rec_.sent.size(), 1u);
+  EXPECT_TRUE(AnsweredWith(rec_, 0, first.password));
+  EXPECT_EQ(ice_->state(), IceState::kConnected);
+  ice_->Close();
+  EXPECT_EQ(ice_->RestartIce().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace sb::transport

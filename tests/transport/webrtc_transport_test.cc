@@ -134,6 +134,24 @@ TEST_F(WebRtcTransportTest, Description) {
   EXPECT_FALSE(transport_->SendRtp(rtp, 12, sizeof(rtp)));
 }
 
+// ICE restart changes the credentials only: same socket, candidate and certificate. (The
+// old/new credential switch is in ice_server_test.cc, end to end in the worker tests.)
+TEST_F(WebRtcTransportTest, RestartIceChangesCredentialsOnly) {
+  const std::string ufrag = transport_->ice_ufrag();
+  const std::string pwd = transport_->ice_pwd();
+  const uint16_t port = transport_->local_port();
+  ASSERT_TRUE(transport_->RestartIce().ok());
+  EXPECT_NE(transport_->ice_ufrag(), ufrag);
+  EXPECT_NE(transport_->ice_pwd(), pwd);
+  EXPECT_EQ(transport_->ice_ufrag().size(), 16u);
+  EXPECT_EQ(transport_->ice_pwd().size(), 32u);
+  EXPECT_EQ(transport_->local_port(), port);
+  EXPECT_EQ(transport_->candidates()[0].port, port);
+  EXPECT_EQ(transport_->local_fingerprints()[0].value, server_cert_->Fingerprints()[0].value);
+  transport_->Close();
+  EXPECT_EQ(transport_->RestartIce().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(WebRtcTransportTest, EndToEnd) {
   ASSERT_TRUE(transport_->Connect(DtlsRole::kClient, browser_.cert->Fingerprints()).ok());
 

@@ -39,22 +39,32 @@ FakePeer::~FakePeer() {
 }
 
 void FakePeer::SendBindingRequest(uint16_t server_port, const std::string& server_ufrag,
-                                  const std::string& server_pwd) {
+                                  const std::string& server_pwd, const std::string& peer_ufrag) {
   server_.sin_family = AF_INET;
   server_.sin_port = htons(server_port);
   server_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  server_pwd_ = server_pwd;
-  uint8_t tid[12];
-  for (int i = 0; i < 12; ++i) tid[i] = static_cast<uint8_t>(0x30 + i);
+  // The transaction id ends with the request's number, to find its password in the response.
+  const uint32_t number = static_cast<uint32_t>(request_passwords_.size());
+  request_passwords_.push_back(server_pwd);
+  uint8_t tid[12] = {'f', 'a', 'k', 'e', 'p', 'e', 'e', 'r'};
+  for (int i = 0; i < 4; ++i) tid[8 + i] = static_cast<uint8_t>(number >> (24 - 8 * i));
   transport::StunMessageBuilder b(transport::kStunMethodBinding, transport::StunClass::kRequest,
                                   tid);
   // RFC 8445 7.1: USERNAME is "<server ufrag>:<our ufrag>"; we are the controlling agent.
-  b.AddUsername(server_ufrag + ":fakepeer")
+  b.AddUsername(server_ufrag + ":" + peer_ufrag)
       .AddPriority(0x6e7f1eff)
       .AddIceControlling(0x0102030405060708ull)
       .AddUseCandidate();
   std::vector<uint8_t> request = b.AddMessageIntegrity(server_pwd).AddFingerprint().Take();
   socket_->Send(request.data(), request.size(), reinterpret_cast<const sockaddr*>(&server_));
+}
+
+absl::Status FakePeer::MoveToNewPort() {
+  auto socket = transport::UdpSocket::Create(loop_, "127.0.0.1", kPeerPortMin, kPeerPortMax, this);
+  if (!socket.ok()) return socket.status();
+  socket_->Close();
+  socket_ = *std::move(socket);
+  return absl::OkStatus();
 }
 
 absl::Status FakePeer::StartDtls(std::vector<transport::Fingerprint> remote) {
@@ -86,9 +96,19 @@ void FakePeer::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* /*from*/) 
   // RFC 7983 demultiplexing by the first byte.
   if (data[0] <= 3) {
     auto message = transport::StunMessage::Parse(absl::Span<const uint8_t>(data, len));
-    if (message.ok() && message->message_class() == transport::StunClass::kSuccessResponse &&
-        message->CheckIntegrity(std::string_view(server_pwd_))) {
+    if (!message.ok() || message->message_class() == transport::StunClass::kRequest ||
+        message->message_class() == transport::StunClass::kIndication) {
+      return;
+    }
+    ++stun_responses_;
+    const auto tid = message->transaction_id();
+    uint32_t number = 0;
+    for (int i = 0; i < 4; ++i) number = (number << 8) | tid[8 + i];
+    if (message->message_class() == transport::StunClass::kSuccessResponse &&
+        number < request_passwords_.size() &&
+        message->CheckIntegrity(std::string_view(request_passwords_[number]))) {
       ice_completed_ = true;
+      ++binding_successes_;
     }
   } else if (data[0] >= 20 && data[0] <= 63) {
     if (dtls_) dtls_->ProcessPacket(data, len);

@@ -28,11 +28,22 @@ class FakePeer : public transport::UdpSocket::Listener, public transport::DtlsTr
   std::vector<transport::Fingerprint> fingerprints() const { return cert_->Fingerprints(); }
 
   // Sends a binding request with USE-CANDIDATE to the server's 127.0.0.1:port candidate,
-  // authenticated with the server's ICE credentials.
+  // authenticated with the server's ICE credentials; `peer_ufrag` is our own (the remote part of
+  // USERNAME), new after an ICE restart. Media and DTLS go to that port from then on.
   void SendBindingRequest(uint16_t server_port, const std::string& server_ufrag,
-                          const std::string& server_pwd);
+                          const std::string& server_pwd,
+                          const std::string& peer_ufrag = "fakepeer");
   // A success response with valid integrity came back.
   bool ice_completed() const { return ice_completed_; }
+  // STUN responses received, whatever they are; and the success responses among them whose
+  // MESSAGE-INTEGRITY checks with the password of the request they answer.
+  int stun_responses() const { return stun_responses_; }
+  int binding_successes() const { return binding_successes_; }
+
+  // Continues from a new local port (a new socket; the old one is closed), as a browser whose
+  // network changed: the same DTLS and SRTP sessions, a new tuple for the server.
+  absl::Status MoveToNewPort();
+  uint16_t local_port() const { return socket_->local_port(); }
 
   // Starts the DTLS client toward the server, checking its certificate against `remote`.
   absl::Status StartDtls(std::vector<transport::Fingerprint> remote);
@@ -68,8 +79,11 @@ class FakePeer : public transport::UdpSocket::Listener, public transport::DtlsTr
   std::unique_ptr<transport::DtlsTransport> dtls_;
   std::unique_ptr<transport::SrtpSession> srtp_out_, srtp_in_;
   sockaddr_in server_{};
-  std::string server_pwd_;
+  // The password of each binding request sent, by its transaction number.
+  std::vector<std::string> request_passwords_;
   bool ice_completed_ = false;
+  int stun_responses_ = 0;
+  int binding_successes_ = 0;
   transport::DtlsState dtls_state_ = transport::DtlsState::kNew;
   std::vector<std::vector<uint8_t>> rtp_, rtcp_;
   uint64_t unprotect_failures_ = 0;

@@ -37,7 +37,7 @@ struct Candidate {
 struct Reply {
   bool accepted = false;
   std::string error, reason;
-  // WebRtcTransportInfo
+  // WebRtcTransportInfo (ufrag and pwd also from IceParameters)
   std::string ufrag, pwd;
   std::vector<Candidate> candidates;
   std::vector<transport::Fingerprint> fingerprints;
@@ -94,6 +94,10 @@ inline Reply ToReply(const fbs::Response* response) {
         r.fingerprints.push_back({f->algorithm()->str(), f->value()->str()});
       }
     }
+  }
+  if (const auto* ice = response->body_as_IceParameters()) {
+    if (ice->username_fragment()) r.ufrag = ice->username_fragment()->str();
+    if (ice->password()) r.pwd = ice->password()->str();
   }
   if (const auto* consume = response->body_as_ConsumeResponse()) {
     auto params = ipc::FromFbs(consume->rtp_parameters());
@@ -259,6 +263,10 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
                                                               c, mid.c_str(), paused);
                   return std::make_pair(fbs::RequestBody::ConsumeRequest, body.Union());
                 });
+  }
+
+  Reply RestartIce(const std::string& transport_id) {
+    return Call(fbs::Method::TRANSPORT_RESTART_ICE, transport_id);
   }
 
   int Notified(fbs::Event event, const std::string& handler_id) const {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -305,9 +306,11 @@ TEST_F(RouterRequestsTest, MediaFlowsBetweenTwoBrowsers) {
   EXPECT_EQ(mapped.packet_count, static_cast<uint32_t>(kPackets));
 
   // A PLI from the subscriber for the video consumer reaches the publisher as a PLI for the
-  // producer's ssrc; two within the debounce interval make one at once (the second is deferred
-  // to the end of the interval, since this publisher answers with no key frame).
+  // producer's ssrc; two within the debounce interval (500 ms, router/producer.h) make one at
+  // once and one deferred to the end of the interval, since this publisher answers with no key
+  // frame; once the interval has passed with nothing pending, the next goes out at once.
   const int plis_before = publisher->PliCount(kVp8Ssrc);
+  auto plis = [&] { return publisher->PliCount(kVp8Ssrc) - plis_before; };
   auto send_pli = [&] {
     rtp::Pli pli;
     pli.sender_ssrc = 0x5AB5C1BE;
@@ -317,20 +320,33 @@ TEST_F(RouterRequestsTest, MediaFlowsBetweenTwoBrowsers) {
     ASSERT_GT(len, 0u);
     ASSERT_TRUE(subscriber->SendRtcp(buffer, len));
   };
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+  };
+  const Clock::time_point first_sent = Clock::now();
   send_pli();
   RunFor(std::chrono::milliseconds(10));
   send_pli();
-  ASSERT_TRUE(RunUntil([&] { return publisher->PliCount(kVp8Ssrc) > plis_before; },
-                       std::chrono::seconds(2)))
+  ASSERT_TRUE(RunUntil([&] { return plis() > 0; }, std::chrono::seconds(2)))
       << "no PLI reached the publisher";
   RunFor(std::chrono::milliseconds(300));
-  EXPECT_EQ(publisher->PliCount(kVp8Ssrc), plis_before + 1)
-      << "two PLIs 10 ms apart were not debounced";
-  // After the debounce interval the next one goes through.
-  RunFor(std::chrono::milliseconds(300));
+  EXPECT_EQ(plis(), 1) << "two PLIs 10 ms apart were not debounced";
+  // The second was deferred, not dropped: it goes out at the end of the interval.
+  ASSERT_TRUE(RunUntil([&] { return plis() >= 2; }, std::chrono::seconds(2)))
+      << "the PLI deferred by the debounce never reached the publisher";
+  EXPECT_GE(ms_since(first_sent), 450) << "the deferred PLI went out before the interval ended";
+  // Nothing is pending any more: a whole quiet interval passes without a PLI.
+  RunFor(std::chrono::milliseconds(700));
+  EXPECT_EQ(plis(), 2) << "a PLI nobody asked for";
+  // The interval since the last one has passed: the next request goes out at once.
+  const Clock::time_point third_sent = Clock::now();
   send_pli();
-  EXPECT_TRUE(RunUntil([&] { return publisher->PliCount(kVp8Ssrc) == plis_before + 2; },
-                       std::chrono::seconds(2)));
+  ASSERT_TRUE(RunUntil([&] { return plis() >= 3; }, std::chrono::seconds(2)))
+      << "no PLI after the debounce interval";
+  EXPECT_LT(ms_since(third_sent), 250) << "deferred although the interval had passed";
+  RunFor(std::chrono::milliseconds(100));
+  EXPECT_EQ(plis(), 3);
 
   Reply pub_stats = Call(fbs::Method::TRANSPORT_GET_STATS, "pub");
   Reply sub_stats = Call(fbs::Method::TRANSPORT_GET_STATS, "sub");

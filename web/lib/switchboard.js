@@ -12,7 +12,9 @@
  *
  * Methods (all async ones reject with an Error whose `.code` is the server's error code):
  *   connect(url)             open the WebSocket; resolves when open.
- *   join(room, name)         resolves with the server's `joined` or `full` message.
+ *   join(room, name, {replaces})  resolves with the server's `joined` or `full` message.
+ *                            `replaces`: the resumeToken of this client's previous session
+ *                            (say, before a page reload), which the server then ends at once.
  *   publish(stream, {videoCodec, videoEncodings})  send the stream's tracks (again to
  *                            add/replace tracks); videoCodec ('VP8', 'H264', ...) puts that
  *                            codec first in the offer. videoEncodings sends the video track as
@@ -26,6 +28,9 @@
  *                            maxBitrate to have them all.
  *   setEncodingActive(rid, active)  start or stop sending one simulcast layer of the video.
  *   setMuted(kind, muted)    'audio' | 'video': disables the local track and tells the server.
+ *   restartIce()             ICE restart on both connections (new credentials, DTLS kept);
+ *                            done by itself when a connection's ICE fails or stays
+ *                            disconnected for ICE_DISCONNECTED_RESTART_MS.
  *   leave()                  leave the room (the socket stays open for another join).
  *   close()                  leave and close the socket.
  *   ping()                   round trip to the server; resolves with the time in ms.
@@ -39,7 +44,13 @@
  *
  * Properties: id (own participant id or null), room, participants (Map id -> participant
  * object as in the protocol), localStream, remoteStreams (Map participantId -> MediaStream
- * holding that participant's live remote tracks), connected.
+ * holding that participant's live remote tracks), connected, resumeToken (while in a room).
+ *
+ * Reconnection: when the WebSocket breaks while in a room (no close from either side, or no
+ * pong to a heartbeat within HEARTBEAT_TIMEOUT_MS) the media connections stay up and the
+ * client reconnects to the same URL and sends `resume` until the server's grace period
+ * (resumeGraceMs from `joined`) runs out; then it emits 'resumed', or 'room-closed' with
+ * reason 'resume-failed'.
  *
  * Events (CustomEvent, payload in `event.detail`):
  *   'joined'               { room, id, participants }
@@ -50,12 +61,26 @@
  *   'track'                { participantId, kind, track, stream, mid }   stream: remoteStreams entry
  *   'track-ended'          { participantId, kind, track, stream, mid }
  *   'room-closed'          { room, reason }
+ *   'reconnecting'         { room }   the WebSocket broke; media continues meanwhile
+ *   'resumed'              { room, id, participants }
+ *   'ice-restart'          { connection: 'publish' | 'subscribe' }
  *   'error'                { code, message, inReplyTo }
- *   'closed'               { code, reason }   the WebSocket closed
+ *   'closed'               { code, reason }   the WebSocket closed (not while reconnecting)
  */
 
 const PC_CONFIG = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
 const REQUEST_TIMEOUT_MS = 10000;
+// A ping every HEARTBEAT_MS while in a room; no pong within HEARTBEAT_TIMEOUT_MS means the
+// connection is dead even if TCP has not noticed (a laptop lid, a network change).
+const HEARTBEAT_MS = 5000;
+const HEARTBEAT_TIMEOUT_MS = 4000;
+// Reconnection attempts start fast and back off to this.
+const RECONNECT_MAX_DELAY_MS = 2000;
+// A reconnection attempt that does not open within this is abandoned (a black-holed network
+// would hold it for a minute).
+const CONNECT_TIMEOUT_MS = 3000;
+// ICE 'disconnected' this long (no answer to checks) triggers an ICE restart.
+const ICE_DISCONNECTED_RESTART_MS = 3000;
 
 // Moves the codecs of one mime subtype (e.g. 'H264') to the front of a transceiver's list;
 // the server takes the first codec of the offer it can forward.
@@ -95,6 +120,13 @@ export class SwitchboardClient extends EventTarget {
     this._subChain = Promise.resolve();
     this._remote = new Map(); // mid -> { participantId, kind, producerId, track, mid }
     this._msidByTrack = new Map(); // track.id -> msid stream id, from ontrack
+    this._url = null;
+    this.resumeToken = null;
+    this._resumeGraceMs = 0;
+    this._reconnecting = null; // a Promise while reconnecting: resolves true when resumed
+    this._closing = false; // close() called: a socket close is not a break
+    this._heartbeat = null;
+    this._iceTimers = new Map(); // 'publish' | 'subscribe' -> timer while ICE is disconnected
   }
 
   get connected() {
@@ -103,28 +135,67 @@ export class SwitchboardClient extends EventTarget {
 
   connect(url) {
     if (this._ws) return Promise.reject(new Error('already connected'));
+    this._url = url;
+    this._closing = false;
+    return this._open(url);
+  }
+
+  // Opens the WebSocket; resolves when open, rejects if it never opens.
+  _open(url) {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       this._ws = ws;
       let opened = false;
+      const timer = setTimeout(() => {
+        if (opened || this._ws !== ws) return;
+        this._ws = null;
+        ws.onclose = null;
+        ws.close();
+        reject(new Error(`cannot connect to ${url} (timed out)`));
+      }, CONNECT_TIMEOUT_MS);
       ws.onopen = () => {
+        clearTimeout(timer);
         opened = true;
         resolve();
       };
-      ws.onmessage = (e) => this._onMessage(e.data);
+      ws.onmessage = (e) => {
+        if (this._ws === ws) this._onMessage(e.data);
+      };
       ws.onclose = (e) => {
-        if (this._ws === ws) this._ws = null;
-        this._teardownMedia();
-        this._rejectAll(new SwitchboardError('closed', 'connection closed'));
-        this.id = null;
-        this.room = null;
+        clearTimeout(timer);
         if (!opened) reject(new Error(`cannot connect to ${url}`));
-        this._emit('closed', { code: e.code, reason: e.reason });
+        this._socketGone(ws, e.code, e.reason);
       };
     });
   }
 
-  async join(room, name) {
+  // The socket closed, or we gave up on it. A clean close from either side (1000: we or the
+  // server closed; 1001: the server is going away or the page closes) ends the session.
+  // Anything else is a broken connection: the media connections stay and the session resumes
+  // if it can.
+  _socketGone(ws, code, reason) {
+    if (this._ws !== ws) return; // a socket we already gave up on
+    this._ws = null;
+    this._rejectAll(new SwitchboardError('closed', 'connection closed'));
+    if (this._reconnecting) return; // the reconnection loop tries again
+    const broken = code !== 1000 && code !== 1001;
+    if (broken && !this._closing && this.id && this.resumeToken) {
+      this._startReconnect();
+      return;
+    }
+    this._endSession();
+    this._emit('closed', { code, reason });
+  }
+
+  _endSession() {
+    this._stopHeartbeat();
+    this._teardownMedia();
+    this.id = null;
+    this.room = null;
+    this.resumeToken = null;
+  }
+
+  async join(room, name, { replaces } = {}) {
     const capabilities = {};
     for (const kind of ['audio', 'video']) {
       const caps = RTCRtpReceiver.getCapabilities?.(kind);
@@ -132,14 +203,135 @@ export class SwitchboardClient extends EventTarget {
     }
     const message = { type: 'join', room, name };
     if (Object.keys(capabilities).length) message.rtpCapabilities = capabilities;
+    if (replaces) message.replaces = replaces;
     return this._request(message); // 'joined' / 'full' are also handled in _onMessage
+  }
+
+  /** ICE restart on both media connections: new credentials, same DTLS session. */
+  async restartIce() {
+    await Promise.all([this._restartIce('publish'), this._restartIce('subscribe')]);
+  }
+
+  _restartIce(connection) {
+    clearTimeout(this._iceTimers.get(connection));
+    this._iceTimers.delete(connection);
+    if (!this.id) return Promise.resolve();
+    if (connection === 'subscribe') {
+      // The server offers on this connection: it restarts and sends new credentials.
+      if (!this._subPc || !this.connected) return Promise.resolve();
+      this._emit('ice-restart', { connection });
+      this._send({ type: 'restart-ice' }); // answered by a subscribe-offer
+      return Promise.resolve();
+    }
+    if (!this._pubPc) return Promise.resolve();
+    this._emit('ice-restart', { connection });
+    const run = async () => {
+      const pc = this._pubPc;
+      if (!pc) return;
+      const offer = await pc.createOffer({ iceRestart: true });
+      await pc.setLocalDescription(offer);
+      const reply = await this._requestAcrossReconnect({ type: 'publish', sdp: pc.localDescription.sdp });
+      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+    };
+    const result = this._pubChain.then(run);
+    this._pubChain = result.catch(() => {});
+    return result;
+  }
+
+  // Restarts ICE when a connection's ICE fails, or stays disconnected for a while.
+  _watchIce(pc, connection) {
+    pc.addEventListener('iceconnectionstatechange', () => {
+      const state = pc.iceConnectionState;
+      clearTimeout(this._iceTimers.get(connection));
+      this._iceTimers.delete(connection);
+      if (state === 'failed') {
+        this._restartIce(connection).catch(() => {});
+      } else if (state === 'disconnected') {
+        this._iceTimers.set(connection, setTimeout(() => {
+          if (pc.iceConnectionState === 'disconnected') this._restartIce(connection).catch(() => {});
+        }, ICE_DISCONNECTED_RESTART_MS));
+      }
+    });
+  }
+
+  // --- Reconnection ----------------------------------------------------------------------------
+
+  _startHeartbeat() {
+    this._stopHeartbeat();
+    this._heartbeat = setInterval(() => {
+      if (!this.connected || this._reconnecting) return;
+      const ws = this._ws;
+      this._request({ type: 'ping' }, HEARTBEAT_TIMEOUT_MS).catch((err) => {
+        if (err.code !== 'timeout' || this._ws !== ws) return;
+        // No pong: the connection is dead though the socket does not know it yet. Give up on
+        // it without a close frame (that would end the session if it got through late): the
+        // server closes it when the resume takes over.
+        this._socketGone(ws, 4000, 'no pong');
+      });
+    }, HEARTBEAT_MS);
+  }
+
+  _stopHeartbeat() {
+    clearInterval(this._heartbeat);
+    this._heartbeat = null;
+  }
+
+  _startReconnect() {
+    const room = this.room;
+    const token = this.resumeToken;
+    const deadline = Date.now() + this._resumeGraceMs;
+    this._emit('reconnecting', { room });
+    this._reconnecting = (async () => {
+      let delay = 100;
+      const abandoned = () => this._closing || this.resumeToken !== token;
+      while (!abandoned() && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, RECONNECT_MAX_DELAY_MS);
+        if (abandoned()) break;
+        try {
+          await this._open(this._url);
+        } catch {
+          continue; // server unreachable yet
+        }
+        try {
+          await this._request({ type: 'resume', resumeToken: token });
+          return true; // 'resumed' was handled in _onMessage
+        } catch (err) {
+          if (err.code === 'resume-failed') break;
+          // The new socket broke too: try again.
+        }
+      }
+      return false;
+    })();
+    this._reconnecting.then((resumed) => {
+      this._reconnecting = null;
+      if (resumed || this.resumeToken !== token) return; // resumed, or left meanwhile
+      this._endSession();
+      this.participants.clear();
+      this._emit('room-closed', { room, reason: 'resume-failed' });
+    });
+  }
+
+  // A request that, if the connection breaks before its reply, is sent again once resumed.
+  async _requestAcrossReconnect(message) {
+    for (;;) {
+      try {
+        return await this._request(message);
+      } catch (err) {
+        const reconnecting = this._reconnecting;
+        if (err.code !== 'closed' || !reconnecting || !(await reconnecting)) throw err;
+      }
+    }
   }
 
   /** Publishes (or republishes) the tracks of `stream` on the publishing connection. */
   publish(stream, { videoCodec, videoEncodings } = {}) {
     const run = async () => {
       this.localStream = stream;
-      if (!this._pubPc) this._pubPc = new RTCPeerConnection(PC_CONFIG);
+      if (!this._pubPc) {
+        this._pubPc = new RTCPeerConnection(PC_CONFIG);
+        this._watchIce(this._pubPc, 'publish');
+      }
       const pc = this._pubPc;
       let changed = false;
       for (const track of stream.getTracks()) {
@@ -161,7 +353,7 @@ export class SwitchboardClient extends EventTarget {
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
       // ICE-lite server: no need to wait for gathering, it ignores our candidates anyway.
-      const reply = await this._request({ type: 'publish', sdp: pc.localDescription.sdp });
+      const reply = await this._requestAcrossReconnect({ type: 'publish', sdp: pc.localDescription.sdp });
       await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
     };
     const result = this._pubChain.then(run);
@@ -190,16 +382,15 @@ export class SwitchboardClient extends EventTarget {
   async leave() {
     if (!this.id) return;
     try {
-      if (this.connected) await this._request({ type: 'leave' });
+      if (this.connected && !this._reconnecting) await this._request({ type: 'leave' });
     } finally {
-      this._teardownMedia();
-      this.id = null;
-      this.room = null;
+      this._endSession(); // also stops a reconnection in progress (no resume token left)
       this.participants.clear();
     }
   }
 
   async close() {
+    this._closing = true;
     try {
       await this.leave();
     } catch {
@@ -267,13 +458,13 @@ export class SwitchboardClient extends EventTarget {
     this._ws.send(JSON.stringify(message));
   }
 
-  _request(message) {
+  _request(message, timeoutMs = REQUEST_TIMEOUT_MS) {
     return new Promise((resolve, reject) => {
       const requestId = this._nextRequestId++;
       const timer = setTimeout(() => {
         this._pending.delete(requestId);
         reject(new SwitchboardError('timeout', `no reply to ${message.type}`, message.type));
-      }, REQUEST_TIMEOUT_MS);
+      }, timeoutMs);
       this._pending.set(requestId, { resolve, reject, timer });
       try {
         this._send({ ...message, requestId });
@@ -317,9 +508,33 @@ export class SwitchboardClient extends EventTarget {
       case 'joined':
         this.id = msg.id;
         this.room = msg.room;
+        this.resumeToken = msg.resumeToken ?? null;
+        this._resumeGraceMs = msg.resumeGraceMs ?? 0;
         this.participants = new Map((msg.participants ?? []).map((p) => [p.id, p]));
+        this._startHeartbeat();
         this._emit('joined', { room: msg.room, id: msg.id, participants: msg.participants ?? [] });
         break;
+      case 'resumed': {
+        // What happened while we were away: who left, who came, who changed.
+        const now = new Map((msg.participants ?? []).map((p) => [p.id, p]));
+        for (const [id, participant] of [...this.participants]) {
+          if (now.has(id)) continue;
+          this.participants.delete(id);
+          for (const [mid, rec] of this._remote) {
+            if (rec.participantId === id) this._endTrack(mid);
+          }
+          this._emit('participant-left', { id, participant });
+        }
+        for (const [id, participant] of now) {
+          const known = this.participants.has(id);
+          this.participants.set(id, participant);
+          this._emit(known ? 'participant-updated' : 'participant-joined', { participant });
+        }
+        this.resumeToken = msg.resumeToken ?? this.resumeToken;
+        this._startHeartbeat();
+        this._emit('resumed', { room: msg.room, id: msg.id, participants: msg.participants ?? [] });
+        break;
+      }
       case 'full':
         this._emit('full', { room: msg.room, capacity: msg.capacity });
         break;
@@ -345,9 +560,7 @@ export class SwitchboardClient extends EventTarget {
           });
         break;
       case 'room-closed':
-        this._teardownMedia();
-        this.id = null;
-        this.room = null;
+        this._endSession();
         this.participants.clear();
         this._emit('room-closed', { room: msg.room, reason: msg.reason });
         break;
@@ -371,13 +584,26 @@ export class SwitchboardClient extends EventTarget {
       this._subPc.ontrack = (e) => {
         if (e.streams[0]) this._msidByTrack.set(e.track.id, e.streams[0].id);
       };
+      this._watchIce(this._subPc, 'subscribe');
     }
     const pc = this._subPc;
-    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
-    const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+    } catch (err) {
+      if (pc !== this._subPc) return;
+      // Tell the server, which offers again; leave the connection as it was.
+      if (pc.signalingState === 'have-remote-offer') {
+        await pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
+      }
+      if (this.connected) this._send({ type: 'subscribe-answer', offerId: msg.offerId, error: String(err) });
+      throw err;
+    }
     if (pc !== this._subPc) return; // torn down while we were answering
-    this._send({ type: 'subscribe-answer', sdp: pc.localDescription.sdp });
+    if (this.connected) {
+      this._send({ type: 'subscribe-answer', offerId: msg.offerId, sdp: pc.localDescription.sdp });
+    }
     this._reconcile(msg.streams ?? []);
   }
 
@@ -441,6 +667,8 @@ export class SwitchboardClient extends EventTarget {
   }
 
   _teardownMedia() {
+    for (const timer of this._iceTimers.values()) clearTimeout(timer);
+    this._iceTimers.clear();
     for (const mid of [...this._remote.keys()]) this._endTrack(mid);
     this._pubPc?.close();
     this._subPc?.close();

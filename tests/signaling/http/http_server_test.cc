@@ -324,6 +324,12 @@ TEST_F(HttpServerTest, NotFoundAndTraversal) {
     EXPECT_EQ(reply->status, 404) << path;
     EXPECT_EQ(reply->body.find("top secret"), std::string::npos) << path;
   }
+  // And the server goes on serving.
+  Client client(port_);
+  auto index = Get(client, "/app.js");
+  ASSERT_TRUE(index) << "the server stopped answering";
+  EXPECT_EQ(index->status, 200);
+  EXPECT_EQ(index->body, "export const x = 1;\n");
 }
 
 TEST_F(HttpServerTest, MethodNotAllowedOnStaticFiles) {

@@ -125,7 +125,8 @@ TEST(SdpSession, EnforcesLimits) {
 
   std::string many_media = head;
   for (size_t i = 0; i <= kMaxMediaSections; ++i) many_media += "m=audio 9 RTP/AVP 0\r\n";
-  ExpectError(many_media, absl::StrCat("line ", 4 + kMaxMediaSections + 1, ": more than 64 m="));
+  ExpectError(many_media, absl::StrCat("line ", 4 + kMaxMediaSections + 1, ": more than ",
+                                       kMaxMediaSections, " m="));
 
   std::string many_lines = head + "m=audio 9 RTP/AVP 0\r\n";
   for (size_t i = 0; i < kMaxLinesPerSection; ++i) many_lines += "a=x\r\n";

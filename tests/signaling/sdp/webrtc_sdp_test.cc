@@ -354,6 +354,41 @@ TEST(WebRtcSdp, OfferWithClosedSections) {
   EXPECT_EQ(session->media[0].port, 0);
   EXPECT_EQ(session->media[1].port, 0);
   EXPECT_EQ(session->media[1].attributes.Get("mid"), "1");
+  // A closed m-line keeps a codec line (werift) and the transport attributes (GStreamer).
+  for (const MediaDescription& m : session->media) {
+    EXPECT_NE(m.formats[0], "0");
+    EXPECT_TRUE(m.attributes.Has("rtpmap"));
+    EXPECT_EQ(m.attributes.Get("ice-ufrag"), "sbUfrag1");
+    EXPECT_TRUE(m.attributes.Has("ice-pwd"));
+    EXPECT_TRUE(m.attributes.Has("fingerprint"));
+    EXPECT_EQ(m.attributes.Get("setup"), "actpass");
+    EXPECT_FALSE(m.attributes.Has("candidate"));
+    EXPECT_FALSE(m.attributes.Has("ssrc"));
+  }
+}
+
+// An m-line whose track ended stays in BUNDLE, inactive, with its port and transport: the
+// bundle tag never moves.
+TEST(WebRtcSdp, OfferWithInactiveSections) {
+  std::vector<LocalMedia> media = testing::SubscribeMedia();
+  media[0].direction = "inactive";
+  media[0].rtp.encodings.clear();
+  const std::string text = BuildOffer(testing::ServerTransport(), media, 1, 2);
+  auto session = SessionDescription::Parse(text);
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_EQ(session->attributes.Get("group"), "BUNDLE 0 1");
+  const MediaDescription& m = session->media[0];
+  EXPECT_EQ(m.port, 40000);
+  EXPECT_TRUE(m.attributes.Has("inactive"));
+  EXPECT_TRUE(m.attributes.Has("ice-ufrag"));
+  EXPECT_TRUE(m.attributes.Has("candidate"));
+  EXPECT_TRUE(m.attributes.Has("rtpmap"));
+  EXPECT_FALSE(m.attributes.Has("msid"));
+  EXPECT_FALSE(m.attributes.Has("ssrc"));
+  auto offer = ParseRemoteDescription(text);
+  ASSERT_TRUE(offer.ok()) << offer.status();
+  EXPECT_FALSE(offer->media[0].rejected);
+  EXPECT_EQ(offer->media[0].direction, "inactive");
 }
 
 TEST(WebRtcSdp, ParsesChromiumSubscribeAnswer) {
@@ -485,7 +520,7 @@ TEST(WebRtcSdp, RejectsMalformedOffers) {
   ExpectBad(absl::StrReplaceAll(real, {{"a=setup:actpass", "a=setup:maybe"}}), "bad a=setup");
   ExpectBad(absl::StrReplaceAll(real, {{"a=ice-pwd:", "a=ice-pwd:short\r\na=x:"}}),
             "bad a=ice-pwd");
-  ExpectBad(std::string(300 * 1024, 'v'), "more than the limit");
+  ExpectBad(std::string(kMaxSdpSize + 1, 'v'), "more than the limit");
   ExpectBad(Offer("m=video 9 RTP/AVP 96\r\na=mid:0\r\n"), "unsupported proto");
   ExpectBad(Offer("m=text 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n"), "unsupported media");
   ExpectBad(Offer(std::string(kVideo) + "a=fmtp:96 =1\r\n"), "bad fmtp parameter");

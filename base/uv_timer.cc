@@ -1,8 +1,8 @@
-#include "transport/uv_timer.h"
+#include "base/uv_timer.h"
 
 #include <memory>
 
-namespace sb::transport {
+namespace sb {
 
 UvTimer::UvTimer(uv_loop_t* loop, std::function<void()> on_timeout)
     : on_timeout_(std::move(on_timeout)) {
@@ -34,4 +34,4 @@ void UvTimer::OnTimer(uv_timer_t* handle) {
   if (self != nullptr) self->on_timeout_();
 }
 
-}  // namespace sb::transport
+}  // namespace sb
