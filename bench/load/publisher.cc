@@ -266,15 +266,15 @@ void Publisher::AppendSentLayers(std::vector<SentLayer>* out) const {
 void Publisher::OnMediaConnected() {
   if (audio_.enabled) {
     next_audio_us_ = NowUs();
-    audio_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { OnAudioTimer(); });
+    audio_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnAudioTimer(); });
     audio_timer_->Start(0, profile_.audio_ptime_ms);
   }
   if (!video_.empty() && profile_.fps > 0) {
     next_video_us_ = NowUs();
-    video_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { OnVideoTimer(); });
+    video_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnVideoTimer(); });
     video_timer_->Start(0, std::max<uint64_t>(1, 1000 / profile_.fps));
   }
-  sr_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { OnSenderReportTimer(); });
+  sr_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnSenderReportTimer(); });
   sr_timer_->Start(kSenderReportIntervalMs);
 }
 

@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/uv_timer.h"
 #include "bench/load/client_sdp.h"
 #include "bench/load/load_stats.h"
 #include "bench/load/media_connection.h"
 #include "rtp/ntp.h"
 #include "rtp/rtp_packet.h"
-#include "transport/uv_timer.h"
 
 namespace sb::bench {
 
@@ -174,7 +174,7 @@ class Publisher : public MediaConnection::Listener {
   GeneratorStats* stats_;
   // Allocated by this.
   std::unique_ptr<MediaConnection> connection_;
-  std::unique_ptr<transport::UvTimer> audio_timer_, video_timer_, sr_timer_;
+  std::unique_ptr<UvTimer> audio_timer_, video_timer_, sr_timer_;
   ClientTransport local_;
   PublishTracks tracks_;
   Stream audio_;

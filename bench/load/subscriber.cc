@@ -154,7 +154,7 @@ size_t Subscriber::live_streams() const {
 }
 
 void Subscriber::OnMediaConnected() {
-  rtcp_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { OnTimer(); });
+  rtcp_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnTimer(); });
   rtcp_timer_->Start(kRtcpIntervalMs, kRtcpIntervalMs);
 }
 

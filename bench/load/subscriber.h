@@ -16,13 +16,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "base/uv_timer.h"
 #include "bench/load/client_sdp.h"
 #include "bench/load/load_stats.h"
 #include "bench/load/media_connection.h"
 #include "bench/load/subscribe_sdp.h"
 #include "nlohmann/json.hpp"
 #include "rtp/receive_stats.h"
-#include "transport/uv_timer.h"
 
 namespace sb::bench {
 
@@ -98,7 +98,7 @@ class Subscriber : public MediaConnection::Listener {
   ReceiveGroupStats* group_;
   // Allocated by this.
   std::unique_ptr<MediaConnection> connection_;
-  std::unique_ptr<transport::UvTimer> rtcp_timer_;
+  std::unique_ptr<UvTimer> rtcp_timer_;
   ClientTransport local_;
   uint64_t session_id_ = 0, version_ = 0;
   uint32_t rtcp_ssrc_ = 0;
