@@ -64,8 +64,9 @@ struct GeneratorStats {
   uint64_t unprotect_failures = 0, latency_outliers = 0;
   // Signaling and connections.
   uint64_t joins = 0, signaling_errors = 0, connection_failures = 0;
-  // Churn: participants that left during the window, by `leave` or by closing the WebSocket.
-  uint64_t leaves_by_message = 0, leaves_by_close = 0;
+  // Churn: participants that left during the window, by `leave`, by closing the WebSocket, or
+  // by dropping it (reset, no close frame).
+  uint64_t leaves_by_message = 0, leaves_by_close = 0, leaves_by_drop = 0;
 
   // One-way latency over every media packet whose payload carried a send time.
   Histogram latency{50, 2'000'000};

@@ -53,6 +53,8 @@ constexpr char kUsage[] =
     "  --churn-interval=S       or: seconds between churn events in a room\n"
     "  --churn-close-fraction=F share of leaves that just close the WebSocket instead of\n"
     "                           sending leave (default 0.5)\n"
+    "  --churn-drop-fraction=F  share of leaves that drop the WebSocket (reset, no close\n"
+    "                           frame), as a lost network (default 0)\n"
     "  --churn-rejoin-delay=S   a churner rejoins, as a new participant, S after leaving\n"
     "                           (default 1)\n"
     "  --churn-quiet=S          no churn in the window's last S seconds (default 5)\n"
@@ -112,6 +114,7 @@ int main(int argc, char** argv) {
       {"churn-rate", number(&churn_rate)},
       {"churn-interval", number(&scenario.churn.interval_s)},
       {"churn-close-fraction", number(&scenario.churn.close_fraction)},
+      {"churn-drop-fraction", number(&scenario.churn.drop_fraction)},
       {"churn-rejoin-delay", number(&scenario.churn.rejoin_delay_s)},
       {"churn-quiet", number(&scenario.churn.quiet_s)},
       {"churn-grace", number(&scenario.churn.grace_s)},
@@ -210,8 +213,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (churn_rate > 0) scenario.churn.interval_s = 60.0 / churn_rate;
-  if (scenario.churn.fraction > 1 || scenario.churn.close_fraction > 1) {
-    std::fprintf(stderr, "--churn-fraction and --churn-close-fraction are at most 1\n");
+  if (scenario.churn.fraction > 1 ||
+      scenario.churn.close_fraction + scenario.churn.drop_fraction > 1) {
+    std::fprintf(stderr,
+                 "--churn-fraction, and --churn-close-fraction plus --churn-drop-fraction, are "
+                 "at most 1\n");
     return 2;
   }
   if ((scenario.churn.fraction > 0) != (scenario.churn.interval_s > 0)) {

@@ -49,17 +49,20 @@ Participant::Participant(uv_loop_t* loop, const WsUrl& server,
 
 Participant::~Participant() { Stop(); }
 
-void Participant::Stop() { Close(/*leave=*/true); }
+void Participant::Stop() { Close(Goodbye::kLeave); }
 
-void Participant::Disconnect() { Close(/*leave=*/false); }
+void Participant::Disconnect() { Close(Goodbye::kClose); }
 
-void Participant::Close(bool leave) {
+void Participant::Drop() { Close(Goodbye::kDrop); }
+
+void Participant::Close(Goodbye how) {
   if (stopped_) return;
   stopped_ = true;
   left_us_ = NowUs();
   if (publisher_) publisher_->Stop();
   if (subscriber_) subscriber_->Stop();
-  if (leave && ws_->open() && joined()) Send({{"type", "leave"}});
+  if (how == Goodbye::kDrop) return ws_->Abort();
+  if (how == Goodbye::kLeave && ws_->open() && joined()) Send({{"type", "leave"}});
   ws_->Close();
 }
 

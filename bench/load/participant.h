@@ -26,8 +26,11 @@ class LoadParticipant : public WsClient::Listener {
   // Leaves, closes the media connections and the signaling.
   virtual void Stop() = 0;
   // Goes away without saying so, as a closed tab: the media connections and the WebSocket
-  // close, no `leave`. Stop() where the protocol has no difference.
+  // close (with a close frame), no `leave`. Stop() where the protocol has no difference.
   virtual void Disconnect() { Stop(); }
+  // Vanishes, as a lost network or a killed browser: the media connections stop and the
+  // WebSocket is reset without a close frame. Disconnect() where the protocol has no difference.
+  virtual void Drop() { Disconnect(); }
   // Subscribers' latency and first-key-frame samples also go there (set before Start).
   void set_receive_group(ReceiveGroupStats* group) { group_ = group; }
   const std::string& name() const { return name_; }
@@ -87,6 +90,8 @@ class Participant : public LoadParticipant {
   void Stop() override;
   // Closes the media connections and the WebSocket without `leave`.
   void Disconnect() override;
+  // Closes the media connections and resets the WebSocket (no close frame).
+  void Drop() override;
   size_t live_streams() const override { return subscriber_ ? subscriber_->live_streams() : 0; }
   void AppendReports(std::vector<StreamReport>* out) const override {
     if (subscriber_) subscriber_->AppendReports(out);
@@ -101,7 +106,8 @@ class Participant : public LoadParticipant {
   void OnJoined(const nlohmann::json& message);
   void OnSubscribeOffer(const nlohmann::json& message);
   void Send(const nlohmann::json& message);
-  void Close(bool leave);
+  enum class Goodbye { kLeave, kClose, kDrop };
+  void Close(Goodbye how);
 
   // Allocated by this.
   std::unique_ptr<Subscriber> subscriber_;

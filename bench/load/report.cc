@@ -78,6 +78,7 @@ nlohmann::json ChurnJson(const Results& r) {
           {"interval_s", o.interval_s},
           {"per_minute_per_room", Round(60.0 / o.interval_s, 2)},
           {"close_fraction", o.close_fraction},
+          {"drop_fraction", o.drop_fraction},
           {"rejoin_delay_s", o.rejoin_delay_s},
           {"quiet_s", o.quiet_s},
           {"grace_s", o.grace_s},
@@ -86,9 +87,10 @@ nlohmann::json ChurnJson(const Results& r) {
           {"churners", c.churner_count},
           {"joins", r.totals.joins},
           {"newcomers", c.newcomers},
-          {"leaves", c.leaves_by_message + c.leaves_by_close},
+          {"leaves", c.leaves_by_message + c.leaves_by_close + c.leaves_by_drop},
           {"leaves_by_message", c.leaves_by_message},
           {"leaves_by_close", c.leaves_by_close},
+          {"leaves_by_drop", c.leaves_by_drop},
           {"newcomer_to_stayer_ms",
            {{"first_packet", SamplesJson(c.first_packet_ms)},
             {"first_keyframe", SamplesJson(c.first_keyframe_ms)}}},
@@ -274,10 +276,10 @@ std::string ReportTable(const nlohmann::json& j) {
     absl::StrAppendFormat(
         &out,
         "  churn: %d stayers, %d churners; %d joins, %d newcomers, %d leaves (%d by leave, "
-        "%d by closing the WebSocket)\n",
+        "%d by closing the WebSocket, %d by dropping it)\n",
         ch["stayers"].get<int>(), ch["churners"].get<int>(), ch["joins"].get<int>(),
         ch["newcomers"].get<int>(), ch["leaves"].get<int>(), ch["leaves_by_message"].get<int>(),
-        ch["leaves_by_close"].get<int>());
+        ch["leaves_by_close"].get<int>(), ch["leaves_by_drop"].get<int>());
     const auto& nt = ch["newcomer_tracks"];
     absl::StrAppendFormat(
         &out,

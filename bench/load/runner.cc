@@ -61,7 +61,7 @@ absl::Status Runner::Run(Results* results) {
   initial_ = members_.size();
   if (!scenario_.watch_pids.empty()) {
     SampleServer();
-    sample_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { SampleServer(); });
+    sample_timer_ = std::make_unique<UvTimer>(loop_, [this] { SampleServer(); });
     sample_timer_->Start(kSampleIntervalMs, kSampleIntervalMs);
   }
   first_start_us_ = NowUs();
@@ -69,9 +69,9 @@ absl::Status Runner::Run(Results* results) {
       scenario_.ramp_up_per_s > 0
           ? std::max<uint64_t>(1, static_cast<uint64_t>(1000.0 / scenario_.ramp_up_per_s))
           : 1;
-  ramp_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { StartNext(); });
+  ramp_timer_ = std::make_unique<UvTimer>(loop_, [this] { StartNext(); });
   ramp_timer_->Start(0, ramp_ms);
-  check_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { CheckReady(); });
+  check_timer_ = std::make_unique<UvTimer>(loop_, [this] { CheckReady(); });
   check_timer_->Start(kCheckIntervalMs, kCheckIntervalMs);
   if (scenario_.poll_us > 0) {
     while (!done_ && uv_run(loop_, UV_RUN_NOWAIT) != 0) usleep(scenario_.poll_us);
@@ -170,7 +170,7 @@ void Runner::StartWindow() {
   window_start_stats_.bytes_sent = stats_.bytes_sent;
   window_start_stats_.packets_received = stats_.packets_received;
   window_start_stats_.bytes_received = stats_.bytes_received;
-  window_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { EndWindow(); });
+  window_timer_ = std::make_unique<UvTimer>(loop_, [this] { EndWindow(); });
   window_timer_->Start(static_cast<uint64_t>(scenario_.duration_s * 1000));
   if (scenario_.churn.enabled()) {
     // Events are spread over the rooms: each room sees one every interval_s.
@@ -178,7 +178,7 @@ void Runner::StartWindow() {
         window_start_us_ + static_cast<int64_t>(scenario_.churn.interval_s * 1e6 / scenario_.rooms);
     churn_end_us_ = window_start_us_ +
                     static_cast<int64_t>((scenario_.duration_s - scenario_.churn.quiet_s) * 1e6);
-    churn_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { OnChurnTick(); });
+    churn_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnChurnTick(); });
     churn_timer_->Start(kChurnTickMs, kChurnTickMs);
   }
 }
@@ -216,14 +216,18 @@ void Runner::ChurnOne(int room) {
   auto it = std::find_if(members_.begin(), members_.end(),
                          [&](const Member& m) { return m.room == room && m.churner && m.present; });
   if (it == members_.end()) return;  // every churner of the room is between leave and rejoin
-  // Closes spread evenly among leaves: the n-th leave closes when that brings the closes to
-  // round(n * close_fraction).
+  // Drops and closes spread evenly among leaves: the n-th leave drops when that brings the
+  // drops to round(n * drop_fraction), else closes when that brings the closes to
+  // round(n * close_fraction), else sends `leave`.
   ++leaves_;
-  const uint64_t closes_due =
-      static_cast<uint64_t>(static_cast<double>(leaves_) * scenario_.churn.close_fraction + 0.5);
-  const bool close = stats_.leaves_by_close < closes_due;
+  auto due = [&](double fraction) {
+    return static_cast<uint64_t>(static_cast<double>(leaves_) * fraction + 0.5);
+  };
   it->present = false;
-  if (close) {
+  if (stats_.leaves_by_drop < due(scenario_.churn.drop_fraction)) {
+    ++stats_.leaves_by_drop;
+    it->participant->Drop();
+  } else if (stats_.leaves_by_close < due(scenario_.churn.close_fraction)) {
     ++stats_.leaves_by_close;
     it->participant->Disconnect();
   } else {
@@ -293,6 +297,12 @@ void Runner::CountStreams(Results& r) const {
   for (const Member& m : members_) {
     if (m.participant->joined()) name_of[m.participant->id()] = m.participant->name();
   }
+  // Who is present, by name: a stream from anyone else (one that left, or that a server still
+  // holds after its connection dropped) is not expected to carry media.
+  std::set<std::string> present;
+  for (const Member& m : members_) {
+    if (m.present) present.insert(m.participant->name());
+  }
   for (const Member& m : members_) {
     const LoadParticipant& p = *m.participant;
     std::vector<StreamReport> streams;
@@ -306,7 +316,8 @@ void Runner::CountStreams(Results& r) const {
       r.expected_packets += s.expected;
       r.lost_packets += s.lost;
       if (s.packets > 0 && s.live()) heard.insert({s.publisher, s.kind});
-      if (m.present && s.live() && s.kind == "video" && s.keyframes == 0) {
+      if (m.present && s.live() && s.kind == "video" && s.keyframes == 0 &&
+          present.contains(s.publisher)) {
         ++r.video_streams_without_keyframe;
       }
       if (scenario_.churn.enabled()) {
@@ -343,6 +354,7 @@ void Runner::CountChurn(Results& r) const {
   const int64_t end_us = NowUs();
   c.leaves_by_message = stats_.leaves_by_message;
   c.leaves_by_close = stats_.leaves_by_close;
+  c.leaves_by_drop = stats_.leaves_by_drop;
   c.stayers.stats = stayers_group_;
   c.churners.stats = churners_group_;
   for (const Member& m : members_) {

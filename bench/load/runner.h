@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "base/uv_timer.h"
 #include "bench/load/load_stats.h"
 #include "bench/load/participant.h"
 #include "bench/load/ws_client.h"
 #include "transport/dtls_certificate.h"
-#include "transport/uv_timer.h"
 
 namespace sb::bench {
 
@@ -25,8 +25,11 @@ namespace sb::bench {
 struct ChurnOptions {
   double fraction = 0;
   double interval_s = 0;
-  // Of the leaves, the share done by closing the WebSocket (no `leave`), spread evenly.
+  // Of the leaves, the share done by closing the WebSocket (a close frame, no `leave`), and the
+  // share done by dropping it (reset, no close frame: the server may hold the participant for
+  // a resume grace period); each spread evenly, the rest send `leave`.
   double close_fraction = 0.5;
+  double drop_fraction = 0;
   // A churner that left joins again, as a new participant, this long after.
   double rejoin_delay_s = 1;
   // No churner leaves in the window's last seconds, so that the last newcomers' tracks have
@@ -80,7 +83,7 @@ struct GroupResults {
 struct ChurnResults {
   uint64_t stayer_count = 0, churner_count = 0;  // over all rooms, at the start
   uint64_t newcomers = 0;                        // churners that joined during the window
-  uint64_t leaves_by_message = 0, leaves_by_close = 0;
+  uint64_t leaves_by_message = 0, leaves_by_close = 0, leaves_by_drop = 0;
   // From a newcomer's `join` to each stayer's first packet of each of its tracks, and to the
   // first key frame of its video.
   std::vector<double> first_packet_ms, first_keyframe_ms;
@@ -176,8 +179,7 @@ class Runner {
   GeneratorStats stats_;
   std::vector<Member> members_;  // every participant, the left ones too, in start order
   size_t initial_ = 0;           // members_[0, initial_) join in the ramp
-  std::unique_ptr<transport::UvTimer> ramp_timer_, check_timer_, window_timer_, churn_timer_,
-      sample_timer_;
+  std::unique_ptr<UvTimer> ramp_timer_, check_timer_, window_timer_, churn_timer_, sample_timer_;
   size_t next_ = 0;
   // Churn: stayers' and churners' receive samples, rejoins to come, the next event.
   ReceiveGroupStats stayers_group_, churners_group_;
