@@ -388,13 +388,18 @@ def net_inodes(pid, table):
 
 
 def process_resources(pid):
-    """RSS, open fds and UDP/TCP sockets of one process, from /proc."""
+    """RSS, open fds and UDP/TCP sockets of one process, from /proc; {"exited": True} when it
+    is gone."""
     rss_kb = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss_kb = int(line.split()[1])
-    fds = len(os.listdir(f"/proc/{pid}/fd"))
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss_kb = int(line.split()[1])
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return {"pid": int(pid), "exited": True, "rss_mb": 0, "fds": 0, "sockets": 0,
+                "udp_sockets": 0, "tcp_sockets": 0}
     sockets = socket_inodes(pid)
     udp = sockets & (net_inodes(pid, "udp") | net_inodes(pid, "udp6"))
     tcp = sockets & (net_inodes(pid, "tcp") | net_inodes(pid, "tcp6"))
@@ -428,6 +433,8 @@ def trimmed(res, named_pids):
     total = 0.0
     for item in named_pids:
         name, pid = item.split("=", 1)
+        if res[name].get("exited"):
+            return res
         try:
             subprocess.run([gdb, "-p", pid, "-batch", "-ex", "call (int)malloc_trim(0)"],
                            capture_output=True, timeout=60, check=False)
@@ -462,6 +469,9 @@ def fds_above_baseline(baseline, now):
     for name, base in baseline.items():
         if not isinstance(base, dict) or name not in now:
             continue
+        if now[name].get("exited"):
+            left.append(f"{name} (pid {now[name]['pid']}) exited during the run")
+            continue
         for key in ("fds", "sockets", "udp_sockets", "tcp_sockets"):
             if now[name][key] > base[key]:
                 left.append(f"{name} {key} {now[name][key]} > baseline {base[key]}")
@@ -478,7 +488,8 @@ def wait_baseline(baseline_path, out_path, *named_pids):
     while True:
         now = resources_of(named_pids)
         left = fds_above_baseline(baseline, now)
-        if not left or time.time() - start >= CHURN_SETTLE_S:
+        exited = any(v.get("exited") for v in now.values() if isinstance(v, dict))
+        if not left or exited or time.time() - start >= CHURN_SETTLE_S:
             break
         time.sleep(0.25)
     now["seconds_to_baseline"] = round(time.time() - start, 2) if not left else None
@@ -551,7 +562,8 @@ def churn_markdown(r):
         f"new participant each time) while {ch['stayers']} stayers stay: one leave every "
         f"{ch['interval_s']} s per room ({ch['per_minute_per_room']} per minute), "
         f"{100 * ch['close_fraction']:.0f} % of them by closing the WebSocket instead of "
-        f"`leave`, rejoining {ch['rejoin_delay_s']} s later; no churn in the last "
+        f"`leave` and {100 * ch['drop_fraction']:.0f} % by dropping it (reset, no close frame), "
+        f"rejoining {ch['rejoin_delay_s']} s later; no churn in the last "
         f"{ch['quiet_s']} s of the {r['window_s']} s window. One switchboard with one worker "
         "pinned to one core, switchboard-load on the other.",
         "",
@@ -559,7 +571,7 @@ def churn_markdown(r):
         "",
         f"- joins {ch['joins']} ({ch['newcomers']} newcomers during the window), leaves "
         f"{ch['leaves']} ({ch['leaves_by_message']} by `leave`, {ch['leaves_by_close']} by "
-        "closing the WebSocket)",
+        f"closing the WebSocket, {ch['leaves_by_drop']} by dropping it)",
         f"- newcomer tracks at stayers: {nt['received']} of {nt['expected']} received, "
         f"{nt['missing']} missing, {nt['keyframes_missing']} video without a key frame "
         f"({nt['not_measured']} not counted: the newcomer left within {ch['grace_s']} s)",
