@@ -120,7 +120,10 @@ void Participant::OnSubscribeOffer(const nlohmann::json& message) {
                            message.contains("streams") ? message["streams"] : nlohmann::json());
   if (!answer.ok())
     return Fail(std::string("subscribe-offer: ") + std::string(answer.status().message()));
-  Send({{"type", "subscribe-answer"}, {"sdp", *answer}});
+  nlohmann::json reply = {{"type", "subscribe-answer"}, {"sdp", *answer}};
+  // The offer's number, when the server numbers them, says which offer this answers.
+  if (message.contains("offerId")) reply["offerId"] = message["offerId"];
+  Send(reply);
   subscriber_->OnAnswerSent();
 }
 
