@@ -4,11 +4,20 @@
 Standard library only."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 MAX_LOSS_PERCENT = 1.0
 MAX_P99_MS = 50.0
+# churn: once the room has emptied, the server's RSS after malloc_trim(0) (called in each
+# process through gdb) may stay this far above the baseline's, taken the same way after a
+# warm-up room came and went. Without the trim RSS stays near its peak: glibc keeps freed heap
+# pages (the worker's 768 KB NACK histories are heap allocations once its mmap threshold has
+# risen), so the raw figure is reported but not checked.
+CHURN_RSS_SLACK_MB = 2.0
+# How long the server is given to close what the last participants left (SB_CHURN_SETTLE_S).
+CHURN_SETTLE_S = float(os.environ.get("SB_CHURN_SETTLE_S", "30"))
 
 
 def load(path):
@@ -349,6 +358,282 @@ unset multiplot
         print(f"no plot: {e} (apt-get install gnuplot-nox)", file=sys.stderr)
 
 
+def socket_inodes(pid):
+    """Inodes of the sockets open in /proc/<pid>/fd."""
+    out = set()
+    fd_dir = f"/proc/{pid}/fd"
+    for fd in os.listdir(fd_dir):
+        try:
+            link = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            out.add(link[8:-1])
+    return out
+
+
+def net_inodes(pid, table):
+    """Socket inodes listed in /proc/<pid>/net/<table> (udp, udp6, tcp, tcp6)."""
+    out = set()
+    try:
+        with open(f"/proc/{pid}/net/{table}") as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                if len(parts) > 9:
+                    out.add(parts[9])
+    except OSError:
+        pass
+    return out
+
+
+def process_resources(pid):
+    """RSS, open fds and UDP/TCP sockets of one process, from /proc; {"exited": True} when it
+    is gone."""
+    rss_kb = 0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss_kb = int(line.split()[1])
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return {"pid": int(pid), "exited": True, "rss_mb": 0, "fds": 0, "sockets": 0,
+                "udp_sockets": 0, "tcp_sockets": 0}
+    sockets = socket_inodes(pid)
+    udp = sockets & (net_inodes(pid, "udp") | net_inodes(pid, "udp6"))
+    tcp = sockets & (net_inodes(pid, "tcp") | net_inodes(pid, "tcp6"))
+    return {"pid": int(pid), "rss_mb": round(rss_kb / 1024.0, 2), "fds": fds,
+            "sockets": len(sockets), "udp_sockets": len(udp), "tcp_sockets": len(tcp)}
+
+
+def resources_of(named_pids):
+    """named_pids: ["switchboard=PID", "worker=PID", ...] -> {name: resources}."""
+    out = {}
+    for item in named_pids:
+        name, pid = item.split("=", 1)
+        out[name] = process_resources(pid)
+    out["total_rss_mb"] = round(sum(v["rss_mb"] for v in out.values()), 2)
+    return out
+
+
+def resources(out_path, *named_pids):
+    """resources OUT name=PID...: the processes' RSS, fds and sockets now."""
+    with open(out_path, "w") as f:
+        json.dump(resources_of(named_pids), f, indent=2)
+
+
+def trimmed(res, named_pids):
+    """Adds each process's RSS after malloc_trim(0), called in it through gdb (the memory it
+    still uses, less what glibc kept of what it freed), and their total; None without gdb."""
+    res["total_trimmed_rss_mb"] = None
+    gdb = shutil.which("gdb")
+    if not gdb:
+        return res
+    total = 0.0
+    for item in named_pids:
+        name, pid = item.split("=", 1)
+        if res[name].get("exited"):
+            return res
+        try:
+            subprocess.run([gdb, "-p", pid, "-batch", "-ex", "call (int)malloc_trim(0)"],
+                           capture_output=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return res
+        res[name]["trimmed_rss_mb"] = process_resources(pid)["rss_mb"]
+        total += res[name]["trimmed_rss_mb"]
+    res["total_trimmed_rss_mb"] = round(total, 2)
+    return res
+
+
+def settle(out_path, *named_pids):
+    """settle OUT name=PID...: waits (up to 10 s) until every process's fd count has not changed
+    for 2 s, then writes its resources (the baseline once a warm-up room has gone)."""
+    import time
+    last, stable_since, start = None, time.time(), time.time()
+    while time.time() - start < 10:
+        now = {k: (v["fds"], v["sockets"]) for k, v in resources_of(named_pids).items()
+               if isinstance(v, dict)}
+        if now != last:
+            last, stable_since = now, time.time()
+        elif time.time() - stable_since >= 2:
+            break
+        time.sleep(0.25)
+    with open(out_path, "w") as f:
+        json.dump(trimmed(resources_of(named_pids), named_pids), f, indent=2)
+
+
+def fds_above_baseline(baseline, now):
+    """The fd and socket counts above the baseline's: [] when all are back."""
+    left = []
+    for name, base in baseline.items():
+        if not isinstance(base, dict) or name not in now:
+            continue
+        if now[name].get("exited"):
+            left.append(f"{name} (pid {now[name]['pid']}) exited during the run")
+            continue
+        for key in ("fds", "sockets", "udp_sockets", "tcp_sockets"):
+            if now[name][key] > base[key]:
+                left.append(f"{name} {key} {now[name][key]} > baseline {base[key]}")
+    return left
+
+
+def wait_baseline(baseline_path, out_path, *named_pids):
+    """wait-baseline BASELINE OUT name=PID...: polls the processes every 0.25 s until their fds
+    and sockets are back to the baseline, or CHURN_SETTLE_S; then trims their heaps (see
+    trimmed) and writes the last sample with the seconds it took and what stayed above."""
+    import time
+    baseline = load(baseline_path)
+    start = time.time()
+    while True:
+        now = resources_of(named_pids)
+        left = fds_above_baseline(baseline, now)
+        exited = any(v.get("exited") for v in now.values() if isinstance(v, dict))
+        if not left or exited or time.time() - start >= CHURN_SETTLE_S:
+            break
+        time.sleep(0.25)
+    now["seconds_to_baseline"] = round(time.time() - start, 2) if not left else None
+    now = trimmed(now, named_pids)
+    base_trim, now_trim = baseline.get("total_trimmed_rss_mb"), now["total_trimmed_rss_mb"]
+    if base_trim is not None and now_trim is not None:
+        now["rss_checked"] = True
+        if now_trim > base_trim + CHURN_RSS_SLACK_MB:
+            left.append(f"RSS after malloc_trim {now_trim} MB > baseline {base_trim} MB + "
+                        f"{CHURN_RSS_SLACK_MB} MB")
+    else:
+        now["rss_checked"] = False  # no gdb: RSS reported, not checked
+    now["above_baseline"] = left
+    with open(out_path, "w") as f:
+        json.dump(now, f, indent=2)
+
+
+def churn(report_path, cold_path, baseline_path, after_path, results_dir):
+    """churn REPORT COLD BASELINE AFTER RESULTS_DIR: results_dir/churn.{json,md} from the
+    generator's report and the server's resources before, at the peak and after."""
+    r = load(report_path)
+    machine_path = os.path.join(os.path.dirname(report_path), "machine.json")
+    if os.path.exists(machine_path):
+        r["machine"] = load(machine_path)
+    cold, baseline, after = load(cold_path), load(baseline_path), load(after_path)
+    streams = r.pop("streams", [])
+    r["stream_count"] = len(streams)
+    # Stayers' streams that lost packets, by name, for the report.
+    r["stayer_streams_with_loss"] = [s for s in streams
+                                     if s.get("role") == "stayer" and s["lost"] > 0][:20]
+    sfu = r.get("sfu") or {}
+    r["server_resources"] = {
+        "cold": cold, "baseline": baseline,
+        "peak": {"total_rss_mb": sfu.get("peak_rss_mb"), "fds": sfu.get("peak_fds")},
+        "after": after,
+        "rss_slack_mb": CHURN_RSS_SLACK_MB, "settle_limit_s": CHURN_SETTLE_S,
+    }
+    ch, c = r["churn"], r["clients"]
+    checks = {
+        "all_connected": bool(r["setup"]["all_ready"]),
+        "everyone_hears_everyone_at_the_end": c["streams_received"] == c["streams_expected"],
+        "stayers_got_every_newcomer": (ch["newcomer_tracks"]["missing"] == 0 and
+                                       ch["newcomer_tracks"]["keyframes_missing"] == 0 and
+                                       ch["newcomer_tracks"]["expected"] > 0),
+        "stayers_zero_loss": ch["stayers_group"]["lost_packets"] == 0,
+        "resources_back_to_baseline": not after["above_baseline"],
+    }
+    r["checks"] = checks
+    r["held"] = all(checks.values())
+    with open(os.path.join(results_dir, "churn.json"), "w") as f:
+        json.dump(r, f, indent=2)
+        f.write("\n")
+    lines = churn_markdown(r)
+    with open(os.path.join(results_dir, "churn.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def churn_markdown(r):
+    s, ch, c = r["scenario"], r["churn"], r["clients"]
+    res = r["server_resources"]
+    nt, st, cu = ch["newcomer_tracks"], ch["stayers_group"], ch["churners_group"]
+    fp, fk = ch["newcomer_to_stayer_ms"]["first_packet"], ch["newcomer_to_stayer_ms"]["first_keyframe"]
+    lines = [
+        "# Churn: meetings that survive people coming and going",
+        "",
+        f"{s['rooms']} room(s) of {s['participants']} participants, everyone publishing "
+        f"{s['video_kbps']} kbit/s @ {s['fps']} fps VP8-like video and Opus-like audio and "
+        f"subscribing to everyone; in each room {ch['churners']} churners leave and rejoin (a "
+        f"new participant each time) while {ch['stayers']} stayers stay: one leave every "
+        f"{ch['interval_s']} s per room ({ch['per_minute_per_room']} per minute), "
+        f"{100 * ch['close_fraction']:.0f} % of them by closing the WebSocket instead of "
+        f"`leave` and {100 * ch['drop_fraction']:.0f} % by dropping it (reset, no close frame), "
+        f"rejoining {ch['rejoin_delay_s']} s later; no churn in the last "
+        f"{ch['quiet_s']} s of the {r['window_s']} s window. One switchboard with one worker "
+        "pinned to one core, switchboard-load on the other.",
+        "",
+        machine_line(r.get("machine")),
+        "",
+        f"- joins {ch['joins']} ({ch['newcomers']} newcomers during the window), leaves "
+        f"{ch['leaves']} ({ch['leaves_by_message']} by `leave`, {ch['leaves_by_close']} by "
+        f"closing the WebSocket, {ch['leaves_by_drop']} by dropping it)",
+        f"- newcomer tracks at stayers: {nt['received']} of {nt['expected']} received, "
+        f"{nt['missing']} missing, {nt['keyframes_missing']} video without a key frame "
+        f"({nt['not_measured']} not counted: the newcomer left within {ch['grace_s']} s)",
+        f"- newcomer's `join` to a stayer's first packet of its tracks: p50 {fp['p50']:.1f} ms, "
+        f"p95 {fp['p95']:.1f} ms, max {fp['max']:.1f} ms ({fp['count']} tracks); to the first "
+        f"key frame of its video: p50 {fk['p50']:.1f}, p95 {fk['p95']:.1f}, max "
+        f"{fk['max']:.1f} ms",
+        f"- at the end everyone present hears everyone: {c['streams_received']} of "
+        f"{c['streams_expected']} streams",
+        "",
+        "| who | participants | streams | streams with loss | loss % | latency p50 / p95 / p99 ms "
+        "| first key frame p50 / max ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, g in (("stayers", st), ("churners", cu)):
+        lat, kf = g["latency_ms"], g["time_to_first_keyframe_ms"]
+        lines.append(f"| {name} | {g['participants']} | {g['streams']} | "
+                     f"{g['streams_with_loss']} | {g['loss_percent']:.4f} | {lat['p50']:.2f} / "
+                     f"{lat['p95']:.2f} / {lat['p99']:.2f} | {kf['p50']:.0f} / {kf['max']:.0f} |")
+    lines += [
+        "",
+        "Server resources (switchboard + worker, from /proc): cold = just started, baseline = "
+        "after a warm-up room came and went, peak = the highest sample during the run (every "
+        "second), after = once the churn room emptied. 'trimmed' = RSS after malloc_trim(0) "
+        "called in each process through gdb: what the processes still hold, less the freed heap "
+        "glibc keeps (the raw RSS stays near its peak for that reason).",
+        "",
+        "| | RSS MB | RSS trimmed MB | switchboard fds | worker fds | worker UDP sockets "
+        "| worker TCP sockets |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in ("cold", "baseline", "after"):
+        v = res[name]
+        trim = v.get("total_trimmed_rss_mb")
+        lines.append(f"| {name} | {v['total_rss_mb']:.1f} | "
+                     f"{'-' if trim is None else '%.1f' % trim} | {v['switchboard']['fds']} | "
+                     f"{v['worker']['fds']} | {v['worker']['udp_sockets']} | "
+                     f"{v['worker']['tcp_sockets']} |")
+    peak = res["peak"]
+    lines.append(f"| peak | {peak['total_rss_mb']} | | {peak['fds']} (both) | | | |")
+    after = res["after"]
+    rss_note = (f"RSS after malloc_trim within {res['rss_slack_mb']} MB of the baseline's"
+                if after.get("rss_checked") else "RSS not checked: no gdb to trim the heaps")
+    lines += ["",
+              (f"fds and sockets back to baseline {after['seconds_to_baseline']} s after the last "
+               f"participant left; {rss_note}."
+               if not after["above_baseline"] else
+               f"NOT back to baseline ({res['settle_limit_s']} s allowed after the last "
+               "participant left): " + "; ".join(after["above_baseline"])),
+              "",
+              "Checks: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in r["checks"].items())
+              + f". Held: {'yes' if r['held'] else 'NO'}."]
+    if r["stayer_streams_with_loss"]:
+        lines += ["", "Stayers' streams with loss: " + ", ".join(
+            f"{x['subscriber']} <- {x['publisher']} {x['kind']} ({x['lost']} of {x['expected']})"
+            for x in r["stayer_streams_with_loss"])]
+    if nt["missing_list"]:
+        lines += ["", "Newcomer tracks that never reached a stayer (first 20): " + ", ".join(
+            f"{x['subscriber']} <- {x['publisher']} {x['kind']}" for x in nt["missing_list"])]
+    return lines
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "finish":
@@ -367,6 +652,14 @@ def main():
         search_table(*args)
     elif cmd == "vs-janus":
         vs_janus(*args)
+    elif cmd == "resources":
+        resources(*args)
+    elif cmd == "settle":
+        settle(*args)
+    elif cmd == "wait-baseline":
+        wait_baseline(*args)
+    elif cmd == "churn":
+        churn(*args)
     elif cmd == "replot":  # replot RESULTS_DIR: the PNG again from vs-janus.json (no markdown)
         plot(args[0], {k: v["steps"] for k, v in load(
             os.path.join(args[0], "vs-janus.json"))["servers"].items()})

@@ -18,8 +18,6 @@ namespace {
 
 using signaling::sdp::Connection;
 using signaling::sdp::MediaDescription;
-using signaling::sdp::RemoteDescription;
-using signaling::sdp::RemoteMedia;
 using signaling::sdp::SessionDescription;
 
 constexpr char kProto[] = "UDP/TLS/RTP/SAVPF";
@@ -75,11 +73,6 @@ void AddExtmap(MediaDescription& m, uint8_t id, const char* uri) {
 void AddSsrc(MediaDescription& m, uint32_t ssrc, const PublishTracks& t, const std::string& track) {
   m.attributes.Add("ssrc", absl::StrCat(ssrc, " cname:", t.cname));
   m.attributes.Add("ssrc", absl::StrCat(ssrc, " msid:", t.stream_id, " ", track));
-}
-
-std::string CodecName(const std::string& mime) {
-  size_t slash = mime.find('/');
-  return slash == std::string::npos ? mime : mime.substr(slash + 1);
 }
 
 }  // namespace
@@ -187,64 +180,6 @@ std::vector<std::string> SendRidsFromAnswer(const std::vector<std::string>& offe
     if (std::find(accepted.begin(), accepted.end(), rid) != accepted.end()) out.push_back(rid);
   }
   return out;
-}
-
-std::string BuildSubscribeAnswer(const RemoteDescription& offer, const ClientTransport& transport,
-                                 uint64_t session_id, uint64_t session_version) {
-  auto accepted = [](const RemoteMedia& rm) {
-    return !rm.rejected && (rm.media == "audio" || rm.media == "video") && !rm.rtp.codecs.empty();
-  };
-  std::vector<std::string> bundle;
-  for (const RemoteMedia& rm : offer.media) {
-    if (accepted(rm)) bundle.push_back(rm.mid);
-  }
-  SessionDescription sd = NewSession(session_id, session_version, bundle);
-  for (const RemoteMedia& rm : offer.media) {
-    if (!accepted(rm)) {
-      // RFC 8843 7.3.3 / RFC 3264 6: a rejected m-line is answered with port 0.
-      MediaDescription m;
-      m.media = rm.media;
-      m.port = 0;
-      m.proto = rm.proto;
-      m.formats = rm.formats.empty() ? std::vector<std::string>{"0"} : rm.formats;
-      m.connection = Connection{"IN", "IP4", "0.0.0.0"};
-      m.attributes.Add("mid", rm.mid);
-      if (rm.media != "application") m.attributes.Add("inactive");
-      sd.media.push_back(std::move(m));
-      continue;
-    }
-    // JSEP 5.3.1: answer actpass with active, so we are the DTLS client.
-    MediaDescription m = NewSection(rm.media, transport, "active", rm.mid);
-    for (const auto& c : rm.rtp.codecs) m.formats.push_back(absl::StrCat(c.payload_type));
-    for (const auto& e : rm.rtp.header_extensions) {
-      m.attributes.Add("extmap", absl::StrCat(e.id, " ", e.uri));
-    }
-    m.attributes.Add(rm.direction == "sendonly" || rm.direction == "sendrecv" ? "recvonly"
-                                                                              : "inactive");
-    m.attributes.Add("rtcp-mux");
-    if (rm.rtp.reduced_size) m.attributes.Add("rtcp-rsize");
-    for (const auto& c : rm.rtp.codecs) {
-      std::string map =
-          absl::StrCat(c.payload_type, " ", CodecName(c.mime_type), "/", c.clock_rate);
-      if (c.channels > 1) absl::StrAppend(&map, "/", c.channels);
-      m.attributes.Add("rtpmap", std::move(map));
-      for (const auto& fb : c.rtcp_feedback) {
-        m.attributes.Add("rtcp-fb",
-                         fb.parameter.empty()
-                             ? absl::StrCat(c.payload_type, " ", fb.type)
-                             : absl::StrCat(c.payload_type, " ", fb.type, " ", fb.parameter));
-      }
-      if (!c.parameters.empty()) {
-        std::vector<std::string> params;
-        for (const auto& [key, value] : c.parameters) {
-          params.push_back(value.empty() ? key : absl::StrCat(key, "=", value));
-        }
-        m.attributes.Add("fmtp", absl::StrCat(c.payload_type, " ", absl::StrJoin(params, ";")));
-      }
-    }
-    sd.media.push_back(std::move(m));
-  }
-  return sd.Serialize();
 }
 
 nlohmann::json ChromiumRtpCapabilities() {

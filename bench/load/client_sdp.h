@@ -1,7 +1,7 @@
-// The browser side of the SDP exchange, shaped like Chromium's: the publishing offer (BUNDLE,
+// The browser side of the publishing SDP exchange, shaped like Chromium's: the offer (BUNDLE,
 // rtcp-mux, sendonly Opus and VP8 with RTX, Chromium's header extensions and ids, optionally
-// simulcast by rid), what the server's answer lets us send, and the answer to the server's
-// subscribe-offer (setup:active, recvonly, the offer's codecs).
+// simulcast by rid) and what the server's answer lets us send. The subscribing side is in
+// bench/load/subscribe_sdp.h.
 #pragma once
 
 #include <netinet/in.h>
@@ -67,12 +67,6 @@ std::string BuildPublishOffer(const ClientTransport& transport, const PublishTra
 // `offered` empty, or an answer that does not parse: nothing.
 std::vector<std::string> SendRidsFromAnswer(const std::vector<std::string>& offered,
                                             std::string_view answer_sdp, std::string_view mid);
-
-// Mirrors every offered m-line: accepted ones recvonly with the offer's codecs, feedback and
-// extensions; rejected ones (port 0) stay rejected with their mid.
-std::string BuildSubscribeAnswer(const signaling::sdp::RemoteDescription& offer,
-                                 const ClientTransport& transport, uint64_t session_id,
-                                 uint64_t session_version);
 
 // RTCRtpReceiver.getCapabilities() of a Chromium without H264, as the join message carries it.
 nlohmann::json ChromiumRtpCapabilities();

@@ -118,7 +118,7 @@ void JanusParticipant::OnWsOpen() {
 void JanusParticipant::OnSession(const nlohmann::json& reply) {
   session_ = Id(reply.value("data", nlohmann::json()), "id");
   if (session_ == 0) return Fail("create: " + reply.dump());
-  keepalive_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] {
+  keepalive_timer_ = std::make_unique<UvTimer>(loop_, [this] {
     Request({{"janus", "keepalive"}});
   });
   keepalive_timer_->Start(kKeepaliveMs, kKeepaliveMs);

@@ -17,12 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "base/uv_timer.h"
 #include "bench/load/participant.h"
 #include "bench/load/publisher.h"
 #include "bench/load/subscriber.h"
 #include "bench/load/ws_client.h"
 #include "nlohmann/json.hpp"
-#include "transport/uv_timer.h"
 
 namespace sb::bench {
 
@@ -70,7 +70,7 @@ class JanusParticipant : public LoadParticipant {
   // Passed by argument.
   int room_size_;
   // Allocated by this.
-  std::unique_ptr<transport::UvTimer> keepalive_timer_;
+  std::unique_ptr<UvTimer> keepalive_timer_;
   std::map<uint64_t, Feed> feeds_;               // by feed (publisher) id
   std::map<uint64_t, uint64_t> feed_of_handle_;  // subscriber handle → feed
   std::map<std::string, Callback> pending_;      // by transaction

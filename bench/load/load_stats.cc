@@ -1,5 +1,6 @@
 #include "bench/load/load_stats.h"
 
+#include <dirent.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -70,6 +71,15 @@ double ProcessRssMb(int pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
   }
   return -1;
+}
+
+int ProcessFdCount(int pid) {
+  DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (!dir) return -1;
+  int n = 0;
+  while (dirent* e = readdir(dir)) n += e->d_name[0] != '.' ? 1 : 0;
+  closedir(dir);
+  return n;
 }
 
 }  // namespace sb::bench

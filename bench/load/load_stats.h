@@ -27,14 +27,27 @@ class Histogram {
   int64_t max_us_ = 0;
 };
 
-// One received stream as a subscriber saw it, for the report.
+// One received stream as a subscriber saw it, for the report. A stream is one track on one
+// m-line for as long as the server's offers keep it there: when the track ends, or the m-line
+// is reused for another one, the stream ends and a new one starts.
 struct StreamReport {
-  std::string subscriber, publisher, kind;
+  std::string subscriber, publisher, kind, mid;
+  std::string role;  // churn mode: the subscriber's, "stayer" or "churner"; "" otherwise
   uint64_t packets = 0, bytes = 0, expected = 0;
   int64_t lost = 0;
   uint64_t keyframes = 0, rtx_packets = 0;
   double jitter_ms = 0;
   double time_to_first_keyframe_ms = -1;  // -1: none (or audio)
+  // Monotonic times (NowUs), -1 when it did not happen: the offer that brought the stream
+  // arrived, its first packet, its first key frame (video), the offer that ended it.
+  int64_t offered_us = -1, first_packet_us = -1, first_keyframe_us = -1, ended_us = -1;
+  bool live() const { return ended_us < 0; }
+};
+
+// What one group of subscribers measured (in churn mode: the stayers, or the churners).
+struct ReceiveGroupStats {
+  Histogram latency{50, 2'000'000};
+  std::vector<double> time_to_first_keyframe_ms;
 };
 
 struct GeneratorStats {
@@ -51,6 +64,9 @@ struct GeneratorStats {
   uint64_t unprotect_failures = 0, latency_outliers = 0;
   // Signaling and connections.
   uint64_t joins = 0, signaling_errors = 0, connection_failures = 0;
+  // Churn: participants that left during the window, by `leave`, by closing the WebSocket, or
+  // by dropping it (reset, no close frame).
+  uint64_t leaves_by_message = 0, leaves_by_close = 0, leaves_by_drop = 0;
 
   // One-way latency over every media packet whose payload carried a send time.
   Histogram latency{50, 2'000'000};
@@ -66,5 +82,7 @@ double ProcessCpuSeconds(int pid = 0);
 double MachineBusySeconds();
 // Resident set size in MiB from /proc/<pid>/status (VmRSS); -1 when unreadable.
 double ProcessRssMb(int pid);
+// Open file descriptors of a process (entries of /proc/<pid>/fd); -1 when unreadable.
+int ProcessFdCount(int pid);
 
 }  // namespace sb::bench

@@ -35,6 +35,7 @@ constexpr char kUsage[] =
     "  --video / --no-video     publish VP8-like video (default on)\n"
     "  --simulcast              video as 3 simulcast layers by rid (q;h;f, Chromium's\n"
     "                           720p proportions of --video-kbps)\n"
+    "  --audio-ptime=MS         Opus packet time: 10, 20 (default), 40 or 60\n"
     "  --duration=S             measurement window once everyone is connected (default 10)\n"
     "  --ramp-up=N              participants started per second (default 20)\n"
     "  --setup-timeout=S        longest wait for everyone to connect (default 20)\n"
@@ -46,8 +47,23 @@ constexpr char kUsage[] =
     "  --decrypt-one-in=N       subscribers decrypt one in N packets of a stream once it\n"
     "                           showed a key frame (default 1: all); loss and jitter still\n"
     "                           come from every packet's header, latency from the sample\n"
+    "  --churn-fraction=F       churn: this share of each room's participants leave and\n"
+    "                           rejoin during the window, the others stay (e.g. 0.5)\n"
+    "  --churn-rate=N           churn events (a leave, and a rejoin) per minute per room\n"
+    "  --churn-interval=S       or: seconds between churn events in a room\n"
+    "  --churn-close-fraction=F share of leaves that just close the WebSocket instead of\n"
+    "                           sending leave (default 0.5)\n"
+    "  --churn-drop-fraction=F  share of leaves that drop the WebSocket (reset, no close\n"
+    "                           frame), as a lost network (default 0)\n"
+    "  --churn-rejoin-delay=S   a churner rejoins, as a new participant, S after leaving\n"
+    "                           (default 1)\n"
+    "  --churn-quiet=S          no churn in the window's last S seconds (default 5)\n"
+    "  --churn-grace=S          a newcomer that stayed S seconds must have reached every\n"
+    "                           stayer; one that left sooner is not counted (default 3)\n"
+    "  --churn-stayers-first    initial joins: stayers first (default: churners first)\n"
     "  --check                  exit 1 unless media flowed to everyone (loss < 5 %,\n"
-    "                           a key frame on every video stream)\n"
+    "                           a key frame on every video stream; with churn, every\n"
+    "                           newcomer's tracks reached every stayer)\n"
     "  --log-level=LEVEL        debug, info, warn, error, off (default warn)\n";
 
 bool ParseNumber(const std::string& v, double* out) {
@@ -68,7 +84,7 @@ int main(int argc, char** argv) {
   };
   double decrypt_one_in = 1;
   double poll_us = 0, rooms = 1, participants = 3, publishers = -1, kbps = 1000, fps = 30,
-         keyint = 5;
+         keyint = 5, ptime = 20, churn_rate = 0;
   std::map<std::string, std::function<bool(const std::string&)>> with_value = {
       {"server",
        [&](const std::string& v) {
@@ -93,6 +109,15 @@ int main(int argc, char** argv) {
       {"video-kbps", number(&kbps)},
       {"fps", number(&fps)},
       {"keyframe-interval", number(&keyint)},
+      {"audio-ptime", number(&ptime)},
+      {"churn-fraction", number(&scenario.churn.fraction)},
+      {"churn-rate", number(&churn_rate)},
+      {"churn-interval", number(&scenario.churn.interval_s)},
+      {"churn-close-fraction", number(&scenario.churn.close_fraction)},
+      {"churn-drop-fraction", number(&scenario.churn.drop_fraction)},
+      {"churn-rejoin-delay", number(&scenario.churn.rejoin_delay_s)},
+      {"churn-quiet", number(&scenario.churn.quiet_s)},
+      {"churn-grace", number(&scenario.churn.grace_s)},
       {"duration", number(&scenario.duration_s)},
       {"poll-us", number(&poll_us)},
       {"decrypt-one-in", number(&decrypt_one_in)},
@@ -126,6 +151,7 @@ int main(int argc, char** argv) {
       {"no-video", [&] { scenario.media.video = false; }},
       {"simulcast", [&] { scenario.media.simulcast = true; }},
       {"check", [&] { check = true; }},
+      {"churn-stayers-first", [&] { scenario.churn.stayers_first = true; }},
   };
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -175,6 +201,31 @@ int main(int argc, char** argv) {
   sb::bench::Subscriber::SetDecryptOneIn(static_cast<uint32_t>(decrypt_one_in));
   if (scenario.rooms < 1 || scenario.participants < 1 || scenario.media.fps < 1) {
     std::fprintf(stderr, "--rooms, --participants and --fps must be at least 1\n");
+    return 2;
+  }
+  if (ptime != 10 && ptime != 20 && ptime != 40 && ptime != 60) {
+    std::fprintf(stderr, "--audio-ptime must be 10, 20, 40 or 60\n");
+    return 2;
+  }
+  scenario.media.audio_ptime_ms = static_cast<uint32_t>(ptime);
+  if (churn_rate > 0 && scenario.churn.interval_s > 0) {
+    std::fprintf(stderr, "give --churn-rate or --churn-interval, not both\n");
+    return 2;
+  }
+  if (churn_rate > 0) scenario.churn.interval_s = 60.0 / churn_rate;
+  if (scenario.churn.fraction > 1 ||
+      scenario.churn.close_fraction + scenario.churn.drop_fraction > 1) {
+    std::fprintf(stderr,
+                 "--churn-fraction, and --churn-close-fraction plus --churn-drop-fraction, are "
+                 "at most 1\n");
+    return 2;
+  }
+  if ((scenario.churn.fraction > 0) != (scenario.churn.interval_s > 0)) {
+    std::fprintf(stderr, "churn needs both --churn-fraction and --churn-rate (or -interval)\n");
+    return 2;
+  }
+  if (scenario.churn.enabled() && (scenario.janus || scenario.participants < 2)) {
+    std::fprintf(stderr, "churn needs our signaling (not --janus) and 2 participants or more\n");
     return 2;
   }
   sb::log::Init("switchboard-load", level);

@@ -51,7 +51,7 @@ void MediaConnection::Close() {
 
 void MediaConnection::Start(RemoteEndpoint remote) {
   remote_ = std::move(remote);
-  ice_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { SendBindingRequest(); });
+  ice_timer_ = std::make_unique<UvTimer>(loop_, [this] { SendBindingRequest(); });
   ice_timer_->Start(0, kCheckIntervalMs);
 }
 

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/uv_timer.h"
 #include "transport/dtls_certificate.h"
 #include "transport/dtls_transport.h"
 #include "transport/srtp_session.h"
 #include "transport/udp_socket.h"
-#include "transport/uv_timer.h"
 
 namespace sb::bench {
 
@@ -127,7 +127,7 @@ class MediaConnection : public transport::UdpSocket::Listener,
   std::unique_ptr<transport::UdpSocket> socket_;
   std::unique_ptr<transport::DtlsTransport> dtls_;
   std::unique_ptr<transport::SrtpSession> srtp_out_, srtp_in_;
-  std::unique_ptr<transport::UvTimer> ice_timer_;
+  std::unique_ptr<UvTimer> ice_timer_;
   RemoteEndpoint remote_;
   uint64_t tie_breaker_ = 0;
   uint8_t transaction_id_[12] = {};

@@ -49,16 +49,25 @@ Participant::Participant(uv_loop_t* loop, const WsUrl& server,
 
 Participant::~Participant() { Stop(); }
 
-void Participant::Stop() {
+void Participant::Stop() { Close(Goodbye::kLeave); }
+
+void Participant::Disconnect() { Close(Goodbye::kClose); }
+
+void Participant::Drop() { Close(Goodbye::kDrop); }
+
+void Participant::Close(Goodbye how) {
   if (stopped_) return;
   stopped_ = true;
+  left_us_ = NowUs();
   if (publisher_) publisher_->Stop();
   if (subscriber_) subscriber_->Stop();
-  if (ws_->open() && joined()) Send({{"type", "leave"}});
+  if (how == Goodbye::kDrop) return ws_->Abort();
+  if (how == Goodbye::kLeave && ws_->open() && joined()) Send({{"type", "leave"}});
   ws_->Close();
 }
 
 void Participant::OnWsOpen() {
+  join_sent_us_ = NowUs();
   Send({{"type", "join"},
         {"room", room_},
         {"name", name_},
@@ -104,14 +113,17 @@ void Participant::OnJoined(const nlohmann::json& message) {
 void Participant::OnSubscribeOffer(const nlohmann::json& message) {
   if (!message.contains("sdp") || !message["sdp"].is_string()) return Fail("offer without sdp");
   if (!subscriber_) {
-    subscriber_ = std::make_unique<Subscriber>(loop_, certificate_, name_, stats_);
+    subscriber_ = std::make_unique<Subscriber>(loop_, certificate_, name_, stats_, group_);
   }
   auto answer =
       subscriber_->OnOffer(message["sdp"].get<std::string>(),
                            message.contains("streams") ? message["streams"] : nlohmann::json());
   if (!answer.ok())
     return Fail(std::string("subscribe-offer: ") + std::string(answer.status().message()));
-  Send({{"type", "subscribe-answer"}, {"sdp", *answer}});
+  nlohmann::json reply = {{"type", "subscribe-answer"}, {"sdp", *answer}};
+  // The offer's number, when the server numbers them, says which offer this answers.
+  if (message.contains("offerId")) reply["offerId"] = message["offerId"];
+  Send(reply);
   subscriber_->OnAnswerSent();
 }
 

@@ -25,6 +25,14 @@ class LoadParticipant : public WsClient::Listener {
   void Start() { ws_->Connect(); }
   // Leaves, closes the media connections and the signaling.
   virtual void Stop() = 0;
+  // Goes away without saying so, as a closed tab: the media connections and the WebSocket
+  // close (with a close frame), no `leave`. Stop() where the protocol has no difference.
+  virtual void Disconnect() { Stop(); }
+  // Vanishes, as a lost network or a killed browser: the media connections stop and the
+  // WebSocket is reset without a close frame. Disconnect() where the protocol has no difference.
+  virtual void Drop() { Disconnect(); }
+  // Subscribers' latency and first-key-frame samples also go there (set before Start).
+  void set_receive_group(ReceiveGroupStats* group) { group_ = group; }
   const std::string& name() const { return name_; }
   const std::string& room() const { return room_; }
   // The id the server gave us ("" before joining); subscribers' reports name publishers by it.
@@ -32,6 +40,9 @@ class LoadParticipant : public WsClient::Listener {
   bool publishes() const { return publishes_; }
   bool joined() const { return !id_.empty(); }
   bool failed() const { return failed_; }
+  // Monotonic times (NowUs) of sending `join` and of leaving (Stop or Disconnect); -1 before.
+  int64_t join_sent_us() const { return join_sent_us_; }
+  int64_t left_us() const { return left_us_; }
   bool publisher_connected() const { return publisher_ && publisher_->connected(); }
   const Publisher* publisher() const { return publisher_.get(); }
   // Streams received so far, over all subscribing connections.
@@ -57,10 +68,12 @@ class LoadParticipant : public WsClient::Listener {
   bool publishes_;
   MediaProfile profile_;
   GeneratorStats* stats_;
+  ReceiveGroupStats* group_ = nullptr;
   // Allocated by this.
   std::unique_ptr<WsClient> ws_;
   std::unique_ptr<Publisher> publisher_;
   std::string id_;
+  int64_t join_sent_us_ = -1, left_us_ = -1;
   bool failed_ = false;
   bool stopped_ = false;
 };
@@ -75,6 +88,10 @@ class Participant : public LoadParticipant {
 
   // Sends `leave`, closes the media connections and the WebSocket.
   void Stop() override;
+  // Closes the media connections and the WebSocket without `leave`.
+  void Disconnect() override;
+  // Closes the media connections and resets the WebSocket (no close frame).
+  void Drop() override;
   size_t live_streams() const override { return subscriber_ ? subscriber_->live_streams() : 0; }
   void AppendReports(std::vector<StreamReport>* out) const override {
     if (subscriber_) subscriber_->AppendReports(out);
@@ -89,6 +106,8 @@ class Participant : public LoadParticipant {
   void OnJoined(const nlohmann::json& message);
   void OnSubscribeOffer(const nlohmann::json& message);
   void Send(const nlohmann::json& message);
+  enum class Goodbye { kLeave, kClose, kDrop };
+  void Close(Goodbye how);
 
   // Allocated by this.
   std::unique_ptr<Subscriber> subscriber_;

@@ -24,12 +24,24 @@
 namespace sb::bench {
 namespace {
 
-// Opus at 20 ms frames: 50 packets/s, 960 samples at 48 kHz (RFC 7587 4.1).
-constexpr uint64_t kAudioIntervalMs = 20;
+// Opus at 20 ms frames (Chromium's default): 50 packets/s, 960 samples at 48 kHz (RFC 7587
+// 4.1), 60-120 bytes; longer packets (MediaProfile::audio_ptime_ms) carry proportionally more.
 constexpr size_t kAudioMinBytes = 60;
 constexpr size_t kAudioMaxBytes = 120;
-// Opus TOC: config 15 (hybrid fullband 20 ms), mono, one frame (RFC 6716 3.1).
-constexpr uint8_t kOpusToc = 0x78;
+// Opus TOC, mono, one frame (RFC 6716 3.1): config 15 (hybrid fullband 20 ms), or for other
+// packet times 14 (hybrid fullband 10 ms) and the SILK wideband 40 and 60 ms configs 10, 11.
+uint8_t OpusToc(uint32_t ptime_ms) {
+  switch (ptime_ms) {
+    case 10:
+      return 14 << 3;
+    case 40:
+      return 10 << 3;
+    case 60:
+      return 11 << 3;
+    default:
+      return 15 << 3;
+  }
+}
 // Largest RTP packet we build, as Chromium's default max packet size (1200) does.
 constexpr size_t kMaxRtpPacket = 1200;
 // Room left in a packet for the RTP header and the extensions we may add (mid and rid of a
@@ -254,15 +266,15 @@ void Publisher::AppendSentLayers(std::vector<SentLayer>* out) const {
 void Publisher::OnMediaConnected() {
   if (audio_.enabled) {
     next_audio_us_ = NowUs();
-    audio_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { OnAudioTimer(); });
-    audio_timer_->Start(0, kAudioIntervalMs);
+    audio_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnAudioTimer(); });
+    audio_timer_->Start(0, profile_.audio_ptime_ms);
   }
   if (!video_.empty() && profile_.fps > 0) {
     next_video_us_ = NowUs();
-    video_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { OnVideoTimer(); });
+    video_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnVideoTimer(); });
     video_timer_->Start(0, std::max<uint64_t>(1, 1000 / profile_.fps));
   }
-  sr_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { OnSenderReportTimer(); });
+  sr_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnSenderReportTimer(); });
   sr_timer_->Start(kSenderReportIntervalMs);
 }
 
@@ -273,7 +285,7 @@ void Publisher::OnAudioTimer() {
   if (now - next_audio_us_ > kMaxCatchUpUs) next_audio_us_ = now;  // stalled: do not burst
   while (next_audio_us_ <= now) {
     SendAudio(next_audio_us_);
-    next_audio_us_ += kAudioIntervalMs * 1000;
+    next_audio_us_ += static_cast<int64_t>(profile_.audio_ptime_ms) * 1000;
   }
 }
 
@@ -432,9 +444,10 @@ size_t Publisher::SendPacket(Stream& s, bool marker, uint32_t timestamp, const u
 void Publisher::SendAudio(int64_t capture_us) {
   if (!connection_->connected()) return;
   const int64_t now_us = NowUs();
-  std::uniform_int_distribution<size_t> size(kAudioMinBytes, kAudioMaxBytes);
+  const size_t scale = std::max<uint32_t>(1, profile_.audio_ptime_ms / 20);
+  std::uniform_int_distribution<size_t> size(kAudioMinBytes * scale, kAudioMaxBytes * scale);
   const size_t len = size(rng_);
-  payload_[0] = kOpusToc;
+  payload_[0] = OpusToc(profile_.audio_ptime_ms);
   rtp::WriteU64(&payload_[kAudioTimeOffset], static_cast<uint64_t>(now_us));
   for (size_t i = kAudioTimeOffset + 8; i < len; ++i) payload_[i] = static_cast<uint8_t>(rng_());
   // The capture time on the media clock: 960 samples apart at 20 ms, and a stall's gap shows

@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/uv_timer.h"
 #include "bench/load/client_sdp.h"
 #include "bench/load/load_stats.h"
 #include "bench/load/media_connection.h"
 #include "rtp/ntp.h"
 #include "rtp/rtp_packet.h"
-#include "transport/uv_timer.h"
 
 namespace sb::bench {
 
@@ -55,6 +55,8 @@ struct MediaProfile {
   uint32_t fps = 30;
   double keyframe_interval_s = 5;
   bool simulcast = false;  // send kSimulcastLayers by rid
+  // Opus packet time: 10, 20 (Chromium's default), 40 or 60 ms.
+  uint32_t audio_ptime_ms = 20;
 };
 
 // A media clock: the RTP timestamp at monotonic time `time_us` of a stream whose clock read
@@ -172,7 +174,7 @@ class Publisher : public MediaConnection::Listener {
   GeneratorStats* stats_;
   // Allocated by this.
   std::unique_ptr<MediaConnection> connection_;
-  std::unique_ptr<transport::UvTimer> audio_timer_, video_timer_, sr_timer_;
+  std::unique_ptr<UvTimer> audio_timer_, video_timer_, sr_timer_;
   ClientTransport local_;
   PublishTracks tracks_;
   Stream audio_;

@@ -15,10 +15,94 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The value below which `fraction` of the samples are (nearest rank); 0 if empty.
+double Percentile(std::vector<double> v, double fraction) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(fraction * static_cast<double>(v.size()) + 0.999999);
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
+}
+
 double Round(double v, int decimals = 3) {
   double scale = 1;
   for (int i = 0; i < decimals; ++i) scale *= 10;
   return static_cast<double>(static_cast<int64_t>(v * scale + (v >= 0 ? 0.5 : -0.5))) / scale;
+}
+
+nlohmann::json LatencyJson(const Histogram& h) {
+  return {{"p50", Round(h.PercentileMs(0.50))},
+          {"p95", Round(h.PercentileMs(0.95))},
+          {"p99", Round(h.PercentileMs(0.99))},
+          {"max", Round(h.MaxMs())},
+          {"samples", h.count()}};
+}
+
+nlohmann::json SamplesJson(const std::vector<double>& v) {
+  return {{"p50", Round(Percentile(v, 0.50))},
+          {"p95", Round(Percentile(v, 0.95))},
+          {"max", Round(v.empty() ? 0 : *std::max_element(v.begin(), v.end()))},
+          {"count", v.size()}};
+}
+
+nlohmann::json MissingJson(const std::vector<MissingTrack>& missing) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const MissingTrack& m : missing) {
+    out.push_back({{"subscriber", m.subscriber}, {"publisher", m.publisher}, {"kind", m.kind}});
+  }
+  return out;
+}
+
+double LossPercent(uint64_t expected, int64_t lost) {
+  return expected > 0 ? 100.0 * static_cast<double>(std::max<int64_t>(0, lost)) / expected : 0;
+}
+
+nlohmann::json GroupJson(const GroupResults& g) {
+  const auto& ttfk = g.stats.time_to_first_keyframe_ms;
+  return {{"participants", g.participants},
+          {"streams", g.streams},
+          {"streams_with_loss", g.streams_with_loss},
+          {"loss_percent", Round(LossPercent(g.expected_packets, g.lost_packets), 4)},
+          {"expected_packets", g.expected_packets},
+          {"lost_packets", g.lost_packets},
+          {"latency_ms", LatencyJson(g.stats.latency)},
+          {"time_to_first_keyframe_ms",
+           {{"p50", Round(Median(ttfk))},
+            {"max", Round(ttfk.empty() ? 0 : *std::max_element(ttfk.begin(), ttfk.end()))},
+            {"count", ttfk.size()}}}};
+}
+
+nlohmann::json ChurnJson(const Results& r) {
+  const ChurnOptions& o = r.scenario.churn;
+  const ChurnResults& c = r.churn_results;
+  return {{"fraction", o.fraction},
+          {"interval_s", o.interval_s},
+          {"per_minute_per_room", Round(60.0 / o.interval_s, 2)},
+          {"close_fraction", o.close_fraction},
+          {"drop_fraction", o.drop_fraction},
+          {"rejoin_delay_s", o.rejoin_delay_s},
+          {"quiet_s", o.quiet_s},
+          {"grace_s", o.grace_s},
+          {"stayers_first", o.stayers_first},
+          {"stayers", c.stayer_count},
+          {"churners", c.churner_count},
+          {"joins", r.totals.joins},
+          {"newcomers", c.newcomers},
+          {"leaves", c.leaves_by_message + c.leaves_by_close + c.leaves_by_drop},
+          {"leaves_by_message", c.leaves_by_message},
+          {"leaves_by_close", c.leaves_by_close},
+          {"leaves_by_drop", c.leaves_by_drop},
+          {"newcomer_to_stayer_ms",
+           {{"first_packet", SamplesJson(c.first_packet_ms)},
+            {"first_keyframe", SamplesJson(c.first_keyframe_ms)}}},
+          {"newcomer_tracks",
+           {{"expected", c.tracks_expected},
+            {"received", c.tracks_received},
+            {"missing", c.tracks_missing},
+            {"keyframes_missing", c.keyframes_missing},
+            {"not_measured", c.tracks_not_measured},
+            {"missing_list", MissingJson(c.missing)}}},
+          {"stayers_group", GroupJson(c.stayers)},
+          {"churners_group", GroupJson(c.churners)}};
 }
 
 }  // namespace
@@ -49,6 +133,8 @@ nlohmann::json ReportJson(const Results& r) {
            {"out_pps_per_core",
             Round(r.server_cpu_s > 0 ? r.received_packets / r.server_cpu_s : 0, 1)},
            {"rss_mb", Round(r.server_rss_mb, 1)},
+           {"peak_rss_mb", Round(r.server_peak_rss_mb, 1)},
+           {"peak_fds", r.server_peak_fds},
            {"us_per_packet", Round(packets ? r.server_cpu_s * 1e6 / packets : 0)}};
   }
   // What each video stream (simulcast layer) carried: payload kbit/s per publisher, against
@@ -68,6 +154,8 @@ nlohmann::json ReportJson(const Results& r) {
     streams.push_back({{"subscriber", st.subscriber},
                        {"publisher", st.publisher},
                        {"kind", st.kind},
+                       {"mid", st.mid},
+                       {"ended", !st.live()},
                        {"packets", st.packets},
                        {"expected", st.expected},
                        {"lost", st.lost},
@@ -75,78 +163,77 @@ nlohmann::json ReportJson(const Results& r) {
                        {"rtx_packets", st.rtx_packets},
                        {"jitter_ms", Round(st.jitter_ms)},
                        {"time_to_first_keyframe_ms", Round(st.time_to_first_keyframe_ms)}});
+    if (!st.role.empty()) streams.back()["role"] = st.role;
   }
-  return {{"scenario",
-           {{"server", s.server},
-            {"rooms", s.rooms},
-            {"participants", s.participants},
-            {"publishers", s.publishers},
-            {"audio", s.media.audio},
-            {"video", s.media.video},
-            {"video_kbps", s.media.video_kbps},
-            {"simulcast", s.media.simulcast},
-            {"fps", s.media.fps},
-            {"keyframe_interval_s", s.media.keyframe_interval_s},
-            {"duration_s", s.duration_s},
-            {"ramp_up_per_s", s.ramp_up_per_s}}},
-          {"setup",
-           {{"seconds", Round(r.setup_s)},
-            {"all_ready", r.all_ready},
-            {"joins", t.joins},
-            {"signaling_errors", t.signaling_errors},
-            {"connection_failures", t.connection_failures}}},
-          {"window_s", Round(r.window_s)},
-          {"sent",
-           {{"packets", r.sent_packets},
-            {"packets_per_s", Round(r.sent_packets / w, 1)},
-            {"mbit_per_s", Round(r.sent_bytes * 8.0 / w / 1e6)},
-            {"audio_packets_total", t.audio_packets_sent},
-            {"video_packets_total", t.video_packets_sent},
-            {"rtx_packets_total", t.rtx_packets_sent},
-            {"video_frames_total", t.video_frames_sent},
-            {"keyframes_total", t.keyframes_sent},
-            {"plis_received", t.plis_received},
-            {"firs_received", t.firs_received},
-            {"nacks_received", t.nacks_received},
-            {"srs_sent", t.srs_sent},
-            {"video_layers", video_layers}}},
-          {"received",
-           {{"packets", r.received_packets},
-            {"packets_per_s", Round(r.received_packets / w, 1)},
-            {"mbit_per_s", Round(r.received_bytes * 8.0 / w / 1e6)},
-            {"packets_decrypted", t.packets_decrypted},
-            {"unprotect_failures", t.unprotect_failures},
-            {"rrs_sent", t.rrs_sent},
-            {"plis_sent", t.plis_sent}}},
-          {"clients",
-           {{"loss_percent", Round(loss, 4)},
-            {"expected_packets", r.expected_packets},
-            {"lost_packets", r.lost_packets},
-            {"streams_expected", r.streams_expected},
-            {"streams_received", r.streams_received},
-            {"video_streams_without_keyframe", r.video_streams_without_keyframe},
-            {"latency_ms",
-             {{"p50", Round(t.latency.PercentileMs(0.50))},
-              {"p95", Round(t.latency.PercentileMs(0.95))},
-              {"p99", Round(t.latency.PercentileMs(0.99))},
-              {"max", Round(t.latency.MaxMs())},
-              {"samples", t.latency.count()}}},
-            {"time_to_first_keyframe_ms",
-             {{"p50", Round(Median(ttfk))},
-              {"max", Round(ttfk.empty() ? 0 : *std::max_element(ttfk.begin(), ttfk.end()))},
-              {"count", ttfk.size()}}}}},
-          {"generator",
-           {{"cpu_seconds", Round(r.cpu_s)},
-            {"cpu_percent", Round(100.0 * r.cpu_s / w, 1)},
-            {"us_per_packet", Round(packets ? r.cpu_s * 1e6 / packets : 0)}}},
-          {"sfu", sfu},
-          // Other work on the machine during the window: every core's busy time less the
-          // generator's and the watched server's. Latency suffers when it is not near 0.
-          {"machine_window",
-           {{"busy_cpu_percent", Round(100.0 * r.machine_busy_s / w, 1)},
-            {"other_cpu_percent",
-             Round(100.0 * (r.machine_busy_s - r.cpu_s - r.server_cpu_s) / w, 1)}}},
-          {"streams", streams}};
+  json report = {{"scenario",
+                  {{"server", s.server},
+                   {"rooms", s.rooms},
+                   {"participants", s.participants},
+                   {"publishers", s.publishers},
+                   {"audio", s.media.audio},
+                   {"video", s.media.video},
+                   {"video_kbps", s.media.video_kbps},
+                   {"simulcast", s.media.simulcast},
+                   {"fps", s.media.fps},
+                   {"keyframe_interval_s", s.media.keyframe_interval_s},
+                   {"duration_s", s.duration_s},
+                   {"ramp_up_per_s", s.ramp_up_per_s}}},
+                 {"setup",
+                  {{"seconds", Round(r.setup_s)},
+                   {"all_ready", r.all_ready},
+                   {"joins", t.joins},
+                   {"signaling_errors", t.signaling_errors},
+                   {"connection_failures", t.connection_failures}}},
+                 {"window_s", Round(r.window_s)},
+                 {"sent",
+                  {{"packets", r.sent_packets},
+                   {"packets_per_s", Round(r.sent_packets / w, 1)},
+                   {"mbit_per_s", Round(r.sent_bytes * 8.0 / w / 1e6)},
+                   {"audio_packets_total", t.audio_packets_sent},
+                   {"video_packets_total", t.video_packets_sent},
+                   {"rtx_packets_total", t.rtx_packets_sent},
+                   {"video_frames_total", t.video_frames_sent},
+                   {"keyframes_total", t.keyframes_sent},
+                   {"plis_received", t.plis_received},
+                   {"firs_received", t.firs_received},
+                   {"nacks_received", t.nacks_received},
+                   {"srs_sent", t.srs_sent},
+                   {"video_layers", video_layers}}},
+                 {"received",
+                  {{"packets", r.received_packets},
+                   {"packets_per_s", Round(r.received_packets / w, 1)},
+                   {"mbit_per_s", Round(r.received_bytes * 8.0 / w / 1e6)},
+                   {"packets_decrypted", t.packets_decrypted},
+                   {"unprotect_failures", t.unprotect_failures},
+                   {"rrs_sent", t.rrs_sent},
+                   {"plis_sent", t.plis_sent}}},
+                 {"clients",
+                  {{"loss_percent", Round(loss, 4)},
+                   {"expected_packets", r.expected_packets},
+                   {"lost_packets", r.lost_packets},
+                   {"streams_expected", r.streams_expected},
+                   {"streams_received", r.streams_received},
+                   {"missing_streams", MissingJson(r.missing_streams)},
+                   {"video_streams_without_keyframe", r.video_streams_without_keyframe},
+                   {"latency_ms", LatencyJson(t.latency)},
+                   {"time_to_first_keyframe_ms",
+                    {{"p50", Round(Median(ttfk))},
+                     {"max", Round(ttfk.empty() ? 0 : *std::max_element(ttfk.begin(), ttfk.end()))},
+                     {"count", ttfk.size()}}}}},
+                 {"generator",
+                  {{"cpu_seconds", Round(r.cpu_s)},
+                   {"cpu_percent", Round(100.0 * r.cpu_s / w, 1)},
+                   {"us_per_packet", Round(packets ? r.cpu_s * 1e6 / packets : 0)}}},
+                 {"sfu", sfu},
+                 // Other work on the machine during the window: every core's busy time less the
+                 // generator's and the watched server's. Latency suffers when it is not near 0.
+                 {"machine_window",
+                  {{"busy_cpu_percent", Round(100.0 * r.machine_busy_s / w, 1)},
+                   {"other_cpu_percent",
+                    Round(100.0 * (r.machine_busy_s - r.cpu_s - r.server_cpu_s) / w, 1)}}},
+                 {"streams", streams}};
+  report["churn"] = r.churn ? ChurnJson(r) : json(nullptr);
+  return report;
 }
 
 std::string ReportTable(const nlohmann::json& j) {
@@ -184,14 +271,53 @@ std::string ReportTable(const nlohmann::json& j) {
   absl::StrAppendFormat(&out, "  time to first key frame ms p50 %.1f max %.1f\n",
                         c["time_to_first_keyframe_ms"]["p50"].get<double>(),
                         c["time_to_first_keyframe_ms"]["max"].get<double>());
+  if (j["churn"].is_object()) {
+    const auto& ch = j["churn"];
+    absl::StrAppendFormat(
+        &out,
+        "  churn: %d stayers, %d churners; %d joins, %d newcomers, %d leaves (%d by leave, "
+        "%d by closing the WebSocket, %d by dropping it)\n",
+        ch["stayers"].get<int>(), ch["churners"].get<int>(), ch["joins"].get<int>(),
+        ch["newcomers"].get<int>(), ch["leaves"].get<int>(), ch["leaves_by_message"].get<int>(),
+        ch["leaves_by_close"].get<int>(), ch["leaves_by_drop"].get<int>());
+    const auto& nt = ch["newcomer_tracks"];
+    absl::StrAppendFormat(
+        &out,
+        "  newcomer tracks at stayers: %d of %d received, %d missing, %d video without key "
+        "frame, %d not measured (newcomer left within %.0f s)\n",
+        nt["received"].get<int>(), nt["expected"].get<int>(), nt["missing"].get<int>(),
+        nt["keyframes_missing"].get<int>(), nt["not_measured"].get<int>(),
+        ch["grace_s"].get<double>());
+    for (const char* what : {"first_packet", "first_keyframe"}) {
+      const auto& v = ch["newcomer_to_stayer_ms"][what];
+      absl::StrAppendFormat(
+          &out, "  newcomer join -> stayer's %-14s ms p50 %.1f p95 %.1f max %.1f\n", what,
+          v["p50"].get<double>(), v["p95"].get<double>(), v["max"].get<double>());
+    }
+    for (const char* group : {"stayers_group", "churners_group"}) {
+      const auto& g = ch[group];
+      absl::StrAppendFormat(
+          &out,
+          "  %-8s loss %.3f %% (%d of %d streams with loss), latency ms p50 %.2f p99 %.2f, "
+          "first key frame ms p50 %.1f\n",
+          std::string(group).substr(0, std::string(group).find('_')),
+          g["loss_percent"].get<double>(), g["streams_with_loss"].get<int>(),
+          g["streams"].get<int>(), g["latency_ms"]["p50"].get<double>(),
+          g["latency_ms"]["p99"].get<double>(),
+          g["time_to_first_keyframe_ms"]["p50"].get<double>());
+    }
+  }
   absl::StrAppendFormat(
       &out, "  generator CPU %.1f %% of a core, %.2f us per packet sent+received\n",
       j["generator"]["cpu_percent"].get<double>(), j["generator"]["us_per_packet"].get<double>());
   if (j["sfu"].is_object()) {
     absl::StrAppendFormat(
-        &out, "  server CPU %.1f %% of a core, %.2f us per packet in+out, RSS %.1f MiB\n",
+        &out,
+        "  server CPU %.1f %% of a core, %.2f us per packet in+out, RSS %.1f MiB (peak %.1f), "
+        "peak open fds %d\n",
         j["sfu"]["cpu_percent"].get<double>(), j["sfu"]["us_per_packet"].get<double>(),
-        j["sfu"]["rss_mb"].get<double>());
+        j["sfu"]["rss_mb"].get<double>(), j["sfu"]["peak_rss_mb"].get<double>(),
+        j["sfu"]["peak_fds"].get<int>());
   }
   absl::StrAppendFormat(&out, "  other work on the machine during the window: %.1f %% of a core\n",
                         j["machine_window"]["other_cpu_percent"].get<double>());
@@ -208,9 +334,32 @@ bool MediaFlowed(const nlohmann::json& j, double max_loss_percent, std::string* 
     *why = "no stream to receive in this scenario";
     return false;
   }
+  // Which tracks did not arrive, by name: "r0-u3 <- r0-u5 video, ...".
+  auto list = [](const nlohmann::json& missing) {
+    std::string out;
+    for (const auto& m : missing) {
+      absl::StrAppend(&out, out.empty() ? "" : ", ", m["subscriber"].get<std::string>(), " <- ",
+                      m["publisher"].get<std::string>(), " ", m["kind"].get<std::string>());
+    }
+    return out;
+  };
   if (c["streams_received"] != c["streams_expected"]) {
     *why = absl::StrCat("received ", c["streams_received"].dump(), " of ",
-                        c["streams_expected"].dump(), " streams");
+                        c["streams_expected"].dump(), " streams; missing (first ",
+                        kMaxListedMissing, "): ", list(c["missing_streams"]));
+    return false;
+  }
+  if (j["churn"].is_object() && j["churn"]["newcomer_tracks"]["missing"].get<uint64_t>() > 0) {
+    const auto& nt = j["churn"]["newcomer_tracks"];
+    *why = absl::StrCat("stayers did not receive ", nt["missing"].dump(), " of ",
+                        nt["expected"].dump(), " newcomer tracks; missing (first ",
+                        kMaxListedMissing, "): ", list(nt["missing_list"]));
+    return false;
+  }
+  if (j["churn"].is_object() &&
+      j["churn"]["newcomer_tracks"]["keyframes_missing"].get<uint64_t>() > 0) {
+    *why = absl::StrCat(j["churn"]["newcomer_tracks"]["keyframes_missing"].dump(),
+                        " newcomer video track(s) reached a stayer without a key frame");
     return false;
   }
   if (c["loss_percent"].get<double>() >= max_loss_percent) {

@@ -14,6 +14,10 @@ namespace sb::bench {
 namespace {
 // How often readiness is checked during setup.
 constexpr uint64_t kCheckIntervalMs = 100;
+// How often churn events and rejoins fall due are looked at.
+constexpr uint64_t kChurnTickMs = 20;
+// How often the watched server processes' RSS and open fds are sampled for their peaks.
+constexpr uint64_t kSampleIntervalMs = 1000;
 }  // namespace
 
 Runner::Runner(uv_loop_t* loop, Scenario scenario) : loop_(loop), scenario_(std::move(scenario)) {
@@ -36,29 +40,38 @@ absl::Status Runner::Run(Results* results) {
   auto cert = transport::DtlsCertificate::Generate();
   if (!cert.ok()) return cert.status();
   certificate_ = *std::move(cert);
+  // Churners per room: at least one, and at least one stayer.
+  int churners = 0;
+  if (scenario_.churn.enabled()) {
+    churners = static_cast<int>(scenario_.participants * scenario_.churn.fraction + 0.5);
+    churners = std::clamp(churners, 1, std::max(1, scenario_.participants - 1));
+  }
   for (int r = 0; r < scenario_.rooms; ++r) {
     for (int i = 0; i < scenario_.participants; ++i) {
-      std::string room = absl::StrCat(scenario_.room_prefix, "-", r);
-      std::string name = absl::StrCat("r", r, "-u", i);
-      if (scenario_.janus) {
-        participants_.push_back(std::make_unique<JanusParticipant>(
-            loop_, url_, certificate_.get(), std::move(room), std::move(name),
-            i < scenario_.publishers, scenario_.participants, scenario_.media, &stats_));
-      } else {
-        participants_.push_back(std::make_unique<Participant>(
-            loop_, url_, certificate_.get(), std::move(room), std::move(name),
-            i < scenario_.publishers, scenario_.media, &stats_));
-      }
+      Member m;
+      m.room = r;
+      m.index = i;
+      m.publishes = i < scenario_.publishers;
+      m.churner =
+          scenario_.churn.stayers_first ? i >= scenario_.participants - churners : i < churners;
+      m.participant = NewParticipant(r, i, 0, m.publishes, m.churner);
+      members_.push_back(std::move(m));
     }
+  }
+  initial_ = members_.size();
+  if (!scenario_.watch_pids.empty()) {
+    SampleServer();
+    sample_timer_ = std::make_unique<UvTimer>(loop_, [this] { SampleServer(); });
+    sample_timer_->Start(kSampleIntervalMs, kSampleIntervalMs);
   }
   first_start_us_ = NowUs();
   const uint64_t ramp_ms =
       scenario_.ramp_up_per_s > 0
           ? std::max<uint64_t>(1, static_cast<uint64_t>(1000.0 / scenario_.ramp_up_per_s))
           : 1;
-  ramp_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { StartNext(); });
+  ramp_timer_ = std::make_unique<UvTimer>(loop_, [this] { StartNext(); });
   ramp_timer_->Start(0, ramp_ms);
-  check_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { CheckReady(); });
+  check_timer_ = std::make_unique<UvTimer>(loop_, [this] { CheckReady(); });
   check_timer_->Start(kCheckIntervalMs, kCheckIntervalMs);
   if (scenario_.poll_us > 0) {
     while (!done_ && uv_run(loop_, UV_RUN_NOWAIT) != 0) usleep(scenario_.poll_us);
@@ -67,9 +80,41 @@ absl::Status Runner::Run(Results* results) {
   return absl::OkStatus();
 }
 
+std::unique_ptr<LoadParticipant> Runner::NewParticipant(int room, int index, int incarnation,
+                                                        bool publishes, bool churner) {
+  std::string room_name = absl::StrCat(scenario_.room_prefix, "-", room);
+  std::string name = absl::StrCat("r", room, "-u", index);
+  if (incarnation > 0) absl::StrAppend(&name, ".", incarnation);
+  std::unique_ptr<LoadParticipant> p;
+  if (scenario_.janus) {
+    p = std::make_unique<JanusParticipant>(loop_, url_, certificate_.get(), std::move(room_name),
+                                           std::move(name), publishes, scenario_.participants,
+                                           scenario_.media, &stats_);
+  } else {
+    p = std::make_unique<Participant>(loop_, url_, certificate_.get(), std::move(room_name),
+                                      std::move(name), publishes, scenario_.media, &stats_);
+  }
+  if (scenario_.churn.enabled()) p->set_receive_group(churner ? &churners_group_ : &stayers_group_);
+  return p;
+}
+
 void Runner::StartNext() {
-  if (next_ < participants_.size()) participants_[next_++]->Start();
-  if (next_ == participants_.size()) ramp_timer_->Stop();
+  if (next_ < initial_) {
+    members_[next_].started_us = NowUs();
+    members_[next_++].participant->Start();
+  }
+  if (next_ == initial_) ramp_timer_->Stop();
+}
+
+void Runner::SampleServer() {
+  double rss = 0;
+  int fds = 0;
+  for (int pid : scenario_.watch_pids) {
+    rss += std::max(0.0, ProcessRssMb(pid));
+    fds += std::max(0, ProcessFdCount(pid));
+  }
+  results_->server_peak_rss_mb = std::max(results_->server_peak_rss_mb, rss);
+  results_->server_peak_fds = std::max(results_->server_peak_fds, fds);
 }
 
 // Every other publisher's audio and one video stream. With simulcast too: an SFU (ours, or
@@ -94,21 +139,20 @@ bool Runner::Ready(const LoadParticipant& p) const {
 
 void Runner::CheckReady() {
   if (window_start_us_ != 0) return;
-  const bool all_started = next_ == participants_.size();
-  const bool all_ready = all_started && std::all_of(participants_.begin(), participants_.end(),
-                                                    [&](const auto& p) { return Ready(*p); });
+  const bool all_started = next_ == initial_;
+  const bool all_ready =
+      all_started && std::all_of(members_.begin(), members_.end(),
+                                 [&](const Member& m) { return Ready(*m.participant); });
   const double elapsed = static_cast<double>(NowUs() - first_start_us_) / 1e6;
-  const double ramp_s = scenario_.ramp_up_per_s > 0
-                            ? static_cast<double>(participants_.size()) / scenario_.ramp_up_per_s
-                            : 0;
+  const double ramp_s =
+      scenario_.ramp_up_per_s > 0 ? static_cast<double>(initial_) / scenario_.ramp_up_per_s : 0;
   if (all_ready || (all_started && elapsed > ramp_s + scenario_.setup_timeout_s)) {
     results_->all_ready = all_ready;
     results_->setup_s = elapsed;
     if (!all_ready) {
-      size_t ready = std::count_if(participants_.begin(), participants_.end(),
-                                   [&](const auto& p) { return Ready(*p); });
-      SB_LOG_WARN("load", "setup timed out: {} of {} participants ready", ready,
-                  participants_.size());
+      size_t ready = std::count_if(members_.begin(), members_.end(),
+                                   [&](const Member& m) { return Ready(*m.participant); });
+      SB_LOG_WARN("load", "setup timed out: {} of {} participants ready", ready, initial_);
     }
     StartWindow();
   }
@@ -126,8 +170,72 @@ void Runner::StartWindow() {
   window_start_stats_.bytes_sent = stats_.bytes_sent;
   window_start_stats_.packets_received = stats_.packets_received;
   window_start_stats_.bytes_received = stats_.bytes_received;
-  window_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { EndWindow(); });
+  window_timer_ = std::make_unique<UvTimer>(loop_, [this] { EndWindow(); });
   window_timer_->Start(static_cast<uint64_t>(scenario_.duration_s * 1000));
+  if (scenario_.churn.enabled()) {
+    // Events are spread over the rooms: each room sees one every interval_s.
+    next_churn_us_ =
+        window_start_us_ + static_cast<int64_t>(scenario_.churn.interval_s * 1e6 / scenario_.rooms);
+    churn_end_us_ = window_start_us_ +
+                    static_cast<int64_t>((scenario_.duration_s - scenario_.churn.quiet_s) * 1e6);
+    churn_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnChurnTick(); });
+    churn_timer_->Start(kChurnTickMs, kChurnTickMs);
+  }
+}
+
+void Runner::OnChurnTick() {
+  const int64_t now = NowUs();
+  while (next_churn_us_ <= now && next_churn_us_ < churn_end_us_) {
+    ChurnOne(static_cast<int>(churn_events_++ % static_cast<uint64_t>(scenario_.rooms)));
+    next_churn_us_ += static_cast<int64_t>(scenario_.churn.interval_s * 1e6 / scenario_.rooms);
+  }
+  // Rejoins that fell due, as new participants in the same place.
+  for (size_t i = 0; i < rejoins_.size();) {
+    if (rejoins_[i].due_us > now) {
+      ++i;
+      continue;
+    }
+    const Rejoin j = rejoins_[i];
+    rejoins_.erase(rejoins_.begin() + static_cast<std::ptrdiff_t>(i));
+    Member m;
+    m.room = j.room;
+    m.index = j.index;
+    m.incarnation = j.incarnation;
+    m.publishes = j.publishes;
+    m.churner = true;
+    m.newcomer = true;
+    m.started_us = now;
+    m.participant = NewParticipant(j.room, j.index, j.incarnation, j.publishes, true);
+    members_.push_back(std::move(m));
+    members_.back().participant->Start();
+  }
+}
+
+void Runner::ChurnOne(int room) {
+  // The churner of this room that has been there longest (members_ is in start order).
+  auto it = std::find_if(members_.begin(), members_.end(),
+                         [&](const Member& m) { return m.room == room && m.churner && m.present; });
+  if (it == members_.end()) return;  // every churner of the room is between leave and rejoin
+  // Drops and closes spread evenly among leaves: the n-th leave drops when that brings the
+  // drops to round(n * drop_fraction), else closes when that brings the closes to
+  // round(n * close_fraction), else sends `leave`.
+  ++leaves_;
+  auto due = [&](double fraction) {
+    return static_cast<uint64_t>(static_cast<double>(leaves_) * fraction + 0.5);
+  };
+  it->present = false;
+  if (stats_.leaves_by_drop < due(scenario_.churn.drop_fraction)) {
+    ++stats_.leaves_by_drop;
+    it->participant->Drop();
+  } else if (stats_.leaves_by_close < due(scenario_.churn.close_fraction)) {
+    ++stats_.leaves_by_close;
+    it->participant->Disconnect();
+  } else {
+    ++stats_.leaves_by_message;
+    it->participant->Stop();
+  }
+  rejoins_.push_back({NowUs() + static_cast<int64_t>(scenario_.churn.rejoin_delay_s * 1e6),
+                      it->room, it->index, it->incarnation + 1, it->publishes});
 }
 
 void Runner::EndWindow() {
@@ -149,33 +257,12 @@ void Runner::EndWindow() {
   r.received_packets = stats_.packets_received - window_start_stats_.packets_received;
   r.received_bytes = stats_.bytes_received - window_start_stats_.bytes_received;
 
-  // Which publishers every subscriber should hear, by server participant id.
-  std::map<std::string, std::string> name_of;
-  std::map<std::string, std::set<std::string>> publishers_in_room;
-  for (const auto& p : participants_) {
-    if (!p->joined()) continue;
-    name_of[p->id()] = p->name();
-    if (p->publishes()) publishers_in_room[p->room()].insert(p->id());
-  }
-  for (const auto& p : participants_) {
-    std::vector<StreamReport> streams;
-    p->AppendReports(&streams);
-    r.streams_expected += ExpectedStreams(*p);
-    std::set<std::pair<std::string, std::string>> heard;
-    for (auto& s : streams) {
-      if (auto it = name_of.find(s.publisher); it != name_of.end()) s.publisher = it->second;
-      r.expected_packets += s.expected;
-      r.lost_packets += s.lost;
-      if (s.packets > 0) heard.insert({s.publisher, s.kind});
-      if (s.kind == "video" && s.keyframes == 0) ++r.video_streams_without_keyframe;
-      r.streams.push_back(std::move(s));
-    }
-    r.streams_received += heard.size();
-  }
+  CountStreams(r);
+  if (scenario_.churn.enabled()) CountChurn(r);
   r.totals = stats_;
   std::vector<SentLayer> layers;
-  for (const auto& p : participants_) {
-    if (p->publisher()) p->publisher()->AppendSentLayers(&layers);
+  for (const Member& m : members_) {
+    if (m.participant->publisher()) m.participant->publisher()->AppendSentLayers(&layers);
   }
   for (const SentLayer& l : layers) {
     auto it = std::find_if(r.video_layers.begin(), r.video_layers.end(),
@@ -191,13 +278,145 @@ void Runner::EndWindow() {
     it->keyframes += l.keyframes;
     it->stream_seconds += l.seconds;
   }
+  if (!scenario_.watch_pids.empty()) SampleServer();
   done_ = true;
   // Leave and close everything; the loop ends when the last handle is closed.
   window_timer_.reset();
   check_timer_.reset();
   ramp_timer_.reset();
-  for (auto& p : participants_) p->Stop();
-  participants_.clear();
+  churn_timer_.reset();
+  sample_timer_.reset();
+  for (Member& m : members_) m.participant->Stop();
+  members_.clear();
+}
+
+void Runner::CountStreams(Results& r) const {
+  const size_t kinds = (scenario_.media.audio ? 1 : 0) + (scenario_.media.video ? 1 : 0);
+  // Server participant ids to names, over every member (left ones too).
+  std::map<std::string, std::string> name_of;
+  for (const Member& m : members_) {
+    if (m.participant->joined()) name_of[m.participant->id()] = m.participant->name();
+  }
+  // Who is present, by name: a stream from anyone else (one that left, or that a server still
+  // holds after its connection dropped) is not expected to carry media.
+  std::set<std::string> present;
+  for (const Member& m : members_) {
+    if (m.present) present.insert(m.participant->name());
+  }
+  for (const Member& m : members_) {
+    const LoadParticipant& p = *m.participant;
+    std::vector<StreamReport> streams;
+    p.AppendReports(&streams);
+    // Present members must hear every other present publisher of their room: those that
+    // failed to join or publish too, which then show as missing.
+    std::set<std::pair<std::string, std::string>> heard;  // (publisher name, kind), live now
+    for (auto& s : streams) {
+      if (auto it = name_of.find(s.publisher); it != name_of.end()) s.publisher = it->second;
+      if (scenario_.churn.enabled()) s.role = m.churner ? "churner" : "stayer";
+      r.expected_packets += s.expected;
+      r.lost_packets += s.lost;
+      if (s.packets > 0 && s.live()) heard.insert({s.publisher, s.kind});
+      if (m.present && s.live() && s.kind == "video" && s.keyframes == 0 &&
+          present.contains(s.publisher)) {
+        ++r.video_streams_without_keyframe;
+      }
+      if (scenario_.churn.enabled()) {
+        GroupResults& g = m.churner ? r.churn_results.churners : r.churn_results.stayers;
+        ++g.streams;
+        g.streams_with_loss += s.lost > 0 ? 1 : 0;
+        g.expected_packets += s.expected;
+        g.lost_packets += s.lost;
+      }
+      r.streams.push_back(std::move(s));
+    }
+    if (!m.present) continue;
+    for (const Member& q : members_) {
+      if (&q == &m || !q.present || q.room != m.room || !q.publishes || kinds == 0) continue;
+      for (const char* kind : {"audio", "video"}) {
+        if ((kind[0] == 'a' && !scenario_.media.audio) ||
+            (kind[0] == 'v' && !scenario_.media.video)) {
+          continue;
+        }
+        ++r.streams_expected;
+        if (heard.contains({q.participant->name(), kind})) {
+          ++r.streams_received;
+        } else if (r.missing_streams.size() < kMaxListedMissing) {
+          r.missing_streams.push_back({p.name(), q.participant->name(), kind});
+        }
+      }
+    }
+  }
+}
+
+void Runner::CountChurn(Results& r) const {
+  r.churn = true;
+  ChurnResults& c = r.churn_results;
+  const int64_t end_us = NowUs();
+  c.leaves_by_message = stats_.leaves_by_message;
+  c.leaves_by_close = stats_.leaves_by_close;
+  c.leaves_by_drop = stats_.leaves_by_drop;
+  c.stayers.stats = stayers_group_;
+  c.churners.stats = churners_group_;
+  for (const Member& m : members_) {
+    if (m.incarnation == 0) ++(m.churner ? c.churner_count : c.stayer_count);
+    ++(m.churner ? c.churners.participants : c.stayers.participants);
+    c.newcomers += m.newcomer ? 1 : 0;
+  }
+  for (const Member& stayer : members_) {
+    if (stayer.churner) continue;
+    // The stayer's earliest first packet and first key frame per (publisher id, kind).
+    std::vector<StreamReport> streams;
+    stayer.participant->AppendReports(&streams);
+    std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> first;
+    for (const StreamReport& s : streams) {
+      if (s.first_packet_us < 0) continue;
+      auto [it, inserted] =
+          first.try_emplace({s.publisher, s.kind}, s.first_packet_us, s.first_keyframe_us);
+      if (inserted) continue;
+      it->second.first = std::min(it->second.first, s.first_packet_us);
+      if (s.first_keyframe_us >= 0 &&
+          (it->second.second < 0 || s.first_keyframe_us < it->second.second)) {
+        it->second.second = s.first_keyframe_us;
+      }
+    }
+    for (const Member& n : members_) {
+      if (!n.newcomer || !n.publishes || n.room != stayer.room) continue;
+      const LoadParticipant& p = *n.participant;
+      const int64_t joined_us = p.join_sent_us() >= 0 ? p.join_sent_us() : n.started_us;
+      const int64_t gone_us = p.left_us() >= 0 ? p.left_us() : end_us;
+      const bool long_enough =
+          static_cast<double>(gone_us - joined_us) / 1e6 >= scenario_.churn.grace_s;
+      for (const char* kind : {"audio", "video"}) {
+        if ((kind[0] == 'a' && !scenario_.media.audio) ||
+            (kind[0] == 'v' && !scenario_.media.video)) {
+          continue;
+        }
+        auto it = p.joined() ? first.find({p.id(), kind}) : first.end();
+        if (it == first.end()) {
+          if (!long_enough) {
+            ++c.tracks_not_measured;
+            continue;
+          }
+          ++c.tracks_expected;
+          ++c.tracks_missing;
+          if (c.missing.size() < kMaxListedMissing) {
+            c.missing.push_back({stayer.participant->name(), p.name(), kind});
+          }
+          continue;
+        }
+        ++c.tracks_expected;
+        ++c.tracks_received;
+        c.first_packet_ms.push_back(static_cast<double>(it->second.first - joined_us) / 1000.0);
+        if (kind[0] != 'v') continue;
+        if (it->second.second >= 0) {
+          c.first_keyframe_ms.push_back(static_cast<double>(it->second.second - joined_us) /
+                                        1000.0);
+        } else if (long_enough) {
+          ++c.keyframes_missing;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace sb::bench

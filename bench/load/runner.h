@@ -1,5 +1,7 @@
 // A load scenario on one libuv loop: rooms × participants joined at a ramp-up rate, a
-// measurement window once everyone is connected, then the results.
+// measurement window once everyone is connected, then the results. In churn mode some of each
+// room's participants leave and join again (as new participants) during the window while the
+// others stay, and the results tell the two groups apart.
 #pragma once
 
 #include <uv.h>
@@ -9,13 +11,38 @@
 #include <string>
 #include <vector>
 
+#include "base/uv_timer.h"
 #include "bench/load/load_stats.h"
 #include "bench/load/participant.h"
 #include "bench/load/ws_client.h"
 #include "transport/dtls_certificate.h"
-#include "transport/uv_timer.h"
 
 namespace sb::bench {
+
+// Churn: in each room, `fraction` of the participants (the churners) leave and rejoin during the
+// window, one every `interval_s` per room; the others (the stayers) stay from the start to the
+// end.
+struct ChurnOptions {
+  double fraction = 0;
+  double interval_s = 0;
+  // Of the leaves, the share done by closing the WebSocket (a close frame, no `leave`), and the
+  // share done by dropping it (reset, no close frame: the server may hold the participant for
+  // a resume grace period); each spread evenly, the rest send `leave`.
+  double close_fraction = 0.5;
+  double drop_fraction = 0;
+  // A churner that left joins again, as a new participant, this long after.
+  double rejoin_delay_s = 1;
+  // No churner leaves in the window's last seconds, so that the last newcomers' tracks have
+  // time to reach everyone before the results are taken.
+  double quiet_s = 5;
+  // A newcomer that stayed at least this long after sending `join` must have reached every
+  // stayer (its tracks count as missing otherwise); one that left sooner is not counted.
+  double grace_s = 3;
+  // Initial joins: churners first (default: every stayer's first m-lines then carry tracks
+  // that will end, the hard case for a server's m-line reuse), or stayers first.
+  bool stayers_first = false;
+  bool enabled() const { return fraction > 0 && interval_s > 0; }
+};
 
 struct Scenario {
   std::string server = "ws://127.0.0.1:8080/ws";
@@ -36,6 +63,37 @@ struct Scenario {
   int poll_us = 0;
   // `server` is Janus's WebSocket API (videoroom plugin) instead of ours.
   bool janus = false;
+  ChurnOptions churn;
+};
+
+// A (subscriber, publisher, kind) that should have been received and was not.
+struct MissingTrack {
+  std::string subscriber, publisher, kind;
+};
+
+// What one group of subscribers received (churn mode: stayers or churners).
+struct GroupResults {
+  uint64_t participants = 0;  // incarnations: a churner that rejoined counts again
+  uint64_t streams = 0, streams_with_loss = 0;
+  uint64_t expected_packets = 0;
+  int64_t lost_packets = 0;
+  ReceiveGroupStats stats;
+};
+
+struct ChurnResults {
+  uint64_t stayer_count = 0, churner_count = 0;  // over all rooms, at the start
+  uint64_t newcomers = 0;                        // churners that joined during the window
+  uint64_t leaves_by_message = 0, leaves_by_close = 0, leaves_by_drop = 0;
+  // From a newcomer's `join` to each stayer's first packet of each of its tracks, and to the
+  // first key frame of its video.
+  std::vector<double> first_packet_ms, first_keyframe_ms;
+  // Newcomer tracks (stayer × newcomer × kind) that had to reach the stayer: the newcomer
+  // stayed at least ChurnOptions::grace_s; those that did, those that did not, the video ones that
+  // came without a key frame, and the pairs of newcomers that left sooner (not counted).
+  uint64_t tracks_expected = 0, tracks_received = 0, tracks_missing = 0;
+  uint64_t keyframes_missing = 0, tracks_not_measured = 0;
+  std::vector<MissingTrack> missing;  // the first kMaxListedMissing
+  GroupResults stayers, churners;
 };
 
 // The video streams publishers sent with one rid ("" without simulcast), over the whole run.
@@ -53,16 +111,25 @@ struct Results {
   double window_s = 0;                         // the measurement window
   double cpu_s = 0;                            // generator CPU over the window
   double server_cpu_s = 0, server_rss_mb = 0;  // the watched pids, summed
-  double machine_busy_s = 0;                   // every core, every process, over the window
+  // The highest RSS and open-fd counts of the watched pids (summed), sampled every second.
+  double server_peak_rss_mb = 0;
+  int server_peak_fds = 0;
+  double machine_busy_s = 0;  // every core, every process, over the window
   uint64_t sent_packets = 0, sent_bytes = 0;
   uint64_t received_packets = 0, received_bytes = 0;
   uint64_t streams_expected = 0, streams_received = 0, video_streams_without_keyframe = 0;
   uint64_t expected_packets = 0;
   int64_t lost_packets = 0;
+  std::vector<MissingTrack> missing_streams;  // the first kMaxListedMissing
   GeneratorStats totals;                      // over the whole run
   std::vector<SentLayerTotals> video_layers;  // lowest layer first
   std::vector<StreamReport> streams;
+  bool churn = false;
+  ChurnResults churn_results;
 };
+
+// Missing tracks listed by name in a report (the counts cover them all).
+inline constexpr size_t kMaxListedMissing = 20;
 
 class Runner {
  public:
@@ -72,12 +139,36 @@ class Runner {
   absl::Status Run(Results* results);
 
  private:
+  // One participant as the runner drives it; a churner that rejoins is a new Member.
+  struct Member {
+    std::unique_ptr<LoadParticipant> participant;
+    int room = 0, index = 0, incarnation = 0;
+    bool publishes = false;
+    bool churner = false;
+    bool present = true;    // has not left
+    bool newcomer = false;  // joined during the window
+    int64_t started_us = -1;
+  };
+  struct Rejoin {
+    int64_t due_us;
+    int room, index, incarnation;
+    bool publishes;
+  };
+
+  std::unique_ptr<LoadParticipant> NewParticipant(int room, int index, int incarnation,
+                                                  bool publishes, bool churner);
   void StartNext();
   void CheckReady();
   void StartWindow();
   void EndWindow();
+  void OnChurnTick();
+  void ChurnOne(int room);
+  void SampleServer();
   bool Ready(const LoadParticipant& p) const;
   size_t ExpectedStreams(const LoadParticipant& p) const;
+  // Streams expected and received by present members, by kind of publisher present.
+  void CountStreams(Results& r) const;
+  void CountChurn(Results& r) const;
 
   // Passed by argument.
   uv_loop_t* loop_;
@@ -86,9 +177,15 @@ class Runner {
   std::unique_ptr<transport::DtlsCertificate> certificate_;
   WsUrl url_;
   GeneratorStats stats_;
-  std::vector<std::unique_ptr<LoadParticipant>> participants_;
-  std::unique_ptr<transport::UvTimer> ramp_timer_, check_timer_, window_timer_;
+  std::vector<Member> members_;  // every participant, the left ones too, in start order
+  size_t initial_ = 0;           // members_[0, initial_) join in the ramp
+  std::unique_ptr<UvTimer> ramp_timer_, check_timer_, window_timer_, churn_timer_, sample_timer_;
   size_t next_ = 0;
+  // Churn: stayers' and churners' receive samples, rejoins to come, the next event.
+  ReceiveGroupStats stayers_group_, churners_group_;
+  std::vector<Rejoin> rejoins_;
+  int64_t next_churn_us_ = 0, churn_end_us_ = 0;
+  uint64_t churn_events_ = 0, leaves_ = 0;
   int64_t first_start_us_ = 0;
   int64_t window_start_us_ = 0;
   double window_cpu_start_ = 0;

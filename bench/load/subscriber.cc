@@ -33,11 +33,12 @@ uint32_t RandomU32() {
 }  // namespace
 
 Subscriber::Subscriber(uv_loop_t* loop, const transport::DtlsCertificate* certificate,
-                       std::string name, GeneratorStats* stats)
+                       std::string name, GeneratorStats* stats, ReceiveGroupStats* group)
     : loop_(loop),
       certificate_(certificate),
       name_(std::move(name)),
       stats_(stats),
+      group_(group),
       session_id_(RandomU32()),
       rtcp_ssrc_(RandomU32()) {
   std::vector<signaling::sdp::Fingerprint> fps;
@@ -54,8 +55,9 @@ void Subscriber::Stop() {
 
 absl::StatusOr<std::string> Subscriber::OnOffer(const std::string& sdp,
                                                 const nlohmann::json& streams) {
-  auto offer = signaling::sdp::ParseRemoteDescription(sdp);
+  auto offer = ParseSubscribeOffer(sdp);
   if (!offer.ok()) return offer.status();
+  const int64_t now_us = NowUs();
   // Which participant each mid comes from (the offer's msid says it too; the list is simpler).
   absl::flat_hash_map<std::string, std::string> publisher_of;
   if (streams.is_array()) {
@@ -66,27 +68,48 @@ absl::StatusOr<std::string> Subscriber::OnOffer(const std::string& sdp,
       }
     }
   }
-  for (auto& s : streams_) s->live = false;
-  for (const auto& m : offer->media) {
-    if (m.rejected || m.rtp.encodings.empty() || m.rtp.encodings[0].ssrc == 0) continue;
-    const auto& enc = m.rtp.encodings[0];
-    auto it = by_ssrc_.find(enc.ssrc);
-    if (it != by_ssrc_.end()) {
-      it->second->live = true;
+  absl::flat_hash_map<std::string, bool> in_offer;
+  for (const OfferedSection& m : offer->sections) {
+    in_offer[m.mid] = true;
+    auto current = by_mid_.find(m.mid);
+    Stream* now = current == by_mid_.end() ? nullptr : current->second;
+    if (!m.sending() || m.ssrc == 0) {
+      // Inactive (port kept) or rejected (port 0): the track ended.
+      if (now) EndStream(now, now_us);
       continue;
     }
+    // The same track as before on this mid: nothing changes.
+    if (now && now->ssrc == m.ssrc && now->track == m.msid_track) continue;
+    // A reused mid: the stream it carried ended, another one starts.
+    if (now) EndStream(now, now_us);
     auto s = std::make_unique<Stream>();
     s->mid = m.mid;
-    s->video = m.kind == rtp::MediaKind::kVideo;
+    s->video = m.media == "video";
     s->kind = s->video ? "video" : "audio";
-    s->publisher = publisher_of.contains(m.mid) ? publisher_of[m.mid] : m.msid_stream;
-    s->ssrc = enc.ssrc;
-    s->rtx_ssrc = enc.rtx_ssrc;
-    if (const auto* codec = m.rtp.MediaCodec()) s->clock_rate = codec->clock_rate;
+    auto publisher = publisher_of.find(m.mid);
+    s->publisher = publisher != publisher_of.end() ? publisher->second : m.msid_stream;
+    s->track = m.msid_track;
+    s->ssrc = m.ssrc;
+    s->rtx_ssrc = m.rtx_ssrc;
+    s->offered_us = now_us;
+    for (const OfferedCodec& c : m.codecs) {
+      if (c.name != "rtx" && c.name != "red" && c.name != "ulpfec") {
+        s->clock_rate = c.clock_rate;
+        break;
+      }
+    }
+    by_mid_[s->mid] = s.get();
     by_ssrc_[s->ssrc] = s.get();
     if (s->rtx_ssrc) by_rtx_ssrc_[s->rtx_ssrc] = s.get();
     streams_.push_back(std::move(s));
   }
+  // JSEP never removes an m-line; one missing from the offer carries nothing.
+  std::vector<Stream*> gone;
+  for (const auto& [mid, s] : by_mid_) {
+    if (!in_offer.contains(mid)) gone.push_back(s);
+  }
+  for (Stream* s : gone) EndStream(s, now_us);
+
   std::string answer = BuildSubscribeAnswer(*offer, local_, session_id_, ++version_);
   if (!connection_) {
     auto connection = MediaConnection::Create(loop_, certificate_, local_.ice_ufrag, this);
@@ -94,38 +117,44 @@ absl::StatusOr<std::string> Subscriber::OnOffer(const std::string& sdp,
     connection_ = *std::move(connection);
     connection_->SetLocalPassword(local_.ice_pwd);
   }
-  if (!started_) {
-    auto candidate = FirstUdpCandidate(sdp);
-    if (candidate) {
-      started_ = true;
-      RemoteEndpoint remote;
-      remote.address = *candidate;
-      remote.ice_ufrag = offer->ice_ufrag;
-      remote.ice_pwd = offer->ice_pwd;
-      for (const auto& fp : offer->fingerprints) {
-        remote.fingerprints.push_back({fp.algorithm, fp.value});
-      }
-      connection_->Start(std::move(remote));
+  if (!started_ && offer->candidate && !offer->ice_ufrag.empty()) {
+    started_ = true;
+    RemoteEndpoint remote;
+    remote.address = *offer->candidate;
+    remote.ice_ufrag = offer->ice_ufrag;
+    remote.ice_pwd = offer->ice_pwd;
+    for (const auto& fp : offer->fingerprints) {
+      remote.fingerprints.push_back({fp.algorithm, fp.value});
     }
+    connection_->Start(std::move(remote));
   }
   return answer;
+}
+
+void Subscriber::EndStream(Stream* s, int64_t now_us) {
+  s->ended_us = now_us;
+  if (auto it = by_mid_.find(s->mid); it != by_mid_.end() && it->second == s) by_mid_.erase(it);
+  if (auto it = by_ssrc_.find(s->ssrc); it != by_ssrc_.end() && it->second == s) by_ssrc_.erase(it);
+  if (auto it = by_rtx_ssrc_.find(s->rtx_ssrc); it != by_rtx_ssrc_.end() && it->second == s) {
+    by_rtx_ssrc_.erase(it);
+  }
 }
 
 void Subscriber::OnAnswerSent() {
   const int64_t now = NowUs();
   for (auto& s : streams_) {
-    if (s->answered_us < 0) s->answered_us = now;
+    if (s->answered_us < 0 && s->ended_us < 0) s->answered_us = now;
   }
 }
 
 size_t Subscriber::live_streams() const {
   size_t n = 0;
-  for (const auto& s : streams_) n += s->live && s->stats.packets() > 0 ? 1 : 0;
+  for (const auto& [mid, s] : by_mid_) n += s->stats.packets() > 0 ? 1 : 0;
   return n;
 }
 
 void Subscriber::OnMediaConnected() {
-  rtcp_timer_ = std::make_unique<transport::UvTimer>(loop_, [this] { OnTimer(); });
+  rtcp_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnTimer(); });
   rtcp_timer_->Start(kRtcpIntervalMs, kRtcpIntervalMs);
 }
 
@@ -152,6 +181,7 @@ bool Subscriber::OnSrtpPacket(const uint8_t* data, size_t len) {
     return false;
   }
   Stream* s = it->second;
+  if (s->first_packet_us < 0) s->first_packet_us = now_us;
   s->stats.OnPacket(rtp::ReadU16(data + 2), rtp::ReadU32(data + 4), now_us / 1000, s->clock_rate,
                     len);
   // Every packet until a video stream's first key frame, so that its time is exact.
@@ -183,8 +213,9 @@ void Subscriber::OnRtp(uint8_t* data, size_t len) {
       if (s->first_keyframe_us < 0) {
         s->first_keyframe_us = now_us;
         if (s->answered_us >= 0) {
-          stats_->time_to_first_keyframe_ms.push_back(static_cast<double>(now_us - s->answered_us) /
-                                                      1000.0);
+          const double ms = static_cast<double>(now_us - s->answered_us) / 1000.0;
+          stats_->time_to_first_keyframe_ms.push_back(ms);
+          if (group_) group_->time_to_first_keyframe_ms.push_back(ms);
         }
       }
     }
@@ -197,6 +228,7 @@ void Subscriber::OnRtp(uint8_t* data, size_t len) {
     return;
   }
   stats_->latency.Add(latency);
+  if (group_) group_->latency.Add(latency);
 }
 
 void Subscriber::OnRtcp(uint8_t* /*data*/, size_t /*len*/) {}
@@ -209,15 +241,15 @@ void Subscriber::OnTimer() {
   // RFC 3550 6.1: a compound starts with a report; RR blocks for up to 31 sources at once.
   rtp::ReceiverReport rr;
   rr.sender_ssrc = rtcp_ssrc_;
-  for (auto& s : streams_) {
-    if (!s->live || !s->stats.started()) continue;
+  for (const auto& [mid, s] : by_mid_) {
+    if (!s->stats.started()) continue;
     if (rr.report_blocks.size() == rtp::kMaxReportBlocks) break;
     rr.report_blocks.push_back(s->stats.MakeReportBlock(s->ssrc, now_us / 1000));
   }
   len += rr.Serialize(buffer.data(), 1200);
   ++stats_->rrs_sent;
-  for (auto& s : streams_) {
-    if (!s->live || !s->video || s->first_keyframe_us >= 0 || s->answered_us < 0) continue;
+  for (const auto& [mid, s] : by_mid_) {
+    if (!s->video || s->first_keyframe_us >= 0 || s->answered_us < 0) continue;
     if (now_us - s->answered_us < kPliAfterUs) continue;
     if (s->last_pli_us >= 0 && now_us - s->last_pli_us < kPliAfterUs) continue;
     if (len + rtp::Pli::kSize > 1200) break;
@@ -237,6 +269,7 @@ void Subscriber::AppendReports(std::vector<StreamReport>* out) const {
     r.subscriber = name_;
     r.publisher = s->publisher;
     r.kind = s->kind;
+    r.mid = s->mid;
     r.packets = s->stats.packets();
     r.bytes = s->stats.bytes();
     r.expected = s->stats.started() ? s->stats.expected() : 0;
@@ -248,6 +281,10 @@ void Subscriber::AppendReports(std::vector<StreamReport>* out) const {
       r.time_to_first_keyframe_ms =
           static_cast<double>(s->first_keyframe_us - s->answered_us) / 1000.0;
     }
+    r.offered_us = s->offered_us;
+    r.first_packet_us = s->first_packet_us;
+    r.first_keyframe_us = s->first_keyframe_us;
+    r.ended_us = s->ended_us;
     out->push_back(std::move(r));
   }
 }

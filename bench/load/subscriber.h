@@ -1,7 +1,10 @@
 // A synthetic subscriber on its own subscribing connection: answers the server's offers and
 // measures per stream packets, loss (sequence numbers), jitter, one-way latency (the send time
 // in the payload, from every packet or a decrypted sample) and time to the first key frame;
-// sends receiver reports, and PLI while a video stream has not shown a key frame.
+// sends receiver reports, and PLI while a video stream has not shown a key frame. Each offer
+// says which stream every mid carries now (bench/load/subscribe_sdp.h): a mid that turns
+// inactive or rejected ends its stream, and one reused for another track (a new ssrc or msid)
+// ends the old stream and starts a new one.
 #pragma once
 
 #include <uv.h>
@@ -13,12 +16,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "base/uv_timer.h"
 #include "bench/load/client_sdp.h"
 #include "bench/load/load_stats.h"
 #include "bench/load/media_connection.h"
+#include "bench/load/subscribe_sdp.h"
 #include "nlohmann/json.hpp"
 #include "rtp/receive_stats.h"
-#include "transport/uv_timer.h"
 
 namespace sb::bench {
 
@@ -30,8 +34,10 @@ class Subscriber : public MediaConnection::Listener {
   // decrypted sample, so a CPU-bound generator spends less per packet than the server.
   static void SetDecryptOneIn(uint32_t n) { DecryptOneIn() = n < 1 ? 1 : n; }
 
+  // `group`, when not null, receives this subscriber's latency and first-key-frame samples
+  // besides `stats` (churn mode keeps stayers' and churners' apart).
   Subscriber(uv_loop_t* loop, const transport::DtlsCertificate* certificate, std::string name,
-             GeneratorStats* stats);
+             GeneratorStats* stats, ReceiveGroupStats* group = nullptr);
   ~Subscriber() override;
 
   // A subscribe-offer: returns the answer to send. The first offer also starts ICE/DTLS.
@@ -44,19 +50,23 @@ class Subscriber : public MediaConnection::Listener {
   bool failed() const { return failed_; }
   // The local UDP port of the connection (0 before there is one).
   uint16_t local_port() const { return connection_ ? connection_->local_port() : 0; }
+  // Streams the server sends now (their m-line is sendonly) that have had packets.
   size_t live_streams() const;
-  // Streams of this subscriber for the report; participant ids name the publishers.
+  // Streams of this subscriber for the report, ended ones too; participant ids name the
+  // publishers.
   void AppendReports(std::vector<StreamReport>* out) const;
 
  private:
   struct Stream {
-    std::string mid, publisher, kind;
+    std::string mid, publisher, kind, track;
     bool video = false;
-    bool live = true;
     uint32_t ssrc = 0, rtx_ssrc = 0;
     uint32_t clock_rate = 90000;
     rtp::ReceiveStats stats;
-    int64_t answered_us = -1;  // the answer that offered it went out
+    int64_t offered_us = -1;   // the offer that brought it arrived
+    int64_t answered_us = -1;  // the answer to that offer went out
+    int64_t ended_us = -1;     // the offer that ended it arrived
+    int64_t first_packet_us = -1;
     int64_t first_keyframe_us = -1;
     int64_t last_pli_us = -1;
     uint64_t keyframes = 0, rtx_packets = 0;
@@ -77,19 +87,23 @@ class Subscriber : public MediaConnection::Listener {
   void OnUnprotectFailure() override { ++stats_->unprotect_failures; }
 
   void OnTimer();
+  // The offer no longer sends `s` on its mid: stop counting its packets.
+  void EndStream(Stream* s, int64_t now_us);
 
   // Passed by argument.
   uv_loop_t* loop_;
   const transport::DtlsCertificate* certificate_;
   std::string name_;
   GeneratorStats* stats_;
+  ReceiveGroupStats* group_;
   // Allocated by this.
   std::unique_ptr<MediaConnection> connection_;
-  std::unique_ptr<transport::UvTimer> rtcp_timer_;
+  std::unique_ptr<UvTimer> rtcp_timer_;
   ClientTransport local_;
   uint64_t session_id_ = 0, version_ = 0;
   uint32_t rtcp_ssrc_ = 0;
-  std::vector<std::unique_ptr<Stream>> streams_;
+  std::vector<std::unique_ptr<Stream>> streams_;        // every stream, ended ones too
+  absl::flat_hash_map<std::string, Stream*> by_mid_;    // the live stream each mid carries now
   absl::flat_hash_map<uint32_t, Stream*> by_ssrc_;      // media ssrc
   absl::flat_hash_map<uint32_t, Stream*> by_rtx_ssrc_;  // rtx ssrc
   bool started_ = false;

@@ -19,6 +19,60 @@ struct WriteRequest {
   uv_write_t req;
   std::string bytes;
 };
+
+// How long a closed connection waits for the server to close its side.
+constexpr uint64_t kLingerMs = 2000;
+
+// A socket handed over by Close(): shut down for writing (FIN after the pending writes), read
+// and discarded until the server closes or kLingerMs pass, then closed. Owns itself and frees
+// itself once both of its handles are closed.
+struct Linger {
+  uv_tcp_t* tcp = nullptr;
+  uv_timer_t timer;
+  uv_shutdown_t shutdown;
+  char buffer[4096];
+  int open_handles = 2;
+  bool closing = false;
+
+  static void Start(uv_loop_t* loop, uv_tcp_t* tcp) {
+    auto* l = new Linger;
+    l->tcp = tcp;
+    tcp->data = l;
+    uv_timer_init(loop, &l->timer);
+    l->timer.data = l;
+    uv_timer_start(
+        &l->timer, [](uv_timer_t* t) { static_cast<Linger*>(t->data)->Finish(); }, kLingerMs, 0);
+    auto* stream = reinterpret_cast<uv_stream_t*>(tcp);
+    l->shutdown.data = l;
+    if (uv_shutdown(&l->shutdown, stream, [](uv_shutdown_t* req, int status) {
+          if (status != 0) static_cast<Linger*>(req->data)->Finish();
+        }) != 0) {
+      return l->Finish();
+    }
+    uv_read_stop(stream);
+    uv_read_start(
+        stream,
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+          auto* l = static_cast<Linger*>(h->data);
+          *buf = uv_buf_init(l->buffer, sizeof(l->buffer));
+        },
+        [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
+          if (nread < 0) static_cast<Linger*>(s->data)->Finish();
+        });
+  }
+
+  void Finish() {
+    if (closing) return;
+    closing = true;
+    auto closed = [](uv_handle_t* h) {
+      auto* l = static_cast<Linger*>(h->data);
+      if (h == reinterpret_cast<uv_handle_t*>(l->tcp)) delete l->tcp;
+      if (--l->open_handles == 0) delete l;
+    };
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer), closed);
+  }
+};
 }  // namespace
 
 absl::StatusOr<WsUrl> ParseWsUrl(std::string_view text) {
@@ -54,7 +108,7 @@ WsClient::WsClient(uv_loop_t* loop, WsUrl url, Listener* listener)
 
 WsClient::~WsClient() {
   listener_ = nullptr;
-  CloseHandle();
+  CloseHandle(state_ == State::kOpen ? CloseMode::kLinger : CloseMode::kNow);
 }
 
 void WsClient::Connect() {
@@ -198,10 +252,17 @@ void WsClient::Write(std::string bytes) {
 }
 
 void WsClient::Close() {
-  if (state_ == State::kOpen) Write(ws::EncodeClientCloseFrame(ws::kCloseNormal, "bye"));
+  const bool open = state_ == State::kOpen;
+  if (open) Write(ws::EncodeClientCloseFrame(ws::kCloseNormal, "bye"));
   state_ = State::kClosed;
   listener_ = nullptr;
-  CloseHandle();
+  CloseHandle(open ? CloseMode::kLinger : CloseMode::kNow);
+}
+
+void WsClient::Abort() {
+  state_ = State::kClosed;
+  listener_ = nullptr;
+  CloseHandle(CloseMode::kReset);
 }
 
 void WsClient::Fail(const std::string& reason) {
@@ -211,13 +272,15 @@ void WsClient::Fail(const std::string& reason) {
   if (Listener* l = std::exchange(listener_, nullptr)) l->OnWsClosed(reason);
 }
 
-void WsClient::CloseHandle() {
+void WsClient::CloseHandle(CloseMode mode) {
   if (!tcp_) return;
-  tcp_->data = nullptr;
+  uv_tcp_t* tcp = std::exchange(tcp_, nullptr);
+  tcp->data = nullptr;
+  if (mode == CloseMode::kLinger) return Linger::Start(loop_, tcp);
   // Pending writes complete (with an error) before the close callback runs.
-  uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-  tcp_ = nullptr;
+  auto closed = [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); };
+  if (mode == CloseMode::kReset && uv_tcp_close_reset(tcp, closed) == 0) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(tcp), closed);
 }
 
 }  // namespace sb::bench

@@ -45,8 +45,14 @@ class WsClient {
   void Connect();
   // One text frame; false when not open.
   bool Send(std::string_view text);
-  // Sends a close frame (when open) and closes the socket; no listener calls after it.
+  // Sends a close frame (when open) and closes as RFC 6455 7.1.1 asks: our FIN after the close
+  // frame, then the socket closes once the server has closed its side (or after 2 s), so that
+  // the server reads the close frame: closing a socket with unread data resets it, and the
+  // server would see a broken connection instead. No listener calls after it.
   void Close();
+  // Drops the connection without a close frame, as a lost network or a killed browser does:
+  // the socket is reset (RST). No listener calls after it.
+  void Abort();
   bool open() const { return state_ == State::kOpen; }
 
  private:
@@ -58,7 +64,8 @@ class WsClient {
   void OnData(std::string_view data);
   void HandleUpgradeResponse();
   void Fail(const std::string& reason);
-  void CloseHandle();
+  enum class CloseMode { kNow, kLinger, kReset };
+  void CloseHandle(CloseMode mode = CloseMode::kNow);
 
   // Passed by argument.
   uv_loop_t* loop_;

@@ -219,43 +219,6 @@ TEST(ClientSdp, AnswerCanDropOrPauseLayers) {
   EXPECT_EQ(SendRidsFromAnswer(rids, with("send q"), "1"), (std::vector<std::string>{"q"}));
 }
 
-TEST(ClientSdp, AnswersTheServersSubscribeOffer) {
-  auto media = sdp::testing::SubscribeMedia();
-  sdp::LocalMedia closed = media[0];
-  closed.mid = "2";
-  closed.rejected = true;
-  closed.direction = "inactive";
-  media.push_back(closed);
-  const std::string server_offer = sdp::BuildOffer(sdp::testing::ServerTransport(), media, 7, 3);
-  auto offer = sdp::ParseRemoteDescription(server_offer);
-  ASSERT_TRUE(offer.ok()) << offer.status();
-
-  const ClientTransport t = Transport();
-  auto answer = sdp::ParseRemoteDescription(BuildSubscribeAnswer(*offer, t, 9, 1));
-  ASSERT_TRUE(answer.ok()) << answer.status();
-  EXPECT_EQ(answer->setup, "active");  // we are the DTLS client
-  EXPECT_EQ(answer->ice_ufrag, t.ice_ufrag);
-  EXPECT_EQ(answer->bundle_mids, (std::vector<std::string>{"0", "1"}));
-  ASSERT_EQ(answer->media.size(), 3u);
-  for (size_t i = 0; i < 2; ++i) {
-    const auto& o = offer->media[i];
-    const auto& a = answer->media[i];
-    EXPECT_EQ(a.mid, o.mid);
-    EXPECT_EQ(a.direction, "recvonly");
-    EXPECT_FALSE(a.rejected);
-    ASSERT_EQ(a.rtp.codecs.size(), o.rtp.codecs.size());
-    for (size_t c = 0; c < a.rtp.codecs.size(); ++c) {
-      EXPECT_EQ(a.rtp.codecs[c].payload_type, o.rtp.codecs[c].payload_type);
-      EXPECT_EQ(a.rtp.codecs[c].mime_type, o.rtp.codecs[c].mime_type);
-      EXPECT_EQ(a.rtp.codecs[c].parameters, o.rtp.codecs[c].parameters);
-    }
-    ASSERT_EQ(a.rtp.header_extensions.size(), o.rtp.header_extensions.size());
-    EXPECT_TRUE(a.rtp.encodings.empty());  // a receive-only answer announces no ssrc
-  }
-  EXPECT_EQ(answer->media[2].mid, "2");
-  EXPECT_TRUE(answer->media[2].rejected);
-}
-
 TEST(ClientSdp, FindsTheServersUdpCandidate) {
   const std::string offer =
       sdp::BuildOffer(sdp::testing::ServerTransport(), sdp::testing::SubscribeMedia(), 7, 1);

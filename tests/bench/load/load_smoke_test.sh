@@ -13,32 +13,9 @@ mkdir -p "$workdir"
 report="$workdir/smoke.json"
 rm -f "$report"
 
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT INT TERM
-
-# A random port in 20000-29999; retry a few times if it is taken.
-for attempt in 1 2 3 4 5; do
-  port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 10000 ))
-  "$server_bin" --listen=127.0.0.1 --port="$port" --rtc-listen=127.0.0.1 --workers=1 \
-    --log-level=warn >"$workdir/server.log" 2>&1 &
-  server_pid=$!
-  up=0
-  for i in $(seq 1 50); do
-    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
-    sleep 0.1
-  done
-  [ "$up" = 1 ] && break
-  cleanup
-  server_pid=""
-done
-[ -n "$server_pid" ] || { echo "switchboard did not start"; cat "$workdir/server.log"; exit 1; }
+. "$(dirname "$0")/switchboard_server.sh"
+trap stop_switchboard EXIT INT TERM
+start_switchboard "$server_bin" "$workdir"
 
 "$load_bin" --server="ws://127.0.0.1:$port/ws" --rooms=1 --participants=3 --duration=5 \
   --keyframe-interval=2 --report="$report" --check "$@"
