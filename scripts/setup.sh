@@ -22,6 +22,8 @@ PACKAGES=(
   tcpdump
   # bench/capacity vs-janus: Janus side by side, and the plot of latency and loss against load
   janus gnuplot-nox
+  # bench/capacity churn: RSS after malloc_trim(0) in the server's processes (through gdb)
+  gdb
 )
 
 SUDO=""
