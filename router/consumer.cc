@@ -160,6 +160,7 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int6
   RecordSent(packet, encoding, *out);
   ++stats_.packets;
   stats_.bytes += packet.payload().size();
+  budget_.OnMediaSent(len, now_ms);
   listener_->OnConsumerSendRtp(this, buffer, len, kSendBufferSize);
 }
 
@@ -206,9 +207,10 @@ void Consumer::RecordSent(const rtp::RtpPacket& packet, size_t encoding,
   run->last = std::max(run->last, seq);
 }
 
-bool Consumer::Retransmit(uint16_t sequence_number, int64_t now_ms) {
+Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_t now_ms) {
+  using enum RetransmitResult;
   const auto newest = out_seq_unwrapper_.last();
-  if (!newest) return false;
+  if (!newest) return kUnavailable;
   const int64_t seq = out_seq_unwrapper_.Peek(sequence_number);
   // Newest first: a run's output follows the previous run's.
   const Run* run = nullptr;
@@ -219,28 +221,30 @@ bool Consumer::Retransmit(uint16_t sequence_number, int64_t now_ms) {
       break;
     }
   }
-  if (run == nullptr) return false;  // never sent, or from a run forgotten since
+  if (run == nullptr) return kUnavailable;  // never sent, or from a run forgotten since
   Retransmission& last = retransmissions_[static_cast<size_t>(seq) % kRetransmitLogSize];
-  if (last.seq == seq && now_ms - last.sent_ms < kRetransmitIntervalMs) return false;
+  if (last.seq == seq && now_ms - last.sent_ms < kRetransmitIntervalMs) return kDuplicate;
 
   const rtp::PacketHistory* history = producer_.history(run->encoding);
-  if (history == nullptr) return false;
+  if (history == nullptr) return kUnavailable;
   const auto source_seq = static_cast<uint16_t>(sequence_number - run->seq_offset);
   const absl::Span<const uint8_t> stored = history->Get(source_seq);
-  if (stored.empty() || stored.size() > kSendBufferSize) return false;
+  if (stored.empty() || stored.size() > kSendBufferSize) return kUnavailable;
   // A copy: the history is the producer's, and a view over the packet needs mutable bytes.
   std::memcpy(g_history_copy, stored.data(), stored.size());
   const auto packet = rtp::RtpPacket::Parse(g_history_copy, stored.size());
   // Only the very packet that was sent: same source stream, number and codec.
   if (!packet || packet->ssrc() != run->source_ssrc || packet->sequence_number() != source_seq ||
       packet->payload_type() != producer_.media_codec().payload_type) {
-    return false;
+    return kUnavailable;
   }
+  // Charged as held (the rewrite changes a few bytes at most), before the work of sending.
+  if (!budget_.TryRetransmit(stored.size(), now_ms)) return kOverBudget;
 
   uint8_t* buffer = g_send_buffer;
   size_t len = WritePacket(*packet, sequence_number, packet->timestamp() + run->ts_offset, buffer,
                            kSendBufferSize);
-  if (len == 0) return false;
+  if (len == 0) return kUnavailable;
   if (rewrite_vp8_) {
     if (auto descriptor = rtp::Vp8Descriptor::Parse(packet->payload())) {
       uint8_t* payload = buffer + len - packet->padding_length() - packet->payload().size();
@@ -250,10 +254,10 @@ bool Consumer::Retransmit(uint16_t sequence_number, int64_t now_ms) {
   if (rtx_payload_type_ != 0) {
     // RFC 4588 4: on the RTX stream, with the original sequence number first in the payload.
     const auto sent = rtp::RtpPacket::Parse(buffer, len);
-    if (!sent) return false;
+    if (!sent) return kUnavailable;
     len = rtp::RtxEncapsulate(*sent, rtx_payload_type_, rtx_ssrc_, rtx_seq_, g_rtx_buffer,
                               kSendBufferSize);
-    if (len == 0) return false;
+    if (len == 0) return kUnavailable;
     ++rtx_seq_;
     buffer = g_rtx_buffer;
   }
@@ -261,7 +265,7 @@ bool Consumer::Retransmit(uint16_t sequence_number, int64_t now_ms) {
   ++stats_.retransmitted;
   stats_.retransmitted_bytes += packet->payload().size();
   listener_->OnConsumerSendRtp(this, buffer, len, kSendBufferSize);
-  return true;
+  return kSent;
 }
 
 void Consumer::ReceivePli() {
@@ -279,9 +283,25 @@ void Consumer::ReceiveNack(absl::Span<const uint16_t> sequence_numbers, int64_t 
   stats_.nack_packets += sequence_numbers.size();
   if (!active()) return;
   size_t sent = 0;
-  for (uint16_t seq : sequence_numbers) {
-    if (sent == kMaxRetransmissionsPerNack) break;
-    if (Retransmit(seq, now_ms)) ++sent;
+  for (size_t i = 0; i < sequence_numbers.size(); ++i) {
+    if (sent == kMaxRetransmissionsPerNack) {
+      stats_.nack_over_cap += sequence_numbers.size() - i;
+      return;
+    }
+    switch (Retransmit(sequence_numbers[i], now_ms)) {
+      case RetransmitResult::kSent:
+        ++sent;
+        break;
+      case RetransmitResult::kUnavailable:
+        ++stats_.nack_unavailable;
+        break;
+      case RetransmitResult::kDuplicate:
+        ++stats_.nack_duplicates;
+        break;
+      case RetransmitResult::kOverBudget:
+        ++stats_.nack_over_budget;
+        break;
+    }
   }
 }
 

@@ -14,7 +14,10 @@
 // producer's history and sends it again rewritten exactly as the first time, as RTX (RFC 4588)
 // when the subscriber negotiated it, else as is. It remembers the mapping of its last few runs
 // (a run: from one re-basing, i.e. start, resume or layer switch, to the next), and refuses a
-// number it cannot map exactly.
+// number it cannot map exactly. What it resends is bounded: each packet at most once per
+// kRetransmitIntervalMs (a number asked for again sooner is a duplicate), at most
+// kMaxRetransmissionsPerNack per NACK, and at most RetransmitBudget::kSharePercent of the media
+// bytes sent to the subscriber over the last second; what is refused is counted by reason.
 #pragma once
 
 #include <array>
@@ -23,6 +26,7 @@
 #include <string>
 
 #include "absl/types/span.h"
+#include "router/retransmit_budget.h"
 #include "rtp/codecs/keyframe.h"
 #include "rtp/codecs/vp8_rewriter.h"
 #include "rtp/rtp_packet.h"
@@ -82,7 +86,14 @@ class Consumer {
     uint64_t nack_packets = 0;         // sequence numbers they asked for
     uint64_t retransmitted = 0;        // packets sent again (RTX or plain)
     uint64_t retransmitted_bytes = 0;  // their payload bytes (as in `bytes`)
-    uint32_t layer_switches = 0;       // simulcast switches made (the first start not counted)
+    // Sequence numbers a NACK asked for that were not sent again, by reason: asked again within
+    // kRetransmitIntervalMs, over the byte budget, beyond kMaxRetransmissionsPerNack in one
+    // NACK, or not mappable / no longer held.
+    uint64_t nack_duplicates = 0;
+    uint64_t nack_over_budget = 0;
+    uint64_t nack_over_cap = 0;
+    uint64_t nack_unavailable = 0;
+    uint32_t layer_switches = 0;  // simulcast switches made (the first start not counted)
   };
 
   // `params` are the consumer's own (from rtp::ConsumerParameters), `producer` the source. The
@@ -144,9 +155,10 @@ class Consumer {
                      uint8_t* out, size_t cap) const;
   // Remembers how a packet of `encoding` that just went out was mapped.
   void RecordSent(const rtp::RtpPacket& packet, size_t encoding, rtp::StreamRewriter::Output out);
-  // Sends output packet `sequence_number` again; false when it cannot be mapped exactly, is no
-  // longer held, or went out again too recently.
-  bool Retransmit(uint16_t sequence_number, int64_t now_ms);
+  enum class RetransmitResult { kSent, kUnavailable, kDuplicate, kOverBudget };
+  // Sends output packet `sequence_number` again, unless it cannot be mapped exactly or is no
+  // longer held, went out again too recently, or would exceed the budget.
+  RetransmitResult Retransmit(uint16_t sequence_number, int64_t now_ms);
 
   const std::string id_;
   const std::string producer_id_;
@@ -198,6 +210,7 @@ class Consumer {
   std::array<Run, kMaxRuns> runs_{};
   size_t run_head_ = 0;  // runs_[run_head_] is the current run
   std::array<Retransmission, kRetransmitLogSize> retransmissions_{};
+  RetransmitBudget budget_;
 };
 
 }  // namespace sb::router

@@ -3,12 +3,18 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "rtp/codecs/keyframe.h"
 
 namespace sb::router {
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(std::string id, rtp::MediaKind kind,
                                                            rtp::RtpParameters params, bool paused) {
+  if (params.encodings.size() > kMaxEncodings) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("producer has ", params.encodings.size(), " encodings, at most ",
+                     kMaxEncodings, " are accepted (each keeps its own packet history)"));
+  }
   if (auto status = rtp::ValidateProducerParameters(kind, params); !status.ok()) return status;
   return std::unique_ptr<Producer>(new Producer(std::move(id), kind, std::move(params), paused));
 }
@@ -77,6 +83,7 @@ bool Producer::ShouldRequestKeyFrame(size_t encoding, int64_t now_ms) {
   if (kind_ != rtp::MediaKind::kVideo || e.ssrc == 0) return false;
   if (now_ms - e.last_key_frame_request_ms < kKeyFrameRequestIntervalMs) {
     e.key_frame_request_deferred = true;
+    ++e.key_frame_requests_suppressed;
     return false;
   }
   e.key_frame_request_deferred = false;
@@ -103,6 +110,7 @@ Producer::StreamStats Producer::stats(size_t encoding) const {
   s.fraction_lost = e.last_fraction_lost;
   s.jitter = e.receive_stats.jitter();
   s.pli_sent = e.pli_sent;
+  s.key_frame_requests_suppressed = e.key_frame_requests_suppressed;
   return s;
 }
 

@@ -38,6 +38,11 @@ class Producer {
   // encoding's history to kHistoryPackets * kHistoryMaxPacketSize = 768 KB, reserved on its
   // first packet.
   static constexpr size_t kHistoryMaxPacketSize = 1500;
+  // Simulcast encodings a producer may have. Browsers send at most 3 (Chromium, Firefox, Safari)
+  // and RFC 8853 sets no limit, but each video encoding reserves a packet history of up to
+  // kHistoryPackets * kHistoryMaxPacketSize (768 KB): an offer declaring thousands of rids must
+  // not reserve gigabytes.
+  static constexpr size_t kMaxEncodings = 4;
   // last_packet_ms() of an encoding that never received media.
   static constexpr int64_t kNever = INT64_MIN / 2;
 
@@ -58,6 +63,10 @@ class Producer {
     uint8_t fraction_lost = 0;
     uint32_t jitter = 0;
     uint32_t pli_sent = 0;
+    // Key-frame requests for this encoding (subscribers' PLI/FIR, consumer starts and layer
+    // switches) that did not cause a PLI of their own: merged into the one sent or deferred
+    // within kKeyFrameRequestIntervalMs.
+    uint64_t key_frame_requests_suppressed = 0;
   };
 
   static absl::StatusOr<std::unique_ptr<Producer>> Create(std::string id, rtp::MediaKind kind,
@@ -138,6 +147,7 @@ class Producer {
     int64_t last_key_frame_request_ms = -kKeyFrameRequestIntervalMs;
     bool key_frame_request_deferred = false;
     uint32_t pli_sent = 0;
+    uint64_t key_frame_requests_suppressed = 0;
     uint8_t last_fraction_lost = 0;
     int32_t last_packets_lost = 0;
     rtp::PacketHistory history{kHistoryPackets, kHistoryMaxPacketSize};  // video only

@@ -15,10 +15,6 @@
 namespace sb::transport {
 namespace {
 
-// RFC 5764 4.1.2 profile names, our preference first: GCM costs a quarter of AES-CM+HMAC with
-// Debian's NSS-backed libsrtp (DESIGN.md).
-constexpr char kSrtpProfiles[] =
-    "SRTP_AEAD_AES_256_GCM:SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
 // Forward-secret AEAD suites first; the CBC ones for older peers with RSA certificates.
 constexpr char kCipherList[] =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
@@ -28,6 +24,8 @@ constexpr char kCipherList[] =
 constexpr char kExporterLabel[] = "EXTRACTOR-dtls_srtp";
 // DTLS record header: type, version, epoch, sequence number, length (RFC 6347 4.1).
 constexpr size_t kRecordHeaderSize = 13;
+constexpr uint8_t kContentTypeHandshake = 22;
+constexpr uint8_t kHandshakeClientHello = 1;
 // Largest TLS plaintext record (RFC 5246 6.2.1).
 constexpr size_t kMaxRecordPlaintext = 16384;
 
@@ -42,9 +40,22 @@ std::string OpenSslErrors() {
   return out.empty() ? "unknown error" : out;
 }
 
-// The peer is authenticated by fingerprint after the handshake, so any (self-signed) chain
-// passes here.
-int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
+// True if a record of the datagram is a plaintext (epoch 0) ClientHello (RFC 6347 4.1, 4.2.2).
+bool HasClientHello(const uint8_t* data, size_t len) {
+  size_t pos = 0;
+  while (len - pos >= kRecordHeaderSize) {
+    const uint8_t* record = data + pos;
+    const size_t length = (size_t{record[11]} << 8) | record[12];
+    const bool epoch0 = record[3] == 0 && record[4] == 0;
+    if (record[0] == kContentTypeHandshake && epoch0 && length > 0 &&
+        len - pos - kRecordHeaderSize >= 1 && record[kRecordHeaderSize] == kHandshakeClientHello) {
+      return true;
+    }
+    pos += kRecordHeaderSize + length;
+    if (pos > len) break;
+  }
+  return false;
+}
 
 std::optional<SrtpProfile> ProfileFromId(unsigned long id) {
   switch (id) {
@@ -63,7 +74,7 @@ std::optional<SrtpProfile> ProfileFromId(unsigned long id) {
 
 absl::StatusOr<std::unique_ptr<DtlsTransport>> DtlsTransport::Create(
     uv_loop_t* loop, const DtlsCertificate* certificate, Listener* listener,
-    uint64_t handshake_timeout_ms) {
+    uint64_t handshake_timeout_ms, const char* srtp_profiles) {
   std::unique_ptr<DtlsTransport> t(new DtlsTransport(listener, handshake_timeout_ms));
   ERR_clear_error();
   t->ctx_.reset(SSL_CTX_new(DTLS_method()));
@@ -76,15 +87,20 @@ absl::StatusOr<std::unique_ptr<DtlsTransport>> DtlsTransport::Create(
   }
   SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION);
-  SSL_CTX_set_options(ctx,
-                      SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, AcceptAnyCertificate);
+  // No renegotiation: DTLS-SRTP keys come from the first handshake only (RFC 5764 4.2), and a
+  // renegotiation is work a peer could make us do at will.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  // The peer is authenticated by the fingerprint of its (usually self-signed) certificate, not
+  // by a chain: VerifyCallback checks it during the handshake.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     &DtlsTransport::VerifyCallback);
   SSL_CTX_set_read_ahead(ctx, 1);
   if (SSL_CTX_set_cipher_list(ctx, kCipherList) != 1) {
     return absl::InternalError("dtls: cipher list: " + OpenSslErrors());
   }
   // Returns 0 on success, unlike its neighbours.
-  if (SSL_CTX_set_tlsext_use_srtp(ctx, kSrtpProfiles) != 0) {
+  if (srtp_profiles == nullptr || SSL_CTX_set_tlsext_use_srtp(ctx, srtp_profiles) != 0) {
     return absl::InternalError("dtls: use_srtp: " + OpenSslErrors());
   }
   DtlsTransport* self = t.get();
@@ -118,6 +134,9 @@ absl::Status DtlsTransport::Start(DtlsRole local_role) {
   BIO_set_mem_eof_return(rbio_, -1);
   BIO_set_mem_eof_return(wbio_, -1);
   SSL_set_bio(ssl_.get(), rbio_, wbio_);
+  SSL_set_app_data(ssl_.get(), this);
+  SSL_set_msg_callback(ssl_.get(), &DtlsTransport::MessageCallback);
+  SSL_set_msg_callback_arg(ssl_.get(), this);
   SSL_set_mtu(ssl_.get(), kDtlsMtu);
   DTLS_set_link_mtu(ssl_.get(), kDtlsMtu);
 
@@ -137,6 +156,13 @@ absl::Status DtlsTransport::Start(DtlsRole local_role) {
 void DtlsTransport::ProcessPacket(const uint8_t* data, size_t len) {
   if (state_ != DtlsState::kConnecting && state_ != DtlsState::kConnected) return;
   if (len == 0 || len > INT32_MAX) return;
+  // After the handshake a plaintext ClientHello can only start a new session, which this one
+  // never becomes; OpenSSL would drop it too (wrong epoch), but silently.
+  if (handshake_done_ && HasClientHello(data, len)) {
+    ++stats_.client_hellos_after_handshake;
+    SB_LOG_DEBUG("dtls", "ClientHello after the handshake dropped");
+    return;
+  }
   if (BIO_write(rbio_, data, static_cast<int>(len)) != static_cast<int>(len)) {
     SB_LOG_WARN("dtls", "BIO_write of {} bytes failed", len);
     return;
@@ -161,14 +187,49 @@ void DtlsTransport::DoHandshake() {
     ArmRetransmitTimer();
     return;
   }
+  if (!verify_failure_.ok()) {
+    ERR_clear_error();
+    if (absl::IsPermissionDenied(verify_failure_)) ++stats_.fingerprint_mismatches;
+    Fail(std::string(verify_failure_.message()));
+    return;
+  }
   Fail("handshake: " + OpenSslErrors());
+}
+
+int DtlsTransport::VerifyCallback(int /*preverify_ok*/, X509_STORE_CTX* store) {
+  // Only the certificate the peer signs the handshake with is pinned (RFC 8122 5); chain
+  // errors (self-signed, unknown issuer) do not matter.
+  if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* self = ssl ? static_cast<DtlsTransport*>(SSL_get_app_data(ssl)) : nullptr;
+  X509* cert = X509_STORE_CTX_get_current_cert(store);
+  if (self == nullptr || cert == nullptr) return 0;
+  absl::Status status = self->CheckFingerprint(cert);
+  if (status.ok()) return 1;
+  self->verify_failure_ = std::move(status);
+  return 0;
+}
+
+void DtlsTransport::MessageCallback(int write_p, int /*version*/, int content_type, const void* buf,
+                                    size_t len, SSL* /*ssl*/, void* arg) {
+  if (write_p != 0 || content_type != SSL3_RT_HANDSHAKE || len == 0) return;
+  auto* self = static_cast<DtlsTransport*>(arg);
+  const uint8_t type = static_cast<const uint8_t*>(buf)[0];
+  // With SSL_OP_NO_RENEGOTIATION OpenSSL answers these with a no_renegotiation warning.
+  if (self->handshake_done_ && (type == SSL3_MT_CLIENT_HELLO || type == SSL3_MT_HELLO_REQUEST)) {
+    ++self->stats_.renegotiations_refused;
+    SB_LOG_DEBUG("dtls", "renegotiation refused");
+  }
 }
 
 void DtlsTransport::OnHandshakeDone() {
   handshake_done_ = true;
   handshake_timer_->Stop();
   retransmit_timer_->Stop();
+  // VerifyCallback checked it already; a certificate that changed would be a bug here.
   if (absl::Status status = CheckRemoteFingerprint(); !status.ok()) {
+    if (absl::IsPermissionDenied(status)) ++stats_.fingerprint_mismatches;
     Fail(std::string(status.message()));
     return;
   }
@@ -209,24 +270,24 @@ void DtlsTransport::OnHandshakeDone() {
 }
 
 absl::Status DtlsTransport::CheckRemoteFingerprint() {
-  if (remote_fingerprints_.empty()) return absl::FailedPreconditionError("no remote fingerprint");
   X509* cert = SSL_get1_peer_certificate(ssl_.get());
   if (cert == nullptr) return absl::UnauthenticatedError("peer sent no certificate");
+  absl::Status status = CheckFingerprint(cert);
+  X509_free(cert);
+  return status;
+}
+
+absl::Status DtlsTransport::CheckFingerprint(X509* cert) const {
+  if (remote_fingerprints_.empty()) return absl::FailedPreconditionError("no remote fingerprint");
   bool supported = false;
-  bool match = false;
   for (const Fingerprint& fp : remote_fingerprints_) {
     auto actual = CertificateFingerprint(cert, fp.algorithm);
     if (!actual.ok()) continue;
     supported = true;
-    if (absl::EqualsIgnoreCase(*actual, fp.value)) {
-      match = true;
-      break;
-    }
+    if (absl::EqualsIgnoreCase(*actual, fp.value)) return absl::OkStatus();
   }
-  X509_free(cert);
   if (!supported) return absl::UnauthenticatedError("no supported fingerprint algorithm");
-  if (!match) return absl::UnauthenticatedError("remote fingerprint mismatch");
-  return absl::OkStatus();
+  return absl::PermissionDeniedError("remote fingerprint mismatch");
 }
 
 void DtlsTransport::ReadApplicationData() {

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/uv_timer.h"
 #include "transport/dtls_certificate.h"
 #include "transport/srtp_session.h"
 #include "transport/transport_types.h"
-#include "base/uv_timer.h"
 
 namespace sb::transport {
 
@@ -23,6 +23,10 @@ namespace sb::transport {
 inline constexpr uint64_t kDtlsHandshakeTimeoutMs = 30000;
 // Largest datagram we build: fits the IPv6 minimum MTU with room for UDP/IP and TURN headers.
 inline constexpr size_t kDtlsMtu = 1200;
+// RFC 5764 4.1.2 profile names (OpenSSL's spelling), our preference first: GCM costs a quarter
+// of AES-CM+HMAC with Debian's NSS-backed libsrtp (DESIGN.md).
+inline constexpr char kDtlsSrtpProfiles[] =
+    "SRTP_AEAD_AES_256_GCM:SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
 
 class DtlsTransport {
  public:
@@ -34,14 +38,30 @@ class DtlsTransport {
     virtual void OnDtlsStateChange(DtlsState state, const std::string& reason) = 0;
     // Called once, just before the state becomes kConnected. Each key_salt is the master key
     // followed by the master salt; local is what we protect with, remote what the peer uses.
+    // A listener that cannot use the keys calls Abort(): the state becomes kFailed instead.
     virtual void OnDtlsConnected(SrtpProfile profile, std::vector<uint8_t> local_key_salt,
                                  std::vector<uint8_t> remote_key_salt) = 0;
     virtual void OnDtlsApplicationData(const uint8_t* data, size_t len) = 0;
   };
 
+  // Hostile or useless input the session survived, or the reason it failed.
+  struct Stats {
+    // A ClientHello in epoch 0 after the handshake (a stranger's or a restarted peer's new
+    // session on the same tuple): dropped before OpenSSL sees it.
+    uint64_t client_hellos_after_handshake = 0;
+    // Renegotiation attempts (an encrypted ClientHello or HelloRequest after the handshake),
+    // refused with a no_renegotiation warning (RFC 5246 7.2.2); the session goes on.
+    uint64_t renegotiations_refused = 0;
+    // The peer's certificate matched none of the remote fingerprints (RFC 8122 5): the
+    // handshake was aborted with a bad_certificate alert and the session failed.
+    uint64_t fingerprint_mismatches = 0;
+  };
+
+  // srtp_profiles: the use_srtp profiles offered or accepted, in OpenSSL's names.
   static absl::StatusOr<std::unique_ptr<DtlsTransport>> Create(
       uv_loop_t* loop, const DtlsCertificate* certificate, Listener* listener,
-      uint64_t handshake_timeout_ms = kDtlsHandshakeTimeoutMs);
+      uint64_t handshake_timeout_ms = kDtlsHandshakeTimeoutMs,
+      const char* srtp_profiles = kDtlsSrtpProfiles);
   ~DtlsTransport();
   DtlsTransport(const DtlsTransport&) = delete;
   DtlsTransport& operator=(const DtlsTransport&) = delete;
@@ -56,10 +76,14 @@ class DtlsTransport {
   bool SendApplicationData(const uint8_t* data, size_t len);
   // Sends close_notify if connected, stops timers; no listener calls after it. Idempotent.
   void Close();
+  // Fails the session with `reason` (e.g. its SRTP keys could not be used): state kFailed,
+  // reported to the listener; nothing is sent to the peer.
+  void Abort(const std::string& reason) { Fail(reason); }
 
   DtlsState state() const { return state_; }
   DtlsRole role() const { return role_; }
   std::optional<SrtpProfile> srtp_profile() const { return profile_; }
+  const Stats& stats() const { return stats_; }
 
  private:
   struct CtxDeleter {
@@ -80,6 +104,11 @@ class DtlsTransport {
   void Fail(const std::string& reason);
   void SetState(DtlsState state, const std::string& reason);
   absl::Status CheckRemoteFingerprint();
+  absl::Status CheckFingerprint(X509* certificate) const;
+  // OpenSSL callbacks; `this` is the SSL's app data.
+  static int VerifyCallback(int preverify_ok, X509_STORE_CTX* store);
+  static void MessageCallback(int write_p, int version, int content_type, const void* buf,
+                              size_t len, SSL* ssl, void* arg);
 
   // Passed by argument.
   Listener* listener_;
@@ -95,7 +124,10 @@ class DtlsTransport {
   DtlsState state_ = DtlsState::kNew;
   DtlsRole role_ = DtlsRole::kAuto;
   bool handshake_done_ = false;
+  // Set by VerifyCallback when it refused the peer's certificate: why the handshake failed.
+  absl::Status verify_failure_;
   std::optional<SrtpProfile> profile_;
+  Stats stats_;
 };
 
 }  // namespace sb::transport

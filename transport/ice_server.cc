@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -163,6 +164,13 @@ void IceServer::ProcessStunPacket(const uint8_t* data, size_t len, const sockadd
     SB_LOG_DEBUG("ice", "unauthenticated Binding request from {}", AddressToString(from));
     return;
   }
+  // MESSAGE-INTEGRITY does not cover the source address: a check copied by someone on the path
+  // and sent from elsewhere would authenticate, and its USE-CANDIDATE move media there.
+  if (IsReplayFromElsewhere(msg.transaction_id(), from)) {
+    ++stats_.replayed;
+    SB_LOG_DEBUG("ice", "replayed Binding request from {} dropped", AddressToString(from));
+    return;
+  }
   // RFC 8445 section 9: the peer has the new credentials; the previous ones are done with.
   if (current && !credentials_in_use_) {
     credentials_in_use_ = true;
@@ -188,6 +196,23 @@ void IceServer::ProcessStunPacket(const uint8_t* data, size_t len, const sockadd
   listener_->OnIceSendStun(response.data(), response.size(), from);
   ++stats_.responses_sent;
   if (listener_ != nullptr) OnValidRequest(from, msg.use_candidate());
+}
+
+bool IceServer::IsReplayFromElsewhere(absl::Span<const uint8_t> transaction_id,
+                                      const sockaddr* from) {
+  if (transaction_id.size() != kStunTransactionIdSize) return false;
+  for (const Transaction& t : recent_) {
+    if (!t.used || std::memcmp(t.id.data(), transaction_id.data(), t.id.size()) != 0) continue;
+    // The same id from the same address is a retransmission (RFC 8489 6.2.1): answer it again.
+    return !SameAddress(reinterpret_cast<const sockaddr*>(&t.from), from);
+  }
+  Transaction& slot = recent_[recent_next_];
+  recent_next_ = (recent_next_ + 1) % recent_.size();
+  slot.used = true;
+  std::memcpy(slot.id.data(), transaction_id.data(), slot.id.size());
+  slot.from = {};
+  std::memcpy(&slot.from, from, std::min(AddressSize(from), sizeof(slot.from)));
+  return false;
 }
 
 void IceServer::OnValidRequest(const sockaddr* from, bool nominated) {

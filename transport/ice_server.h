@@ -2,9 +2,11 @@
 // validated and nominated tuples, and keeps consent freshness (RFC 7675).
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,8 +14,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "transport/transport_types.h"
+#include "absl/types/span.h"
 #include "base/uv_timer.h"
+#include "transport/transport_types.h"
 
 namespace sb::transport {
 
@@ -38,7 +41,14 @@ class IceServer {
     uint64_t auth_failures = 0;  // Bad USERNAME, MESSAGE-INTEGRITY or FINGERPRINT: dropped.
     uint64_t role_conflicts = 0;
     uint64_t ignored = 0;  // Indications, responses, non-Binding methods.
+    // An authenticated request whose transaction id was answered for another address: a copy
+    // of a peer's check replayed from elsewhere to steer media there. Dropped.
+    uint64_t replayed = 0;
   };
+
+  // Authenticated transaction ids remembered to detect replays from another address: a few
+  // minutes of consent checks (RFC 7675: one every 5 s or so per candidate pair).
+  static constexpr size_t kRecentTransactions = 32;
 
   IceServer(uv_loop_t* loop, Listener* listener, uint64_t consent_timeout_ms = kConsentTimeoutMs);
   ~IceServer();
@@ -73,6 +83,9 @@ class IceServer {
   // nullptr if it names neither. Sets *current when it is ufrag_.
   const std::string* PasswordFor(std::string_view username, bool* current) const;
   void OnValidRequest(const sockaddr* from, bool nominated);
+  // True if `transaction_id` was authenticated before from an address other than `from`;
+  // otherwise remembers it for `from`.
+  bool IsReplayFromElsewhere(absl::Span<const uint8_t> transaction_id, const sockaddr* from);
   void OnConsentExpired();
   void SetState(IceState state);
 
@@ -93,6 +106,13 @@ class IceServer {
   std::vector<sockaddr_storage> tuples_;  // Validated, oldest first.
   int selected_ = -1;                     // Index into tuples_.
   bool nominated_ = false;
+  struct Transaction {
+    bool used = false;
+    std::array<uint8_t, 12> id{};
+    sockaddr_in6 from{};  // holds a sockaddr_in too
+  };
+  std::array<Transaction, kRecentTransactions> recent_{};
+  size_t recent_next_ = 0;
   Stats stats_;
 };
 

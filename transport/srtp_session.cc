@@ -11,13 +11,28 @@
 namespace sb::transport {
 namespace {
 
-// Replay window in packets; libsrtp accepts 64..0x7FFF. Large enough for reordering after NACK.
-constexpr unsigned long kReplayWindow = 1024;
 // Smallest packets worth handing to libsrtp: an RTP header, an RTCP header + sender SSRC.
 constexpr size_t kMinRtpSize = 12;
 constexpr size_t kMinRtcpSize = 8;
 // SRTCP appends a 4-byte E flag + index (RFC 3711 3.4).
 constexpr size_t kSrtcpIndexSize = 4;
+
+SrtpError ToError(srtp_err_status_t err) {
+  switch (err) {
+    case srtp_err_status_ok:
+      return SrtpError::kNone;
+    case srtp_err_status_replay_fail:
+    case srtp_err_status_replay_old:
+      return SrtpError::kReplay;
+    case srtp_err_status_auth_fail:
+      return SrtpError::kAuth;
+    case srtp_err_status_bad_param:
+    case srtp_err_status_parse_err:
+      return SrtpError::kMalformed;
+    default:
+      return SrtpError::kOther;
+  }
+}
 
 absl::Status InitOnce() {
   static srtp_err_status_t status = [] { return srtp_init(); }();
@@ -79,7 +94,7 @@ absl::StatusOr<std::unique_ptr<SrtpSession>> SrtpSession::Create(
   policy.ssrc.value = 0;
   // libsrtp copies the key into the session, so a const_cast of the caller's bytes is safe.
   policy.key = const_cast<unsigned char*>(key_salt.data());
-  policy.window_size = kReplayWindow;
+  policy.window_size = kSrtpReplayWindow;
   // Outbound: RTX/NACK resends re-protect the same sequence number.
   policy.allow_repeat_tx = direction == Direction::kOutbound ? 1 : 0;
   policy.next = nullptr;
@@ -127,10 +142,16 @@ bool SrtpSession::ProtectRtcp(uint8_t* data, size_t* len, size_t capacity) {
   return true;
 }
 
-bool SrtpSession::UnprotectRtp(uint8_t* data, size_t* len) {
-  if (direction_ != Direction::kInbound || *len < kMinRtpSize || *len > INT_MAX) return false;
+bool SrtpSession::UnprotectRtp(uint8_t* data, size_t* len, SrtpError* error) {
+  SrtpError ignored;
+  if (error == nullptr) error = &ignored;
+  if (direction_ != Direction::kInbound || *len < kMinRtpSize || *len > INT_MAX) {
+    *error = SrtpError::kMalformed;
+    return false;
+  }
   int n = static_cast<int>(*len);
   const srtp_err_status_t err = srtp_unprotect(session_, data, &n);
+  *error = ToError(err);
   if (err != srtp_err_status_ok) {
     SB_LOG_DEBUG("srtp", "srtp_unprotect failed: {}", static_cast<int>(err));
     return false;
@@ -139,13 +160,17 @@ bool SrtpSession::UnprotectRtp(uint8_t* data, size_t* len) {
   return true;
 }
 
-bool SrtpSession::UnprotectRtcp(uint8_t* data, size_t* len) {
+bool SrtpSession::UnprotectRtcp(uint8_t* data, size_t* len, SrtpError* error) {
+  SrtpError ignored;
+  if (error == nullptr) error = &ignored;
   if (direction_ != Direction::kInbound || *len < kMinRtcpSize + kSrtcpIndexSize ||
       *len > INT_MAX) {
+    *error = SrtpError::kMalformed;
     return false;
   }
   int n = static_cast<int>(*len);
   const srtp_err_status_t err = srtp_unprotect_rtcp(session_, data, &n);
+  *error = ToError(err);
   if (err != srtp_err_status_ok) {
     SB_LOG_DEBUG("srtp", "srtp_unprotect_rtcp failed: {}", static_cast<int>(err));
     return false;

@@ -24,6 +24,19 @@ size_t SrtpSaltLength(SrtpProfile profile);
 // Bytes protect may add to an RTP (RTCP: + 4 for the SRTCP index) packet.
 size_t SrtpMaxOverhead();
 
+// Inbound replay window in packets (RFC 3711 3.3.2); libsrtp accepts 64..0x7FFF. Large enough
+// for reordering after NACK.
+inline constexpr unsigned long kSrtpReplayWindow = 1024;
+
+// Why an unprotect failed, as libsrtp tells it.
+enum class SrtpError {
+  kNone,
+  kReplay,     // RFC 3711 3.3.2: index already seen or older than the replay window
+  kAuth,       // authentication tag does not verify (forged, corrupted, other key)
+  kMalformed,  // too short to be SRTP/SRTCP, or libsrtp could not parse it
+  kOther,
+};
+
 class SrtpSession {
  public:
   enum class Direction { kInbound, kOutbound };
@@ -39,9 +52,10 @@ class SrtpSession {
   // In place; capacity must leave room for SrtpMaxOverhead() (+ 4 for RTCP).
   bool ProtectRtp(uint8_t* data, size_t* len, size_t capacity);
   bool ProtectRtcp(uint8_t* data, size_t* len, size_t capacity);
-  // In place; false on authentication failure, replay or malformed input.
-  bool UnprotectRtp(uint8_t* data, size_t* len);
-  bool UnprotectRtcp(uint8_t* data, size_t* len);
+  // In place; false on authentication failure, replay or malformed input, with the reason in
+  // *error when given. Replay protection (kSrtpReplayWindow) is always on.
+  bool UnprotectRtp(uint8_t* data, size_t* len, SrtpError* error = nullptr);
+  bool UnprotectRtcp(uint8_t* data, size_t* len, SrtpError* error = nullptr);
 
   SrtpProfile profile() const { return profile_; }
   Direction direction() const { return direction_; }

@@ -1,6 +1,9 @@
 #include "transport/webrtc_transport.h"
 
+#include <openssl/crypto.h>
+
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "base/log.h"
 
 namespace sb::transport {
@@ -117,18 +120,19 @@ void WebRtcTransport::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* fro
   }
   const bool dtls = first >= 20 && first <= 63;
   const bool media = first >= 128 && first <= 191;
-  if ((!dtls && !media) || !ice_->IsValidTuple(from)) {
-    ++stats_.packets_dropped;
-    return;
-  }
+  if (!dtls && !media) return Drop(&Stats::unknown_packets);
+  // Only an address that passed an authenticated ICE check may speak DTLS or SRTP: anything
+  // else is dropped before it costs a handshake step or a decryption.
+  if (!ice_->IsValidTuple(from)) return Drop(&Stats::unknown_source);
   if (dtls) {
-    if (dtls_->state() == DtlsState::kNew) {
-      if (pending_dtls_.size() < kMaxPendingDtlsRecords) {
-        pending_dtls_.emplace_back(data, data + len);
-      } else {
-        ++stats_.packets_dropped;
-      }
+    const DtlsState state = dtls_->state();
+    if (state == DtlsState::kNew) {
+      if (pending_dtls_.size() >= kMaxPendingDtlsRecords) return Drop(&Stats::dtls_dropped);
+      pending_dtls_.emplace_back(data, data + len);
       return;
+    }
+    if (state != DtlsState::kConnecting && state != DtlsState::kConnected) {
+      return Drop(&Stats::dtls_dropped);
     }
     dtls_->ProcessPacket(data, len);
     return;
@@ -136,24 +140,28 @@ void WebRtcTransport::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* fro
   OnMediaPacket(data, len);
 }
 
-void WebRtcTransport::OnMediaPacket(uint8_t* data, size_t len) {
-  if (!srtp_in_ || len < kRtpHeaderSize) {
-    ++stats_.packets_dropped;
-    return;
+void WebRtcTransport::CountSrtpFailure(SrtpError error) {
+  switch (error) {
+    case SrtpError::kReplay:
+      return Drop(&Stats::srtp_replayed);
+    case SrtpError::kAuth:
+      return Drop(&Stats::srtp_auth_failed);
+    default:
+      return Drop(&Stats::srtp_malformed);
   }
+}
+
+void WebRtcTransport::OnMediaPacket(uint8_t* data, size_t len) {
+  if (!srtp_in_) return Drop(&Stats::srtp_no_keys);
+  if (len < kRtpHeaderSize) return Drop(&Stats::srtp_malformed);
+  SrtpError error = SrtpError::kNone;
   if (IsRtcp(data, len)) {
-    if (!srtp_in_->UnprotectRtcp(data, &len)) {
-      ++stats_.packets_dropped;
-      return;
-    }
+    if (!srtp_in_->UnprotectRtcp(data, &len, &error)) return CountSrtpFailure(error);
     ++stats_.rtcp_packets_received;
     listener_->OnRtcpPacket(data, len);
     return;
   }
-  if (!srtp_in_->UnprotectRtp(data, &len)) {
-    ++stats_.packets_dropped;
-    return;
-  }
+  if (!srtp_in_->UnprotectRtp(data, &len, &error)) return CountSrtpFailure(error);
   ++stats_.rtp_packets_received;
   listener_->OnRtpPacket(data, len);
 }
@@ -203,15 +211,32 @@ void WebRtcTransport::OnDtlsStateChange(DtlsState state, const std::string& reas
     srtp_out_.reset();
   }
   listener_->OnDtlsStateChange(state, reason);
+  // A failed session cannot be started again on this transport: stop answering ICE and free
+  // the port, so that the peer notices too (consent expires) and strangers find nothing.
+  if (state == DtlsState::kFailed && !closed_) CloseNetwork();
+}
+
+void WebRtcTransport::CloseNetwork() {
+  SB_LOG_INFO("transport", "DTLS failed: closing port {}", socket_->local_port());
+  srtp_in_.reset();
+  srtp_out_.reset();
+  pending_dtls_.clear();
+  ice_->Close();
+  socket_->Close();
 }
 
 void WebRtcTransport::OnDtlsConnected(SrtpProfile profile, std::vector<uint8_t> local_key_salt,
                                       std::vector<uint8_t> remote_key_salt) {
   auto out = SrtpSession::Create(SrtpSession::Direction::kOutbound, profile, local_key_salt);
   auto in = SrtpSession::Create(SrtpSession::Direction::kInbound, profile, remote_key_salt);
+  OPENSSL_cleanse(local_key_salt.data(), local_key_salt.size());
+  OPENSSL_cleanse(remote_key_salt.data(), remote_key_salt.size());
   if (!out.ok() || !in.ok()) {
-    SB_LOG_ERROR("transport", "SRTP setup failed: {}",
-                 std::string((!out.ok() ? out.status() : in.status()).message()));
+    const std::string reason =
+        absl::StrCat("SRTP setup failed: ", (!out.ok() ? out.status() : in.status()).message());
+    SB_LOG_ERROR("transport", "{}", reason);
+    // The session fails instead of connecting: the listener hears kFailed with the reason.
+    dtls_->Abort(reason);
     return;
   }
   srtp_out_ = *std::move(out);

@@ -44,6 +44,8 @@ class WebRtcTransport : public UdpSocket::Listener,
     uint64_t dtls_handshake_timeout_ms = kDtlsHandshakeTimeoutMs;
   };
 
+  // Every datagram that is not STUN and is dropped is counted once in packets_dropped and once
+  // in exactly one of the counters after it (STUN drops are in ice_stats()).
   struct Stats {
     uint64_t bytes_received = 0;
     uint64_t bytes_sent = 0;
@@ -51,7 +53,21 @@ class WebRtcTransport : public UdpSocket::Listener,
     uint64_t rtp_packets_sent = 0;
     uint64_t rtcp_packets_received = 0;
     uint64_t rtcp_packets_sent = 0;
-    uint64_t packets_dropped = 0;  // Unknown first byte, unvalidated source, SRTP failures.
+    uint64_t packets_dropped = 0;
+    // The first byte names no protocol we speak (RFC 7983 7): not STUN, DTLS or RTP/RTCP.
+    uint64_t unknown_packets = 0;
+    // DTLS or RTP/RTCP from an address no authenticated ICE check came from.
+    uint64_t unknown_source = 0;
+    // DTLS records that cannot be used: before Connect() beyond the buffer, or after the
+    // session failed or closed.
+    uint64_t dtls_dropped = 0;
+    // RTP/RTCP before the SRTP keys exist (or after DTLS failed or closed).
+    uint64_t srtp_no_keys = 0;
+    // libsrtp's verdicts: a replayed or too old index (RFC 3711 3.3.2), a tag that does not
+    // verify, anything else (too short, unparsable).
+    uint64_t srtp_replayed = 0;
+    uint64_t srtp_auth_failed = 0;
+    uint64_t srtp_malformed = 0;
   };
 
   static absl::StatusOr<std::unique_ptr<WebRtcTransport>> Create(uv_loop_t* loop,
@@ -89,6 +105,7 @@ class WebRtcTransport : public UdpSocket::Listener,
   std::string srtp_profile_name() const;
   const Stats& stats() const { return stats_; }
   const IceServer::Stats& ice_stats() const { return ice_->stats(); }
+  const DtlsTransport::Stats& dtls_stats() const { return dtls_->stats(); }
   uint16_t local_port() const { return socket_->local_port(); }
 
   // Stops everything; idempotent; no listener calls after it.
@@ -113,6 +130,14 @@ class WebRtcTransport : public UdpSocket::Listener,
 
   void MaybeStartDtls();
   void OnMediaPacket(uint8_t* data, size_t len);
+  // Counts a dropped datagram in packets_dropped and in `reason`.
+  void Drop(uint64_t Stats::*reason) {
+    ++stats_.packets_dropped;
+    ++(stats_.*reason);
+  }
+  void CountSrtpFailure(SrtpError error);
+  // After DTLS failed: stops ICE and closes the socket; the transport takes no more packets.
+  void CloseNetwork();
   bool SendToSelected(const uint8_t* data, size_t len);
 
   // Passed by argument.

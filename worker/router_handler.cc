@@ -81,6 +81,70 @@ flatbuffers::Offset<fbs::WebRtcTransportInfo> BuildTransportInfo(
                                               ToFbs(webrtc.dtls_state()));
 }
 
+flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBufferBuilder& fbb,
+                                                             const router::Transport& transport) {
+  const auto& webrtc = transport.webrtc();
+  const auto& s = webrtc.stats();
+  const auto& ice = webrtc.ice_stats();
+  const auto& dtls = webrtc.dtls_stats();
+  const auto& c = transport.counters();
+  uint64_t key_frame_requests_suppressed = 0;
+  for (const auto& [id, producer] : transport.producers()) {
+    for (size_t i = 0; i < producer->encoding_count(); ++i) {
+      key_frame_requests_suppressed += producer->stats(i).key_frame_requests_suppressed;
+    }
+  }
+  router::Consumer::Stats nacks;
+  for (const auto& [id, consumer] : transport.consumers()) {
+    nacks.nack_duplicates += consumer->stats().nack_duplicates;
+    nacks.nack_over_budget += consumer->stats().nack_over_budget;
+    nacks.nack_over_cap += consumer->stats().nack_over_cap;
+    nacks.nack_unavailable += consumer->stats().nack_unavailable;
+  }
+  // Every datagram dropped, once: the network side's drops (all but STUN), STUN's, the
+  // ClientHellos DTLS dropped, and what the router could not use after decryption.
+  const uint64_t dropped = s.packets_dropped + ice.malformed + ice.auth_failures + ice.replayed +
+                           dtls.client_hellos_after_handshake + c.rtp_malformed + c.rtcp_malformed +
+                           c.rtp_unknown_ssrc;
+  auto id = fbb.CreateString(transport.id());
+  auto profile = fbb.CreateString(webrtc.srtp_profile_name());
+  fbs::TransportStatsBuilder b(fbb);
+  b.add_transport_id(id);
+  b.add_ice_state(ToFbs(webrtc.ice_state()));
+  b.add_dtls_state(ToFbs(webrtc.dtls_state()));
+  b.add_srtp_profile(profile);
+  b.add_bytes_received(s.bytes_received);
+  b.add_bytes_sent(s.bytes_sent);
+  b.add_rtp_packets_received(s.rtp_packets_received);
+  b.add_rtp_packets_sent(s.rtp_packets_sent);
+  b.add_rtcp_packets_received(s.rtcp_packets_received);
+  b.add_rtcp_packets_sent(s.rtcp_packets_sent);
+  b.add_packets_dropped(dropped);
+  b.add_unknown_packets(s.unknown_packets);
+  b.add_unknown_source(s.unknown_source);
+  b.add_stun_malformed(ice.malformed);
+  b.add_stun_unauthenticated(ice.auth_failures);
+  b.add_stun_replayed(ice.replayed);
+  b.add_stun_ignored(ice.ignored);
+  b.add_dtls_dropped(s.dtls_dropped);
+  b.add_dtls_client_hellos_after_handshake(dtls.client_hellos_after_handshake);
+  b.add_dtls_renegotiations_refused(dtls.renegotiations_refused);
+  b.add_dtls_fingerprint_mismatches(dtls.fingerprint_mismatches);
+  b.add_srtp_no_keys(s.srtp_no_keys);
+  b.add_srtp_replayed(s.srtp_replayed);
+  b.add_srtp_auth_failed(s.srtp_auth_failed);
+  b.add_srtp_malformed(s.srtp_malformed);
+  b.add_rtp_malformed(c.rtp_malformed);
+  b.add_rtcp_malformed(c.rtcp_malformed);
+  b.add_rtp_unknown_ssrc(c.rtp_unknown_ssrc);
+  b.add_key_frame_requests_suppressed(key_frame_requests_suppressed);
+  b.add_nack_duplicates(nacks.nack_duplicates);
+  b.add_nack_over_budget(nacks.nack_over_budget);
+  b.add_nack_over_cap(nacks.nack_over_cap);
+  b.add_nack_unavailable(nacks.nack_unavailable);
+  return b.Finish();
+}
+
 }  // namespace
 
 RouterHandler::RouterHandler(uv_loop_t* loop, Notifier* notifier,
@@ -244,14 +308,7 @@ void RouterHandler::HandleTransportRequest(const fbs::Request& request, router::
       return respond.Ok();
     }
     case fbs::Method::TRANSPORT_GET_STATS: {
-      const auto& webrtc = transport->webrtc();
-      const auto& s = webrtc.stats();
-      const auto& c = transport->counters();
-      auto stats = fbs::CreateTransportStatsDirect(
-          fbb, id.c_str(), ToFbs(webrtc.ice_state()), ToFbs(webrtc.dtls_state()),
-          webrtc.srtp_profile_name().c_str(), s.bytes_received, s.bytes_sent,
-          s.rtp_packets_received, s.rtp_packets_sent, s.rtcp_packets_received, s.rtcp_packets_sent,
-          s.packets_dropped + c.rtp_malformed + c.rtcp_malformed + c.rtp_unknown_ssrc);
+      auto stats = BuildTransportStats(fbb, *transport);
       return respond.Ok(fbs::ResponseBody::TransportStats, stats.Union());
     }
     case fbs::Method::TRANSPORT_PRODUCE: {
@@ -303,9 +360,10 @@ void RouterHandler::HandleProducerRequest(const fbs::Request& request, router::R
       std::vector<flatbuffers::Offset<fbs::RtpStreamStats>> streams;
       for (size_t i = 0; i < producer->encoding_count(); ++i) {
         auto s = producer->stats(i);
+        auto rid = fbb.CreateString(s.rid);
         streams.push_back(fbs::CreateRtpStreamStats(fbb, s.ssrc, s.packets, s.bytes, s.packets_lost,
                                                     s.fraction_lost, s.jitter, s.pli_sent, 0, 0,
-                                                    fbb.CreateString(s.rid)));
+                                                    rid, 0, s.key_frame_requests_suppressed));
       }
       auto stats = fbs::CreateProducerStatsDirect(fbb, id.c_str(), producer->paused(), &streams);
       return respond.Ok(fbs::ResponseBody::ProducerStats, stats.Union());
@@ -343,9 +401,11 @@ void RouterHandler::HandleConsumerRequest(const fbs::Request& request, router::R
       const std::string rid = producer && encoding < producer->encoding_count()
                                   ? producer->rid(encoding)
                                   : std::string();
+      auto rid_offset = fbb.CreateString(rid);
       std::vector<flatbuffers::Offset<fbs::RtpStreamStats>> streams = {fbs::CreateRtpStreamStats(
           fbb, s.ssrc, s.packets, s.bytes, s.packets_lost, s.fraction_lost, s.jitter,
-          s.pli_received, s.fir_received, s.nack_received, fbb.CreateString(rid), s.retransmitted)};
+          s.pli_received, s.fir_received, s.nack_received, rid_offset, s.retransmitted, 0,
+          s.nack_duplicates, s.nack_over_budget, s.nack_over_cap, s.nack_unavailable)};
       auto stats = fbs::CreateConsumerStatsDirect(fbb, id.c_str(), consumer->paused(),
                                                   consumer->producer_paused(), &streams);
       return respond.Ok(fbs::ResponseBody::ConsumerStats, stats.Union());

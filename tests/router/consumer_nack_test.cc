@@ -28,9 +28,10 @@ constexpr uint8_t kRouterVp8Pt = 101;
 constexpr uint8_t kRouterRtxPt = 102;  // apt=101 in the router's capabilities
 constexpr int64_t kStartMs = 1'000'000;
 
-// A payload that names its source sequence number in its last two bytes.
-std::vector<uint8_t> Payload(bool key, uint16_t seq) {
+// A payload that names its source sequence number in its last two bytes; `size` pads it.
+std::vector<uint8_t> Payload(bool key, uint16_t seq, size_t size = 0) {
   std::vector<uint8_t> p = key ? Vp8KeyFrame() : Vp8DeltaFrame();
+  if (p.size() + 2 < size) p.resize(size - 2, 0xAB);
   p.push_back(static_cast<uint8_t>(seq >> 8));
   p.push_back(static_cast<uint8_t>(seq));
   return p;
@@ -63,8 +64,8 @@ class ConsumerNackTest : public ::testing::Test {
 
   // A packet through the producer (history) and the consumer; with the abs-send-time and mid
   // extensions a browser sends.
-  void Video(uint16_t seq, bool key, int64_t now_ms, bool marker = false) {
-    TestPacket p(96, seq, 3000u * seq, kVideoSsrc, Payload(key, seq),
+  void Video(uint16_t seq, bool key, int64_t now_ms, bool marker = false, size_t size = 0) {
+    TestPacket p(96, seq, 3000u * seq, kVideoSsrc, Payload(key, seq, size),
                  {{2, {0x01, 0x02, static_cast<uint8_t>(seq)}}, {4, {'v', '-', 'p', 'u', 'b'}}},
                  marker);
     ASSERT_TRUE(p.ok());
@@ -160,6 +161,10 @@ TEST_F(ConsumerNackTest, SamePacketAtMostOncePerInterval) {
   EXPECT_EQ(Nack({11}, kStartMs + 10 + Consumer::kRetransmitIntervalMs - 1), 0u);
   EXPECT_EQ(Nack({10, 11}, kStartMs + 20), 1u) << "the other one still goes";
   EXPECT_EQ(Nack({11}, kStartMs + 10 + Consumer::kRetransmitIntervalMs), 1u);
+  EXPECT_EQ(consumer_->stats().nack_duplicates, 2u);
+  // The same number twice in one NACK goes once.
+  EXPECT_EQ(Nack({10, 10, 10}, kStartMs + 500), 1u);
+  EXPECT_EQ(consumer_->stats().nack_duplicates, 4u);
 }
 
 TEST_F(ConsumerNackTest, CapsPacketsPerNack) {
@@ -171,6 +176,53 @@ TEST_F(ConsumerNackTest, CapsPacketsPerNack) {
     all.push_back(listener_.sent.back().seq);
   }
   EXPECT_EQ(Nack(all, kStartMs + 10), Consumer::kMaxRetransmissionsPerNack);
+  EXPECT_EQ(consumer_->stats().nack_over_cap, 100u - Consumer::kMaxRetransmissionsPerNack);
+}
+
+// A subscriber that NACKs everything, again and again, gets at most half of the media bytes
+// it was sent in the last second again; the rest is refused and counted.
+TEST_F(ConsumerNackTest, NackFloodStaysWithinTheByteBudget) {
+  Make(/*with_rtx=*/false);
+  constexpr int kPackets = 100;
+  for (int i = 0; i < kPackets; ++i) {
+    Video(static_cast<uint16_t>(2000 + i), i == 0, kStartMs + 10 * i, false, /*size=*/1000);
+  }
+  ASSERT_EQ(listener_.sent.size(), static_cast<size_t>(kPackets));
+  uint64_t media_bytes = 0;
+  for (const auto& p : listener_.sent) media_bytes += p.size;
+  std::vector<uint16_t> all;
+  for (const auto& p : listener_.sent) all.push_back(p.seq);
+
+  // In the second that holds all of it: three rounds of NACKs of 25 numbers each, a
+  // millisecond apart.
+  const int64_t now = kStartMs + 10 * kPackets - 5;
+  size_t retransmitted = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t from = 0; from < all.size(); from += 25) {
+      retransmitted +=
+          Nack({all.begin() + static_cast<long>(from), all.begin() + static_cast<long>(from + 25)},
+               now + round);
+    }
+  }
+  uint64_t retransmitted_bytes = 0;
+  for (size_t i = kPackets; i < listener_.sent.size(); ++i) {
+    retransmitted_bytes += listener_.sent[i].size;
+  }
+  ASSERT_EQ(retransmitted, listener_.sent.size() - kPackets);
+  EXPECT_GT(retransmitted, 0u);
+  EXPECT_LE(retransmitted_bytes, media_bytes / 2 + 20) << "20: a rewrite's few bytes";
+  EXPECT_GE(retransmitted_bytes, media_bytes / 2 - 1100) << "the budget is used, not wasted";
+  const auto& stats = consumer_->stats();
+  EXPECT_EQ(stats.retransmitted, retransmitted);
+  EXPECT_EQ(stats.nack_over_budget, 3 * (kPackets - retransmitted));
+  EXPECT_EQ(stats.nack_duplicates, 2u * retransmitted) << "rounds 2 and 3 ask again at once";
+  EXPECT_EQ(stats.nack_packets, 3u * kPackets);
+
+  // Once media has gone on, the budget is back.
+  for (int i = kPackets; i < 2 * kPackets; ++i) {
+    Video(static_cast<uint16_t>(2000 + i), false, kStartMs + 10 * i, false, /*size=*/1000);
+  }
+  EXPECT_EQ(Nack({listener_.sent.back().seq}, kStartMs + 20 * kPackets), 1u);
 }
 
 TEST_F(ConsumerNackTest, PausedConsumerRetransmitsNothing) {

@@ -65,6 +65,41 @@ TEST(ProducerTest, KeyFrameRequestsAreDebounced) {
       producer->ShouldRequestKeyFrame(0, kStartMs + Producer::kKeyFrameRequestIntervalMs - 1));
   EXPECT_TRUE(producer->ShouldRequestKeyFrame(0, kStartMs + Producer::kKeyFrameRequestIntervalMs));
   EXPECT_EQ(producer->stats(0).pli_sent, 2u);
+  EXPECT_EQ(producer->stats(0).key_frame_requests_suppressed, 2u);
+}
+
+// However many requests arrive (a subscriber flooding PLI/FIR), at most one PLI per interval;
+// the rest are counted as suppressed.
+TEST(ProducerTest, KeyFrameRequestFloodMakesOnePliPerInterval) {
+  auto producer = MakeVideo();
+  ASSERT_NE(producer, nullptr);
+  uint32_t sent = 0;
+  for (int64_t t = 0; t < 2000; ++t) {  // a request every millisecond for 2 s
+    if (producer->ShouldRequestKeyFrame(0, kStartMs + t)) ++sent;
+    if (producer->TakeDeferredKeyFrameRequest(0, kStartMs + t)) ++sent;
+  }
+  EXPECT_EQ(sent, 2000u / Producer::kKeyFrameRequestIntervalMs);
+  EXPECT_EQ(producer->stats(0).pli_sent, sent);
+  EXPECT_EQ(producer->stats(0).key_frame_requests_suppressed, 2000u - sent);
+}
+
+// Each encoding reserves a packet history: an offer cannot declare thousands.
+TEST(ProducerTest, RejectsMoreThanFourEncodings) {
+  rtp::RtpParameters params = SimulcastVp8ProducerParams();
+  params.encodings.clear();
+  for (size_t i = 0; i < Producer::kMaxEncodings; ++i) {
+    params.encodings.push_back({0, 0, "r" + std::to_string(i), 0});
+  }
+  EXPECT_TRUE(Producer::Create("p4", rtp::MediaKind::kVideo, params, false).ok());
+  params.encodings.push_back({0, 0, "r4", 0});
+  auto status = Producer::Create("p5", rtp::MediaKind::kVideo, params, false).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "producer has 5 encodings, at most 4 are accepted (each keeps its own packet "
+            "history)");
+  for (size_t i = 5; i < 10000; ++i) params.encodings.push_back({0, 0, std::to_string(i), 0});
+  EXPECT_EQ(Producer::Create("p", rtp::MediaKind::kVideo, params, false).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ProducerTest, RequestInsideTheIntervalIsDeferredNotLost) {

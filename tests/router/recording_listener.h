@@ -22,6 +22,7 @@ struct SentPacket {
   bool marker;
   std::map<uint8_t, std::vector<uint8_t>> extensions;
   std::vector<uint8_t> payload;
+  size_t size = 0;  // the whole packet as sent
 };
 
 class RecordingListener : public Consumer::Listener {
@@ -38,7 +39,8 @@ class RecordingListener : public Consumer::Listener {
                  packet->ssrc(),
                  packet->marker(),
                  {},
-                 {}};
+                 {},
+                 len};
     packet->ForEachExtension([&](uint8_t id, absl::Span<const uint8_t> value) {
       s.extensions[id] = std::vector<uint8_t>(value.begin(), value.end());
     });

@@ -128,6 +128,34 @@ TEST_F(IceServerTest, BadCredentialsDropped) {
   EXPECT_EQ(ice_->stats().malformed, 1u);
 }
 
+// MESSAGE-INTEGRITY does not cover the source address: a peer's nominating check copied and
+// sent from elsewhere authenticates, but must not move media there. It gets no answer.
+TEST_F(IceServerTest, CheckReplayedFromAnotherAddressIsDropped) {
+  const auto check = Request(*ice_, {.use_candidate = true});
+  Send(check, a_);
+  ASSERT_EQ(rec_.sent.size(), 1u);
+  ASSERT_TRUE(SameAddress(ice_->selected_tuple(), Sa(a_)));
+  Send(check, b_);
+  EXPECT_EQ(rec_.sent.size(), 1u) << "a replayed check was answered";
+  EXPECT_EQ(ice_->stats().replayed, 1u);
+  EXPECT_TRUE(SameAddress(ice_->selected_tuple(), Sa(a_)));
+  EXPECT_FALSE(ice_->IsValidTuple(Sa(b_)));
+  // A retransmission from the address it came from is answered again (RFC 8489 6.2.1).
+  Send(check, a_);
+  EXPECT_EQ(rec_.sent.size(), 2u);
+  // Unauthenticated floods from elsewhere change nothing either.
+  for (int i = 0; i < 100; ++i) {
+    Send(Request(*ice_, {.use_candidate = true, .password = "guess"}), b_);
+  }
+  EXPECT_EQ(rec_.sent.size(), 2u);
+  EXPECT_EQ(ice_->stats().auth_failures, 100u);
+  EXPECT_TRUE(SameAddress(ice_->selected_tuple(), Sa(a_)));
+  // The peer itself (a new check, with the password) may move.
+  Send(Request(*ice_, {.use_candidate = true}), b_);
+  EXPECT_EQ(rec_.sent.size(), 3u);
+  EXPECT_TRUE(SameAddress(ice_->selected_tuple(), Sa(b_)));
+}
+
 TEST_F(IceServerTest, RoleConflict) {
   Send(Request(*ice_, {.controlling = false, .controlled = true}), a_);
   ASSERT_EQ(rec_.sent.size(), 1u);

@@ -80,7 +80,9 @@ TEST_P(SrtpSessionTest, RtpTamperedFails) {
     auto tampered = packet;
     size_t n = len;
     tampered[i] ^= 0x10;
-    EXPECT_FALSE(in_->UnprotectRtp(tampered.data(), &n)) << "byte " << i;
+    SrtpError error = SrtpError::kNone;
+    EXPECT_FALSE(in_->UnprotectRtp(tampered.data(), &n, &error)) << "byte " << i;
+    EXPECT_EQ(error, SrtpError::kAuth) << "byte " << i;
   }
   // The untouched packet still passes afterwards.
   EXPECT_TRUE(in_->UnprotectRtp(packet.data(), &len));
@@ -93,7 +95,23 @@ TEST_P(SrtpSessionTest, RtpReplayFails) {
   auto copy = packet;
   size_t copy_len = len;
   ASSERT_TRUE(in_->UnprotectRtp(packet.data(), &len));
-  EXPECT_FALSE(in_->UnprotectRtp(copy.data(), &copy_len));
+  SrtpError error = SrtpError::kNone;
+  EXPECT_FALSE(in_->UnprotectRtp(copy.data(), &copy_len, &error));
+  EXPECT_EQ(error, SrtpError::kReplay);
+}
+
+// A packet older than the replay window is refused as a replay too, even if never seen.
+TEST_P(SrtpSessionTest, RtpOlderThanWindowFails) {
+  size_t old_len = 0;
+  auto old_packet = RtpPacket(100, &old_len);
+  ASSERT_TRUE(out_->ProtectRtp(old_packet.data(), &old_len, old_packet.size()));
+  size_t len = 0;
+  auto packet = RtpPacket(static_cast<uint16_t>(100 + kSrtpReplayWindow + 10), &len);
+  ASSERT_TRUE(out_->ProtectRtp(packet.data(), &len, packet.size()));
+  ASSERT_TRUE(in_->UnprotectRtp(packet.data(), &len));
+  SrtpError error = SrtpError::kNone;
+  EXPECT_FALSE(in_->UnprotectRtp(old_packet.data(), &old_len, &error));
+  EXPECT_EQ(error, SrtpError::kReplay);
 }
 
 TEST_P(SrtpSessionTest, OutboundAllowsRetransmission) {
@@ -114,13 +132,16 @@ TEST_P(SrtpSessionTest, RtcpRoundTripTamperReplay) {
   auto tampered = packet;
   size_t tampered_len = len;
   tampered[5] ^= 0x01;
-  EXPECT_FALSE(in_->UnprotectRtcp(tampered.data(), &tampered_len));
+  SrtpError error = SrtpError::kNone;
+  EXPECT_FALSE(in_->UnprotectRtcp(tampered.data(), &tampered_len, &error));
+  EXPECT_EQ(error, SrtpError::kAuth);
   auto replay = packet;
   size_t replay_len = len;
   ASSERT_TRUE(in_->UnprotectRtcp(packet.data(), &len));
   ASSERT_EQ(len, original_len);
   EXPECT_EQ(0, std::memcmp(packet.data(), original.data(), len));
-  EXPECT_FALSE(in_->UnprotectRtcp(replay.data(), &replay_len));
+  EXPECT_FALSE(in_->UnprotectRtcp(replay.data(), &replay_len, &error));
+  EXPECT_EQ(error, SrtpError::kReplay);
 }
 
 TEST_P(SrtpSessionTest, WrongKeyFails) {
@@ -137,7 +158,9 @@ TEST_P(SrtpSessionTest, RejectsShortAndNoRoom) {
   size_t len = 0;
   auto packet = RtpPacket(1, &len);
   size_t short_len = 11;
-  EXPECT_FALSE(in_->UnprotectRtp(packet.data(), &short_len));
+  SrtpError error = SrtpError::kNone;
+  EXPECT_FALSE(in_->UnprotectRtp(packet.data(), &short_len, &error));
+  EXPECT_EQ(error, SrtpError::kMalformed);
   EXPECT_FALSE(out_->ProtectRtp(packet.data(), &len, len + 4));
   std::array<uint8_t, 4> garbage = {0x80, 0x60, 0, 0};
   size_t garbage_len = garbage.size();

@@ -67,6 +67,18 @@ struct Browser : UdpSocket::Listener, DtlsTransport::Listener {
   std::vector<std::vector<uint8_t>> stun, media;
 };
 
+// A DTLS endpoint that only records what it would send.
+struct Endpoint : DtlsTransport::Listener {
+  void SendDtlsData(const uint8_t* data, size_t len) override {
+    datagrams.emplace_back(data, data + len);
+  }
+  void OnDtlsStateChange(DtlsState, const std::string&) override {}
+  void OnDtlsConnected(SrtpProfile, std::vector<uint8_t>, std::vector<uint8_t>) override {}
+  void OnDtlsApplicationData(const uint8_t*, size_t) override {}
+  std::unique_ptr<DtlsCertificate> cert;
+  std::vector<std::vector<uint8_t>> datagrams;
+};
+
 std::vector<uint8_t> BindingRequest(const std::string& username, const std::string& password,
                                     bool use_candidate) {
   uint8_t tid[12];
@@ -105,6 +117,40 @@ class WebRtcTransportTest : public ::testing::Test {
     transport_.reset();
     browser_.dtls.reset();
     browser_.socket.reset();
+  }
+
+  // ICE (one nominating check) and DTLS with the browser as client; `profiles` are the SRTP
+  // profiles the browser offers.
+  void StartBrowserDtls(const char* profiles = kDtlsSrtpProfiles) {
+    auto dtls = DtlsTransport::Create(loop_.get(), browser_.cert.get(), &browser_, 5000, profiles);
+    ASSERT_TRUE(dtls.ok());
+    browser_.dtls = *std::move(dtls);
+    browser_.dtls->SetRemoteFingerprints(transport_->local_fingerprints());
+    ASSERT_TRUE(browser_.dtls->Start(DtlsRole::kClient).ok());
+  }
+  void Nominate() {
+    browser_.SendStun(
+        BindingRequest(transport_->ice_ufrag() + ":browser", transport_->ice_pwd(), true));
+    ASSERT_TRUE(loop_.RunUntil([&] { return transport_->ice_state() == IceState::kCompleted; }));
+  }
+  void ConnectBrowser() {
+    ASSERT_TRUE(transport_->Connect(DtlsRole::kClient, browser_.cert->Fingerprints()).ok());
+    Nominate();
+    StartBrowserDtls();
+    ASSERT_TRUE(loop_.RunUntil([&] {
+      return browser_.dtls_state == DtlsState::kConnected &&
+             server_.dtls_state == DtlsState::kConnected;
+    })) << server_.reason;
+  }
+  // `plain` protected with the browser's SRTP (RTCP when rtcp).
+  std::vector<uint8_t> Protect(std::vector<uint8_t> plain, bool rtcp = false) {
+    size_t len = plain.size();
+    plain.resize(len + 256);
+    const bool ok = rtcp ? browser_.srtp_out->ProtectRtcp(plain.data(), &len, plain.size())
+                         : browser_.srtp_out->ProtectRtp(plain.data(), &len, plain.size());
+    EXPECT_TRUE(ok);
+    plain.resize(len);
+    return plain;
   }
 
   testing::TestLoop loop_;
@@ -159,6 +205,7 @@ TEST_F(WebRtcTransportTest, EndToEnd) {
   uint8_t early[40] = {0x80, 0x60, 0, 1};
   browser_.SendStun(std::vector<uint8_t>(early, early + sizeof(early)));
   ASSERT_TRUE(loop_.RunUntil([&] { return transport_->stats().packets_dropped == 1; }));
+  EXPECT_EQ(transport_->stats().unknown_source, 1u);
 
   // ICE: one nominating check.
   browser_.SendStun(
@@ -212,6 +259,7 @@ TEST_F(WebRtcTransportTest, EndToEnd) {
   const uint64_t dropped = transport_->stats().packets_dropped;
   browser_.SendStun(std::vector<uint8_t>(rr, rr + len));
   ASSERT_TRUE(loop_.RunUntil([&] { return transport_->stats().packets_dropped == dropped + 1; }));
+  EXPECT_EQ(transport_->stats().srtp_replayed, 1u);
 
   // Server -> browser.
   uint8_t out[1500] = {0x80, 0x6F, 0x00, 0x07, 0, 0, 1, 0, 0x01, 0x02, 0x03, 0x04, 'm', 'e', 'd'};
@@ -286,20 +334,131 @@ TEST_F(WebRtcTransportTest, ActsAsDtlsClientWhenRemoteIsServer) {
   EXPECT_EQ(browser_.dtls->role(), DtlsRole::kServer);
 }
 
+// What strangers and a misbehaving peer send: every datagram dropped is counted once, by
+// kind, nothing is answered, and the session goes on.
+TEST_F(WebRtcTransportTest, HostileDatagramsAreDroppedAndCountedByKind) {
+  ASSERT_TRUE(transport_->Connect(DtlsRole::kClient, browser_.cert->Fingerprints()).ok());
+  Nominate();
+  // Media after ICE, before the DTLS keys.
+  uint8_t early[40] = {0x80, 0x60, 0, 1};
+  browser_.SendStun(std::vector<uint8_t>(early, early + sizeof(early)));
+  ASSERT_TRUE(loop_.RunUntil([&] { return transport_->stats().srtp_no_keys == 1; }));
+  StartBrowserDtls();
+  ASSERT_TRUE(loop_.RunUntil([&] {
+    return browser_.dtls_state == DtlsState::kConnected &&
+           server_.dtls_state == DtlsState::kConnected;
+  })) << server_.reason;
+  const WebRtcTransport::Stats before = transport_->stats();
+  const size_t stun_answers = browser_.stun.size();
+
+  // A stranger on another port: nothing it sends reaches DTLS or SRTP, nothing is answered.
+  Browser stranger;
+  auto socket = UdpSocket::Create(loop_.get(), "127.0.0.1", 50000, 59999, &stranger);
+  ASSERT_TRUE(socket.ok());
+  stranger.socket = *std::move(socket);
+  stranger.server = browser_.server;
+
+  std::vector<uint8_t> rtp = {0x80, 0x60, 0x00, 0x10, 0, 0, 0, 9, 0xDE, 0xAD, 0xBE, 0xEF};
+  rtp.resize(100, 0x55);
+  const std::vector<uint8_t> protected_rtp = Protect(rtp);
+  std::vector<uint8_t> rr = {0x80, 201, 0x00, 0x01, 0xDE, 0xAD, 0xBE, 0xEF};
+  const std::vector<uint8_t> protected_rr = Protect(rr, /*rtcp=*/true);
+  std::vector<uint8_t> next_rtp = rtp;
+  next_rtp[3] = 0x11;
+  std::vector<uint8_t> forged = Protect(next_rtp);
+  forged[40] ^= 0x01;
+  const std::vector<uint8_t> short_rtp = {0x80, 0x60, 0, 2, 0, 0, 0, 0};
+  const std::vector<uint8_t> dtls_record = {22, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 9, 0, 1, 1};
+
+  for (const auto& garbage : std::vector<std::vector<uint8_t>>{
+           {0x04}, {0x13, 1, 2, 3}, {0x40, 0, 0}, {0x7F}, {0xC0, 0xC8, 0, 1}, {0xFF, 0xFF}}) {
+    browser_.SendStun(garbage);
+    stranger.SendStun(garbage);
+  }
+  stranger.SendStun(protected_rtp);
+  stranger.SendStun(protected_rr);
+  stranger.SendStun(dtls_record);
+  browser_.SendStun(protected_rtp);  // accepted
+  browser_.SendStun(protected_rtp);  // replayed
+  browser_.SendStun(protected_rr);   // accepted
+  browser_.SendStun(protected_rr);   // replayed
+  browser_.SendStun(forged);         // the tag does not verify
+  browser_.SendStun(short_rtp);      // too short for SRTP
+  // A second ClientHello from the peer's own address.
+  Endpoint second_client;
+  auto cert = DtlsCertificate::Generate();
+  ASSERT_TRUE(cert.ok());
+  second_client.cert = *std::move(cert);
+  auto dtls = DtlsTransport::Create(loop_.get(), second_client.cert.get(), &second_client);
+  ASSERT_TRUE(dtls.ok());
+  ASSERT_TRUE((*dtls)->Start(DtlsRole::kClient).ok());
+  ASSERT_EQ(second_client.datagrams.size(), 1u);
+  browser_.SendStun(second_client.datagrams[0]);
+  (*dtls)->Close();
+
+  const auto delta = [&](uint64_t WebRtcTransport::Stats::*field) {
+    return transport_->stats().*field - before.*field;
+  };
+  ASSERT_TRUE(loop_.RunUntil([&] {
+    return transport_->dtls_stats().client_hellos_after_handshake == 1 &&
+           delta(&WebRtcTransport::Stats::packets_dropped) == 19;
+  })) << transport_->stats().packets_dropped - before.packets_dropped;
+  EXPECT_EQ(delta(&WebRtcTransport::Stats::unknown_packets), 12u);
+  EXPECT_EQ(delta(&WebRtcTransport::Stats::unknown_source), 3u);
+  EXPECT_EQ(delta(&WebRtcTransport::Stats::srtp_replayed), 2u);
+  EXPECT_EQ(delta(&WebRtcTransport::Stats::srtp_auth_failed), 1u);
+  EXPECT_EQ(delta(&WebRtcTransport::Stats::srtp_malformed), 1u);
+  EXPECT_EQ(delta(&WebRtcTransport::Stats::srtp_no_keys), 0u);
+  EXPECT_EQ(delta(&WebRtcTransport::Stats::dtls_dropped), 0u);
+  EXPECT_EQ(delta(&WebRtcTransport::Stats::rtp_packets_received), 1u);
+  EXPECT_EQ(delta(&WebRtcTransport::Stats::rtcp_packets_received), 1u);
+  EXPECT_EQ(server_.rtp.size(), 1u);
+  EXPECT_EQ(server_.rtcp.size(), 1u);
+
+  // The session goes on: the genuine next packet (same number as the forged one) gets in.
+  browser_.SendStun(Protect(next_rtp));
+  ASSERT_TRUE(loop_.RunUntil([&] { return server_.rtp.size() == 2; }));
+  EXPECT_EQ(server_.rtp[1], next_rtp);
+  EXPECT_EQ(transport_->dtls_state(), DtlsState::kConnected);
+  EXPECT_TRUE(stranger.stun.empty() && stranger.media.empty()) << "a stranger was answered";
+  EXPECT_EQ(browser_.stun.size(), stun_answers);
+  stranger.socket.reset();
+}
+
+// The browser's certificate is not the one signalled: the handshake is refused (no keys ever
+// exist), the failure is reported with its reason, and the transport stops answering ICE.
 TEST_F(WebRtcTransportTest, WrongRemoteFingerprintFails) {
   ASSERT_TRUE(transport_->Connect(DtlsRole::kClient, server_cert_->Fingerprints()).ok());
-  browser_.SendStun(
-      BindingRequest(transport_->ice_ufrag() + ":browser", transport_->ice_pwd(), true));
-  ASSERT_TRUE(loop_.RunUntil([&] { return transport_->ice_state() == IceState::kCompleted; }));
-  auto dtls = DtlsTransport::Create(loop_.get(), browser_.cert.get(), &browser_);
-  ASSERT_TRUE(dtls.ok());
-  browser_.dtls = *std::move(dtls);
-  browser_.dtls->SetRemoteFingerprints(transport_->local_fingerprints());
-  ASSERT_TRUE(browser_.dtls->Start(DtlsRole::kClient).ok());
+  Nominate();
+  StartBrowserDtls();
   ASSERT_TRUE(loop_.RunUntil([&] { return server_.dtls_state == DtlsState::kFailed; }));
-  EXPECT_NE(server_.reason.find("fingerprint"), std::string::npos);
+  EXPECT_EQ(server_.reason, "remote fingerprint mismatch");
+  EXPECT_EQ(transport_->dtls_stats().fingerprint_mismatches, 1u);
+  EXPECT_TRUE(transport_->srtp_profile_name().empty());
   uint8_t out[256] = {0x80, 0x6F};
   EXPECT_FALSE(transport_->SendRtp(out, 12, sizeof(out)));
+  // The browser hears the refusal (a bad_certificate alert).
+  ASSERT_TRUE(loop_.RunUntil([&] { return browser_.dtls_state == DtlsState::kFailed; }));
+  // Closed: checks get no answer.
+  EXPECT_EQ(transport_->ice_state(), IceState::kClosed);
+  const size_t answers = browser_.stun.size();
+  browser_.SendStun(
+      BindingRequest(transport_->ice_ufrag() + ":browser", transport_->ice_pwd(), true));
+  loop_.RunUntil([] { return false; }, 200);
+  EXPECT_EQ(browser_.stun.size(), answers);
+}
+
+// A browser that offers no SRTP profile we accept: the handshake completes without one, the
+// transport fails with that reason and closes.
+TEST_F(WebRtcTransportTest, NoCommonSrtpProfileFails) {
+  ASSERT_TRUE(transport_->Connect(DtlsRole::kClient, browser_.cert->Fingerprints()).ok());
+  Nominate();
+  StartBrowserDtls("SRTP_AES128_CM_SHA1_32");
+  ASSERT_TRUE(loop_.RunUntil([&] { return server_.dtls_state == DtlsState::kFailed; }));
+  EXPECT_NE(server_.reason.find("SRTP profile"), std::string::npos) << server_.reason;
+  EXPECT_TRUE(transport_->srtp_profile_name().empty());
+  EXPECT_EQ(transport_->ice_state(), IceState::kClosed);
+  EXPECT_EQ(transport_->dtls_stats().fingerprint_mismatches, 0u);
 }
 
 }  // namespace

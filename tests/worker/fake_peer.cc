@@ -56,6 +56,7 @@ void FakePeer::SendBindingRequest(uint16_t server_port, const std::string& serve
       .AddIceControlling(0x0102030405060708ull)
       .AddUseCandidate();
   std::vector<uint8_t> request = b.AddMessageIntegrity(server_pwd).AddFingerprint().Take();
+  last_binding_request_ = request;
   socket_->Send(request.data(), request.size(), reinterpret_cast<const sockaddr*>(&server_));
 }
 
@@ -67,29 +68,42 @@ absl::Status FakePeer::MoveToNewPort() {
   return absl::OkStatus();
 }
 
-absl::Status FakePeer::StartDtls(std::vector<transport::Fingerprint> remote) {
-  auto dtls = transport::DtlsTransport::Create(loop_, cert_.get(), this);
+absl::Status FakePeer::StartDtls(std::vector<transport::Fingerprint> remote,
+                                 const char* srtp_profiles) {
+  auto dtls = transport::DtlsTransport::Create(loop_, cert_.get(), this,
+                                               transport::kDtlsHandshakeTimeoutMs, srtp_profiles);
   if (!dtls.ok()) return dtls.status();
   dtls_ = *std::move(dtls);
   dtls_->SetRemoteFingerprints(std::move(remote));
   return dtls_->Start(transport::DtlsRole::kClient);
 }
 
-bool FakePeer::SendRtp(const uint8_t* data, size_t len) {
-  if (!srtp_out_) return false;
+std::vector<uint8_t> FakePeer::ProtectRtp(const uint8_t* data, size_t len) {
+  if (!srtp_out_) return {};
   std::vector<uint8_t> buffer(data, data + len);
   buffer.resize(len + kSrtpOverhead);
-  if (!srtp_out_->ProtectRtp(buffer.data(), &len, buffer.size())) return false;
-  return socket_->Send(buffer.data(), len, reinterpret_cast<const sockaddr*>(&server_));
+  if (!srtp_out_->ProtectRtp(buffer.data(), &len, buffer.size())) return {};
+  buffer.resize(len);
+  return buffer;
 }
 
-bool FakePeer::SendRtcp(const uint8_t* data, size_t len) {
-  if (!srtp_out_) return false;
+std::vector<uint8_t> FakePeer::ProtectRtcp(const uint8_t* data, size_t len) {
+  if (!srtp_out_) return {};
   std::vector<uint8_t> buffer(data, data + len);
   buffer.resize(len + kSrtpOverhead);
-  if (!srtp_out_->ProtectRtcp(buffer.data(), &len, buffer.size())) return false;
-  return socket_->Send(buffer.data(), len, reinterpret_cast<const sockaddr*>(&server_));
+  if (!srtp_out_->ProtectRtcp(buffer.data(), &len, buffer.size())) return {};
+  buffer.resize(len);
+  return buffer;
 }
+
+bool FakePeer::SendRaw(const std::vector<uint8_t>& bytes) {
+  return !bytes.empty() &&
+         socket_->Send(bytes.data(), bytes.size(), reinterpret_cast<const sockaddr*>(&server_));
+}
+
+bool FakePeer::SendRtp(const uint8_t* data, size_t len) { return SendRaw(ProtectRtp(data, len)); }
+
+bool FakePeer::SendRtcp(const uint8_t* data, size_t len) { return SendRaw(ProtectRtcp(data, len)); }
 
 void FakePeer::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* /*from*/) {
   if (len == 0) return;

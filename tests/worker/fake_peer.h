@@ -45,14 +45,24 @@ class FakePeer : public transport::UdpSocket::Listener, public transport::DtlsTr
   absl::Status MoveToNewPort();
   uint16_t local_port() const { return socket_->local_port(); }
 
-  // Starts the DTLS client toward the server, checking its certificate against `remote`.
-  absl::Status StartDtls(std::vector<transport::Fingerprint> remote);
+  // The last binding request sent, byte for byte.
+  const std::vector<uint8_t>& last_binding_request() const { return last_binding_request_; }
+
+  // Starts the DTLS client toward the server, checking its certificate against `remote`;
+  // `srtp_profiles` are the use_srtp profiles offered (OpenSSL names).
+  absl::Status StartDtls(std::vector<transport::Fingerprint> remote,
+                         const char* srtp_profiles = transport::kDtlsSrtpProfiles);
   bool dtls_connected() const { return dtls_state_ == transport::DtlsState::kConnected; }
   bool dtls_failed() const { return dtls_state_ == transport::DtlsState::kFailed; }
 
   // Protects and sends a plain RTP / RTCP packet. False before DTLS or on failure.
   bool SendRtp(const uint8_t* data, size_t len);
   bool SendRtcp(const uint8_t* data, size_t len);
+  // Protects without sending (empty before DTLS or on failure), and sends bytes as they are
+  // from this peer's socket: to replay or forge packets from the peer's own address.
+  std::vector<uint8_t> ProtectRtp(const uint8_t* data, size_t len);
+  std::vector<uint8_t> ProtectRtcp(const uint8_t* data, size_t len);
+  bool SendRaw(const std::vector<uint8_t>& bytes);
 
   // Decrypted packets received from the server.
   const std::vector<std::vector<uint8_t>>& rtp() const { return rtp_; }
@@ -81,6 +91,7 @@ class FakePeer : public transport::UdpSocket::Listener, public transport::DtlsTr
   sockaddr_in server_{};
   // The password of each binding request sent, by its transaction number.
   std::vector<std::string> request_passwords_;
+  std::vector<uint8_t> last_binding_request_;
   bool ice_completed_ = false;
   int stun_responses_ = 0;
   int binding_successes_ = 0;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,9 +49,12 @@ struct Reply {
   std::vector<std::string> transports, producers, consumers, routers;
   // TransportStats
   bool has_stats = false;
+  fbs::IceState ice_state = fbs::IceState::NEW;
   fbs::DtlsState dtls_state = fbs::DtlsState::NEW;
   std::string srtp_profile;
   uint64_t rtp_received = 0, rtp_sent = 0, rtcp_received = 0, rtcp_sent = 0;
+  // The drop and rate-limit counters, by their field name in TransportStats.
+  std::map<std::string, uint64_t> counters;
   // ProducerStats / ConsumerStats: one entry per stream (per encoding for a producer)
   struct Stream {
     uint32_t ssrc = 0;
@@ -58,6 +62,9 @@ struct Reply {
     uint64_t packets = 0;
     uint32_t pli_count = 0;
     uint64_t retransmitted = 0;
+    uint32_t fir_count = 0, nack_count = 0;
+    uint64_t key_frame_requests_suppressed = 0;
+    uint64_t nack_duplicates = 0, nack_over_budget = 0, nack_over_cap = 0, nack_unavailable = 0;
   };
   std::vector<Stream> streams;
 };
@@ -114,7 +121,33 @@ inline Reply ToReply(const fbs::Response* response) {
   if (const auto* dump = response->body_as_WorkerDump()) r.routers = Strings(dump->router_ids());
   if (const auto* stats = response->body_as_TransportStats()) {
     r.has_stats = true;
+    r.ice_state = stats->ice_state();
     r.dtls_state = stats->dtls_state();
+#define SB_COUNTER(name) r.counters[#name] = stats->name();
+    SB_COUNTER(packets_dropped)
+    SB_COUNTER(unknown_packets)
+    SB_COUNTER(unknown_source)
+    SB_COUNTER(stun_malformed)
+    SB_COUNTER(stun_unauthenticated)
+    SB_COUNTER(stun_replayed)
+    SB_COUNTER(stun_ignored)
+    SB_COUNTER(dtls_dropped)
+    SB_COUNTER(dtls_client_hellos_after_handshake)
+    SB_COUNTER(dtls_renegotiations_refused)
+    SB_COUNTER(dtls_fingerprint_mismatches)
+    SB_COUNTER(srtp_no_keys)
+    SB_COUNTER(srtp_replayed)
+    SB_COUNTER(srtp_auth_failed)
+    SB_COUNTER(srtp_malformed)
+    SB_COUNTER(rtp_malformed)
+    SB_COUNTER(rtcp_malformed)
+    SB_COUNTER(rtp_unknown_ssrc)
+    SB_COUNTER(key_frame_requests_suppressed)
+    SB_COUNTER(nack_duplicates)
+    SB_COUNTER(nack_over_budget)
+    SB_COUNTER(nack_over_cap)
+    SB_COUNTER(nack_unavailable)
+#undef SB_COUNTER
     if (stats->srtp_profile()) r.srtp_profile = stats->srtp_profile()->str();
     r.rtp_received = stats->rtp_packets_received();
     r.rtp_sent = stats->rtp_packets_sent();
@@ -124,8 +157,16 @@ inline Reply ToReply(const fbs::Response* response) {
   auto add_streams = [&](const auto* streams) {
     if (!streams) return;
     for (const auto* s : *streams) {
-      r.streams.push_back({s->ssrc(), s->rid() ? s->rid()->str() : "", s->packets(), s->pli_count(),
-                           s->retransmitted()});
+      Reply::Stream stream{s->ssrc(), s->rid() ? s->rid()->str() : "", s->packets(), s->pli_count(),
+                           s->retransmitted()};
+      stream.fir_count = s->fir_count();
+      stream.nack_count = s->nack_count();
+      stream.key_frame_requests_suppressed = s->key_frame_requests_suppressed();
+      stream.nack_duplicates = s->nack_duplicates();
+      stream.nack_over_budget = s->nack_over_budget();
+      stream.nack_over_cap = s->nack_over_cap();
+      stream.nack_unavailable = s->nack_unavailable();
+      r.streams.push_back(stream);
     }
   };
   if (const auto* stats = response->body_as_ProducerStats()) add_streams(stats->streams());
@@ -186,6 +227,7 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
       notifications_.push_back({n.event(), n.handler_id() ? n.handler_id()->str() : ""});
       if (const auto* dtls = n.body_as_DtlsStateChange()) {
         dtls_states_.push_back({n.handler_id() ? n.handler_id()->str() : "", dtls->state()});
+        dtls_reasons_.push_back(dtls->reason() ? dtls->reason()->str() : "");
       }
     });
     ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::WORKER_RUNNING, "") > 0; },
@@ -317,6 +359,7 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
   std::unique_ptr<WorkerProcess> worker_;
   std::vector<std::pair<fbs::Event, std::string>> notifications_;
   std::vector<std::pair<std::string, fbs::DtlsState>> dtls_states_;
+  std::vector<std::string> dtls_reasons_;  // one per dtls_states_ entry
   std::vector<std::unique_ptr<FakePeer>> peers_;
   bool exited_ = false;
 };
