@@ -269,6 +269,7 @@ void JanusParticipant::OnSubscriberEvent(uint64_t feed, const nlohmann::json& /*
     f.subscriber = std::make_unique<Subscriber>(loop_, certificate_, name_, stats_);
   }
   const std::string sdp = jsep.value("sdp", "");
+  SB_LOG_DEBUG("janus", "{}: subscribe offer for feed {}:\n{}", name_, feed, sdp);
   // Every m-line of this handle carries the one feed.
   nlohmann::json streams = nlohmann::json::array();
   for (const auto& mid : Mids(sdp)) {

@@ -60,6 +60,17 @@ struct TransportAttributes {
   bool complete() const { return !ice_ufrag.empty() && !ice_pwd.empty() && !fingerprints.empty(); }
 };
 
+// What applies to one m-section: each attribute from its own level, else from the session's
+// (RFC 8839 5.4 for ice-ufrag and ice-pwd, RFC 8122 5 for fingerprint). Servers split them:
+// Janus writes a=fingerprint only at session level and the ICE credentials only in each
+// m-section.
+TransportAttributes Resolve(TransportAttributes media, const TransportAttributes& session) {
+  if (media.ice_ufrag.empty()) media.ice_ufrag = session.ice_ufrag;
+  if (media.ice_pwd.empty()) media.ice_pwd = session.ice_pwd;
+  if (media.fingerprints.empty()) media.fingerprints = session.fingerprints;
+  return media;
+}
+
 // What a section's lines say before they are put together.
 struct SectionBuilder {
   OfferedSection section;
@@ -219,17 +230,29 @@ absl::StatusOr<SubscribeOffer> ParseSubscribeOffer(std::string_view sdp_text) {
 
   const TransportAttributes* chosen = nullptr;
   const TransportAttributes* any = nullptr;
+  bool any_accepted = false;
   for (SectionBuilder& b : sections) {
     if (b.section.mid.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("subscribe-offer: m-line ", offer.sections.size(), " has no a=mid"));
     }
+    b.transport = Resolve(std::move(b.transport), session);
     OfferedSection s = Finish(b);
+    any_accepted = any_accepted || s.accepted();
     if (!chosen && s.accepted() && b.transport.complete()) chosen = &b.transport;
     if (!any && b.transport.complete()) any = &b.transport;
     offer.sections.push_back(std::move(s));
   }
-  if (!chosen) chosen = session.complete() ? &session : any;
+  if (!chosen) {
+    // An m-line to receive on but nobody to connect to: say so, rather than answer and never
+    // start ICE (the subscriber would wait for media that cannot come).
+    if (any_accepted) {
+      return absl::InvalidArgumentError(
+          "subscribe-offer: no ice-ufrag, ice-pwd and fingerprint for its m-lines, neither in "
+          "them nor at session level");
+    }
+    chosen = session.complete() ? &session : any;
+  }
   if (chosen) {
     offer.ice_ufrag = chosen->ice_ufrag;
     offer.ice_pwd = chosen->ice_pwd;

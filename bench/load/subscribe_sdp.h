@@ -72,7 +72,8 @@ struct OfferedSection {
 };
 
 struct SubscribeOffer {
-  // The server's ICE credentials and DTLS fingerprints: those of the first accepted section,
+  // The server's ICE credentials and DTLS fingerprints: those that apply to the first accepted
+  // section (each from the section, else from the session level: RFC 8839 5.4, RFC 8122 5),
   // else of the session level, else of any section.
   std::string ice_ufrag, ice_pwd;
   std::vector<signaling::sdp::Fingerprint> fingerprints;
@@ -83,7 +84,8 @@ struct SubscribeOffer {
 };
 
 // Fails with InvalidArgument on what no server should send: too big, too many m-lines, an
-// m-line without a mid, a malformed m=, rtpmap or ssrc line. Attributes it does not need are
+// m-line without a mid, a malformed m=, rtpmap or ssrc line, an accepted m-line without ICE
+// credentials or fingerprint at its level or the session's. Attributes it does not need are
 // skipped.
 absl::StatusOr<SubscribeOffer> ParseSubscribeOffer(std::string_view sdp);
 

@@ -8,10 +8,12 @@
 #include <arpa/inet.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "signaling/sdp/sdp_session.h"
 #include "tests/bench/load/subscribe_offer_fixtures.h"
 #include "tests/signaling/sdp/sdp_fixtures.h"
+#include "tests/test_data.h"
 
 namespace sb::bench {
 namespace {
@@ -26,6 +28,14 @@ ClientTransport Transport() {
   return NewClientTransport({{"sha-256",
                               "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:"
                               "BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99"}});
+}
+
+// The value of the first line of `sdp` that starts with `prefix` (up to the line's end).
+std::string LineValue(const std::string& sdp, const std::string& prefix) {
+  const size_t at = sdp.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t start = at + prefix.size();
+  return sdp.substr(start, sdp.find_first_of("\r\n", start) - start);
 }
 
 const sdp::RemoteMedia* ByMid(const sdp::RemoteDescription& d, const std::string& mid) {
@@ -227,6 +237,124 @@ TEST(SubscribeSdp, AnswerWithEverythingRejectedSaysWhoWeAre) {
   EXPECT_EQ(answer->ice_ufrag, t.ice_ufrag);
   EXPECT_TRUE(answer->media[0].rejected);
   EXPECT_TRUE(answer->media[1].rejected);
+}
+
+// Janus 1.1.2's videoroom subscriber offer (tests/data/README.md): a=fingerprint only at
+// session level, ICE credentials only in each m-section, msid "janus janus<n>", ssrc lines with
+// cname only, an FID group on video. What applies to each m-line comes from both levels (RFC
+// 8839 5.4, RFC 8122 5); reading the credentials from one level only left the subscriber
+// without any and it never started ICE against Janus.
+TEST(SubscribeSdp, ReadsJanusSubscribeOffer) {
+  const std::string text = test_data::Read("janus_subscribe_offer.sdp");
+  ASSERT_FALSE(text.empty());
+  auto offer = ParseSubscribeOffer(text);
+  ASSERT_TRUE(offer.ok()) << offer.status();
+  EXPECT_EQ(offer->ice_ufrag, LineValue(text, "a=ice-ufrag:"));
+  EXPECT_EQ(offer->ice_pwd, LineValue(text, "a=ice-pwd:"));
+  EXPECT_FALSE(offer->ice_ufrag.empty());
+  ASSERT_EQ(offer->fingerprints.size(), 1u);
+  EXPECT_EQ(offer->fingerprints[0].algorithm, "sha-256");
+  EXPECT_EQ(offer->fingerprints[0].value, LineValue(text, "a=fingerprint:sha-256 "));
+  EXPECT_EQ(offer->bundle_mids, (std::vector<std::string>{"0", "1"}));
+  ASSERT_TRUE(offer->candidate);
+  const std::vector<std::string> candidate = absl::StrSplit(LineValue(text, "a=candidate:"), ' ');
+  ASSERT_GE(candidate.size(), 6u);
+  char address[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &offer->candidate->sin_addr, address, sizeof(address));
+  EXPECT_EQ(address, candidate[4]);
+  EXPECT_EQ(absl::StrCat(ntohs(offer->candidate->sin_port)), candidate[5]);
+
+  ASSERT_EQ(offer->sections.size(), 2u);
+  const OfferedSection& audio = offer->sections[0];
+  EXPECT_EQ(audio.mid, "0");
+  EXPECT_EQ(audio.media, "audio");
+  EXPECT_TRUE(audio.sending());
+  EXPECT_NE(audio.ssrc, 0u);
+  EXPECT_EQ(absl::StrCat(audio.ssrc, " cname:janus"), LineValue(text, "a=ssrc:"));
+  EXPECT_EQ(audio.rtx_ssrc, 0u);
+  EXPECT_EQ(audio.msid_stream, "janus");
+  EXPECT_EQ(audio.msid_track, "janus0");
+  ASSERT_EQ(audio.codecs.size(), 1u);
+  EXPECT_EQ(audio.codecs[0].payload_type, 111);
+  EXPECT_EQ(audio.codecs[0].name, "opus");
+  EXPECT_EQ(audio.codecs[0].fmtp, "useinbandfec=1");
+
+  const OfferedSection& video = offer->sections[1];
+  EXPECT_EQ(video.mid, "1");
+  EXPECT_TRUE(video.sending());
+  const std::vector<std::string> fid = absl::StrSplit(LineValue(text, "a=ssrc-group:FID "), ' ');
+  ASSERT_EQ(fid.size(), 2u);
+  EXPECT_EQ(absl::StrCat(video.ssrc), fid[0]);
+  EXPECT_EQ(absl::StrCat(video.rtx_ssrc), fid[1]);
+  EXPECT_EQ(video.msid_track, "janus1");
+  ASSERT_EQ(video.codecs.size(), 2u);
+  EXPECT_EQ(video.codecs[0].payload_type, 96);
+  EXPECT_EQ(video.codecs[0].name, "VP8");
+  EXPECT_EQ(video.codecs[0].feedback.size(), 5u);
+  EXPECT_EQ(video.codecs[1].payload_type, 97);
+  EXPECT_EQ(video.codecs[1].fmtp, "apt=96");
+}
+
+// The answer Janus gets back: both m-lines recvonly in one BUNDLE group, setup:active, our
+// credentials, its payload types and extensions.
+TEST(SubscribeSdp, AnswersJanusSubscribeOffer) {
+  auto offer = ParseSubscribeOffer(test_data::Read("janus_subscribe_offer.sdp"));
+  ASSERT_TRUE(offer.ok()) << offer.status();
+  const ClientTransport t = Transport();
+  const std::string text = BuildSubscribeAnswer(*offer, t, 9, 1);
+  auto answer = sdp::ParseRemoteDescription(text);
+  ASSERT_TRUE(answer.ok()) << answer.status() << "\n" << text;
+  EXPECT_EQ(answer->setup, "active");
+  EXPECT_EQ(answer->ice_ufrag, t.ice_ufrag);
+  EXPECT_EQ(answer->ice_pwd, t.ice_pwd);
+  EXPECT_EQ(answer->bundle_mids, (std::vector<std::string>{"0", "1"}));
+  ASSERT_EQ(answer->media.size(), 2u);
+  EXPECT_EQ(answer->media[0].direction, "recvonly");
+  EXPECT_EQ(answer->media[1].direction, "recvonly");
+  ASSERT_EQ(answer->media[0].rtp.codecs.size(), 1u);
+  EXPECT_EQ(answer->media[0].rtp.codecs[0].payload_type, 111);
+  ASSERT_EQ(answer->media[1].rtp.codecs.size(), 2u);
+  EXPECT_EQ(answer->media[1].rtp.codecs[0].payload_type, 96);
+  EXPECT_EQ(answer->media[1].rtp.codecs[1].payload_type, 97);
+  EXPECT_EQ(answer->media[1].rtp.header_extensions.size(), 3u);
+}
+
+// Session-level ICE credentials with per-section fingerprints (the other split) are read too;
+// an offer with m-lines to receive but no fingerprint anywhere is refused rather than answered
+// with nothing to connect to.
+TEST(SubscribeSdp, TransportAttributesFromEitherLevel) {
+  const std::string janus = test_data::Read("janus_subscribe_offer.sdp");
+  const std::string fingerprint =
+      "a=fingerprint:sha-256 " + LineValue(janus, "a=fingerprint:sha-256 ");
+  const std::string ufrag = "a=ice-ufrag:" + LineValue(janus, "a=ice-ufrag:");
+  const std::string pwd = "a=ice-pwd:" + LineValue(janus, "a=ice-pwd:");
+  auto replace_all = [](std::string s, const std::string& from, const std::string& to) {
+    for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) {
+      s.replace(at, from.size(), to);
+    }
+    return s;
+  };
+  // Move the credentials to session level and the fingerprint into every section.
+  std::string swapped = replace_all(janus, ufrag + "\r\n", "");
+  swapped = replace_all(swapped, pwd + "\r\n", "");
+  swapped = replace_all(swapped, fingerprint + "\r\n", "");
+  swapped =
+      replace_all(swapped, "a=ice-lite\r\n", "a=ice-lite\r\n" + ufrag + "\r\n" + pwd + "\r\n");
+  swapped = replace_all(swapped, "a=rtcp-mux\r\n", "a=rtcp-mux\r\n" + fingerprint + "\r\n");
+  // Credentials once, before the first m-line; a fingerprint in each m-line, none before.
+  const size_t first_m = swapped.find("m=audio");
+  ASSERT_LT(swapped.find(ufrag), first_m);
+  ASSERT_EQ(swapped.find(ufrag, first_m), std::string::npos);
+  ASSERT_GT(swapped.find(fingerprint), first_m);
+  ASSERT_NE(swapped.find(fingerprint, swapped.find("m=video")), std::string::npos);
+  auto offer = ParseSubscribeOffer(swapped);
+  ASSERT_TRUE(offer.ok()) << offer.status();
+  EXPECT_EQ("a=ice-ufrag:" + offer->ice_ufrag, ufrag);
+  EXPECT_EQ("a=ice-pwd:" + offer->ice_pwd, pwd);
+  ASSERT_EQ(offer->fingerprints.size(), 1u);
+
+  EXPECT_FALSE(ParseSubscribeOffer(replace_all(janus, fingerprint + "\r\n", "")).ok());
+  EXPECT_FALSE(ParseSubscribeOffer(replace_all(janus, ufrag + "\r\n", "")).ok());
 }
 
 TEST(SubscribeSdp, RejectsWhatNoServerSends) {

@@ -1,18 +1,30 @@
 // The synthetic subscriber follows which stream each mid carries as a server reusing m-lines
 // offers them: a track that ends (inactive, or rejected with its attributes left in) ends its
 // stream, and a mid reused for another track starts a new stream with the new ssrc, whose
-// packets count there and not in the old one.
+// packets count there and not in the old one. And Janus's subscriber offer, as captured, starts
+// ICE with Janus's credentials.
 #include "bench/load/subscriber.h"
 
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <array>
 #include <map>
+#include <string_view>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "rtp/byte_io.h"
 #include "tests/bench/load/subscribe_offer_fixtures.h"
+#include "tests/test_data.h"
 #include "transport/dtls_certificate.h"
+#include "transport/stun_message.h"
 
 namespace sb::bench {
 namespace {
@@ -150,6 +162,69 @@ TEST_F(SubscriberTest, RejectedMLineEndsItsStream) {
   EXPECT_FALSE(r[0].live());
   EXPECT_TRUE(r[1].live());
   EXPECT_EQ(subscriber_->live_streams(), 1u);
+}
+
+// Janus's subscriber offer (tests/data/janus_subscribe_offer.sdp: fingerprint at session
+// level only, ICE credentials in the m-sections only) starts ICE toward its candidate with its
+// credentials: the binding request's USERNAME begins with Janus's ufrag and its
+// MESSAGE-INTEGRITY checks with Janus's password. Before, the subscriber answered and never
+// sent a check. The candidate is moved to a socket of this test on 127.0.0.1.
+TEST_F(SubscriberTest, JanusOfferStartsIce) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t addr_len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len), 0);
+
+  std::string sdp = test_data::Read("janus_subscribe_offer.sdp");
+  const std::vector<std::string> lines = absl::StrSplit(sdp, "\r\n");
+  std::string ufrag, pwd, local;
+  for (std::string line : lines) {
+    absl::string_view value = line;
+    if (absl::ConsumePrefix(&value, "a=ice-ufrag:") && ufrag.empty()) ufrag = std::string(value);
+    if (absl::ConsumePrefix(&value, "a=ice-pwd:") && pwd.empty()) pwd = std::string(value);
+    if (absl::StartsWith(line, "a=candidate:")) {
+      std::vector<std::string> f = absl::StrSplit(line, ' ');
+      ASSERT_GE(f.size(), 6u);
+      f[4] = "127.0.0.1";
+      f[5] = absl::StrCat(ntohs(addr.sin_port));
+      line = absl::StrJoin(f, " ");
+    }
+    absl::StrAppend(&local, line, line.empty() ? "" : "\r\n");
+  }
+  ASSERT_FALSE(ufrag.empty());
+  ASSERT_FALSE(pwd.empty());
+  auto answer =
+      subscriber_->OnOffer(local, nlohmann::json::array({{{"mid", "0"}, {"participantId", "42"}},
+                                                         {{"mid", "1"}, {"participantId", "42"}}}));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  subscriber_->OnAnswerSent();
+  auto r = Reports();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].kind, "audio");
+  EXPECT_EQ(r[1].kind, "video");
+  EXPECT_EQ(r[1].publisher, "42");
+
+  std::array<uint8_t, 1500> buffer{};
+  ssize_t n = -1;
+  for (int i = 0; i < 200 && n < 0; ++i) {
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    pollfd p{fd, POLLIN, 0};
+    poll(&p, 1, 10);
+    n = recv(fd, buffer.data(), buffer.size(), 0);
+  }
+  close(fd);
+  ASSERT_GT(n, 0) << "no ICE check toward Janus's candidate";
+  auto check = transport::StunMessage::Parse(
+      absl::Span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+  ASSERT_TRUE(check.ok()) << check.status();
+  ASSERT_TRUE(check->username().has_value());
+  const std::string username(*check->username());
+  EXPECT_TRUE(absl::StartsWith(username, ufrag + ":")) << username;
+  EXPECT_TRUE(check->CheckIntegrity(std::string_view(pwd)));
 }
 
 }  // namespace
