@@ -470,6 +470,7 @@ void Conference::Resume(ClientSink* sink, const nlohmann::json& message) {
   SB_LOG_INFO("rooms", "{} resumed in room {}", p->id, room->name);
   // An offer sent while it was away may never have arrived: offer the current state again.
   p->subscriber.AnswerFailed();
+  if (p->subscriber.mline_count() > 0) p->subscriber.Renegotiate();  // docs: one always follows
   if (p->answer_timer) p->answer_timer->Stop();
   MaybeOffer(p);
 }
@@ -559,8 +560,21 @@ void Conference::OnWorkerNotification(int index, const fbs::Notification& notifi
   if (notification.event() == fbs::Event::TRANSPORT_DTLS_STATE_CHANGE) {
     const auto* body = notification.body_as_DtlsStateChange();
     if (body && body->state() == fbs::DtlsState::FAILED) {
-      SB_LOG_WARN("rooms", "worker {}: DTLS failed on transport {}: {}", index, id,
-                  body->reason() ? body->reason()->str() : "");
+      const std::string reason = body->reason() ? body->reason()->str() : "";
+      SB_LOG_WARN("rooms", "worker {}: DTLS failed on transport {}: {}", index, id, reason);
+      // The participant's media cannot flow (wrong fingerprint, no SRTP keys): it leaves and
+      // is told, as when its room closes; the web app joins again by itself.
+      for (auto& [participant_id, p] : participants_) {
+        if (p->send.id != id && p->recv.id != id) continue;
+        Room* room = FindRoom(p->room_instance);
+        ++counters_.media_failures;
+        Send(p.get(), {{"type", "room-closed"},
+                       {"room", room ? room->name : ""},
+                       {"reason", "media connection failed: " + reason}});
+        if (p->sink) p->sink->OnRemovedFromRoom();
+        Leave(participant_id);
+        break;
+      }
     }
   } else if (notification.event() == fbs::Event::TRANSPORT_ICE_STATE_CHANGE) {
     const auto* body = notification.body_as_IceStateChange();

@@ -114,6 +114,7 @@ class Conference : public WorkerPool::Listener {
     uint64_t offers_sent = 0;
     uint64_t offers_retried = 0;        // offers sent again after a failed or missing answer
     uint64_t tracks_not_forwarded = 0;  // a subscriber's connection was at its m-line limit
+    uint64_t media_failures = 0;  // a transport's DTLS/SRTP setup failed: the participant left
     // Joins refused by a server-wide limit (Config): over joins_per_second, max_rooms,
     // max_participants_per_worker.
     uint64_t joins_refused_rate = 0;

@@ -184,6 +184,9 @@ std::string Server::Metrics() const {
   out.Counter("switchboard_tracks_not_forwarded_total",
               "Tracks not forwarded to a subscriber whose connection was at its m-line limit.",
               c.tracks_not_forwarded);
+  out.Counter("switchboard_media_failures_total",
+              "Participants removed because their DTLS/SRTP setup failed (told with room-closed).",
+              c.media_failures);
   out.LabeledCounter("switchboard_joins_refused_total",
                      "Joins refused by a server-wide limit: joins a second (rate), rooms open, "
                      "participants on the room's worker.",
