@@ -23,12 +23,6 @@ struct Free {
 };
 using CString = std::unique_ptr<char, Free>;
 
-bool ValidIdentity(const std::string& s) {
-  if (s.empty() || s.size() > kMaxIdentityBytes) return false;
-  return std::none_of(s.begin(), s.end(),
-                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 absl::Status Check(int rc, const char* what) {
   if (rc == 0) return absl::OkStatus();
   return absl::InternalError(absl::StrCat("libjwt: ", what, " failed (errno ", rc, ")"));
@@ -52,6 +46,20 @@ absl::StatusOr<const nlohmann::json*> Claim(const nlohmann::json& claims, const 
 
 }  // namespace
 
+bool ValidRoomName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxRoomNameBytes) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+bool ValidDisplayName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxDisplayNameBytes) return false;
+  return std::none_of(name.begin(), name.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
 absl::StatusOr<std::string> IssueToken(const TokenClaims& claims, std::string_view secret,
                                        int64_t now_seconds) {
   if (secret.size() < kMinAuthSecretBytes) {
@@ -59,11 +67,13 @@ absl::StatusOr<std::string> IssueToken(const TokenClaims& claims, std::string_vi
         absl::StrCat("the secret must be at least ", kMinAuthSecretBytes, " bytes"));
   }
   if (!claims.admin) {
-    if (claims.room.empty()) return absl::InvalidArgumentError("a token needs a room");
-    if (!ValidIdentity(claims.identity)) {
+    if (!ValidRoomName(claims.room)) {
+      return absl::InvalidArgumentError("the room must be 1-64 characters of [A-Za-z0-9_.-]");
+    }
+    if (!ValidDisplayName(claims.identity)) {
       return absl::InvalidArgumentError("the identity must be 1-64 printable bytes");
     }
-    if (!claims.name.empty() && !ValidIdentity(claims.name)) {
+    if (!claims.name.empty() && !ValidDisplayName(claims.name)) {
       return absl::InvalidArgumentError("the name must be 1-64 printable bytes");
     }
   }
@@ -160,14 +170,17 @@ absl::StatusOr<TokenClaims> VerifyToken(std::string_view token, std::string_view
   auto room = Claim(claims, "room", T::string);
   if (!room.ok()) return room.status();
   out.room = (*room)->get<std::string>();
-  if (!ValidIdentity(out.identity)) {
+  if (!ValidRoomName(out.room)) {
+    return absl::InvalidArgumentError("the token's \"room\" claim is not a valid room name");
+  }
+  if (!ValidDisplayName(out.identity)) {
     return absl::InvalidArgumentError("the token's \"sub\" claim must be 1-64 printable bytes");
   }
   if (claims.contains("name")) {
     auto name = Claim(claims, "name", T::string);
     if (!name.ok()) return name.status();
     out.name = (*name)->get<std::string>();
-    if (!ValidIdentity(out.name)) {
+    if (!ValidDisplayName(out.name)) {
       return absl::InvalidArgumentError("the token's \"name\" claim must be 1-64 printable bytes");
     }
   }

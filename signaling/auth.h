@@ -26,8 +26,14 @@ inline constexpr size_t kMaxTokenBytes = 4096;
 // "exp" and "nbf" are checked with this leeway (RFC 7519 section 4.1.4 allows "some small
 // leeway, usually no more than a few minutes"; NTP keeps servers far closer).
 inline constexpr int64_t kClockSkewSeconds = 30;
-// Identities and display names: as the join message's "name" (1-64 printable bytes).
-inline constexpr size_t kMaxIdentityBytes = 64;
+// Room names and display names (also identities): short, printable, safe to show and to log.
+inline constexpr size_t kMaxRoomNameBytes = 64;
+inline constexpr size_t kMaxDisplayNameBytes = 64;
+
+// 1-64 characters of [A-Za-z0-9_.-].
+bool ValidRoomName(std::string_view name);
+// 1-64 bytes without control characters (UTF-8 validity is the WebSocket layer's job).
+bool ValidDisplayName(std::string_view name);
 
 struct TokenClaims {
   std::string room;            // "room": the one room the token admits to (participant tokens)
@@ -54,8 +60,9 @@ absl::StatusOr<std::string> IssueToken(const TokenClaims& claims, std::string_vi
 //   kDeadlineExceeded   expired ("exp" more than kClockSkewSeconds ago) or not yet valid
 //                       ("nbf" more than kClockSkewSeconds ahead)
 //   kInvalidArgument    a claim missing or of the wrong type: "exp" (an integer) always;
-//                       "admin": true, or else "room", "sub" (1-64 printable bytes),
-//                       "canPublish" and "canSubscribe" (booleans); "name" when present
+//                       "admin": true, or else "room" (a valid room name), "sub" (a valid
+//                       display name), "canPublish" and "canSubscribe" (booleans); "name"
+//                       (a valid display name) when present
 absl::StatusOr<TokenClaims> VerifyToken(std::string_view token, std::string_view secret,
                                         int64_t now_seconds);
 

@@ -220,15 +220,32 @@ std::string HelpText() {
       "media worker processes. With no flags it serves http://127.0.0.1:8080/.\n"
       "`switchboard token` prints a join or admin token for --auth-secret (token --help).\n\n"
       "Flags:\n";
+  // Flag names in a column of 28, help wrapped at 100 columns.
+  constexpr size_t kIndent = 28, kWidth = 100;
   for (const auto& o : Options()) {
-    std::string left = absl::StrCat("  --", o.name, "=", o.value_name);
-    if (left.size() < 28) left.resize(28, ' ');
-    absl::StrAppend(&text, left, o.help, "\n");
+    std::string line = absl::StrCat("  --", o.name, "=", o.value_name);
+    if (line.size() >= kIndent) {
+      absl::StrAppend(&text, line, "\n");
+      line.clear();
+    }
+    line.resize(kIndent, ' ');
+    bool first = true;
+    for (absl::string_view word : absl::StrSplit(o.help, ' ', absl::SkipEmpty())) {
+      if (!first && line.size() + 1 + word.size() > kWidth) {
+        absl::StrAppend(&text, line, "\n");
+        line = std::string(kIndent, ' ');
+        first = true;
+      }
+      absl::StrAppend(&line, first ? "" : " ", word);
+      first = false;
+    }
+    absl::StrAppend(&text, line, "\n");
   }
   absl::StrAppend(&text,
-                  "  --config=FILE               JSON object of the same keys, applied before\n"
-                  "                              the flags that follow it\n"
-                  "  --help                      this text\n");
+                  "  --config=FILE             JSON object of the same keys (e.g. \"auth-secret\", to\n"
+                  "                            keep it off the command line), applied before the\n"
+                  "                            flags that follow it\n"
+                  "  --help                    this text\n");
   return text;
 }
 

@@ -264,7 +264,8 @@ TEST(Auth, MissingOrMistypedClaimsAreRefused) {
       {"sub", true},         {"name", 7},
       {"name", "a\nb"},      {"canPublish", "true"},
       {"canSubscribe", 1},   {"admin", "yes"},
-      {"nbf", "0"},          {"sub", std::string(65, 'x')}};
+      {"nbf", "0"},          {"sub", std::string(65, 'x')},
+      {"room", "a room"},    {"room", ""}};
   for (const auto& [claim, value] : mistyped) {
     nlohmann::json payload = ParticipantPayload();
     payload[claim] = value;
