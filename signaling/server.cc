@@ -159,8 +159,7 @@ std::optional<http::Response> Server::CheckOrigin(const http::Request& request) 
   if (OriginAllowed(origin, request.Header("Host"), config_.allowed_origins)) return std::nullopt;
   http_auth_failures_.Count(AuthFailure::kOrigin);
   // The Origin is the client's text: only a bounded piece of it goes to the log.
-  SB_LOG_INFO("server", "WebSocket from {} refused: Origin '{}' is not allowed",
-              request.Header("X-Forwarded-For").value_or("a client"),
+  SB_LOG_INFO("server", "WebSocket refused: Origin '{}' is not allowed",
               origin->substr(0, std::min<size_t>(origin->size(), 100)));
   return http::Response{403, "text/plain; charset=utf-8",
                         "403 Forbidden: pages from this origin may not open a WebSocket here "

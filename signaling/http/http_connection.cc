@@ -121,7 +121,8 @@ void HttpConnection::HandleHttpBytes(std::string_view data) {
 
 void HttpConnection::HandleRequest(const Request& request) {
   if (server_ == nullptr) return;
-  SB_LOG_DEBUG("http", "connection {}: {} {}", id_, request.method, request.target);
+  // The path only: a query may carry a token (a call's link, docs/security.md).
+  SB_LOG_DEBUG("http", "connection {}: {} {}", id_, request.method, request.path);
   if (auto it = server_->websocket_routes_.find(request.path);
       it != server_->websocket_routes_.end()) {
     // A copy: the handler may register or remove routes.
