@@ -158,9 +158,10 @@ std::optional<http::Response> Server::CheckOrigin(const http::Request& request) 
   const std::optional<std::string_view> origin = request.Header("Origin");
   if (OriginAllowed(origin, request.Header("Host"), config_.allowed_origins)) return std::nullopt;
   http_auth_failures_.Count(AuthFailure::kOrigin);
-  // The Origin is the client's text: only a bounded piece of it goes to the log.
-  SB_LOG_INFO("server", "WebSocket refused: Origin '{}' is not allowed",
-              origin->substr(0, std::min<size_t>(origin->size(), 100)));
+  // Debug only, as fast as anyone cares to knock (the counter says how many); the Origin is the
+  // client's text: only a bounded piece of it goes to the log.
+  SB_LOG_DEBUG("server", "WebSocket refused: Origin '{}' is not allowed",
+               origin->substr(0, std::min<size_t>(origin->size(), 100)));
   return http::Response{403, "text/plain; charset=utf-8",
                         "403 Forbidden: pages from this origin may not open a WebSocket here "
                         "(--allowed-origins)\n"};
