@@ -10,6 +10,8 @@ PACKAGES=(
   # libraries
   libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev libabsl-dev flatbuffers-compiler
   libflatbuffers-dev nlohmann-json3-dev libspdlog-dev libpcap-dev
+  # join and admin tokens (JWT, HS256): signaling/auth.cc
+  libjwt-dev
   # tests, fuzzing, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # end-to-end tests: a real browser in a loopback-only network namespace

@@ -13,25 +13,6 @@
 namespace sb::signaling {
 namespace {
 
-// Room names and display names: short, printable, safe to show and to log.
-constexpr size_t kMaxRoomNameLength = 64;
-constexpr size_t kMaxDisplayNameLength = 64;
-
-bool ValidRoomName(const std::string& name) {
-  if (name.empty() || name.size() > kMaxRoomNameLength) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-  });
-}
-
-bool ValidDisplayName(const std::string& name) {
-  if (name.empty() || name.size() > kMaxDisplayNameLength) return false;
-  // No control characters; UTF-8 validity is the WebSocket layer's job.
-  return std::none_of(name.begin(), name.end(),
-                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 std::mt19937_64& Rng() {
   static std::mt19937_64 rng{std::random_device{}()};
   return rng;
@@ -213,17 +194,64 @@ void Conference::HandleMessage(ClientSink* sink, const std::string& participant_
   if (type == "mute") return Mute(p, message);
 }
 
+absl::StatusOr<TokenClaims> Conference::AuthorizeJoin(const nlohmann::json& message,
+                                                      const std::string& room,
+                                                      AuthFailure* failure) const {
+  auto token_it = message.find("token");
+  if (token_it == message.end()) {
+    *failure = AuthFailure::kMissing;
+    return absl::UnauthenticatedError(
+        "this server needs a \"token\" to join: ask for a link that carries one");
+  }
+  if (!token_it->is_string()) {
+    *failure = AuthFailure::kInvalid;
+    return absl::UnauthenticatedError("\"token\" must be a string (a JWT)");
+  }
+  auto claims = VerifyToken(token_it->get<std::string>(), config_.auth_secret, NowSeconds());
+  if (!claims.ok()) {
+    *failure = FailureOf(claims.status());
+    return claims.status();
+  }
+  if (claims->admin) {
+    *failure = AuthFailure::kClaims;
+    return absl::InvalidArgumentError("an admin token admits to no room");
+  }
+  if (claims->room != room) {
+    *failure = AuthFailure::kWrongRoom;
+    return absl::PermissionDeniedError("the token is for another room");
+  }
+  return claims;
+}
+
 void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
   auto room_it = message.find("room");
-  auto name_it = message.find("name");
   if (room_it == message.end() || !room_it->is_string() ||
       !ValidRoomName(room_it->get<std::string>())) {
     return SendError(sink, "bad-message",
                      "\"room\" must be 1-64 characters of letters, digits, '_', '-', '.'", message);
   }
-  if (name_it == message.end() || !name_it->is_string() ||
-      !ValidDisplayName(name_it->get<std::string>())) {
-    return SendError(sink, "bad-message", "\"name\" must be 1-64 printable characters", message);
+  // With a secret, who joins (and what they may do) is the token's to say, checked before
+  // anything else about the join is looked at: the client's "name" is ignored.
+  TokenClaims grants;
+  grants.can_publish = grants.can_subscribe = true;
+  if (!config_.auth_secret.empty()) {
+    AuthFailure failure = AuthFailure::kInvalid;
+    auto claims = AuthorizeJoin(message, room_it->get<std::string>(), &failure);
+    if (!claims.ok()) {
+      counters_.auth.Count(failure);
+      // Debug only: refusals come as fast as anyone cares to send them; the counter says how many.
+      SB_LOG_DEBUG("rooms", "join refused ({}): {}", AuthFailureLabel(failure),
+                   std::string(claims.status().message()));
+      return SendError(sink, "unauthorized", std::string(claims.status().message()), message);
+    }
+    grants = *std::move(claims);
+  } else {
+    auto name_it = message.find("name");
+    if (name_it == message.end() || !name_it->is_string() ||
+        !ValidDisplayName(name_it->get<std::string>())) {
+      return SendError(sink, "bad-message", "\"name\" must be 1-64 printable characters", message);
+    }
+    grants.name = name_it->get<std::string>();
   }
   nlohmann::json caps_json =
       message.contains("rtpCapabilities") ? message["rtpCapabilities"] : nlohmann::json();
@@ -305,7 +333,10 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
       sdp::kMaxMediaSections, static_cast<size_t>(config_.room_capacity) * kMaxPublishedTracks));
   Participant* p = participant.get();
   p->id = NewId("p");
-  p->name = name_it->get<std::string>();
+  p->name = grants.display_name();
+  p->identity = grants.identity;
+  p->can_publish = grants.can_publish;
+  p->can_subscribe = grants.can_subscribe;
   p->room_instance = room->instance;
   p->sink = sink;
   p->caps = *std::move(caps);
@@ -370,13 +401,18 @@ void Conference::OnParticipantReady(Participant* p) {
   nlohmann::json joined = {{"type", "joined"},
                            {"room", room->name},
                            {"id", p->id},
+                           {"name", p->name},
                            {"participants", ParticipantsJson(*room, p)},
                            {"resumeToken", p->resume_token},
                            {"resumeGraceMs", timing_.resume_grace_ms}};
   if (!p->join_request_id.is_null()) joined["requestId"] = p->join_request_id;
   Send(p, joined);
   Broadcast(*room, {{"type", "participant-joined"}, {"participant", p->ToJson()}}, p->id);
-  SB_LOG_INFO("rooms", "{} ({}) joined room {}", p->id, p->name, room->name);
+  SB_LOG_INFO("rooms", "{} ({}) joined room {}{}", p->id, p->name, room->name,
+              p->can_publish && p->can_subscribe ? ""
+              : p->can_publish                   ? " (may not subscribe)"
+              : p->can_subscribe                 ? " (may not publish)"
+                                                 : " (may neither publish nor subscribe)");
   // Everything already published in the room flows to the newcomer.
   for (const auto& id : room->participant_ids) {
     Participant* publisher = FindParticipant(id);

@@ -19,6 +19,7 @@
 #include "base/token_bucket.h"
 #include "base/uv_timer.h"
 #include "rtp/rtp_parameters.h"
+#include "signaling/auth.h"
 #include "signaling/config.h"
 #include "signaling/sdp/webrtc_sdp.h"
 #include "signaling/subscriber_session.h"
@@ -62,6 +63,10 @@ struct Participant {
 
   std::string id;
   std::string name;
+  std::string identity;  // the token's "sub" when the server needs tokens, else empty
+  // The token's grants; without --auth-secret everyone may do both.
+  bool can_publish = true;
+  bool can_subscribe = true;
   uint64_t room_instance = 0;
   ClientSink* sink = nullptr;  // null while disconnected (within the resume grace period)
   rtp::RtpCapabilities caps;
@@ -120,6 +125,8 @@ class Conference : public WorkerPool::Listener {
     uint64_t joins_refused_rate = 0;
     uint64_t joins_refused_rooms = 0;
     uint64_t joins_refused_worker = 0;
+    // Joins and publishes refused for their token (the HTTP side counts its own).
+    AuthCounters auth;
   };
 
   Conference(uv_loop_t* loop, const Config& config, WorkerPool* pool, ConferenceTiming timing = {});
@@ -157,6 +164,10 @@ class Conference : public WorkerPool::Listener {
  private:
   // conference.cc: membership.
   void Join(ClientSink* sink, const nlohmann::json& message);
+  // With --auth-secret: the verified claims of the join's "token" for `room`, or the failure
+  // (counted by the caller) with a message for the client.
+  absl::StatusOr<TokenClaims> AuthorizeJoin(const nlohmann::json& message, const std::string& room,
+                                            AuthFailure* failure) const;
   void Resume(ClientSink* sink, const nlohmann::json& message);
   // By value: callers pass ids owned by what Leave destroys (a participant, its timer).
   void Leave(std::string participant_id);

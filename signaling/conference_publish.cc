@@ -25,6 +25,10 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
   if (sdp_it == message.end() || !sdp_it->is_string()) {
     return SendError(p->sink, "bad-message", "publish needs \"sdp\" (the offer)", message);
   }
+  if (!p->can_publish) {
+    counters_.auth.Count(AuthFailure::kPublishDenied);
+    return SendError(p->sink, "forbidden", "your token does not allow publishing", message);
+  }
   if (p->publish_busy) {
     return SendError(p->sink, "busy", "the previous publish offer is still being answered",
                      message);

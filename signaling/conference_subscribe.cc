@@ -20,6 +20,7 @@ constexpr uint64_t kMaxOfferRetryMs = 30000;
 
 void Conference::Subscribe(Participant* subscriber, const Participant& publisher,
                            const ProducerInfo& producer) {
+  if (!subscriber->can_subscribe) return;  // its token says it receives nothing
   Room* room = FindRoom(subscriber->room_instance);
   WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
   if (!worker) return;

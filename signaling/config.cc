@@ -9,9 +9,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "signaling/auth.h"
+#include "signaling/origin.h"
 
 namespace sb::signaling {
 namespace {
@@ -67,6 +71,36 @@ absl::Status ParsePortRange(absl::string_view text, Config& c) {
   return absl::OkStatus();
 }
 
+absl::Status ParseSecret(absl::string_view text, Config& c) {
+  if (text.size() < kMinAuthSecretBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the secret must be at least ", kMinAuthSecretBytes,
+                     " bytes (RFC 7518 3.2; e.g. openssl rand -hex 32)"));
+  }
+  c.auth_secret = std::string(text);
+  return absl::OkStatus();
+}
+
+absl::Status ParseOrigins(absl::string_view text, Config& c) {
+  std::vector<std::string> origins;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    item = absl::StripAsciiWhitespace(item);
+    if (item == "*") {
+      origins.emplace_back("*");
+      continue;
+    }
+    std::optional<std::string> origin = NormalizeOrigin(std::string_view(item.data(), item.size()));
+    if (!origin) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", item, "' is not an origin like https://meet.example.com[:port]"));
+    }
+    origins.push_back(*std::move(origin));
+  }
+  if (origins.empty()) return absl::InvalidArgumentError("no origin given");
+  c.allowed_origins = std::move(origins);
+  return absl::OkStatus();
+}
+
 const std::vector<Option>& Options() {
   static const std::vector<Option> options = {
       {"listen", "IP", "address for HTTP and WebSocket (default 127.0.0.1)",
@@ -119,6 +153,14 @@ const std::vector<Option>& Options() {
        [](Config& c, absl::string_view v) {
          return ParseInt(v, 1, 3600, &c.websocket_ping_seconds);
        }},
+      {"auth-secret", "SECRET",
+       "joins need a token signed with SECRET (32+ bytes; see `switchboard token`), /api/* and "
+       "/metrics an admin token (default: none, open to anyone)",
+       [](Config& c, absl::string_view v) { return ParseSecret(v, c); }},
+      {"allowed-origins", "ORIGIN,...",
+       "web origins whose pages may open the WebSocket, e.g. https://meet.example.com; * for any "
+       "(default: the server's own, from the Host header)",
+       [](Config& c, absl::string_view v) { return ParseOrigins(v, c); }},
       {"web-root", "DIR", "folder of the web app to serve (default: the bundled web/)",
        [](Config& c, absl::string_view v) {
          c.web_root = std::string(v);
@@ -173,18 +215,37 @@ absl::Status ApplyConfigFile(const std::string& path, Config& config) {
 std::string HelpText() {
   std::string text =
       "Usage: switchboard [--flag=value ...]\n"
+      "       switchboard token --secret=SECRET (--room=ROOM --identity=ID | --admin) [...]\n"
       "Runs the Switchboard SFU: HTTP, WebSocket signaling and the web app on one port, and\n"
-      "media worker processes. With no flags it serves http://127.0.0.1:8080/.\n\n"
+      "media worker processes. With no flags it serves http://127.0.0.1:8080/.\n"
+      "`switchboard token` prints a join or admin token for --auth-secret (token --help).\n\n"
       "Flags:\n";
+  // Flag names in a column of 28, help wrapped at 100 columns.
+  constexpr size_t kIndent = 28, kWidth = 100;
   for (const auto& o : Options()) {
-    std::string left = absl::StrCat("  --", o.name, "=", o.value_name);
-    if (left.size() < 28) left.resize(28, ' ');
-    absl::StrAppend(&text, left, o.help, "\n");
+    std::string line = absl::StrCat("  --", o.name, "=", o.value_name);
+    if (line.size() >= kIndent) {
+      absl::StrAppend(&text, line, "\n");
+      line.clear();
+    }
+    line.resize(kIndent, ' ');
+    bool first = true;
+    for (absl::string_view word : absl::StrSplit(o.help, ' ', absl::SkipEmpty())) {
+      if (!first && line.size() + 1 + word.size() > kWidth) {
+        absl::StrAppend(&text, line, "\n");
+        line = std::string(kIndent, ' ');
+        first = true;
+      }
+      absl::StrAppend(&line, first ? "" : " ", word);
+      first = false;
+    }
+    absl::StrAppend(&text, line, "\n");
   }
   absl::StrAppend(&text,
-                  "  --config=FILE               JSON object of the same keys, applied before\n"
-                  "                              the flags that follow it\n"
-                  "  --help                      this text\n");
+                  "  --config=FILE             JSON object of the same keys (e.g. \"auth-secret\", to\n"
+                  "                            keep it off the command line), applied before the\n"
+                  "                            flags that follow it\n"
+                  "  --help                    this text\n");
   return text;
 }
 

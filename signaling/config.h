@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "base/log.h"
@@ -29,8 +30,14 @@ struct Config {
   int max_rooms = 1000;
   int max_participants_per_worker = 2000;
   int websocket_ping_seconds = 15;  // a silent WebSocket is pinged; 3x this: closed
-  std::string web_root;             // empty: the web/ folder found next to the binary or source
-  std::string worker_binary;        // empty: switchboard-worker next to this binary
+  // Authentication (docs/security.md): with a secret, a join needs a token signed with it
+  // (signaling/auth.h) and /api/* and /metrics an admin token. Empty: open to anyone.
+  std::string auth_secret;
+  // Origins (normalized, signaling/origin.h) whose pages may open the WebSocket; empty: the
+  // server's own origin as the request's Host header names it; "*": any.
+  std::vector<std::string> allowed_origins;
+  std::string web_root;       // empty: the web/ folder found next to the binary or source
+  std::string worker_binary;  // empty: switchboard-worker next to this binary
   log::Level log_level = log::Level::kInfo;
 };
 

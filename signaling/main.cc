@@ -3,10 +3,13 @@
 
 #include <csignal>
 #include <cstdio>
+#include <string_view>
 
 #include "base/log.h"
+#include "signaling/auth.h"
 #include "signaling/config.h"
 #include "signaling/server.h"
+#include "signaling/token_command.h"
 
 namespace {
 
@@ -30,6 +33,11 @@ void OnSignal(uv_signal_t* handle, int signum) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `switchboard token ...` prints a join or admin token and exits.
+  if (argc >= 2 && std::string_view(argv[1]) == "token") {
+    return sb::signaling::RunTokenCommand(argc - 1, argv + 1, stdout, stderr,
+                                          sb::signaling::NowSeconds());
+  }
   auto config = sb::signaling::ParseConfig(argc, argv);
   if (!config.ok()) {
     if (absl::IsNotFound(config.status())) {  // --help

@@ -6,9 +6,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/log.h"
 #include "base/token_bucket.h"
 #include "signaling/client_message.h"
+#include "signaling/http/text.h"
+#include "signaling/origin.h"
 
 namespace sb::signaling {
 
@@ -106,21 +109,28 @@ absl::Status Server::Start() {
       static_cast<uint64_t>(config_.websocket_ping_seconds) * 1000;
   http_options.websocket_timeout_ms = 3 * http_options.websocket_ping_interval_ms;
   http_ = std::make_unique<http::HttpServer>(loop_, http_options);
-  http_->Handle("/api/health", [this](const http::Request&) {
-    nlohmann::json health = {{"status", "ok"}, {"workers", pool_->size()}};
-    return http::Response{200, "application/json", health.dump()};
-  });
-  http_->Handle("/api/rooms", [this](const http::Request&) {
-    return http::Response{200, "application/json", conference_->RoomsJson().dump(2)};
-  });
-  http_->Handle("/metrics", [this](const http::Request&) {
-    return http::Response{200, "text/plain; version=0.0.4", Metrics()};
-  });
+  http_->Handle("/api/health", AdminOnly([this](const http::Request&) {
+                  nlohmann::json health = {{"status", "ok"}, {"workers", pool_->size()}};
+                  return http::Response{200, "application/json", health.dump()};
+                }));
+  http_->Handle("/api/rooms", AdminOnly([this](const http::Request&) {
+                  return http::Response{200, "application/json", conference_->RoomsJson().dump(2)};
+                }));
+  http_->Handle("/metrics", AdminOnly([this](const http::Request&) {
+                  return http::Response{200, "text/plain; version=0.0.4", Metrics()};
+                }));
   http_->OnWebSocket(
-      "/ws", [this](std::shared_ptr<http::WebSocket> socket) { OnWebSocket(std::move(socket)); });
+      "/ws", [this](std::shared_ptr<http::WebSocket> socket) { OnWebSocket(std::move(socket)); },
+      [this](const http::Request& request) { return CheckOrigin(request); });
   if (auto status = http_->Start(); !status.ok()) return status;
   SB_LOG_INFO("server", "serving http://{}:{}/ with {} worker(s), rooms of up to {}",
               config_.listen_ip, http_->port(), pool_->size(), config_.room_capacity);
+  SB_LOG_INFO("server", "{}; WebSocket pages from {}",
+              config_.auth_secret.empty()
+                  ? "no --auth-secret: anyone may join any room and read /api/* and /metrics"
+                  : "joins need a token, /api/* and /metrics an admin token",
+              config_.allowed_origins.empty() ? std::string("the server's own origin")
+                                              : absl::StrJoin(config_.allowed_origins, ", "));
   return absl::OkStatus();
 }
 
@@ -142,6 +152,60 @@ uint16_t Server::port() const { return http_ ? http_->port() : 0; }
 void Server::OnWebSocket(std::shared_ptr<http::WebSocket> socket) {
   const uint64_t id = socket->id();
   sessions_[id] = std::make_unique<Session>(this, std::move(socket));
+}
+
+std::optional<http::Response> Server::CheckOrigin(const http::Request& request) {
+  const std::optional<std::string_view> origin = request.Header("Origin");
+  if (OriginAllowed(origin, request.Header("Host"), config_.allowed_origins)) return std::nullopt;
+  http_auth_failures_.Count(AuthFailure::kOrigin);
+  // Debug only, as fast as anyone cares to knock (the counter says how many); the Origin is the
+  // client's text: only a bounded piece of it goes to the log.
+  SB_LOG_DEBUG("server", "WebSocket refused: Origin '{}' is not allowed",
+               origin->substr(0, std::min<size_t>(origin->size(), 100)));
+  return http::Response{403, "text/plain; charset=utf-8",
+                        "403 Forbidden: pages from this origin may not open a WebSocket here "
+                        "(--allowed-origins)\n"};
+}
+
+http::HttpServer::Handler Server::AdminOnly(http::HttpServer::Handler handler) {
+  return [this, handler = std::move(handler)](const http::Request& request) -> http::Response {
+    if (config_.auth_secret.empty()) return handler(request);
+    // RFC 6750 section 2.1: "Authorization: Bearer <token>"; the scheme is case-insensitive.
+    std::string_view token;
+    if (std::optional<std::string_view> authorization = request.Header("Authorization")) {
+      const std::string_view value = http::text::TrimOws(*authorization);
+      if (value.size() > 7 && http::text::EqualsIgnoreCase(value.substr(0, 7), "Bearer ")) {
+        token = http::text::TrimOws(value.substr(7));
+      }
+    }
+    // RFC 6750 section 3: a challenge on 401, with why when a token was sent.
+    auto refuse = [this](int status, AuthFailure failure, const std::string& error,
+                         const std::string& why) {
+      http_auth_failures_.Count(failure);
+      std::string challenge = "WWW-Authenticate: Bearer realm=\"switchboard\"";
+      if (!error.empty()) absl::StrAppend(&challenge, ", error=\"", error, "\"");
+      return http::Response{
+          status,
+          "text/plain; charset=utf-8",
+          absl::StrCat(status, " ", std::string(http::StatusReason(status)), ": ", why, "\n"),
+          {challenge}};
+    };
+    if (token.empty()) {
+      return refuse(401, AuthFailure::kMissing, "",
+                    "this server needs \"Authorization: Bearer <admin token>\" "
+                    "(switchboard token --admin)");
+    }
+    auto claims = VerifyToken(token, config_.auth_secret, NowSeconds());
+    if (!claims.ok()) {
+      return refuse(401, FailureOf(claims.status()), "invalid_token",
+                    std::string(claims.status().message()));
+    }
+    if (!claims->admin) {
+      return refuse(403, AuthFailure::kNotAdmin, "insufficient_scope",
+                    "a participant token; this needs an admin token");
+    }
+    return handler(request);
+  };
 }
 
 void Server::OnWorkerDied(int index) {
@@ -194,6 +258,19 @@ std::string Server::Metrics() const {
                      {{"rate", c.joins_refused_rate},
                       {"rooms", c.joins_refused_rooms},
                       {"worker", c.joins_refused_worker}});
+  std::vector<std::pair<std::string, uint64_t>> auth_failures;
+  for (size_t i = 0; i < kAuthFailureCount; ++i) {
+    const auto failure = static_cast<AuthFailure>(i);
+    auth_failures.emplace_back(AuthFailureLabel(failure),
+                               c.auth.count(failure) + http_auth_failures_.count(failure));
+  }
+  out.LabeledCounter("switchboard_auth_failures_total",
+                     "Refused for want of authorization (--auth-secret, --allowed-origins): no "
+                     "token (missing), a bad signature or algorithm (invalid), expired, bad "
+                     "claims, a token for another room (wrong_room), a participant token on the "
+                     "admin API (not_admin), a publish without canPublish (publish_denied), a "
+                     "WebSocket from a foreign Origin (origin).",
+                     "reason", auth_failures);
   RejectionMetrics(rejections_, http_->counters(), out);
   return out.text();
 }

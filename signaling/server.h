@@ -7,9 +7,11 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "signaling/auth.h"
 #include "signaling/client_message.h"
 #include "signaling/conference.h"
 #include "signaling/config.h"
@@ -36,6 +38,10 @@ class Server : public WorkerPool::Listener {
   class Session;
 
   void OnWebSocket(std::shared_ptr<http::WebSocket> socket);
+  // The Origin check of the WebSocket upgrade (signaling/origin.h): nullopt lets it through.
+  std::optional<http::Response> CheckOrigin(const http::Request& request);
+  // `handler` behind an admin token when the server has a secret (RFC 6750 bearer tokens).
+  http::HttpServer::Handler AdminOnly(http::HttpServer::Handler handler);
   std::string Metrics() const;
 
   uv_loop_t* const loop_;
@@ -45,6 +51,7 @@ class Server : public WorkerPool::Listener {
   std::unique_ptr<http::HttpServer> http_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Session>> sessions_;
   RejectionCounters rejections_;
+  AuthCounters http_auth_failures_;  // /api/*, /metrics and the WebSocket's Origin
 };
 
 // Where the bundled web app and the worker binary are when no flag says.

@@ -6,7 +6,9 @@
 //   #status                       a human sentence about the state
 //   video[data-participant-id]    one per remote participant (audio in audio[data-participant-id]),
 //                                 with data-audio-muted / data-video-muted = "true" | "false"
-// /?room=NAME&name=NAME&autojoin=1 joins without a click.
+// /?room=NAME&name=NAME&autojoin=1 joins without a click. &token=JWT (from `switchboard token`)
+// is passed in the join, for a server run with --auth-secret; the name is then the token's and
+// the link needs none.
 import { SwitchboardClient } from '/lib/switchboard.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -28,6 +30,7 @@ const ui = {
   tileTemplate: $('#tile-template'),
 };
 
+const params = new URLSearchParams(location.search);
 const MEDIA_CONSTRAINTS = { audio: true, video: { width: 640, height: 360 } };
 // After an interruption (room-closed), the pause before joining again.
 const REJOIN_DELAY_MS = 300;
@@ -36,7 +39,7 @@ const RESUME_KEY = 'switchboard.session';
 
 let client = null;
 let localStream = null;
-let session = null; // { room, name, viewer } while joining or joined
+let session = null; // { room, name, viewer, token } while joining or joined
 const tiles = new Map(); // participantId -> <figure>
 
 // --- State and status ------------------------------------------------------------------------
@@ -215,9 +218,17 @@ async function connectClient() {
   return c;
 }
 
+// The call's link: shared or reloaded, it joins directly (autojoin) or shows the form.
+function callLink({ room, name, token }, autojoin) {
+  let link = `?room=${encodeURIComponent(room)}`;
+  if (name) link += `&name=${encodeURIComponent(name)}`;
+  if (token) link += `&token=${encodeURIComponent(token)}`;
+  return autojoin ? `${link}&autojoin=1` : link;
+}
+
 async function join(room, name) {
   if (session) return;
-  session = { room, name, viewer: false };
+  session = { room, name, viewer: false, token: params.get('token') || undefined };
   for (const el of ui.form.elements) el.disabled = true;
   setState('joining', `Joining ${room}…`);
 
@@ -232,13 +243,13 @@ async function join(room, name) {
 // room was interrupted (its worker died) while we stayed.
 async function enterRoom() {
   if (!session) return;
-  const { room, name } = session;
+  const { room, name, token } = session;
   let reply;
   try {
     await connectClient();
     // A reloaded page ends its previous session at once instead of leaving a ghost behind.
     const previous = JSON.parse(sessionStorage.getItem(RESUME_KEY) ?? 'null');
-    reply = await client.join(room, name, { replaces: previous?.token });
+    reply = await client.join(room, name, { token, replaces: previous?.token });
   } catch (err) {
     endSession();
     setState('error', `Could not join ${room}: ${err.message}`);
@@ -251,12 +262,15 @@ async function enterRoom() {
     return;
   }
   sessionStorage.setItem(RESUME_KEY, JSON.stringify({ token: reply.resumeToken }));
+  // With a join token the server names us from it.
+  if (reply.name) session.name = reply.name;
+  updateLocalControls();
 
   document.body.dataset.selfId = reply.id;
   for (const p of reply.participants ?? []) ensureTile(p.id);
   showForm(false);
   // The address is the call's link: shared or reloaded, it joins directly.
-  history.replaceState(null, '', `?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}&autojoin=1`);
+  history.replaceState(null, '', callLink(session, true));
   setState('joined', joinedStatus());
 
   if (localStream) {
@@ -289,7 +303,8 @@ function endSession() {
 
 async function leave() {
   if (!session) return;
-  const { room, name } = session;
+  const { room } = session;
+  const link = callLink(session, false);
   ui.leave.disabled = true;
   try {
     await client?.leave();
@@ -299,7 +314,7 @@ async function leave() {
   ui.leave.disabled = false;
   endSession();
   // Left on purpose: a reload shows the form rather than joining again.
-  history.replaceState(null, '', `?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+  history.replaceState(null, '', link);
   setState('left', `You left room ${room}.`);
 }
 
@@ -326,9 +341,10 @@ ui.enableSound.addEventListener('click', () => {
 });
 window.addEventListener('pagehide', () => client?.close());
 
-const params = new URLSearchParams(location.search);
 if (params.has('room')) ui.room.value = params.get('room');
 if (params.has('name')) ui.name.value = params.get('name');
+// A link with a token names its holder; a name typed here is then only a placeholder.
+if (params.get('token')) ui.name.required = false;
 updateLocalControls();
 if (params.get('autojoin') === '1' && ui.form.checkValidity()) {
   join(ui.room.value.trim(), ui.name.value.trim());

@@ -121,23 +121,25 @@ void HttpConnection::HandleHttpBytes(std::string_view data) {
 
 void HttpConnection::HandleRequest(const Request& request) {
   if (server_ == nullptr) return;
-  SB_LOG_DEBUG("http", "connection {}: {} {}", id_, request.method, request.target);
+  // The path only: a query may carry a token (a call's link, docs/security.md).
+  SB_LOG_DEBUG("http", "connection {}: {} {}", id_, request.method, request.path);
   if (auto it = server_->websocket_routes_.find(request.path);
       it != server_->websocket_routes_.end()) {
     // A copy: the handler may register or remove routes.
-    const HttpServer::WebSocketHandler handler = it->second;
-    TryUpgrade(request, handler);
+    const HttpServer::WebSocketRoute route = it->second;
+    TryUpgrade(request, route.handler, route.check);
     return;
   }
   std::vector<std::string> extra_headers;
   const Response response = server_->Route(request, &extra_headers);
+  extra_headers.insert(extra_headers.end(), response.headers.begin(), response.headers.end());
   const bool keep_alive = request.KeepAlive() && server_ != nullptr && server_->running_;
   SendResponse(&request, response, keep_alive, extra_headers);
   if (!keep_alive) FlushAndClose();
 }
 
-bool HttpConnection::TryUpgrade(const Request& request,
-                                const HttpServer::WebSocketHandler& handler) {
+bool HttpConnection::TryUpgrade(const Request& request, const HttpServer::WebSocketHandler& handler,
+                                const HttpServer::UpgradeCheck& check) {
   // RFC 6455 section 4.2.1: what a valid opening handshake must carry.
   if (request.method != "GET") {
     SendError(405, "WebSocket upgrade needs GET", {"Allow: GET"});
@@ -159,6 +161,13 @@ bool HttpConnection::TryUpgrade(const Request& request,
   if (!ws::IsValidClientKey(key)) {
     SendError(400, "invalid Sec-WebSocket-Key");
     return false;
+  }
+  if (check) {
+    if (std::optional<Response> refusal = check(request)) {
+      SendResponse(&request, *refusal, /*keep_alive=*/false, refusal->headers);
+      FlushAndClose();
+      return false;
+    }
   }
   // No subprotocol and no extensions are offered back, so frames carry no RSV bits.
   Write(absl::StrCat("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n",

@@ -60,7 +60,8 @@ class HttpConnection {
   void OnRead(std::string_view data);
   void HandleHttpBytes(std::string_view data);
   void HandleRequest(const Request& request);
-  bool TryUpgrade(const Request& request, const HttpServer::WebSocketHandler& handler);
+  bool TryUpgrade(const Request& request, const HttpServer::WebSocketHandler& handler,
+                  const HttpServer::UpgradeCheck& check);
   void SendResponse(const Request* request, const Response& response, bool keep_alive,
                     const std::vector<std::string>& extra_headers);
   void SendError(int status, std::string_view message,

@@ -98,8 +98,8 @@ void HttpServer::Handle(std::string path, Handler handler) {
   routes_[std::move(path)] = std::move(handler);
 }
 
-void HttpServer::OnWebSocket(std::string path, WebSocketHandler handler) {
-  websocket_routes_[std::move(path)] = std::move(handler);
+void HttpServer::OnWebSocket(std::string path, WebSocketHandler handler, UpgradeCheck check) {
+  websocket_routes_[std::move(path)] = {std::move(handler), std::move(check)};
 }
 
 absl::Status HttpServer::Start() {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,9 +29,19 @@ class HttpConnection;
 class HttpServer;
 
 struct Response {
+  Response() = default;
+  Response(int status, std::string content_type, std::string body,
+           std::vector<std::string> headers = {})
+      : status(status),
+        content_type(std::move(content_type)),
+        body(std::move(body)),
+        headers(std::move(headers)) {}
+
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // Further header lines without CRLF, e.g. "WWW-Authenticate: Bearer realm=\"x\"".
+  std::vector<std::string> headers;
 };
 
 // One accepted WebSocket connection, text messages only.
@@ -108,6 +119,9 @@ class HttpServer {
   };
   using Handler = std::function<Response(const Request&)>;
   using WebSocketHandler = std::function<void(std::shared_ptr<WebSocket>)>;
+  // Decides on a valid WebSocket opening handshake before it is accepted: nullopt accepts it,
+  // a response (e.g. 403 for a foreign Origin, RFC 6455 section 4.2.2) refuses it and closes.
+  using UpgradeCheck = std::function<std::optional<Response>(const Request&)>;
 
   // What the server refused, for metrics.
   struct Counters {
@@ -135,7 +149,8 @@ class HttpServer {
   void Handle(std::string path, Handler handler);
   // A WebSocket endpoint. The handler is called once per accepted connection, right after the
   // 101 response is queued; set the listener there, before returning, to see every message.
-  void OnWebSocket(std::string path, WebSocketHandler handler);
+  // `check`, when given, sees each valid handshake first and may refuse it.
+  void OnWebSocket(std::string path, WebSocketHandler handler, UpgradeCheck check = nullptr);
 
   // Binds and listens. Fails on a bad address, a port in use or an unusable web_root.
   absl::Status Start();
@@ -167,7 +182,11 @@ class HttpServer {
   const Options options_;
   std::string root_real_;  // realpath of web_root, empty when not serving files
   absl::flat_hash_map<std::string, Handler> routes_;
-  absl::flat_hash_map<std::string, WebSocketHandler> websocket_routes_;
+  struct WebSocketRoute {
+    WebSocketHandler handler;
+    UpgradeCheck check;
+  };
+  absl::flat_hash_map<std::string, WebSocketRoute> websocket_routes_;
 
   // libuv handles close asynchronously: these are handed to libuv on Stop() and freed by
   // their close callbacks, so they may outlive the server by a loop turn.

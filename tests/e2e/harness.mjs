@@ -77,7 +77,7 @@ function serverProblems(exit, log, { killedPids, allowWorkerDeaths, forced }) {
 }
 
 // Starts build/signaling/switchboard on a free-ish port with extra flags; resolves once
-// /api/health answers. The returned object has url, port, process, log (captured output),
+// /api/health answers (200, or 401 with --auth-secret). The returned object has url, port, process, log (captured output),
 // killWorker(pid) and stop(). stop() sends SIGTERM and throws (failing the `after` hook that
 // calls it) when the server exited before it was asked to, died of a signal, did not exit 0 on
 // SIGTERM, or when a worker died during the tests. A test that kills a worker on purpose does
@@ -104,7 +104,8 @@ export async function startServer(flags = [], { allowWorkerDeaths = false } = {}
   for (;;) {
     try {
       const res = await fetch(`${url}/api/health`);
-      if (res.ok) break;
+      // 401: it runs with --auth-secret and wants an admin token; it is up either way.
+      if (res.ok || res.status === 401) break;
     } catch {}
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -63,6 +63,10 @@ TEST(Config, BadValuesNameTheFlag) {
       {"--room-capacity=-1", "--room-capacity"},
       {"--log-level=loud", "--log-level"},
       {"--nonsense=1", "--nonsense"},
+      {"--auth-secret=short", "--auth-secret"},
+      {"--allowed-origins=meet.example.com", "--allowed-origins"},
+      {"--allowed-origins=https://meet.example.com/app", "--allowed-origins"},
+      {"--allowed-origins=,", "--allowed-origins"},
       {"stray", "stray"},
   };
   for (const auto& c : cases) {
@@ -80,9 +84,27 @@ TEST(Config, HelpListsEveryFlag) {
   ASSERT_TRUE(absl::IsNotFound(r.status()));
   const std::string help(r.status().message());
   for (const char* flag : {"--listen", "--port", "--rtc-listen", "--announced-ip", "--rtc-ports",
-                           "--workers", "--room-capacity", "--log-level", "--config"}) {
+                           "--workers", "--room-capacity", "--log-level", "--config",
+                           "--auth-secret", "--allowed-origins", "switchboard token"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
+}
+
+TEST(Config, AuthSecretAndAllowedOrigins) {
+  auto open = Parse({});
+  ASSERT_TRUE(open.ok());
+  EXPECT_TRUE(open->auth_secret.empty());      // no secret: no tokens needed
+  EXPECT_TRUE(open->allowed_origins.empty());  // the server's own origin
+  const std::string secret(32, 's');
+  auto c = Parse({"--auth-secret=" + secret,
+                  "--allowed-origins=https://Meet.Example.com:443, http://127.0.0.1:8080"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->auth_secret, secret);
+  EXPECT_EQ(c->allowed_origins,
+            (std::vector<std::string>{"https://meet.example.com", "http://127.0.0.1:8080"}));
+  auto any = Parse({"--allowed-origins=*"});
+  ASSERT_TRUE(any.ok()) << any.status();
+  EXPECT_EQ(any->allowed_origins, std::vector<std::string>{"*"});
 }
 
 TEST(Config, ConfigFileThenFlags) {

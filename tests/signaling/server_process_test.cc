@@ -8,10 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,7 +25,9 @@
 
 #include "absl/strings/numbers.h"
 #include "gtest/gtest.h"
+#include "signaling/auth.h"
 #include "signaling/http/websocket_frame.h"
+#include "tests/test_data.h"
 
 namespace {
 
@@ -72,13 +77,15 @@ class Connection {
 // by our own client-side frame parser.
 class WsClient {
  public:
-  explicit WsClient(uint16_t port) : connection_(port), parser_(ws::Role::kClient) {
+  // `headers`: the Host line and any others (an Origin, say), each ending in CRLF.
+  explicit WsClient(uint16_t port, const std::string& headers = "Host: 127.0.0.1\r\n")
+      : connection_(port), parser_(ws::Role::kClient) {
     if (!connection_.connected()) return;
     const std::string key = ws::GenerateClientKey();
-    connection_.Send(
-        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " +
-        key + "\r\n\r\n");
+    connection_.Send("GET /ws HTTP/1.1\r\n" + headers +
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " +
+                     key + "\r\n\r\n");
     std::string head;
     while (head.find("\r\n\r\n") == std::string::npos) {
       std::optional<std::string> bytes = connection_.Receive();
@@ -86,11 +93,14 @@ class WsClient {
       head += *bytes;
     }
     const size_t end = head.find("\r\n\r\n") + 4;
+    response_head_ = head.substr(0, end);
     open_ = head.rfind("HTTP/1.1 101 ", 0) == 0 &&
             head.find(ws::ComputeAcceptKey(key)) != std::string::npos;
     if (end < head.size()) parser_.Feed(std::string_view(head).substr(end), &frames_);
   }
   bool open() const { return open_; }
+  // The server's answer to the upgrade: status line and header fields.
+  const std::string& response_head() const { return response_head_; }
 
   bool SendText(std::string_view text) const {
     return connection_.Send(ws::EncodeClientFrame(ws::Opcode::kText, text));
@@ -129,6 +139,7 @@ class WsClient {
   std::vector<ws::Message> frames_;
   bool open_ = false;
   size_t last_size_ = 0;
+  std::string response_head_;
 };
 
 uint16_t CloseCode(const ws::Message& frame) {
@@ -230,12 +241,19 @@ class ServerProcessTest : public ::testing::Test {
     return text.str();
   }
 
-  // GET path over a fresh connection; the body.
-  std::string Get(const std::string& path) const {
+  // GET path over a fresh connection, with `headers` (lines ending in CRLF); the whole reply.
+  std::string Fetch(const std::string& path, const std::string& headers = "") const {
     Connection connection(port_);
-    connection.Send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    connection.Send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                    headers + "\r\n");
     std::string reply;
     while (std::optional<std::string> bytes = connection.Receive()) reply += *bytes;
+    return reply;
+  }
+  // GET path (with the admin token when the test set one); the body.
+  std::string Get(const std::string& path) const {
+    const std::string reply =
+        Fetch(path, admin_token_.empty() ? "" : "Authorization: Bearer " + admin_token_ + "\r\n");
     const size_t body = reply.find("\r\n\r\n");
     return body == std::string::npos ? "" : reply.substr(body + 4);
   }
@@ -268,7 +286,9 @@ class ServerProcessTest : public ::testing::Test {
     // The worker may still be starting: "server-error" until it runs.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
-      client->Send({{"type", "join"}, {"room", "calm"}, {"name", "Grace"}, {"requestId", 1}});
+      json join = {{"type", "join"}, {"room", "calm"}, {"name", "Grace"}, {"requestId", 1}};
+      if (!bystander_token_.empty()) join["token"] = bystander_token_;
+      client->Send(join);
       std::optional<json> reply = client->NextMessage();
       EXPECT_TRUE(reply);
       if (!reply) return client;
@@ -301,6 +321,8 @@ class ServerProcessTest : public ::testing::Test {
   uint16_t port_ = 0;
   std::string exit_description_;
   std::string bystander_id_;
+  std::string bystander_token_;  // sent in the bystander's join when set
+  std::string admin_token_;      // sent with Get() (and so Metric()) when set
 };
 
 TEST_F(ServerProcessTest, DeeplyNestedRequestIdGetsBadJsonAndTheServerStaysUp) {
@@ -531,6 +553,264 @@ TEST_F(ServerResumeTest, BrokenConnectionResumesWithinTheGraceAndLeavesAfterIt) 
   ASSERT_TRUE(too_late);
   EXPECT_EQ((*too_late)["code"], "resume-failed");
   ExpectUnaffected(*bystander, "the bystander at the end");
+}
+
+// --- Authentication ------------------------------------------------------------------------------
+
+constexpr char kSecret[] = "server-process-test-secret-of-32-bytes-or-more";
+
+// What `switchboard token ARGS` prints (without its newline): tokens as an operator makes them.
+std::string TokenFromCli(const std::string& args) {
+  const std::string command = std::string(SB_SWITCHBOARD_BINARY) + " token " + args;
+  FILE* pipe = popen(command.c_str(), "r");
+  EXPECT_NE(pipe, nullptr) << command;
+  if (pipe == nullptr) return "";
+  std::string out;
+  char buf[1024];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
+  EXPECT_EQ(pclose(pipe), 0) << command;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::string JoinToken(const std::string& room, const std::string& identity,
+                      const std::string& more = "") {
+  return TokenFromCli(std::string("--secret=") + kSecret + " --room=" + room +
+                      " --identity=" + identity + " " + more);
+}
+
+// A join's direct reply (joined, full or error), skipping nothing: a fresh socket gets no other.
+json JoinReply(WsClient& client, json join) {
+  join["type"] = "join";
+  join["requestId"] = "j";
+  client.Send(join);
+  std::optional<json> reply = client.NextMessage();
+  return reply ? *reply : json();
+}
+
+class ServerAuthTest : public ServerProcessTest {
+ protected:
+  std::vector<std::string> ExtraFlags() const override {
+    return {std::string("--auth-secret=") + kSecret};
+  }
+  void SetUp() override {
+    ServerProcessTest::SetUp();
+    admin_token_ = TokenFromCli(std::string("--secret=") + kSecret + " --admin --ttl=600");
+    bystander_token_ = JoinToken("calm", "grace", "--name=Grace");
+    ASSERT_FALSE(admin_token_.empty());
+    ASSERT_FALSE(bystander_token_.empty());
+  }
+  int64_t AuthFailures(const std::string& reason) const {
+    return Metric("switchboard_auth_failures_total{reason=\"" + reason + "\"}");
+  }
+  // The reply to an upgrade or a GET, up to the body.
+  static std::string Head(const std::string& reply) {
+    return reply.substr(0, reply.find("\r\n\r\n"));
+  }
+};
+
+TEST_F(ServerAuthTest, JoinsWithoutAValidTokenForTheRoomAreUnauthorized) {
+  auto bystander = JoinBystander();
+  ASSERT_FALSE(bystander_id_.empty()) << Log();
+  const int64_t now = std::time(nullptr);
+  auto forged = [&](sb::signaling::TokenClaims claims, const std::string& secret, int64_t at) {
+    auto token = sb::signaling::IssueToken(claims, secret, at);
+    EXPECT_TRUE(token.ok()) << token.status();
+    return token.ok() ? *token : "";
+  };
+  sb::signaling::TokenClaims calm;
+  calm.room = "calm";
+  calm.identity = "eve";
+  calm.can_publish = calm.can_subscribe = true;
+  calm.exp = now - 120;  // two minutes ago: beyond the 30 s of leeway
+  const std::string expired = forged(calm, kSecret, now - 3600);
+  calm.exp = now + 600;
+  const std::string wrong_secret = forged(calm, "not-the-server-secret-but-32-bytes-long", now);
+  const std::string valid = JoinToken("calm", "eve");
+  // Unsigned ("alg": "none"), with the claims of the valid token.
+  const std::string unsigned_token =
+      "eyJhbGciOiJub25lIn0." +
+      valid.substr(valid.find('.') + 1, valid.rfind('.') - valid.find('.'));
+
+  struct Attempt {
+    std::string what;
+    json join;
+    std::string reason;
+  };
+  const std::vector<Attempt> attempts = {
+      {"no token", {{"room", "calm"}, {"name", "Eve"}}, "missing"},
+      {"garbage", {{"room", "calm"}, {"name", "Eve"}, {"token", "not.a.jwt"}}, "invalid"},
+      {"a number", {{"room", "calm"}, {"name", "Eve"}, {"token", 42}}, "invalid"},
+      {"wrong secret", {{"room", "calm"}, {"token", wrong_secret}}, "invalid"},
+      {"alg none", {{"room", "calm"}, {"token", unsigned_token}}, "invalid"},
+      {"tampered",
+       {{"room", "calm"}, {"token", valid.substr(0, valid.size() - 2) + "xy"}},
+       "invalid"},
+      {"expired", {{"room", "calm"}, {"token", expired}}, "expired"},
+      {"another room", {{"room", "board"}, {"token", valid}}, "wrong_room"},
+      {"admin token", {{"room", "calm"}, {"token", admin_token_}}, "claims"},
+  };
+  std::map<std::string, int64_t> expected;
+  auto hostile = Connect();
+  for (const Attempt& attempt : attempts) {
+    const json reply = JoinReply(*hostile, attempt.join);
+    EXPECT_EQ(reply["type"], "error") << attempt.what << ": " << reply.dump();
+    EXPECT_EQ(reply["code"], "unauthorized") << attempt.what << ": " << reply.dump();
+    EXPECT_EQ(reply["inReplyTo"], "join") << attempt.what;
+    EXPECT_EQ(reply["requestId"], "j") << attempt.what;
+    ++expected[attempt.reason];
+  }
+  for (const auto& [reason, count] : expected) EXPECT_EQ(AuthFailures(reason), count) << reason;
+  EXPECT_EQ(Metric("switchboard_joins_total"), 1);  // the bystander's
+  EXPECT_EQ(Metric("switchboard_participants"), 1);
+  // The call beside lost nothing: nobody joined as far as it knows, and it still answers.
+  ExpectUnaffected(*bystander, "the bystander");
+  ExpectBystanderInRoom();
+
+  // The same socket joins with a valid token; its display name is the token's, not the "name"
+  // it sends.
+  const json joined = JoinReply(
+      *hostile,
+      {{"room", "calm"}, {"name", "Mallory"}, {"token", JoinToken("calm", "eve", "--name=Eve")}});
+  ASSERT_EQ(joined["type"], "joined") << joined.dump();
+  EXPECT_EQ(joined["name"], "Eve");
+  ASSERT_EQ(joined["participants"].size(), 1u);
+  EXPECT_EQ(joined["participants"][0]["name"], "Grace");
+  std::optional<json> seen = bystander->NextMessage();
+  ASSERT_TRUE(seen);
+  EXPECT_EQ((*seen)["type"], "participant-joined");
+  EXPECT_EQ((*seen)["participant"]["name"], "Eve");
+  EXPECT_EQ(Metric("switchboard_participants"), 2);
+}
+
+TEST_F(ServerAuthTest, GrantsDecidePublishingAndReceiving) {
+  const std::string offer = sb::test_data::Read("chromium_publish_offer.sdp");
+  ASSERT_FALSE(offer.empty());
+  auto publish = [&](WsClient& client) {
+    client.Send({{"type", "publish"}, {"sdp", offer}, {"requestId", "p"}});
+    std::optional<json> reply = client.NextMessage();
+    return reply ? *reply : json();
+  };
+  // Joined with --no-publish: its publish is forbidden, and nothing is produced.
+  auto viewer = Connect();
+  ASSERT_EQ(JoinReply(*viewer, {{"room", "calm"},
+                                {"token", JoinToken("calm", "viewer", "--no-publish")}})["type"],
+            "joined");
+  const json refused = publish(*viewer);
+  EXPECT_EQ(refused["type"], "error") << refused.dump();
+  EXPECT_EQ(refused["code"], "forbidden");
+  EXPECT_EQ(refused["inReplyTo"], "publish");
+  EXPECT_EQ(AuthFailures("publish_denied"), 1);
+  const json rooms = json::parse(Get("/api/rooms"));
+  EXPECT_EQ(rooms["rooms"][0]["participants"][0]["audio"], false) << rooms.dump();
+  EXPECT_EQ(rooms["rooms"][0]["participants"][0]["video"], false);
+
+  // Joined with --no-subscribe: a publisher's tracks are offered to the viewer, not to it.
+  auto deaf = Connect();
+  ASSERT_EQ(JoinReply(*deaf, {{"room", "calm"},
+                              {"token", JoinToken("calm", "deaf", "--no-subscribe")}})["type"],
+            "joined");
+  auto publisher = Connect();
+  ASSERT_EQ(JoinReply(*publisher, {{"room", "calm"}, {"token", JoinToken("calm", "ada")}})["type"],
+            "joined");
+  const json answer = publish(*publisher);
+  ASSERT_EQ(answer["type"], "publish-answer") << answer.dump();
+  // The viewer: participant-joined (deaf), participant-joined (ada), participant-updated, and an
+  // offer with ada's two tracks.
+  std::optional<json> offer_to_viewer;
+  for (int i = 0; i < 6 && !offer_to_viewer; ++i) {
+    std::optional<json> m = viewer->NextMessage();
+    ASSERT_TRUE(m) << "the viewer got no subscribe-offer\n" << Log();
+    if ((*m)["type"] == "subscribe-offer") offer_to_viewer = m;
+  }
+  EXPECT_EQ((*offer_to_viewer)["streams"].size(), 2u);
+  // The deaf one gets the others' news, never an offer: a ping's pong comes after all of it.
+  ASSERT_TRUE(deaf->Send({{"type", "ping"}, {"requestId", "end"}}));
+  std::vector<std::string> types;
+  for (;;) {
+    std::optional<json> m = deaf->NextMessage();
+    ASSERT_TRUE(m) << Log();
+    if ((*m)["type"] == "pong") break;
+    types.push_back((*m)["type"].get<std::string>());
+  }
+  EXPECT_EQ(std::count(types.begin(), types.end(), "subscribe-offer"), 0);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "participant-joined"), 1);  // ada
+  EXPECT_EQ(Metric("switchboard_participants"), 3);
+}
+
+TEST_F(ServerAuthTest, AdminApiAndMetricsNeedAnAdminToken) {
+  auto bystander = JoinBystander();
+  const std::string participant = JoinToken("calm", "ada");
+  for (const std::string path : {"/api/rooms", "/metrics", "/api/health"}) {
+    std::string reply = Fetch(path);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 401 ", 0), 0u) << path << ": " << Head(reply);
+    EXPECT_NE(reply.find("\r\nWWW-Authenticate: Bearer realm=\"switchboard\"\r\n"),
+              std::string::npos)
+        << Head(reply);
+    EXPECT_EQ(reply.find(bystander_id_), std::string::npos) << path;  // nothing of the rooms
+    reply = Fetch(path, "Authorization: Bearer not-a-token\r\n");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 401 ", 0), 0u) << path << ": " << Head(reply);
+    EXPECT_NE(reply.find("error=\"invalid_token\""), std::string::npos) << Head(reply);
+    reply = Fetch(path, "Authorization: Basic YWRtaW46YWRtaW4=\r\n");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 401 ", 0), 0u) << path << ": " << Head(reply);
+    // A participant's token is a valid one without the scope (RFC 6750 section 3.1): 403.
+    reply = Fetch(path, "Authorization: Bearer " + participant + "\r\n");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 403 ", 0), 0u) << path << ": " << Head(reply);
+    EXPECT_NE(reply.find("error=\"insufficient_scope\""), std::string::npos) << Head(reply);
+    reply = Fetch(path, "Authorization: bearer " + admin_token_ + "\r\n");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200 ", 0), 0u) << path << ": " << Head(reply);
+  }
+  EXPECT_NE(Get("/api/rooms").find(bystander_id_), std::string::npos);
+  EXPECT_EQ(AuthFailures("missing"), 6);  // no Authorization, and Basic: no bearer token
+  EXPECT_EQ(AuthFailures("invalid"), 3);
+  EXPECT_EQ(AuthFailures("not_admin"), 3);
+  // The web app itself stays open: a join needs its token, not the page.
+  EXPECT_EQ(Fetch("/").rfind("HTTP/1.1 200 ", 0), 0u);
+  ExpectUnaffected(*bystander, "the bystander");
+}
+
+// Origin needs no secret: it is checked on every server.
+TEST_F(ServerProcessTest, WebSocketFromAForeignOriginIsRefused) {
+  auto bystander = JoinBystander();
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(port_) + "\r\n";
+  WsClient foreign(port_, host + "Origin: http://evil.example\r\n");
+  EXPECT_FALSE(foreign.open());
+  EXPECT_EQ(foreign.response_head().rfind("HTTP/1.1 403 ", 0), 0u) << foreign.response_head();
+  EXPECT_TRUE(foreign.AtEof());
+  WsClient other_port(port_, host + "Origin: http://127.0.0.1:1\r\n");
+  EXPECT_FALSE(other_port.open());
+  EXPECT_EQ(Metric("switchboard_auth_failures_total{reason=\"origin\"}"), 2);
+
+  // The server's own origin (as a page it served sends it), and no Origin (not a browser).
+  WsClient own(port_, host + "Origin: http://127.0.0.1:" + std::to_string(port_) + "\r\n");
+  ASSERT_TRUE(own.open()) << own.response_head();
+  ExpectUnaffected(own, "the own-origin client");
+  WsClient none(port_, host);
+  ASSERT_TRUE(none.open()) << none.response_head();
+  ExpectUnaffected(none, "the client without Origin");
+  EXPECT_EQ(Metric("switchboard_auth_failures_total{reason=\"origin\"}"), 2);
+  ExpectUnaffected(*bystander, "the bystander");
+  ExpectBystanderInRoom();
+}
+
+class ServerAllowedOriginsTest : public ServerProcessTest {
+ protected:
+  std::vector<std::string> ExtraFlags() const override {
+    return {"--allowed-origins=https://meet.example.com"};
+  }
+};
+
+TEST_F(ServerAllowedOriginsTest, OnlyTheListedOriginsMayConnect) {
+  // Behind a proxy: the Host is the proxy's upstream, the Origin the public site.
+  WsClient listed(port_, "Host: 127.0.0.1\r\nOrigin: https://meet.example.com\r\n");
+  ASSERT_TRUE(listed.open()) << listed.response_head();
+  ExpectUnaffected(listed, "the listed origin");
+  const std::string own = "127.0.0.1:" + std::to_string(port_);
+  WsClient same_host(port_, "Host: " + own + "\r\nOrigin: http://" + own + "\r\n");
+  EXPECT_FALSE(same_host.open());
+  EXPECT_EQ(same_host.response_head().rfind("HTTP/1.1 403 ", 0), 0u) << same_host.response_head();
+  WsClient none(port_);
+  EXPECT_TRUE(none.open());
 }
 
 }  // namespace

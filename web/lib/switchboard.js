@@ -12,7 +12,11 @@
  *
  * Methods (all async ones reject with an Error whose `.code` is the server's error code):
  *   connect(url)             open the WebSocket; resolves when open.
- *   join(room, name, {replaces})  resolves with the server's `joined` or `full` message.
+ *   join(room, name, {token, replaces})  resolves with the server's `joined` or `full`
+ *                            message. `token`: a join token (a JWT from `switchboard token`),
+ *                            needed when the server runs with --auth-secret; it then rejects
+ *                            with code 'unauthorized' without one, and the name comes from
+ *                            the token (`joined` carries it; `name` may be omitted).
  *                            `replaces`: the resumeToken of this client's previous session
  *                            (say, before a page reload), which the server then ends at once.
  *   publish(stream, {videoCodec, videoEncodings})  send the stream's tracks (again to
@@ -195,13 +199,15 @@ export class SwitchboardClient extends EventTarget {
     this.resumeToken = null;
   }
 
-  async join(room, name, { replaces } = {}) {
+  async join(room, name, { token, replaces } = {}) {
     const capabilities = {};
     for (const kind of ['audio', 'video']) {
       const caps = RTCRtpReceiver.getCapabilities?.(kind);
       if (caps) capabilities[kind] = caps;
     }
-    const message = { type: 'join', room, name };
+    const message = { type: 'join', room };
+    if (name) message.name = name;
+    if (token) message.token = token;
     if (Object.keys(capabilities).length) message.rtpCapabilities = capabilities;
     if (replaces) message.replaces = replaces;
     return this._request(message); // 'joined' / 'full' are also handled in _onMessage

@@ -204,12 +204,23 @@ class HttpServerTest : public ::testing::Test {
       return Response{200, "application/json",
                       request.method == "GET" ? R"({"status":"ok"})" : R"({"other":true})"};
     });
-    server_->OnWebSocket("/ws", [this](std::shared_ptr<WebSocket> socket) {
+    server_->Handle("/api/private", [](const Request&) {
+      return Response{
+          401, "text/plain", "who are you?\n", {"WWW-Authenticate: Bearer realm=\"t\""}};
+    });
+    auto accept = [this](std::shared_ptr<WebSocket> socket) {
       auto listener = std::make_unique<EchoListener>(socket, &closed_, &broken_);
       socket->SetListener(listener.get());
       listeners_.push_back(std::move(listener));
       accepted_.fetch_add(1);
-    });
+    };
+    server_->OnWebSocket("/ws", accept);
+    // Refuses pages from one origin, as the switchboard's Origin check does.
+    server_->OnWebSocket(
+        "/ws-checked", accept, [](const Request& request) -> std::optional<Response> {
+          if (request.Header("Origin") != "http://evil.test") return std::nullopt;
+          return Response{403, "text/plain", "not from there\n", {"X-Why: origin"}};
+        });
     ASSERT_TRUE(server_->Start().ok());
     port_ = server_->port();
     ASSERT_NE(port_, 0);
@@ -493,6 +504,47 @@ TEST_F(HttpServerTest, WebSocketServerInitiatedClose) {
   client->Send(ws::EncodeFrame(ws::Opcode::kClose, std::string("\x0f\xa0", 2), true, kMask));
   EXPECT_TRUE(client->AtEof());
   EXPECT_TRUE(WaitFor(closed_, 1));
+}
+
+TEST_F(HttpServerTest, RouteAddsItsHeaders) {
+  Client client(port_);
+  auto reply = Get(client, "/api/private");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 401);
+  EXPECT_EQ(reply->headers["www-authenticate"], "Bearer realm=\"t\"");
+  EXPECT_EQ(reply->body, "who are you?\n");
+  // The connection stays usable.
+  reply = Get(client, "/api/health");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+}
+
+TEST_F(HttpServerTest, UpgradeCheckRefusesBeforeTheHandshake) {
+  constexpr std::string_view kHandshake =
+      "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+  {
+    Client client(port_);
+    auto reply =
+        Get(client, "/ws-checked", std::string(kHandshake) + "Origin: http://evil.test\r\n");
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 403);
+    EXPECT_EQ(reply->headers["x-why"], "origin");
+    EXPECT_EQ(reply->headers["connection"], "close");
+    EXPECT_EQ(reply->headers.count("sec-websocket-accept"), 0u);
+    EXPECT_TRUE(client.AtEof());
+  }
+  EXPECT_EQ(accepted_.load(), 0);
+  // Another origin (or none) is accepted and talks.
+  Client client(port_);
+  auto reply = Get(client, "/ws-checked", std::string(kHandshake) + "Origin: http://good.test\r\n");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 101);
+  EXPECT_TRUE(WaitFor(accepted_, 1));
+  client.Send(ws::EncodeFrame(ws::Opcode::kText, "hi", true, kMask));
+  auto echo = ReadFrame(client);
+  ASSERT_TRUE(echo);
+  EXPECT_EQ(echo->payload, "hi");
 }
 
 TEST_F(HttpServerTest, WebSocketUpgradeValidation) {
