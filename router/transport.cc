@@ -46,8 +46,8 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::Create(
     t->ScheduleRtcp();
   });
   self->ScheduleRtcp();
-  self->key_frame_timer_ = std::make_unique<UvTimer>(
-      loop, [t = self.get()] { t->FlushDeferredKeyFrameRequests(); });
+  self->key_frame_timer_ =
+      std::make_unique<UvTimer>(loop, [t = self.get()] { t->FlushDeferredKeyFrameRequests(); });
   return self;
 }
 

@@ -10,9 +10,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "base/uv_timer.h"
 #include "router/consumer.h"
 #include "router/producer.h"
-#include "base/uv_timer.h"
 #include "transport/webrtc_transport.h"
 
 namespace sb::router {

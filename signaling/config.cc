@@ -241,11 +241,12 @@ std::string HelpText() {
     }
     absl::StrAppend(&text, line, "\n");
   }
-  absl::StrAppend(&text,
-                  "  --config=FILE             JSON object of the same keys (e.g. \"auth-secret\", to\n"
-                  "                            keep it off the command line), applied before the\n"
-                  "                            flags that follow it\n"
-                  "  --help                    this text\n");
+  absl::StrAppend(
+      &text,
+      "  --config=FILE             JSON object of the same keys (e.g. \"auth-secret\", to\n"
+      "                            keep it off the command line), applied before the\n"
+      "                            flags that follow it\n"
+      "  --help                    this text\n");
   return text;
 }
 
