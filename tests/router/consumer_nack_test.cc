@@ -98,7 +98,7 @@ TEST_F(ConsumerNackTest, RetransmitsAsRtxWithTheOriginalSequenceNumber) {
   const SentPacket original = listener_.sent[1];
 
   ASSERT_EQ(Nack({original.seq}, kStartMs + 50), 1u);
-  const SentPacket& rtx = listener_.sent.back();
+  const SentPacket rtx = listener_.sent.back();  // a copy: the next Nack grows `sent`
   EXPECT_EQ(rtx.ssrc, kConsumerRtxSsrc);
   EXPECT_EQ(rtx.payload_type, kRouterRtxPt);
   EXPECT_EQ(rtx.ts, original.ts);
