@@ -156,7 +156,8 @@ TEST(RtpdumpFrameTest, UnwrapsEveryLinkType) {
     EXPECT_EQ(r.dst, "10.0.0.2:6000");
     EXPECT_EQ(Bytes(r.payload.begin(), r.payload.end()), payload);
   }
-  FrameResult v6 = ParseFrame(kLinkIpv6, Ipv6HopByHopUdp(payload));
+  const Bytes v6_frame = Ipv6HopByHopUdp(payload);  // v6.payload points into it
+  FrameResult v6 = ParseFrame(kLinkIpv6, v6_frame);
   ASSERT_EQ(v6.outcome, FrameResult::Outcome::kUdp) << v6.reason;
   EXPECT_EQ(v6.src, "[::1]:5000");
   EXPECT_EQ(v6.dst, "[::2]:6000");
