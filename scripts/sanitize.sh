@@ -26,7 +26,7 @@ if ! BUILD_DIR="$build_dir" scripts/build.sh -DSB_SANITIZE=ON; then
 fi
 # The binaries the tests spawn must be the sanitized ones.
 for binary in signaling/switchboard worker/switchboard-worker; do
-  if ! ldd "$build_dir/$binary" | grep -q libasan; then
+  if [[ "$(ldd "$build_dir/$binary" 2>&1)" != *libasan* ]]; then
     echo "sanitize: $build_dir/$binary is not built with ASan (configured without SB_SANITIZE?)"
     echo "sanitize: 0 passed, 1 failed, 0 skipped, 0 reports"
     exit 1
