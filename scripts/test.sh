@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the GoogleTest suites (CTest), the same suites again under
-# ASan + UBSan in build-asan/ less the two speed-bound benchmarks (scripts/sanitize.sh; any
-# sanitizer report, from a test or from a process it started, fails), the fuzz smoke runs (scripts/fuzz.sh;
-# FUZZ_SECONDS per target, default 8) and the end-to-end browser tests in a loopback-only
-# network namespace. SANITIZE=0 skips the sanitized run.
+# ASan + UBSan in build-asan/ less the comparison with Janus (scripts/sanitize.sh; any sanitizer
+# report, from a test or from a process it started, fails), the fuzz smoke runs
+# (scripts/fuzz.sh; FUZZ_SECONDS per target, default 8) and the end-to-end browser tests in a
+# loopback-only network namespace. SANITIZE=0 skips the sanitized run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
