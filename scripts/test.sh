@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: the GoogleTest suites (CTest), the fuzz smoke runs
+# Sets up, builds and runs every test: the GoogleTest suites (CTest), the same suites again under
+# ASan + UBSan in build-asan/ less the comparison with Janus (scripts/sanitize.sh; any sanitizer
+# report, from a test or from a process it started, fails), the fuzz smoke runs
 # (scripts/fuzz.sh; FUZZ_SECONDS per target, default 8) and the end-to-end browser tests in a
-# loopback-only network namespace.
+# loopback-only network namespace. SANITIZE=0 skips the sanitized run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,6 +15,16 @@ set +e
 (cd build && ctest --output-on-failure -j"$(nproc)" --timeout 300) 2>&1 | tee "$ctest_log"
 ctest_status=${PIPESTATUS[0]}
 set -e
+
+echo "== the same under ASan + UBSan (build-asan/; scripts/sanitize.sh)"
+san_log=$(mktemp)
+san_status=0
+if [ "${SANITIZE:-1}" != 0 ]; then
+  set +e
+  scripts/sanitize.sh 2>&1 | tee "$san_log"
+  san_status=${PIPESTATUS[0]}
+  set -e
+fi
 
 echo "== fuzz smoke run (libFuzzer, ${FUZZ_SECONDS:-8} s per target; scripts/fuzz.sh)"
 fuzz_log=$(mktemp)
@@ -44,14 +56,22 @@ e2e_failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$e2e_log")
 e2e_cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$e2e_log")
 e2e_skipped=$(sed -n 's/^# skipped \([0-9]*\)$/\1/p' "$e2e_log")
 e2e_todo=$(sed -n 's/^# todo \([0-9]*\)$/\1/p' "$e2e_log")
+san_passed=$(sed -n 's/^sanitize: \([0-9]*\) passed, .*/\1/p' "$san_log")
+san_failed=$(sed -n 's/^sanitize: [0-9]* passed, \([0-9]*\) failed, .*/\1/p' "$san_log")
+san_skipped=$(sed -n 's/^sanitize: [0-9]* passed, [0-9]* failed, \([0-9]*\) skipped.*/\1/p' "$san_log")
 fuzz_passed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$fuzz_log")
 fuzz_failed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$fuzz_log")
-passed=$(( ctest_passed + ${fuzz_passed:-0} + ${e2e_passed:-0} ))
-failed=$(( ${ctest_failed:-0} + ${fuzz_failed:-0} + ${e2e_failed:-0} + ${e2e_cancelled:-0} ))
-skipped=$(( ${ctest_skipped:-0} + ${ctest_disabled:-0} + ${e2e_skipped:-0} + ${e2e_todo:-0} ))
-if [ "$ctest_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ] || [ "$e2e_status" -ne 0 ]; then
+passed=$(( ctest_passed + ${san_passed:-0} + ${fuzz_passed:-0} + ${e2e_passed:-0} ))
+failed=$(( ${ctest_failed:-0} + ${san_failed:-0} + ${fuzz_failed:-0} + ${e2e_failed:-0} +
+           ${e2e_cancelled:-0} ))
+skipped=$(( ${ctest_skipped:-0} + ${ctest_disabled:-0} + ${san_skipped:-0} + ${e2e_skipped:-0} +
+            ${e2e_todo:-0} ))
+if [ "$ctest_status" -ne 0 ] || [ "$san_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ] ||
+   [ "$e2e_status" -ne 0 ]; then
   [ "$failed" -gt 0 ] || failed=1
 fi
-rm -f "$ctest_log" "$fuzz_log" "$e2e_log"
+rm -f "$ctest_log" "$san_log" "$fuzz_log" "$e2e_log"
+# The sanitized run counts each of its tests again (and each sanitizer report as a failure).
+echo "of which sanitized (ASan + UBSan): ${san_passed:-0} passed, ${san_failed:-0} failed, ${san_skipped:-0} skipped"
 echo "total: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -161,6 +161,16 @@ const std::vector<Option>& Options() {
        "web origins whose pages may open the WebSocket, e.g. https://meet.example.com; * for any "
        "(default: the server's own, from the Host header)",
        [](Config& c, absl::string_view v) { return ParseOrigins(v, c); }},
+      {"worker-heartbeat", "SECONDS",
+       "each worker is sent a heartbeat this often (default 2; 0: no heartbeat)",
+       [](Config& c, absl::string_view v) {
+         return ParseInt(v, 0, 3600, &c.worker_heartbeat_seconds);
+       }},
+      {"worker-hang-timeout", "SECONDS",
+       "a worker that leaves a heartbeat unanswered this long is killed and replaced (default 10)",
+       [](Config& c, absl::string_view v) {
+         return ParseInt(v, 1, 3600, &c.worker_hang_timeout_seconds);
+       }},
       {"web-root", "DIR", "folder of the web app to serve (default: the bundled web/)",
        [](Config& c, absl::string_view v) {
          c.web_root = std::string(v);

@@ -39,6 +39,10 @@ struct Config {
   std::string web_root;       // empty: the web/ folder found next to the binary or source
   std::string worker_binary;  // empty: switchboard-worker next to this binary
   log::Level log_level = log::Level::kInfo;
+
+  // Worker supervision (docs/security.md, Processes).
+  int worker_heartbeat_seconds = 2;      // each worker is sent a heartbeat this often; 0: never
+  int worker_hang_timeout_seconds = 10;  // unanswered this long: the worker is killed, replaced
 };
 
 // Parses flags (and --config=FILE). Returns the config, or an error naming the bad flag.

@@ -87,6 +87,8 @@ absl::Status Server::Start() {
   WorkerPool::Options pool_options;
   pool_options.binary_path = config_.worker_binary;
   pool_options.num_workers = config_.workers;
+  pool_options.heartbeat_interval = std::chrono::seconds(config_.worker_heartbeat_seconds);
+  pool_options.hang_timeout = std::chrono::seconds(config_.worker_hang_timeout_seconds);
   static constexpr const char* kLevels[] = {"debug", "info", "warn", "error", "off"};
   pool_options.log_level = kLevels[static_cast<int>(config_.log_level)];
   pool_ = std::make_unique<WorkerPool>(loop_, pool_options, this);
@@ -227,6 +229,9 @@ std::string Server::Metrics() const {
   out.Gauge("switchboard_workers", "Worker processes configured.", pool_->size());
   out.Counter("switchboard_worker_restarts_total", "Workers restarted after dying.",
               pool_->restarts());
+  out.Counter("switchboard_worker_hangs_total",
+              "Workers killed (and restarted) because they left a heartbeat unanswered.",
+              pool_->hangs());
   out.Counter("switchboard_joins_total", "Joins accepted.", c.joins);
   out.Counter("switchboard_room_full_total", "Joins refused because the room was full.", c.full);
   out.Counter("switchboard_signaling_errors_total", "Error replies sent to clients.",

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "worker/fbs/message_builder.h"
 
 namespace sb::signaling {
 namespace {
@@ -36,6 +37,8 @@ struct WorkerPool::Slot {
   int index = 0;
   std::unique_ptr<WorkerProcess> process;
   uv_timer_t* restart_timer = nullptr;
+  uv_timer_t* hang_timer = nullptr;  // runs while a heartbeat is unanswered
+  uint64_t heartbeat_pending = 0;    // the unanswered heartbeat's sequence number, 0: none
   uint64_t started_at_ms = 0;
   int consecutive_failures = 0;
 };
@@ -49,18 +52,22 @@ WorkerPool::WorkerPool(uv_loop_t* loop, Options options, Listener* listener)
     slot->pool = this;
     slot->index = i;
     slot->restart_timer = NewTimer(loop_, slot.get());
+    slot->hang_timer = NewTimer(loop_, slot.get());
     slots_.push_back(std::move(slot));
   }
   close_timer_ = NewTimer(loop_, this);
+  heartbeat_timer_ = NewTimer(loop_, this);
 }
 
 WorkerPool::~WorkerPool() {
   closing_ = true;
   for (auto& slot : slots_) {
     CloseTimer(slot->restart_timer);
+    CloseTimer(slot->hang_timer);
     slot->process.reset();  // closes its pipes; the child exits on EOF
   }
   CloseTimer(close_timer_);
+  CloseTimer(heartbeat_timer_);
 }
 
 absl::Status WorkerPool::Start() {
@@ -72,7 +79,62 @@ absl::Status WorkerPool::Start() {
     }
   }
   SB_LOG_INFO("workers", "{} workers started", size());
+  if (options_.heartbeat_interval.count() > 0) {
+    const auto interval = static_cast<uint64_t>(options_.heartbeat_interval.count());
+    uv_timer_start(
+        heartbeat_timer_,
+        [](uv_timer_t* timer) {
+          if (auto* pool = static_cast<WorkerPool*>(timer->data)) pool->SendHeartbeats();
+        },
+        interval, interval);
+  }
   return absl::OkStatus();
+}
+
+void WorkerPool::SendHeartbeats() {
+  if (closing_) return;
+  for (auto& slot : slots_) {
+    WorkerProcess* process = slot->process.get();
+    // One heartbeat at a time: an unanswered one is left to its hang timer.
+    if (process == nullptr || !process->alive() || slot->heartbeat_pending != 0) continue;
+    const uint64_t sequence = ++heartbeat_sequence_;
+    slot->heartbeat_pending = sequence;
+    uv_timer_start(
+        slot->hang_timer,
+        [](uv_timer_t* timer) {
+          if (auto* s = static_cast<Slot*>(timer->data)) s->pool->OnHung(s->index);
+        },
+        static_cast<uint64_t>(options_.hang_timeout.count()), 0);
+    const int index = slot->index;
+    // May answer at once (with WorkerDied) when the worker cannot be written to.
+    process->Request(fbs::Method::WORKER_DUMP, "", {},
+                     [this, index, sequence](const fbs::Response* response) {
+                       OnHeartbeatReply(index, sequence, response);
+                     });
+  }
+}
+
+void WorkerPool::OnHeartbeatReply(int index, uint64_t sequence, const fbs::Response* response) {
+  Slot& slot = *slots_[static_cast<size_t>(index)];
+  if (slot.heartbeat_pending != sequence) return;
+  // Errors the control side makes up are not the worker answering: its request timed out, or
+  // it is gone (the exit path handles that). Anything the worker itself sent means it runs.
+  const std::string_view error =
+      response->error() != nullptr ? response->error()->string_view() : std::string_view();
+  if (error == ipc::error::kTimeout || error == ipc::error::kWorkerDied) return;
+  slot.heartbeat_pending = 0;
+  uv_timer_stop(slot.hang_timer);
+}
+
+void WorkerPool::OnHung(int index) {
+  Slot& slot = *slots_[static_cast<size_t>(index)];
+  slot.heartbeat_pending = 0;
+  if (closing_ || slot.process == nullptr || !slot.process->alive()) return;
+  ++hangs_;
+  SB_LOG_ERROR("workers", "worker {} (pid {}) hung: no heartbeat reply within {} ms; killing it",
+               index, slot.process->pid(), options_.hang_timeout.count());
+  // Its exit is then handled like any death: rooms closed, listener told, worker restarted.
+  slot.process->Kill(SIGKILL);
 }
 
 absl::Status WorkerPool::SpawnSlot(int index) {
@@ -99,6 +161,8 @@ void WorkerPool::OnWorkerExited(WorkerProcess* worker, int64_t exit_status, int 
   const int index = IndexOf(worker);
   if (index < 0) return;
   Slot& slot = *slots_[static_cast<size_t>(index)];
+  uv_timer_stop(slot.hang_timer);
+  slot.heartbeat_pending = 0;
   // WorkerProcess::OnExit touches nothing after calling us, so it may be destroyed here.
   slot.process.reset();
   if (closing_) {
@@ -145,8 +209,10 @@ void WorkerPool::ScheduleRestart(int index) {
 void WorkerPool::Close(std::function<void()> on_closed) {
   closing_ = true;
   on_closed_ = std::move(on_closed);
+  uv_timer_stop(heartbeat_timer_);
   for (auto& slot : slots_) {
     uv_timer_stop(slot->restart_timer);
+    uv_timer_stop(slot->hang_timer);
     if (slot->process != nullptr) slot->process->Close();
   }
   uv_timer_start(

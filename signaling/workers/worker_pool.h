@@ -1,6 +1,7 @@
 // N switchboard-worker processes (one per core by default). Restarts a worker that dies, with
 // exponential backoff while it keeps dying, and tells its listener so the rooms placed on the
-// dead worker can be closed and rebuilt.
+// dead worker can be closed and rebuilt. A worker that stops answering (hung: stopped, stuck in
+// a loop, deadlocked) is found by a heartbeat, killed and then handled like one that died.
 #pragma once
 
 #include <uv.h>
@@ -42,6 +43,11 @@ class WorkerPool final : public WorkerProcess::Listener {
     std::chrono::milliseconds max_restart_delay{10000};
     // Close(): workers still running after this are killed.
     std::chrono::milliseconds close_timeout{3000};
+    // Every heartbeat_interval each live worker is sent a WORKER_DUMP (0: no heartbeat); one
+    // not answered within hang_timeout means the worker is hung: it is killed with SIGKILL and
+    // replaced like a worker that died.
+    std::chrono::milliseconds heartbeat_interval{2000};
+    std::chrono::milliseconds hang_timeout{10000};
   };
 
   WorkerPool(uv_loop_t* loop, Options options, Listener* listener);
@@ -64,7 +70,8 @@ class WorkerPool final : public WorkerProcess::Listener {
 
   // Metrics.
   uint64_t restarts() const { return restarts_; }
-  uint64_t deaths() const { return deaths_; }
+  uint64_t deaths() const { return deaths_; }  // hung workers killed included
+  uint64_t hangs() const { return hangs_; }
 
   // WorkerProcess::Listener
   void OnWorkerExited(WorkerProcess* worker, int64_t exit_status, int term_signal) override;
@@ -75,6 +82,9 @@ class WorkerPool final : public WorkerProcess::Listener {
   absl::Status SpawnSlot(int index);
   void ScheduleRestart(int index);
   void MaybeFinishClose();
+  void SendHeartbeats();
+  void OnHeartbeatReply(int index, uint64_t sequence, const fbs::Response* response);
+  void OnHung(int index);
 
   // Passed by argument.
   uv_loop_t* const loop_;
@@ -82,12 +92,15 @@ class WorkerPool final : public WorkerProcess::Listener {
   Listener* const listener_;
   // Allocated by this.
   std::vector<std::unique_ptr<Slot>> slots_;
-  uv_timer_t* close_timer_ = nullptr;  // freed in its close callback
+  uv_timer_t* close_timer_ = nullptr;      // freed in its close callback
+  uv_timer_t* heartbeat_timer_ = nullptr;  // likewise
 
   bool closing_ = false;
   std::function<void()> on_closed_;
   uint64_t restarts_ = 0;
   uint64_t deaths_ = 0;
+  uint64_t hangs_ = 0;
+  uint64_t heartbeat_sequence_ = 0;
 };
 
 }  // namespace sb::signaling

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <optional>
 #include <vector>
 
@@ -114,6 +115,107 @@ TEST_F(WorkerPoolTest, BacksOffWhenWorkerKeepsDying) {
   bool closed = false;
   pool.Close([&] { closed = true; });
   EXPECT_TRUE(RunUntil([&] { return closed; }));
+}
+
+// A stopped worker (SIGSTOP: alive, but it answers nothing) is found by the heartbeat, killed and
+// replaced like one that died; the other worker and the replacement are left alone.
+TEST_F(WorkerPoolTest, HungWorkerIsKilledAndReplaced) {
+  WorkerPool::Options options = PoolOptions(2);
+  options.heartbeat_interval = std::chrono::milliseconds(100);
+  options.hang_timeout = std::chrono::milliseconds(500);
+  WorkerPool pool(&loop_, options, this);
+  ASSERT_TRUE(pool.Start().ok());
+  ASSERT_TRUE(RunUntil([&] { return running_[0] == 1 && running_[1] == 1; }));
+  const pid_t hung_pid = pool.worker(0)->pid();
+  const pid_t other_pid = pool.worker(1)->pid();
+  // Heartbeats answered for a while: nobody is hung.
+  RunFor(std::chrono::milliseconds(700));
+  EXPECT_EQ(pool.hangs(), 0u);
+  ASSERT_TRUE(died_.empty());
+
+  const uint64_t stopped_at = uv_now(&loop_);
+  ASSERT_EQ(kill(hung_pid, SIGSTOP), 0);
+  // Should the pool not kill it, a stopped child must not outlive the test (it holds ctest's
+  // output pipe open).
+  struct KillIfFailed {
+    pid_t pid;
+    ~KillIfFailed() {
+      if (::testing::Test::HasFailure()) kill(pid, SIGKILL);
+    }
+  } cleanup{hung_pid};
+  ASSERT_TRUE(RunUntil([&] { return !died_.empty(); }, std::chrono::seconds(5)));
+  const uint64_t detected_after = uv_now(&loop_) - stopped_at;
+  EXPECT_EQ(died_, std::vector<int>{0});
+  EXPECT_EQ(pool.hangs(), 1u);
+  EXPECT_EQ(pool.deaths(), 1u);
+  // The hang timeout, plus at most one heartbeat interval before the unanswered heartbeat left.
+  EXPECT_GE(detected_after, 500u);
+  EXPECT_LT(detected_after, 2000u);
+  ASSERT_EQ(kill(hung_pid, 0), -1);  // gone (SIGKILL), and reaped
+  EXPECT_EQ(errno, ESRCH);
+
+  ASSERT_TRUE(RunUntil([&] { return restarted_.size() == 1; }));
+  WorkerProcess* replacement = pool.worker(0);
+  ASSERT_NE(replacement, nullptr);
+  EXPECT_NE(replacement->pid(), hung_pid);
+  EXPECT_EQ(DumpPid(replacement), replacement->pid());
+  // Heartbeats go on: the replacement and the other worker answer them and stay.
+  RunFor(std::chrono::milliseconds(1000));
+  EXPECT_EQ(pool.hangs(), 1u);
+  EXPECT_EQ(died_.size(), 1u);
+  ASSERT_NE(pool.worker(1), nullptr);
+  EXPECT_EQ(pool.worker(1)->pid(), other_pid);
+  EXPECT_EQ(DumpPid(pool.worker(1)), other_pid);
+
+  bool closed = false;
+  pool.Close([&] { closed = true; });
+  EXPECT_TRUE(RunUntil([&] { return closed; }));
+}
+
+// A worker that answers late, but within the hang timeout, is not hung.
+TEST_F(WorkerPoolTest, SlowWorkerWithinTheTimeoutIsNotHung) {
+  WorkerPool::Options options = PoolOptions(1);
+  options.heartbeat_interval = std::chrono::milliseconds(100);
+  options.hang_timeout = std::chrono::milliseconds(1500);
+  WorkerPool pool(&loop_, options, this);
+  ASSERT_TRUE(pool.Start().ok());
+  ASSERT_TRUE(RunUntil([&] { return running_[0] == 1; }));
+  const pid_t pid = pool.worker(0)->pid();
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_EQ(kill(pid, SIGSTOP), 0);
+    RunFor(std::chrono::milliseconds(700));
+    ASSERT_EQ(kill(pid, SIGCONT), 0);
+    RunFor(std::chrono::milliseconds(300));
+  }
+  RunFor(std::chrono::milliseconds(1000));
+  EXPECT_EQ(pool.hangs(), 0u);
+  EXPECT_TRUE(died_.empty());
+  ASSERT_NE(pool.worker(0), nullptr);
+  EXPECT_EQ(pool.worker(0)->pid(), pid);
+
+  bool closed = false;
+  pool.Close([&] { closed = true; });
+  EXPECT_TRUE(RunUntil([&] { return closed; }));
+}
+
+// heartbeat_interval 0: no heartbeat, so a stopped worker is not noticed (and is killed on
+// Close after close_timeout, like any straggler).
+TEST_F(WorkerPoolTest, NoHeartbeatWhenTheIntervalIsZero) {
+  WorkerPool::Options options = PoolOptions(1);
+  options.heartbeat_interval = std::chrono::milliseconds(0);
+  options.hang_timeout = std::chrono::milliseconds(100);
+  options.close_timeout = std::chrono::milliseconds(200);
+  WorkerPool pool(&loop_, options, this);
+  ASSERT_TRUE(pool.Start().ok());
+  ASSERT_TRUE(RunUntil([&] { return running_[0] == 1; }));
+  ASSERT_EQ(kill(pool.worker(0)->pid(), SIGSTOP), 0);
+  RunFor(std::chrono::milliseconds(600));
+  EXPECT_EQ(pool.hangs(), 0u);
+  EXPECT_TRUE(died_.empty());
+  bool closed = false;
+  pool.Close([&] { closed = true; });
+  EXPECT_TRUE(RunUntil([&] { return closed; }));
+  EXPECT_TRUE(died_.empty());  // closing is not dying
 }
 
 }  // namespace
