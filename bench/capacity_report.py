@@ -510,6 +510,22 @@ def wait_baseline(baseline_path, out_path, *named_pids):
 def churn(report_path, cold_path, baseline_path, after_path, results_dir):
     """churn REPORT COLD BASELINE AFTER RESULTS_DIR: results_dir/churn.{json,md} from the
     generator's report and the server's resources before, at the peak and after."""
+    r = churn_result(report_path, cold_path, baseline_path, after_path)
+    write_report(results_dir, "churn", r, churn_markdown(r))
+
+
+def write_report(results_dir, name, r, lines):
+    """results_dir/NAME.json and NAME.md; prints the markdown."""
+    with open(os.path.join(results_dir, f"{name}.json"), "w") as f:
+        json.dump(r, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(results_dir, f"{name}.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def churn_result(report_path, cold_path, baseline_path, after_path):
+    """The churn report: the generator's, with the server's resources and the checks."""
     r = load(report_path)
     machine_path = os.path.join(os.path.dirname(report_path), "machine.json")
     if os.path.exists(machine_path):
@@ -539,13 +555,7 @@ def churn(report_path, cold_path, baseline_path, after_path, results_dir):
     }
     r["checks"] = checks
     r["held"] = all(checks.values())
-    with open(os.path.join(results_dir, "churn.json"), "w") as f:
-        json.dump(r, f, indent=2)
-        f.write("\n")
-    lines = churn_markdown(r)
-    with open(os.path.join(results_dir, "churn.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return r
 
 
 def churn_markdown(r):
@@ -558,7 +568,7 @@ def churn_markdown(r):
         "",
         f"{s['rooms']} room(s) of {s['participants']} participants, everyone publishing "
         f"{s['video_kbps']} kbit/s @ {s['fps']} fps VP8-like video and Opus-like audio and "
-        f"subscribing to everyone; in each room {ch['churners']} churners leave and rejoin (a "
+        f"subscribing to everyone; {ch['churners']} churners in all leave and rejoin (a "
         f"new participant each time) while {ch['stayers']} stayers stay: one leave every "
         f"{ch['interval_s']} s per room ({ch['per_minute_per_room']} per minute), "
         f"{100 * ch['close_fraction']:.0f} % of them by closing the WebSocket instead of "
@@ -634,6 +644,123 @@ def churn_markdown(r):
     return lines
 
 
+# soak: the server's RSS and its open descriptors at the end of the run may be at most this
+# much above their level once the meeting load had settled (a fifth of the way in), each taken
+# as the median of the samples in a tenth of the run. A leak of one descriptor per departed
+# participant, or of a few KB per join, grows without bound and shows here.
+SOAK_FLAT_PERCENT = 5.0
+
+
+def sample(out_path, interval_s, stop_path, *named_pids):
+    """sample OUT INTERVAL_S STOP_FILE name=PID...: one JSON line per INTERVAL_S with the
+    processes' RSS, fds and sockets (from /proc, no pause of theirs), until STOP_FILE exists or
+    a process has exited."""
+    import time
+    start, interval = time.time(), float(interval_s)
+    with open(out_path, "w") as f:
+        while not os.path.exists(stop_path):
+            res = resources_of(named_pids)
+            line = {"t": round(time.time() - start, 1), "rss_mb": res["total_rss_mb"],
+                    "fds": sum(v["fds"] for v in res.values() if isinstance(v, dict))}
+            for name, v in res.items():
+                if isinstance(v, dict):
+                    line[name] = {k: v[k] for k in ("rss_mb", "fds", "udp_sockets", "exited")
+                                  if k in v}
+            f.write(json.dumps(line) + "\n")
+            f.flush()
+            if any(v.get("exited") for v in res.values() if isinstance(v, dict)):
+                break
+            time.sleep(max(0.0, interval - (time.time() - start) % interval))
+
+
+def median(values):
+    v = sorted(values)
+    if not v:
+        return None
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2.0
+
+
+def soak_series(samples):
+    """Flatness of RSS and fds over a soak: the median of the samples in [20 %, 30 %) of the run
+    (the meeting has settled) against the median of the last 10 %."""
+    end_t = samples[-1]["t"] if samples else 0.0
+    def window(lo, hi):
+        return [x for x in samples if lo * end_t <= x["t"] < hi * end_t or
+                (hi == 1.0 and x["t"] == end_t)]
+    settled, last = window(0.2, 0.3), window(0.9, 1.0)
+    out = {"samples": len(samples), "seconds": end_t,
+           "settled_window_s": [round(0.2 * end_t), round(0.3 * end_t)],
+           "end_window_s": [round(0.9 * end_t), round(end_t)]}
+    for key in ("rss_mb", "fds"):
+        a, b = median([x[key] for x in settled]), median([x[key] for x in last])
+        growth = None if not a or b is None else round(100.0 * (b - a) / a, 2)
+        out[key] = {"settled": a, "end": b, "growth_percent": growth,
+                    "min": min((x[key] for x in samples), default=None),
+                    "max": max((x[key] for x in samples), default=None)}
+    # RSS over the second half, by least squares: MB per hour (information, not a check).
+    half = [x for x in samples if x["t"] >= 0.5 * end_t]
+    if len(half) >= 3:
+        mt = sum(x["t"] for x in half) / len(half)
+        mr = sum(x["rss_mb"] for x in half) / len(half)
+        den = sum((x["t"] - mt) ** 2 for x in half)
+        out["rss_mb_per_hour_second_half"] = (
+            round(3600.0 * sum((x["t"] - mt) * (x["rss_mb"] - mr) for x in half) / den, 2)
+            if den else 0.0)
+    return out
+
+
+def soak(report_path, cold_path, baseline_path, after_path, samples_path, results_dir):
+    """soak REPORT COLD BASELINE AFTER SAMPLES RESULTS_DIR: results_dir/soak.{json,md}: the
+    churn report of a long run, with the server's RSS and fds over time and their flatness."""
+    r = churn_result(report_path, cold_path, baseline_path, after_path)
+    with open(samples_path) as f:
+        samples = [json.loads(line) for line in f if line.strip()]
+    series = soak_series(samples)
+    r["soak"] = dict(series, flat_percent=SOAK_FLAT_PERCENT, series=samples)
+    r["checks"]["server_alive_throughout"] = bool(samples) and not any(
+        v.get("exited") for x in samples for v in x.values() if isinstance(v, dict))
+    for key in ("rss_mb", "fds"):
+        g = series[key]["growth_percent"]
+        r["checks"][f"{key.split('_')[0]}_flat"] = g is not None and g <= SOAK_FLAT_PERCENT
+    r["held"] = all(r["checks"].values())
+    write_report(results_dir, "soak", r, soak_markdown(r))
+
+
+def soak_markdown(r):
+    so = r["soak"]
+    lines = [
+        f"# Soak: {so['seconds'] / 60:.1f} minutes of a meeting load with churn",
+        "",
+        f"The server's RSS (switchboard + worker, from /proc, not trimmed) and open descriptors, "
+        f"sampled {so['samples']} times. Flat: the median of the last tenth of the run at most "
+        f"{so['flat_percent']:.0f} % above the median of [20 %, 30 %) of it, once the meeting "
+        "had settled.",
+        "",
+        "| | settled (median) | end (median) | growth % | min | max |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, label in (("rss_mb", "RSS MB"), ("fds", "fds (both)")):
+        v = so[key]
+        lines.append(f"| {label} | {v['settled']} | {v['end']} | {v['growth_percent']} | "
+                     f"{v['min']} | {v['max']} |")
+    if "rss_mb_per_hour_second_half" in so:
+        lines += ["", f"RSS trend over the second half (least squares): "
+                      f"{so['rss_mb_per_hour_second_half']} MB per hour."]
+    # One row a tenth of the run, for the shape.
+    lines += ["", "| minute | RSS MB | switchboard fds | worker fds | worker UDP sockets |",
+              "|---|---|---|---|---|"]
+    step = max(1, len(so["series"]) // 10)
+    rows = so["series"][::step]
+    if so["series"] and rows[-1] is not so["series"][-1]:
+        rows.append(so["series"][-1])
+    for x in rows:
+        lines.append(f"| {x['t'] / 60:.1f} | {x['rss_mb']} | {x['switchboard']['fds']} | "
+                     f"{x['worker']['fds']} | {x['worker'].get('udp_sockets', '-')} |")
+    churn_lines = churn_markdown(r)
+    return lines + ["", "## The meeting load"] + churn_lines[2:]
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "finish":
@@ -660,6 +787,10 @@ def main():
         wait_baseline(*args)
     elif cmd == "churn":
         churn(*args)
+    elif cmd == "sample":
+        sample(*args)
+    elif cmd == "soak":
+        soak(*args)
     elif cmd == "replot":  # replot RESULTS_DIR: the PNG again from vs-janus.json (no markdown)
         plot(args[0], {k: v["steps"] for k, v in load(
             os.path.join(args[0], "vs-janus.json"))["servers"].items()})

@@ -3,6 +3,10 @@
 # short and with results in the build tree (SB_RESULTS_DIR). They check that media flows and
 # that the reports are produced, never a speed.
 #   capacity_smoke_test.sh smoke BUILD_DIR WORKDIR      bench/capacity smoke (loopback)
+#   capacity_smoke_test.sh soak BUILD_DIR WORKDIR       bench/soak, short: one minute of 1 room
+#       with churn, sampled every 2 s; the time series covers the run and both processes, and
+#       nothing is lost or left behind (a minute cannot show a slow leak: the 30-minute run is
+#       a script people run, docs/performance.md).
 #   capacity_smoke_test.sh vs-janus BUILD_DIR WORKDIR   bench/capacity vs-janus at 1 room for
 #       3 s: both servers in a namespace, the generator in another, Janus from Debian's package.
 #       Exits 77 (skipped) when not root or when janus, ip or taskset is missing.
@@ -81,6 +85,39 @@ if fds:
 print(f"churn: {ch['newcomers']} newcomers, {nt['received']} of {nt['expected']} tracks at "
       f"stayers, join -> first packet p50 {ch['newcomer_to_stayer_ms']['first_packet']['p50']} ms "
       f"p95 {ch['newcomer_to_stayer_ms']['first_packet']['p95']} ms; stayers' loss 0")
+PY
+    ;;
+  soak)
+    "$root/bench/soak" --minutes=1 --sample-s=2 --rooms=1 --churn-interval=1 \
+      --churn-rejoin-delay=0.5 --keyframe-interval=2
+    for f in soak.md soak.json soak-server.log; do
+      test -e "$workdir/$f" || { echo "no $f"; exit 1; }
+    done
+    python3 - "$workdir/soak.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+so, ch = r["soak"], r["churn"]
+def fail(why):
+    sys.exit(f"soak test failed: {why}")
+# The instrument: a sample every 2 s over the whole run, of both processes, with churn going on.
+if so["samples"] < 30 or so["seconds"] < 60:
+    fail(f"{so['samples']} samples over {so['seconds']} s")
+for x in so["series"]:
+    for name in ("switchboard", "worker"):
+        if x[name].get("exited") or x[name]["rss_mb"] <= 0 or x[name]["fds"] <= 0:
+            fail(f"sample at {x['t']} s: {name} {x[name]}")
+if ch["newcomers"] < 30 or ch["leaves_by_message"] == 0 or ch["leaves_by_close"] == 0:
+    fail(f"not the churn asked for: {ch}")
+# A minute says nothing of a leak by itself, but the checks must all be computed, and the ones a
+# short run can meet must hold: nobody lost anything, fds back to the baseline, server alive.
+for key in ("all_connected", "stayers_got_every_newcomer", "stayers_zero_loss",
+            "resources_back_to_baseline", "server_alive_throughout", "rss_flat", "fds_flat"):
+    if key not in r["checks"]:
+        fail(f"no check {key}")
+for key in ("stayers_zero_loss", "resources_back_to_baseline", "server_alive_throughout"):
+    if not r["checks"][key]:
+        fail(f"{key} failed: {r['checks']}")
+print(f"soak: {so['samples']} samples, RSS {so['rss_mb']}, fds {so['fds']}")
 PY
     ;;
   vs-janus)
