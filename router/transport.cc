@@ -18,6 +18,7 @@
 #include "rtp/rtcp/rtcp_packet.h"
 #include "rtp/rtcp/sdes.h"
 #include "rtp/rtcp/sender_report.h"
+#include "rtp/rtcp/transport_feedback.h"
 
 namespace sb::router {
 namespace {
@@ -326,18 +327,34 @@ void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
                   c->ReceiveNack(nack->SequenceNumbers(), now_ms);
                 }
               }
+            } else if (h.count_or_fmt == rtp::kRtpfbTwcc && send_bwe_) {
+              if (auto feedback = rtp::TransportFeedback::Parse(h.packet)) {
+                ++counters_.transport_feedback_received;
+                send_bwe_->OnFeedback(*feedback, static_cast<int64_t>(uv_hrtime() / 1000));
+              }
             }
             break;
           }
           default:
-            break;  // SDES, BYE, APP, XR, REMB, transport-cc: nothing to do with them yet.
+            break;  // SDES, BYE, APP, XR, REMB: nothing to do with them yet.
         }
       });
   if (!status.ok()) ++counters_.rtcp_malformed;
 }
 
+uint16_t Transport::AllocateTransportSequenceNumber() {
+  if (!send_bwe_) send_bwe_ = std::make_unique<bwe::SendSideBwe>();
+  allocated_transport_seq_ = next_transport_seq_++;
+  return *allocated_transport_seq_;
+}
+
 void Transport::OnConsumerSendRtp(Consumer* /*consumer*/, uint8_t* data, size_t len,
                                   size_t capacity) {
+  if (allocated_transport_seq_) {
+    send_bwe_->OnPacketSent(*allocated_transport_seq_, static_cast<int64_t>(uv_hrtime() / 1000),
+                            len);
+    allocated_transport_seq_.reset();
+  }
   webrtc_->SendRtp(data, len, capacity);
 }
 

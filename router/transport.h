@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "base/uv_timer.h"
+#include "bwe/send_side_bwe.h"
 #include "router/consumer.h"
 #include "router/producer.h"
 #include "rtp/transport_cc_receiver.h"
@@ -47,7 +49,8 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
     uint64_t rtp_malformed = 0;
     uint64_t rtcp_malformed = 0;
     uint64_t rtx_ignored = 0;
-    uint64_t transport_feedback_sent = 0;  // transport-cc feedback packets to the publisher
+    uint64_t transport_feedback_sent = 0;      // transport-cc feedback packets to the publisher
+    uint64_t transport_feedback_received = 0;  // from the subscriber, for our estimate
   };
 
   static absl::StatusOr<std::unique_ptr<Transport>> Create(
@@ -60,6 +63,9 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   const transport::WebRtcTransport& webrtc() const { return *webrtc_; }
   const Counters& counters() const { return counters_; }
   const rtp::TransportCcReceiver& transport_cc() const { return transport_cc_; }
+  // The send-side estimate of what this transport may send its subscriber, from the
+  // subscriber's transport-cc feedback; nullptr until a consumer negotiated the extension.
+  const bwe::SendSideBwe* send_bwe() const { return send_bwe_.get(); }
 
   absl::Status AddProducer(std::unique_ptr<Producer> producer);
   std::unique_ptr<Producer> RemoveProducer(const std::string& id);
@@ -95,6 +101,7 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   // Consumer::Listener
   void OnConsumerSendRtp(Consumer* consumer, uint8_t* data, size_t len, size_t capacity) override;
   void OnConsumerKeyFrameNeeded(Consumer* consumer, size_t encoding) override;
+  uint16_t AllocateTransportSequenceNumber() override;
 
   // One encoding of a producer (or of its RTX stream).
   struct StreamRef {
@@ -129,6 +136,10 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   uint8_t transport_cc_ext_id_ = 0;
   rtp::TransportCcReceiver transport_cc_;
   uint32_t transport_cc_media_ssrc_ = 0;  // a media ssrc of the publisher, for the feedback
+  // Sending side: our transport-wide numbers and the estimate they feed.
+  std::unique_ptr<bwe::SendSideBwe> send_bwe_;
+  uint16_t next_transport_seq_ = 1;
+  std::optional<uint16_t> allocated_transport_seq_;  // for the packet being written
 
   absl::flat_hash_map<std::string, std::unique_ptr<Producer>> producers_;
   absl::flat_hash_map<std::string, std::unique_ptr<Consumer>> consumers_;

@@ -16,6 +16,7 @@
 #include "rtp/rtcp/nack.h"
 #include "rtp/rtcp/pli.h"
 #include "rtp/rtcp/sender_report.h"
+#include "rtp/rtcp/transport_feedback.h"
 #include "tests/router/router_fixture.h"
 #include "tests/router/rtp_test_packets.h"
 #include "tests/transport/test_loop.h"
@@ -278,6 +279,40 @@ TEST_F(TransportTest, TransportWideSequenceNumbersAreAnsweredWithFeedback) {
   EXPECT_EQ(pub_->transport_cc().pending(), 0u);
   // The subscriber's transport negotiated nothing: it records nothing.
   EXPECT_EQ(sub_->transport_cc().counters().packets, 0u);
+}
+
+// The subscriber's side: each forwarded packet gets the transport's next transport-wide
+// number (one counter for all consumers of the transport), and the subscriber's transport-cc
+// feedback about them feeds the send-side estimate.
+TEST_F(TransportTest, ForwardedPacketsAreNumberedAndFeedbackFeedsTheEstimate) {
+  ASSERT_NE(ProduceSimulcast(Vp8ProducerParams(kQ, 0, "v")), nullptr);
+  auto consumer = router_->Consume("sub", "c", "pv", rtp::RouterCapabilities(), "0", false);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_EQ((*consumer)->rtp_parameters().HeaderExtensionId(rtp::kUriTransportWideCc), 5);
+  EXPECT_EQ(sub_->send_bwe(), nullptr) << "nothing sent yet";
+  for (uint16_t i = 0; i < 40; ++i) {
+    Deliver(pub_, 96, static_cast<uint16_t>(10 + i), kQ, Vp8Frame(i == 0, i, 0));
+  }
+  ASSERT_EQ((*consumer)->stats().packets, 40u);
+  ASSERT_NE(sub_->send_bwe(), nullptr);
+  // The subscriber got numbers 1..40 (the transport's counter), 1 ms apart; 3 were lost.
+  std::vector<rtp::TwccPacketStatus> statuses;
+  for (uint16_t seq = 1; seq <= 40; ++seq) {
+    statuses.push_back({seq, seq % 13 != 0, seq == 1 ? 0 : 4});
+  }
+  const auto feedback = rtp::TransportFeedback::Build(0x5AB5C1BE, 1, 100, 0, statuses);
+  uint8_t buffer[512];
+  const size_t len = feedback.Serialize(buffer, sizeof(buffer));
+  ASSERT_GT(len, 0u);
+  DeliverRtcp(sub_, buffer, len);
+  EXPECT_EQ(sub_->counters().transport_feedback_received, 1u);
+  const auto& c = sub_->send_bwe()->counters();
+  EXPECT_EQ(c.unknown, 0u) << "every number in the feedback was one we sent";
+  EXPECT_EQ(c.packets_acked, 37u);
+  EXPECT_EQ(c.packets_lost, 3u);
+  EXPECT_EQ(sub_->send_bwe()->target_bps(), 300'000) << "the start value, until it learns more";
+  // The publisher's transport sends nothing with numbers of ours.
+  EXPECT_EQ(pub_->send_bwe(), nullptr);
 }
 
 TEST_F(TransportTest, WithoutTheExtensionNoFeedback) {
