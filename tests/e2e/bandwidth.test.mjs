@@ -7,7 +7,7 @@
 // subscriber decodes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndBrowser, joinWithLibrary, sleep } from './harness.mjs';
+import { serverAndBrowser, joinWithLibrary, sendingLayers, sleep } from './harness.mjs';
 
 const env = serverAndBrowser();
 
@@ -26,21 +26,6 @@ async function sendEstimate(participant) {
   });
 }
 
-// rid -> frameWidth of the layers whose framesSent grew over `ms`.
-async function sendingLayers(publisher, ms = 1500) {
-  const stats = () => publisher.page.evaluate(() => window.sb.getSenderStats());
-  const first = await stats();
-  await sleep(ms);
-  const second = await stats();
-  const layers = {};
-  for (const s of second) {
-    const before = first.find((f) => f.rid === s.rid);
-    if (s.kind === 'video' && s.rid && s.framesSent > (before?.framesSent ?? 0) && s.frameWidth) {
-      layers[s.rid] = s.frameWidth;
-    }
-  }
-  return layers;
-}
 
 test('a simulcast publisher ramps up to 2.5 Mbit/s and sends all three layers at 720p', async () => {
   const alice = await joinWithLibrary(env, 'ramp', 'Alice');

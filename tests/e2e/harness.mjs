@@ -375,3 +375,20 @@ export async function joinWithLibrary(env, room, name) {
   );
   return { name, context, page, id };
 }
+
+// Simulcast layers a publisher (joinWithLibrary) is sending now: rid -> frameWidth, for the
+// layers whose framesSent grew over `ms`.
+export async function sendingLayers(publisher, ms = 1500) {
+  const stats = () => publisher.page.evaluate(() => window.sb.getSenderStats());
+  const first = await stats();
+  await sleep(ms);
+  const second = await stats();
+  const layers = {};
+  for (const s of second) {
+    const before = first.find((f) => f.rid === s.rid);
+    if (s.kind === 'video' && s.rid && s.framesSent > (before?.framesSent ?? 0) && s.frameWidth) {
+      layers[s.rid] = s.frameWidth;
+    }
+  }
+  return layers;
+}

@@ -8,27 +8,11 @@
 // the publisher really sends (outbound-rtp per rid) and asserts on those.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndBrowser, joinWithLibrary, sleep } from './harness.mjs';
+import { serverAndBrowser, joinWithLibrary, sendingLayers, sleep } from './harness.mjs';
 
 const env = serverAndBrowser();
 
 
-// Layers the publisher is sending now: rid -> frameWidth, for the layers whose framesSent
-// grew over `ms`.
-async function sendingLayers(publisher, ms = 1500) {
-  const stats = () => publisher.page.evaluate(() => window.sb.getSenderStats());
-  const first = await stats();
-  await sleep(ms);
-  const second = await stats();
-  const layers = {};
-  for (const s of second) {
-    const before = first.find((f) => f.rid === s.rid);
-    if (s.kind === 'video' && s.rid && s.framesSent > (before?.framesSent ?? 0) && s.frameWidth) {
-      layers[s.rid] = s.frameWidth;
-    }
-  }
-  return layers;
-}
 
 async function videoFrom(subscriber, publisherId) {
   const stats = await subscriber.page.evaluate(() => window.sb.getReceiverStats());
