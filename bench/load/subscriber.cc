@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <limits>
 #include <utility>
 
 #include "base/log.h"
@@ -49,6 +50,7 @@ Subscriber::Subscriber(uv_loop_t* loop, const transport::DtlsCertificate* certif
 Subscriber::~Subscriber() { Stop(); }
 
 void Subscriber::Stop() {
+  if (stopped_us_ < 0) stopped_us_ = NowUs();
   rtcp_timer_.reset();
   if (connection_) connection_->Close();
 }
@@ -98,6 +100,8 @@ absl::StatusOr<std::string> Subscriber::OnOffer(const std::string& sdp,
         break;
       }
     }
+    // A stream that starts while counting counts from its first packet.
+    s->count_armed = counting_from_us_ >= 0;
     by_mid_[s->mid] = s.get();
     by_ssrc_[s->ssrc] = s.get();
     if (s->rtx_ssrc) by_rtx_ssrc_[s->rtx_ssrc] = s.get();
@@ -147,6 +151,16 @@ void Subscriber::OnAnswerSent() {
   }
 }
 
+void Subscriber::StartCounting(int64_t window_start_us) {
+  if (counting_from_us_ >= 0) return;
+  counting_from_us_ = window_start_us;
+  for (const auto& [mid, s] : by_mid_) {
+    s->count_armed = true;
+    s->count_threshold_us = window_start_us;
+    s->expect_from_us = window_start_us;
+  }
+}
+
 size_t Subscriber::live_streams() const {
   size_t n = 0;
   for (const auto& [mid, s] : by_mid_) n += s->stats.packets() > 0 ? 1 : 0;
@@ -170,20 +184,32 @@ bool Subscriber::OnSrtpPacket(const uint8_t* data, size_t len) {
   // all the statistics need. Nothing past the fixed 12 bytes is trusted before decryption.
   if (len < 12) return false;
   const int64_t now_us = NowUs();
-  ++stats_->packets_received;
-  stats_->bytes_received += len;
   const uint32_t ssrc = rtp::ReadU32(data + 8);
   auto it = by_ssrc_.find(ssrc);
   if (it == by_ssrc_.end()) {
     if (auto rtx = by_rtx_ssrc_.find(ssrc); rtx != by_rtx_ssrc_.end()) {
+      ++stats_->packets_received;
+      stats_->bytes_received += len;
       ++rtx->second->rtx_packets;  // RFC 4588: a repair, not part of the stream's sequence
+    } else {
+      // No stream the offers announced: not something this subscriber receives.
+      ++stats_->packets_unmatched;
+      stats_->bytes_unmatched += len;
     }
     return false;
   }
+  ++stats_->packets_received;
+  stats_->bytes_received += len;
   Stream* s = it->second;
   if (s->first_packet_us < 0) s->first_packet_us = now_us;
+  s->last_packet_us = now_us;
   s->stats.OnPacket(rtp::ReadU16(data + 2), rtp::ReadU32(data + 4), now_us / 1000, s->clock_rate,
                     len);
+  if (s->counting) {
+    ++s->counted;
+  } else if (s->count_armed) {
+    return true;  // decrypted: its send time says whether counting starts here (OnRtp)
+  }
   // Every packet until a video stream's first key frame, so that its time is exact.
   if (s->video && s->first_keyframe_us < 0) return true;
   if (s->until_decrypt > 0) {
@@ -203,11 +229,13 @@ void Subscriber::OnRtp(uint8_t* data, size_t len) {
   if (it == by_ssrc_.end()) return;
   Stream* s = it->second;
   absl::Span<const uint8_t> payload = packet->payload();
-  size_t time_offset = kAudioTimeOffset;
+  const int64_t sent_us = PayloadSendTime(*s, payload);
+  if (s->count_armed && !s->counting && sent_us >= 0 && sent_us >= s->count_threshold_us) {
+    s->counting = true;
+    s->counted = 1;
+    if (s->expect_from_us < 0) s->expect_from_us = sent_us;
+  }
   if (s->video) {
-    auto d = rtp::Vp8Descriptor::Parse(payload);
-    if (!d) return;
-    time_offset = d->size + kVideoTimeOffset;
     if (rtp::Vp8IsKeyFrame(payload)) {
       ++s->keyframes;
       if (s->first_keyframe_us < 0) {
@@ -220,8 +248,7 @@ void Subscriber::OnRtp(uint8_t* data, size_t len) {
       }
     }
   }
-  if (payload.size() < time_offset + 8) return;
-  const int64_t sent_us = static_cast<int64_t>(rtp::ReadU64(payload.data() + time_offset));
+  if (sent_us < 0) return;
   const int64_t latency = now_us - sent_us;
   if (latency < 0 || latency > kMaxPlausibleLatencyUs) {
     ++stats_->latency_outliers;
@@ -229,6 +256,19 @@ void Subscriber::OnRtp(uint8_t* data, size_t len) {
   }
   stats_->latency.Add(latency);
   if (group_) group_->latency.Add(latency);
+}
+
+int64_t Subscriber::PayloadSendTime(const Stream& s, absl::Span<const uint8_t> payload) {
+  size_t offset = kAudioTimeOffset;
+  if (s.video) {
+    auto d = rtp::Vp8Descriptor::Parse(payload);
+    if (!d) return -1;
+    offset = d->size + kVideoTimeOffset;
+  }
+  if (payload.size() < offset + 8) return -1;
+  const uint64_t t = rtp::ReadU64(payload.data() + offset);
+  return t > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? -1
+                                                                        : static_cast<int64_t>(t);
 }
 
 void Subscriber::OnRtcp(uint8_t* /*data*/, size_t /*len*/) {}
@@ -272,8 +312,12 @@ void Subscriber::AppendReports(std::vector<StreamReport>* out) const {
     r.mid = s->mid;
     r.packets = s->stats.packets();
     r.bytes = s->stats.bytes();
-    r.expected = s->stats.started() ? s->stats.expected() : 0;
-    r.lost = s->stats.started() ? s->stats.cumulative_lost() : 0;
+    r.sequence_expected = s->stats.started() ? s->stats.expected() : 0;
+    r.sequence_lost = s->stats.started() ? s->stats.cumulative_lost() : 0;
+    r.counted = s->counted;
+    r.expect_from_us = s->expect_from_us;
+    r.last_packet_us = s->last_packet_us;
+    r.subscriber_stopped_us = stopped_us_;
     r.keyframes = s->keyframes;
     r.rtx_packets = s->rtx_packets;
     r.jitter_ms = s->clock_rate ? s->stats.jitter() * 1000.0 / s->clock_rate : 0;
