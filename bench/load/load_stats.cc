@@ -80,6 +80,15 @@ double ProcessRssMb(int pid) {
   return -1;
 }
 
+int ProcessThreadCount(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
 int ProcessFdCount(int pid) {
   DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
   if (!dir) return -1;

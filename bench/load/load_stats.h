@@ -98,6 +98,8 @@ double ProcessCpuSeconds(int pid = 0);
 double MachineBusySeconds();
 // Resident set size in MiB from /proc/<pid>/status (VmRSS); -1 when unreadable.
 double ProcessRssMb(int pid);
+// Threads of a process (Threads: in /proc/<pid>/status); -1 when unreadable.
+int ProcessThreadCount(int pid);
 // Open file descriptors of a process (entries of /proc/<pid>/fd); -1 when unreadable.
 int ProcessFdCount(int pid);
 

@@ -144,6 +144,7 @@ nlohmann::json ReportJson(const Results& r) {
            {"rss_mb", Round(r.server_rss_mb, 1)},
            {"peak_rss_mb", Round(r.server_peak_rss_mb, 1)},
            {"peak_fds", r.server_peak_fds},
+           {"peak_threads", r.server_peak_threads},
            {"us_per_packet", Round(packets ? r.server_cpu_s * 1e6 / packets : 0)}};
   }
   // What each video stream (simulcast layer) carried: payload kbit/s per publisher, against

@@ -120,13 +120,15 @@ void Runner::StartNext() {
 
 void Runner::SampleServer() {
   double rss = 0;
-  int fds = 0;
+  int fds = 0, threads = 0;
   for (int pid : scenario_.watch_pids) {
     rss += std::max(0.0, ProcessRssMb(pid));
     fds += std::max(0, ProcessFdCount(pid));
+    threads += std::max(0, ProcessThreadCount(pid));
   }
   results_->server_peak_rss_mb = std::max(results_->server_peak_rss_mb, rss);
   results_->server_peak_fds = std::max(results_->server_peak_fds, fds);
+  results_->server_peak_threads = std::max(results_->server_peak_threads, threads);
 }
 
 // Every other publisher's audio and one video stream. With simulcast too: an SFU (ours, or

@@ -119,7 +119,7 @@ struct Results {
   double server_cpu_s = 0, server_rss_mb = 0;  // the watched pids, summed
   // The highest RSS and open-fd counts of the watched pids (summed), sampled every second.
   double server_peak_rss_mb = 0;
-  int server_peak_fds = 0;
+  int server_peak_fds = 0, server_peak_threads = 0;
   double machine_busy_s = 0;  // every core, every process, over the window
   uint64_t sent_packets = 0, sent_bytes = 0;
   uint64_t received_packets = 0, received_bytes = 0;
