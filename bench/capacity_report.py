@@ -82,9 +82,10 @@ def machine(out_path, wait_idle_s="0"):
               "latency and loss figures will suffer", file=sys.stderr)
 
 
-def finish(report_path, limit_path, server):
+def finish(report_path, limit_path, server, limit_mix_path=""):
     r = load(report_path)
     limit = load(limit_path)
+    limit_mix = load(limit_mix_path) if limit_mix_path and os.path.exists(limit_mix_path) else None
     machine_path = os.path.join(os.path.dirname(limit_path), "machine.json")
     if os.path.exists(machine_path):
         r["machine"] = load(machine_path)
@@ -95,8 +96,13 @@ def finish(report_path, limit_path, server):
     sfu["out_mbit_per_s"] = r["received"]["mbit_per_s"]
     lim = limit.get("out_pps_per_core")
     sfu["fraction_of_limit"] = round(sfu.get("out_pps_per_core", 0) / lim, 4) if lim else None
+    lim_mix = (limit_mix or {}).get("out_pps_per_core")
+    # Measured out packets/s over the limit on the packets this load sends.
+    sfu["out_fraction_of_limit_mix"] = (round(sfu.get("out_pps", 0) / lim_mix, 4)
+                                        if lim_mix else None)
     r["sfu"] = sfu
     r["limit"] = limit
+    r["limit_mix"] = limit_mix
     r["stream_count"] = len(r.pop("streams", []))
     r["held_failures"] = held_failures(r)
     r["held"] = not r["held_failures"]
@@ -130,6 +136,16 @@ def held_failures(r):
     if c["latency_ms"]["p99"] > MAX_P99_MS:
         why.append(f"p99 {c['latency_ms']['p99']} ms > {MAX_P99_MS} ms")
     return why
+
+
+def mix_arg(report_path):
+    """The packet-size mix subscribers received in a run, as switchboard-limit --mix: each
+    kind's mean SRTP datagram size, in the share of its packets."""
+    mix = load(report_path)["received"].get("size_mix") or {}
+    total = sum(v["packets"] for v in mix.values())
+    parts = [f"{max(28, min(1500, round(v['mean_bytes'])))}:{v['packets'] / total:.4f}"
+             for v in mix.values() if v["packets"] > 0 and total > 0]
+    return ",".join(parts) if parts else "1200:1"
 
 
 def machine_line(m):
@@ -215,11 +231,27 @@ def step_summary(r):
     }
 
 
-def search_result(limit, reports):
+# A worker core counts as full (the step measures the saturation throughput of one core) from
+# this CPU share on: /proc's tick accounting reads 96-100 % for a core that never idles.
+CORE_FULL_PERCENT = 95.0
+
+
+def search_result(limit, reports, limit_mix=None):
+    """The steps of one search (or one server's vs-janus loads), in the order run. Everything
+    quoted is measured: the highest load held (the last step held before the first that was
+    not, so a lucky step after a failure does not count) and the saturation throughput (the
+    most out packets/s any step forwarded, with its CPU share: a core's throughput only when
+    that core was full). Per-core-of-CPU figures scale a partly loaded core's cost to a whole
+    core: an extrapolation, kept apart under `extrapolated`."""
     steps = [step_summary(r) for r in reports]
-    held_steps = [s for s in steps if s["held"]]
-    best = max(held_steps, key=lambda s: s["out_pps"]) if held_steps else None
+    best = None
+    for st in steps:
+        if not st["held"]:
+            break
+        best = st
     lim = limit.get("out_pps_per_core")
+    lim_mix = (limit_mix or {}).get("out_pps_per_core")
+    saturation = max(steps, key=lambda st: st["out_pps"]) if steps else None
     out = {
         "machine": reports[0].get("machine") if reports else None,
         "criteria": {"max_loss_percent": MAX_LOSS_PERCENT, "loss_against": "packets sent",
@@ -227,53 +259,126 @@ def search_result(limit, reports):
                      "decryption_failures": 0, "video_streams_without_keyframe": 0,
                      "latency_samples": ">= latency_samples_min"},
         "limit": limit,
+        "limit_mix": limit_mix,
         "steps": steps,
         "stopped_by": ("load" if steps and not steps[-1]["held"] else "max-rooms"),
         "highest_held": best,
     }
+    if saturation:
+        out["saturation"] = {
+            "rooms": saturation["rooms"],
+            "out_pps": saturation["out_pps"],
+            "cpu_percent": saturation["cpu_percent"],
+            "core_full": saturation["cpu_percent"] >= CORE_FULL_PERCENT,
+            "held": saturation["held"],
+            "fraction_of_limit": round(saturation["out_pps"] / lim, 4) if lim else None,
+            "fraction_of_limit_mix": round(saturation["out_pps"] / lim_mix, 4) if lim_mix else None,
+        }
     if best:
-        # The load held: out-packets/s the worker actually forwarded at the highest step held,
-        # and what it would forward on a whole core at that step's cost per packet.
+        # Measured: the out packets/s the worker forwarded at the highest step held.
         out["sfu"] = {
             "out_pps": best["out_pps"],
-            "out_pps_per_core": best["out_pps_per_core"],
             "cpu_percent": best["cpu_percent"],
             "rss_mb": best["rss_mb"],
             "fraction_of_limit": round(best["out_pps"] / lim, 4) if lim else None,
+            "fraction_of_limit_mix": round(best["out_pps"] / lim_mix, 4) if lim_mix else None,
+            # Extrapolated (kept under its old names too): what a whole core would forward at
+            # that step's cost per packet.
+            "out_pps_per_core": best["out_pps_per_core"],
             "per_core_fraction_of_limit": best["fraction_of_limit"],
+        }
+        out["extrapolated"] = {
+            "note": "out packets/s per core of CPU = out packets/s / CPU seconds of a core that "
+                    "was not full: an extrapolation, not a measurement",
+            "out_pps_per_core_at_highest_held": best["out_pps_per_core"],
+            "cpu_percent_of_that_step": best["cpu_percent"],
         }
         out["clients"] = {"loss_percent": best["loss_percent"], "latency_ms": best["latency_ms"]}
     return out
 
 
-def search(limit_path, *paths):
+def search(limit_path, limit_mix_path, *paths):
     limit = load(limit_path)
-    json.dump(search_result(limit, [load(p) for p in paths]), sys.stdout, indent=2)
+    limit_mix = load(limit_mix_path) if os.path.exists(limit_mix_path) else None
+    json.dump(search_result(limit, [load(p) for p in paths], limit_mix), sys.stdout, indent=2)
     sys.stdout.write("\n")
+
+
+def spread(values):
+    v = sorted(x for x in values if x is not None)
+    if not v:
+        return None
+    return {"median": median(v), "min": v[0], "max": v[-1], "runs": len(v), "values": values}
+
+
+def search_runs(*paths):
+    """Several searches of the same load (bench/capacity search --runs=N): the headline with the
+    spread over the runs; the keys of one search (steps, highest_held, sfu, ...) are those of
+    the run whose highest load held is the median."""
+    runs = [load(p) for p in paths]
+    held_rooms = [r["highest_held"]["rooms"] if r.get("highest_held") else 0 for r in runs]
+    order = sorted(range(len(runs)), key=lambda i: held_rooms[i])
+    out = dict(runs[order[len(order) // 2]])
+    out["runs"] = runs
+    out["headline"] = {
+        "highest_held_rooms": spread(held_rooms),
+        "highest_held_out_pps": spread(
+            [r["highest_held"]["out_pps"] if r.get("highest_held") else None for r in runs]),
+        "saturation_out_pps": spread(
+            [r["saturation"]["out_pps"] if r.get("saturation", {}).get("core_full") else None
+             for r in runs]),
+        "saturation_cpu_percent": [r.get("saturation", {}).get("cpu_percent") for r in runs],
+    }
+    json.dump(out, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def fmt_spread(sp, unit=""):
+    if not sp:
+        return "not measured"
+    if sp["runs"] == 1:
+        return f"{sp['median']:.0f}{unit}"
+    return f"{sp['median']:.0f}{unit} (median of {sp['runs']} runs; {sp['min']:.0f}-{sp['max']:.0f})"
 
 
 def search_table(path):
     s = load(path)
     lim = s["limit"].get("out_pps_per_core")
+    lim_mix = (s.get("limit_mix") or {}).get("out_pps_per_core")
     print(f"capacity search (rooms of 10; held = loss against sent <= {MAX_LOSS_PERCENT} %, "
           f"p99 <= {MAX_P99_MS} ms, every stream alive to the end, no decryption failure, key "
-          f"frames, latency sampled); machine's limit {lim} out packets/s per core")
-    print(f"  {'rooms':>5} {'out pps':>9} {'Mbit/s':>8} {'CPU %':>6} {'per core':>9} "
-          f"{'loss %':>7} {'p99 ms':>7} {'gen CPU %':>9} {'other %':>7}  held")
-    for st in s["steps"]:
-        print(f"  {st['rooms']:>5} {st['out_pps']:>9.0f} {st['out_mbit_per_s']:>8.1f} "
-              f"{st['cpu_percent']:>6.1f} {st['out_pps_per_core']:>9.0f} "
-              f"{st['loss_percent']:>7.3f} {st['latency_ms']['p99']:>7.2f} "
-              f"{st['generator_cpu_percent']:>9.1f} {st['other_cpu_percent'] or 0:>7.1f}  "
-              f"{'yes' if st['held'] else 'NO: ' + '; '.join(st.get('held_failures', []))}")
-    b = s.get("highest_held")
-    if b:
-        print(f"highest load held: {b['rooms']} rooms, {b['out_pps']:.0f} out packets/s at "
-              f"{b['cpu_percent']:.1f} % CPU = {100 * s['sfu']['fraction_of_limit']:.1f} % of "
-              f"the limit ({b['out_pps_per_core']:.0f} per core at that cost = "
-              f"{100 * (b['fraction_of_limit'] or 0):.1f} %); stopped by {s['stopped_by']}")
-    else:
-        print("no step held")
+          f"frames, latency sampled); machine's limit {lim} out packets/s per core with 1200-byte "
+          f"packets, {lim_mix} with the load's packet-size mix")
+    for k, run in enumerate(s.get("runs", [s])):
+        print(f"run {k + 1}:")
+        print(f"  {'rooms':>5} {'out pps':>9} {'Mbit/s':>8} {'CPU %':>6} {'loss %':>7} "
+              f"{'p99 ms':>7} {'gen CPU %':>9} {'other %':>7} {'per core*':>9}  held")
+        for st in run["steps"]:
+            print(f"  {st['rooms']:>5} {st['out_pps']:>9.0f} {st['out_mbit_per_s']:>8.1f} "
+                  f"{st['cpu_percent']:>6.1f} {st['loss_percent']:>7.3f} "
+                  f"{st['latency_ms']['p99']:>7.2f} {st['generator_cpu_percent']:>9.1f} "
+                  f"{st['other_cpu_percent'] or 0:>7.1f} {st['out_pps_per_core']:>9.0f}  "
+                  f"{'yes' if st['held'] else 'NO: ' + '; '.join(st.get('held_failures', []))}")
+    h = s.get("headline")
+    if h is None:
+        b, sat = s.get("highest_held"), s.get("saturation")
+        h = {"highest_held_rooms": spread([b["rooms"] if b else 0]),
+             "highest_held_out_pps": spread([b["out_pps"] if b else None]),
+             "saturation_out_pps": spread([sat["out_pps"] if sat and sat["core_full"] else None]),
+             "saturation_cpu_percent": [sat["cpu_percent"] if sat else None]}
+    print("measured:")
+    print(f"  highest load held: {fmt_spread(h['highest_held_rooms'], ' rooms')} of 10, "
+          f"{fmt_spread(h['highest_held_out_pps'], ' out packets/s')}")
+    print(f"  saturation throughput of one core (most out packets/s forwarded with the core "
+          f"full, >= {CORE_FULL_PERCENT:.0f} %): {fmt_spread(h['saturation_out_pps'])} "
+          f"(worker CPU at that step: {h['saturation_cpu_percent']} %)")
+    for name, lim_v in (("1200-byte", lim), ("packet-mix", lim_mix)):
+        hp, sp = h["highest_held_out_pps"], h["saturation_out_pps"]
+        if lim_v and hp:
+            print(f"  of the {name} limit ({lim_v:.0f}): held {100 * hp['median'] / lim_v:.1f} %"
+                  + (f", saturation {100 * sp['median'] / lim_v:.1f} %" if sp else ""))
+    print("* per core = out packets/s / CPU seconds: extrapolated from a core that was not full, "
+          "not measured")
 
 
 def limit_path_text(limit):
@@ -827,6 +932,13 @@ def main():
         sys.exit(0 if load(args[0])["held"] else 1)
     elif cmd == "search":
         search(*args)
+    elif cmd == "search-runs":
+        search_runs(*args)
+    elif cmd == "mix-arg":  # mix-arg REPORT: the --mix of switchboard-limit for this load
+        print(mix_arg(args[0]))
+    elif cmd == "core-full":  # core-full FINAL: exit 0 when the worker's core was full
+        sys.exit(0 if (load(args[0]).get("sfu") or {}).get("cpu_percent", 0) >= CORE_FULL_PERCENT
+                 else 1)
     elif cmd == "search-table":
         search_table(*args)
     elif cmd == "vs-janus":

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -160,6 +161,19 @@ nlohmann::json ReportJson(const Results& r) {
          {"payload_kbps",
           Round(l.stream_seconds > 0 ? l.payload_bytes * 8.0 / l.stream_seconds / 1000.0 : 0, 1)}});
   }
+  // The datagrams subscribers received, by kind (SRTP bytes on the wire, over the run): the
+  // packet-size mix the server sent, for the machine's limit on that mix (bench/capacity).
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_kind;  // kind -> packets, bytes
+  for (const auto& st : r.streams) {
+    by_kind[st.kind].first += st.packets;
+    by_kind[st.kind].second += st.bytes;
+  }
+  json size_mix = json::object();
+  for (const auto& [kind, pb] : by_kind) {
+    size_mix[kind] = {
+        {"packets", pb.first},
+        {"mean_bytes", Round(pb.first ? static_cast<double>(pb.second) / pb.first : 0, 1)}};
+  }
   for (const auto& st : r.streams) {
     streams.push_back({{"subscriber", st.subscriber},
                        {"publisher", st.publisher},
@@ -167,6 +181,7 @@ nlohmann::json ReportJson(const Results& r) {
                        {"mid", st.mid},
                        {"ended", !st.live()},
                        {"packets", st.packets},
+                       {"bytes", st.bytes},
                        {"counted", st.counted},
                        {"expected", st.expected},
                        {"lost", st.lost},
@@ -222,6 +237,7 @@ nlohmann::json ReportJson(const Results& r) {
                    {"unprotect_failures", t.unprotect_failures},
                    // Packets whose ssrc no offer announced: not counted above.
                    {"unmatched_packets_total", t.packets_unmatched},
+                   {"size_mix", size_mix},
                    {"rrs_sent", t.rrs_sent},
                    {"plis_sent", t.plis_sent}}},
                  {"clients",
