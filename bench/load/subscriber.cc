@@ -22,6 +22,8 @@ constexpr uint64_t kRtcpIntervalMs = 1000;
 // A video stream that shows no key frame this long after the answer is asked for one again,
 // and then at most this often (Chromium repeats PLI on a similar period while frozen).
 constexpr int64_t kPliAfterUs = 2'000'000;
+// Room for an immediate PLI's compound packet: an RR without report blocks and the PLI.
+constexpr size_t kImmediatePliBytes = 8 + rtp::Pli::kSize;
 // Latency above this is a clock or payload mismatch, not a measurement.
 constexpr int64_t kMaxPlausibleLatencyUs = 10'000'000;
 
@@ -236,7 +238,13 @@ void Subscriber::OnRtp(uint8_t* data, size_t len) {
     if (s->expect_from_us < 0) s->expect_from_us = sent_us;
   }
   if (s->video) {
-    if (rtp::Vp8IsKeyFrame(payload)) {
+    const bool key = rtp::Vp8IsKeyFrame(payload);
+    // libwebrtc (RtpVideoStreamReceiver2) asks for a key frame as soon as a frame arrives
+    // before any key frame, since nothing can be decoded until one comes; a server that relies
+    // on its subscribers for that (Janus when a renegotiation adds a stream) is then served as
+    // browsers serve it.
+    if (!key && s->first_keyframe_us < 0 && s->last_pli_us < 0) SendPli(s, now_us);
+    if (key) {
       ++s->keyframes;
       if (s->first_keyframe_us < 0) {
         s->first_keyframe_us = now_us;
@@ -272,6 +280,22 @@ int64_t Subscriber::PayloadSendTime(const Stream& s, absl::Span<const uint8_t> p
 }
 
 void Subscriber::OnRtcp(uint8_t* /*data*/, size_t /*len*/) {}
+
+void Subscriber::SendPli(Stream* s, int64_t now_us) {
+  if (!connection_ || !connection_->connected()) return;
+  std::array<uint8_t, kImmediatePliBytes + MediaConnection::kSrtpRoom> buffer;
+  // RFC 3550 6.1: a compound starts with a report, here an RR without blocks.
+  rtp::ReceiverReport rr;
+  rr.sender_ssrc = rtcp_ssrc_;
+  size_t len = rr.Serialize(buffer.data(), kImmediatePliBytes);
+  rtp::Pli pli;
+  pli.sender_ssrc = rtcp_ssrc_;
+  pli.media_ssrc = s->ssrc;
+  len += pli.Serialize(buffer.data() + len, kImmediatePliBytes - len);
+  s->last_pli_us = now_us;
+  ++stats_->plis_sent;
+  connection_->SendRtcp(buffer.data(), len, buffer.size());
+}
 
 void Subscriber::OnTimer() {
   if (!connection_ || !connection_->connected()) return;

@@ -100,6 +100,8 @@ class Subscriber : public MediaConnection::Listener {
   void OnUnprotectFailure() override { ++stats_->unprotect_failures; }
 
   void OnTimer();
+  // Sends a PLI for `s` now (a compound of an empty RR and the PLI).
+  void SendPli(Stream* s, int64_t now_us);
   // The offer no longer sends `s` on its mid: stop counting its packets.
   void EndStream(Stream* s, int64_t now_us);
   // The send time a media packet's payload carries (bench/load/publisher.h), or -1.
