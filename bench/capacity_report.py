@@ -391,13 +391,15 @@ def limit_path_text(limit):
 
 def vs_janus(limit_path, results_dir, sb_paths, janus_paths):
     limit = load(limit_path)
+    mix_path = os.path.join(os.path.dirname(limit_path), "limit-mix.json")
+    limit_mix = load(mix_path) if os.path.exists(mix_path) else None
     servers = {
         "switchboard": [load(p) for p in sb_paths.split()],
         "janus": [load(p) for p in janus_paths.split()],
     }
-    out = {"limit": limit,
+    out = {"limit": limit, "limit_mix": limit_mix, "feature_difference": JANUS_FEATURES,
            "machine": servers["switchboard"][0].get("machine") if servers["switchboard"] else None,
-           "servers": {k: search_result(limit, v) for k, v in servers.items()}}
+           "servers": {k: search_result(limit, v, limit_mix) for k, v in servers.items()}}
     # The keys every scenario's report has (sfu.*, clients.*): switchboard's capacity here;
     # Janus's is under servers.janus.
     for key in ("sfu", "clients"):
@@ -447,23 +449,48 @@ def vs_janus(limit_path, results_dir, sb_paths, janus_paths):
                 f"{st['streams_received']}/{st['streams_expected']} | "
                 f"{st['other_cpu_percent']} | "
                 f"{'yes' if st['held'] else 'no: ' + '; '.join(st['held_failures'])} |")
-    lines += ["", f"Capacity (the highest load held: every stream to the end of the window, loss "
-              f"against sent <= {MAX_LOSS_PERCENT} %, no decryption failure, key frames, latency "
-              f"sampled, p99 <= {MAX_P99_MS} ms):", ""]
+    lim_mix = (limit_mix or {}).get("out_pps_per_core")
+    lines += ["", f"Capacity, measured (the highest load held: every stream to the end of the "
+              f"window, loss against sent <= {MAX_LOSS_PERCENT} %, no decryption failure, key "
+              f"frames, latency sampled, p99 <= {MAX_P99_MS} ms; limits: {lim} out packets/s "
+              f"with 1200-byte packets, {lim_mix} with this load's packet-size mix):", ""]
+    measured = {}
     for name, res in out["servers"].items():
-        best = res.get("highest_held")
+        best, sat = res.get("highest_held"), res.get("saturation")
         if not best:
             lines.append(f"- {name}: no load held")
-            continue
-        sfu = res["sfu"]
-        lines.append(
-            f"- {name}: {best['rooms']} room(s) of 10, {best['out_pps']:.0f} out packets/s at "
-            f"{best['cpu_percent']:.1f} % of its core = {100 * (sfu['fraction_of_limit'] or 0):.1f} "
-            f"% of the limit; {best['out_pps_per_core']:.0f} out packets/s per core of CPU at that "
-            f"cost = {100 * (sfu['per_core_fraction_of_limit'] or 0):.1f} % of the limit; loss "
-            f"{best['loss_percent']:.3f} %, p50/p99 {best['latency_ms']['p50']:.2f}/"
-            f"{best['latency_ms']['p99']:.2f} ms"
-            + ("" if res["stopped_by"] == "load" else " (the largest load tried)"))
+        else:
+            sfu = res["sfu"]
+            measured[name] = best["out_pps"]
+            mix_frac = sfu.get("fraction_of_limit_mix")
+            lines.append(
+                f"- {name}: {best['rooms']} room(s) of 10 held, {best['out_pps']:.0f} out packets/s "
+                f"at {best['cpu_percent']:.1f} % of its core = "
+                f"{100 * (sfu['fraction_of_limit'] or 0):.1f} % of the 1200-byte limit"
+                + (f", {100 * mix_frac:.1f} % of the packet-mix limit" if mix_frac else "")
+                + f"; loss {best['loss_percent']:.3f} %, p50/p99 {best['latency_ms']['p50']:.2f}/"
+                f"{best['latency_ms']['p99']:.2f} ms"
+                + ("" if res["stopped_by"] == "load" else " (the largest load tried)"))
+        if sat:
+            lines.append(
+                f"  - most forwarded: {sat['out_pps']:.0f} out packets/s at {sat['rooms']} rooms, "
+                f"{sat['cpu_percent']:.1f} % of its core"
+                + (" (core full: its saturation throughput)" if sat["core_full"] else
+                   " (core not full: not a saturation figure)"))
+    if len(measured) == 2 and measured["janus"] > 0:
+        lines += ["", f"Highest load held, switchboard / Janus: "
+                  f"{measured['switchboard'] / measured['janus']:.2f}x the out packets/s "
+                  "(both measured; the larger is capped by the loads tried when it was not "
+                  "stopped by the load)."]
+    lines += ["", "Extrapolated, not measured (out packets/s / CPU seconds, scaled to a whole "
+              "core from steps whose core was not full):", ""]
+    for name, res in out["servers"].items():
+        ex = res.get("extrapolated")
+        if ex:
+            lines.append(f"- {name}: {ex['out_pps_per_core_at_highest_held']:.0f} out packets/s "
+                         f"per core of CPU at its highest load held ({ex['cpu_percent_of_that_step']:.1f} "
+                         "% of a core)")
+    lines += ["", JANUS_FEATURES]
     md = os.path.join(results_dir, "vs-janus.md")
     with open(md, "w") as f:
         f.write("\n".join(lines) + "\n")
