@@ -6,6 +6,7 @@
 
 #include "router/producer.h"
 #include "rtp/codecs/vp8.h"
+#include "rtp/header_extensions.h"
 #include "rtp/rtx.h"
 
 namespace sb::router {
@@ -45,6 +46,7 @@ Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters 
   if (!params_.encodings.empty()) ssrc_ = params_.encodings.front().ssrc;
   if (const auto* codec = params_.MediaCodec()) payload_type_ = codec->payload_type;
   mid_ext_id_ = params_.HeaderExtensionId(rtp::kUriMid);
+  transport_cc_ext_id_ = params_.HeaderExtensionId(rtp::kUriTransportWideCc);
   // Map every extension both sides negotiated, except the ones whose value is per-stream and
   // that we write ourselves (mid) or must not forward (rid, repaired-rid, transport-cc).
   for (const auto& ext : producer.rtp_parameters().header_extensions) {
@@ -166,12 +168,21 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int6
 
 size_t Consumer::WritePacket(const rtp::RtpPacket& packet, uint16_t sequence_number,
                              uint32_t timestamp, uint8_t* out, size_t cap) const {
-  std::array<rtp::ExtensionValue, 1> extra;
+  std::array<rtp::ExtensionValue, 2> extra;
   size_t extra_count = 0;
   if (mid_ext_id_ != 0 && !params_.mid.empty()) {
     extra[extra_count++] = {
         mid_ext_id_, absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(params_.mid.data()),
                                                params_.mid.size())};
+  }
+  // Our own transport-wide number, for the subscriber's transport-cc feedback (the
+  // publisher's, if any, is not forwarded: ext_id_map_ drops it).
+  uint8_t transport_seq[rtp::kTransportSequenceNumberSize];
+  if (transport_cc_ext_id_ != 0) {
+    rtp::WriteTransportSequenceNumber(listener_->AllocateTransportSequenceNumber(), transport_seq,
+                                      sizeof(transport_seq));
+    extra[extra_count++] = {transport_cc_ext_id_,
+                            absl::Span<const uint8_t>(transport_seq, sizeof(transport_seq))};
   }
   rtp::RtpRewrite rewrite;
   rewrite.ssrc = ssrc_;

@@ -71,6 +71,9 @@ class Consumer {
     // The consumer needs a key frame of its producer's `encoding` (start, resume, layer
     // switch, or subscriber PLI/FIR).
     virtual void OnConsumerKeyFrameNeeded(Consumer* consumer, size_t encoding) = 0;
+    // The transport-wide sequence number of the packet about to be written (for a subscriber
+    // that negotiated the extension); the packet follows in OnConsumerSendRtp.
+    virtual uint16_t AllocateTransportSequenceNumber() { return 0; }
   };
 
   struct Stats {
@@ -175,6 +178,7 @@ class Consumer {
   uint32_t ssrc_ = 0;
   uint8_t payload_type_ = 0;
   uint8_t mid_ext_id_ = 0;
+  uint8_t transport_cc_ext_id_ = 0;        // the subscriber's transport-wide sequence number id
   std::array<uint8_t, 256> ext_id_map_{};  // producer's extension id -> ours (0 = drop)
 
   bool paused_ = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <random>
 #include <string_view>
@@ -9,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "base/log.h"
+#include "rtp/header_extensions.h"
 #include "rtp/rtcp/fir.h"
 #include "rtp/rtcp/nack.h"
 #include "rtp/rtcp/pli.h"
@@ -16,6 +18,7 @@
 #include "rtp/rtcp/rtcp_packet.h"
 #include "rtp/rtcp/sdes.h"
 #include "rtp/rtcp/sender_report.h"
+#include "rtp/rtcp/transport_feedback.h"
 
 namespace sb::router {
 namespace {
@@ -48,6 +51,8 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::Create(
   self->ScheduleRtcp();
   self->key_frame_timer_ =
       std::make_unique<UvTimer>(loop, [t = self.get()] { t->FlushDeferredKeyFrameRequests(); });
+  self->transport_feedback_timer_ =
+      std::make_unique<UvTimer>(loop, [t = self.get()] { t->SendTransportFeedback(); });
   return self;
 }
 
@@ -57,6 +62,7 @@ Transport::Transport(std::string id, uv_loop_t* loop, Listener* listener)
 Transport::~Transport() {
   rtcp_timer_.reset();
   key_frame_timer_.reset();
+  transport_feedback_timer_.reset();
   consumers_by_ssrc_.clear();
   consumers_.clear();
   producers_by_ssrc_.clear();
@@ -105,6 +111,13 @@ absl::Status Transport::AddProducer(std::unique_ptr<Producer> producer) {
     if (raw->rtx_ssrc(i) != 0) producers_by_rtx_ssrc_[raw->rtx_ssrc(i)] = {raw, i};
   }
   if (!mid.empty()) producers_by_mid_[mid] = raw;
+  for (const auto& ext : raw->rtp_parameters().header_extensions) {
+    if (ext.uri == rtp::kUriTransportWideCc && ext.id != 0) transport_cc_ext_id_ = ext.id;
+  }
+  if (transport_cc_ext_id_ != 0 && !transport_feedback_timer_->active()) {
+    webrtc_->EnableArrivalTimestamps();
+    transport_feedback_timer_->Start(kTransportFeedbackIntervalMs, kTransportFeedbackIntervalMs);
+  }
   producers_[raw->id()] = std::move(producer);
   return absl::OkStatus();
 }
@@ -225,11 +238,41 @@ void Transport::OnRtpPacket(uint8_t* data, size_t len) {
     ++counters_.rtp_malformed;
     return;
   }
+  // Every packet the publisher numbered counts for its estimator, retransmissions and padding
+  // probes included, whether or not a producer takes it.
+  if (transport_cc_ext_id_ != 0) RecordTransportSequenceNumber(*packet);
   const StreamRef ref = ProducerForPacket(*packet);
   if (!ref.producer) return;
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
   if (!ref.producer->ReceiveRtpPacket(*packet, ref.encoding, now_ms)) return;
   listener_->OnTransportProducerRtp(this, ref.producer, ref.encoding, *packet, now_ms);
+}
+
+void Transport::RecordTransportSequenceNumber(const rtp::RtpPacket& packet) {
+  auto seq = rtp::ParseTransportSequenceNumber(packet.GetExtension(transport_cc_ext_id_));
+  if (!seq) return;
+  // The kernel's arrival time: the loop may read a burst that arrived over milliseconds all at
+  // once, and a publisher's estimator rejects a probe that seems to arrive faster than sent.
+  int64_t arrival_us = webrtc_->packet_arrival_us();
+  if (arrival_us == 0) {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    arrival_us = static_cast<int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+  }
+  transport_cc_.OnPacket(*seq, arrival_us);
+  if (transport_cc_media_ssrc_ == 0) transport_cc_media_ssrc_ = packet.ssrc();
+  if (transport_cc_.FeedbackDue()) SendTransportFeedback();
+}
+
+void Transport::SendTransportFeedback() {
+  if (transport_cc_.pending() == 0) return;
+  uint8_t buffer[kRtcpBufferSize];
+  for (const auto& feedback : transport_cc_.TakeFeedback(rtcp_ssrc_, transport_cc_media_ssrc_)) {
+    const size_t len = feedback.Serialize(buffer, sizeof(buffer));
+    if (len == 0) continue;
+    SendRtcp(buffer, len, sizeof(buffer));
+    ++counters_.transport_feedback_sent;
+  }
 }
 
 void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
@@ -284,18 +327,34 @@ void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
                   c->ReceiveNack(nack->SequenceNumbers(), now_ms);
                 }
               }
+            } else if (h.count_or_fmt == rtp::kRtpfbTwcc && send_bwe_) {
+              if (auto feedback = rtp::TransportFeedback::Parse(h.packet)) {
+                ++counters_.transport_feedback_received;
+                send_bwe_->OnFeedback(*feedback, static_cast<int64_t>(uv_hrtime() / 1000));
+              }
             }
             break;
           }
           default:
-            break;  // SDES, BYE, APP, XR, REMB, transport-cc: nothing to do with them yet.
+            break;  // SDES, BYE, APP, XR, REMB: nothing to do with them yet.
         }
       });
   if (!status.ok()) ++counters_.rtcp_malformed;
 }
 
+uint16_t Transport::AllocateTransportSequenceNumber() {
+  if (!send_bwe_) send_bwe_ = std::make_unique<bwe::SendSideBwe>();
+  allocated_transport_seq_ = next_transport_seq_++;
+  return *allocated_transport_seq_;
+}
+
 void Transport::OnConsumerSendRtp(Consumer* /*consumer*/, uint8_t* data, size_t len,
                                   size_t capacity) {
+  if (allocated_transport_seq_) {
+    send_bwe_->OnPacketSent(*allocated_transport_seq_, static_cast<int64_t>(uv_hrtime() / 1000),
+                            len);
+    allocated_transport_seq_.reset();
+  }
   webrtc_->SendRtp(data, len, capacity);
 }
 

@@ -6,13 +6,16 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "base/uv_timer.h"
+#include "bwe/send_side_bwe.h"
 #include "router/consumer.h"
 #include "router/producer.h"
+#include "rtp/transport_cc_receiver.h"
 #include "transport/webrtc_transport.h"
 
 namespace sb::router {
@@ -22,6 +25,9 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   // RFC 3550 6.2 suggests 5 s minimum for large sessions; WebRTC endpoints use about 1 s for
   // video so that loss and RTT figures stay fresh. We send every second, jittered by +-50%.
   static constexpr int64_t kRtcpIntervalMs = 1000;
+  // Transport-wide congestion control feedback to a publisher that negotiated it: every 100 ms
+  // (as libwebrtc's receiver does at a few Mbit/s), sooner when 100 packets wait.
+  static constexpr uint64_t kTransportFeedbackIntervalMs = 100;
 
   class Listener {
    public:
@@ -43,6 +49,8 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
     uint64_t rtp_malformed = 0;
     uint64_t rtcp_malformed = 0;
     uint64_t rtx_ignored = 0;
+    uint64_t transport_feedback_sent = 0;      // transport-cc feedback packets to the publisher
+    uint64_t transport_feedback_received = 0;  // from the subscriber, for our estimate
   };
 
   static absl::StatusOr<std::unique_ptr<Transport>> Create(
@@ -54,6 +62,10 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   transport::WebRtcTransport& webrtc() { return *webrtc_; }
   const transport::WebRtcTransport& webrtc() const { return *webrtc_; }
   const Counters& counters() const { return counters_; }
+  const rtp::TransportCcReceiver& transport_cc() const { return transport_cc_; }
+  // The send-side estimate of what this transport may send its subscriber, from the
+  // subscriber's transport-cc feedback; nullptr until a consumer negotiated the extension.
+  const bwe::SendSideBwe* send_bwe() const { return send_bwe_.get(); }
 
   absl::Status AddProducer(std::unique_ptr<Producer> producer);
   std::unique_ptr<Producer> RemoveProducer(const std::string& id);
@@ -89,6 +101,7 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   // Consumer::Listener
   void OnConsumerSendRtp(Consumer* consumer, uint8_t* data, size_t len, size_t capacity) override;
   void OnConsumerKeyFrameNeeded(Consumer* consumer, size_t encoding) override;
+  uint16_t AllocateTransportSequenceNumber() override;
 
   // One encoding of a producer (or of its RTX stream).
   struct StreamRef {
@@ -105,6 +118,10 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   void SendPli(Producer* producer, size_t encoding);
   // Sends the deferred key-frame requests that are due and re-arms for the rest.
   void FlushDeferredKeyFrameRequests();
+  // Records the packet's transport-wide sequence number, when the publisher sends them.
+  void RecordTransportSequenceNumber(const rtp::RtpPacket& packet);
+  // Sends what transport_cc_ has to report.
+  void SendTransportFeedback();
 
   const std::string id_;
   uv_loop_t* const loop_;
@@ -113,6 +130,16 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   std::unique_ptr<transport::WebRtcTransport> webrtc_;
   std::unique_ptr<UvTimer> rtcp_timer_;
   std::unique_ptr<UvTimer> key_frame_timer_;
+  std::unique_ptr<UvTimer> transport_feedback_timer_;
+  // The publisher's transport-wide sequence number extension (one id for the whole BUNDLE);
+  // 0 until a producer negotiated it.
+  uint8_t transport_cc_ext_id_ = 0;
+  rtp::TransportCcReceiver transport_cc_;
+  uint32_t transport_cc_media_ssrc_ = 0;  // a media ssrc of the publisher, for the feedback
+  // Sending side: our transport-wide numbers and the estimate they feed.
+  std::unique_ptr<bwe::SendSideBwe> send_bwe_;
+  uint16_t next_transport_seq_ = 1;
+  std::optional<uint16_t> allocated_transport_seq_;  // for the packet being written
 
   absl::flat_hash_map<std::string, std::unique_ptr<Producer>> producers_;
   absl::flat_hash_map<std::string, std::unique_ptr<Consumer>> consumers_;

@@ -82,12 +82,16 @@ RtpCodecCapability MakeCodec(MediaKind kind, std::string mime, uint8_t pt, uint3
 }
 
 RtpCapabilities BuildRouterCapabilities() {
-  const std::vector<RtcpFeedback> video_fb = {{"nack", ""}, {"nack", "pli"}, {"ccm", "fir"}};
+  // transport-cc: subscribers send transport-wide feedback on what we send them, for the
+  // worker's send-side estimate (bwe/).
+  const std::vector<RtcpFeedback> video_fb = {
+      {"nack", ""}, {"nack", "pli"}, {"ccm", "fir"}, {"transport-cc", ""}};
   RtpCapabilities caps;
   const MediaKind a = MediaKind::kAudio;
   const MediaKind v = MediaKind::kVideo;
   caps.codecs = {
-      MakeCodec(a, "audio/opus", 100, 48000, 2, {{"minptime", "10"}, {"useinbandfec", "1"}}, {}),
+      MakeCodec(a, "audio/opus", 100, 48000, 2, {{"minptime", "10"}, {"useinbandfec", "1"}},
+                {{"transport-cc", ""}}),
       MakeCodec(v, "video/VP8", 101, 90000, 0, {}, video_fb),
       MakeCodec(v, "video/rtx", 102, 90000, 0, {{"apt", "101"}}, {}),
       MakeCodec(v, "video/H264", 103, 90000, 0,
@@ -106,6 +110,8 @@ RtpCapabilities BuildRouterCapabilities() {
       {v, kUriToffset, 2},
       {a, kUriAbsSendTime, 3},
       {v, kUriAbsSendTime, 3},
+      {a, kUriTransportWideCc, 5},
+      {v, kUriTransportWideCc, 5},
       {a, kUriAudioLevel, 10},
       {v, kUriVideoOrientation, 13},
   };

@@ -12,6 +12,9 @@ PACKAGES=(
   libflatbuffers-dev nlohmann-json3-dev libspdlog-dev libpcap-dev
   # join and admin tokens (JWT, HS256): signaling/auth.cc
   libjwt-dev
+  # the HTTP/WebSocket port, plain or TLS, on our libuv loop: signaling/http (pulls in
+  # libwebsockets-evlib-uv, the libuv event-loop plugin)
+  libwebsockets-dev
   # tests, fuzzing, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # end-to-end tests: a real browser in a loopback-only network namespace

@@ -25,7 +25,27 @@ struct Option {
   const char* value_name;
   const char* help;
   std::function<absl::Status(Config&, absl::string_view)> apply;
+  // A switch: "--name" alone means true; "--name=false" (or false in the config file) off.
+  bool is_switch = false;
 };
+
+absl::Status ParseBool(absl::string_view text, bool* out) {
+  if (text == "true" || text == "1" || text == "yes") {
+    *out = true;
+  } else if (text == "false" || text == "0" || text == "no") {
+    *out = false;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("not true or false: '", text, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseReadableFile(absl::string_view text, std::string* out) {
+  std::ifstream in{std::string(text)};
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read '", text, "'"));
+  *out = std::string(text);
+  return absl::OkStatus();
+}
 
 absl::Status ParsePort(absl::string_view text, uint16_t* out, bool allow_zero) {
   uint32_t value = 0;
@@ -171,6 +191,17 @@ const std::vector<Option>& Options() {
        [](Config& c, absl::string_view v) {
          return ParseInt(v, 1, 3600, &c.worker_hang_timeout_seconds);
        }},
+      {"tls-cert", "FILE",
+       "serve HTTPS and WSS with this PEM certificate (a chain is fine); needs --tls-key "
+       "(default: plain HTTP)",
+       [](Config& c, absl::string_view v) { return ParseReadableFile(v, &c.tls_cert_file); }},
+      {"tls-key", "FILE", "the PEM private key of --tls-cert",
+       [](Config& c, absl::string_view v) { return ParseReadableFile(v, &c.tls_key_file); }},
+      {"tls-self-signed", "",
+       "serve HTTPS and WSS with a certificate generated at startup (EC P-256, 30 days, for the "
+       "listen and announced addresses and localhost; its SHA-256 fingerprint is logged), for a "
+       "trial on a LAN",
+       [](Config& c, absl::string_view v) { return ParseBool(v, &c.tls_self_signed); }, true},
       {"web-root", "DIR", "folder of the web app to serve (default: the bundled web/)",
        [](Config& c, absl::string_view v) {
          c.web_root = std::string(v);
@@ -233,7 +264,8 @@ std::string HelpText() {
   // Flag names in a column of 28, help wrapped at 100 columns.
   constexpr size_t kIndent = 28, kWidth = 100;
   for (const auto& o : Options()) {
-    std::string line = absl::StrCat("  --", o.name, "=", o.value_name);
+    std::string line = o.is_switch ? absl::StrCat("  --", o.name)
+                                   : absl::StrCat("  --", o.name, "=", o.value_name);
     if (line.size() >= kIndent) {
       absl::StrAppend(&text, line, "\n");
       line.clear();
@@ -275,6 +307,9 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
       has_value = true;
+    } else if (const Option* option = FindOption(name); option != nullptr && option->is_switch) {
+      value = "true";
+      has_value = true;
     } else if (i + 1 < argc) {
       value = argv[++i];
       has_value = true;
@@ -289,6 +324,12 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
     if (auto s = option->apply(config, value); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", s.message()));
     }
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (config.tls_self_signed && !config.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("--tls-self-signed or --tls-cert/--tls-key, not both");
   }
   return config;
 }

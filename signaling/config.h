@@ -36,6 +36,12 @@ struct Config {
   // Origins (normalized, signaling/origin.h) whose pages may open the WebSocket; empty: the
   // server's own origin as the request's Host header names it; "*": any.
   std::vector<std::string> allowed_origins;
+  // TLS (docs/security.md): HTTPS and WSS on `port` with this PEM certificate (chain) and key,
+  // or with a certificate generated at startup (a LAN trial). Neither: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool tls_self_signed = false;
+  bool tls() const { return tls_self_signed || !tls_cert_file.empty(); }
   std::string web_root;       // empty: the web/ folder found next to the binary or source
   std::string worker_binary;  // empty: switchboard-worker next to this binary
   log::Level log_level = log::Level::kInfo;

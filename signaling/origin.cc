@@ -90,7 +90,7 @@ std::optional<std::string> NormalizeOrigin(std::string_view text) {
 }
 
 bool OriginAllowed(std::optional<std::string_view> origin, std::optional<std::string_view> host,
-                   const std::vector<std::string>& allowed) {
+                   const std::vector<std::string>& allowed, bool tls) {
   if (!origin) return true;
   if (std::find(allowed.begin(), allowed.end(), "*") != allowed.end()) return true;
   if (!allowed.empty()) {
@@ -101,6 +101,9 @@ bool OriginAllowed(std::optional<std::string_view> origin, std::optional<std::st
   std::optional<Origin> parsed = ParseOrigin(*origin);
   std::optional<Authority> own = host ? ParseAuthority(*host) : std::nullopt;
   if (!parsed || !own) return false;
+  // Served over TLS, our own pages are https ones: an http page on the same host and port
+  // cannot exist, and one that says so is not ours.
+  if (tls && parsed->scheme != "https") return false;
   const int own_port = own->port >= 0 ? own->port : (parsed->scheme == "https" ? 443 : 80);
   return parsed->authority.host == own->host && parsed->EffectivePort() == own_port;
 }

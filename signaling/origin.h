@@ -21,10 +21,11 @@ std::optional<std::string> NormalizeOrigin(std::string_view origin);
 // Whether an upgrade with these Origin and Host headers may proceed.
 // - No Origin: yes (not a browser).
 // - `allowed` empty, the default: the server's own origin, i.e. an Origin whose host and port
-//   are the Host header's (http or https alike: behind a TLS proxy the server cannot tell which
-//   one the browser used, and either names the host the browser asked for).
+//   are the Host header's; https only when the server speaks TLS itself (`tls`), else http or
+//   https alike (behind a TLS proxy the server cannot tell which one the browser used, and
+//   either names the host the browser asked for).
 // - Otherwise only the listed origins (normalized), or any when the list holds "*".
 bool OriginAllowed(std::optional<std::string_view> origin, std::optional<std::string_view> host,
-                   const std::vector<std::string>& allowed);
+                   const std::vector<std::string>& allowed, bool tls = false);
 
 }  // namespace sb::signaling

@@ -6,17 +6,21 @@ namespace sb::signaling {
 namespace {
 
 // Header extensions we accept from publishers. mid, rid and repaired-rid name the streams the
-// worker has to learn (RFC 8843, RFC 8852). transport-cc and REMB are left out until the
-// worker generates their feedback: a browser that negotiated them waits for it.
+// worker has to learn (RFC 8843, RFC 8852); the transport-wide sequence number is what the
+// worker's transport-cc feedback reports on, so that the publisher's own bandwidth estimate
+// grows past its start value. REMB stays out until the worker has a receive-side estimate to
+// put in it.
 bool AcceptedExtension(const std::string& uri) {
   return uri == rtp::kUriMid || uri == rtp::kUriRid || uri == rtp::kUriRepairedRid ||
          uri == rtp::kUriAbsSendTime || uri == rtp::kUriAudioLevel || uri == rtp::kUriToffset ||
-         uri == rtp::kUriVideoOrientation;
+         uri == rtp::kUriVideoOrientation || uri == rtp::kUriTransportWideCc;
 }
 
-bool AcceptedFeedback(const rtp::RtcpFeedback& fb) {
-  return (fb.type == "nack" && (fb.parameter.empty() || fb.parameter == "pli")) ||
-         (fb.type == "ccm" && fb.parameter == "fir");
+bool AcceptedFeedback(rtp::MediaKind kind, const rtp::RtcpFeedback& fb) {
+  if (fb.type == "transport-cc") return true;  // audio too: its packets count for the estimate
+  return kind == rtp::MediaKind::kVideo &&
+         ((fb.type == "nack" && (fb.parameter.empty() || fb.parameter == "pli")) ||
+          (fb.type == "ccm" && fb.parameter == "fir"));
 }
 
 }  // namespace
@@ -42,7 +46,7 @@ std::optional<rtp::RtpParameters> ProducerParametersFor(const sdp::RemoteMedia& 
   rtp::RtpCodecParameters media = *chosen;
   media.rtcp_feedback.clear();
   for (const auto& fb : chosen->rtcp_feedback) {
-    if (m.kind == rtp::MediaKind::kVideo && AcceptedFeedback(fb)) media.rtcp_feedback.push_back(fb);
+    if (AcceptedFeedback(m.kind, fb)) media.rtcp_feedback.push_back(fb);
   }
   params.codecs.push_back(media);
   if (const auto* rtx = m.rtp.RtxCodecFor(chosen->payload_type)) {

@@ -10,10 +10,17 @@
 #include "base/log.h"
 #include "base/token_bucket.h"
 #include "signaling/client_message.h"
+#include "signaling/http/self_signed_cert.h"
 #include "signaling/http/text.h"
 #include "signaling/origin.h"
 
 namespace sb::signaling {
+namespace {
+
+// A trial certificate (--tls-self-signed) outlives any trial; a new one comes with a restart.
+constexpr int kSelfSignedCertDays = 30;
+
+}  // namespace
 
 // One WebSocket client: parses its JSON and hands it to the conference.
 class Server::Session : public http::WebSocket::Listener, public ClientSink {
@@ -110,6 +117,26 @@ absl::Status Server::Start() {
   http_options.websocket_ping_interval_ms =
       static_cast<uint64_t>(config_.websocket_ping_seconds) * 1000;
   http_options.websocket_timeout_ms = 3 * http_options.websocket_ping_interval_ms;
+  if (config_.tls_self_signed) {
+    // For every name a browser on the LAN may use to reach us: the listen and announced
+    // addresses (a wildcard listen address names none), and this machine.
+    std::vector<std::string> hosts;
+    for (const std::string& ip : {config_.listen_ip, config_.announced_ip, config_.rtc_listen_ip}) {
+      if (ip != "0.0.0.0" && ip != "::") hosts.push_back(ip);
+    }
+    for (const char* local : {"localhost", "127.0.0.1", "::1"}) hosts.push_back(local);
+    auto cert = http::GenerateSelfSignedCertificate(hosts, kSelfSignedCertDays);
+    if (!cert.ok()) return cert.status();
+    SB_LOG_INFO("server",
+                "--tls-self-signed: generated a certificate for {}, valid {} days; its SHA-256 "
+                "fingerprint (the browser shows it when it warns) is {}",
+                absl::StrJoin(hosts, ", "), kSelfSignedCertDays, cert->sha256_fingerprint);
+    http_options.tls_cert_pem = std::move(cert->cert_pem);
+    http_options.tls_key_pem = std::move(cert->key_pem);
+  } else if (!config_.tls_cert_file.empty()) {
+    http_options.tls_cert_file = config_.tls_cert_file;
+    http_options.tls_key_file = config_.tls_key_file;
+  }
   http_ = std::make_unique<http::HttpServer>(loop_, http_options);
   http_->Handle("/api/health", AdminOnly([this](const http::Request&) {
                   nlohmann::json health = {{"status", "ok"}, {"workers", pool_->size()}};
@@ -125,14 +152,17 @@ absl::Status Server::Start() {
       "/ws", [this](std::shared_ptr<http::WebSocket> socket) { OnWebSocket(std::move(socket)); },
       [this](const http::Request& request) { return CheckOrigin(request); });
   if (auto status = http_->Start(); !status.ok()) return status;
-  SB_LOG_INFO("server", "serving http://{}:{}/ with {} worker(s), rooms of up to {}",
-              config_.listen_ip, http_->port(), pool_->size(), config_.room_capacity);
-  SB_LOG_INFO("server", "{}; WebSocket pages from {}",
-              config_.auth_secret.empty()
-                  ? "no --auth-secret: anyone may join any room and read /api/* and /metrics"
-                  : "joins need a token, /api/* and /metrics an admin token",
-              config_.allowed_origins.empty() ? std::string("the server's own origin")
-                                              : absl::StrJoin(config_.allowed_origins, ", "));
+  SB_LOG_INFO("server", "serving {}://{}:{}/ with {} worker(s), rooms of up to {}",
+              config_.tls() ? "https" : "http", config_.listen_ip, http_->port(), pool_->size(),
+              config_.room_capacity);
+  SB_LOG_INFO(
+      "server", "{}; WebSocket pages from {}",
+      config_.auth_secret.empty()
+          ? "no --auth-secret: anyone may join any room and read /api/* and /metrics"
+          : "joins need a token, /api/* and /metrics an admin token",
+      config_.allowed_origins.empty()
+          ? std::string(config_.tls() ? "the server's own https origin" : "the server's own origin")
+          : absl::StrJoin(config_.allowed_origins, ", "));
   return absl::OkStatus();
 }
 
@@ -158,7 +188,9 @@ void Server::OnWebSocket(std::shared_ptr<http::WebSocket> socket) {
 
 std::optional<http::Response> Server::CheckOrigin(const http::Request& request) {
   const std::optional<std::string_view> origin = request.Header("Origin");
-  if (OriginAllowed(origin, request.Header("Host"), config_.allowed_origins)) return std::nullopt;
+  if (OriginAllowed(origin, request.Header("Host"), config_.allowed_origins, config_.tls())) {
+    return std::nullopt;
+  }
   http_auth_failures_.Count(AuthFailure::kOrigin);
   // Debug only, as fast as anyone cares to knock (the counter says how many); the Origin is the
   // client's text: only a bounded piece of it goes to the log.

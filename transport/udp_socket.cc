@@ -1,7 +1,9 @@
 #include "transport/udp_socket.h"
 
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
+#include <sys/ioctl.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -107,6 +109,17 @@ bool UdpSocket::Send(const uint8_t* data, size_t len, const sockaddr* to) {
   return true;
 }
 
+void UdpSocket::EnableArrivalTimestamps() {
+  if (arrival_timestamps_ || handle_ == nullptr) return;
+  arrival_timestamps_ = true;
+  // The first SIOCGSTAMPNS turns the socket's timestamps on (and fails: nothing stamped yet).
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(handle_), &fd) == 0) {
+    timespec ts{};
+    ioctl(fd, SIOCGSTAMPNS, &ts);
+  }
+}
+
 void UdpSocket::OnAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
   static thread_local char buffer[kReceiveBufferSize];
   *buf = uv_buf_init(buffer, sizeof(buffer));
@@ -117,8 +130,20 @@ void UdpSocket::OnRecv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, con
   auto* self = static_cast<UdpSocket*>(handle->data);
   if (self == nullptr || nread <= 0 || addr == nullptr) return;  // 0 + null addr: nothing read.
   if (flags & UV_UDP_PARTIAL) return;  // Truncated datagram: never valid for our protocols.
+  self->arrival_us_ = 0;
+  if (self->arrival_timestamps_) {
+    // libuv reads one datagram per recvmsg here (no UV_UDP_RECVMMSG), so the socket's last
+    // timestamp is this datagram's.
+    uv_os_fd_t fd;
+    timespec ts{};
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(handle), &fd) == 0 &&
+        ioctl(fd, SIOCGSTAMPNS, &ts) == 0) {
+      self->arrival_us_ = static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+    }
+  }
   self->listener_->OnUdpPacket(reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(nread),
                                addr);
+  // Nothing after the call: the listener may have destroyed this socket.
 }
 
 }  // namespace sb::transport

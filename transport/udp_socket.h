@@ -36,6 +36,15 @@ class UdpSocket {
   // Stops receiving and releases the socket; idempotent. No listener calls after it.
   void Close();
 
+  // From now on the kernel stamps each datagram with the time it reached the socket, read back
+  // (SIOCGSTAMPNS) before the listener sees it: what a bandwidth estimator needs, rather than
+  // the time the loop got round to it (a busy loop reads a burst that arrived over milliseconds
+  // all at once). One more system call per datagram, so only where it is used.
+  void EnableArrivalTimestamps();
+  // During OnUdpPacket: the datagram's arrival time in microseconds of CLOCK_REALTIME, when
+  // timestamps are enabled and the kernel had one; 0 otherwise.
+  int64_t arrival_us() const { return arrival_us_; }
+
   const sockaddr_storage& local_address() const { return local_address_; }
   uint16_t local_port() const;
   uint64_t send_drops() const { return send_drops_; }
@@ -52,6 +61,8 @@ class UdpSocket {
   uv_udp_t* handle_ = nullptr;
   sockaddr_storage local_address_{};
   uint64_t send_drops_ = 0;
+  bool arrival_timestamps_ = false;
+  int64_t arrival_us_ = 0;
 };
 
 }  // namespace sb::transport

@@ -107,6 +107,10 @@ class WebRtcTransport : public UdpSocket::Listener,
   const IceServer::Stats& ice_stats() const { return ice_->stats(); }
   const DtlsTransport::Stats& dtls_stats() const { return dtls_->stats(); }
   uint16_t local_port() const { return socket_->local_port(); }
+  // Kernel arrival timestamps for the packets this transport receives (UdpSocket), and the
+  // current packet's, during OnRtpPacket: microseconds of CLOCK_REALTIME, 0 when unknown.
+  void EnableArrivalTimestamps() { socket_->EnableArrivalTimestamps(); }
+  int64_t packet_arrival_us() const { return socket_->arrival_us(); }
 
   // Stops everything; idempotent; no listener calls after it.
   void Close();

@@ -128,6 +128,12 @@ flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBu
   b.add_stun_ignored(ice.ignored);
   b.add_dtls_dropped(s.dtls_dropped);
   b.add_dtls_client_hellos_after_handshake(dtls.client_hellos_after_handshake);
+  b.add_transport_feedback_sent(c.transport_feedback_sent);
+  b.add_transport_feedback_received(c.transport_feedback_received);
+  if (const bwe::SendSideBwe* bwe = transport.send_bwe()) {
+    b.add_send_estimate_bps(static_cast<uint64_t>(bwe->target_bps()));
+    b.add_send_acked_bps(static_cast<uint64_t>(bwe->acked_bps().value_or(0)));
+  }
   b.add_dtls_renegotiations_refused(dtls.renegotiations_refused);
   b.add_dtls_fingerprint_mismatches(dtls.fingerprint_mismatches);
   b.add_srtp_no_keys(s.srtp_no_keys);

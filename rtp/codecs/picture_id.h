@@ -16,4 +16,24 @@ inline void WritePictureId(uint8_t* p, bool is_15bit, uint16_t id) {
   }
 }
 
+// The VP8 and VP9 setters: rewrite the descriptor's field in place when it has one (the
+// offsets are the parsed descriptor's), false when it has none.
+template <class Descriptor>
+bool SetDescriptorPictureId(const Descriptor& d, uint8_t* payload, uint16_t picture_id) {
+  if (!d.has_picture_id) {
+    return false;
+  }
+  WritePictureId(payload + d.picture_id_offset, d.picture_id_15bit, picture_id);
+  return true;
+}
+
+template <class Descriptor>
+bool SetDescriptorTl0PicIdx(const Descriptor& d, uint8_t* payload, uint8_t tl0_pic_idx) {
+  if (!d.has_tl0_pic_idx) {
+    return false;
+  }
+  payload[d.tl0_pic_idx_offset] = tl0_pic_idx;
+  return true;
+}
+
 }  // namespace sb::rtp

@@ -136,19 +136,11 @@ bool Vp9IsKeyFrame(absl::Span<const uint8_t> payload) {
 }
 
 bool Vp9SetPictureId(const Vp9Descriptor& d, uint8_t* payload, uint16_t picture_id) {
-  if (!d.has_picture_id) {
-    return false;
-  }
-  WritePictureId(payload + d.picture_id_offset, d.picture_id_15bit, picture_id);
-  return true;
+  return SetDescriptorPictureId(d, payload, picture_id);
 }
 
 bool Vp9SetTl0PicIdx(const Vp9Descriptor& d, uint8_t* payload, uint8_t tl0_pic_idx) {
-  if (!d.has_tl0_pic_idx) {
-    return false;
-  }
-  payload[d.tl0_pic_idx_offset] = tl0_pic_idx;
-  return true;
+  return SetDescriptorTl0PicIdx(d, payload, tl0_pic_idx);
 }
 
 }  // namespace sb::rtp

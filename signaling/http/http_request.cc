@@ -4,7 +4,6 @@
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
-#include "base/hex.h"
 #include "signaling/http/text.h"
 
 namespace sb::signaling::http {
@@ -78,166 +77,91 @@ bool Request::KeepAlive() const {
   return HeaderHasToken("Connection", "keep-alive");
 }
 
-std::optional<std::string> PercentDecodePath(std::string_view path) {
-  std::string out;
-  out.reserve(path.size());
-  for (size_t i = 0; i < path.size(); ++i) {
-    char c = path[i];
-    if (c == '%') {
-      if (i + 2 >= path.size()) return std::nullopt;
-      const int hi = base::HexDigitValue(path[i + 1]);
-      const int lo = base::HexDigitValue(path[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (c == '\0') return std::nullopt;
-    out.push_back(c);
-  }
-  return out;
+namespace {
+
+std::nullopt_t Refuse(RequestError* error, int status, std::string message) {
+  error->status = status;
+  error->message = std::move(message);
+  return std::nullopt;
 }
 
-RequestParser::State RequestParser::Fail(int status, std::string message) {
-  state_ = State::kError;
-  error_status_ = status;
-  error_message_ = std::move(message);
-  return state_;
+bool HasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
 }
 
-RequestParser::State RequestParser::Feed(std::string_view data) {
-  if (state_ != State::kIncomplete) return state_;
-  buffer_.append(data);
+}  // namespace
 
-  if (!head_done_) {
-    // Resume the search a few bytes back in case "\r\n\r\n" straddles two reads.
-    const size_t from = scanned_ >= 3 ? scanned_ - 3 : 0;
-    const size_t end = buffer_.find("\r\n\r\n", from);
-    if (end == std::string::npos) {
-      scanned_ = buffer_.size();
-      if (buffer_.size() > kMaxHeaderBytes) return Fail(431, "request header too large");
-      return state_;
-    }
-    head_bytes_ = end + 4;
-    if (head_bytes_ > kMaxHeaderBytes) return Fail(431, "request header too large");
-    if (ParseHead(std::string_view(buffer_).substr(0, end)) == State::kError) return state_;
-    head_done_ = true;
+std::optional<Request> BuildRequest(RawRequest raw, RequestError* error) {
+  // libwebsockets only hands over methods it knows, but the check costs nothing.
+  if (!IsToken(raw.method)) return Refuse(error, 400, "malformed method");
+  // Only origin-form ("/path?query"); we are nobody's proxy. A decoded control character
+  // (%00, %0a...) has no business in a file name or a route.
+  if (raw.uri.empty() || raw.uri[0] != '/') {
+    return Refuse(error, 400, "request target must be a path");
   }
-
-  if (buffer_.size() - head_bytes_ < body_length_) return state_;
-  request_.body = buffer_.substr(head_bytes_, body_length_);
-  buffer_.erase(0, head_bytes_ + body_length_);
-  state_ = State::kComplete;
-  return state_;
-}
-
-RequestParser::State RequestParser::ParseHead(std::string_view head) {
-  // Tolerate empty lines before the request line (RFC 9112 section 2.2).
-  while (head.substr(0, 2) == "\r\n") head.remove_prefix(2);
-  const std::vector<std::string_view> lines = text::Split(head, "\r\n");
-  if (lines.empty() || lines[0].empty()) return Fail(400, "missing request line");
-  for (std::string_view line : lines) {
-    if (line.find_first_of("\r\n") != std::string_view::npos) {
-      return Fail(400, "bare CR or LF in request head");
-    }
+  if (HasControl(raw.uri) || HasControl(raw.args)) {
+    return Refuse(error, 400, "control character in request target");
   }
-  if (ParseRequestLine(lines[0]) == State::kError) return state_;
-  if (lines.size() - 1 > kMaxHeaderCount) return Fail(431, "too many header fields");
-  for (size_t i = 1; i < lines.size(); ++i) {
-    if (ParseHeaderLine(lines[i]) == State::kError) return state_;
-  }
-
-  if (request_.version_minor >= 1 && !request_.Header("Host")) {
-    return Fail(400, "HTTP/1.1 request without Host");  // RFC 9112 section 3.2
-  }
-  if (request_.Header("Transfer-Encoding")) {
-    return Fail(411, "chunked request bodies are not supported; send Content-Length");
-  }
-  std::optional<std::string_view> length_text;
-  for (const auto& [key, value] : request_.headers) {
-    if (!text::EqualsIgnoreCase(key, "Content-Length")) continue;
-    if (length_text && *length_text != value) return Fail(400, "conflicting Content-Length");
-    length_text = value;
-  }
-  body_length_ = 0;
-  if (length_text) {
-    if (length_text->empty() || length_text->size() > 12 ||
-        !std::all_of(length_text->begin(), length_text->end(),
-                     [](char c) { return c >= '0' && c <= '9'; })) {
-      return Fail(400, "invalid Content-Length");
-    }
-    uint64_t length = 0;
-    for (char c : *length_text) length = length * 10 + static_cast<uint64_t>(c - '0');
-    if (length > kMaxBodyBytes) return Fail(413, "request body too large");
-    body_length_ = static_cast<size_t>(length);
-  }
-  return state_;
-}
-
-RequestParser::State RequestParser::ParseRequestLine(std::string_view line) {
-  // request-line = method SP request-target SP HTTP-version (RFC 9112 section 3)
-  const std::vector<std::string_view> parts = text::Split(line, " ");
-  if (parts.size() != 3) return Fail(400, "malformed request line");
-  if (!IsToken(parts[0])) return Fail(400, "malformed method");
-  const std::string_view target = parts[1];
-  const std::string_view version = parts[2];
-
+  const std::string_view version = raw.version;
   if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
       !absl::ascii_isdigit(static_cast<unsigned char>(version[5])) ||
       !absl::ascii_isdigit(static_cast<unsigned char>(version[7]))) {
-    return Fail(400, "malformed HTTP version");
+    return Refuse(error, 400, "malformed HTTP version");
   }
-  if (version[5] != '1') return Fail(505, "only HTTP/1.x is supported");
-
-  // Only origin-form ("/path?query"); we are nobody's proxy.
-  if (target.empty() || target[0] != '/') return Fail(400, "request target must be a path");
-  for (char c : target) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) return Fail(400, "invalid character in request target");
+  if (version[5] != '1') return Refuse(error, 505, "only HTTP/1.x is supported");
+  if (raw.headers.size() > kMaxHeaderCount) {
+    return Refuse(error, 431, "too many header fields");
   }
-  const size_t q = target.find('?');
-  const std::string_view raw_path = target.substr(0, q);
-  std::optional<std::string> path = PercentDecodePath(raw_path);
-  if (!path) return Fail(400, "bad percent-encoding in path");
+  size_t header_bytes = 0;
+  for (auto& [name, value] : raw.headers) {
+    if (!IsToken(name)) return Refuse(error, 400, "malformed header name");
+    value = std::string(text::TrimOws(value));
+    if (!IsFieldValue(value)) {
+      return Refuse(error, 400, "invalid character in header value");
+    }
+    header_bytes += name.size() + value.size() + 4;
+    name = absl::AsciiStrToLower(name);
+  }
+  if (header_bytes > kMaxHeaderBytes) {
+    return Refuse(error, 431, "request header too large");
+  }
 
-  request_.method = std::string(parts[0]);
-  request_.target = std::string(target);
-  request_.path = std::move(*path);
-  request_.query = q == std::string_view::npos ? "" : std::string(target.substr(q + 1));
-  request_.version_minor = version[7] - '0';
-  return state_;
+  Request request;
+  request.method = std::move(raw.method);
+  request.path = std::move(raw.uri);
+  request.query = std::move(raw.args);
+  request.target = request.query.empty() ? request.path : request.path + "?" + request.query;
+  request.version_minor = version[7] - '0';
+  request.headers = std::move(raw.headers);
+
+  if (request.version_minor >= 1 && !request.Header("Host")) {
+    return Refuse(error, 400, "HTTP/1.1 request without Host");  // RFC 9112 3.2
+  }
+  if (request.Header("Transfer-Encoding")) {
+    return Refuse(error, 411, "chunked request bodies are not supported; send Content-Length");
+  }
+  if (std::optional<std::string_view> length = request.Header("Content-Length")) {
+    // Repeated fields arrive joined by commas, which this refuses too (RFC 9112 section 6.3).
+    if (length->empty() || length->size() > 12 ||
+        !std::all_of(length->begin(), length->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return Refuse(error, 400, "invalid Content-Length");
+    }
+    uint64_t value = 0;
+    for (char c : *length) value = value * 10 + static_cast<uint64_t>(c - '0');
+    if (value > kMaxBodyBytes) return Refuse(error, 413, "request body too large");
+  }
+  return request;
 }
 
-RequestParser::State RequestParser::ParseHeaderLine(std::string_view line) {
-  if (line.front() == ' ' || line.front() == '\t') {
-    return Fail(400, "obsolete header line folding");  // RFC 9112 section 5.2
-  }
-  const size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return Fail(400, "header line without ':'");
-  const std::string_view name = line.substr(0, colon);
-  // No whitespace between name and colon (RFC 9112 section 5.1).
-  if (!IsToken(name)) return Fail(400, "malformed header name");
-  const std::string_view value = text::TrimOws(line.substr(colon + 1));
-  if (!IsFieldValue(value)) return Fail(400, "invalid character in header value");
-  request_.headers.emplace_back(std::string(name), std::string(value));
-  return state_;
-}
-
-Request RequestParser::TakeRequest() {
-  Request out = std::move(request_);
-  request_ = Request();
-  state_ = State::kIncomplete;
-  head_done_ = false;
-  scanned_ = 0;
-  head_bytes_ = 0;
-  body_length_ = 0;
-  return out;
-}
-
-std::string RequestParser::TakeRemainder() {
-  std::string out = std::move(buffer_);
-  buffer_.clear();
-  scanned_ = 0;
-  return out;
+size_t DeclaredBodyLength(const Request& request) {
+  std::optional<std::string_view> length = request.Header("Content-Length");
+  if (!length) return 0;
+  size_t value = 0;
+  for (char c : *length) value = value * 10 + static_cast<size_t>(c - '0');
+  return value;
 }
 
 std::string_view StatusReason(int status) {

@@ -1,6 +1,13 @@
-// Incremental HTTP/1.1 request parser (RFC 9112). Pure code, no I/O: the server feeds it the
-// bytes it reads and takes complete requests out. Bodies only with Content-Length; chunked
-// uploads are refused (411), which RFC 9112 section 6.3 allows a server to do.
+// The request our route handlers see, and the checks we add to what libwebsockets parsed. Pure
+// code, no I/O: HttpServer (http_server.cc) copies libwebsockets' header table into a
+// RawRequest, and BuildRequest() turns it into a Request or the status to refuse it with.
+//
+// libwebsockets parses the request line and the header block itself (and closes the connection
+// on what it cannot parse, or on a header block over its limit); the URI reaches us already
+// percent-decoded, with "/./", "/../" and "//" folded and the query split into '&'-separated
+// arguments. What stays ours: which headers must be there (Host), which bodies we take
+// (Content-Length only, bounded; RFC 9112 section 6.3 lets a server refuse chunked uploads with
+// 411), and the shape of every field handed on.
 #pragma once
 
 #include <cstddef>
@@ -15,11 +22,13 @@ namespace sb::signaling::http {
 // A complete, validated request.
 struct Request {
   std::string method;     // e.g. "GET", case-sensitive per RFC 9110 section 9.1
-  std::string target;     // the raw request-target, e.g. "/a%20b?x=1"
-  std::string path;       // target's path, percent-decoded, e.g. "/a b"
-  std::string query;      // after '?', not decoded
+  std::string target;     // path, then '?' and the query when there is one
+  std::string path;       // percent-decoded and folded by libwebsockets, e.g. "/a b"
+  std::string query;      // the query's arguments as libwebsockets decoded them, joined by '&'
   int version_minor = 1;  // HTTP/1.<version_minor>
-  std::vector<std::pair<std::string, std::string>> headers;  // in arrival order
+  // Every header libwebsockets knows by name (it stores no others), names lower-case, in
+  // libwebsockets' table order; repeated fields joined with ", " (RFC 9110 section 5.3).
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
 
   // First header with that name, compared case-insensitively (RFC 9110 section 5.1).
@@ -30,54 +39,35 @@ struct Request {
   bool KeepAlive() const;
 };
 
-class RequestParser {
- public:
-  // Bounds on what a client may send before we answer 431 / 413.
-  static constexpr size_t kMaxHeaderBytes = 16 * 1024;
-  // Header fields in one request: Apache's LimitRequestFields default; browsers send ~15.
-  static constexpr size_t kMaxHeaderCount = 100;
-  static constexpr size_t kMaxBodyBytes = 1024 * 1024;
-
-  enum class State { kIncomplete, kComplete, kError };
-
-  // Appends `data` and parses as far as possible. Bytes after a complete request stay buffered
-  // (pipelining): TakeRequest() then Feed({}) parses the next one.
-  State Feed(std::string_view data);
-  State state() const { return state_; }
-
-  // Valid in kComplete: moves the request out and starts on the next one.
-  Request TakeRequest();
-  // Bytes received after the last complete request (e.g. WebSocket frames after an upgrade).
-  std::string TakeRemainder();
-
-  // Valid in kError: the status to answer with (400, 411, 413, 431, 501, 505) and why.
-  int error_status() const { return error_status_; }
-  const std::string& error_message() const { return error_message_; }
-
-  // True when some bytes of a next request have arrived (used for idle timeouts).
-  bool has_partial_input() const { return !buffer_.empty(); }
-
- private:
-  State Fail(int status, std::string message);
-  State ParseHead(std::string_view head);
-  State ParseRequestLine(std::string_view line);
-  State ParseHeaderLine(std::string_view line);
-
-  std::string buffer_;
-  size_t scanned_ = 0;  // bytes of buffer_ already searched for the end of the head
-  bool head_done_ = false;
-  size_t head_bytes_ = 0;  // head length including the blank line
-  size_t body_length_ = 0;
-  Request request_;
-  State state_ = State::kIncomplete;
-  int error_status_ = 0;
-  std::string error_message_;
+// What libwebsockets parsed from one request head, before any of our checks.
+struct RawRequest {
+  std::string method;   // from the request line: "GET", "POST", ...
+  std::string uri;      // the decoded path
+  std::string args;     // the query's arguments, joined by '&'
+  std::string version;  // "HTTP/1.1" as on the request line; empty when libwebsockets had none
+  std::vector<std::pair<std::string, std::string>> headers;  // name (any case) and value
 };
+
+// Why a request is refused: the status to answer with (400, 411, 413, 431, 505) and a reason.
+struct RequestError {
+  int status = 400;
+  std::string message;
+};
+
+// Bounds on what a client may send before we answer 431 / 413.
+inline constexpr size_t kMaxHeaderBytes = 16 * 1024;  // libwebsockets' max_http_header_data
+// Header fields in one request: Apache's LimitRequestFields default; browsers send ~15.
+inline constexpr size_t kMaxHeaderCount = 100;
+inline constexpr size_t kMaxBodyBytes = 1024 * 1024;
+
+// The Request for `raw`, or nullopt with `*error` filled in. The body is not read yet: the
+// returned request's Content-Length (if any) is valid and at most kMaxBodyBytes.
+std::optional<Request> BuildRequest(RawRequest raw, RequestError* error);
+
+// The declared body length: 0 when there is no Content-Length. Valid on a built Request.
+size_t DeclaredBodyLength(const Request& request);
 
 // Reason phrase for a status code ("Not Found"), "Unknown" if we never send it.
 std::string_view StatusReason(int status);
-
-// Percent-decodes a path (RFC 3986 section 2.1). nullopt on a bad escape or a decoded NUL.
-std::optional<std::string> PercentDecodePath(std::string_view path);
 
 }  // namespace sb::signaling::http

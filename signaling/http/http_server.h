@@ -1,11 +1,14 @@
 // The one HTTP port of the switchboard process: static files (the web app), API routes and
-// WebSocket endpoints, on a libuv loop. Single-threaded: every method must be called on the
-// loop's thread, and every callback runs there.
+// WebSocket endpoints, over plain TCP or TLS. HTTP/1.1, WebSocket framing and TLS are
+// libwebsockets' (Debian's 4.1), running on the caller's libuv loop as a foreign loop; routing,
+// static files, limits and the WebSocket object model are ours (docs/architecture.md).
+// Single-threaded: every method must be called on the loop's thread, and every callback runs
+// there; not from inside a route handler or a listener callback for Stop() and the destructor.
 //
 // Lifetime: Stop() closes the listener and every connection (WebSockets get a best-effort 1001
-// close frame; their listeners hear OnClose from libuv's close callbacks, a loop turn later). libuv
-// frees its handles on a later loop turn; that is safe even if the HttpServer is destroyed first,
-// but run the loop until it is idle before uv_loop_close().
+// close frame; their listeners hear OnClose a loop turn later, never from inside Stop()).
+// libwebsockets closes its libuv handles on later loop turns and is freed after them, even if
+// the HttpServer is destroyed first; run the loop until it is idle before uv_loop_close().
 #pragma once
 
 #include <uv.h>
@@ -23,10 +26,18 @@
 #include "absl/status/status.h"
 #include "signaling/http/http_request.h"
 
+// libwebsockets' handles, at global scope as its header declares them.
+struct lws;
+struct lws_context;
+struct lws_vhost;
+
 namespace sb::signaling::http {
 
-class HttpConnection;
 class HttpServer;
+namespace internal {
+struct Connection;
+struct ServerCore;
+}  // namespace internal
 
 struct Response {
   Response() = default;
@@ -87,15 +98,16 @@ class WebSocket {
   void SetListener(Listener* listener) { listener_ = listener; }
 
  private:
-  friend class HttpConnection;
   friend class HttpServer;
+  friend struct internal::ServerCore;
   WebSocket(uint64_t id, std::string remote_address, std::string path)
       : id_(id), remote_address_(std::move(remote_address)), path_(std::move(path)) {}
 
   const uint64_t id_;
   const std::string remote_address_;
   const std::string path_;
-  HttpConnection* connection_ = nullptr;  // cleared when the connection goes away
+  HttpServer* server_ = nullptr;  // both cleared when the connection goes away
+  internal::Connection* connection_ = nullptr;
   Listener* listener_ = nullptr;
   bool closed_cleanly_ = false;
 };
@@ -116,6 +128,18 @@ class HttpServer {
     // close frame, so its listener sees a broken connection (closed_cleanly() is false).
     uint64_t websocket_ping_interval_ms = 15'000;
     uint64_t websocket_timeout_ms = 45'000;
+    // TLS: HTTPS and WSS on the same port when a certificate and its key are given, as PEM
+    // files (a chain is fine) or as PEM text (one certificate, e.g. a generated one: text wins).
+    // None: plain HTTP and WS.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    std::string tls_cert_pem;
+    std::string tls_key_pem;
+
+    bool tls() const {
+      return (!tls_cert_pem.empty() && !tls_key_pem.empty()) ||
+             (!tls_cert_file.empty() && !tls_key_file.empty());
+    }
   };
   using Handler = std::function<Response(const Request&)>;
   using WebSocketHandler = std::function<void(std::shared_ptr<WebSocket>)>;
@@ -134,10 +158,14 @@ class HttpServer {
 
   // A peer that stops reading while we keep sending is dropped past this much queued output.
   static constexpr size_t kMaxPendingWriteBytes = 8 * 1024 * 1024;
-  // An HTTP keep-alive connection idle (or mid-request) this long is closed.
+  // An HTTP keep-alive connection idle (or mid-request) this long is closed (libwebsockets'
+  // keepalive_timeout, in whole seconds).
   static constexpr uint64_t kIdleTimeoutMs = 60'000;
-  // After we send a WebSocket close frame, how long the peer has to answer it.
+  // After we ask for a WebSocket close, how long the peer has to answer it.
   static constexpr uint64_t kCloseTimeoutMs = 3'000;
+  // After a WebSocket fails (a protocol error, a message too big), how long its close frame has
+  // to leave before the connection is cut (RFC 6455 section 7.1.7: no answer is awaited).
+  static constexpr uint64_t kFailLingerMs = 1'000;
 
   HttpServer(uv_loop_t* loop, Options options);
   ~HttpServer();
@@ -164,19 +192,38 @@ class HttpServer {
   const Counters& counters() const { return counters_; }
 
  private:
-  friend class HttpConnection;
-  struct ListenHandle;
-  struct TimerHandle;
+  friend class WebSocket;
+  friend struct internal::ServerCore;
+  using Connection = internal::Connection;
 
-  void OnNewConnection(int status);
-  // A connection from `ip` was accepted: false (and counted) when it is one too many.
-  bool Admit(const std::string& ip);
-  void OnSweepTimer();
-  // Called from a connection's close callback: drops it from the live set (destroys it).
-  void OnConnectionClosed(uint64_t id);
-  // Builds the response for a complete request that is not a WebSocket upgrade.
+  // The libwebsockets protocol callback, per event; see http_server.cc.
+  int OnLwsEvent(struct lws* wsi, int reason, void* in, size_t len);
+  // HTTP (http_server.cc).
+  bool Admit(int fd);
+  void OnConnectionCreated(struct lws* wsi);
+  void OnConnectionDestroyed(struct lws* wsi);
+  int OnHttpRequest(Connection* connection, struct lws* wsi);
+  int OnUpgradeRequest(Connection* connection, struct lws* wsi, std::string_view protocol);
+  int Respond(Connection* connection, struct lws* wsi, const Request* request,
+              const Response& response, bool keep_alive);
+  int RespondToRequest(Connection* connection, struct lws* wsi, const Request& request);
+  int Reject(Connection* connection, struct lws* wsi, int status, std::string_view message,
+             std::vector<std::string> headers = {});
   Response Route(const Request& request, std::vector<std::string>* extra_headers);
   Response ServeStatic(const Request& request, std::vector<std::string>* extra_headers);
+  // WebSocket (websocket.cc).
+  int OnWebSocketEstablished(Connection* connection, struct lws* wsi);
+  int OnWebSocketReceive(Connection* connection, struct lws* wsi, const char* data, size_t len);
+  int OnWebSocketWritable(Connection* connection, struct lws* wsi);
+  void OnWebSocketDropped(Connection* connection, struct lws* wsi);
+  void OnWebSocketClosed(Connection* connection);
+  bool SendText(Connection* connection, std::string_view text);
+  void CloseWebSocket(Connection* connection, uint16_t code, std::string_view reason);
+  // Closes the connection soon, from libwebsockets' own timer: no close frame, and never
+  // from inside the caller.
+  void Kill(Connection* connection);
+  void OnSweepTimer();
+  void ArmSweep(uint64_t deadline_ms);
 
   uv_loop_t* const loop_;
   const Options options_;
@@ -188,19 +235,18 @@ class HttpServer {
   };
   absl::flat_hash_map<std::string, WebSocketRoute> websocket_routes_;
 
-  // libuv handles close asynchronously: these are handed to libuv on Stop() and freed by
-  // their close callbacks, so they may outlive the server by a loop turn.
-  ListenHandle* listener_ = nullptr;
-  TimerHandle* sweep_timer_ = nullptr;
+  // What must outlive this object by some loop turns (the libwebsockets context, our timer,
+  // OnClose notifications still due): handed to libuv on destruction, frees itself.
+  internal::ServerCore* core_;
+  struct lws_context* context_ = nullptr;
+  struct lws_vhost* vhost_ = nullptr;
   uint16_t bound_port_ = 0;
   uint64_t next_connection_id_ = 1;
   bool running_ = false;
-  // Live connections. One whose close is pending stays here until its close callback; if the
-  // server dies first, the connection is handed to libuv and frees itself in that callback.
-  absl::flat_hash_map<uint64_t, std::unique_ptr<HttpConnection>> connections_;
-  absl::flat_hash_map<std::string, size_t> connections_per_ip_;  // admitted ones only
-  // Reads are handled synchronously, so every connection can share one read buffer.
-  std::vector<char> read_buffer_;
+  // Live connections by their libwebsockets handle, from accept until libwebsockets frees it.
+  absl::flat_hash_map<struct lws*, std::unique_ptr<Connection>> connections_;
+  absl::flat_hash_map<std::string, size_t> connections_per_ip_;
+  uint64_t sweep_due_ms_ = 0;  // when the sweep timer fires next
   Counters counters_;
 };
 

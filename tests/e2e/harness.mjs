@@ -1,6 +1,7 @@
 // Shared pieces of the end-to-end tests: a real switchboard process and Debian's Chromium.
 // The tests run inside a network namespace that has only loopback (scripts/test.sh).
 import { spawn } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { before, after } from 'node:test';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,13 +100,16 @@ export async function startServer(flags = [], { allowWorkerDeaths = false } = {}
   // After 'close' the output pipes are drained and the log is complete; a worker that kept an
   // inherited pipe open must not hang stop() though.
   const drained = new Promise((resolve) => child.on('close', resolve));
-  const url = `http://127.0.0.1:${port}`;
+  // With a generated certificate (--tls-self-signed) it serves HTTPS, which node's fetch would
+  // refuse to trust: the health probe goes through node:https without verification.
+  const tls = flags.includes('--tls-self-signed');
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const deadline = Date.now() + 15000;
   for (;;) {
     try {
-      const res = await fetch(`${url}/api/health`);
+      const status = tls ? await insecureStatus(`${url}/api/health`) : (await fetch(`${url}/api/health`)).status;
       // 401: it runs with --auth-secret and wants an admin token; it is up either way.
-      if (res.ok || res.status === 401) break;
+      if (status === 200 || status === 401) break;
     } catch {}
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -146,9 +150,22 @@ export async function startServer(flags = [], { allowWorkerDeaths = false } = {}
   };
 }
 
+// The status of a GET over HTTPS whatever the certificate (a self-signed one in the tests).
+function insecureStatus(url) {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 // Flags checked on these machines (../shared/TESTING.md): loopback ICE needs
 // --allow-loopback-in-peer-connection; the background-networking flags keep Chromium quiet.
-export async function launchBrowser() {
+// `extraArgs`: e.g. --ignore-certificate-errors for a server with a self-signed certificate.
+export async function launchBrowser(extraArgs = []) {
   // playwright-core gives every launch a fresh temporary profile (--user-data-dir).
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -165,6 +182,7 @@ export async function launchBrowser() {
       '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection',
       '--autoplay-policy=no-user-gesture-required',
+      ...extraArgs,
     ],
   });
   return browser;

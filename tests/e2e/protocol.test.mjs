@@ -324,7 +324,14 @@ test('publish with a real Chromium offer; a newcomer gets one offer with both tr
   assert.ok(rtx, 'with RTX');
   const codecPt = videoPts.find((pt) => !rtx.startsWith(`a=rtpmap:${pt} `));
   assert.ok(video.includes(`a=fmtp:${rtx.split(/[: ]/)[1]} apt=${codecPt}`), 'RTX points at the codec');
-  assert.ok(!answer.sdp.includes('transport-cc'), 'no transport-cc feedback the worker does not give');
+  // The worker answers the transport-wide sequence numbers with transport-cc feedback: the
+  // answer keeps the extension and the feedback on both kinds; no REMB (the worker sends none).
+  for (const lines of [audio, video]) {
+    assert.ok(lines.some((l) => /^a=extmap:\d+ http:\/\/www\.ietf\.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01$/.test(l)),
+      'the transport-wide sequence number extension');
+    assert.ok(lines.some((l) => /^a=rtcp-fb:\d+ transport-cc$/.test(l)), 'transport-cc feedback');
+  }
+  assert.ok(!answer.sdp.includes('goog-remb'), 'no REMB the worker does not send');
 
   // A newcomer sees Ada publishing both kinds and gets one offer carrying both tracks.
   const b = await member('media', 'Grace');

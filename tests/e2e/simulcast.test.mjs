@@ -3,10 +3,9 @@
 // the publisher sends. When the publisher stops the top layer, the subscriber keeps decoding,
 // at the next layer's size, within a few seconds, as one stream (no sequence gap).
 //
-// The server sends no bandwidth feedback yet (no transport-cc or REMB), so Chromium's send
-// estimate stays near its 300 kbps start and would send only the lowest layer. Capping each
-// layer's bitrate (maxBitrate) lets all three fit; the test still reads which layers the
-// publisher really sends (outbound-rtp per rid) and asserts on those.
+// Each layer's bitrate is capped (maxBitrate) so that all three fit whatever the publisher's
+// send estimate (bandwidth.test.mjs is about the estimate); the test still reads which layers
+// the publisher really sends (outbound-rtp per rid) and asserts on those.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverAndBrowser, joinWithLibrary, sleep } from './harness.mjs';

@@ -318,20 +318,19 @@ void JsonSeeds() {
 // --- HTTP requests as browsers send them (RFC 9112), and WebSocket frames (RFC 6455).
 
 void HttpSeeds() {
+  // Request heads as libwebsockets hands their fields over (the URI already decoded).
   WriteText("http_request_fuzz", "get_keep_alive",
             "GET /app.js?v=3 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Mozilla/5.0\r\n"
-            "Accept: */*\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n");
-  WriteText("http_request_fuzz", "websocket_upgrade_and_frame",
+            "Accept: */*\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n");
+  WriteText("http_request_fuzz", "websocket_upgrade",
             "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: Upgrade\r\n"
             "Upgrade: websocket\r\nOrigin: http://127.0.0.1:8080\r\nSec-WebSocket-Version: 13\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n" +
-                sb::signaling::http::ws::EncodeFrame(sb::signaling::http::ws::Opcode::kText,
-                                                     R"({"type":"ping"})", true,
-                                                     std::array<uint8_t, 4>{1, 2, 3, 4}));
-  WriteText("http_request_fuzz", "post_body_then_pipelined_head",
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
+  WriteText("http_request_fuzz", "post_with_length",
             "POST /api/rooms HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
-            "Content-Length: 0015\r\n\r\n{\"room\":\"demo\"}HEAD /%61pp.js HTTP/1.0\r\n\r\n");
+            "Content-Length: 0015\r\nAuthorization: Bearer eyJ0eXAi.eyJyb29tIjoiZGVtbyJ9.c2ln\r\n");
+  WriteText("http_request_fuzz", "http10_head", "HEAD /app.js HTTP/1.0\r\n");
 }
 
 void WebSocketSeeds() {

@@ -97,9 +97,10 @@ TEST_F(ConsumerTest, AudioStartsImmediatelyAndRewritesHeader) {
   EXPECT_EQ(s.ts, 960000u);
   EXPECT_TRUE(s.marker);
   EXPECT_EQ(s.payload, OpusPayload());
-  // Router ids: mid 1, abs-send-time 3, audio level 10; transport-cc is dropped.
+  // Router ids: mid 1, abs-send-time 3, audio level 10; the publisher's transport-cc is
+  // dropped and ours (5) written: the transport's first number.
   std::map<uint8_t, std::vector<uint8_t>> expected = {
-      {1, Bytes("a-sub")}, {3, {0x01, 0x02, 0x03}}, {10, {0x85}}};
+      {1, Bytes("a-sub")}, {3, {0x01, 0x02, 0x03}}, {5, {0x00, 0x01}}, {10, {0x85}}};
   EXPECT_EQ(s.extensions, expected);
   EXPECT_EQ(listener_.key_frame_requests, 0);
   EXPECT_EQ(consumer_->stats().packets, 1u);
@@ -151,11 +152,15 @@ TEST_F(ConsumerTest, VideoWaitsForKeyFrameAndRequestsOne) {
   EXPECT_EQ(s.payload_type, 101);  // the router's VP8 payload type
   EXPECT_EQ(s.ssrc, kConsumerSsrc);
   EXPECT_EQ(s.payload, Vp8KeyFrame());
-  // Router ids: mid 1, toffset 2, abs-send-time 3, video orientation 13; rid and
-  // transport-cc dropped.
-  std::map<uint8_t, std::vector<uint8_t>> expected = {
-      {1, Bytes("v-sub")}, {2, {0x00, 0x00, 0x10}}, {3, {0x0A, 0x0B, 0x0C}}, {13, {0x01}}};
+  // Router ids: mid 1, toffset 2, abs-send-time 3, video orientation 13; rid and the
+  // publisher's transport-cc dropped, ours (5) written, one number per packet sent.
+  std::map<uint8_t, std::vector<uint8_t>> expected = {{1, Bytes("v-sub")},
+                                                      {2, {0x00, 0x00, 0x10}},
+                                                      {3, {0x0A, 0x0B, 0x0C}},
+                                                      {5, {0x00, 0x01}},
+                                                      {13, {0x01}}};
   EXPECT_EQ(s.extensions, expected);
+  EXPECT_EQ(listener_.sent[1].extensions.at(5), (std::vector<uint8_t>{0x00, 0x02}));
   EXPECT_EQ(listener_.sent[1].seq, static_cast<uint16_t>(s.seq + 1));
   EXPECT_EQ(listener_.key_frame_requests, 2);
 }

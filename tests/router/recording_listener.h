@@ -53,6 +53,9 @@ class RecordingListener : public Consumer::Listener {
   }
 
   std::vector<SentPacket> sent;
+  // Transport-wide sequence numbers handed out, 1, 2, 3... as a transport does.
+  uint16_t AllocateTransportSequenceNumber() override { return ++transport_seq; }
+  uint16_t transport_seq = 0;
   int key_frame_requests = 0;
   std::vector<size_t> key_frame_encodings;
 };

@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "router/router.h"
+#include "rtp/header_extensions.h"
 #include "rtp/rtcp/nack.h"
 #include "rtp/rtcp/pli.h"
 #include "rtp/rtcp/sender_report.h"
+#include "rtp/rtcp/transport_feedback.h"
 #include "tests/router/router_fixture.h"
 #include "tests/router/rtp_test_packets.h"
 #include "tests/transport/test_loop.h"
@@ -245,6 +247,85 @@ TEST_F(TransportTest, SubscriberNackReachesTheConsumerWithItsSequenceNumbers) {
   EXPECT_EQ((*consumer)->stats().nack_received, 1u);
   EXPECT_EQ((*consumer)->stats().nack_packets, 2u);
   EXPECT_EQ((*consumer)->stats().retransmitted, 1u);
+}
+
+// A publisher that negotiated the transport-wide sequence number gets transport-cc feedback on
+// every packet it numbered (RTX and unclaimed streams too): every 100 ms, at once when 100 wait.
+TEST_F(TransportTest, TransportWideSequenceNumbersAreAnsweredWithFeedback) {
+  static constexpr uint8_t kTwccId = 5;  // as Vp8ProducerParams negotiates it
+  rtp::RtpParameters params = Vp8ProducerParams(kQ, 0, "v");
+  ASSERT_EQ(params.HeaderExtensionId(rtp::kUriTransportWideCc), kTwccId);
+  ASSERT_NE(ProduceSimulcast(params), nullptr);
+  auto twcc = [](uint16_t seq) {
+    std::vector<uint8_t> value(2);
+    rtp::WriteTransportSequenceNumber(seq, value.data(), value.size());
+    return Extensions{{kTwccId, value}};
+  };
+  for (uint16_t i = 0; i < 10; ++i) {
+    Deliver(pub_, 96, static_cast<uint16_t>(10 + i), kQ, Vp8Frame(i == 0, i, 0), twcc(i));
+  }
+  Deliver(pub_, 96, 1, 0xDEAD0001, Vp8Frame(false, 1, 0), twcc(10));  // no producer's
+  EXPECT_EQ(pub_->transport_cc().counters().packets, 11u);
+  EXPECT_EQ(pub_->transport_cc().pending(), 11u);
+  EXPECT_EQ(pub_->counters().transport_feedback_sent, 0u);
+  ASSERT_TRUE(loop_.RunUntil([&] { return pub_->counters().transport_feedback_sent == 1; }, 1000));
+  EXPECT_EQ(pub_->transport_cc().pending(), 0u);
+
+  // A burst: the hundredth waiting packet sends the feedback without waiting for the timer.
+  for (uint16_t i = 11; i < 111; ++i) {
+    Deliver(pub_, 96, static_cast<uint16_t>(10 + i), kQ, Vp8Frame(false, i, 0), twcc(i));
+  }
+  EXPECT_EQ(pub_->counters().transport_feedback_sent, 2u);
+  EXPECT_EQ(pub_->transport_cc().pending(), 0u);
+  // The subscriber's transport negotiated nothing: it records nothing.
+  EXPECT_EQ(sub_->transport_cc().counters().packets, 0u);
+}
+
+// The subscriber's side: each forwarded packet gets the transport's next transport-wide
+// number (one counter for all consumers of the transport), and the subscriber's transport-cc
+// feedback about them feeds the send-side estimate.
+TEST_F(TransportTest, ForwardedPacketsAreNumberedAndFeedbackFeedsTheEstimate) {
+  ASSERT_NE(ProduceSimulcast(Vp8ProducerParams(kQ, 0, "v")), nullptr);
+  auto consumer = router_->Consume("sub", "c", "pv", rtp::RouterCapabilities(), "0", false);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_EQ((*consumer)->rtp_parameters().HeaderExtensionId(rtp::kUriTransportWideCc), 5);
+  EXPECT_EQ(sub_->send_bwe(), nullptr) << "nothing sent yet";
+  for (uint16_t i = 0; i < 40; ++i) {
+    Deliver(pub_, 96, static_cast<uint16_t>(10 + i), kQ, Vp8Frame(i == 0, i, 0));
+  }
+  ASSERT_EQ((*consumer)->stats().packets, 40u);
+  ASSERT_NE(sub_->send_bwe(), nullptr);
+  // The subscriber got numbers 1..40 (the transport's counter), 1 ms apart; 3 were lost.
+  std::vector<rtp::TwccPacketStatus> statuses;
+  for (uint16_t seq = 1; seq <= 40; ++seq) {
+    statuses.push_back({seq, seq % 13 != 0, seq == 1 ? 0 : 4});
+  }
+  const auto feedback = rtp::TransportFeedback::Build(0x5AB5C1BE, 1, 100, 0, statuses);
+  uint8_t buffer[512];
+  const size_t len = feedback.Serialize(buffer, sizeof(buffer));
+  ASSERT_GT(len, 0u);
+  DeliverRtcp(sub_, buffer, len);
+  EXPECT_EQ(sub_->counters().transport_feedback_received, 1u);
+  const auto& c = sub_->send_bwe()->counters();
+  EXPECT_EQ(c.unknown, 0u) << "every number in the feedback was one we sent";
+  EXPECT_EQ(c.packets_acked, 37u);
+  EXPECT_EQ(c.packets_lost, 3u);
+  EXPECT_EQ(sub_->send_bwe()->target_bps(), 300'000) << "the start value, until it learns more";
+  // The publisher's transport sends nothing with numbers of ours.
+  EXPECT_EQ(pub_->send_bwe(), nullptr);
+}
+
+TEST_F(TransportTest, WithoutTheExtensionNoFeedback) {
+  rtp::RtpParameters params = Vp8ProducerParams(kQ, 0, "v");
+  std::erase_if(params.header_extensions,
+                [](const auto& ext) { return ext.uri == rtp::kUriTransportWideCc; });
+  ASSERT_NE(ProduceSimulcast(params), nullptr);
+  std::vector<uint8_t> value(2);
+  rtp::WriteTransportSequenceNumber(1, value.data(), value.size());
+  Deliver(pub_, 96, 10, kQ, Vp8Frame(true, 0, 0), {{5, value}});
+  loop_.RunUntil([] { return false; }, 250);
+  EXPECT_EQ(pub_->transport_cc().counters().packets, 0u);
+  EXPECT_EQ(pub_->counters().transport_feedback_sent, 0u);
 }
 
 }  // namespace

@@ -116,13 +116,21 @@ TEST(RtpParametersTest, RouterCapabilities) {
   ASSERT_EQ(caps.codecs.size(), 7u);
   EXPECT_EQ(caps.codecs[0].mime_type, "audio/opus");
   EXPECT_EQ(caps.codecs[0].preferred_payload_type, 100);
-  EXPECT_TRUE(caps.codecs[0].rtcp_feedback.empty());
+  // Opus: transport-cc only (audio counts for the subscriber's transport-wide feedback).
+  EXPECT_EQ(caps.codecs[0].rtcp_feedback, (std::vector<RtcpFeedback>{{"transport-cc", ""}}));
   std::vector<int> pts;
   for (const auto& c : caps.codecs) pts.push_back(c.preferred_payload_type);
   EXPECT_EQ(pts, (std::vector<int>{100, 101, 102, 103, 104, 105, 106}));
   EXPECT_EQ(caps.codecs[6].parameters.at("apt"), "105");
   EXPECT_EQ(caps.codecs[5].parameters.at("profile-level-id"), "42001f");
-  EXPECT_EQ(caps.header_extensions.size(), 7u);
+  EXPECT_EQ(caps.header_extensions.size(), 9u);
+  for (MediaKind kind : {MediaKind::kAudio, MediaKind::kVideo}) {
+    EXPECT_TRUE(std::any_of(caps.header_extensions.begin(), caps.header_extensions.end(),
+                            [&](const RtpHeaderExtensionCapability& e) {
+                              return e.kind == kind && e.uri == kUriTransportWideCc &&
+                                     e.preferred_id == 5;
+                            }));
+  }
 }
 
 TEST(RtpParametersTest, Helpers) {
@@ -239,10 +247,11 @@ TEST(RtpParametersTest, ConsumerForOpus) {
   EXPECT_EQ(c->codecs[0].clock_rate, 48000u);
   EXPECT_EQ(c->codecs[0].channels, 2);
   EXPECT_EQ(c->codecs[0].parameters, OpusProducer().codecs[0].parameters);
-  EXPECT_TRUE(c->codecs[0].rtcp_feedback.empty());
-  EXPECT_EQ(Uris(*c), (std::vector<std::string>{std::string(kUriMid) + "=1",
-                                                std::string(kUriAbsSendTime) + "=3",
-                                                std::string(kUriAudioLevel) + "=10"}));
+  EXPECT_EQ(c->codecs[0].rtcp_feedback, (std::vector<RtcpFeedback>{{"transport-cc", ""}}));
+  EXPECT_EQ(Uris(*c),
+            (std::vector<std::string>{
+                std::string(kUriMid) + "=1", std::string(kUriAbsSendTime) + "=3",
+                std::string(kUriTransportWideCc) + "=5", std::string(kUriAudioLevel) + "=10"}));
   ASSERT_EQ(c->encodings.size(), 1u);
   EXPECT_EQ(c->encodings[0].ssrc, 0xAAAAu);
   EXPECT_EQ(c->encodings[0].rtx_ssrc, 0u);
@@ -258,7 +267,8 @@ TEST(RtpParametersTest, ConsumerForVp8WithRtx) {
   EXPECT_EQ(c->codecs[0].mime_type, "video/VP8");
   EXPECT_EQ(c->codecs[0].payload_type, 101);
   EXPECT_EQ(c->codecs[0].rtcp_feedback,
-            (std::vector<RtcpFeedback>{{"nack", ""}, {"nack", "pli"}, {"ccm", "fir"}}));
+            (std::vector<RtcpFeedback>{
+                {"nack", ""}, {"nack", "pli"}, {"ccm", "fir"}, {"transport-cc", ""}}));
   EXPECT_TRUE(c->codecs[1].IsRtx());
   EXPECT_EQ(c->codecs[1].payload_type, 102);
   EXPECT_EQ(c->codecs[1].IntParameter("apt"), 101u);
@@ -266,6 +276,7 @@ TEST(RtpParametersTest, ConsumerForVp8WithRtx) {
   EXPECT_EQ(Uris(*c),
             (std::vector<std::string>{std::string(kUriMid) + "=1", std::string(kUriToffset) + "=2",
                                       std::string(kUriAbsSendTime) + "=3",
+                                      std::string(kUriTransportWideCc) + "=5",
                                       std::string(kUriVideoOrientation) + "=13"}));
   EXPECT_EQ(c->encodings[0].ssrc, 10u);
   EXPECT_EQ(c->encodings[0].rtx_ssrc, 11u);
@@ -293,7 +304,7 @@ TEST(RtpParametersTest, ConsumerForVp8WithoutRtxAndFilteredFeedback) {
   for (auto& codec : caps.codecs) codec.rtcp_feedback.clear();
   c = ConsumerParameters(kV, VideoProducer(Codec("video/VP8", 96, 90000, 0, {})), caps, 10, 11);
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->codecs[0].rtcp_feedback.size(), 3u);
+  EXPECT_EQ(c->codecs[0].rtcp_feedback.size(), 4u);
 
   // No rtx ssrc from the caller: no RTX even though the subscriber supports it.
   c = ConsumerParameters(kV, VideoProducer(Codec("video/VP8", 96, 90000, 0, {})), ChromiumCaps(),

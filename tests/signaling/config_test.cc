@@ -83,9 +83,10 @@ TEST(Config, HelpListsEveryFlag) {
   auto r = Parse({"--help"});
   ASSERT_TRUE(absl::IsNotFound(r.status()));
   const std::string help(r.status().message());
-  for (const char* flag : {"--listen", "--port", "--rtc-listen", "--announced-ip", "--rtc-ports",
-                           "--workers", "--room-capacity", "--log-level", "--config",
-                           "--auth-secret", "--allowed-origins", "switchboard token"}) {
+  for (const char* flag :
+       {"--listen", "--port", "--rtc-listen", "--announced-ip", "--rtc-ports", "--workers",
+        "--room-capacity", "--log-level", "--config", "--auth-secret", "--allowed-origins",
+        "--tls-cert", "--tls-key", "--tls-self-signed", "switchboard token"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }
@@ -105,6 +106,41 @@ TEST(Config, AuthSecretAndAllowedOrigins) {
   auto any = Parse({"--allowed-origins=*"});
   ASSERT_TRUE(any.ok()) << any.status();
   EXPECT_EQ(any->allowed_origins, std::vector<std::string>{"*"});
+}
+
+TEST(Config, Tls) {
+  auto plain = Parse({});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->tls());
+  // A switch: alone it means on, and it takes no value from the next argument.
+  auto self_signed = Parse({"--tls-self-signed", "--port=8443"});
+  ASSERT_TRUE(self_signed.ok()) << self_signed.status();
+  EXPECT_TRUE(self_signed->tls_self_signed);
+  EXPECT_TRUE(self_signed->tls());
+  EXPECT_EQ(self_signed->port, 8443);
+  auto off = Parse({"--tls-self-signed=false"});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->tls());
+
+  const std::string cert = testing::TempDir() + "/sb_config_test_cert.pem";
+  const std::string key = testing::TempDir() + "/sb_config_test_key.pem";
+  std::ofstream(cert) << "cert";
+  std::ofstream(key) << "key";
+  auto files = Parse({"--tls-cert=" + cert, "--tls-key=" + key});
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(files->tls_cert_file, cert);
+  EXPECT_EQ(files->tls_key_file, key);
+  EXPECT_TRUE(files->tls());
+  EXPECT_FALSE(Parse({"--tls-cert=" + cert}).ok());  // needs its key
+  EXPECT_FALSE(Parse({"--tls-cert=/nonexistent/cert.pem", "--tls-key=" + key}).ok());
+  EXPECT_FALSE(Parse({"--tls-cert=" + cert, "--tls-key=" + key, "--tls-self-signed"}).ok());
+
+  const std::string path = testing::TempDir() + "/sb_config_test_tls.json";
+  std::ofstream(path) << R"({"tls-self-signed": true})";
+  auto from_file = Parse({"--config=" + path});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_TRUE(from_file->tls_self_signed);
+  for (const std::string& p : {cert, key, path}) std::remove(p.c_str());
 }
 
 TEST(Config, ConfigFileThenFlags) {

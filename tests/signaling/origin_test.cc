@@ -50,6 +50,18 @@ TEST(Origin, OwnOriginByDefault) {
   EXPECT_FALSE(OriginAllowed("http://127.0.0.1:8080", "127.0.0.1:8080/x", {}));
 }
 
+TEST(Origin, OwnOriginIsHttpsWhenTheServerSpeaksTls) {
+  constexpr bool kTls = true;
+  EXPECT_TRUE(OriginAllowed("https://127.0.0.1:8443", "127.0.0.1:8443", {}, kTls));
+  EXPECT_TRUE(OriginAllowed("https://meet.example.com", "meet.example.com", {}, kTls));
+  EXPECT_FALSE(OriginAllowed("http://127.0.0.1:8443", "127.0.0.1:8443", {}, kTls));
+  EXPECT_FALSE(OriginAllowed("http://meet.example.com", "meet.example.com", {}, kTls));
+  // A configured list still decides alone, and non-browsers still pass.
+  EXPECT_TRUE(
+      OriginAllowed("http://dev.test:3000", "127.0.0.1:8443", {"http://dev.test:3000"}, kTls));
+  EXPECT_TRUE(OriginAllowed(std::nullopt, "127.0.0.1:8443", {}, kTls));
+}
+
 TEST(Origin, ConfiguredListOnly) {
   const std::vector<std::string> allowed = {"https://meet.example.com", "http://127.0.0.1:8080"};
   EXPECT_TRUE(OriginAllowed("https://meet.example.com", "127.0.0.1:8080", allowed));

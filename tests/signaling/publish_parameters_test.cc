@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -38,11 +39,19 @@ TEST(PublishParameters, ChromiumSimulcastOfferGivesOneEncodingPerRid) {
     EXPECT_EQ(e.rtx_ssrc, 0u);
   }
   // The streams are told apart by rid, RTX by repaired rid: both extensions are negotiated
-  // with the offer's ids; transport-cc is not (no feedback for it yet).
+  // with the offer's ids, and so is the transport-wide sequence number with its feedback (the
+  // worker answers it with transport-cc feedback); REMB is not.
   EXPECT_EQ(params->HeaderExtensionId(rtp::kUriMid), 4);
   EXPECT_EQ(params->HeaderExtensionId(rtp::kUriRid), 10);
   EXPECT_EQ(params->HeaderExtensionId(rtp::kUriRepairedRid), 11);
-  EXPECT_EQ(params->HeaderExtensionId(rtp::kUriTransportWideCc), 0);
+  EXPECT_EQ(params->HeaderExtensionId(rtp::kUriTransportWideCc), 3);
+  auto has_feedback = [&](const std::string& type) {
+    return std::any_of(params->codecs[0].rtcp_feedback.begin(),
+                       params->codecs[0].rtcp_feedback.end(),
+                       [&](const rtp::RtcpFeedback& fb) { return fb.type == type; });
+  };
+  EXPECT_TRUE(has_feedback("transport-cc"));
+  EXPECT_FALSE(has_feedback("goog-remb"));
   ASSERT_THAT(params->codecs, SizeIs(2));
   EXPECT_EQ(params->codecs[0].mime_type, "video/VP8");
   EXPECT_EQ(params->codecs[1].mime_type, "video/rtx");

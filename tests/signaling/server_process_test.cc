@@ -3,6 +3,8 @@
 // /metrics, and neither the server nor another client's session notices.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -35,10 +37,11 @@ namespace fs = std::filesystem;
 namespace ws = sb::signaling::http::ws;
 using nlohmann::json;
 
-// A blocking TCP connection to 127.0.0.1 with a receive timeout.
+// A blocking TCP connection to 127.0.0.1 with a receive timeout; with `tls`, TLS over it
+// (OpenSSL, no verification: the tests compare the certificate's fingerprint instead).
 class Connection {
  public:
-  explicit Connection(uint16_t port) {
+  explicit Connection(uint16_t port, bool tls = false) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     timeval tv{10, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -47,14 +50,43 @@ class Connection {
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    if (connected_ && tls) {
+      ctx_ = SSL_CTX_new(TLS_client_method());
+      ssl_ = SSL_new(ctx_);
+      SSL_set_fd(ssl_, fd_);
+      connected_ = SSL_connect(ssl_) == 1;
+    }
   }
-  ~Connection() { close(fd_); }
+  ~Connection() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (ctx_ != nullptr) SSL_CTX_free(ctx_);
+    close(fd_);
+  }
   bool connected() const { return connected_; }
+
+  // "AB:CD:..." for the SHA-256 of the server's certificate; empty without TLS.
+  std::string PeerFingerprint() const {
+    X509* cert = ssl_ != nullptr ? SSL_get1_peer_certificate(ssl_) : nullptr;
+    if (cert == nullptr) return "";
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    X509_digest(cert, EVP_sha256(), digest, &size);
+    X509_free(cert);
+    std::string out;
+    for (unsigned int i = 0; i < size; ++i) {
+      char hex[4];
+      std::snprintf(hex, sizeof(hex), i == 0 ? "%02X" : ":%02X", digest[i]);
+      out += hex;
+    }
+    return out;
+  }
 
   // False when the peer stopped taking bytes (reset, closed).
   bool Send(std::string_view data) const {
     while (!data.empty()) {
-      const ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      const ssize_t n = ssl_ != nullptr
+                            ? SSL_write(ssl_, data.data(), static_cast<int>(data.size()))
+                            : send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n <= 0) return false;
       data.remove_prefix(static_cast<size_t>(n));
     }
@@ -63,7 +95,8 @@ class Connection {
   // Some bytes, or nullopt on EOF, error or timeout.
   std::optional<std::string> Receive() const {
     char chunk[65536];
-    const ssize_t got = recv(fd_, chunk, sizeof(chunk), 0);
+    const ssize_t got =
+        ssl_ != nullptr ? SSL_read(ssl_, chunk, sizeof(chunk)) : recv(fd_, chunk, sizeof(chunk), 0);
     if (got <= 0) return std::nullopt;
     return std::string(chunk, static_cast<size_t>(got));
   }
@@ -71,6 +104,8 @@ class Connection {
  private:
   int fd_ = -1;
   bool connected_ = false;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
 };
 
 // A signaling client: the opening handshake, masked text frames out, the server's frames parsed
@@ -78,8 +113,9 @@ class Connection {
 class WsClient {
  public:
   // `headers`: the Host line and any others (an Origin, say), each ending in CRLF.
-  explicit WsClient(uint16_t port, const std::string& headers = "Host: 127.0.0.1\r\n")
-      : connection_(port), parser_(ws::Role::kClient) {
+  explicit WsClient(uint16_t port, const std::string& headers = "Host: 127.0.0.1\r\n",
+                    bool tls = false)
+      : connection_(port, tls), parser_(ws::Role::kClient) {
     if (!connection_.connected()) return;
     const std::string key = ws::GenerateClientKey();
     connection_.Send("GET /ws HTTP/1.1\r\n" + headers +
@@ -177,11 +213,11 @@ class ServerProcessTest : public ::testing::Test {
       execv(SB_SWITCHBOARD_BINARY, argv.data());
       _exit(127);
     }
-    // The server logs its port once it listens: "serving http://127.0.0.1:PORT/ ...".
+    // The server logs its port once it listens: "serving http(s)://127.0.0.1:PORT/ ...".
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
       const std::string log = Log();
-      const std::string marker = "serving http://127.0.0.1:";
+      const std::string marker = tls_ ? "serving https://127.0.0.1:" : "serving http://127.0.0.1:";
       if (const size_t at = log.find(marker); at != std::string::npos) {
         const size_t start = at + marker.size();
         uint32_t port = 0;
@@ -243,7 +279,7 @@ class ServerProcessTest : public ::testing::Test {
 
   // GET path over a fresh connection, with `headers` (lines ending in CRLF); the whole reply.
   std::string Fetch(const std::string& path, const std::string& headers = "") const {
-    Connection connection(port_);
+    Connection connection(port_, tls_);
     connection.Send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
                     headers + "\r\n");
     std::string reply;
@@ -275,7 +311,7 @@ class ServerProcessTest : public ::testing::Test {
   }
 
   std::unique_ptr<WsClient> Connect() {
-    auto client = std::make_unique<WsClient>(port_);
+    auto client = std::make_unique<WsClient>(port_, "Host: 127.0.0.1\r\n", tls_);
     EXPECT_TRUE(client->open());
     return client;
   }
@@ -317,6 +353,7 @@ class ServerProcessTest : public ::testing::Test {
 
   fs::path dir_;
   fs::path log_path_;
+  bool tls_ = false;  // the server speaks TLS (set before SetUp)
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string exit_description_;
@@ -811,6 +848,56 @@ TEST_F(ServerAllowedOriginsTest, OnlyTheListedOriginsMayConnect) {
   EXPECT_EQ(same_host.response_head().rfind("HTTP/1.1 403 ", 0), 0u) << same_host.response_head();
   WsClient none(port_);
   EXPECT_TRUE(none.open());
+}
+
+}  // namespace
+
+namespace {
+
+// --tls-self-signed: HTTPS and WSS on the one port with a certificate made at startup, whose
+// fingerprint the log shows; the default Origin check wants the https origin then.
+class ServerTlsTest : public ServerProcessTest {
+ protected:
+  void SetUp() override {
+    tls_ = true;
+    ServerProcessTest::SetUp();
+  }
+  std::vector<std::string> ExtraFlags() const override { return {"--tls-self-signed"}; }
+};
+
+TEST_F(ServerTlsTest, WssJoinWithTheLoggedCertificate) {
+  // The certificate the server presents is the one whose fingerprint it logged.
+  Connection probe(port_, /*tls=*/true);
+  ASSERT_TRUE(probe.connected());
+  const std::string fingerprint = probe.PeerFingerprint();
+  ASSERT_EQ(fingerprint.size(), 95u);
+  EXPECT_NE(Log().find("fingerprint (the browser shows it when it warns) is " + fingerprint),
+            std::string::npos)
+      << Log();
+
+  // The web app over HTTPS, and a join over WSS.
+  EXPECT_NE(Fetch("/").find("HTTP/1.1 200 OK"), std::string::npos);
+  auto bystander = JoinBystander();
+  ExpectUnaffected(*bystander, "a WSS client");
+  ExpectBystanderInRoom();
+
+  // Plain HTTP on the TLS port gets no page.
+  Connection plain(port_);
+  ASSERT_TRUE(plain.connected());
+  plain.Send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  std::string reply;
+  while (std::optional<std::string> bytes = plain.Receive()) reply += *bytes;
+  EXPECT_EQ(reply.find("200 OK"), std::string::npos) << reply;
+
+  // The server's own origin is the https one now.
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(port_) + "\r\n";
+  WsClient https_page(port_, host + "Origin: https://127.0.0.1:" + std::to_string(port_) + "\r\n",
+                      /*tls=*/true);
+  EXPECT_TRUE(https_page.open()) << https_page.response_head();
+  WsClient http_page(port_, host + "Origin: http://127.0.0.1:" + std::to_string(port_) + "\r\n",
+                     /*tls=*/true);
+  EXPECT_FALSE(http_page.open());
+  EXPECT_EQ(http_page.response_head().rfind("HTTP/1.1 403 ", 0), 0u) << http_page.response_head();
 }
 
 }  // namespace

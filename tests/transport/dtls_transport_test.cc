@@ -87,6 +87,18 @@ class DtlsTransportTest : public ::testing::Test {
     return loop_.RunUntil(done, timeout_ms, [this] { Pump(); });
   }
 
+  // Each end trusts the other's certificate; the server starts, then the client.
+  void StartBoth() {
+    client_.dtls->SetRemoteFingerprints(FingerprintsOf(server_));
+    server_.dtls->SetRemoteFingerprints(FingerprintsOf(client_));
+    ASSERT_TRUE(server_.dtls->Start(DtlsRole::kServer).ok());
+    ASSERT_TRUE(client_.dtls->Start(DtlsRole::kClient).ok());
+  }
+
+  bool BothConnected() const {
+    return client_.state == DtlsState::kConnected && server_.state == DtlsState::kConnected;
+  }
+
   static std::vector<Fingerprint> FingerprintsOf(const Endpoint& e) {
     return e.cert->Fingerprints();
   }
@@ -97,14 +109,8 @@ class DtlsTransportTest : public ::testing::Test {
 };
 
 TEST_F(DtlsTransportTest, HandshakeExportsMirroredKeys) {
-  client_.dtls->SetRemoteFingerprints(FingerprintsOf(server_));
-  server_.dtls->SetRemoteFingerprints(FingerprintsOf(client_));
-  ASSERT_TRUE(server_.dtls->Start(DtlsRole::kServer).ok());
-  ASSERT_TRUE(client_.dtls->Start(DtlsRole::kClient).ok());
-  ASSERT_TRUE(Run([&] {
-    return client_.state == DtlsState::kConnected && server_.state == DtlsState::kConnected;
-  })) << client_.reason
-      << " / " << server_.reason;
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_TRUE(Run([&] { return BothConnected(); })) << client_.reason << " / " << server_.reason;
 
   ASSERT_TRUE(client_.profile && server_.profile);
   EXPECT_EQ(*client_.profile, SrtpProfile::kAeadAes256Gcm);  // Our first preference.
@@ -172,11 +178,8 @@ TEST_F(DtlsTransportTest, ServerRefusesWrongFingerprintWithAnAlert) {
 // A listener that cannot use the exported keys aborts: kFailed with its reason, never
 // kConnected.
 TEST_F(DtlsTransportTest, AbortFromKeysFailsInsteadOfConnecting) {
-  client_.dtls->SetRemoteFingerprints(FingerprintsOf(server_));
-  server_.dtls->SetRemoteFingerprints(FingerprintsOf(client_));
   server_.abort_on_keys = true;
-  ASSERT_TRUE(server_.dtls->Start(DtlsRole::kServer).ok());
-  ASSERT_TRUE(client_.dtls->Start(DtlsRole::kClient).ok());
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
   ASSERT_TRUE(Run([&] { return server_.state == DtlsState::kFailed; })) << server_.reason;
   EXPECT_EQ(server_.reason, "SRTP setup failed: test");
   EXPECT_EQ(server_.states, (std::vector<DtlsState>{DtlsState::kConnecting, DtlsState::kFailed}));
@@ -189,10 +192,7 @@ TEST_F(DtlsTransportTest, NoCommonSrtpProfileFails) {
                                     "SRTP_AES128_CM_SHA1_32");
   ASSERT_TRUE(dtls.ok()) << dtls.status();
   client_.dtls = *std::move(dtls);
-  client_.dtls->SetRemoteFingerprints(FingerprintsOf(server_));
-  server_.dtls->SetRemoteFingerprints(FingerprintsOf(client_));
-  ASSERT_TRUE(server_.dtls->Start(DtlsRole::kServer).ok());
-  ASSERT_TRUE(client_.dtls->Start(DtlsRole::kClient).ok());
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
   ASSERT_TRUE(Run([&] { return server_.state == DtlsState::kFailed; })) << server_.reason;
   EXPECT_NE(server_.reason.find("SRTP profile"), std::string::npos) << server_.reason;
   EXPECT_FALSE(server_.profile);
@@ -202,13 +202,8 @@ TEST_F(DtlsTransportTest, NoCommonSrtpProfileFails) {
 // After the handshake a plaintext ClientHello (a stranger's, or a peer starting over on the same
 // tuple) is dropped and counted; the session goes on.
 TEST_F(DtlsTransportTest, ClientHelloAfterHandshakeIsDropped) {
-  client_.dtls->SetRemoteFingerprints(FingerprintsOf(server_));
-  server_.dtls->SetRemoteFingerprints(FingerprintsOf(client_));
-  ASSERT_TRUE(server_.dtls->Start(DtlsRole::kServer).ok());
-  ASSERT_TRUE(client_.dtls->Start(DtlsRole::kClient).ok());
-  ASSERT_TRUE(Run([&] {
-    return client_.state == DtlsState::kConnected && server_.state == DtlsState::kConnected;
-  }));
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_TRUE(Run([&] { return BothConnected(); }));
 
   // A new client's first flight, as a second ClientHello on this session.
   Endpoint stranger;
@@ -363,10 +358,7 @@ TEST_F(DtlsTransportTest, FingerprintComparisonIgnoresCase) {
   server_.dtls->SetRemoteFingerprints(FingerprintsOf(client_));
   ASSERT_TRUE(server_.dtls->Start(DtlsRole::kServer).ok());
   ASSERT_TRUE(client_.dtls->Start(DtlsRole::kClient).ok());
-  ASSERT_TRUE(Run([&] {
-    return client_.state == DtlsState::kConnected && server_.state == DtlsState::kConnected;
-  })) << client_.reason
-      << " / " << server_.reason;
+  ASSERT_TRUE(Run([&] { return BothConnected(); })) << client_.reason << " / " << server_.reason;
 }
 
 TEST_F(DtlsTransportTest, HandshakeTimesOut) {
@@ -379,15 +371,9 @@ TEST_F(DtlsTransportTest, HandshakeTimesOut) {
 }
 
 TEST_F(DtlsTransportTest, RetransmitsLostFlight) {
-  client_.dtls->SetRemoteFingerprints(FingerprintsOf(server_));
-  server_.dtls->SetRemoteFingerprints(FingerprintsOf(client_));
   server_.drop_first = 1;  // The server's first flight is lost once.
-  ASSERT_TRUE(server_.dtls->Start(DtlsRole::kServer).ok());
-  ASSERT_TRUE(client_.dtls->Start(DtlsRole::kClient).ok());
-  ASSERT_TRUE(Run([&] {
-    return client_.state == DtlsState::kConnected && server_.state == DtlsState::kConnected;
-  })) << client_.reason
-      << " / " << server_.reason;
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_TRUE(Run([&] { return BothConnected(); })) << client_.reason << " / " << server_.reason;
   EXPECT_GT(client_.datagrams_sent, 2);  // The ClientHello went out again.
 }
 

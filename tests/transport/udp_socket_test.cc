@@ -1,11 +1,14 @@
 // UdpSocket on real loopback sockets: a burst queued before the loop runs is delivered whole,
-// in order, with its sender; a listener may close the socket in the middle of a burst.
+// in order, with its sender; a listener may close the socket in the middle of a burst; kernel
+// arrival timestamps when asked for.
 #include "transport/udp_socket.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +23,7 @@ class Collector : public UdpSocket::Listener {
   void OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from) override {
     packets.emplace_back(reinterpret_cast<const char*>(data), len);
     from_ports.push_back(ntohs(reinterpret_cast<const sockaddr_in*>(from)->sin_port));
+    arrivals_us.push_back(socket != nullptr ? socket->arrival_us() : 0);
     if (close_after != 0 && packets.size() == close_after) socket->Close();
   }
 
@@ -27,6 +31,7 @@ class Collector : public UdpSocket::Listener {
   size_t close_after = 0;  // 0: never
   std::vector<std::string> packets;
   std::vector<uint16_t> from_ports;
+  std::vector<int64_t> arrivals_us;  // socket->arrival_us() during each call
 };
 
 std::unique_ptr<UdpSocket> Open(uv_loop_t* loop, UdpSocket::Listener* listener) {
@@ -75,6 +80,38 @@ TEST(UdpSocketTest, BurstArrivesWholeAndInOrder) {
   }
   receiver.reset();
   sender.reset();
+}
+
+// Two datagrams 30 ms apart, read by the loop together afterwards: the kernel's stamps keep the
+// 30 ms the loop cannot see. Without EnableArrivalTimestamps there are none.
+TEST(UdpSocketTest, ArrivalTimestampsAreTheKernelsNotTheLoops) {
+  testing::TestLoop loop;
+  Collector sink, quiet;
+  auto receiver = Open(loop.get(), &sink);
+  auto sender = Open(loop.get(), &quiet);
+  ASSERT_TRUE(receiver && sender);
+  sink.socket = receiver.get();
+  auto send = [&](int i) {
+    std::string d = Datagram(i, 100);
+    ASSERT_TRUE(sender->Send(reinterpret_cast<const uint8_t*>(d.data()), d.size(),
+                             reinterpret_cast<const sockaddr*>(&receiver->local_address())));
+  };
+  send(0);
+  ASSERT_TRUE(loop.RunUntil([&] { return sink.packets.size() == 1; }, 5000));
+  EXPECT_EQ(sink.arrivals_us[0], 0);
+
+  receiver->EnableArrivalTimestamps();
+  timespec before{};
+  clock_gettime(CLOCK_REALTIME, &before);
+  send(1);
+  usleep(30'000);
+  send(2);
+  ASSERT_TRUE(loop.RunUntil([&] { return sink.packets.size() == 3; }, 5000));
+  const int64_t before_us = int64_t{before.tv_sec} * 1'000'000 + before.tv_nsec / 1000;
+  ASSERT_GE(sink.arrivals_us[1], before_us);
+  const int64_t gap_us = sink.arrivals_us[2] - sink.arrivals_us[1];
+  EXPECT_GE(gap_us, 29'000);
+  EXPECT_LT(gap_us, 1'000'000);
 }
 
 TEST(UdpSocketTest, ClosingInsideABurstStopsDelivery) {

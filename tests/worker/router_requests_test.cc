@@ -112,7 +112,8 @@ TEST_F(RouterRequestsTest, RequestsAndErrors) {
   EXPECT_NE(ap.encodings[0].ssrc, kOpusSsrc);
   EXPECT_EQ(ap.mid, "0");
   EXPECT_EQ(ap.HeaderExtensionId(rtp::kUriMid), 1);  // the router's id, not Chromium's 9
-  EXPECT_EQ(ap.HeaderExtensionId(rtp::kUriTransportWideCc), 0);
+  // Ours, not the publisher's: the worker numbers what it sends for the subscriber's feedback.
+  EXPECT_EQ(ap.HeaderExtensionId(rtp::kUriTransportWideCc), 5);
   EXPECT_FALSE(ca.paused);
   EXPECT_FALSE(ca.producer_paused);
 

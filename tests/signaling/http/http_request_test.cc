@@ -1,6 +1,6 @@
+// BuildRequest(): what stays ours of the request path once libwebsockets has parsed the head.
 #include "signaling/http/http_request.h"
 
-#include <ostream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -8,177 +8,113 @@
 namespace sb::signaling::http {
 namespace {
 
-using State = RequestParser::State;
-
-constexpr std::string_view kGet =
-    "GET /app/index.html?x=1 HTTP/1.1\r\n"
-    "Host: example.test\r\n"
-    "User-Agent: test\r\n"
-    "X-Spaced:   padded value  \r\n"
-    "\r\n";
-
-TEST(HttpRequestParser, ParsesSimpleGet) {
-  RequestParser parser;
-  ASSERT_EQ(parser.Feed(kGet), State::kComplete);
-  Request r = parser.TakeRequest();
-  EXPECT_EQ(r.method, "GET");
-  EXPECT_EQ(r.target, "/app/index.html?x=1");
-  EXPECT_EQ(r.path, "/app/index.html");
-  EXPECT_EQ(r.query, "x=1");
-  EXPECT_EQ(r.version_minor, 1);
-  EXPECT_EQ(r.Header("host").value_or(""), "example.test");
-  EXPECT_EQ(r.Header("HOST").value_or(""), "example.test");
-  EXPECT_EQ(r.Header("x-spaced").value_or(""), "padded value");
-  EXPECT_FALSE(r.Header("Missing").has_value());
-  EXPECT_TRUE(r.KeepAlive());
-  EXPECT_TRUE(r.body.empty());
-  EXPECT_FALSE(parser.has_partial_input());
+RawRequest Get(std::string uri = "/app/index.html") {
+  RawRequest raw;
+  raw.method = "GET";
+  raw.uri = std::move(uri);
+  raw.version = "HTTP/1.1";
+  raw.headers = {{"host", "example.test"}, {"user-agent", "test"}, {"X-Spaced", "  padded  "}};
+  return raw;
 }
 
-TEST(HttpRequestParser, ByteByByte) {
-  const std::string text =
-      "POST /api/x HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world";
-  RequestParser parser;
-  for (size_t i = 0; i + 1 < text.size(); ++i) {
-    ASSERT_EQ(parser.Feed(text.substr(i, 1)), State::kIncomplete) << "at byte " << i;
-  }
-  ASSERT_EQ(parser.Feed(text.substr(text.size() - 1)), State::kComplete);
-  Request r = parser.TakeRequest();
-  EXPECT_EQ(r.method, "POST");
-  EXPECT_EQ(r.body, "hello world");
+TEST(BuildRequest, FillsTheRequest) {
+  RawRequest raw = Get();
+  raw.args = "x=1&y=two words";
+  RequestError error;
+  std::optional<Request> r = BuildRequest(raw, &error);
+  ASSERT_TRUE(r) << error.message;
+  EXPECT_EQ(r->method, "GET");
+  EXPECT_EQ(r->path, "/app/index.html");
+  EXPECT_EQ(r->query, "x=1&y=two words");
+  EXPECT_EQ(r->target, "/app/index.html?x=1&y=two words");
+  EXPECT_EQ(r->version_minor, 1);
+  EXPECT_EQ(r->Header("Host").value_or(""), "example.test");
+  EXPECT_EQ(r->Header("HOST").value_or(""), "example.test");
+  EXPECT_EQ(r->Header("x-spaced").value_or(""), "padded");
+  EXPECT_FALSE(r->Header("Missing").has_value());
+  EXPECT_TRUE(r->KeepAlive());
+  EXPECT_EQ(DeclaredBodyLength(*r), 0u);
 }
 
-TEST(HttpRequestParser, PipelinedRequestsAndRemainder) {
-  RequestParser parser;
-  std::string two = std::string(kGet) + "GET /second HTTP/1.1\r\nHost: h\r\n\r\nEXTRA";
-  ASSERT_EQ(parser.Feed(two), State::kComplete);
-  EXPECT_EQ(parser.TakeRequest().path, "/app/index.html");
-  ASSERT_EQ(parser.Feed({}), State::kComplete);
-  EXPECT_EQ(parser.TakeRequest().path, "/second");
-  EXPECT_EQ(parser.Feed({}), State::kIncomplete);
-  EXPECT_EQ(parser.TakeRemainder(), "EXTRA");
+TEST(BuildRequest, KeepAliveByVersionAndConnection) {
+  RawRequest raw = Get();
+  raw.headers.emplace_back("connection", "Upgrade, close");
+  RequestError error;
+  std::optional<Request> upgrade = BuildRequest(raw, &error);
+  ASSERT_TRUE(upgrade) << error.message;
+  EXPECT_FALSE(upgrade->KeepAlive());
+  RawRequest old = Get();
+  old.version = "HTTP/1.0";
+  old.headers.clear();  // HTTP/1.0 needs no Host
+  std::optional<Request> r = BuildRequest(old, &error);
+  ASSERT_TRUE(r) << error.message;
+  EXPECT_FALSE(r->KeepAlive());
+  old.headers.emplace_back("Connection", "keep-alive");
+  EXPECT_TRUE(BuildRequest(old, &error)->KeepAlive());
+  EXPECT_TRUE(BuildRequest(old, &error)->HeaderHasToken("connection", "KEEP-ALIVE"));
 }
 
-TEST(HttpRequestParser, KeepAliveRules) {
-  RequestParser parser;
-  ASSERT_EQ(parser.Feed("GET / HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\n"),
-            State::kComplete);
-  EXPECT_FALSE(parser.TakeRequest().KeepAlive());
-  ASSERT_EQ(parser.Feed("GET / HTTP/1.0\r\n\r\n"), State::kComplete);
-  EXPECT_FALSE(parser.TakeRequest().KeepAlive());
-  ASSERT_EQ(parser.Feed("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"), State::kComplete);
-  EXPECT_TRUE(parser.TakeRequest().KeepAlive());
-  ASSERT_EQ(parser.Feed("GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\n\r\n"),
-            State::kComplete);
-  Request r = parser.TakeRequest();
-  EXPECT_TRUE(r.HeaderHasToken("connection", "upgrade"));
-  EXPECT_TRUE(r.KeepAlive());
-}
-
-TEST(HttpRequestParser, PercentDecodesPath) {
-  RequestParser parser;
-  ASSERT_EQ(parser.Feed("GET /a%20b/%2e%2E/c HTTP/1.1\r\nHost: h\r\n\r\n"), State::kComplete);
-  EXPECT_EQ(parser.TakeRequest().path, "/a b/../c");
-}
-
-struct BadCase {
+struct Refusal {
   const char* name;
-  std::string input;
+  RawRequest raw;
   int status;
-  friend void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 };
 
-class HttpRequestParserBad : public ::testing::TestWithParam<BadCase> {};
-
-TEST_P(HttpRequestParserBad, Rejects) {
-  RequestParser parser;
-  EXPECT_EQ(parser.Feed(GetParam().input), State::kError);
-  EXPECT_EQ(parser.error_status(), GetParam().status) << parser.error_message();
-  EXPECT_FALSE(parser.error_message().empty());
-  // Stays failed.
-  EXPECT_EQ(parser.Feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), State::kError);
+TEST(BuildRequest, Refusals) {
+  auto with = [](auto change) {
+    RawRequest raw = Get();
+    change(raw);
+    return raw;
+  };
+  const Refusal refusals[] = {
+      {"no host", with([](RawRequest& r) { r.headers.erase(r.headers.begin()); }), 400},
+      {"http/2", with([](RawRequest& r) { r.version = "HTTP/2.0"; }), 505},
+      {"no version", with([](RawRequest& r) { r.version.clear(); }), 400},
+      {"bad method", with([](RawRequest& r) { r.method = "G T"; }), 400},
+      {"relative", with([](RawRequest& r) { r.uri = "app"; }), 400},
+      {"empty", with([](RawRequest& r) { r.uri.clear(); }), 400},
+      {"decoded nul", with([](RawRequest& r) { r.uri = std::string("/a\0b", 4); }), 400},
+      {"decoded newline", with([](RawRequest& r) { r.uri = "/a\nb"; }), 400},
+      {"chunked",
+       with([](RawRequest& r) { r.headers.emplace_back("transfer-encoding", "chunked"); }), 411},
+      {"big body", with([](RawRequest& r) { r.headers.emplace_back("content-length", "1048577"); }),
+       413},
+      {"bad length", with([](RawRequest& r) { r.headers.emplace_back("content-length", "1x"); }),
+       400},
+      {"two lengths", with([](RawRequest& r) { r.headers.emplace_back("content-length", "5,6"); }),
+       400},
+      {"bad value", with([](RawRequest& r) { r.headers.emplace_back("x", "a\rb"); }), 400},
+      {"bad name", with([](RawRequest& r) { r.headers.emplace_back("a b", "c"); }), 400},
+      {"too many", with([](RawRequest& r) {
+         for (size_t i = 0; i < kMaxHeaderCount; ++i) r.headers.emplace_back("x", "y");
+       }),
+       431},
+      {"too big",
+       with([](RawRequest& r) { r.headers.emplace_back("x", std::string(kMaxHeaderBytes, 'a')); }),
+       431},
+  };
+  for (const Refusal& refusal : refusals) {
+    RequestError error;
+    EXPECT_FALSE(BuildRequest(refusal.raw, &error)) << refusal.name;
+    EXPECT_EQ(error.status, refusal.status) << refusal.name;
+    EXPECT_FALSE(error.message.empty()) << refusal.name;
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Malformed, HttpRequestParserBad,
-    ::testing::Values(
-        BadCase{"NoVersion", "GET /\r\n\r\n", 400},
-        BadCase{"ExtraSpace", "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
-        BadCase{"BadMethod", "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
-        BadCase{"AbsoluteForm", "GET http://x/ HTTP/1.1\r\nHost: h\r\n\r\n", 400},
-        BadCase{"BadVersion", "GET / HTTX/1.1\r\nHost: h\r\n\r\n", 400},
-        BadCase{"Http2", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505},
-        BadCase{"MissingHost", "GET / HTTP/1.1\r\n\r\n", 400},
-        BadCase{"NoColon", "GET / HTTP/1.1\r\nHost h\r\n\r\n", 400},
-        BadCase{"SpaceBeforeColon", "GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400},
-        BadCase{"Folding", "GET / HTTP/1.1\r\nHost: h\r\n continued\r\n\r\n", 400},
-        BadCase{"BareLf", "GET / HTTP/1.1\nHost: h\r\n\r\n", 400},
-        BadCase{"ControlInValue", std::string("GET / HTTP/1.1\r\nHost: h\x01\r\n\r\n"), 400},
-        BadCase{"BadPercent", "GET /%zz HTTP/1.1\r\nHost: h\r\n\r\n", 400},
-        BadCase{"EncodedNul", "GET /a%00 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
-        BadCase{"BadLength", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1x\r\n\r\n", 400},
-        BadCase{"NegativeLength", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400},
-        BadCase{"ConflictingLength",
-                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                400},
-        BadCase{"Chunked",
-                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411},
-        BadCase{"BodyTooLarge", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1048577\r\n\r\n",
-                413}),
-    [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
-
-TEST(HttpRequestParser, HeaderTooLargeWithoutEnd) {
-  RequestParser parser;
-  ASSERT_EQ(parser.Feed("GET / HTTP/1.1\r\nHost: h\r\n"), State::kIncomplete);
-  const std::string line = "X-Filler: " + std::string(1000, 'a') + "\r\n";
-  State state = State::kIncomplete;
-  for (int i = 0; i < 20 && state == State::kIncomplete; ++i) state = parser.Feed(line);
-  EXPECT_EQ(state, State::kError);
-  EXPECT_EQ(parser.error_status(), 431);
+TEST(BuildRequest, BodyLength) {
+  RawRequest raw = Get();
+  raw.method = "POST";
+  raw.headers.emplace_back("Content-Length", "1048576");
+  RequestError error;
+  std::optional<Request> r = BuildRequest(raw, &error);
+  ASSERT_TRUE(r) << error.message;
+  EXPECT_EQ(DeclaredBodyLength(*r), kMaxBodyBytes);
 }
 
-TEST(HttpRequestParser, HeaderTooLargeInOneRead) {
-  RequestParser parser;
-  const std::string text =
-      "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(RequestParser::kMaxHeaderBytes, 'a') +
-      "\r\n\r\n";
-  EXPECT_EQ(parser.Feed(text), State::kError);
-  EXPECT_EQ(parser.error_status(), 431);
-}
-
-std::string RequestWithHeaders(size_t count) {
-  std::string text = "GET / HTTP/1.1\r\nHost: h\r\n";
-  for (size_t i = 1; i < count; ++i) text += "X-" + std::to_string(i) + ": v\r\n";
-  return text + "\r\n";
-}
-
-TEST(HttpRequestParser, HeaderCountLimit) {
-  RequestParser at_limit;
-  ASSERT_EQ(at_limit.Feed(RequestWithHeaders(RequestParser::kMaxHeaderCount)), State::kComplete);
-  EXPECT_EQ(at_limit.TakeRequest().headers.size(), RequestParser::kMaxHeaderCount);
-
-  // Small enough for kMaxHeaderBytes: the count alone is refused.
-  const std::string over = RequestWithHeaders(RequestParser::kMaxHeaderCount + 1);
-  ASSERT_LT(over.size(), RequestParser::kMaxHeaderBytes);
-  RequestParser parser;
-  EXPECT_EQ(parser.Feed(over), State::kError);
-  EXPECT_EQ(parser.error_status(), 431);
-  EXPECT_EQ(parser.error_message(), "too many header fields");
-}
-
-TEST(HttpRequestParser, MaximumBodyAccepted) {
-  RequestParser parser;
-  const std::string body(RequestParser::kMaxBodyBytes, 'b');
-  const std::string text =
-      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-      body;
-  ASSERT_EQ(parser.Feed(text), State::kComplete);
-  EXPECT_EQ(parser.TakeRequest().body.size(), body.size());
-}
-
-TEST(HttpRequestParser, StatusReasons) {
+TEST(StatusReason, KnownAndUnknown) {
   EXPECT_EQ(StatusReason(404), "Not Found");
-  EXPECT_EQ(StatusReason(101), "Switching Protocols");
+  EXPECT_EQ(StatusReason(431), "Request Header Fields Too Large");
+  EXPECT_EQ(StatusReason(299), "Unknown");
 }
 
 }  // namespace
