@@ -12,10 +12,11 @@ MAX_LOSS_PERCENT = 1.0
 MAX_P99_MS = 50.0
 # What the two servers do differently per packet, next to every vs-janus figure (issue 10).
 JANUS_FEATURES = (
-    "Feature difference: Janus sends publishers transport-wide congestion control feedback, "
-    "REMB and NACKs (and retransmits to subscribers from its NACK queue); switchboard does not "
-    "send any of these to publishers yet, so part of Janus's cost per packet is work switchboard "
-    "skips.")
+    "Feature difference: both servers send publishers transport-wide congestion control "
+    "feedback (switchboard since transport-cc feedback landed, ba119e9); Janus also sends them "
+    "REMB and NACKs for what it misses, which switchboard does not yet, so part of Janus's cost "
+    "per packet is work switchboard skips. Both retransmit to subscribers that NACK (the "
+    "generator's subscribers do not).")
 # churn: once the room has emptied, the server's RSS after malloc_trim(0) (called in each
 # process through gdb) may stay this far above the baseline's, taken the same way after a
 # warm-up room came and went. Without the trim RSS stays near its peak: glibc keeps freed heap
