@@ -239,17 +239,18 @@ CORE_FULL_PERCENT = 95.0
 
 def search_result(limit, reports, limit_mix=None):
     """The steps of one search (or one server's vs-janus loads), in the order run. Everything
-    quoted is measured: the highest load held (the last step held before the first that was
-    not, so a lucky step after a failure does not count) and the saturation throughput (the
-    most out packets/s any step forwarded, with its CPU share: a core's throughput only when
-    that core was full). Per-core-of-CPU figures scale a partly loaded core's cost to a whole
+    quoted is measured: the highest load held (lower steps not held are listed in
+    failed_below_highest_held: noise the spread over runs must show) and the saturation
+    throughput (the most out packets/s any step forwarded, with its CPU share: a core's
+    throughput only when that core was full). Per-core-of-CPU figures scale a partly loaded core's cost to a whole
     core: an extrapolation, kept apart under `extrapolated`."""
     steps = [step_summary(r) for r in reports]
-    best = None
-    for st in steps:
-        if not st["held"]:
-            break
-        best = st
+    held_steps = [st for st in steps if st["held"]]
+    best = max(held_steps, key=lambda st: st["out_pps"]) if held_steps else None
+    # Lower loads that were not held although a higher one was: noise (other work on the
+    # machine, see other_cpu_percent) that the spread over several runs has to show.
+    failed_below = [st["rooms"] for st in steps
+                    if best and not st["held"] and st["rooms"] < best["rooms"]]
     lim = limit.get("out_pps_per_core")
     lim_mix = (limit_mix or {}).get("out_pps_per_core")
     saturation = max(steps, key=lambda st: st["out_pps"]) if steps else None
@@ -264,6 +265,7 @@ def search_result(limit, reports, limit_mix=None):
         "steps": steps,
         "stopped_by": ("load" if steps and not steps[-1]["held"] else "max-rooms"),
         "highest_held": best,
+        "failed_below_highest_held": failed_below,
     }
     if saturation:
         out["saturation"] = {
@@ -471,7 +473,9 @@ def vs_janus(limit_path, results_dir, sb_paths, janus_paths):
                 + (f", {100 * mix_frac:.1f} % of the packet-mix limit" if mix_frac else "")
                 + f"; loss {best['loss_percent']:.3f} %, p50/p99 {best['latency_ms']['p50']:.2f}/"
                 f"{best['latency_ms']['p99']:.2f} ms"
-                + ("" if res["stopped_by"] == "load" else " (the largest load tried)"))
+                + ("" if res["stopped_by"] == "load" else " (the largest load tried)")
+                + (f"; NOT held at the lower load(s) {res['failed_below_highest_held']} rooms "
+                   "(see other work)" if res.get("failed_below_highest_held") else ""))
         if sat:
             lines.append(
                 f"  - most forwarded: {sat['out_pps']:.0f} out packets/s at {sat['rooms']} rooms, "
