@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 
@@ -99,10 +100,12 @@ void UdpSink::DrainPolling(int cpu) {
   }
 }
 
-SendBatch::SendBatch(size_t count, const UdpSink& sink)
-    : datagram_(kDatagramSize, 0x5A), iov_(count), msgs_(count) {
-  for (size_t i = 0; i < count; ++i) {
-    iov_[i] = {datagram_.data(), datagram_.size()};
+SendBatch::SendBatch(const std::vector<size_t>& sizes, const UdpSink& sink)
+    : datagram_(sizes.empty() ? 0 : *std::max_element(sizes.begin(), sizes.end()), 0x5A),
+      iov_(sizes.size()),
+      msgs_(sizes.size()) {
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    iov_[i] = {datagram_.data(), sizes[i]};
     msgs_[i].msg_hdr.msg_name = const_cast<sockaddr*>(sink.address());
     msgs_[i].msg_hdr.msg_namelen = sink.address_size();
     msgs_[i].msg_hdr.msg_iov = &iov_[i];

@@ -58,10 +58,12 @@ class UdpSink {
 };
 
 // `count` copies of one kDatagramSize-byte datagram, all addressed to `sink`, ready for
-// sendmmsg(2). The sink must outlive the batch.
+// sendmmsg(2); or one datagram of each of `sizes` bytes. The sink must outlive the batch.
 class SendBatch {
  public:
-  SendBatch(size_t count, const UdpSink& sink);
+  SendBatch(size_t count, const UdpSink& sink)
+      : SendBatch(std::vector<size_t>(count, kDatagramSize), sink) {}
+  SendBatch(const std::vector<size_t>& sizes, const UdpSink& sink);
   SendBatch(const SendBatch&) = delete;
   SendBatch& operator=(const SendBatch&) = delete;
 

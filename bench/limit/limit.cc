@@ -2,6 +2,9 @@
 // of one kernel UDP send of a 1200-byte datagram to a socket on 127.0.0.1 or --sink (the best of
 // sendto and sendmmsg in batches of 32) plus one SRTP protect (AEAD_AES_128_GCM, AEAD_AES_256_GCM),
 // printed as JSON with out-packets/s per core = 1e6 / (send_us + protect_us).
+// --mix=BYTES:SHARE,... measures the same over datagrams of those sizes in those proportions
+// instead (the packet-size mix a load sends: bench/capacity passes the one its load measured),
+// so that the limit is the one of the traffic forwarded, not of 1200-byte packets only.
 //
 // The sending thread is pinned to --cpu; a thread pinned to --drain-cpu reads the receiving
 // socket by polling (as switchboard-load does), so the sending core pays what a forwarding
@@ -31,11 +34,13 @@ using sb::bench::SendBatch;
 using sb::bench::UdpSink;
 
 constexpr size_t kBatch = 32;
+// The AEAD-GCM authentication tag SRTP appends (RFC 7714 8.2).
+constexpr size_t kSrtpTag = 16;
 
 constexpr char kUsage[] =
     "Usage: switchboard-limit [--cpu=N] [--drain-cpu=N] [--packets=N] [--repeats=N]\n"
     "                         [--profile=aes128gcm|aes256gcm] [--output=FILE.json]\n"
-    "                         [--sink=IP] [--sink-netns=NAME]\n"
+    "                         [--sink=IP] [--sink-netns=NAME] [--mix=BYTES:SHARE,...]\n"
     "  --cpu=N        core the measuring thread is pinned to (default 1)\n"
     "  --drain-cpu=N  core of the thread reading the receiving socket (default 0; -1: none)\n"
     "  --packets=N    datagrams or protects per repeat (default 200000)\n"
@@ -45,7 +50,39 @@ constexpr char kUsage[] =
     "  --sink=IP      address of the receiving socket (default 127.0.0.1)\n"
     "  --sink-netns=NAME  make the receiving socket inside network namespace NAME (as\n"
     "                 `ip netns add` names it), e.g. the generator's end of a veth pair, to\n"
-    "                 measure the path a server's packets take there\n";
+    "                 measure the path a server's packets take there\n"
+    "  --mix=B:S,...  datagrams of B bytes in share S (e.g. 150:0.3,1050:0.7) instead of\n"
+    "                 1200 bytes only; out_pps_per_core is then the mix's\n";
+
+// Datagram sizes in the order sent: kBatch of them in the proportions of --mix (largest
+// remainder), repeated; {kDatagramSize} without a mix.
+std::vector<size_t> SizeCycle(const std::vector<std::pair<size_t, double>>& mix) {
+  if (mix.empty()) return std::vector<size_t>(kBatch, kDatagramSize);
+  double total = 0;
+  for (const auto& [bytes, share] : mix) total += share;
+  std::vector<size_t> counts(mix.size());
+  std::vector<std::pair<double, size_t>> remainders;
+  size_t assigned = 0;
+  for (size_t i = 0; i < mix.size(); ++i) {
+    const double exact = kBatch * mix[i].second / total;
+    counts[i] = static_cast<size_t>(exact);
+    assigned += counts[i];
+    remainders.push_back({exact - static_cast<double>(counts[i]), i});
+  }
+  std::sort(remainders.rbegin(), remainders.rend());
+  for (size_t k = 0; assigned < kBatch; ++k, ++assigned) ++counts[remainders[k].second];
+  // Interleaved, as a forwarding worker sends audio and video packets mixed.
+  std::vector<size_t> cycle;
+  while (cycle.size() < kBatch) {
+    for (size_t i = 0; i < mix.size(); ++i) {
+      if (counts[i] > 0) {
+        cycle.push_back(mix[i].first);
+        --counts[i];
+      }
+    }
+  }
+  return cycle;
+}
 
 double NowUs() {
   timespec ts;
@@ -58,16 +95,17 @@ struct Measured {
   uint64_t failures = 0;
 };
 
-Measured MeasureSendto(const UdpSink& sink, int packets, int repeats) {
+Measured MeasureSendto(const UdpSink& sink, const std::vector<size_t>& sizes, int packets,
+                       int repeats) {
   Measured m;
   m.us = 1e30;
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  std::vector<uint8_t> datagram(kDatagramSize, 0x5A);
+  std::vector<uint8_t> datagram(*std::max_element(sizes.begin(), sizes.end()), 0x5A);
   for (int r = 0; r < repeats; ++r) {
     const double start = NowUs();
     for (int i = 0; i < packets; ++i) {
-      ssize_t n =
-          sendto(fd, datagram.data(), datagram.size(), 0, sink.address(), sink.address_size());
+      ssize_t n = sendto(fd, datagram.data(), sizes[static_cast<size_t>(i) % sizes.size()], 0,
+                         sink.address(), sink.address_size());
       m.failures += n < 0;
     }
     m.us = std::min(m.us, (NowUs() - start) / packets);
@@ -77,23 +115,25 @@ Measured MeasureSendto(const UdpSink& sink, int packets, int repeats) {
   return m;
 }
 
-Measured MeasureSendmmsg(const UdpSink& sink, int packets, int repeats) {
+Measured MeasureSendmmsg(const UdpSink& sink, const std::vector<size_t>& sizes, int packets,
+                         int repeats) {
   Measured m;
   m.us = 1e30;
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  SendBatch batch(kBatch, sink);
+  SendBatch batch(sizes, sink);
   const int calls = std::max(1, packets / static_cast<int>(kBatch));
   for (int r = 0; r < repeats; ++r) {
     const double start = NowUs();
     for (int i = 0; i < calls; ++i) m.failures += !batch.Send(fd);
-    m.us = std::min(m.us, (NowUs() - start) / (static_cast<double>(calls) * kBatch));
+    m.us = std::min(m.us, (NowUs() - start) / (static_cast<double>(calls) * batch.size()));
     usleep(20000);
   }
   close(fd);
   return m;
 }
 
-Measured MeasureProtect(sb::transport::SrtpProfile profile, int packets, int repeats) {
+Measured MeasureProtect(sb::transport::SrtpProfile profile, const std::vector<size_t>& sizes,
+                        bool mixed, int packets, int repeats) {
   using sb::transport::SrtpSession;
   Measured m;
   m.us = 1e30;
@@ -105,8 +145,10 @@ Measured MeasureProtect(sb::transport::SrtpProfile profile, int packets, int rep
     m.failures = 1;
     return m;
   }
-  // An RTP packet of 1200 bytes: 12-byte header (VP8, PT 96) and a payload.
-  std::vector<uint8_t> buf(kDatagramSize + sb::transport::SrtpMaxOverhead(), 0x5A);
+  // RTP packets of the datagram sizes (less the SRTP tag they gain: the datagram is what goes
+  // out): 12-byte header (VP8, PT 96) and a payload.
+  const size_t largest = *std::max_element(sizes.begin(), sizes.end());
+  std::vector<uint8_t> buf(largest + sb::transport::SrtpMaxOverhead(), 0x5A);
   const uint8_t header[12] = {0x80, 96, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78};
   std::memcpy(buf.data(), header, sizeof(header));
   uint32_t index = 0;
@@ -120,7 +162,10 @@ Measured MeasureProtect(sb::transport::SrtpProfile profile, int packets, int rep
       buf[3] = static_cast<uint8_t>(index);
       buf[4] = static_cast<uint8_t>(index >> 24);
       buf[5] = static_cast<uint8_t>(index >> 16);
-      size_t len = kDatagramSize;
+      const size_t datagram = sizes[static_cast<size_t>(i) % sizes.size()];
+      // A mix gives datagram sizes, the tag included; the 1200-byte default protects 1200 bytes
+      // of RTP, as it always has.
+      size_t len = mixed && datagram > kSrtpTag + 12 ? datagram - kSrtpTag : datagram;
       m.failures += !(*session)->ProtectRtp(buf.data(), &len, buf.size());
     }
     m.us = std::min(m.us, (NowUs() - start) / packets);
@@ -143,6 +188,7 @@ bool ParseInt(const char* arg, const char* name, int* out) {
 int main(int argc, char** argv) {
   int cpu = 1, drain_cpu = 0, packets = 200000, repeats = 5;
   std::string profile_name = "aes256gcm", output, sink_ip = "127.0.0.1", sink_netns;
+  std::vector<std::pair<size_t, double>> mix;
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     if (ParseInt(a, "--cpu", &cpu) || ParseInt(a, "--drain-cpu", &drain_cpu) ||
@@ -164,6 +210,22 @@ int main(int argc, char** argv) {
     if (std::strncmp(a, "--sink-netns=", 13) == 0) {
       sink_netns = a + 13;
       continue;
+    }
+    if (std::strncmp(a, "--mix=", 6) == 0) {
+      bool ok = true;
+      for (const char* p = a + 6; *p != '\0' && ok;) {
+        char* end = nullptr;
+        const long bytes = std::strtol(p, &end, 10);
+        ok = end != p && *end == ':' && bytes >= 28 && bytes <= 1500;
+        if (!ok) break;
+        p = end + 1;
+        const double share = std::strtod(p, &end);
+        ok = end != p && share > 0 && (*end == ',' || *end == '\0');
+        if (!ok) break;
+        mix.push_back({static_cast<size_t>(bytes), share});
+        p = *end == ',' ? end + 1 : end;
+      }
+      if (ok && !mix.empty()) continue;
     }
     std::fputs(kUsage, std::strcmp(a, "--help") == 0 ? stdout : stderr);
     return std::strcmp(a, "--help") == 0 ? 0 : 2;
@@ -188,12 +250,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   using sb::transport::SrtpProfile;
+  const std::vector<size_t> sizes = SizeCycle(mix);
   // Warm up caches and the socket path once, then measure.
-  MeasureSendto(sink, packets / 10, 1);
-  const Measured sendto_m = MeasureSendto(sink, packets, repeats);
-  const Measured sendmmsg_m = MeasureSendmmsg(sink, packets, repeats);
-  const Measured gcm128 = MeasureProtect(SrtpProfile::kAeadAes128Gcm, packets, repeats);
-  const Measured gcm256 = MeasureProtect(SrtpProfile::kAeadAes256Gcm, packets, repeats);
+  MeasureSendto(sink, sizes, packets / 10, 1);
+  const Measured sendto_m = MeasureSendto(sink, sizes, packets, repeats);
+  const Measured sendmmsg_m = MeasureSendmmsg(sink, sizes, packets, repeats);
+  const Measured gcm128 =
+      MeasureProtect(SrtpProfile::kAeadAes128Gcm, sizes, !mix.empty(), packets, repeats);
+  const Measured gcm256 =
+      MeasureProtect(SrtpProfile::kAeadAes256Gcm, sizes, !mix.empty(), packets, repeats);
   if (sendto_m.failures + sendmmsg_m.failures + gcm128.failures + gcm256.failures > 0) {
     std::fprintf(stderr, "switchboard-limit: some sends or protects failed\n");
     return 1;
@@ -208,7 +273,11 @@ int main(int argc, char** argv) {
   j["cpu"] = cpu;
   j["drain_cpu"] = drain_cpu;
   j["sink"] = {{"ip", sink_ip}, {"netns", sink_netns}};
-  j["datagram_bytes"] = kDatagramSize;
+  double mean = 0;
+  for (size_t b : sizes) mean += static_cast<double>(b);
+  j["datagram_bytes"] = round(mean / static_cast<double>(sizes.size()), 10);
+  j["mix"] = nlohmann::json::array();
+  for (const auto& [bytes, share] : mix) j["mix"].push_back({{"bytes", bytes}, {"share", share}});
   j["packets_per_repeat"] = packets;
   j["repeats"] = repeats;
   j["send_us"] = {{"sendto", round(sendto_m.us, 1000)},

@@ -21,16 +21,6 @@ uint64_t Id(const nlohmann::json& j, const char* key) {
   return 0;
 }
 
-// The mids of an SDP's m-lines, in order.
-std::vector<std::string> Mids(const std::string& sdp) {
-  std::vector<std::string> mids;
-  for (absl::string_view line : absl::StrSplit(sdp, '\n')) {
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.substr(0, 6) == "a=mid:") mids.emplace_back(line.substr(6));
-  }
-  return mids;
-}
-
 // Janus (ICE-lite here) wants our host candidate in the SDP: after each m-line's ice-pwd.
 std::string WithCandidate(const std::string& sdp, uint16_t port) {
   const std::string candidate =
@@ -70,11 +60,10 @@ JanusParticipant::~JanusParticipant() { Stop(); }
 void JanusParticipant::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  left_us_ = NowUs();
   keepalive_timer_.reset();
   if (publisher_) publisher_->Stop();
-  for (auto& [feed, f] : feeds_) {
-    if (f.subscriber) f.subscriber->Stop();
-  }
+  if (subscriber_) subscriber_->Stop();
   if (ws_->open() && session_ != 0) {
     ws_->Send(nlohmann::json({{"janus", "destroy"},
                               {"session_id", session_},
@@ -82,18 +71,6 @@ void JanusParticipant::Stop() {
                   .dump());
   }
   ws_->Close();
-}
-
-size_t JanusParticipant::live_streams() const {
-  size_t n = 0;
-  for (const auto& [feed, f] : feeds_) n += f.subscriber ? f.subscriber->live_streams() : 0;
-  return n;
-}
-
-void JanusParticipant::AppendReports(std::vector<StreamReport>* out) const {
-  for (const auto& [feed, f] : feeds_) {
-    if (f.subscriber) f.subscriber->AppendReports(out);
-  }
 }
 
 void JanusParticipant::Request(nlohmann::json request, Callback on_reply) {
@@ -194,9 +171,7 @@ void JanusParticipant::OnEvent(const nlohmann::json& message) {
   const nlohmann::json jsep = message.value("jsep", nlohmann::json());
   if (data.contains("error_code")) return Fail("videoroom: " + message.dump());
   if (sender == handle_) return OnPublisherEvent(data, jsep);
-  if (auto it = feed_of_handle_.find(sender); it != feed_of_handle_.end()) {
-    return OnSubscriberEvent(it->second, data, jsep);
-  }
+  if (sender != 0 && sender == subscriber_handle_) return OnSubscriberEvent(data, jsep);
 }
 
 void JanusParticipant::OnPublisherEvent(const nlohmann::json& data, const nlohmann::json& jsep) {
@@ -238,52 +213,76 @@ void JanusParticipant::OnPublishers(const nlohmann::json& publishers) {
   for (const auto& p : publishers) {
     const uint64_t feed = Id(p, "id");
     if (feed == 0 || feed == my_feed_ || feeds_.contains(feed)) continue;
-    Subscribe(feed);
+    feeds_.insert(feed);
+    pending_feeds_.push_back(feed);
+  }
+  FlushSubscriptions();
+}
+
+void JanusParticipant::FlushSubscriptions() {
+  if (pending_feeds_.empty() || stopped_) return;
+  // Every stream of each feed (audio and video; of a simulcast video the videoroom relays one
+  // substream, the highest by default, so a subscriber still receives one video stream per
+  // publisher, on one ssrc).
+  auto streams = [this] {
+    nlohmann::json out = nlohmann::json::array();
+    for (uint64_t feed : pending_feeds_) out.push_back({{"feed", feed}});
+    pending_feeds_.clear();
+    return out;
+  };
+  switch (subscriber_state_) {
+    case SubscriberState::kNone:
+      subscriber_state_ = SubscriberState::kAttaching;
+      Request({{"janus", "attach"}, {"plugin", "janus.plugin.videoroom"}},
+              [this, streams](const nlohmann::json& r) {
+                subscriber_handle_ = Id(r.value("data", nlohmann::json()), "id");
+                if (subscriber_handle_ == 0) return Fail("attach subscriber: " + r.dump());
+                subscriber_state_ = SubscriberState::kJoining;
+                Message(subscriber_handle_, {{"request", "join"},
+                                             {"ptype", "subscriber"},
+                                             {"room", room_id_},
+                                             {"streams", streams()}});
+              });
+      return;
+    case SubscriberState::kAttaching:
+    case SubscriberState::kJoining:
+      return;  // subscribed once the first offer is answered
+    case SubscriberState::kReady:
+      Message(subscriber_handle_, {{"request", "subscribe"}, {"streams", streams()}});
+      return;
   }
 }
 
-void JanusParticipant::Subscribe(uint64_t feed) {
-  feeds_[feed];
-  Request({{"janus", "attach"}, {"plugin", "janus.plugin.videoroom"}},
-          [this, feed](const nlohmann::json& r) {
-            const uint64_t handle = Id(r.value("data", nlohmann::json()), "id");
-            if (handle == 0) return Fail("attach subscriber: " + r.dump());
-            feeds_[feed].handle = handle;
-            feed_of_handle_[handle] = feed;
-            // One m-line per published track. Of a simulcast video the videoroom relays one
-            // substream, the highest by default (substream and temporal targets 2, dropping
-            // to a lower one only while the target stops arriving), so a subscriber still
-            // receives one video stream per publisher, on one ssrc.
-            Message(handle, {{"request", "join"},
-                             {"ptype", "subscriber"},
-                             {"room", room_id_},
-                             {"streams", nlohmann::json::array({{{"feed", feed}}})}});
-          });
-}
-
-void JanusParticipant::OnSubscriberEvent(uint64_t feed, const nlohmann::json& /*data*/,
-                                         const nlohmann::json& jsep) {
-  if (!jsep.is_object() || jsep.value("type", "") != "offer") return;
-  Feed& f = feeds_[feed];
-  if (!f.subscriber) {
-    f.subscriber = std::make_unique<Subscriber>(loop_, certificate_, name_, stats_);
+void JanusParticipant::OnSubscriberEvent(const nlohmann::json& data, const nlohmann::json& jsep) {
+  if (!jsep.is_object() || jsep.value("type", "") != "offer") return;  // "updating", "started"
+  if (!subscriber_) {
+    subscriber_ = std::make_unique<Subscriber>(loop_, certificate_, name_, stats_, group_);
+    if (counting_from_us_ >= 0) subscriber_->StartCounting(counting_from_us_);
   }
   const std::string sdp = jsep.value("sdp", "");
-  SB_LOG_DEBUG("janus", "{}: subscribe offer for feed {}:\n{}", name_, feed, sdp);
-  // Every m-line of this handle carries the one feed.
+  SB_LOG_DEBUG("janus", "{}: subscribe offer:\n{}", name_, sdp);
+  // Which publisher each mid carries, from the event's stream list (attached, updated).
   nlohmann::json streams = nlohmann::json::array();
-  for (const auto& mid : Mids(sdp)) {
-    streams.push_back({{"mid", mid}, {"participantId", absl::StrCat(feed)}});
+  if (data.contains("streams") && data["streams"].is_array()) {
+    for (const auto& st : data["streams"]) {
+      const uint64_t feed = Id(st, "feed_id");
+      if (feed == 0 || !st.contains("mid") || !st["mid"].is_string()) continue;
+      streams.push_back({{"mid", st["mid"]}, {"participantId", absl::StrCat(feed)}});
+    }
   }
-  auto answer = f.subscriber->OnOffer(sdp, streams);
+  auto answer = subscriber_->OnOffer(sdp, streams);
   if (!answer.ok()) {
     return Fail(std::string("subscriber offer: ") + std::string(answer.status().message()));
   }
-  Message(f.handle, {{"request", "start"}, {"room", room_id_}},
+  Message(subscriber_handle_, {{"request", "start"}, {"room", room_id_}},
           {{"type", "answer"},
-           {"sdp", WithCandidate(*answer, f.subscriber->local_port())},
+           {"sdp", WithCandidate(*answer, subscriber_->local_port())},
            {"trickle", false}});
-  f.subscriber->OnAnswerSent();
+  subscriber_->OnAnswerSent();
+  if (subscriber_state_ == SubscriberState::kJoining) {
+    subscriber_state_ = SubscriberState::kReady;
+    FlushSubscriptions();
+  }
 }
 
 }  // namespace sb::bench

@@ -1,10 +1,13 @@
 // A synthetic participant speaking Janus's WebSocket API (janus-protocol) to the videoroom
 // plugin, so that the same load runs against Janus (bench/capacity vs-janus): create a session,
 // attach janus.plugin.videoroom, create the room if it does not exist, join as publisher and
-// publish with our offer (Janus answers); for every other publisher, a subscriber handle that
-// joins with the feed id, answers Janus's offer and starts. Keepalives every 25 s. Media runs
-// through the same Publisher and Subscriber as against switchboard, simulcast by rid included
-// (the videoroom takes rid offers and relays one substream to each subscriber).
+// publish with our offer (Janus answers); and one subscriber handle with one PeerConnection for
+// every other publisher's streams, as Janus's multistream API (1.0 and later) and its own
+// videoroom demo do: `join` as subscriber with the feeds known then, `subscribe` on the same
+// handle for publishers that appear later, and each offer Janus sends ("attached", "updated")
+// answered with `start`. Keepalives every 25 s. Media runs through the same Publisher and
+// Subscriber as against switchboard, simulcast by rid included (the videoroom takes rid offers
+// and relays one substream to each subscriber).
 #pragma once
 
 #include <uv.h>
@@ -39,15 +42,16 @@ class JanusParticipant : public LoadParticipant {
   ~JanusParticipant() override;
 
   void Stop() override;
-  size_t live_streams() const override;
-  void AppendReports(std::vector<StreamReport>* out) const override;
+  size_t live_streams() const override { return subscriber_ ? subscriber_->live_streams() : 0; }
+  void AppendReports(std::vector<StreamReport>* out) const override {
+    if (subscriber_) subscriber_->AppendReports(out);
+  }
 
  private:
   using Callback = std::function<void(const nlohmann::json&)>;
-  struct Feed {
-    uint64_t handle = 0;
-    std::unique_ptr<Subscriber> subscriber;
-  };
+  // The subscriber handle: none yet, being attached, joined (waiting for the first offer to be
+  // answered), ready for `subscribe` requests.
+  enum class SubscriberState { kNone, kAttaching, kJoining, kReady };
 
   // WsClient::Listener
   void OnWsOpen() override;
@@ -64,16 +68,25 @@ class JanusParticipant : public LoadParticipant {
   void OnEvent(const nlohmann::json& message);
   void OnPublisherEvent(const nlohmann::json& data, const nlohmann::json& jsep);
   void OnPublishers(const nlohmann::json& publishers);
-  void Subscribe(uint64_t feed);
-  void OnSubscriberEvent(uint64_t feed, const nlohmann::json& data, const nlohmann::json& jsep);
+  // Subscribes to the feeds waiting in pending_feeds_: attaches and joins the subscriber handle
+  // the first time, `subscribe` on it later (Janus batches requests that arrive while a
+  // renegotiation is in progress, "updating", into one offer).
+  void FlushSubscriptions();
+  void OnSubscriberEvent(const nlohmann::json& data, const nlohmann::json& jsep);
+  void OnStartCounting() override {
+    if (subscriber_) subscriber_->StartCounting(counting_from_us_);
+  }
 
   // Passed by argument.
   int room_size_;
   // Allocated by this.
   std::unique_ptr<UvTimer> keepalive_timer_;
-  std::map<uint64_t, Feed> feeds_;               // by feed (publisher) id
-  std::map<uint64_t, uint64_t> feed_of_handle_;  // subscriber handle → feed
-  std::map<std::string, Callback> pending_;      // by transaction
+  std::unique_ptr<Subscriber> subscriber_;
+  SubscriberState subscriber_state_ = SubscriberState::kNone;
+  uint64_t subscriber_handle_ = 0;
+  std::vector<uint64_t> pending_feeds_;      // publishers to subscribe to next
+  std::set<uint64_t> feeds_;                 // publishers subscribed to (or pending)
+  std::map<std::string, Callback> pending_;  // by transaction
   uint64_t room_id_ = 0;
   uint64_t session_ = 0, handle_ = 0, my_feed_ = 0;
   uint64_t next_transaction_ = 1;

@@ -33,6 +33,13 @@ double Histogram::PercentileMs(double fraction) const {
 
 int64_t NowUs() { return static_cast<int64_t>(uv_hrtime() / 1000); }
 
+uint64_t CountSentBetween(const std::vector<int64_t>& sent_us, int64_t from_us, int64_t to_us) {
+  if (to_us < from_us) return 0;
+  auto first = std::lower_bound(sent_us.begin(), sent_us.end(), from_us);
+  auto last = std::upper_bound(first, sent_us.end(), to_us);
+  return static_cast<uint64_t>(last - first);
+}
+
 double ProcessCpuSeconds(int pid) {
   std::ifstream in(pid == 0 ? std::string("/proc/self/stat")
                             : "/proc/" + std::to_string(pid) + "/stat");
@@ -69,6 +76,15 @@ double ProcessRssMb(int pid) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  }
+  return -1;
+}
+
+int ProcessThreadCount(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
   }
   return -1;
 }

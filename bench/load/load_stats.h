@@ -33,8 +33,19 @@ class Histogram {
 struct StreamReport {
   std::string subscriber, publisher, kind, mid;
   std::string role;  // churn mode: the subscriber's, "stayer" or "churner"; "" otherwise
-  uint64_t packets = 0, bytes = 0, expected = 0;
+  uint64_t packets = 0, bytes = 0;
+  // Loss against what the publisher sent (Runner::CountStreams fills expected and lost):
+  // `counted` packets arrived from the first one the publisher sent at or after
+  // `expect_from_us` (its send time; -1: counting never started on this stream).
+  uint64_t counted = 0, expected = 0;
   int64_t lost = 0;
+  int64_t expect_from_us = -1;
+  // RFC 3550 A.3 over the received sequence range: blind to packets after the last one that
+  // arrived (a stream that stops), kept for comparison only.
+  uint64_t sequence_expected = 0;
+  int64_t sequence_lost = 0;
+  // The last packet's arrival, and when the subscriber stopped (left); -1 when not.
+  int64_t last_packet_us = -1, subscriber_stopped_us = -1;
   uint64_t keyframes = 0, rtx_packets = 0;
   double jitter_ms = 0;
   double time_to_first_keyframe_ms = -1;  // -1: none (or audio)
@@ -58,7 +69,10 @@ struct GeneratorStats {
   uint64_t plis_received = 0, firs_received = 0, nacks_received = 0;
   uint64_t srs_sent = 0;
   // Subscribers.
-  uint64_t packets_received = 0, bytes_received = 0;  // SRTP bytes on the wire
+  // Packets whose ssrc is one of a live stream's (media or RTX), SRTP bytes on the wire.
+  uint64_t packets_received = 0, bytes_received = 0;
+  // Packets whose ssrc matches no stream the offers announced: not counted as received.
+  uint64_t packets_unmatched = 0, bytes_unmatched = 0;
   uint64_t packets_decrypted = 0;
   uint64_t plis_sent = 0, rrs_sent = 0;
   uint64_t unprotect_failures = 0, latency_outliers = 0;
@@ -75,6 +89,8 @@ struct GeneratorStats {
 
 // Microseconds on the monotonic clock (uv_hrtime): the time carried in payloads.
 int64_t NowUs();
+// How many of `sent_us` (ascending send times) fall in [from_us, to_us]; 0 when to < from.
+uint64_t CountSentBetween(const std::vector<int64_t>& sent_us, int64_t from_us, int64_t to_us);
 // utime + stime in seconds from /proc/<pid>/stat (0: this process); -1 when unreadable.
 double ProcessCpuSeconds(int pid = 0);
 // Busy CPU seconds of the whole machine, all cores (/proc/stat: all but idle and iowait);
@@ -82,6 +98,8 @@ double ProcessCpuSeconds(int pid = 0);
 double MachineBusySeconds();
 // Resident set size in MiB from /proc/<pid>/status (VmRSS); -1 when unreadable.
 double ProcessRssMb(int pid);
+// Threads of a process (Threads: in /proc/<pid>/status); -1 when unreadable.
+int ProcessThreadCount(int pid);
 // Open file descriptors of a process (entries of /proc/<pid>/fd); -1 when unreadable.
 int ProcessFdCount(int pid);
 

@@ -2,6 +2,7 @@
 // protocol and measure what the server forwards. See bench/load/README.md.
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -47,6 +48,8 @@ constexpr char kUsage[] =
     "  --decrypt-one-in=N       subscribers decrypt one in N packets of a stream once it\n"
     "                           showed a key frame (default 1: all); loss and jitter still\n"
     "                           come from every packet's header, latency from the sample\n"
+    "  --break-decryption-for-test=N  corrupt one in N packets before the subscribers\n"
+    "                           decrypt them (tests of the benchmark itself)\n"
     "  --churn-fraction=F       churn: this share of each room's participants leave and\n"
     "                           rejoin during the window, the others stay (e.g. 0.5)\n"
     "  --churn-rate=N           churn events (a leave, and a rejoin) per minute per room\n"
@@ -61,9 +64,10 @@ constexpr char kUsage[] =
     "  --churn-grace=S          a newcomer that stayed S seconds must have reached every\n"
     "                           stayer; one that left sooner is not counted (default 3)\n"
     "  --churn-stayers-first    initial joins: stayers first (default: churners first)\n"
-    "  --check                  exit 1 unless media flowed to everyone (loss < 5 %,\n"
-    "                           a key frame on every video stream; with churn, every\n"
-    "                           newcomer's tracks reached every stayer)\n"
+    "  --check                  exit 1 unless media flowed to everyone to the end (loss\n"
+    "                           against sent < 5 %, a key frame on every video stream,\n"
+    "                           no decryption failure, latency sampled; with churn,\n"
+    "                           every newcomer's tracks reached every stayer)\n"
     "  --log-level=LEVEL        debug, info, warn, error, off (default warn)\n";
 
 bool ParseNumber(const std::string& v, double* out) {
@@ -82,7 +86,7 @@ int main(int argc, char** argv) {
   auto number = [](double* out) {
     return [out](const std::string& v) { return ParseNumber(v, out); };
   };
-  double decrypt_one_in = 1;
+  double decrypt_one_in = 1, break_decryption = 0;
   double poll_us = 0, rooms = 1, participants = 3, publishers = -1, kbps = 1000, fps = 30,
          keyint = 5, ptime = 20, churn_rate = 0;
   std::map<std::string, std::function<bool(const std::string&)>> with_value = {
@@ -121,6 +125,7 @@ int main(int argc, char** argv) {
       {"duration", number(&scenario.duration_s)},
       {"poll-us", number(&poll_us)},
       {"decrypt-one-in", number(&decrypt_one_in)},
+      {"break-decryption-for-test", number(&break_decryption)},
       {"ramp-up", number(&scenario.ramp_up_per_s)},
       {"setup-timeout", number(&scenario.setup_timeout_s)},
       {"room-prefix",
@@ -199,6 +204,9 @@ int main(int argc, char** argv) {
   scenario.media.keyframe_interval_s = keyint;
   scenario.poll_us = static_cast<int>(poll_us);
   sb::bench::Subscriber::SetDecryptOneIn(static_cast<uint32_t>(decrypt_one_in));
+  scenario.decrypt_one_in = std::max<uint32_t>(1, static_cast<uint32_t>(decrypt_one_in));
+  scenario.break_decryption_one_in = static_cast<uint32_t>(break_decryption);
+  sb::bench::MediaConnection::SetBreakDecryptionOneIn(scenario.break_decryption_one_in);
   if (scenario.rooms < 1 || scenario.participants < 1 || scenario.media.fps < 1) {
     std::fprintf(stderr, "--rooms, --participants and --fps must be at least 1\n");
     return 2;

@@ -152,6 +152,10 @@ void MediaConnection::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* fro
       ++counters_.rtp_received;
       counters_.rtp_bytes_received += len;
       if (!listener_->OnSrtpPacket(data, len)) return;
+      if (BreakDecryptionOneIn() > 0 && until_broken_-- == 0) {
+        until_broken_ = BreakDecryptionOneIn() - 1;
+        data[len - 1] ^= 0xff;  // the last byte of the tag (GCM) or HMAC (AES-CM)
+      }
       if (!srtp_in_->UnprotectRtp(data, &len)) {
         ++counters_.unprotect_failures;
         listener_->OnUnprotectFailure();

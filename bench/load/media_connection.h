@@ -66,6 +66,10 @@ class MediaConnection : public transport::UdpSocket::Listener,
   // ICE agent (or Janus's libnice) drops DTLS before its own check succeeded; otherwise the
   // ClientHello waits for its 1 s retransmission.
   static void SetAwaitPeerCheck(bool await) { AwaitPeerCheck() = await; }
+  // For tests of the instrument only: one in `n` received SRTP packets that would be decrypted
+  // has a byte of its authentication tag flipped first, so that unprotect fails as it does for
+  // a server that encrypts with the wrong key (0: never, the default).
+  static void SetBreakDecryptionOneIn(uint32_t n) { BreakDecryptionOneIn() = n; }
 
   static absl::StatusOr<std::unique_ptr<MediaConnection>> Create(
       uv_loop_t* loop, const transport::DtlsCertificate* certificate, std::string local_ufrag,
@@ -90,6 +94,10 @@ class MediaConnection : public transport::UdpSocket::Listener,
   static bool& AwaitPeerCheck() {
     static bool await = false;
     return await;
+  }
+  static uint32_t& BreakDecryptionOneIn() {
+    static uint32_t n = 0;
+    return n;
   }
   void StartDtls();
   static std::string& BindAddress() {
@@ -135,6 +143,7 @@ class MediaConnection : public transport::UdpSocket::Listener,
   bool peer_checked_ = false;
   bool failed_ = false;
   int checks_unanswered_ = 0;
+  uint32_t until_broken_ = 0;  // SetBreakDecryptionOneIn: packets before the next broken one
   ConnectionCounters counters_;
 };
 

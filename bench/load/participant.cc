@@ -114,6 +114,7 @@ void Participant::OnSubscribeOffer(const nlohmann::json& message) {
   if (!message.contains("sdp") || !message["sdp"].is_string()) return Fail("offer without sdp");
   if (!subscriber_) {
     subscriber_ = std::make_unique<Subscriber>(loop_, certificate_, name_, stats_, group_);
+    if (counting_from_us_ >= 0) subscriber_->StartCounting(counting_from_us_);
   }
   auto answer =
       subscriber_->OnOffer(message["sdp"].get<std::string>(),

@@ -45,6 +45,16 @@ class LoadParticipant : public WsClient::Listener {
   int64_t left_us() const { return left_us_; }
   bool publisher_connected() const { return publisher_ && publisher_->connected(); }
   const Publisher* publisher() const { return publisher_.get(); }
+  // Counting against what publishers send starts at `window_start_us` (Subscriber::
+  // StartCounting), on every subscribing connection, those made later too.
+  void StartCounting(int64_t window_start_us) {
+    counting_from_us_ = window_start_us;
+    OnStartCounting();
+  }
+  // Stops this participant's media (the end of the measurement window).
+  void StopMedia() {
+    if (publisher_) publisher_->StopMedia();
+  }
   // Streams received so far, over all subscribing connections.
   virtual size_t live_streams() const = 0;
   virtual void AppendReports(std::vector<StreamReport>* out) const = 0;
@@ -60,6 +70,8 @@ class LoadParticipant : public WsClient::Listener {
   void Fail(const std::string& reason);
   // WsClient::Listener: a close we did not ask for fails the participant.
   void OnWsClosed(const std::string& reason) override;
+  // StartCounting on the subscribers that exist; new ones check counting_from_us_.
+  virtual void OnStartCounting() = 0;
 
   // Passed by argument.
   uv_loop_t* loop_;
@@ -74,6 +86,7 @@ class LoadParticipant : public WsClient::Listener {
   std::unique_ptr<Publisher> publisher_;
   std::string id_;
   int64_t join_sent_us_ = -1, left_us_ = -1;
+  int64_t counting_from_us_ = -1;
   bool failed_ = false;
   bool stopped_ = false;
 };
@@ -102,6 +115,9 @@ class Participant : public LoadParticipant {
   // WsClient::Listener
   void OnWsOpen() override;
   void OnWsMessage(std::string text) override;
+  void OnStartCounting() override {
+    if (subscriber_) subscriber_->StartCounting(counting_from_us_);
+  }
 
   void OnJoined(const nlohmann::json& message);
   void OnSubscribeOffer(const nlohmann::json& message);

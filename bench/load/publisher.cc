@@ -242,6 +242,17 @@ absl::Status Publisher::OnAnswer(const std::string& sdp) {
   return absl::OkStatus();
 }
 
+void Publisher::StopMedia() {
+  audio_timer_.reset();
+  video_timer_.reset();
+}
+
+const std::vector<int64_t>* Publisher::SentTimes(bool video) const {
+  if (!video) return audio_.enabled ? &audio_.sent_us : nullptr;
+  if (video_.size() != 1 || !video_[0].rid.empty()) return nullptr;
+  return &video_[0].sent_us;
+}
+
 void Publisher::Stop() {
   audio_timer_.reset();
   video_timer_.reset();
@@ -434,6 +445,7 @@ size_t Publisher::SendPacket(Stream& s, bool marker, uint32_t timestamp, const u
     std::memcpy(e.data.data(), packet_.data(), len);
   }
   if (!Send(len)) return 0;
+  s.sent_us.push_back(now_us);
   ++s.packets_sent;
   s.payload_bytes_sent += payload_len;
   if (s.first_sent_us < 0) s.first_sent_us = now_us;

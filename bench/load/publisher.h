@@ -101,12 +101,20 @@ class Publisher : public MediaConnection::Listener {
   // SendRidsFromAnswer) and starts ICE/DTLS; media flows once connected.
   absl::Status OnAnswer(const std::string& sdp);
   void Stop();
+  // Stops sending media (the connection stays up): the end of a measurement window, after
+  // which packets still in flight may arrive before the results are taken.
+  void StopMedia();
   bool connected() const { return connection_ && connection_->connected(); }
   bool failed() const { return failed_; }
   // The local UDP port of the connection (0 before there is one).
   uint16_t local_port() const { return connection_ ? connection_->local_port() : 0; }
   // The video streams being sent, lowest layer first (empty before the answer).
   void AppendSentLayers(std::vector<SentLayer>* out) const;
+  // The send time (NowUs, as written in the payload) of every media packet of the audio, or of
+  // the video, stream that went out, in order; RTX not included. Null when the stream is not
+  // sent, and for simulcast video: a server forwards one layer of several to a subscriber, and
+  // which one may change, so no one layer's packets are what it should receive.
+  const std::vector<int64_t>* SentTimes(bool video) const;
 
  private:
   // One sent packet kept for retransmission (plain RTP).
@@ -140,6 +148,8 @@ class Publisher : public MediaConnection::Listener {
     // What went out, for sender reports and the report.
     uint64_t packets_sent = 0, payload_bytes_sent = 0, keyframes_sent = 0;
     int64_t first_sent_us = -1, last_sent_us = -1;
+    // Send time of every media packet sent (what subscribers' loss is counted against).
+    std::vector<int64_t> sent_us;
   };
 
   // MediaConnection::Listener

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -47,10 +48,18 @@ nlohmann::json SamplesJson(const std::vector<double>& v) {
 nlohmann::json MissingJson(const std::vector<MissingTrack>& missing) {
   nlohmann::json out = nlohmann::json::array();
   for (const MissingTrack& m : missing) {
-    out.push_back({{"subscriber", m.subscriber}, {"publisher", m.publisher}, {"kind", m.kind}});
+    out.push_back({{"subscriber", m.subscriber},
+                   {"publisher", m.publisher},
+                   {"kind", m.kind},
+                   {"reason", m.reason}});
   }
   return out;
 }
+
+// A run's latency figures mean something when at least this share of the packets subscribers
+// were due to decrypt (received packets / --decrypt-one-in) gave a sample: a run where
+// nothing decrypts has no latency at all, not a low one.
+constexpr double kMinLatencySampleShare = 0.25;
 
 double LossPercent(uint64_t expected, int64_t lost) {
   return expected > 0 ? 100.0 * static_cast<double>(std::max<int64_t>(0, lost)) / expected : 0;
@@ -112,10 +121,11 @@ nlohmann::json ReportJson(const Results& r) {
   const Scenario& s = r.scenario;
   const double w = r.window_s > 0 ? r.window_s : 1;
   const GeneratorStats& t = r.totals;
-  const double loss =
-      r.expected_packets > 0
-          ? 100.0 * static_cast<double>(std::max<int64_t>(0, r.lost_packets)) / r.expected_packets
-          : 0;
+  const double loss = LossPercent(r.expected_packets, r.lost_packets);
+  const double sequence_loss = LossPercent(r.sequence_expected_packets, r.sequence_lost_packets);
+  const uint64_t latency_samples_min =
+      static_cast<uint64_t>(kMinLatencySampleShare * static_cast<double>(r.received_packets) /
+                            std::max<uint32_t>(1, s.decrypt_one_in));
   const auto& ttfk = t.time_to_first_keyframe_ms;
   const uint64_t packets = r.sent_packets + r.received_packets;
   json streams = json::array();
@@ -135,6 +145,7 @@ nlohmann::json ReportJson(const Results& r) {
            {"rss_mb", Round(r.server_rss_mb, 1)},
            {"peak_rss_mb", Round(r.server_peak_rss_mb, 1)},
            {"peak_fds", r.server_peak_fds},
+           {"peak_threads", r.server_peak_threads},
            {"us_per_packet", Round(packets ? r.server_cpu_s * 1e6 / packets : 0)}};
   }
   // What each video stream (simulcast layer) carried: payload kbit/s per publisher, against
@@ -150,6 +161,19 @@ nlohmann::json ReportJson(const Results& r) {
          {"payload_kbps",
           Round(l.stream_seconds > 0 ? l.payload_bytes * 8.0 / l.stream_seconds / 1000.0 : 0, 1)}});
   }
+  // The datagrams subscribers received, by kind (SRTP bytes on the wire, over the run): the
+  // packet-size mix the server sent, for the machine's limit on that mix (bench/capacity).
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_kind;  // kind -> packets, bytes
+  for (const auto& st : r.streams) {
+    by_kind[st.kind].first += st.packets;
+    by_kind[st.kind].second += st.bytes;
+  }
+  json size_mix = json::object();
+  for (const auto& [kind, pb] : by_kind) {
+    size_mix[kind] = {
+        {"packets", pb.first},
+        {"mean_bytes", Round(pb.first ? static_cast<double>(pb.second) / pb.first : 0, 1)}};
+  }
   for (const auto& st : r.streams) {
     streams.push_back({{"subscriber", st.subscriber},
                        {"publisher", st.publisher},
@@ -157,8 +181,11 @@ nlohmann::json ReportJson(const Results& r) {
                        {"mid", st.mid},
                        {"ended", !st.live()},
                        {"packets", st.packets},
+                       {"bytes", st.bytes},
+                       {"counted", st.counted},
                        {"expected", st.expected},
                        {"lost", st.lost},
+                       {"sequence_lost", st.sequence_lost},
                        {"keyframes", st.keyframes},
                        {"rtx_packets", st.rtx_packets},
                        {"jitter_ms", Round(st.jitter_ms)},
@@ -177,7 +204,9 @@ nlohmann::json ReportJson(const Results& r) {
                    {"fps", s.media.fps},
                    {"keyframe_interval_s", s.media.keyframe_interval_s},
                    {"duration_s", s.duration_s},
-                   {"ramp_up_per_s", s.ramp_up_per_s}}},
+                   {"ramp_up_per_s", s.ramp_up_per_s},
+                   {"decrypt_one_in", s.decrypt_one_in},
+                   {"break_decryption_one_in", s.break_decryption_one_in}}},
                  {"setup",
                   {{"seconds", Round(r.setup_s)},
                    {"all_ready", r.all_ready},
@@ -185,6 +214,7 @@ nlohmann::json ReportJson(const Results& r) {
                    {"signaling_errors", t.signaling_errors},
                    {"connection_failures", t.connection_failures}}},
                  {"window_s", Round(r.window_s)},
+                 {"drain_s", Round(r.drain_s)},
                  {"sent",
                   {{"packets", r.sent_packets},
                    {"packets_per_s", Round(r.sent_packets / w, 1)},
@@ -205,17 +235,28 @@ nlohmann::json ReportJson(const Results& r) {
                    {"mbit_per_s", Round(r.received_bytes * 8.0 / w / 1e6)},
                    {"packets_decrypted", t.packets_decrypted},
                    {"unprotect_failures", t.unprotect_failures},
+                   // Packets whose ssrc no offer announced: not counted above.
+                   {"unmatched_packets_total", t.packets_unmatched},
+                   {"size_mix", size_mix},
                    {"rrs_sent", t.rrs_sent},
                    {"plis_sent", t.plis_sent}}},
                  {"clients",
-                  {{"loss_percent", Round(loss, 4)},
+                  {// Against what the publishers sent (bench/load/README.md, "Loss").
+                   {"loss_percent", Round(loss, 4)},
                    {"expected_packets", r.expected_packets},
+                   {"received_packets", r.counted_packets},
                    {"lost_packets", r.lost_packets},
+                   {"sequence_only_streams", r.sequence_only_streams},
+                   // RFC 3550 A.3 over the received sequence ranges, for comparison: blind to
+                   // streams that stop or never arrive.
+                   {"sequence_loss_percent", Round(sequence_loss, 4)},
                    {"streams_expected", r.streams_expected},
                    {"streams_received", r.streams_received},
+                   {"streams_silent_at_end", r.streams_silent_at_end},
                    {"missing_streams", MissingJson(r.missing_streams)},
                    {"video_streams_without_keyframe", r.video_streams_without_keyframe},
                    {"latency_ms", LatencyJson(t.latency)},
+                   {"latency_samples_min", latency_samples_min},
                    {"time_to_first_keyframe_ms",
                     {{"p50", Round(Median(ttfk))},
                      {"max", Round(ttfk.empty() ? 0 : *std::max_element(ttfk.begin(), ttfk.end()))},
@@ -261,13 +302,19 @@ std::string ReportTable(const nlohmann::json& j) {
                           l["rid"].get<std::string>(), l["target_kbps"].get<int>(),
                           l["payload_kbps"].get<double>(), l["keyframes_total"].get<int>());
   }
-  absl::StrAppendFormat(&out, "  streams received %d of %d, video without key frame %d\n",
-                        c["streams_received"].get<int>(), c["streams_expected"].get<int>(),
-                        c["video_streams_without_keyframe"].get<int>());
-  absl::StrAppendFormat(&out, "  loss %.3f %%   latency ms p50 %.2f p95 %.2f p99 %.2f max %.2f\n",
-                        c["loss_percent"].get<double>(), c["latency_ms"]["p50"].get<double>(),
-                        c["latency_ms"]["p95"].get<double>(), c["latency_ms"]["p99"].get<double>(),
-                        c["latency_ms"]["max"].get<double>());
+  absl::StrAppendFormat(
+      &out,
+      "  streams received to the end %d of %d (%d silent at the end), video without key frame %d\n",
+      c["streams_received"].get<int>(), c["streams_expected"].get<int>(),
+      c["streams_silent_at_end"].get<int>(), c["video_streams_without_keyframe"].get<int>());
+  absl::StrAppendFormat(
+      &out, "  loss %.3f %% against sent (%d of %d packets; by sequence numbers %.3f %%)\n",
+      c["loss_percent"].get<double>(), c["lost_packets"].get<int64_t>(),
+      c["expected_packets"].get<int64_t>(), c["sequence_loss_percent"].get<double>());
+  absl::StrAppendFormat(&out, "  latency ms p50 %.2f p95 %.2f p99 %.2f max %.2f (%d samples)\n",
+                        c["latency_ms"]["p50"].get<double>(), c["latency_ms"]["p95"].get<double>(),
+                        c["latency_ms"]["p99"].get<double>(), c["latency_ms"]["max"].get<double>(),
+                        c["latency_ms"]["samples"].get<int64_t>());
   absl::StrAppendFormat(&out, "  time to first key frame ms p50 %.1f max %.1f\n",
                         c["time_to_first_keyframe_ms"]["p50"].get<double>(),
                         c["time_to_first_keyframe_ms"]["max"].get<double>());
@@ -321,10 +368,11 @@ std::string ReportTable(const nlohmann::json& j) {
   }
   absl::StrAppendFormat(&out, "  other work on the machine during the window: %.1f %% of a core\n",
                         j["machine_window"]["other_cpu_percent"].get<double>());
-  absl::StrAppendFormat(&out, "  errors: signaling %d, connections %d, unprotect %d\n",
-                        j["setup"]["signaling_errors"].get<int>(),
-                        j["setup"]["connection_failures"].get<int>(),
-                        j["received"]["unprotect_failures"].get<int>());
+  absl::StrAppendFormat(
+      &out, "  errors: signaling %d, connections %d, unprotect %d, unmatched packets %d\n",
+      j["setup"]["signaling_errors"].get<int>(), j["setup"]["connection_failures"].get<int>(),
+      j["received"]["unprotect_failures"].get<int>(),
+      j["received"]["unmatched_packets_total"].get<int>());
   return out;
 }
 
@@ -340,13 +388,28 @@ bool MediaFlowed(const nlohmann::json& j, double max_loss_percent, std::string* 
     for (const auto& m : missing) {
       absl::StrAppend(&out, out.empty() ? "" : ", ", m["subscriber"].get<std::string>(), " <- ",
                       m["publisher"].get<std::string>(), " ", m["kind"].get<std::string>());
+      if (m.contains("reason") && !m["reason"].get<std::string>().empty()) {
+        absl::StrAppend(&out, " (", m["reason"].get<std::string>(), ")");
+      }
     }
     return out;
   };
   if (c["streams_received"] != c["streams_expected"]) {
     *why = absl::StrCat("received ", c["streams_received"].dump(), " of ",
-                        c["streams_expected"].dump(), " streams; missing (first ",
-                        kMaxListedMissing, "): ", list(c["missing_streams"]));
+                        c["streams_expected"].dump(),
+                        " streams to the end of the window; missing (first ", kMaxListedMissing,
+                        "): ", list(c["missing_streams"]));
+    return false;
+  }
+  if (j["received"]["unprotect_failures"].get<uint64_t>() > 0) {
+    *why = absl::StrCat(j["received"]["unprotect_failures"].dump(),
+                        " received packets failed SRTP decryption");
+    return false;
+  }
+  if (c["latency_ms"]["samples"].get<uint64_t>() < c["latency_samples_min"].get<uint64_t>() ||
+      c["latency_ms"]["samples"].get<uint64_t>() == 0) {
+    *why = absl::StrCat("only ", c["latency_ms"]["samples"].dump(), " latency samples (at least ",
+                        c["latency_samples_min"].dump(), " expected): packets did not decrypt");
     return false;
   }
   if (j["churn"].is_object() && j["churn"]["newcomer_tracks"]["missing"].get<uint64_t>() > 0) {
@@ -363,7 +426,7 @@ bool MediaFlowed(const nlohmann::json& j, double max_loss_percent, std::string* 
     return false;
   }
   if (c["loss_percent"].get<double>() >= max_loss_percent) {
-    *why = absl::StrCat("loss ", c["loss_percent"].dump(), " %");
+    *why = absl::StrCat("loss ", c["loss_percent"].dump(), " % against what publishers sent");
     return false;
   }
   if (c["video_streams_without_keyframe"].get<uint64_t>() > 0) {

@@ -11,7 +11,8 @@ namespace sb::bench {
 nlohmann::json ReportJson(const Results& r);
 std::string ReportTable(const nlohmann::json& report);
 // True when media flowed as the smoke test demands: every subscriber heard every publisher's
-// every track, loss under `max_loss_percent`, a key frame on every video stream. `why` says
+// every track to the end of the window, loss against what was sent under `max_loss_percent`,
+// a key frame on every video stream, no decryption failure, enough latency samples. `why` says
 // what failed.
 bool MediaFlowed(const nlohmann::json& report, double max_loss_percent, std::string* why);
 

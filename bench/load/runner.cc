@@ -18,6 +18,18 @@ constexpr uint64_t kCheckIntervalMs = 100;
 constexpr uint64_t kChurnTickMs = 20;
 // How often the watched server processes' RSS and open fds are sampled for their peaks.
 constexpr uint64_t kSampleIntervalMs = 1000;
+// After the window the publishers stop and packets still in flight (queued in the server or in
+// socket buffers) have this long to arrive; later ones count as lost, as a real-time receiver
+// would have given up on them.
+constexpr uint64_t kDrainMs = 1000;
+// A stream is alive at the end when a packet of it arrived in the window's last second.
+constexpr int64_t kAliveWithinUs = 1'000'000;
+// Packets a publisher sent this shortly before it (or the subscriber) left may still have been
+// in flight: not expected.
+constexpr int64_t kInFlightUs = 200'000;
+// A pair (subscriber, publisher) of which one joined during the window, whose track never
+// arrived: its packets are expected from this long after the later join.
+constexpr int64_t kNewTrackGraceUs = 3'000'000;
 }  // namespace
 
 Runner::Runner(uv_loop_t* loop, Scenario scenario) : loop_(loop), scenario_(std::move(scenario)) {
@@ -108,13 +120,15 @@ void Runner::StartNext() {
 
 void Runner::SampleServer() {
   double rss = 0;
-  int fds = 0;
+  int fds = 0, threads = 0;
   for (int pid : scenario_.watch_pids) {
     rss += std::max(0.0, ProcessRssMb(pid));
     fds += std::max(0, ProcessFdCount(pid));
+    threads += std::max(0, ProcessThreadCount(pid));
   }
   results_->server_peak_rss_mb = std::max(results_->server_peak_rss_mb, rss);
   results_->server_peak_fds = std::max(results_->server_peak_fds, fds);
+  results_->server_peak_threads = std::max(results_->server_peak_threads, threads);
 }
 
 // Every other publisher's audio and one video stream. With simulcast too: an SFU (ours, or
@@ -170,6 +184,9 @@ void Runner::StartWindow() {
   window_start_stats_.bytes_sent = stats_.bytes_sent;
   window_start_stats_.packets_received = stats_.packets_received;
   window_start_stats_.bytes_received = stats_.bytes_received;
+  // Loss counts against what publishers send from here on (Subscriber::StartCounting).
+  for (Member& m : members_) m.participant->StartCounting(window_start_us_);
+  SB_LOG_INFO("load", "measurement window started ({} s)", scenario_.duration_s);
   window_timer_ = std::make_unique<UvTimer>(loop_, [this] { EndWindow(); });
   window_timer_->Start(static_cast<uint64_t>(scenario_.duration_s * 1000));
   if (scenario_.churn.enabled()) {
@@ -206,6 +223,7 @@ void Runner::OnChurnTick() {
     m.newcomer = true;
     m.started_us = now;
     m.participant = NewParticipant(j.room, j.index, j.incarnation, j.publishes, true);
+    m.participant->StartCounting(window_start_us_);
     members_.push_back(std::move(m));
     members_.back().participant->Start();
   }
@@ -241,7 +259,8 @@ void Runner::ChurnOne(int room) {
 void Runner::EndWindow() {
   Results& r = *results_;
   r.scenario = scenario_;
-  r.window_s = static_cast<double>(NowUs() - window_start_us_) / 1e6;
+  window_end_us_ = NowUs();
+  r.window_s = static_cast<double>(window_end_us_ - window_start_us_) / 1e6;
   r.cpu_s = ProcessCpuSeconds() - window_cpu_start_;
   r.machine_busy_s = MachineBusySeconds() - window_machine_busy_start_;
   double server_cpu = 0;
@@ -256,7 +275,17 @@ void Runner::EndWindow() {
   r.sent_bytes = stats_.bytes_sent - window_start_stats_.bytes_sent;
   r.received_packets = stats_.packets_received - window_start_stats_.packets_received;
   r.received_bytes = stats_.bytes_received - window_start_stats_.bytes_received;
+  SB_LOG_INFO("load", "measurement window over; publishers stop, {} ms for packets in flight",
+              kDrainMs);
+  churn_timer_.reset();
+  for (Member& m : members_) m.participant->StopMedia();
+  drain_timer_ = std::make_unique<UvTimer>(loop_, [this] { Finish(); });
+  drain_timer_->Start(kDrainMs);
+}
 
+void Runner::Finish() {
+  Results& r = *results_;
+  r.drain_s = static_cast<double>(NowUs() - window_end_us_) / 1e6;
   CountStreams(r);
   if (scenario_.churn.enabled()) CountChurn(r);
   r.totals = stats_;
@@ -282,6 +311,7 @@ void Runner::EndWindow() {
   done_ = true;
   // Leave and close everything; the loop ends when the last handle is closed.
   window_timer_.reset();
+  drain_timer_.reset();
   check_timer_.reset();
   ramp_timer_.reset();
   churn_timer_.reset();
@@ -291,57 +321,115 @@ void Runner::EndWindow() {
 }
 
 void Runner::CountStreams(Results& r) const {
-  const size_t kinds = (scenario_.media.audio ? 1 : 0) + (scenario_.media.video ? 1 : 0);
-  // Server participant ids to names, over every member (left ones too).
-  std::map<std::string, std::string> name_of;
+  const int64_t start_us = window_start_us_, end_us = window_end_us_;
+  // Server participant ids to members, over every member (left ones too).
+  std::map<std::string, const Member*> member_of;
   for (const Member& m : members_) {
-    if (m.participant->joined()) name_of[m.participant->id()] = m.participant->name();
+    if (m.participant->joined()) member_of[m.participant->id()] = &m;
   }
-  // Who is present, by name: a stream from anyone else (one that left, or that a server still
-  // holds after its connection dropped) is not expected to carry media.
-  std::set<std::string> present;
-  for (const Member& m : members_) {
-    if (m.present) present.insert(m.participant->name());
-  }
+  // What a publisher sent of one kind (null: not sent, or simulcast video).
+  auto sent_times = [](const Member* q, const std::string& kind) -> const std::vector<int64_t>* {
+    const Publisher* p = q ? q->participant->publisher() : nullptr;
+    return p ? p->SentTimes(kind == "video") : nullptr;
+  };
   for (const Member& m : members_) {
     const LoadParticipant& p = *m.participant;
     std::vector<StreamReport> streams;
     p.AppendReports(&streams);
-    // Present members must hear every other present publisher of their room: those that
-    // failed to join or publish too, which then show as missing.
-    std::set<std::pair<std::string, std::string>> heard;  // (publisher name, kind), live now
+    GroupResults* group = nullptr;
+    if (scenario_.churn.enabled()) {
+      group = m.churner ? &r.churn_results.churners : &r.churn_results.stayers;
+    }
+    // Per (publisher, kind): whether some stream of it was counted against what was sent, and
+    // the last arrival on a live stream of it (-1: none with packets).
+    std::set<std::pair<const Member*, std::string>> counted;
+    std::map<std::pair<const Member*, std::string>, int64_t> last_arrival;
     for (auto& s : streams) {
-      if (auto it = name_of.find(s.publisher); it != name_of.end()) s.publisher = it->second;
+      auto it = member_of.find(s.publisher);
+      const Member* q = it != member_of.end() ? it->second : nullptr;
+      if (q) s.publisher = q->participant->name();
       if (scenario_.churn.enabled()) s.role = m.churner ? "churner" : "stayer";
-      r.expected_packets += s.expected;
-      r.lost_packets += s.lost;
-      if (s.packets > 0 && s.live()) heard.insert({s.publisher, s.kind});
-      if (m.present && s.live() && s.kind == "video" && s.keyframes == 0 &&
-          present.contains(s.publisher)) {
-        ++r.video_streams_without_keyframe;
+      r.sequence_expected_packets += s.sequence_expected;
+      r.sequence_lost_packets += s.sequence_lost;
+      if (const auto* times = sent_times(q, s.kind); times && s.expect_from_us >= 0) {
+        // Every packet the publisher sent from the start of counting to the end of the window
+        // (or until the stream, the subscriber or the publisher ended) should have arrived.
+        int64_t to = end_us;
+        if (s.ended_us >= 0) to = std::min(to, s.ended_us);
+        if (s.subscriber_stopped_us >= 0) to = std::min(to, s.subscriber_stopped_us - kInFlightUs);
+        if (q->participant->left_us() >= 0) {
+          to = std::min(to, q->participant->left_us() - kInFlightUs);
+        }
+        s.expected = CountSentBetween(*times, s.expect_from_us, to);
+        s.lost = std::max<int64_t>(
+            0, static_cast<int64_t>(s.expected) - static_cast<int64_t>(s.counted));
+        counted.insert({q, s.kind});
+      } else if (!times && s.sequence_expected > 0) {
+        // No send record to count against (simulcast video): sequence numbers it is.
+        s.expected = s.sequence_expected;
+        s.lost = s.sequence_lost;
+        s.counted = s.expected - static_cast<uint64_t>(std::max<int64_t>(0, s.lost));
+        ++r.sequence_only_streams;
+        counted.insert({q, s.kind});
       }
-      if (scenario_.churn.enabled()) {
-        GroupResults& g = m.churner ? r.churn_results.churners : r.churn_results.stayers;
-        ++g.streams;
-        g.streams_with_loss += s.lost > 0 ? 1 : 0;
-        g.expected_packets += s.expected;
-        g.lost_packets += s.lost;
+      r.expected_packets += s.expected;
+      r.counted_packets += std::min(s.counted, s.expected);
+      r.lost_packets += s.lost;
+      if (group) {
+        ++group->streams;
+        group->streams_with_loss += s.lost > 0 ? 1 : 0;
+        group->expected_packets += s.expected;
+        group->lost_packets += s.lost;
+      }
+      if (q && s.live() && s.packets > 0) {
+        auto [at, inserted] = last_arrival.try_emplace({q, s.kind}, s.last_packet_us);
+        if (!inserted) at->second = std::max(at->second, s.last_packet_us);
+      }
+      if (m.present && s.live() && s.kind == "video" && s.keyframes == 0 && q && q->present) {
+        ++r.video_streams_without_keyframe;
       }
       r.streams.push_back(std::move(s));
     }
     if (!m.present) continue;
+    // Present members must hear every other present publisher of their room, to the end of
+    // the window: those that failed to join or publish too, which then show as missing.
     for (const Member& q : members_) {
-      if (&q == &m || !q.present || q.room != m.room || !q.publishes || kinds == 0) continue;
+      if (&q == &m || !q.present || q.room != m.room || !q.publishes) continue;
       for (const char* kind : {"audio", "video"}) {
         if ((kind[0] == 'a' && !scenario_.media.audio) ||
             (kind[0] == 'v' && !scenario_.media.video)) {
           continue;
         }
         ++r.streams_expected;
-        if (heard.contains({q.participant->name(), kind})) {
+        auto last = last_arrival.find({&q, kind});
+        std::string reason;
+        if (last == last_arrival.end()) {
+          reason = "never arrived";
+        } else if (last->second < end_us - kAliveWithinUs) {
+          ++r.streams_silent_at_end;
+          reason = absl::StrCat("silent for the last ",
+                                static_cast<double>((end_us - last->second) / 100'000) / 10.0,
+                                " s of the window");
+        } else {
           ++r.streams_received;
-        } else if (r.missing_streams.size() < kMaxListedMissing) {
-          r.missing_streams.push_back({p.name(), q.participant->name(), kind});
+        }
+        if (!reason.empty() && r.missing_streams.size() < kMaxListedMissing) {
+          r.missing_streams.push_back({p.name(), q.participant->name(), kind, reason});
+        }
+        // A track that never had a stream counted: everything its publisher sent in the
+        // window (from a grace period after a later join) is lost.
+        if (counted.contains({&q, kind})) continue;
+        const auto* times = sent_times(&q, kind);
+        if (!times) continue;
+        int64_t from = start_us;
+        if (m.newcomer) from = std::max(from, m.started_us + kNewTrackGraceUs);
+        if (q.newcomer) from = std::max(from, q.started_us + kNewTrackGraceUs);
+        const uint64_t expected = CountSentBetween(*times, from, end_us);
+        r.expected_packets += expected;
+        r.lost_packets += static_cast<int64_t>(expected);
+        if (group) {
+          group->expected_packets += expected;
+          group->lost_packets += static_cast<int64_t>(expected);
         }
       }
     }
@@ -400,7 +488,7 @@ void Runner::CountChurn(Results& r) const {
           ++c.tracks_expected;
           ++c.tracks_missing;
           if (c.missing.size() < kMaxListedMissing) {
-            c.missing.push_back({stayer.participant->name(), p.name(), kind});
+            c.missing.push_back({stayer.participant->name(), p.name(), kind, "never arrived"});
           }
           continue;
         }

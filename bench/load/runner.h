@@ -63,12 +63,18 @@ struct Scenario {
   int poll_us = 0;
   // `server` is Janus's WebSocket API (videoroom plugin) instead of ours.
   bool janus = false;
+  // Subscribers decrypt one in this many packets of a stream (Subscriber::SetDecryptOneIn),
+  // and, for tests of the instrument, break one in this many decryptions (0: none).
+  uint32_t decrypt_one_in = 1;
+  uint32_t break_decryption_one_in = 0;
   ChurnOptions churn;
 };
 
-// A (subscriber, publisher, kind) that should have been received and was not.
+// A (subscriber, publisher, kind) that should have been received and was not, or stopped
+// arriving before the end of the window.
 struct MissingTrack {
   std::string subscriber, publisher, kind;
+  std::string reason;  // "never arrived", "silent for the last 3.2 s", ...
 };
 
 // What one group of subscribers received (churn mode: stayers or churners).
@@ -113,13 +119,25 @@ struct Results {
   double server_cpu_s = 0, server_rss_mb = 0;  // the watched pids, summed
   // The highest RSS and open-fd counts of the watched pids (summed), sampled every second.
   double server_peak_rss_mb = 0;
-  int server_peak_fds = 0;
+  int server_peak_fds = 0, server_peak_threads = 0;
   double machine_busy_s = 0;  // every core, every process, over the window
   uint64_t sent_packets = 0, sent_bytes = 0;
   uint64_t received_packets = 0, received_bytes = 0;
-  uint64_t streams_expected = 0, streams_received = 0, video_streams_without_keyframe = 0;
-  uint64_t expected_packets = 0;
+  // Streams every present subscriber should receive from every present publisher; those
+  // that had a packet in the window's last second (kAliveWithinUs); those live with packets
+  // but silent for that second.
+  uint64_t streams_expected = 0, streams_received = 0, streams_silent_at_end = 0;
+  uint64_t video_streams_without_keyframe = 0;
+  // Loss against what the publishers sent (Runner::CountStreams): packets expected, counted
+  // on arrival, lost. Streams with no per-packet send record (simulcast video) count by
+  // sequence numbers instead: `sequence_only_streams` of them.
+  uint64_t expected_packets = 0, counted_packets = 0, sequence_only_streams = 0;
   int64_t lost_packets = 0;
+  // RFC 3550 A.3 over every stream's received sequence range, for comparison: blind to a
+  // stream that stops or never arrives.
+  uint64_t sequence_expected_packets = 0;
+  int64_t sequence_lost_packets = 0;
+  double drain_s = 0;  // how long arrivals were still counted after the publishers stopped
   std::vector<MissingTrack> missing_streams;  // the first kMaxListedMissing
   GeneratorStats totals;                      // over the whole run
   std::vector<SentLayerTotals> video_layers;  // lowest layer first
@@ -160,13 +178,17 @@ class Runner {
   void StartNext();
   void CheckReady();
   void StartWindow();
+  // The window's end: rates and CPU are taken, publishers stop, and packets in flight have
+  // kDrainMs to arrive before Finish counts what arrived.
   void EndWindow();
+  void Finish();
   void OnChurnTick();
   void ChurnOne(int room);
   void SampleServer();
   bool Ready(const LoadParticipant& p) const;
   size_t ExpectedStreams(const LoadParticipant& p) const;
-  // Streams expected and received by present members, by kind of publisher present.
+  // Streams expected and received by present members, by kind of publisher present, and
+  // every stream's loss against what its publisher sent.
   void CountStreams(Results& r) const;
   void CountChurn(Results& r) const;
 
@@ -179,7 +201,8 @@ class Runner {
   GeneratorStats stats_;
   std::vector<Member> members_;  // every participant, the left ones too, in start order
   size_t initial_ = 0;           // members_[0, initial_) join in the ramp
-  std::unique_ptr<UvTimer> ramp_timer_, check_timer_, window_timer_, churn_timer_, sample_timer_;
+  std::unique_ptr<UvTimer> ramp_timer_, check_timer_, window_timer_, churn_timer_, sample_timer_,
+      drain_timer_;
   size_t next_ = 0;
   // Churn: stayers' and churners' receive samples, rejoins to come, the next event.
   ReceiveGroupStats stayers_group_, churners_group_;
@@ -187,7 +210,7 @@ class Runner {
   int64_t next_churn_us_ = 0, churn_end_us_ = 0;
   uint64_t churn_events_ = 0, leaves_ = 0;
   int64_t first_start_us_ = 0;
-  int64_t window_start_us_ = 0;
+  int64_t window_start_us_ = 0, window_end_us_ = 0;
   double window_cpu_start_ = 0;
   double window_server_cpu_start_ = 0;
   double window_machine_busy_start_ = 0;

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <limits>
 #include <utility>
 
 #include "base/log.h"
@@ -21,6 +22,8 @@ constexpr uint64_t kRtcpIntervalMs = 1000;
 // A video stream that shows no key frame this long after the answer is asked for one again,
 // and then at most this often (Chromium repeats PLI on a similar period while frozen).
 constexpr int64_t kPliAfterUs = 2'000'000;
+// Room for an immediate PLI's compound packet: an RR without report blocks and the PLI.
+constexpr size_t kImmediatePliBytes = 8 + rtp::Pli::kSize;
 // Latency above this is a clock or payload mismatch, not a measurement.
 constexpr int64_t kMaxPlausibleLatencyUs = 10'000'000;
 
@@ -49,6 +52,7 @@ Subscriber::Subscriber(uv_loop_t* loop, const transport::DtlsCertificate* certif
 Subscriber::~Subscriber() { Stop(); }
 
 void Subscriber::Stop() {
+  if (stopped_us_ < 0) stopped_us_ = NowUs();
   rtcp_timer_.reset();
   if (connection_) connection_->Close();
 }
@@ -98,6 +102,8 @@ absl::StatusOr<std::string> Subscriber::OnOffer(const std::string& sdp,
         break;
       }
     }
+    // A stream that starts while counting counts from its first packet.
+    s->count_armed = counting_from_us_ >= 0;
     by_mid_[s->mid] = s.get();
     by_ssrc_[s->ssrc] = s.get();
     if (s->rtx_ssrc) by_rtx_ssrc_[s->rtx_ssrc] = s.get();
@@ -147,6 +153,16 @@ void Subscriber::OnAnswerSent() {
   }
 }
 
+void Subscriber::StartCounting(int64_t window_start_us) {
+  if (counting_from_us_ >= 0) return;
+  counting_from_us_ = window_start_us;
+  for (const auto& [mid, s] : by_mid_) {
+    s->count_armed = true;
+    s->count_threshold_us = window_start_us;
+    s->expect_from_us = window_start_us;
+  }
+}
+
 size_t Subscriber::live_streams() const {
   size_t n = 0;
   for (const auto& [mid, s] : by_mid_) n += s->stats.packets() > 0 ? 1 : 0;
@@ -170,20 +186,32 @@ bool Subscriber::OnSrtpPacket(const uint8_t* data, size_t len) {
   // all the statistics need. Nothing past the fixed 12 bytes is trusted before decryption.
   if (len < 12) return false;
   const int64_t now_us = NowUs();
-  ++stats_->packets_received;
-  stats_->bytes_received += len;
   const uint32_t ssrc = rtp::ReadU32(data + 8);
   auto it = by_ssrc_.find(ssrc);
   if (it == by_ssrc_.end()) {
     if (auto rtx = by_rtx_ssrc_.find(ssrc); rtx != by_rtx_ssrc_.end()) {
+      ++stats_->packets_received;
+      stats_->bytes_received += len;
       ++rtx->second->rtx_packets;  // RFC 4588: a repair, not part of the stream's sequence
+    } else {
+      // No stream the offers announced: not something this subscriber receives.
+      ++stats_->packets_unmatched;
+      stats_->bytes_unmatched += len;
     }
     return false;
   }
+  ++stats_->packets_received;
+  stats_->bytes_received += len;
   Stream* s = it->second;
   if (s->first_packet_us < 0) s->first_packet_us = now_us;
+  s->last_packet_us = now_us;
   s->stats.OnPacket(rtp::ReadU16(data + 2), rtp::ReadU32(data + 4), now_us / 1000, s->clock_rate,
                     len);
+  if (s->counting) {
+    ++s->counted;
+  } else if (s->count_armed) {
+    return true;  // decrypted: its send time says whether counting starts here (OnRtp)
+  }
   // Every packet until a video stream's first key frame, so that its time is exact.
   if (s->video && s->first_keyframe_us < 0) return true;
   if (s->until_decrypt > 0) {
@@ -203,12 +231,20 @@ void Subscriber::OnRtp(uint8_t* data, size_t len) {
   if (it == by_ssrc_.end()) return;
   Stream* s = it->second;
   absl::Span<const uint8_t> payload = packet->payload();
-  size_t time_offset = kAudioTimeOffset;
+  const int64_t sent_us = PayloadSendTime(*s, payload);
+  if (s->count_armed && !s->counting && sent_us >= 0 && sent_us >= s->count_threshold_us) {
+    s->counting = true;
+    s->counted = 1;
+    if (s->expect_from_us < 0) s->expect_from_us = sent_us;
+  }
   if (s->video) {
-    auto d = rtp::Vp8Descriptor::Parse(payload);
-    if (!d) return;
-    time_offset = d->size + kVideoTimeOffset;
-    if (rtp::Vp8IsKeyFrame(payload)) {
+    const bool key = rtp::Vp8IsKeyFrame(payload);
+    // libwebrtc (RtpVideoStreamReceiver2) asks for a key frame as soon as a frame arrives
+    // before any key frame, since nothing can be decoded until one comes; a server that relies
+    // on its subscribers for that (Janus when a renegotiation adds a stream) is then served as
+    // browsers serve it.
+    if (!key && s->first_keyframe_us < 0 && s->last_pli_us < 0) SendPli(s, now_us);
+    if (key) {
       ++s->keyframes;
       if (s->first_keyframe_us < 0) {
         s->first_keyframe_us = now_us;
@@ -220,8 +256,7 @@ void Subscriber::OnRtp(uint8_t* data, size_t len) {
       }
     }
   }
-  if (payload.size() < time_offset + 8) return;
-  const int64_t sent_us = static_cast<int64_t>(rtp::ReadU64(payload.data() + time_offset));
+  if (sent_us < 0) return;
   const int64_t latency = now_us - sent_us;
   if (latency < 0 || latency > kMaxPlausibleLatencyUs) {
     ++stats_->latency_outliers;
@@ -231,7 +266,36 @@ void Subscriber::OnRtp(uint8_t* data, size_t len) {
   if (group_) group_->latency.Add(latency);
 }
 
+int64_t Subscriber::PayloadSendTime(const Stream& s, absl::Span<const uint8_t> payload) {
+  size_t offset = kAudioTimeOffset;
+  if (s.video) {
+    auto d = rtp::Vp8Descriptor::Parse(payload);
+    if (!d) return -1;
+    offset = d->size + kVideoTimeOffset;
+  }
+  if (payload.size() < offset + 8) return -1;
+  const uint64_t t = rtp::ReadU64(payload.data() + offset);
+  return t > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? -1
+                                                                        : static_cast<int64_t>(t);
+}
+
 void Subscriber::OnRtcp(uint8_t* /*data*/, size_t /*len*/) {}
+
+void Subscriber::SendPli(Stream* s, int64_t now_us) {
+  if (!connection_ || !connection_->connected()) return;
+  std::array<uint8_t, kImmediatePliBytes + MediaConnection::kSrtpRoom> buffer;
+  // RFC 3550 6.1: a compound starts with a report, here an RR without blocks.
+  rtp::ReceiverReport rr;
+  rr.sender_ssrc = rtcp_ssrc_;
+  size_t len = rr.Serialize(buffer.data(), kImmediatePliBytes);
+  rtp::Pli pli;
+  pli.sender_ssrc = rtcp_ssrc_;
+  pli.media_ssrc = s->ssrc;
+  len += pli.Serialize(buffer.data() + len, kImmediatePliBytes - len);
+  s->last_pli_us = now_us;
+  ++stats_->plis_sent;
+  connection_->SendRtcp(buffer.data(), len, buffer.size());
+}
 
 void Subscriber::OnTimer() {
   if (!connection_ || !connection_->connected()) return;
@@ -272,8 +336,12 @@ void Subscriber::AppendReports(std::vector<StreamReport>* out) const {
     r.mid = s->mid;
     r.packets = s->stats.packets();
     r.bytes = s->stats.bytes();
-    r.expected = s->stats.started() ? s->stats.expected() : 0;
-    r.lost = s->stats.started() ? s->stats.cumulative_lost() : 0;
+    r.sequence_expected = s->stats.started() ? s->stats.expected() : 0;
+    r.sequence_lost = s->stats.started() ? s->stats.cumulative_lost() : 0;
+    r.counted = s->counted;
+    r.expect_from_us = s->expect_from_us;
+    r.last_packet_us = s->last_packet_us;
+    r.subscriber_stopped_us = stopped_us_;
     r.keyframes = s->keyframes;
     r.rtx_packets = s->rtx_packets;
     r.jitter_ms = s->clock_rate ? s->stats.jitter() * 1000.0 / s->clock_rate : 0;

@@ -44,6 +44,12 @@ class Subscriber : public MediaConnection::Listener {
   absl::StatusOr<std::string> OnOffer(const std::string& sdp, const nlohmann::json& streams);
   // Call right after the answer went out: the time to the first key frame starts here.
   void OnAnswerSent();
+  // Starts counting each stream's packets against what its publisher sends (the runner's
+  // measurement window opened at `window_start_us`). A stream live now counts from the first
+  // packet its publisher sent at or after that time, and is expected to have received every
+  // packet sent since; a stream that starts later counts from its first packet. Until counting
+  // has started on a stream, every one of its packets is decrypted to read its send time.
+  void StartCounting(int64_t window_start_us);
   void Stop();
 
   bool connected() const { return connection_ && connection_->connected(); }
@@ -69,8 +75,15 @@ class Subscriber : public MediaConnection::Listener {
     int64_t first_packet_us = -1;
     int64_t first_keyframe_us = -1;
     int64_t last_pli_us = -1;
+    int64_t last_packet_us = -1;
     uint64_t keyframes = 0, rtx_packets = 0;
     uint32_t until_decrypt = 0;  // packets to pass before the next sampled decryption
+    // Counting against what the publisher sent (StartCounting): armed, packets sent from
+    // `count_threshold_us` on start it, and from then on every packet counts.
+    bool count_armed = false, counting = false;
+    int64_t count_threshold_us = 0;
+    int64_t expect_from_us = -1;  // send time from which the publisher's packets are expected
+    uint64_t counted = 0;
   };
 
   static uint32_t& DecryptOneIn() {
@@ -87,8 +100,12 @@ class Subscriber : public MediaConnection::Listener {
   void OnUnprotectFailure() override { ++stats_->unprotect_failures; }
 
   void OnTimer();
+  // Sends a PLI for `s` now (a compound of an empty RR and the PLI).
+  void SendPli(Stream* s, int64_t now_us);
   // The offer no longer sends `s` on its mid: stop counting its packets.
   void EndStream(Stream* s, int64_t now_us);
+  // The send time a media packet's payload carries (bench/load/publisher.h), or -1.
+  static int64_t PayloadSendTime(const Stream& s, absl::Span<const uint8_t> payload);
 
   // Passed by argument.
   uv_loop_t* loop_;
@@ -106,6 +123,8 @@ class Subscriber : public MediaConnection::Listener {
   absl::flat_hash_map<std::string, Stream*> by_mid_;    // the live stream each mid carries now
   absl::flat_hash_map<uint32_t, Stream*> by_ssrc_;      // media ssrc
   absl::flat_hash_map<uint32_t, Stream*> by_rtx_ssrc_;  // rtx ssrc
+  int64_t counting_from_us_ = -1;                       // StartCounting's window start; -1 before
+  int64_t stopped_us_ = -1;
   bool started_ = false;
   bool failed_ = false;
 };

@@ -8,8 +8,9 @@
 #       nothing is lost or left behind (a minute cannot show a slow leak: the 30-minute run is
 #       a script people run, docs/performance.md).
 #   capacity_smoke_test.sh vs-janus BUILD_DIR WORKDIR   bench/capacity vs-janus at 1 room for
-#       3 s: both servers in a namespace, the generator in another, Janus from Debian's package.
-#       Exits 77 (skipped) when not root or when janus, ip or taskset is missing.
+#       3 s: both servers in a namespace, the generator in another, Janus from Debian's package
+#       with bench/janus/*.jcfg (checked: one event loop, so a few threads, and the report
+#       carries the feature-difference note). Exits 77 (skipped) when not root or when janus, ip or taskset is missing.
 #   capacity_smoke_test.sh churn BUILD_DIR WORKDIR      bench/capacity churn, short: 1 room of
 #       16 (8 stayers, 8 churners joining first), a leave every 0.6 s for 20 s, half by closing
 #       the WebSocket. About 26 newcomers: without m-line reuse a stayer's offer passes 64
@@ -147,6 +148,10 @@ for name in ("switchboard", "janus"):
     # Media flowed through this server to every subscriber: 10 participants x 9 others x 2.
     assert s["streams_received"] == s["streams_expected"] == 180, (name, s)
     assert s["out_pps"] > 0 and s["cpu_percent"] > 0 and s["rss_mb"] > 0, (name, s)
+# Janus ran with bench/janus/: one event loop for every handle (the package's default, a loop
+# and thread per handle, gave ~112 threads for a room of 10 subscribed per feed).
+threads = r["servers"]["janus"]["steps"][0]["peak_threads"]
+assert threads and threads < 40, f"janus had {threads} threads: not bench/janus/janus.jcfg?"
 # The keys every report has come from switchboard's highest load held; a busy machine may make
 # 1 room miss the latency bound, and this test checks no speed.
 if r["servers"]["switchboard"]["highest_held"]:
@@ -155,6 +160,7 @@ if r["servers"]["switchboard"]["highest_held"]:
     assert r["clients"]["latency_ms"]["p99"] > 0, r["clients"]
 md = open(sys.argv[2]).read()
 assert "| switchboard | 1 |" in md and "| janus | 1 |" in md and "Capacity" in md, md
+assert "Feature difference" in md and "event_loops = 1" in md, md
 PY
     # Nothing left behind: no namespace of this run, no Janus.
     if ip netns list | grep -q "^sbsrv\|^sbgen"; then echo "namespaces left behind"; exit 1; fi

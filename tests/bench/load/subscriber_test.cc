@@ -75,6 +75,24 @@ class SubscriberTest : public ::testing::Test {
     }
   }
 
+  // `n` audio packets on `ssrc` carrying send times `first_sent_us`, +20 ms, ...: each is
+  // decrypted (passed to OnRtp, the test's packets being in the clear) when the subscriber
+  // asks for it.
+  void AudioPackets(uint32_t ssrc, int n, int64_t first_sent_us) {
+    auto* listener = static_cast<MediaConnection::Listener*>(subscriber_.get());
+    for (int i = 0; i < n; ++i) {
+      std::array<uint8_t, 40> p{};
+      p[0] = 0x80;
+      p[1] = 111;
+      rtp::WriteU16(&p[2], static_cast<uint16_t>(seq_[ssrc]++));
+      rtp::WriteU32(&p[4], 960u * static_cast<uint32_t>(i));
+      rtp::WriteU32(&p[8], ssrc);
+      p[12] = 15 << 3;  // Opus TOC, then the send time (bench/load/publisher.h)
+      rtp::WriteU64(&p[13], static_cast<uint64_t>(first_sent_us + 20'000 * i));
+      if (listener->OnSrtpPacket(p.data(), p.size())) listener->OnRtp(p.data(), p.size());
+    }
+  }
+
   std::vector<StreamReport> Reports() const {
     std::vector<StreamReport> out;
     subscriber_->AppendReports(&out);
@@ -162,6 +180,45 @@ TEST_F(SubscriberTest, RejectedMLineEndsItsStream) {
   EXPECT_FALSE(r[0].live());
   EXPECT_TRUE(r[1].live());
   EXPECT_EQ(subscriber_->live_streams(), 1u);
+}
+
+// Loss is counted against what publishers send (issue 10): a stream live when counting starts
+// counts from the first packet sent at or after the window's start, whatever arrived before;
+// packets on an ssrc no offer announced are not received at all.
+TEST_F(SubscriberTest, CountsFromTheWindowAndOnlyAnnouncedStreams) {
+  Offer({Audio("0", 11, "p1")});
+  AudioPackets(11, 5, 1'000'000);  // sent before the window: not counted
+  subscriber_->StartCounting(1'100'000);
+  AudioPackets(11, 10, 1'060'000);  // 1.06 .. 1.24 s: 2 before the window, 8 in it
+  Packets(99, 4);                   // nobody's ssrc
+  auto r = Reports();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].expect_from_us, 1'100'000);
+  EXPECT_EQ(r[0].counted, 8u);
+  EXPECT_EQ(r[0].packets, 15u);
+  EXPECT_GE(r[0].last_packet_us, r[0].first_packet_us);
+  EXPECT_EQ(stats_.packets_received, 15u);
+  EXPECT_EQ(stats_.packets_unmatched, 4u);
+}
+
+// A stream that starts after the window opened counts from its first packet.
+TEST_F(SubscriberTest, StreamStartingInTheWindowCountsFromItsFirstPacket) {
+  subscriber_->StartCounting(1'000'000);
+  Offer({Audio("0", 11, "p1")});
+  AudioPackets(11, 4, 5'000'000);
+  auto r = Reports();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].expect_from_us, 5'000'000);
+  EXPECT_EQ(r[0].counted, 4u);
+}
+
+TEST(CountSentBetween, CountsSendTimesInTheClosedRange) {
+  const std::vector<int64_t> sent = {10, 20, 20, 30, 40};
+  EXPECT_EQ(CountSentBetween(sent, 20, 30), 3u);
+  EXPECT_EQ(CountSentBetween(sent, 0, 100), 5u);
+  EXPECT_EQ(CountSentBetween(sent, 41, 100), 0u);
+  EXPECT_EQ(CountSentBetween(sent, 30, 20), 0u);
+  EXPECT_EQ(CountSentBetween({}, 0, 100), 0u);
 }
 
 // Janus's subscriber offer (tests/data/janus_subscribe_offer.sdp: fingerprint at session
