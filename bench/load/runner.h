@@ -63,6 +63,8 @@ struct Scenario {
   int poll_us = 0;
   // `server` is Janus's WebSocket API (videoroom plugin) instead of ours.
   bool janus = false;
+  // wss:// without checking the server's certificate (a self-signed server).
+  bool insecure_tls = false;
   ChurnOptions churn;
 };
 
