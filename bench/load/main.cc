@@ -22,7 +22,10 @@ namespace {
 
 constexpr char kUsage[] =
     "Usage: switchboard-load [--flag=value ...]\n"
-    "  --server=URL             signaling endpoint (default ws://127.0.0.1:8080/ws)\n"
+    "  --server=URL             signaling endpoint (default ws://127.0.0.1:8080/ws; wss://\n"
+    "                           for TLS)\n"
+    "  --insecure               wss:// without checking the server's certificate (e.g.\n"
+    "                           switchboard --tls-self-signed)\n"
     "  --janus=URL              Janus's WebSocket API instead (e.g. ws://127.0.0.1:8188/):\n"
     "                           rooms of the videoroom plugin, one subscriber handle per feed\n"
     "  --bind=IP                address of the media sockets (default 127.0.0.1)\n"
@@ -156,6 +159,7 @@ int main(int argc, char** argv) {
       {"no-video", [&] { scenario.media.video = false; }},
       {"simulcast", [&] { scenario.media.simulcast = true; }},
       {"check", [&] { check = true; }},
+      {"insecure", [&] { scenario.insecure_tls = true; }},
       {"churn-stayers-first", [&] { scenario.churn.stayers_first = true; }},
   };
   for (int i = 1; i < argc; ++i) {

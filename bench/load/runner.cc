@@ -47,6 +47,7 @@ absl::Status Runner::Run(Results* results) {
   if (!url.ok()) return url.status();
   url_ = *url;
   if (scenario_.janus) url_.protocol = "janus-protocol";
+  url_.verify_tls = !scenario_.insecure_tls;
   // One certificate for every connection: its cost is per process in browsers too, and the
   // server checks each connection's fingerprint against its own SDP all the same.
   auto cert = transport::DtlsCertificate::Generate();

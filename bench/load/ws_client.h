@@ -1,28 +1,35 @@
-// A WebSocket client (RFC 6455) on the libuv loop: TCP connect, the HTTP upgrade with key
-// check, then text messages in and out through the project's frame codec in client mode.
+// A WebSocket client (RFC 6455) on the generator's libuv loop: libwebsockets (Debian's 4.1.6)
+// does the connect, TLS, the upgrade and the framing; every client on a loop shares one
+// libwebsockets context (ws_client.cc).
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "absl/status/statusor.h"
-#include "signaling/http/websocket_frame.h"
 
 namespace sb::bench {
 
-// ws://IP:PORT/PATH split into its parts; only literal IPv4 hosts (the generator runs on
-// loopback and resolving names would block the loop).
+namespace internal {
+struct WsConnection;
+class WsClientContext;
+}  // namespace internal
+
+// ws://IP:PORT/PATH or wss://IP:PORT/PATH split into its parts; only literal IPv4 hosts (the
+// generator runs on loopback and resolving names would block the loop).
 struct WsUrl {
   std::string host;
-  uint16_t port = 80;
+  uint16_t port = 80;  // 443 for wss:// without a port
   std::string path = "/";
   // Sec-WebSocket-Protocol to ask for ("" for none; Janus wants "janus-protocol").
   std::string protocol;
+  bool tls = false;  // wss://
+  // With tls: check the server's certificate and name. Off for a self-signed server
+  // (switchboard --tls-self-signed; switchboard-load --insecure).
+  bool verify_tls = true;
 };
 absl::StatusOr<WsUrl> ParseWsUrl(std::string_view url);
 
@@ -42,42 +49,38 @@ class WsClient {
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;
 
+  // Once. A failure to start is told through OnWsClosed, possibly from inside this call.
   void Connect();
-  // One text frame; false when not open.
+  // One text message; false when not open.
   bool Send(std::string_view text);
-  // Sends a close frame (when open) and closes as RFC 6455 7.1.1 asks: our FIN after the close
-  // frame, then the socket closes once the server has closed its side (or after 2 s), so that
-  // the server reads the close frame: closing a socket with unread data resets it, and the
-  // server would see a broken connection instead. No listener calls after it.
+  // When open: the queued messages, then a close frame (1000), and the connection ends once
+  // the server answers with its own (RFC 6455 section 7.1.2), or after kCloseTimeoutS, so the
+  // server sees a clean close. The connection outlives this object if need be. No listener
+  // calls after it.
   void Close();
   // Drops the connection without a close frame, as a lost network or a killed browser does:
-  // the socket is reset (RST). No listener calls after it.
+  // the socket is reset (RST) and queued messages are lost. No listener calls after it.
   void Abort();
-  bool open() const { return state_ == State::kOpen; }
+  bool open() const { return open_; }
+
+  // How long a closing connection waits for the server's close frame.
+  static constexpr int kCloseTimeoutS = 2;
 
  private:
-  enum class State { kNew, kConnecting, kUpgrading, kOpen, kClosed };
-  static void OnConnect(uv_connect_t* req, int status);
-  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  void Write(std::string bytes);
-  void OnData(std::string_view data);
-  void HandleUpgradeResponse();
-  void Fail(const std::string& reason);
-  enum class CloseMode { kNow, kLinger, kReset };
-  void CloseHandle(CloseMode mode = CloseMode::kNow);
+  friend struct internal::WsConnection;
+  // Stops hearing about the connection; it closes by itself from then on.
+  void Detach();
 
   // Passed by argument.
   uv_loop_t* loop_;
   WsUrl url_;
   Listener* listener_;
-  // Allocated by this; the handle is freed by its close callback.
-  uv_tcp_t* tcp_ = nullptr;
-  State state_ = State::kNew;
-  std::string key_;
-  std::string handshake_;  // response bytes until the blank line
-  signaling::http::ws::FrameParser parser_{signaling::http::ws::Role::kClient};
-  std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
+  // Shared by every client on the loop (reference-counted; see ws_client.cc).
+  internal::WsClientContext* context_;
+  // Owned by the context while libwebsockets' connection lives; null before Connect() and
+  // once detached.
+  internal::WsConnection* connection_ = nullptr;
+  bool open_ = false;
 };
 
 }  // namespace sb::bench

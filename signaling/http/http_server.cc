@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "signaling/http/lws_loop.h"
 #include "signaling/http/server_connection.h"
 #include "signaling/http/text.h"
 #include "signaling/http/websocket_frame.h"
@@ -40,8 +41,6 @@ constexpr size_t kIoBufferBytes = 64 * 1024;
 constexpr int kHeaderTablePool = 128;
 // Larger static files are refused: the web app is a handful of small files.
 constexpr uintmax_t kMaxStaticFileBytes = 64 * 1024 * 1024;
-// While the context finishes closing after Stop(), how often we look whether it is done.
-constexpr uint64_t kFinishPollMs = 2;
 
 Response TextResponse(int status, std::string_view message) {
   return Response{status, "text/plain; charset=utf-8",
@@ -150,22 +149,6 @@ RawRequest ReadRawRequest(struct lws* wsi) {
   return raw;
 }
 
-// libwebsockets' log lines go to ours. Clients can make it log errors at will (an oversized
-// header block, a bad handshake), so once serving they are debug lines; while starting, its
-// errors (a certificate it cannot load, a port in use) are ours too.
-bool g_lws_starting = false;
-
-void LwsLog(int level, const char* line) {
-  std::string_view text(line);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  if (text.empty()) return;
-  if (g_lws_starting && (level & LLL_ERR)) {
-    SB_LOG_WARN("lws", "{}", text);
-  } else {
-    SB_LOG_DEBUG("lws", "{}", text);
-  }
-}
-
 int LwsCallback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
                 size_t len);
 
@@ -213,27 +196,6 @@ void ServerCore::OnTick() {
   for (const std::shared_ptr<WebSocket>& socket : due) {
     if (WebSocket::Listener* listener = socket->listener_) listener->OnClose();
   }
-  if (finishing != nullptr) {
-    // libwebsockets' own libuv handles (its idle and timer handles carry the context as
-    // their data) must all be closed before the second destroy frees the context under them.
-    struct Search {
-      void* context;
-      bool found = false;
-    } search{finishing};
-    uv_walk(
-        loop,
-        [](uv_handle_t* handle, void* arg) {
-          auto* s = static_cast<Search*>(arg);
-          if (handle->data == s->context) s->found = true;
-        },
-        &search);
-    if (search.found) {
-      ScheduleTick(kFinishPollMs);
-      return;
-    }
-    lws_context_destroy(finishing);  // the second call frees it
-    finishing = nullptr;
-  }
   if (!closed.empty()) {
     ScheduleTick(0);
     return;
@@ -242,7 +204,7 @@ void ServerCore::OnTick() {
 }
 
 void ServerCore::CloseHandlesIfDone() {
-  if (finishing != nullptr || !closed.empty() || open_handles == 0) return;
+  if (finishing || !closed.empty() || open_handles == 0) return;
   if (server != nullptr && server->running_) return;
   auto on_closed = [](uv_handle_t* handle) {
     auto* self = static_cast<ServerCore*>(handle->data);
@@ -315,26 +277,20 @@ absl::Status HttpServer::Start() {
     return absl::InvalidArgumentError("TLS needs both a certificate and its private key");
   }
 
-  lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, LwsLog);
-  g_lws_starting = true;
-
-  void* foreign_loops[1] = {loop_};
+  SetLwsErrorsAreOurs(true);
   lws_context_creation_info info{};
-  info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                 LWS_SERVER_OPTION_VALIDATE_UTF8 |
+  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                  (options_.tls() ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
-  info.foreign_loops = foreign_loops;
   info.user = core_;
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.pt_serv_buf_size = kIoBufferBytes;
   info.max_http_header_data = static_cast<unsigned short>(kMaxHeaderBytes);
   info.max_http_header_pool = kHeaderTablePool;
-  info.count_threads = 1;
   info.timeout_secs = 10;  // a request head or body that stalls this long is dropped
   info.keepalive_timeout = static_cast<int>(kIdleTimeoutMs / 1000);
-  context_ = lws_create_context(&info);
+  context_ = CreateLwsContextOnLoop(loop_, &info);
   if (context_ == nullptr) {
-    g_lws_starting = false;
+    SetLwsErrorsAreOurs(false);
     return absl::InternalError("libwebsockets: cannot create its context");
   }
   // From here the libuv handles exist: timers for us, idle and timer handles for the context.
@@ -373,7 +329,7 @@ absl::Status HttpServer::Start() {
     }
   }
   vhost_ = lws_create_vhost(context_, &vinfo);
-  g_lws_starting = false;
+  SetLwsErrorsAreOurs(false);
   if (vhost_ == nullptr) {
     Stop();
     return absl::UnavailableError(
@@ -418,9 +374,11 @@ void HttpServer::Stop() {
   struct lws_context* context = context_;
   context_ = nullptr;
   vhost_ = nullptr;
-  lws_context_destroy(context);
-  core_->finishing = context;
-  core_->ScheduleTick(0);
+  core_->finishing = true;
+  DestroyLwsContextOnLoop(loop_, context, [core = core_] {
+    core->finishing = false;
+    core->ScheduleTick(0);
+  });
 }
 
 // --- Accepting ---------------------------------------------------------------------------------

@@ -54,24 +54,23 @@ struct Connection {
 };
 
 // The libwebsockets context's user data. It outlives the HttpServer when it has to: a context
-// on a foreign libuv loop closes its libuv handles asynchronously and is freed by a second
-// lws_context_destroy() once they are all closed (libwebsockets 4.1.6, lib/event-libs/libuv),
-// and the OnClose notifications of a Stop() are delivered a loop turn later. `server` is null
+// on a foreign libuv loop is freed some loop turns after Stop() (lws_loop.h), and the OnClose
+// notifications of a Stop() are delivered a loop turn later. `server` is null
 // once the HttpServer is gone; the core then frees itself when its work is done.
 struct ServerCore {
   HttpServer* server = nullptr;
   uv_loop_t* loop = nullptr;
   uv_timer_t sweep{};  // HttpServer's per-connection deadlines and pings
-  uv_timer_t tick{};   // OnClose notifications, then finishing the context after Stop()
+  uv_timer_t tick{};   // OnClose notifications
   int open_handles = 0;
-  struct lws_context* finishing = nullptr;         // destroyed once, waiting for the second destroy
+  bool finishing = false;  // the context is being destroyed (DestroyLwsContextOnLoop)
   std::vector<std::shared_ptr<WebSocket>> closed;  // OnClose due
 
   // A libwebsockets callback, for the server while it lives.
   int Dispatch(struct lws* wsi, int reason, void* in, size_t len);
   // (Re)starts the sweep timer, which calls HttpServer::OnSweepTimer().
   void StartSweep(uint64_t delay_ms, uint64_t repeat_ms);
-  // Runs the tick soon (OnClose due, or polling for the end of the context).
+  // Runs the tick soon (OnClose due).
   void ScheduleTick(uint64_t delay_ms);
   void OnTick();
   // Closes the timers once nothing is left to do; frees this when orphaned.

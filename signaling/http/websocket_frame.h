@@ -1,6 +1,7 @@
-// WebSocket framing (RFC 6455 section 5), server side. Pure code, no I/O: FrameParser takes the
-// bytes a client sent and yields whole messages (fragments reassembled) and control frames, or
-// the close code the protocol demands; the Encode* functions build unmasked server frames.
+// What of WebSocket framing (RFC 6455) the server does itself beside libwebsockets: the close
+// frame it writes as bytes on shutdown, the checks of a handshake's key and of close codes, and
+// the limits. Pure code, no I/O. (A frame parser and a client's frames, for tests that play a
+// hostile client, are in tests/signaling/http/websocket_test_codec.h.)
 #pragma once
 
 #include <array>
@@ -9,7 +10,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace sb::signaling::http::ws {
 
@@ -39,78 +39,16 @@ inline constexpr size_t kMaxMessageBytes = 1024 * 1024;
 // Control frames carry at most 125 bytes (RFC 6455 section 5.5).
 inline constexpr size_t kMaxControlPayload = 125;
 
-// A complete data message (text/binary, reassembled) or one control frame.
-struct Message {
-  Opcode opcode = Opcode::kText;
-  std::string payload;
-};
-
-// Why the connection must be closed: the close code to send and a short reason.
-struct ProtocolError {
-  uint16_t close_code = kCloseProtocolError;
-  std::string reason;
-};
-
-// Which end of the connection parses: a server takes masked client frames, a client takes
-// unmasked server frames; either fails on the other kind (RFC 6455 section 5.1).
-enum class Role : uint8_t { kServer, kClient };
-
-// Parses client-to-server frames (or, constructed with Role::kClient, server-to-client frames).
-class FrameParser {
- public:
-  explicit FrameParser(size_t max_message_bytes = kMaxMessageBytes)
-      : max_message_bytes_(max_message_bytes) {}
-  explicit FrameParser(Role role, size_t max_message_bytes = kMaxMessageBytes)
-      : max_message_bytes_(max_message_bytes), role_(role) {}
-
-  // Appends `data` and appends every message it completes to `out`. After an error the parser
-  // stays failed and returns the same error.
-  std::optional<ProtocolError> Feed(std::string_view data, std::vector<Message>* out);
-
- private:
-  // Parses one frame from the front of buffer_; false when more bytes are needed.
-  bool ParseOneFrame(std::vector<Message>* out);
-  void Fail(uint16_t code, std::string reason);
-
-  const size_t max_message_bytes_;
-  const Role role_ = Role::kServer;
-  std::string buffer_;
-  size_t offset_ = 0;        // consumed bytes at the front of buffer_
-  bool in_message_ = false;  // inside a fragmented data message
-  Opcode message_opcode_ = Opcode::kText;
-  std::string message_;
-  std::optional<ProtocolError> error_;
-};
-
 // One frame. Servers never mask; a mask is only for tests that play the client.
 std::string EncodeFrame(Opcode opcode, std::string_view payload, bool fin = true,
                         const std::optional<std::array<uint8_t, 4>>& mask = std::nullopt);
 // A close frame: 2-byte code then the reason, truncated to fit 125 bytes on a UTF-8 boundary.
 std::string EncodeCloseFrame(uint16_t code, std::string_view reason);
 
-// Client side (RFC 6455 section 5.3): every frame a client sends is masked with a fresh key from
-// a strong source of randomness.
-std::string EncodeClientFrame(Opcode opcode, std::string_view payload, bool fin = true);
-std::string EncodeClientCloseFrame(uint16_t code, std::string_view reason);
-// A fresh Sec-WebSocket-Key: the base64 of 16 random bytes (RFC 6455 section 4.1).
-std::string GenerateClientKey();
-
-// A received close frame's payload (RFC 6455 section 5.5.1). An empty payload means 1005.
-struct ClosePayload {
-  uint16_t code = kCloseNoStatus;
-  std::string reason;
-};
-std::optional<ClosePayload> ParseClosePayload(std::string_view payload,
-                                              ProtocolError* error = nullptr);
 // Codes a peer may send in a close frame (RFC 6455 section 7.4).
 bool IsValidCloseCode(uint16_t code);
 
-// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 section 4.2.2 step 5.4).
-std::string ComputeAcceptKey(std::string_view client_key);
 // A Sec-WebSocket-Key must be the base64 of 16 bytes (RFC 6455 section 4.1).
 bool IsValidClientKey(std::string_view client_key);
-
-// Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF.
-bool IsValidUtf8(std::string_view text);
 
 }  // namespace sb::signaling::http::ws

@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -27,7 +26,6 @@
 #include "rtp/rtcp/xr.h"
 #include "rtp/rtp_builder.h"
 #include "rtp/rtp_parameters.h"
-#include "signaling/http/websocket_frame.h"
 #include "transport/stun_message.h"
 #include "worker/fbs/frame_codec.h"
 #include "worker/fbs/message_builder.h"
@@ -315,7 +313,7 @@ void JsonSeeds() {
             R"({"type":"ping","requestId":{"a":["x","y"],"b":"\"[{"}})");
 }
 
-// --- HTTP requests as browsers send them (RFC 9112), and WebSocket frames (RFC 6455).
+// --- HTTP requests as browsers send them (RFC 9112).
 
 void HttpSeeds() {
   // Request heads as libwebsockets hands their fields over (the URI already decoded).
@@ -333,27 +331,6 @@ void HttpSeeds() {
   WriteText("http_request_fuzz", "http10_head", "HEAD /app.js HTTP/1.0\r\n");
 }
 
-void WebSocketSeeds() {
-  namespace ws = sb::signaling::http::ws;
-  const std::array<uint8_t, 4> mask = {0x37, 0xfa, 0x21, 0x3d};  // RFC 6455 section 5.7
-  WriteText(
-      "websocket_frame_fuzz", "text_join",
-      ws::EncodeFrame(ws::Opcode::kText,
-                      R"({"type":"join","room":"demo","name":"Ada","requestId":1})", true, mask));
-  // A 300-byte message (16-bit length) in two fragments with a ping between them, then a close.
-  const std::string sdp = R"({"type":"publish","sdp":")" + std::string(270, 'v') + R"("})";
-  WriteText("websocket_frame_fuzz", "fragments_ping_close",
-            ws::EncodeFrame(ws::Opcode::kText, std::string_view(sdp).substr(0, 100), false, mask) +
-                ws::EncodeFrame(ws::Opcode::kPing, "hb", true, mask) +
-                ws::EncodeFrame(ws::Opcode::kContinuation, std::string_view(sdp).substr(100), true,
-                                mask) +
-                ws::EncodeFrame(ws::Opcode::kClose, std::string("\x03\xe8") + "bye", true, mask));
-  // A 64-bit length header announcing 2 MiB (refused with 1009 from the header alone).
-  std::string big = ws::EncodeFrame(ws::Opcode::kText, std::string(70000, 'a'), true, mask);
-  big[2 + 5] = 0x20;  // length 0x0000000000201170: over 1 MiB
-  WriteText("websocket_frame_fuzz", "too_big_header", big.substr(0, 14));
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -369,6 +346,5 @@ int main(int argc, char** argv) {
   IpcSeeds();
   JsonSeeds();
   HttpSeeds();
-  WebSocketSeeds();
   return 0;
 }

@@ -24,7 +24,7 @@
 
 #include "absl/strings/numbers.h"
 #include "gtest/gtest.h"
-#include "signaling/http/websocket_frame.h"
+#include "tests/signaling/http/websocket_test_codec.h"
 
 namespace sb::signaling::testing {
 

@@ -28,7 +28,7 @@
 #include "absl/strings/numbers.h"
 #include "gtest/gtest.h"
 #include "signaling/auth.h"
-#include "signaling/http/websocket_frame.h"
+#include "tests/signaling/http/websocket_test_codec.h"
 #include "tests/test_data.h"
 
 namespace {

@@ -21,7 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "signaling/http/self_signed_cert.h"
-#include "signaling/http/websocket_frame.h"
+#include "tests/signaling/http/websocket_test_codec.h"
 
 namespace sb::signaling::http {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
-#include "signaling/http/websocket_frame.h"
+#include "tests/signaling/http/websocket_test_codec.h"
 
 namespace sb::signaling::http::ws {
 namespace {

@@ -1,9 +1,8 @@
-#include "signaling/http/websocket_frame.h"
-
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/signaling/http/websocket_test_codec.h"
 
 namespace sb::signaling::http::ws {
 namespace {
