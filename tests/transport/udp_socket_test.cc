@@ -48,6 +48,13 @@ std::string Datagram(int index, size_t size) {
   return d;
 }
 
+// Sends Datagram(index, size) from `sender` to `receiver`; false when the kernel refused it.
+bool SendDatagram(UdpSocket& sender, const UdpSocket& receiver, int index, size_t size) {
+  const std::string d = Datagram(index, size);
+  return sender.Send(reinterpret_cast<const uint8_t*>(d.data()), d.size(),
+                     reinterpret_cast<const sockaddr*>(&receiver.local_address()));
+}
+
 TEST(UdpSocketTest, BurstArrivesWholeAndInOrder) {
   testing::TestLoop loop;
   Collector sink, quiet;
@@ -57,11 +64,7 @@ TEST(UdpSocketTest, BurstArrivesWholeAndInOrder) {
   // 100 datagrams of 1200 bytes sent before the loop runs: more than libuv reads in one
   // readiness event (32), so delivery spans several loop iterations.
   constexpr int kCount = 100;
-  for (int i = 0; i < kCount; ++i) {
-    std::string d = Datagram(i, 1200);
-    ASSERT_TRUE(sender->Send(reinterpret_cast<const uint8_t*>(d.data()), d.size(),
-                             reinterpret_cast<const sockaddr*>(&receiver->local_address())));
-  }
+  for (int i = 0; i < kCount; ++i) ASSERT_TRUE(SendDatagram(*sender, *receiver, i, 1200));
   ASSERT_TRUE(loop.RunUntil([&] { return sink.packets.size() == kCount; }, 5000));
   for (int i = 0; i < kCount; ++i) {
     EXPECT_EQ(sink.packets[i], Datagram(i, 1200)) << i;
@@ -70,9 +73,7 @@ TEST(UdpSocketTest, BurstArrivesWholeAndInOrder) {
   // Sizes from 1 byte to the largest IPv4 UDP payload keep their exact length.
   const std::vector<size_t> sizes = {1, 12, 1500, 9000, 65507};
   for (size_t i = 0; i < sizes.size(); ++i) {
-    std::string d = Datagram(static_cast<int>(i), sizes[i]);
-    ASSERT_TRUE(sender->Send(reinterpret_cast<const uint8_t*>(d.data()), d.size(),
-                             reinterpret_cast<const sockaddr*>(&receiver->local_address())));
+    ASSERT_TRUE(SendDatagram(*sender, *receiver, static_cast<int>(i), sizes[i]));
   }
   ASSERT_TRUE(loop.RunUntil([&] { return sink.packets.size() == kCount + sizes.size(); }, 5000));
   for (size_t i = 0; i < sizes.size(); ++i) {
@@ -91,21 +92,16 @@ TEST(UdpSocketTest, ArrivalTimestampsAreTheKernelsNotTheLoops) {
   auto sender = Open(loop.get(), &quiet);
   ASSERT_TRUE(receiver && sender);
   sink.socket = receiver.get();
-  auto send = [&](int i) {
-    std::string d = Datagram(i, 100);
-    ASSERT_TRUE(sender->Send(reinterpret_cast<const uint8_t*>(d.data()), d.size(),
-                             reinterpret_cast<const sockaddr*>(&receiver->local_address())));
-  };
-  send(0);
+  ASSERT_TRUE(SendDatagram(*sender, *receiver, 0, 100));
   ASSERT_TRUE(loop.RunUntil([&] { return sink.packets.size() == 1; }, 5000));
   EXPECT_EQ(sink.arrivals_us[0], 0);
 
   receiver->EnableArrivalTimestamps();
   timespec before{};
   clock_gettime(CLOCK_REALTIME, &before);
-  send(1);
+  ASSERT_TRUE(SendDatagram(*sender, *receiver, 1, 100));
   usleep(30'000);
-  send(2);
+  ASSERT_TRUE(SendDatagram(*sender, *receiver, 2, 100));
   ASSERT_TRUE(loop.RunUntil([&] { return sink.packets.size() == 3; }, 5000));
   const int64_t before_us = int64_t{before.tv_sec} * 1'000'000 + before.tv_nsec / 1000;
   ASSERT_GE(sink.arrivals_us[1], before_us);
@@ -122,11 +118,7 @@ TEST(UdpSocketTest, ClosingInsideABurstStopsDelivery) {
   ASSERT_TRUE(receiver && sender);
   sink.socket = receiver.get();
   sink.close_after = 3;
-  for (int i = 0; i < 10; ++i) {
-    std::string d = Datagram(i, 200);
-    ASSERT_TRUE(sender->Send(reinterpret_cast<const uint8_t*>(d.data()), d.size(),
-                             reinterpret_cast<const sockaddr*>(&receiver->local_address())));
-  }
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(SendDatagram(*sender, *receiver, i, 200));
   loop.RunUntil([] { return false; }, 200);
   EXPECT_EQ(sink.packets.size(), 3u);
   receiver.reset();
