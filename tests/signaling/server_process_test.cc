@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "signaling/auth.h"
 #include "tests/signaling/http/websocket_test_codec.h"
+#include "tests/signaling/server_process_fixture.h"
 #include "tests/test_data.h"
 
 namespace {
@@ -37,146 +38,8 @@ namespace fs = std::filesystem;
 namespace ws = sb::signaling::http::ws;
 using nlohmann::json;
 
-// A blocking TCP connection to 127.0.0.1 with a receive timeout; with `tls`, TLS over it
-// (OpenSSL, no verification: the tests compare the certificate's fingerprint instead).
-class Connection {
- public:
-  explicit Connection(uint16_t port, bool tls = false) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{10, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    if (connected_ && tls) {
-      ctx_ = SSL_CTX_new(TLS_client_method());
-      ssl_ = SSL_new(ctx_);
-      SSL_set_fd(ssl_, fd_);
-      connected_ = SSL_connect(ssl_) == 1;
-    }
-  }
-  ~Connection() {
-    if (ssl_ != nullptr) SSL_free(ssl_);
-    if (ctx_ != nullptr) SSL_CTX_free(ctx_);
-    close(fd_);
-  }
-  bool connected() const { return connected_; }
-
-  // "AB:CD:..." for the SHA-256 of the server's certificate; empty without TLS.
-  std::string PeerFingerprint() const {
-    X509* cert = ssl_ != nullptr ? SSL_get1_peer_certificate(ssl_) : nullptr;
-    if (cert == nullptr) return "";
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    X509_digest(cert, EVP_sha256(), digest, &size);
-    X509_free(cert);
-    std::string out;
-    for (unsigned int i = 0; i < size; ++i) {
-      char hex[4];
-      std::snprintf(hex, sizeof(hex), i == 0 ? "%02X" : ":%02X", digest[i]);
-      out += hex;
-    }
-    return out;
-  }
-
-  // False when the peer stopped taking bytes (reset, closed).
-  bool Send(std::string_view data) const {
-    while (!data.empty()) {
-      const ssize_t n = ssl_ != nullptr
-                            ? SSL_write(ssl_, data.data(), static_cast<int>(data.size()))
-                            : send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-  // Some bytes, or nullopt on EOF, error or timeout.
-  std::optional<std::string> Receive() const {
-    char chunk[65536];
-    const ssize_t got =
-        ssl_ != nullptr ? SSL_read(ssl_, chunk, sizeof(chunk)) : recv(fd_, chunk, sizeof(chunk), 0);
-    if (got <= 0) return std::nullopt;
-    return std::string(chunk, static_cast<size_t>(got));
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
-};
-
-// A signaling client: the opening handshake, masked text frames out, the server's frames parsed
-// by our own client-side frame parser.
-class WsClient {
- public:
-  // `headers`: the Host line and any others (an Origin, say), each ending in CRLF.
-  explicit WsClient(uint16_t port, const std::string& headers = "Host: 127.0.0.1\r\n",
-                    bool tls = false)
-      : connection_(port, tls), parser_(ws::Role::kClient) {
-    if (!connection_.connected()) return;
-    const std::string key = ws::GenerateClientKey();
-    connection_.Send("GET /ws HTTP/1.1\r\n" + headers +
-                     "Upgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " +
-                     key + "\r\n\r\n");
-    std::string head;
-    while (head.find("\r\n\r\n") == std::string::npos) {
-      std::optional<std::string> bytes = connection_.Receive();
-      if (!bytes) return;
-      head += *bytes;
-    }
-    const size_t end = head.find("\r\n\r\n") + 4;
-    response_head_ = head.substr(0, end);
-    open_ = head.rfind("HTTP/1.1 101 ", 0) == 0 &&
-            head.find(ws::ComputeAcceptKey(key)) != std::string::npos;
-    if (end < head.size()) parser_.Feed(std::string_view(head).substr(end), &frames_);
-  }
-  bool open() const { return open_; }
-  // The server's answer to the upgrade: status line and header fields.
-  const std::string& response_head() const { return response_head_; }
-
-  bool SendText(std::string_view text) const {
-    return connection_.Send(ws::EncodeClientFrame(ws::Opcode::kText, text));
-  }
-  bool Send(const json& message) const { return SendText(message.dump()); }
-
-  // The next frame from the server; nullopt on EOF, a framing error or a timeout.
-  std::optional<ws::Message> NextFrame() {
-    while (frames_.empty()) {
-      std::optional<std::string> bytes = connection_.Receive();
-      if (!bytes) return std::nullopt;
-      if (parser_.Feed(*bytes, &frames_)) return std::nullopt;
-    }
-    ws::Message frame = std::move(frames_.front());
-    frames_.erase(frames_.begin());
-    return frame;
-  }
-  // The next text message as JSON; nullopt when the connection ended or sent something else.
-  std::optional<json> NextMessage() {
-    std::optional<ws::Message> frame = NextFrame();
-    if (!frame || frame->opcode != ws::Opcode::kText) return std::nullopt;
-    json message = json::parse(frame->payload, nullptr, /*allow_exceptions=*/false);
-    if (message.is_discarded()) return std::nullopt;
-    last_size_ = frame->payload.size();
-    return message;
-  }
-  // Size of the last text message, for "nothing unbounded came back".
-  size_t last_size() const { return last_size_; }
-  // True once the server closed the TCP connection (after its close frame).
-  bool AtEof() const { return !connection_.Receive().has_value(); }
-  const Connection& connection() const { return connection_; }
-
- private:
-  Connection connection_;
-  ws::FrameParser parser_;
-  std::vector<ws::Message> frames_;
-  bool open_ = false;
-  size_t last_size_ = 0;
-  std::string response_head_;
-};
+using sb::signaling::testing::Connection;
+using sb::signaling::testing::WsClient;
 
 uint16_t CloseCode(const ws::Message& frame) {
   std::optional<ws::ClosePayload> payload = ws::ParseClosePayload(frame.payload);
@@ -188,134 +51,10 @@ std::string NestedPing(size_t depth) {
   return R"({"type":"ping","requestId":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
 }
 
-class ServerProcessTest : public ::testing::Test {
+// The server of these tests, with a bystander: a client in its own room whose call must not
+// notice anything the hostile client does.
+class ServerProcessTest : public sb::signaling::testing::ServerProcessFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sb_server_process_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    log_path_ = dir_ / "switchboard.log";
-    pid_ = fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      FILE* log = std::fopen(log_path_.c_str(), "w");
-      if (log != nullptr) {
-        dup2(fileno(log), STDOUT_FILENO);
-        dup2(fileno(log), STDERR_FILENO);
-      }
-      std::vector<std::string> args = {
-          SB_SWITCHBOARD_BINARY,    "--listen=127.0.0.1", "--port=0",
-          "--rtc-listen=127.0.0.1", "--workers=1",        "--log-level=info"};
-      for (const std::string& flag : ExtraFlags()) args.push_back(flag);
-      std::vector<char*> argv;
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      execv(SB_SWITCHBOARD_BINARY, argv.data());
-      _exit(127);
-    }
-    // The server logs its port once it listens: "serving http(s)://127.0.0.1:PORT/ ...".
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
-      const std::string log = Log();
-      const std::string marker = tls_ ? "serving https://127.0.0.1:" : "serving http://127.0.0.1:";
-      if (const size_t at = log.find(marker); at != std::string::npos) {
-        const size_t start = at + marker.size();
-        uint32_t port = 0;
-        if (absl::SimpleAtoi(log.substr(start, log.find('/', start) - start), &port)) {
-          port_ = static_cast<uint16_t>(port);
-        }
-      }
-      ASSERT_TRUE(Alive()) << Log();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ASSERT_NE(port_, 0) << Log();
-  }
-
-  // Flags a test adds to the server's command line.
-  virtual std::vector<std::string> ExtraFlags() const { return {}; }
-
-  void TearDown() override {
-    if (pid_ <= 0) return;
-    // The point of every test here: the server is still running when the test ends.
-    EXPECT_TRUE(Alive()) << "switchboard " << exit_description_ << "\n" << Log();
-    if (exit_description_.empty()) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-          << "after SIGTERM switchboard " << Describe(status) << "\n"
-          << Log();
-    }
-    fs::remove_all(dir_);
-  }
-
-  static std::string Describe(int status) {
-    return WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
-                               : "exited with " + std::to_string(WEXITSTATUS(status));
-  }
-
-  bool Alive() {
-    if (!exit_description_.empty()) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == 0) return true;
-    exit_description_ = Describe(status);
-    return false;
-  }
-
-  // For failure messages: whether the server died (that may take a moment, e.g. a core dump).
-  std::string State() {
-    for (int i = 0; i < 100 && Alive(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return Alive() ? "switchboard is running" : "switchboard " + exit_description_;
-  }
-
-  std::string Log() const {
-    std::ifstream in(log_path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
-  // GET path over a fresh connection, with `headers` (lines ending in CRLF); the whole reply.
-  std::string Fetch(const std::string& path, const std::string& headers = "") const {
-    Connection connection(port_, tls_);
-    connection.Send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
-                    headers + "\r\n");
-    std::string reply;
-    while (std::optional<std::string> bytes = connection.Receive()) reply += *bytes;
-    return reply;
-  }
-  // GET path (with the admin token when the test set one); the body.
-  std::string Get(const std::string& path) const {
-    const std::string reply =
-        Fetch(path, admin_token_.empty() ? "" : "Authorization: Bearer " + admin_token_ + "\r\n");
-    const size_t body = reply.find("\r\n\r\n");
-    return body == std::string::npos ? "" : reply.substr(body + 4);
-  }
-
-  // One sample of /metrics, e.g.
-  // Metric("switchboard_messages_rejected_total{reason=\"too_deep\"}"). -1 when the line is
-  // missing.
-  int64_t Metric(const std::string& name) const {
-    std::istringstream lines(Get("/metrics"));
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind(name + " ", 0) != 0) continue;
-      int64_t value = -1;
-      if (absl::SimpleAtoi(line.substr(name.size() + 1), &value)) return value;
-    }
-    return -1;
-  }
-  int64_t Rejected(const std::string& reason) const {
-    return Metric("switchboard_messages_rejected_total{reason=\"" + reason + "\"}");
-  }
-
-  std::unique_ptr<WsClient> Connect() {
-    auto client = std::make_unique<WsClient>(port_, "Host: 127.0.0.1\r\n", tls_);
-    EXPECT_TRUE(client->open());
-    return client;
-  }
-
   // A client in room "calm": the bystander whose call must not notice anything.
   std::unique_ptr<WsClient> JoinBystander() {
     auto client = Connect();
@@ -338,28 +77,14 @@ class ServerProcessTest : public ::testing::Test {
     return client;
   }
 
-  // A ping is answered with its pong; the client is still in its room if it was in one.
-  void ExpectUnaffected(WsClient& client, const std::string& what) {
-    ASSERT_TRUE(client.Send({{"type", "ping"}, {"requestId", "still-there"}})) << what;
-    std::optional<json> pong = client.NextMessage();
-    ASSERT_TRUE(pong) << what << ": no pong; " << State() << "\n" << Log();
-    EXPECT_EQ(*pong, json({{"type", "pong"}, {"requestId", "still-there"}})) << what;
-  }
   void ExpectBystanderInRoom() {
     const json rooms = json::parse(Get("/api/rooms"), nullptr, false);
     EXPECT_NE(rooms.dump().find('"' + bystander_id_ + '"'), std::string::npos) << rooms.dump();
     EXPECT_EQ(Metric("switchboard_participants"), 1);
   }
 
-  fs::path dir_;
-  fs::path log_path_;
-  bool tls_ = false;  // the server speaks TLS (set before SetUp)
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-  std::string exit_description_;
   std::string bystander_id_;
   std::string bystander_token_;  // sent in the bystander's join when set
-  std::string admin_token_;      // sent with Get() (and so Metric()) when set
 };
 
 TEST_F(ServerProcessTest, DeeplyNestedRequestIdGetsBadJsonAndTheServerStaysUp) {
