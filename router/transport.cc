@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <ctime>
 #include <optional>
 #include <random>
 #include <string_view>
@@ -253,13 +252,7 @@ void Transport::RecordTransportSequenceNumber(const rtp::RtpPacket& packet) {
   if (!seq) return;
   // The kernel's arrival time: the loop may read a burst that arrived over milliseconds all at
   // once, and a publisher's estimator rejects a probe that seems to arrive faster than sent.
-  int64_t arrival_us = webrtc_->packet_arrival_us();
-  if (arrival_us == 0) {
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    arrival_us = static_cast<int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
-  }
-  transport_cc_.OnPacket(*seq, arrival_us);
+  transport_cc_.OnPacket(*seq, webrtc_->packet_arrival_us());
   if (transport_cc_media_ssrc_ == 0) transport_cc_media_ssrc_ = packet.ssrc();
   if (transport_cc_.FeedbackDue()) SendTransportFeedback();
 }

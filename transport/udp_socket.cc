@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "base/realtime.h"
 
 namespace sb::transport {
 namespace {
@@ -133,13 +134,13 @@ void UdpSocket::OnRecv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, con
   self->arrival_us_ = 0;
   if (self->arrival_timestamps_) {
     // libuv reads one datagram per recvmsg here (no UV_UDP_RECVMMSG), so the socket's last
-    // timestamp is this datagram's.
+    // timestamp is this datagram's. Without one, the read time.
     uv_os_fd_t fd;
     timespec ts{};
-    if (uv_fileno(reinterpret_cast<uv_handle_t*>(handle), &fd) == 0 &&
-        ioctl(fd, SIOCGSTAMPNS, &ts) == 0) {
-      self->arrival_us_ = static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-    }
+    self->arrival_us_ = uv_fileno(reinterpret_cast<uv_handle_t*>(handle), &fd) == 0 &&
+                                ioctl(fd, SIOCGSTAMPNS, &ts) == 0
+                            ? TimespecToUs(ts)
+                            : RealtimeNowUs();
   }
   self->listener_->OnUdpPacket(reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(nread),
                                addr);

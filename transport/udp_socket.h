@@ -41,8 +41,8 @@ class UdpSocket {
   // the time the loop got round to it (a busy loop reads a burst that arrived over milliseconds
   // all at once). One more system call per datagram, so only where it is used.
   void EnableArrivalTimestamps();
-  // During OnUdpPacket: the datagram's arrival time in microseconds of CLOCK_REALTIME, when
-  // timestamps are enabled and the kernel had one; 0 otherwise.
+  // During OnUdpPacket: the datagram's arrival time in microseconds of CLOCK_REALTIME when
+  // timestamps are enabled (the read time if the kernel had none); 0 when not enabled.
   int64_t arrival_us() const { return arrival_us_; }
 
   const sockaddr_storage& local_address() const { return local_address_; }

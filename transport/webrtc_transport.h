@@ -108,7 +108,7 @@ class WebRtcTransport : public UdpSocket::Listener,
   const DtlsTransport::Stats& dtls_stats() const { return dtls_->stats(); }
   uint16_t local_port() const { return socket_->local_port(); }
   // Kernel arrival timestamps for the packets this transport receives (UdpSocket), and the
-  // current packet's, during OnRtpPacket: microseconds of CLOCK_REALTIME, 0 when unknown.
+  // current packet's, during OnRtpPacket: microseconds of CLOCK_REALTIME, 0 when not enabled.
   void EnableArrivalTimestamps() { socket_->EnableArrivalTimestamps(); }
   int64_t packet_arrival_us() const { return socket_->arrival_us(); }
 

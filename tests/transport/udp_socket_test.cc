@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/realtime.h"
 #include "tests/transport/test_loop.h"
 
 namespace sb::transport {
@@ -100,30 +100,23 @@ TEST(UdpSocketTest, ArrivalTimestampsAreTheKernelsNotTheLoops) {
   // created before its media flows): the kernel turns stamping on for the system a moment after
   // the first socket asks (a deferred static key), and until then reports the read time.
   receiver->EnableArrivalTimestamps();
-  auto now_us = [] {
-    timespec t{};
-    clock_gettime(CLOCK_REALTIME, &t);
-    return int64_t{t.tv_sec} * 1'000'000 + t.tv_nsec / 1000;
-  };
   // Until a datagram read 5 ms after it was sent carries a stamp from before the read.
   bool stamping = false;
   for (int i = 0; i < 200 && !stamping; ++i) {
     ASSERT_TRUE(SendDatagram(*sender, *receiver, 9, 100));
     usleep(5'000);
-    const int64_t read_from_us = now_us();
+    const int64_t read_from_us = RealtimeNowUs();
     ASSERT_TRUE(loop.RunUntil([&] { return sink.packets.size() == 2; }, 5000));
     stamping = sink.arrivals_us[1] != 0 && sink.arrivals_us[1] < read_from_us - 2'000;
     sink.packets.pop_back();
     sink.arrivals_us.pop_back();
   }
   ASSERT_TRUE(stamping) << "the kernel never stamped a datagram";
-  timespec before{};
-  clock_gettime(CLOCK_REALTIME, &before);
+  const int64_t before_us = RealtimeNowUs();
   ASSERT_TRUE(SendDatagram(*sender, *receiver, 1, 100));
   usleep(30'000);
   ASSERT_TRUE(SendDatagram(*sender, *receiver, 2, 100));
   ASSERT_TRUE(loop.RunUntil([&] { return sink.packets.size() == 3; }, 5000));
-  const int64_t before_us = int64_t{before.tv_sec} * 1'000'000 + before.tv_nsec / 1000;
   ASSERT_GE(sink.arrivals_us[1], before_us);
   const int64_t gap_us = sink.arrivals_us[2] - sink.arrivals_us[1];
   EXPECT_GE(gap_us, 29'000);
