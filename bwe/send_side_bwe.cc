@@ -6,8 +6,7 @@
 namespace sb::bwe {
 
 SendSideBwe::SendSideBwe(Config config)
-    : config_(config),
-      aimd_(config.start_bps, config.min_bps, config.max_bps),
+    : aimd_(config.start_bps, config.min_bps, config.max_bps),
       loss_(config.start_bps, config.min_bps, config.max_bps) {}
 
 void SendSideBwe::OnPacketSent(uint16_t seq, int64_t send_us, size_t size, int probe_cluster) {

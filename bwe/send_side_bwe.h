@@ -84,7 +84,6 @@ class SendSideBwe {
   // Judges the clusters whose packets (most of them) have been acknowledged.
   void JudgeProbes(int64_t now_us);
 
-  const Config config_;
   rtp::SeqUnwrapper unwrapper_;
   std::array<Sent, kHistorySize> history_{};
   DelayBasedDetector detector_;
