@@ -39,10 +39,13 @@ Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters 
       listener_(listener),
       simulcast_(producer.simulcast()),
       rewrite_vp8_(producer.simulcast() && video_codec_ == rtp::VideoCodec::kVp8),
+      encoding_count_(producer.encoding_count()),
       paused_(paused),
       producer_paused_(producer.paused()),
+      preferred_layer_(producer.encoding_count() - 1),
+      allocated_layer_(producer.encoding_count() - 1),
+      selector_(producer.encoding_count(), producer.kind() == rtp::MediaKind::kVideo),
       rewriter_(producer.clock_rate()) {
-  if (!simulcast_) current_ = target_ = 0;
   if (!params_.encodings.empty()) ssrc_ = params_.encodings.front().ssrc;
   if (const auto* codec = params_.MediaCodec()) payload_type_ = codec->payload_type;
   mid_ext_id_ = params_.HeaderExtensionId(rtp::kUriMid);
@@ -78,6 +81,24 @@ void Consumer::SetProducerPaused(bool paused) {
   if (active()) RequestKeyFrame();
 }
 
+void Consumer::SetPreferredLayer(size_t layer) {
+  preferred_layer_ = std::min(layer, encoding_count_ - 1);
+  UpdateCeiling();
+}
+
+void Consumer::SetAllocatedLayer(size_t layer) {
+  const bool pause = layer == kNoEncoding;
+  if (!pause) allocated_layer_ = std::min(layer, encoding_count_ - 1);
+  UpdateCeiling();
+  if (bandwidth_paused_ == pause) return;
+  bandwidth_paused_ = pause;
+  if (active()) RequestKeyFrame();
+}
+
+void Consumer::UpdateCeiling() {
+  selector_.SetCeiling(std::min(preferred_layer_, allocated_layer_));
+}
+
 void Consumer::RequestSync() {
   rewriter_.RequestSync();
   vp8_rewriter_.RequestSync();
@@ -85,51 +106,37 @@ void Consumer::RequestSync() {
 }
 
 void Consumer::AskForKeyFrame() {
-  const size_t encoding = target_ != kNoEncoding ? target_ : current_;
+  const size_t encoding = target_encoding() != kNoEncoding ? target_encoding() : current_encoding();
   // A simulcast consumer that has seen no packet yet asks once it knows which encoding.
   if (encoding != kNoEncoding) listener_->OnConsumerKeyFrameNeeded(this, encoding);
 }
 
 void Consumer::RequestKeyFrame() {
   // Whatever happened, the next forwarded packet re-bases the stream; for video that must
-  // be a key frame, so ask for one.
+  // be a key frame, so ask for one (of the encoding the selector wants then, not necessarily
+  // the one forwarded before).
   RequestSync();
+  selector_.Restart();
   if (kind_ == rtp::MediaKind::kVideo) AskForKeyFrame();
 }
 
-void Consumer::UpdateTarget(int64_t now_ms) {
-  size_t live = kNoEncoding;
-  for (size_t i = producer_.encoding_count(); i-- > 0;) {
-    if (now_ms - producer_.last_packet_ms(i) <= kEncodingActiveWindowMs) {
-      live = i;
-      break;
-    }
-  }
-  // With nothing live there is nothing to switch to: keep the last choice.
-  if (live == kNoEncoding || live == target_) return;
-  target_ = live;
-  if (target_ != current_ && kind_ == rtp::MediaKind::kVideo) {
-    last_key_frame_request_ms_ = now_ms;
-    listener_->OnConsumerKeyFrameNeeded(this, target_);
-  }
-}
-
 bool Consumer::SelectEncoding(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms) {
-  UpdateTarget(now_ms);
-  if (encoding != target_ || target_ == current_) return encoding == current_;
-  // A packet of the encoding we want to switch to: only its key frame can start it (audio,
-  // which has no key frames, switches at once).
-  if (kind_ == rtp::MediaKind::kVideo && !rtp::IsKeyFrame(video_codec_, packet.payload())) {
-    if (now_ms - last_key_frame_request_ms_ >= kKeyFrameRetryMs) {
-      last_key_frame_request_ms_ = now_ms;
-      listener_->OnConsumerKeyFrameNeeded(this, target_);
-    }
-    return false;
+  const bool key_frame =
+      kind_ == rtp::MediaKind::kVideo && rtp::IsKeyFrame(video_codec_, packet.payload());
+  const LayerSelector::Decision decision =
+      selector_.OnPacket(producer_, encoding, key_frame, now_ms);
+  if (decision.key_frame_needed) {
+    last_key_frame_request_ms_ = now_ms;
+    listener_->OnConsumerKeyFrameNeeded(this, selector_.target());
+  } else if (decision.waiting_for_key_frame &&
+             now_ms - last_key_frame_request_ms_ >= kKeyFrameRetryMs) {
+    last_key_frame_request_ms_ = now_ms;
+    listener_->OnConsumerKeyFrameNeeded(this, selector_.target());
   }
-  if (current_ != kNoEncoding) ++stats_.layer_switches;
-  current_ = target_;
-  RequestSync();  // continue from what the subscriber got last
-  return true;
+  if (decision.switched) ++stats_.layer_switches;
+  // Continue from what the subscriber got last.
+  if (decision.changed) RequestSync();
+  return decision.forward;
 }
 
 void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms) {
@@ -218,7 +225,16 @@ void Consumer::RecordSent(const rtp::RtpPacket& packet, size_t encoding,
   run->last = std::max(run->last, seq);
 }
 
-Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_t now_ms) {
+bool Consumer::SendProbePacket(int64_t now_ms) {
+  if (rtx_payload_type_ == 0 || !active()) return false;
+  const auto newest = out_seq_unwrapper_.last();
+  if (!newest) return false;
+  return Retransmit(static_cast<uint16_t>(*newest), now_ms, /*probe=*/true) ==
+         RetransmitResult::kSent;
+}
+
+Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_t now_ms,
+                                                bool probe) {
   using enum RetransmitResult;
   const auto newest = out_seq_unwrapper_.last();
   if (!newest) return kUnavailable;
@@ -234,7 +250,9 @@ Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_
   }
   if (run == nullptr) return kUnavailable;  // never sent, or from a run forgotten since
   Retransmission& last = retransmissions_[static_cast<size_t>(seq) % kRetransmitLogSize];
-  if (last.seq == seq && now_ms - last.sent_ms < kRetransmitIntervalMs) return kDuplicate;
+  if (!probe && last.seq == seq && now_ms - last.sent_ms < kRetransmitIntervalMs) {
+    return kDuplicate;
+  }
 
   const rtp::PacketHistory* history = producer_.history(run->encoding);
   if (history == nullptr) return kUnavailable;
@@ -250,7 +268,7 @@ Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_
     return kUnavailable;
   }
   // Charged as held (the rewrite changes a few bytes at most), before the work of sending.
-  if (!budget_.TryRetransmit(stored.size(), now_ms)) return kOverBudget;
+  if (!probe && !budget_.TryRetransmit(stored.size(), now_ms)) return kOverBudget;
 
   uint8_t* buffer = g_send_buffer;
   size_t len = WritePacket(*packet, sequence_number, packet->timestamp() + run->ts_offset, buffer,
@@ -272,9 +290,14 @@ Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_
     ++rtx_seq_;
     buffer = g_rtx_buffer;
   }
-  last = {seq, now_ms};
-  ++stats_.retransmitted;
-  stats_.retransmitted_bytes += packet->payload().size();
+  if (probe) {
+    ++stats_.probe_packets;
+    stats_.probe_bytes += len;
+  } else {
+    last = {seq, now_ms};
+    ++stats_.retransmitted;
+    stats_.retransmitted_bytes += packet->payload().size();
+  }
   listener_->OnConsumerSendRtp(this, buffer, len, kSendBufferSize);
   return kSent;
 }
@@ -324,8 +347,8 @@ void Consumer::ReceiveReportBlock(uint8_t fraction_lost, int32_t cumulative_lost
 
 std::optional<Consumer::SenderReportFields> Consumer::MakeSenderReport(
     const Producer& producer) const {
-  if (!rewriter_.started() || current_ == kNoEncoding) return std::nullopt;
-  const auto& info = producer.sender_info(current_);
+  if (!rewriter_.started() || current_encoding() == kNoEncoding) return std::nullopt;
+  const auto& info = producer.sender_info(current_encoding());
   if (!info.valid) return std::nullopt;
   return SenderReportFields{
       info.ntp_sec, info.ntp_frac, info.rtp_timestamp + rewriter_.timestamp_offset(),

@@ -3,11 +3,13 @@
 // one continuous stream across pauses and simulcast layer switches, and for video it starts
 // (and restarts) only on a key frame.
 //
-// Of a simulcast producer it forwards one encoding: the highest one that has received media
-// within kEncodingActiveWindowMs. When that target changes it asks for a key frame of the
-// target and keeps forwarding the current encoding until the key frame arrives, then switches
-// there (if the current encoding stopped, nothing is forwarded meanwhile). A VP8 stream's
-// picture id and TL0PICIDX are kept continuous across the switch too.
+// Of a simulcast producer it forwards one encoding, as its LayerSelector decides: the highest
+// live one under the ceiling set by the subscriber's preference and the bandwidth allocator.
+// When that target changes it asks for a key frame of the target and keeps forwarding the
+// current encoding until the key frame arrives, then switches there (if the current encoding
+// stopped, nothing is forwarded meanwhile). A VP8 stream's picture id and TL0PICIDX are kept
+// continuous across the switch too. The allocator may also pause a video consumer whose
+// lowest encoding does not fit (bandwidth_paused); it resumes at a key frame.
 //
 // On a subscriber's NACK (RFC 4585 6.2.1) it maps each requested sequence number back to the
 // producer encoding and original sequence number it was sent from, takes that packet from the
@@ -26,6 +28,7 @@
 #include <string>
 
 #include "absl/types/span.h"
+#include "router/layer_selector.h"
 #include "router/retransmit_budget.h"
 #include "rtp/codecs/keyframe.h"
 #include "rtp/codecs/vp8_rewriter.h"
@@ -40,13 +43,9 @@ class Producer;
 
 class Consumer {
  public:
-  // A simulcast encoding counts as live while one of its packets arrived within this window.
-  // 1 s spans several frame intervals even at the few frames per second a browser lowers a
-  // layer to under load, and a subscriber gets the next layer down about a second after a
-  // publisher stops sending the top one.
-  static constexpr int64_t kEncodingActiveWindowMs = 1000;
-  // No encoding (a simulcast consumer before it has seen a packet).
-  static constexpr size_t kNoEncoding = SIZE_MAX;
+  static constexpr int64_t kEncodingActiveWindowMs = LayerSelector::kEncodingActiveWindowMs;
+  // No encoding (a simulcast consumer before it has seen a packet; an allocation of nothing).
+  static constexpr size_t kNoEncoding = LayerSelector::kNone;
   // A packet is retransmitted to a subscriber at most once in this interval: a receiver
   // repeats a NACK after about one RTT when the retransmission has not arrived (Chromium waits
   // max(rtt, 5 ms) and more), and without an RTT estimate 100 ms covers most paths while still
@@ -97,6 +96,8 @@ class Consumer {
     uint64_t nack_over_cap = 0;
     uint64_t nack_unavailable = 0;
     uint32_t layer_switches = 0;  // simulcast switches made (the first start not counted)
+    uint64_t probe_packets = 0;   // RTX copies sent to probe the path for the estimate
+    uint64_t probe_bytes = 0;
   };
 
   // `params` are the consumer's own (from rtp::ConsumerParameters), `producer` the source. The
@@ -111,14 +112,30 @@ class Consumer {
   uint32_t ssrc() const { return ssrc_; }
   bool paused() const { return paused_; }
   bool producer_paused() const { return producer_paused_; }
-  bool active() const { return !paused_ && !producer_paused_; }
+  bool active() const { return !paused_ && !producer_paused_ && !bandwidth_paused_; }
   // The producer encoding being forwarded, and the one wanted (equal unless a switch is
   // waiting for a key frame); kNoEncoding before a simulcast consumer's first packet.
-  size_t current_encoding() const { return current_; }
-  size_t target_encoding() const { return target_; }
+  size_t current_encoding() const { return simulcast_ ? selector_.current() : 0; }
+  size_t target_encoding() const { return simulcast_ ? selector_.target() : 0; }
+  size_t encoding_count() const { return encoding_count_; }
 
   void SetPaused(bool paused);
   void SetProducerPaused(bool paused);
+  // The highest encoding the subscriber wants (e.g. for its tile size); the top by default.
+  void SetPreferredLayer(size_t layer);
+  size_t preferred_layer() const { return preferred_layer_; }
+  // What the bandwidth allocator allows: the highest encoding, or kNoEncoding to pause the
+  // stream until it fits again. Everything, until an allocator says otherwise.
+  void SetAllocatedLayer(size_t layer);
+  size_t allocated_layer() const { return allocated_layer_; }
+  bool bandwidth_paused() const { return bandwidth_paused_; }
+  // Higher is served first when bandwidth is short (e.g. 2 screen share, 1 active speaker).
+  void SetPriority(int priority) { priority_ = priority; }
+  int priority() const { return priority_; }
+  bool has_rtx() const { return rtx_payload_type_ != 0; }
+  // Sends the last packet forwarded again as RTX (a probe of the subscriber's path, RFC 4588
+  // payload for the receiver to discard); false when there is none or no RTX was negotiated.
+  bool SendProbePacket(int64_t now_ms);
   void RequestKeyFrame();
 
   // Rewrites and sends one packet of the producer's `encoding` (already accounted by the
@@ -148,10 +165,11 @@ class Consumer {
   // Asks for a key frame of the encoding a subscriber is waiting for: the pending target, or
   // the current one.
   void AskForKeyFrame();
-  // Simulcast: follows the producer's live encodings; true when `packet` of `encoding` is to
-  // be forwarded (switching to it first if it is the target's key frame).
+  // Simulcast: asks the selector; true when `packet` of `encoding` is to be forwarded
+  // (switching to it first if it is the target's key frame).
   bool SelectEncoding(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms);
-  void UpdateTarget(int64_t now_ms);
+  // The selector's ceiling from the preference and the allocation.
+  void UpdateCeiling();
   // Writes `packet` as sent to the subscriber (ssrc, payload type, extensions, numbers) into
   // `out`; 0 when it does not fit.
   size_t WritePacket(const rtp::RtpPacket& packet, uint16_t sequence_number, uint32_t timestamp,
@@ -160,8 +178,9 @@ class Consumer {
   void RecordSent(const rtp::RtpPacket& packet, size_t encoding, rtp::StreamRewriter::Output out);
   enum class RetransmitResult { kSent, kUnavailable, kDuplicate, kOverBudget };
   // Sends output packet `sequence_number` again, unless it cannot be mapped exactly or is no
-  // longer held, went out again too recently, or would exceed the budget.
-  RetransmitResult Retransmit(uint16_t sequence_number, int64_t now_ms);
+  // longer held, went out again too recently, or would exceed the budget (a probe is neither
+  // limited by those two nor counted as a retransmission).
+  RetransmitResult Retransmit(uint16_t sequence_number, int64_t now_ms, bool probe = false);
 
   const std::string id_;
   const std::string producer_id_;
@@ -181,10 +200,14 @@ class Consumer {
   uint8_t transport_cc_ext_id_ = 0;        // the subscriber's transport-wide sequence number id
   std::array<uint8_t, 256> ext_id_map_{};  // producer's extension id -> ours (0 = drop)
 
+  const size_t encoding_count_;
   bool paused_ = false;
   bool producer_paused_ = false;
-  size_t current_ = kNoEncoding;
-  size_t target_ = kNoEncoding;
+  bool bandwidth_paused_ = false;
+  int priority_ = 0;
+  size_t preferred_layer_;
+  size_t allocated_layer_;
+  LayerSelector selector_;        // simulcast only
   rtp::StreamRewriter rewriter_;  // continuous seq/ts across pauses, resyncs and switches
   rtp::Vp8Rewriter vp8_rewriter_;
   int64_t last_key_frame_request_ms_ = INT64_MIN / 2;  // long ago: the first ask goes out

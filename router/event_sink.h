@@ -2,6 +2,7 @@
 // IPC notifications). One sink per worker, shared by its routers.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "transport/transport_types.h"
@@ -16,6 +17,9 @@ class EventSink {
                                     const std::string& reason) = 0;
   virtual void OnConsumerProducerClosed(const std::string& consumer_id) = 0;
   virtual void OnConsumerProducerPaused(const std::string& consumer_id, bool paused) = 0;
+  // A subscriber transport's send estimate or its allocation moved.
+  virtual void OnTransportBandwidth(const std::string& /*transport_id*/, int64_t /*estimate_bps*/,
+                                    int64_t /*allocated_bps*/, int64_t /*desired_bps*/) {}
 };
 
 }  // namespace sb::router

@@ -52,6 +52,7 @@ bool Producer::ReceiveRtpPacket(const rtp::RtpPacket& packet, size_t encoding, i
   e.receive_stats.OnPacket(packet.sequence_number(), packet.timestamp(), now_ms,
                            media_codec_.clock_rate, packet.size());
   e.last_packet_ms = now_ms;
+  e.rate.Add(packet.size(), now_ms);
   if (kind_ == rtp::MediaKind::kVideo && !paused_) {
     e.history.Insert(packet.sequence_number(),
                      absl::Span<const uint8_t>(packet.data(), packet.size()));

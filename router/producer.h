@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "rtp/codecs/keyframe.h"
 #include "rtp/packet_history.h"
+#include "rtp/rate_meter.h"
 #include "rtp/receive_stats.h"
 #include "rtp/rtcp/report_block.h"
 #include "rtp/rtp_packet.h"
@@ -101,6 +102,15 @@ class Producer {
   void set_rtx_ssrc(size_t encoding, uint32_t ssrc) { encodings_[encoding].rtx_ssrc = ssrc; }
   // When media last arrived on an encoding (kNever before the first packet).
   int64_t last_packet_ms(size_t encoding) const { return encodings_[encoding].last_packet_ms; }
+  // Whether media arrived on an encoding within `window_ms` of `now_ms`.
+  bool live(size_t encoding, int64_t now_ms, int64_t window_ms) const {
+    return now_ms - encodings_[encoding].last_packet_ms <= window_ms;
+  }
+  // What the publisher sends on an encoding, bits per second over the last second (whole RTP
+  // packets, retransmissions not counted): the cost of forwarding it, for the allocator.
+  int64_t bitrate_bps(size_t encoding, int64_t now_ms) const {
+    return encodings_[encoding].rate.BitsPerSecond(now_ms);
+  }
 
   // Accounts a packet of `encoding` from the publisher; true when it should be forwarded
   // (known payload type and not paused).
@@ -144,6 +154,7 @@ class Producer {
     rtp::ReceiveStats receive_stats;
     SenderInfo sender_info;
     int64_t last_packet_ms = kNever;
+    rtp::RateMeter rate;
     int64_t last_key_frame_request_ms = -kKeyFrameRequestIntervalMs;
     bool key_frame_request_deferred = false;
     uint32_t pli_sent = 0;

@@ -252,6 +252,13 @@ void Router::OnTransportDtlsState(Transport* transport, transport::DtlsState sta
   events_->OnTransportDtlsState(transport->id(), state, reason);
 }
 
+void Router::OnTransportBandwidth(Transport* transport) {
+  const BandwidthController* b = transport->bandwidth();
+  if (b == nullptr) return;
+  events_->OnTransportBandwidth(transport->id(), b->estimate_bps(), b->allocated_bps(),
+                                b->desired_bps());
+}
+
 const Producer* Router::ProducerOf(const Consumer* consumer) const {
   auto it = producer_of_.find(consumer);
   return it == producer_of_.end() ? nullptr : it->second;

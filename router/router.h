@@ -58,6 +58,7 @@ class Router : public Transport::Listener {
   void OnTransportDtlsState(Transport* transport, transport::DtlsState state,
                             const std::string& reason) override;
   const Producer* ProducerOf(const Consumer* consumer) const override;
+  void OnTransportBandwidth(Transport* transport) override;
 
   // Closes every consumer of a producer that is going away, telling the control process.
   void DetachConsumersOf(Producer* producer);

@@ -59,6 +59,7 @@ Transport::Transport(std::string id, uv_loop_t* loop, Listener* listener)
     : id_(std::move(id)), loop_(loop), listener_(listener), rtcp_ssrc_(RandomSsrc()) {}
 
 Transport::~Transport() {
+  bandwidth_.reset();  // it reads consumers_
   rtcp_timer_.reset();
   key_frame_timer_.reset();
   transport_feedback_timer_.reset();
@@ -145,6 +146,9 @@ absl::Status Transport::AddConsumer(std::unique_ptr<Consumer> consumer) {
   }
   if (consumers_by_ssrc_.contains(consumer->ssrc())) {
     return absl::AlreadyExistsError("consumer ssrc already in use");
+  }
+  if (!bandwidth_ && consumer->rtp_parameters().HeaderExtensionId(rtp::kUriTransportWideCc) != 0) {
+    bandwidth_ = std::make_unique<BandwidthController>(loop_, consumers_, this);
   }
   consumers_by_ssrc_[consumer->ssrc()] = consumer.get();
   consumers_[consumer->id()] = std::move(consumer);
@@ -320,10 +324,10 @@ void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
                   c->ReceiveNack(nack->SequenceNumbers(), now_ms);
                 }
               }
-            } else if (h.count_or_fmt == rtp::kRtpfbTwcc && send_bwe_) {
+            } else if (h.count_or_fmt == rtp::kRtpfbTwcc && bandwidth_) {
               if (auto feedback = rtp::TransportFeedback::Parse(h.packet)) {
                 ++counters_.transport_feedback_received;
-                send_bwe_->OnFeedback(*feedback, static_cast<int64_t>(uv_hrtime() / 1000));
+                bandwidth_->OnFeedback(*feedback);
               }
             }
             break;
@@ -336,20 +340,21 @@ void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
 }
 
 uint16_t Transport::AllocateTransportSequenceNumber() {
-  if (!send_bwe_) send_bwe_ = std::make_unique<bwe::SendSideBwe>();
-  allocated_transport_seq_ = next_transport_seq_++;
-  return *allocated_transport_seq_;
+  if (!bandwidth_) bandwidth_ = std::make_unique<BandwidthController>(loop_, consumers_, this);
+  return bandwidth_->AllocateSequenceNumber();
 }
 
 void Transport::OnConsumerSendRtp(Consumer* /*consumer*/, uint8_t* data, size_t len,
                                   size_t capacity) {
-  if (allocated_transport_seq_) {
-    send_bwe_->OnPacketSent(*allocated_transport_seq_, static_cast<int64_t>(uv_hrtime() / 1000),
-                            len);
-    allocated_transport_seq_.reset();
-  }
+  if (bandwidth_) bandwidth_->OnPacketSent(len);
   webrtc_->SendRtp(data, len, capacity);
 }
+
+const Producer* Transport::ProducerOf(const Consumer* consumer) const {
+  return listener_->ProducerOf(consumer);
+}
+
+void Transport::OnBandwidthChanged() { listener_->OnTransportBandwidth(this); }
 
 void Transport::OnConsumerKeyFrameNeeded(Consumer* consumer, size_t encoding) {
   listener_->OnTransportConsumerKeyFrameNeeded(this, consumer, encoding);

@@ -12,7 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "base/uv_timer.h"
-#include "bwe/send_side_bwe.h"
+#include "router/bandwidth_controller.h"
 #include "router/consumer.h"
 #include "router/producer.h"
 #include "rtp/transport_cc_receiver.h"
@@ -20,7 +20,9 @@
 
 namespace sb::router {
 
-class Transport : public transport::WebRtcTransport::Listener, public Consumer::Listener {
+class Transport : public transport::WebRtcTransport::Listener,
+                  public Consumer::Listener,
+                  public BandwidthController::Listener {
  public:
   // RFC 3550 6.2 suggests 5 s minimum for large sessions; WebRTC endpoints use about 1 s for
   // video so that loss and RTT figures stay fresh. We send every second, jittered by +-50%.
@@ -42,6 +44,8 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
                                       const std::string& reason) = 0;
     // The source producer of a consumer (for sender reports); nullptr if gone.
     virtual const Producer* ProducerOf(const Consumer* consumer) const = 0;
+    // The send estimate or its allocation moved (see bandwidth()).
+    virtual void OnTransportBandwidth(Transport* /*transport*/) {}
   };
 
   struct Counters {
@@ -63,9 +67,10 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   const transport::WebRtcTransport& webrtc() const { return *webrtc_; }
   const Counters& counters() const { return counters_; }
   const rtp::TransportCcReceiver& transport_cc() const { return transport_cc_; }
-  // The send-side estimate of what this transport may send its subscriber, from the
-  // subscriber's transport-cc feedback; nullptr until a consumer negotiated the extension.
-  const bwe::SendSideBwe* send_bwe() const { return send_bwe_.get(); }
+  // What this transport may send its subscriber (the estimate from the subscriber's
+  // transport-cc feedback) and how it is shared among the consumers; nullptr until a consumer
+  // negotiated the transport-wide sequence number extension.
+  const BandwidthController* bandwidth() const { return bandwidth_.get(); }
 
   absl::Status AddProducer(std::unique_ptr<Producer> producer);
   std::unique_ptr<Producer> RemoveProducer(const std::string& id);
@@ -103,6 +108,10 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   void OnConsumerKeyFrameNeeded(Consumer* consumer, size_t encoding) override;
   uint16_t AllocateTransportSequenceNumber() override;
 
+  // BandwidthController::Listener
+  const Producer* ProducerOf(const Consumer* consumer) const override;
+  void OnBandwidthChanged() override;
+
   // One encoding of a producer (or of its RTX stream).
   struct StreamRef {
     Producer* producer = nullptr;
@@ -136,10 +145,8 @@ class Transport : public transport::WebRtcTransport::Listener, public Consumer::
   uint8_t transport_cc_ext_id_ = 0;
   rtp::TransportCcReceiver transport_cc_;
   uint32_t transport_cc_media_ssrc_ = 0;  // a media ssrc of the publisher, for the feedback
-  // Sending side: our transport-wide numbers and the estimate they feed.
-  std::unique_ptr<bwe::SendSideBwe> send_bwe_;
-  uint16_t next_transport_seq_ = 1;
-  std::optional<uint16_t> allocated_transport_seq_;  // for the packet being written
+  // Sending side: our transport-wide numbers, the estimate they feed and its allocation.
+  std::unique_ptr<BandwidthController> bandwidth_;
 
   absl::flat_hash_map<std::string, std::unique_ptr<Producer>> producers_;
   absl::flat_hash_map<std::string, std::unique_ptr<Consumer>> consumers_;

@@ -612,6 +612,15 @@ void Conference::OnWorkerNotification(int index, const fbs::Notification& notifi
         break;
       }
     }
+  } else if (notification.event() == fbs::Event::TRANSPORT_BANDWIDTH) {
+    const auto* body = notification.body_as_TransportBandwidth();
+    if (!body) return;
+    for (auto& [participant_id, p] : participants_) {
+      if (p->recv.id != id) continue;
+      p->recv.bandwidth = TransportSide::Bandwidth{body->estimate_bps(), body->allocated_bps(),
+                                                   body->desired_bps()};
+      break;
+    }
   } else if (notification.event() == fbs::Event::TRANSPORT_ICE_STATE_CHANGE) {
     const auto* body = notification.body_as_IceStateChange();
     if (body) {
@@ -627,7 +636,15 @@ nlohmann::json Conference::RoomsJson() const {
     nlohmann::json participants = nlohmann::json::array();
     for (const auto& id : room->participant_ids) {
       auto it = participants_.find(id);
-      if (it != participants_.end()) participants.push_back(it->second->ToJson());
+      if (it == participants_.end()) continue;
+      nlohmann::json json = it->second->ToJson();
+      // For the operator only (not in what other participants are told).
+      if (const auto& b = it->second->recv.bandwidth) {
+        json["bandwidth"] = {{"estimateBps", b->estimate_bps},
+                             {"allocatedBps", b->allocated_bps},
+                             {"desiredBps", b->desired_bps}};
+      }
+      participants.push_back(std::move(json));
     }
     WorkerProcess* worker = pool_->worker(room->worker_index);
     rooms.push_back({{"name", room->name},

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,12 @@ struct TransportSide {
   bool connect_sent = false;
   std::string remote_ufrag;  // the client's, from its last description: a change is an ICE restart
   bool restarting_ice = false;
+  // The worker's latest word on what this transport may send (receiving side only): the
+  // send estimate, what its consumers were given, what they would take (TRANSPORT_BANDWIDTH).
+  struct Bandwidth {
+    uint64_t estimate_bps = 0, allocated_bps = 0, desired_bps = 0;
+  };
+  std::optional<Bandwidth> bandwidth;
 };
 
 struct Participant {

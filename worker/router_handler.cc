@@ -130,9 +130,13 @@ flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBu
   b.add_dtls_client_hellos_after_handshake(dtls.client_hellos_after_handshake);
   b.add_transport_feedback_sent(c.transport_feedback_sent);
   b.add_transport_feedback_received(c.transport_feedback_received);
-  if (const bwe::SendSideBwe* bwe = transport.send_bwe()) {
-    b.add_send_estimate_bps(static_cast<uint64_t>(bwe->target_bps()));
-    b.add_send_acked_bps(static_cast<uint64_t>(bwe->acked_bps().value_or(0)));
+  if (const router::BandwidthController* bandwidth = transport.bandwidth()) {
+    b.add_send_estimate_bps(static_cast<uint64_t>(bandwidth->estimate_bps()));
+    b.add_send_acked_bps(static_cast<uint64_t>(bandwidth->bwe().acked_bps().value_or(0)));
+    b.add_send_allocated_bps(static_cast<uint64_t>(bandwidth->allocated_bps()));
+    b.add_send_desired_bps(static_cast<uint64_t>(bandwidth->desired_bps()));
+    b.add_probe_clusters(bandwidth->counters().probe_clusters);
+    b.add_probe_packets(bandwidth->counters().probe_packets);
   }
   b.add_dtls_renegotiations_refused(dtls.renegotiations_refused);
   b.add_dtls_fingerprint_mismatches(dtls.fingerprint_mismatches);
@@ -412,8 +416,14 @@ void RouterHandler::HandleConsumerRequest(const fbs::Request& request, router::R
           fbb, s.ssrc, s.packets, s.bytes, s.packets_lost, s.fraction_lost, s.jitter,
           s.pli_received, s.fir_received, s.nack_received, rid_offset, s.retransmitted, 0,
           s.nack_duplicates, s.nack_over_budget, s.nack_over_cap, s.nack_unavailable)};
-      auto stats = fbs::CreateConsumerStatsDirect(fbb, id.c_str(), consumer->paused(),
-                                                  consumer->producer_paused(), &streams);
+      auto layer = [](size_t l) {
+        return l == router::Consumer::kNoEncoding ? -1 : static_cast<int32_t>(l);
+      };
+      auto stats = fbs::CreateConsumerStatsDirect(
+          fbb, id.c_str(), consumer->paused(), consumer->producer_paused(), &streams,
+          layer(encoding), layer(consumer->preferred_layer()),
+          consumer->bandwidth_paused() ? -1 : layer(consumer->allocated_layer()),
+          consumer->bandwidth_paused(), s.layer_switches);
       return respond.Ok(fbs::ResponseBody::ConsumerStats, stats.Union());
     }
     default:
@@ -437,6 +447,16 @@ void RouterHandler::OnTransportDtlsState(const std::string& transport_id,
   auto body = fbs::CreateDtlsStateChangeDirect(fbb, ToFbs(state), reason.c_str());
   notifier_->NotifyWithBody(fbb, fbs::Event::TRANSPORT_DTLS_STATE_CHANGE, transport_id,
                             fbs::NotificationBody::DtlsStateChange, body.Union());
+}
+
+void RouterHandler::OnTransportBandwidth(const std::string& transport_id, int64_t estimate_bps,
+                                         int64_t allocated_bps, int64_t desired_bps) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fbs::CreateTransportBandwidth(fbb, static_cast<uint64_t>(estimate_bps),
+                                            static_cast<uint64_t>(allocated_bps),
+                                            static_cast<uint64_t>(desired_bps));
+  notifier_->NotifyWithBody(fbb, fbs::Event::TRANSPORT_BANDWIDTH, transport_id,
+                            fbs::NotificationBody::TransportBandwidth, body.Union());
 }
 
 void RouterHandler::OnConsumerProducerClosed(const std::string& consumer_id) {

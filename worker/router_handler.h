@@ -30,6 +30,8 @@ class RouterHandler : public RequestHandler, public router::EventSink {
                             const std::string& reason) override;
   void OnConsumerProducerClosed(const std::string& consumer_id) override;
   void OnConsumerProducerPaused(const std::string& consumer_id, bool paused) override;
+  void OnTransportBandwidth(const std::string& transport_id, int64_t estimate_bps,
+                            int64_t allocated_bps, int64_t desired_bps) override;
 
  private:
   void HandleRouterRequest(const fbs::Request& request, router::Router* router, Responder& respond);

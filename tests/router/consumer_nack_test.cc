@@ -295,3 +295,44 @@ TEST_F(ConsumerNackTest, AudioRetransmitsNothing) {
 
 }  // namespace
 }  // namespace sb::router
+
+namespace sb::router {
+namespace {
+
+// Probes of the subscriber's path for the bandwidth estimate: the last packet sent again as
+// RTX, as often as asked (not limited like NACK answers, not counted as retransmissions).
+TEST_F(ConsumerNackTest, ProbePacketsAreRtxCopiesOfTheLastPacketSent) {
+  Make(/*with_rtx=*/true);
+  Video(500, true, kStartMs);
+  Video(501, false, kStartMs + 1, /*marker=*/false, /*size=*/1000);
+  const SentPacket last = listener_.sent.back();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(consumer_->SendProbePacket(kStartMs + 2));
+  ASSERT_EQ(listener_.sent.size(), 12u);
+  for (size_t i = 2; i < 12; ++i) {
+    const SentPacket& probe = listener_.sent[i];
+    EXPECT_EQ(probe.ssrc, kConsumerRtxSsrc);
+    // RFC 4588 4: the original sequence number, then the payload.
+    ASSERT_GE(probe.payload.size(), 2u);
+    EXPECT_EQ((probe.payload[0] << 8) | probe.payload[1], last.seq);
+    // Each with a transport-wide number of its own, for the subscriber's feedback.
+    EXPECT_GT(TransportSeq(probe), TransportSeq(listener_.sent[i - 1]));
+  }
+  EXPECT_EQ(consumer_->stats().probe_packets, 10u);
+  EXPECT_GT(consumer_->stats().probe_bytes, 10u * 1000);
+  EXPECT_EQ(consumer_->stats().retransmitted, 0u);
+  // The stream itself goes on where it was.
+  Video(502, false, kStartMs + 3);
+  EXPECT_EQ(listener_.sent.back().seq, static_cast<uint16_t>(last.seq + 1));
+}
+
+TEST_F(ConsumerNackTest, NoProbeWithoutRtxOrBeforeTheFirstPacket) {
+  Make(/*with_rtx=*/true);
+  EXPECT_FALSE(consumer_->SendProbePacket(kStartMs));
+  Make(/*with_rtx=*/false);
+  Video(1, true, kStartMs);
+  EXPECT_FALSE(consumer_->SendProbePacket(kStartMs + 1));
+  EXPECT_EQ(listener_.sent.size(), 1u);
+}
+
+}  // namespace
+}  // namespace sb::router

@@ -274,6 +274,53 @@ TEST_F(SimulcastConsumerTest, ResumedConsumerStartsOnWhatIsLiveThen) {
   EXPECT_EQ(FieldsOf(listener_.sent[before]).picture_id, (FieldsOf(last).picture_id + 1) & 0x7FFF);
 }
 
+TEST_F(SimulcastConsumerTest, PreferenceAndAllocationAreCeilings) {
+  StartOn(kF);
+  // A small tile: the subscriber prefers q; the switch happens at q's key frame, continuous.
+  consumer_->SetPreferredLayer(kQ);
+  size_t before = listener_.sent.size();
+  Frames(5);
+  EXPECT_EQ(listener_.key_frame_encodings.back(), kQ);
+  EXPECT_EQ(consumer_->current_encoding(), kQ);
+  EXPECT_EQ(LayerOf(listener_.sent.back()), kQ);
+  for (size_t i = before; i < listener_.sent.size(); ++i) {
+    EXPECT_EQ(listener_.sent[i].seq, static_cast<uint16_t>(listener_.sent[i - 1].seq + 1));
+  }
+  // Larger again, but the allocator allows only h: the smaller of the two wins.
+  consumer_->SetAllocatedLayer(kH);
+  consumer_->SetPreferredLayer(kF);
+  Frames(5);
+  EXPECT_EQ(consumer_->current_encoding(), kH);
+  EXPECT_EQ(consumer_->allocated_layer(), kH);
+  consumer_->SetAllocatedLayer(kF);
+  Frames(5);
+  EXPECT_EQ(consumer_->current_encoding(), kF);
+  EXPECT_EQ(consumer_->stats().layer_switches, 3u);
+  // A ceiling past the top is the top.
+  consumer_->SetPreferredLayer(7);
+  EXPECT_EQ(consumer_->preferred_layer(), kF);
+}
+
+TEST_F(SimulcastConsumerTest, PausedForBandwidthResumesAtAKeyFrameWhereItLeftOff) {
+  StartOn(kF);
+  const SentPacket last = listener_.sent.back();
+  consumer_->SetAllocatedLayer(Consumer::kNoEncoding);
+  EXPECT_TRUE(consumer_->bandwidth_paused());
+  EXPECT_FALSE(consumer_->active());
+  const size_t before = listener_.sent.size();
+  Frames(20);
+  EXPECT_EQ(listener_.sent.size(), before) << "nothing while it does not fit";
+  // It fits again at q: a key frame of q is asked for, and the stream continues from there.
+  consumer_->SetAllocatedLayer(kQ);
+  EXPECT_FALSE(consumer_->bandwidth_paused());
+  Frames(5);
+  ASSERT_GT(listener_.sent.size(), before);
+  EXPECT_EQ(LayerOf(listener_.sent[before]), kQ);
+  EXPECT_TRUE(FieldsOf(listener_.sent[before]).key);
+  EXPECT_EQ(listener_.sent[before].seq, static_cast<uint16_t>(last.seq + 1));
+  EXPECT_EQ(FieldsOf(listener_.sent[before]).picture_id, (FieldsOf(last).picture_id + 1) & 0x7FFF);
+}
+
 TEST_F(SimulcastConsumerTest, NothingLiveForwardsNothing) {
   StartOn(kF);
   const size_t before = listener_.sent.size();

@@ -289,12 +289,11 @@ TEST_F(TransportTest, ForwardedPacketsAreNumberedAndFeedbackFeedsTheEstimate) {
   auto consumer = router_->Consume("sub", "c", "pv", rtp::RouterCapabilities(), "0", false);
   ASSERT_TRUE(consumer.ok()) << consumer.status();
   ASSERT_EQ((*consumer)->rtp_parameters().HeaderExtensionId(rtp::kUriTransportWideCc), 5);
-  EXPECT_EQ(sub_->send_bwe(), nullptr) << "nothing sent yet";
+  ASSERT_NE(sub_->bandwidth(), nullptr) << "from the first consumer that numbers packets";
   for (uint16_t i = 0; i < 40; ++i) {
     Deliver(pub_, 96, static_cast<uint16_t>(10 + i), kQ, Vp8Frame(i == 0, i, 0));
   }
   ASSERT_EQ((*consumer)->stats().packets, 40u);
-  ASSERT_NE(sub_->send_bwe(), nullptr);
   // The subscriber got numbers 1..40 (the transport's counter), 1 ms apart; 3 were lost.
   std::vector<rtp::TwccPacketStatus> statuses;
   for (uint16_t seq = 1; seq <= 40; ++seq) {
@@ -306,13 +305,13 @@ TEST_F(TransportTest, ForwardedPacketsAreNumberedAndFeedbackFeedsTheEstimate) {
   ASSERT_GT(len, 0u);
   DeliverRtcp(sub_, buffer, len);
   EXPECT_EQ(sub_->counters().transport_feedback_received, 1u);
-  const auto& c = sub_->send_bwe()->counters();
+  const auto& c = sub_->bandwidth()->bwe().counters();
   EXPECT_EQ(c.unknown, 0u) << "every number in the feedback was one we sent";
   EXPECT_EQ(c.packets_acked, 37u);
   EXPECT_EQ(c.packets_lost, 3u);
-  EXPECT_EQ(sub_->send_bwe()->target_bps(), 300'000) << "the start value, until it learns more";
+  EXPECT_EQ(sub_->bandwidth()->estimate_bps(), 300'000) << "the start value, until it learns more";
   // The publisher's transport sends nothing with numbers of ours.
-  EXPECT_EQ(pub_->send_bwe(), nullptr);
+  EXPECT_EQ(pub_->bandwidth(), nullptr);
 }
 
 TEST_F(TransportTest, WithoutTheExtensionNoFeedback) {
@@ -326,6 +325,71 @@ TEST_F(TransportTest, WithoutTheExtensionNoFeedback) {
   loop_.RunUntil([] { return false; }, 250);
   EXPECT_EQ(pub_->transport_cc().counters().packets, 0u);
   EXPECT_EQ(pub_->counters().transport_feedback_sent, 0u);
+}
+
+}  // namespace
+}  // namespace sb::router
+
+namespace sb::router {
+namespace {
+
+// The subscriber's estimate caps what its consumers forward, once it sends feedback: before
+// that nothing is limited (a subscriber that never sends feedback is never held back).
+TEST_F(TransportTest, TheEstimateCapsTheLayerOnceTheSubscriberSendsFeedback) {
+  Producer* producer = ProduceSimulcast();
+  ASSERT_NE(producer, nullptr);
+  auto consumer = router_->Consume("sub", "c", "pv", rtp::RouterCapabilities(), "0", false);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  Layer(kQ, "q", 1);
+  Layer(kH, "h", 1);
+  Layer(kF, "f", 1);
+  // Within a second: q ~25 kbit/s, h ~130 kbit/s, f ~350 kbit/s.
+  auto burst = [&](uint32_t ssrc, int packets, size_t size) {
+    std::vector<uint8_t> payload = Vp8Frame(false, 7, 0);
+    payload.resize(size);
+    for (int i = 0; i < packets; ++i) {
+      Deliver(pub_, 96, static_cast<uint16_t>(2 + i), ssrc, payload);
+    }
+  };
+  burst(kQ, 10, 300);
+  burst(kH, 30, 520);
+  burst(kF, 40, 1080);
+  Consumer* c = *consumer;
+  ASSERT_GE(c->stats().packets, 40u);
+  const BandwidthController* bandwidth = sub_->bandwidth();
+  ASSERT_NE(bandwidth, nullptr);
+  const uint64_t allocations = bandwidth->counters().allocations;
+  ASSERT_TRUE(
+      loop_.RunUntil([&] { return bandwidth->counters().allocations > allocations; }, 2000));
+  EXPECT_EQ(c->allocated_layer(), 2u) << "no feedback yet: no limit";
+  EXPECT_GT(bandwidth->desired_bps(), 300'000);
+  EXPECT_EQ(bandwidth->counters().probe_clusters, 0u) << "no probe without feedback";
+
+  std::vector<rtp::TwccPacketStatus> statuses;
+  for (uint16_t seq = 1; seq <= 40; ++seq) statuses.push_back({seq, true, seq == 1 ? 0 : 4});
+  const auto feedback = rtp::TransportFeedback::Build(0x5AB5C1BE, 1, 100, 0, statuses);
+  uint8_t buffer[512];
+  const size_t len = feedback.Serialize(buffer, sizeof(buffer));
+  ASSERT_GT(len, 0u);
+  DeliverRtcp(sub_, buffer, len);
+  // The next allocation has the 300 kbit/s start estimate: h fits, f (with headroom) does not.
+  // (The publisher goes on sending: rates are measured over the last second.)
+  burst(kQ, 10, 300);
+  burst(kH, 30, 520);
+  burst(kF, 40, 1080);
+  const uint64_t after_feedback = bandwidth->counters().allocations;
+  ASSERT_TRUE(
+      loop_.RunUntil([&] { return bandwidth->counters().allocations > after_feedback; }, 2000));
+  EXPECT_EQ(bandwidth->estimate_bps(), 300'000);
+  EXPECT_EQ(c->allocated_layer(), 1u);
+  EXPECT_FALSE(c->bandwidth_paused());
+  EXPECT_LE(bandwidth->allocated_bps(), 300'000);
+  // The consumers want more than the estimate: probe clusters went out (the first two at
+  // consecutive allocations), as RTX copies.
+  EXPECT_GE(bandwidth->counters().probe_clusters, 1u);
+  EXPECT_LE(bandwidth->counters().probe_clusters, 2u);
+  EXPECT_GE(bandwidth->counters().probe_packets, BandwidthController::kMinProbePackets);
+  EXPECT_EQ(c->stats().probe_packets, bandwidth->counters().probe_packets);
 }
 
 }  // namespace

@@ -1,0 +1,181 @@
+#include "router/bandwidth_controller.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "router/bandwidth_allocator.h"
+#include "router/layer_selector.h"
+#include "router/producer.h"
+
+namespace sb::router {
+namespace {
+
+int64_t NowUs() { return static_cast<int64_t>(uv_hrtime() / 1000); }
+
+// The size a probe packet is planned with before the first one shows the real size: a video
+// packet as browsers packetize (about 1200 bytes) plus the RTX header.
+constexpr int64_t kPlannedProbePacketBytes = 1200;
+
+// The estimate or the allocation moved by more than this share since last reported.
+constexpr double kReportChange = 0.1;
+
+// What the allocator is given before there is an estimate: no limit.
+constexpr int64_t kUnlimitedBps = INT64_MAX / 4;
+
+bool Moved(int64_t now, int64_t before) {
+  const double diff = static_cast<double>(now > before ? now - before : before - now);
+  return diff > kReportChange * static_cast<double>(std::max<int64_t>(before, 1));
+}
+
+}  // namespace
+
+BandwidthController::BandwidthController(uv_loop_t* loop, const ConsumerMap& consumers,
+                                         Listener* listener)
+    : loop_(loop), consumers_(consumers), listener_(listener) {
+  allocation_timer_ = std::make_unique<UvTimer>(loop, [this] { Allocate(); });
+  allocation_timer_->Start(kAllocationIntervalMs, kAllocationIntervalMs);
+  probe_timer_ = std::make_unique<UvTimer>(loop, [this] { SendProbePackets(); });
+}
+
+BandwidthController::~BandwidthController() = default;
+
+uint16_t BandwidthController::AllocateSequenceNumber() {
+  pending_seq_ = next_seq_++;
+  return *pending_seq_;
+}
+
+void BandwidthController::OnPacketSent(size_t len) {
+  if (!pending_seq_) return;
+  bwe_.OnPacketSent(*pending_seq_, NowUs(), len, sending_cluster_);
+  pending_seq_.reset();
+  last_sent_len_ = len;
+}
+
+void BandwidthController::OnFeedback(const rtp::TransportFeedback& feedback) {
+  bwe_.OnFeedback(feedback, NowUs());
+  if (!first_feedback_ms_) first_feedback_ms_ = static_cast<int64_t>(uv_now(loop_));
+  // A link that narrowed is answered at once, not at the next allocation.
+  if (static_cast<double>(bwe_.target_bps()) < 0.85 * static_cast<double>(allocated_bps_)) {
+    Allocate();
+  }
+}
+
+void BandwidthController::Allocate() {
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  ++counters_.allocations;
+  // In a fixed order (by id), so that streams of equal priority take turns the same way
+  // every time.
+  std::vector<Consumer*> consumers;
+  consumers.reserve(consumers_.size());
+  for (const auto& [id, consumer] : consumers_) consumers.push_back(consumer.get());
+  std::sort(consumers.begin(), consumers.end(),
+            [](const Consumer* a, const Consumer* b) { return a->id() < b->id(); });
+
+  const bool started = first_feedback_ms_ && now_ms - *first_feedback_ms_ >= kStartupMs;
+  std::vector<BandwidthAllocator::Item> items(consumers.size());
+  for (size_t i = 0; i < consumers.size(); ++i) {
+    const Consumer* consumer = consumers[i];
+    const Producer* producer = listener_->ProducerOf(consumer);
+    if (producer == nullptr) continue;  // no layers: nothing to decide
+    BandwidthAllocator::Item& item = items[i];
+    item.audio = consumer->kind() == rtp::MediaKind::kAudio;
+    item.priority = consumer->priority();
+    for (size_t e = 0; e < producer->encoding_count(); ++e) {
+      const bool live = producer->live(e, now_ms, LayerSelector::kEncodingActiveWindowMs);
+      item.layer_bps.push_back(live ? std::max<int64_t>(1, producer->bitrate_bps(e, now_ms)) : 0);
+    }
+    item.preferred = consumer->preferred_layer();
+    item.current = consumer->bandwidth_paused()
+                       ? BandwidthAllocator::kPaused
+                       : std::min(consumer->allocated_layer(), consumer->current_encoding());
+    item.enabled = !consumer->paused() && !consumer->producer_paused();
+    item.pausable = started || producer->encoding_count() > 1;
+  }
+  const int64_t available = first_feedback_ms_ ? bwe_.target_bps() : kUnlimitedBps;
+  const auto result = BandwidthAllocator::Allocate(available, items);
+  for (size_t i = 0; i < consumers.size(); ++i) {
+    if (items[i].audio || items[i].layer_bps.empty() || !items[i].enabled) continue;
+    consumers[i]->SetAllocatedLayer(result.layers[i]);
+  }
+  allocated_bps_ = result.allocated_bps;
+  desired_bps_ = result.desired_bps;
+  if (Moved(bwe_.target_bps(), reported_estimate_bps_) ||
+      Moved(allocated_bps_, reported_allocated_bps_)) {
+    reported_estimate_bps_ = bwe_.target_bps();
+    reported_allocated_bps_ = allocated_bps_;
+    listener_->OnBandwidthChanged();
+  }
+  MaybeProbe(now_ms);
+}
+
+void BandwidthController::MaybeProbe(int64_t now_ms) {
+  // Without feedback a probe measures nothing.
+  if (probe_.cluster >= 0 || !first_feedback_ms_) return;
+  const int64_t estimate = bwe_.target_bps();
+  if (desired_bps_ <= estimate) return;
+  const bool raised =
+      static_cast<double>(estimate) > 1.1 * static_cast<double>(estimate_at_last_probe_);
+  const int64_t interval = initial_probes_left_ > 0 ? 0
+                           : raised                 ? kProbeIntervalMs
+                                                    : kProbeBackoffMs;
+  if (now_ms - last_probe_ms_ < interval) return;
+  const int multiplier =
+      initial_probes_left_ > 0
+          ? kInitialProbeMultipliers[std::size(kInitialProbeMultipliers) - initial_probes_left_]
+          : kProbeMultiplier;
+  // Enough for the allocator to take the layers wanted, with its headroom.
+  const auto cap = static_cast<int64_t>(static_cast<double>(desired_bps_) *
+                                        BandwidthAllocator::kUpHeadroom * 1.1);
+  const int64_t rate = std::min(estimate * multiplier, cap);
+  if (static_cast<double>(rate) < 1.1 * static_cast<double>(estimate)) return;
+  if (initial_probes_left_ > 0) --initial_probes_left_;
+  last_probe_ms_ = now_ms;
+  estimate_at_last_probe_ = estimate;
+  StartProbe(rate);
+}
+
+void BandwidthController::StartProbe(int64_t rate_bps) {
+  // A video consumer that is forwarding: its last packet, again as RTX, is the probe payload.
+  const Consumer* source = nullptr;
+  for (const auto& [id, consumer] : consumers_) {
+    if (consumer->kind() == rtp::MediaKind::kVideo && consumer->active() && consumer->has_rtx() &&
+        consumer->stats().packets > 0) {
+      source = consumer.get();
+      break;
+    }
+  }
+  if (source == nullptr) return;
+  const int64_t packets = rate_bps * kProbeDurationMs / 1000 / (8 * kPlannedProbePacketBytes);
+  probe_ = {next_cluster_++, source->id(),
+            static_cast<size_t>(std::clamp<int64_t>(packets, kMinProbePackets, kMaxProbePackets)),
+            rate_bps, NowUs()};
+  ++counters_.probe_clusters;
+  SendProbePackets();
+  if (probe_.cluster >= 0) probe_timer_->Start(1, 1);
+}
+
+void BandwidthController::SendProbePackets() {
+  const int64_t now_us = NowUs();
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  auto it = consumers_.find(probe_.consumer_id);
+  Consumer* consumer = it == consumers_.end() ? nullptr : it->second.get();
+  bool failed = consumer == nullptr;
+  while (!failed && probe_.packets_left > 0 && probe_.next_send_us <= now_us) {
+    sending_cluster_ = probe_.cluster;
+    last_sent_len_ = 0;
+    failed = !consumer->SendProbePacket(now_ms);
+    sending_cluster_ = -1;
+    if (failed) break;
+    --probe_.packets_left;
+    ++counters_.probe_packets;
+    const int64_t len =
+        last_sent_len_ > 0 ? static_cast<int64_t>(last_sent_len_) : kPlannedProbePacketBytes;
+    probe_.next_send_us += len * 8 * 1'000'000 / std::max<int64_t>(probe_.rate_bps, 1);
+  }
+  if (failed || probe_.packets_left == 0) {
+    probe_.cluster = -1;
+    probe_timer_->Stop();
+  }
+}
+
+}  // namespace sb::router
