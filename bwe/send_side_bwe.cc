@@ -46,6 +46,9 @@ void SendSideBwe::OnFeedback(const rtp::TransportFeedback& feedback, int64_t now
     ++reported;
     if (!status.received) {
       ++lost;
+      if (sent.probe_cluster >= 0) {
+        if (auto it = probes_.find(sent.probe_cluster); it != probes_.end()) ++it->second.lost;
+      }
       continue;
     }
     OnAcked(sent, arrival);
@@ -90,11 +93,21 @@ void SendSideBwe::OnProbeAcked(const Sent& sent, int64_t arrival_us) {
     c.first_arrival_size = sent.size;
   }
   c.last_arrival_us = std::max(c.last_arrival_us, arrival_us);
+  if (c.arrivals.size() < kMaxProbeArrivals) c.arrivals.emplace_back(arrival_us, sent.size);
 }
 
 void SendSideBwe::JudgeProbes(int64_t now_us) {
   for (auto& [id, c] : probes_) {
-    if (c.judged || c.acked < kMinProbePackets || c.acked * 5 < c.sent * 4) continue;
+    if (c.judged) continue;
+    // A probe that lost packets went faster than the path: its arrival timing mostly measures
+    // the queue's burst allowance (a token bucket lets its depth through at line rate), not
+    // the rate, so it raises nothing.
+    if (c.lost > 0) {
+      c.judged = true;
+      ++counters_.probes_failed;
+      continue;
+    }
+    if (c.acked < kMinProbePackets || c.acked * 5 < c.sent * 4) continue;
     c.judged = true;
     // As the sender of the probe measures it: the rate it went out at (without the last
     // packet's bytes, which took no send time) and the rate it arrived at (without the first's),
@@ -115,8 +128,17 @@ void SendSideBwe::JudgeProbes(int64_t now_us) {
       ++counters_.probes_failed;
       continue;
     }
-    double result = std::min(send_bps, receive_bps);
-    if (receive_bps < 0.9 * send_bps) result = 0.95 * receive_bps;  // the path was saturated
+    double path_bps = receive_bps;
+    if (c.arrivals.size() >= kMinProbePacketsForLaterHalf) {
+      std::sort(c.arrivals.begin(), c.arrivals.end());
+      const size_t from = c.arrivals.size() / 2;
+      const int64_t interval = c.arrivals.back().first - c.arrivals[from].first;
+      size_t bytes = 0;
+      for (size_t i = from + 1; i < c.arrivals.size(); ++i) bytes += c.arrivals[i].second;
+      if (interval > 0) path_bps = static_cast<double>(bytes) * 8e6 / static_cast<double>(interval);
+    }
+    double result = std::min(send_bps, path_bps);
+    if (path_bps < 0.9 * send_bps) result = 0.95 * path_bps;  // the path was saturated
     ++counters_.probes_succeeded;
     aimd_.RaiseTo(static_cast<int64_t>(result), now_us);
     loss_.RaiseTo(static_cast<int64_t>(result));

@@ -15,6 +15,8 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "bwe/delay_based.h"
 #include "bwe/rate_control.h"
@@ -34,8 +36,13 @@ class SendSideBwe {
   static constexpr size_t kHistorySize = 16384;
   static constexpr int64_t kAckedWindowUs = 500'000;
   // A probe cluster is judged once 80 % of its packets, and at least this many, were
-  // acknowledged.
+  // acknowledged; one that lost a packet fails.
   static constexpr size_t kMinProbePackets = 5;
+  // A cluster of at least this many acknowledged packets is measured on the later half of its
+  // arrivals: a token bucket lets its depth through at line rate, and only what follows shows
+  // the rate. Smaller ones are measured whole.
+  static constexpr size_t kMinProbePacketsForLaterHalf = 8;
+  static constexpr size_t kMaxProbeArrivals = 64;
 
   struct Counters {
     uint64_t feedbacks = 0;
@@ -76,7 +83,9 @@ class SendSideBwe {
     size_t sent = 0;
     int64_t first_send_us = INT64_MAX, last_send_us = INT64_MIN;
     int64_t first_arrival_us = INT64_MAX, last_arrival_us = INT64_MIN;
-    size_t acked = 0, bytes = 0, first_arrival_size = 0, last_send_size = 0;
+    size_t acked = 0, lost = 0, bytes = 0, first_arrival_size = 0, last_send_size = 0;
+    // (arrival, size) of the first kMaxProbeArrivals packets acknowledged.
+    std::vector<std::pair<int64_t, uint32_t>> arrivals;
     bool judged = false;
   };
   void OnAcked(const Sent& sent, int64_t arrival_us);

@@ -63,7 +63,9 @@ BandwidthAllocator::Result BandwidthAllocator::Allocate(int64_t available_bps,
     if (item.layer_bps.empty()) continue;
     const size_t top = item.layer_bps.size() - 1;
     if (!item.enabled) {
-      result.layers[i] = top;
+      // Nothing now; when it is enabled again it starts low, until the next allocation.
+      const size_t lowest = LowestLive(item);
+      result.layers[i] = item.audio ? top : (lowest == kNone ? 0 : lowest);
       continue;
     }
     ceiling[i] = Ceiling(item);

@@ -43,9 +43,10 @@ class BandwidthAllocator {
   };
 
   struct Result {
-    // Per item, the highest layer allowed, or kPaused. Audio and disabled items get their
-    // top layer (nothing to decide). A video item with no live layer yet gets layer 0 at no
-    // cost: it starts low and the next allocation, with its bitrate measured, raises it.
+    // Per item, the highest layer allowed, or kPaused. Audio gets its top layer (nothing to
+    // decide). A disabled video item gets its lowest live layer at no cost, and one with no
+    // live layer yet layer 0: either starts low and the next allocation, with its bitrate
+    // measured, raises it.
     std::vector<size_t> layers;
     int64_t allocated_bps = 0;  // what the allocation costs
     // What the items would cost at their preferred layers (more than the estimate: the

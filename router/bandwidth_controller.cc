@@ -46,6 +46,7 @@ uint16_t BandwidthController::AllocateSequenceNumber() {
 
 void BandwidthController::OnPacketSent(size_t len) {
   if (!pending_seq_) return;
+  if (!first_sent_ms_) first_sent_ms_ = static_cast<int64_t>(uv_now(loop_));
   bwe_.OnPacketSent(*pending_seq_, NowUs(), len, sending_cluster_);
   pending_seq_.reset();
   last_sent_len_ = len;
@@ -88,13 +89,16 @@ void BandwidthController::Allocate() {
     item.current = consumer->bandwidth_paused()
                        ? BandwidthAllocator::kPaused
                        : std::min(consumer->allocated_layer(), consumer->current_encoding());
-    item.enabled = !consumer->paused() && !consumer->producer_paused();
+    item.enabled =
+        !consumer->paused() && !consumer->producer_paused() && !consumer->subscriber_paused();
     item.pausable = started || producer->encoding_count() > 1;
   }
-  const int64_t available = first_feedback_ms_ ? bwe_.target_bps() : kUnlimitedBps;
+  const bool no_feedback =
+      !first_feedback_ms_ && first_sent_ms_ && now_ms - *first_sent_ms_ >= kNoFeedbackMs;
+  const int64_t available = no_feedback ? kUnlimitedBps : bwe_.target_bps();
   const auto result = BandwidthAllocator::Allocate(available, items);
   for (size_t i = 0; i < consumers.size(); ++i) {
-    if (items[i].audio || items[i].layer_bps.empty() || !items[i].enabled) continue;
+    if (items[i].audio || items[i].layer_bps.empty()) continue;
     consumers[i]->SetAllocatedLayer(result.layers[i]);
   }
   allocated_bps_ = result.allocated_bps;
@@ -135,11 +139,11 @@ void BandwidthController::MaybeProbe(int64_t now_ms) {
 }
 
 void BandwidthController::StartProbe(int64_t rate_bps) {
-  // A video consumer that is forwarding: its last packet, again as RTX, is the probe payload.
+  // A video consumer that has forwarded: its last packet, again as RTX, is the probe payload
+  // (one paused for bandwidth too: probes are how it comes back).
   const Consumer* source = nullptr;
   for (const auto& [id, consumer] : consumers_) {
-    if (consumer->kind() == rtp::MediaKind::kVideo && consumer->active() && consumer->has_rtx() &&
-        consumer->stats().packets > 0) {
+    if (consumer->kind() == rtp::MediaKind::kVideo && consumer->can_probe()) {
       source = consumer.get();
       break;
     }

@@ -30,15 +30,20 @@ class Producer;
 class BandwidthController {
  public:
   static constexpr uint64_t kAllocationIntervalMs = 500;
-  // The estimate limits nothing until the subscriber's first transport-cc feedback (one that
-  // never sends any, like a load generator, is not limited at all), and for this long after
-  // it a stream with a single encoding is not paused: the estimate starts at 300 kbps and
-  // the first probes take it to what the path carries within about a second.
+  // The estimate starts at 300 kbps (bwe::SendSideBwe), simulcast streams start low, and the
+  // first probes take the estimate to what the path carries within about a second; for this
+  // long after the first feedback a stream with a single encoding is not paused (it has no
+  // lower layer to start on).
   static constexpr int64_t kStartupMs = 2000;
+  // A subscriber that negotiated transport-cc but sends no feedback this long after our first
+  // packet (a load generator, a stack that only pretends) does no congestion control: it is
+  // not limited at all.
+  static constexpr int64_t kNoFeedbackMs = 5000;
   // Probe clusters last about this long (Chromium's prober: at least 15 ms and 5 packets),
   // paced by a 1 ms timer.
   static constexpr int64_t kProbeDurationMs = 30;
-  static constexpr size_t kMinProbePackets = 5;
+  // Enough for the estimate to measure the later half (bwe::SendSideBwe).
+  static constexpr size_t kMinProbePackets = bwe::SendSideBwe::kMinProbePacketsForLaterHalf + 2;
   static constexpr size_t kMaxProbePackets = 40;
   // A probe after one that raised the estimate comes this soon; after one that did not (the
   // path is full, or the subscriber's link is that narrow), this late. The first ones go at
@@ -102,6 +107,7 @@ class BandwidthController {
   uint16_t next_seq_ = 1;
   std::optional<uint16_t> pending_seq_;  // allocated for the packet being written
 
+  std::optional<int64_t> first_sent_ms_;
   std::optional<int64_t> first_feedback_ms_;
   int64_t allocated_bps_ = 0;
   int64_t desired_bps_ = 0;

@@ -7,6 +7,7 @@
 #include "router/producer.h"
 #include "rtp/codecs/vp8.h"
 #include "rtp/header_extensions.h"
+#include "rtp/rtp_builder.h"
 #include "rtp/rtx.h"
 
 namespace sb::router {
@@ -78,6 +79,12 @@ void Consumer::SetPaused(bool paused) {
 void Consumer::SetProducerPaused(bool paused) {
   if (producer_paused_ == paused) return;
   producer_paused_ = paused;
+  if (active()) RequestKeyFrame();
+}
+
+void Consumer::SetSubscriberPaused(bool paused) {
+  if (subscriber_paused_ == paused) return;
+  subscriber_paused_ = paused;
   if (active()) RequestKeyFrame();
 }
 
@@ -166,6 +173,7 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int6
   }
 
   rewriter_.OnSent(*out, now_ms);
+  last_timestamp_ = out->timestamp;
   RecordSent(packet, encoding, *out);
   ++stats_.packets;
   stats_.bytes += packet.payload().size();
@@ -226,11 +234,44 @@ void Consumer::RecordSent(const rtp::RtpPacket& packet, size_t encoding,
 }
 
 bool Consumer::SendProbePacket(int64_t now_ms) {
-  if (rtx_payload_type_ == 0 || !active()) return false;
+  if (!can_probe()) return false;
   const auto newest = out_seq_unwrapper_.last();
   if (!newest) return false;
-  return Retransmit(static_cast<uint16_t>(*newest), now_ms, /*probe=*/true) ==
-         RetransmitResult::kSent;
+  if (Retransmit(static_cast<uint16_t>(*newest), now_ms, /*probe=*/true) ==
+      RetransmitResult::kSent) {
+    return true;
+  }
+  // The last packet is no longer held (the stream was paused for bandwidth a while): padding
+  // alone on the RTX stream, which a receiver counts for its feedback and then discards, as
+  // libwebrtc's own padding.
+  std::array<rtp::ExtensionValue, 2> extensions;
+  size_t count = 0;
+  if (mid_ext_id_ != 0 && !params_.mid.empty()) {
+    extensions[count++] = {
+        mid_ext_id_, absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(params_.mid.data()),
+                                               params_.mid.size())};
+  }
+  uint8_t transport_seq[rtp::kTransportSequenceNumberSize];
+  if (transport_cc_ext_id_ != 0) {
+    rtp::WriteTransportSequenceNumber(listener_->AllocateTransportSequenceNumber(), transport_seq,
+                                      sizeof(transport_seq));
+    extensions[count++] = {transport_cc_ext_id_,
+                           absl::Span<const uint8_t>(transport_seq, sizeof(transport_seq))};
+  }
+  rtp::RtpHeaderFields header;
+  header.payload_type = rtx_payload_type_;
+  header.sequence_number = rtx_seq_;
+  header.timestamp = last_timestamp_;
+  header.ssrc = rtx_ssrc_;
+  const size_t len =
+      rtp::BuildRtpPacket(header, absl::Span<const rtp::ExtensionValue>(extensions.data(), count),
+                          {}, kProbePaddingBytes, g_rtx_buffer, kSendBufferSize);
+  if (len == 0) return false;
+  ++rtx_seq_;
+  ++stats_.probe_packets;
+  stats_.probe_bytes += len;
+  listener_->OnConsumerSendRtp(this, g_rtx_buffer, len, kSendBufferSize);
+  return true;
 }
 
 Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_t now_ms,

@@ -60,6 +60,9 @@ class Consumer {
   static constexpr size_t kMaxRuns = 4;
   // Recently retransmitted output sequence numbers remembered for kRetransmitIntervalMs.
   static constexpr size_t kRetransmitLogSize = 64;
+  // Padding of a probe packet when there is nothing to copy: the most RTP padding can say
+  // (its count is one octet).
+  static constexpr uint8_t kProbePaddingBytes = 255;
 
   class Listener {
    public:
@@ -112,7 +115,9 @@ class Consumer {
   uint32_t ssrc() const { return ssrc_; }
   bool paused() const { return paused_; }
   bool producer_paused() const { return producer_paused_; }
-  bool active() const { return !paused_ && !producer_paused_ && !bandwidth_paused_; }
+  bool active() const {
+    return !paused_ && !producer_paused_ && !subscriber_paused_ && !bandwidth_paused_;
+  }
   // The producer encoding being forwarded, and the one wanted (equal unless a switch is
   // waiting for a key frame); kNoEncoding before a simulcast consumer's first packet.
   size_t current_encoding() const { return simulcast_ ? selector_.current() : 0; }
@@ -123,6 +128,10 @@ class Consumer {
   void SetProducerPaused(bool paused);
   // The highest encoding the subscriber wants (e.g. for its tile size); the top by default.
   void SetPreferredLayer(size_t layer);
+  // The subscriber does not show the stream (a hidden tile): nothing is forwarded and the
+  // allocator gives it nothing, until it wants it again (then from a key frame).
+  void SetSubscriberPaused(bool paused);
+  bool subscriber_paused() const { return subscriber_paused_; }
   size_t preferred_layer() const { return preferred_layer_; }
   // What the bandwidth allocator allows: the highest encoding, or kNoEncoding to pause the
   // stream until it fits again. Everything, until an allocator says otherwise.
@@ -132,9 +141,16 @@ class Consumer {
   // Higher is served first when bandwidth is short (e.g. 2 screen share, 1 active speaker).
   void SetPriority(int priority) { priority_ = priority; }
   int priority() const { return priority_; }
-  bool has_rtx() const { return rtx_payload_type_ != 0; }
+  // SendProbePacket can send: RTX negotiated, something forwarded, and not paused for any
+  // reason but bandwidth.
+  bool can_probe() const {
+    return rtx_payload_type_ != 0 && stats_.packets > 0 && !paused_ && !producer_paused_ &&
+           !subscriber_paused_;
+  }
   // Sends the last packet forwarded again as RTX (a probe of the subscriber's path, RFC 4588
-  // payload for the receiver to discard); false when there is none or no RTX was negotiated.
+  // payload for the receiver to discard), or, when it is no longer held, a padding-only packet
+  // of kProbePaddingBytes on the RTX stream; false when nothing was forwarded yet or no RTX
+  // was negotiated.
   bool SendProbePacket(int64_t now_ms);
   void RequestKeyFrame();
 
@@ -203,6 +219,7 @@ class Consumer {
   const size_t encoding_count_;
   bool paused_ = false;
   bool producer_paused_ = false;
+  bool subscriber_paused_ = false;
   bool bandwidth_paused_ = false;
   int priority_ = 0;
   size_t preferred_layer_;
@@ -232,7 +249,8 @@ class Consumer {
   uint8_t rtx_payload_type_ = 0;  // 0: the subscriber has no RTX, retransmit as is
   uint32_t rtx_ssrc_ = 0;
   uint16_t rtx_seq_ = 0;
-  bool new_run_ = true;  // the rewriters re-based: the next packet sent starts a run
+  uint32_t last_timestamp_ = 0;  // of the last packet forwarded, for padding probes
+  bool new_run_ = true;          // the rewriters re-based: the next packet sent starts a run
   rtp::SeqUnwrapper out_seq_unwrapper_;
   std::array<Run, kMaxRuns> runs_{};
   size_t run_head_ = 0;  // runs_[run_head_] is the current run

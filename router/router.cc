@@ -204,6 +204,16 @@ absl::Status Router::RequestConsumerKeyFrame(const std::string& id) {
   return absl::OkStatus();
 }
 
+absl::Status Router::SetConsumerPreferences(const std::string& id, std::optional<size_t> max_layer,
+                                            bool paused, int priority) {
+  Consumer* consumer = FindConsumer(id);
+  if (!consumer) return absl::NotFoundError("no consumer " + id);
+  consumer->SetPreferredLayer(max_layer.value_or(SIZE_MAX));
+  consumer->SetPriority(priority);
+  consumer->SetSubscriberPaused(paused);
+  return absl::OkStatus();
+}
+
 Consumer* Router::FindConsumer(const std::string& id) const {
   auto it = consumer_transport_.find(id);
   return it == consumer_transport_.end() ? nullptr : it->second->GetConsumer(id);

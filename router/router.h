@@ -4,6 +4,7 @@
 
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ class Router : public Transport::Listener {
   absl::Status CloseConsumer(const std::string& id);
   absl::Status SetConsumerPaused(const std::string& id, bool paused);
   absl::Status RequestConsumerKeyFrame(const std::string& id);
+  // The subscriber's wishes: the highest encoding (nullopt: no ceiling), whether it is shown,
+  // and its priority for bandwidth.
+  absl::Status SetConsumerPreferences(const std::string& id, std::optional<size_t> max_layer,
+                                      bool paused, int priority);
   Consumer* FindConsumer(const std::string& id) const;
 
   std::vector<std::string> TransportIds() const;

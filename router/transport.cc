@@ -152,6 +152,8 @@ absl::Status Transport::AddConsumer(std::unique_ptr<Consumer> consumer) {
   }
   consumers_by_ssrc_[consumer->ssrc()] = consumer.get();
   consumers_[consumer->id()] = std::move(consumer);
+  // At once, so that a new stream starts at what fits rather than at the top layer.
+  if (bandwidth_) bandwidth_->Allocate();
   return absl::OkStatus();
 }
 

@@ -168,8 +168,8 @@ void Conference::HandleMessage(ClientSink* sink, const std::string& participant_
     return Resume(sink, message);
   }
   if (type == "candidate") return;  // ICE-lite server: trickled candidates are not needed.
-  static const char* const kRoomMessages[] = {"publish", "subscribe-answer", "restart-ice", "mute",
-                                              "leave"};
+  static const char* const kRoomMessages[] = {"publish", "subscribe-answer", "restart-ice",
+                                              "mute",    "subscription",     "leave"};
   if (std::find(std::begin(kRoomMessages), std::end(kRoomMessages), type) ==
       std::end(kRoomMessages)) {
     return SendError(sink, "unknown-type", absl::StrCat("unknown message type '", type, "'"),
@@ -192,6 +192,7 @@ void Conference::HandleMessage(ClientSink* sink, const std::string& participant_
   if (type == "subscribe-answer") return SubscribeAnswer(p, message);
   if (type == "restart-ice") return SubscribeRestartIce(p, message);
   if (type == "mute") return Mute(p, message);
+  if (type == "subscription") return Subscription(p, message);
 }
 
 absl::StatusOr<TokenClaims> Conference::AuthorizeJoin(const nlohmann::json& message,
@@ -534,6 +535,46 @@ void Conference::Mute(Participant* p, const nlohmann::json& message) {
   if (changed) {
     Broadcast(*room, {{"type", "participant-updated"}, {"participant", p->ToJson()}}, p->id);
   }
+}
+
+void Conference::Subscription(Participant* p, const nlohmann::json& message) {
+  auto producer_it = message.find("producerId");
+  auto layer_it = message.find("maxLayer");
+  auto paused_it = message.find("paused");
+  const bool layer_ok = layer_it == message.end() || layer_it->is_null() ||
+                        (layer_it->is_number_integer() && *layer_it >= 0 &&
+                         *layer_it < static_cast<int>(kMaxSubscriptionLayers));
+  if (producer_it == message.end() || !producer_it->is_string() || !layer_ok ||
+      (paused_it != message.end() && !paused_it->is_boolean()) ||
+      (layer_it == message.end() && paused_it == message.end())) {
+    return SendError(p->sink, "bad-message",
+                     absl::StrCat("subscription needs \"producerId\" (a string) and \"maxLayer\" "
+                                  "(0-",
+                                  kMaxSubscriptionLayers - 1, " or null) or \"paused\" (boolean)"),
+                     message);
+  }
+  const std::string& producer_id = producer_it->get_ref<const std::string&>();
+  if (p->subscriber.ConsumerOf(producer_id).empty()) {
+    return SendError(p->sink, "unknown-track",
+                     "no track of that producerId is offered to you (see subscribe-offer streams)",
+                     message);
+  }
+  Participant::SubscriptionPreference& pref = p->subscription_preferences[producer_id];
+  if (layer_it != message.end()) pref.max_layer = layer_it->is_null() ? -1 : layer_it->get<int>();
+  if (paused_it != message.end()) pref.paused = paused_it->get<bool>();
+  ApplySubscriptionPreference(p, producer_id);
+}
+
+void Conference::ApplySubscriptionPreference(Participant* p, const std::string& producer_id) {
+  auto pref = p->subscription_preferences.find(producer_id);
+  if (pref == p->subscription_preferences.end()) return;
+  const std::string consumer_id = p->subscriber.ConsumerOf(producer_id);
+  Room* room = FindRoom(p->room_instance);
+  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  if (consumer_id.empty() || !worker) return;
+  worker->Request(fbs::Method::CONSUMER_SET_PREFERENCES, consumer_id,
+                  ConsumerPreferencesBody(pref->second.max_layer, pref->second.paused, 0),
+                  [](const fbs::Response*) {});
 }
 
 void Conference::RestartIce(Participant* p, TransportSide* side, std::function<void(bool)> done) {

@@ -31,6 +31,9 @@ namespace sb::signaling {
 // Tracks one participant may publish: camera, microphone, a screen and its audio. It also
 // bounds every subscriber's m-lines (room capacity times this).
 inline constexpr size_t kMaxPublishedTracks = 4;
+// A `subscription` message's maxLayer is below this: the simulcast encodings a producer may
+// have (router::Producer::kMaxEncodings).
+inline constexpr size_t kMaxSubscriptionLayers = 4;
 
 // Where a participant's messages go (the WebSocket session).
 class ClientSink {
@@ -83,6 +86,13 @@ struct Participant {
   std::vector<ProducerInfo> producers;
   bool publish_busy = false;
   SubscriberSession subscriber;
+  // What the client asked of the tracks it receives (`subscription`), by producer id: kept
+  // while the producer lives, applied again to a consumer made for it later.
+  struct SubscriptionPreference {
+    int max_layer = -1;  // -1: no ceiling
+    bool paused = false;
+  };
+  absl::flat_hash_map<std::string, SubscriptionPreference> subscription_preferences;
   int offer_failures = 0;                 // in a row: the retry delay grows with them
   std::unique_ptr<UvTimer> answer_timer;  // an offer outstanding too long is offered afresh
   // Reconnection: a socket that drops leaves the participant in the room for a grace period,
@@ -179,6 +189,10 @@ class Conference : public WorkerPool::Listener {
   // By value: callers pass ids owned by what Leave destroys (a participant, its timer).
   void Leave(std::string participant_id);
   void Mute(Participant* p, const nlohmann::json& message);
+  // `subscription`: the client's preference for one track it receives.
+  void Subscription(Participant* p, const nlohmann::json& message);
+  // Sends a participant's stored preference for a producer to the consumer of it, if any.
+  void ApplySubscriptionPreference(Participant* p, const std::string& producer_id);
   void CreateTransports(uint64_t room_instance, const std::string& participant_id);
   void OnParticipantReady(Participant* p);
   // `worker_alive`: false when the room's worker died (its load counter went with it).

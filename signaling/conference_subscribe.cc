@@ -66,6 +66,7 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
           return MaybeOffer(s);
         }
         session.Attach(mid, {consumer_id, producer_id, publisher_id, *std::move(params)});
+        ApplySubscriptionPreference(s, producer_id);
         MaybeOffer(s);
       });
 }
@@ -73,6 +74,7 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
 void Conference::EndProducers(const std::vector<std::string>& producer_ids) {
   if (producer_ids.empty()) return;
   for (auto& [id, p] : participants_) {
+    for (const auto& producer_id : producer_ids) p->subscription_preferences.erase(producer_id);
     if (p->subscriber.EndProducers(producer_ids)) MaybeOffer(p.get());
   }
 }

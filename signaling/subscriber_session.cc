@@ -35,6 +35,13 @@ std::string SubscriberSession::ConsumerOn(const std::string& mid) const {
   return m && m->track ? m->track->consumer_id : std::string();
 }
 
+std::string SubscriberSession::ConsumerOf(const std::string& producer_id) const {
+  for (const MLine& m : mlines_) {
+    if (m.track && m.track->producer_id == producer_id) return m.track->consumer_id;
+  }
+  return {};
+}
+
 std::optional<std::string> SubscriberSession::ReserveMid(rtp::MediaKind kind) {
   // JSEP section 5.2.2 lets an offerer reuse an m-line whose track ended; the client must
   // have seen it inactive first, or it could take the new track for the old one.

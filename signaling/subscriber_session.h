@@ -90,6 +90,8 @@ class SubscriberSession {
   size_t live_count() const;
   // The consumer on a mid (empty when none is live there).
   std::string ConsumerOn(const std::string& mid) const;
+  // The consumer of a producer on this connection (empty when there is none).
+  std::string ConsumerOf(const std::string& producer_id) const;
 
  private:
   enum class State {

@@ -62,6 +62,14 @@ WorkerProcess::BuildBodyFn ConsumeBody(const std::string& consumer_id,
   };
 }
 
+WorkerProcess::BuildBodyFn ConsumerPreferencesBody(int max_layer, bool paused, int priority) {
+  return [=](flatbuffers::FlatBufferBuilder& fbb) -> Body {
+    auto body = fbs::CreateConsumerPreferences(fbb, static_cast<int16_t>(max_layer), paused,
+                                               static_cast<int8_t>(priority));
+    return {fbs::RequestBody::ConsumerPreferences, body.Union()};
+  };
+}
+
 std::string ResponseReason(const fbs::Response* response) {
   auto str = [](const flatbuffers::String* s) { return s ? s->str() : std::string(); };
   return absl::StrCat(str(response->error()), ": ", str(response->reason()));

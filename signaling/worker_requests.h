@@ -26,6 +26,9 @@ WorkerProcess::BuildBodyFn ConsumeBody(const std::string& consumer_id,
                                        const rtp::RtpCapabilities& caps, const std::string& mid,
                                        bool paused);
 
+// `max_layer` -1: no ceiling.
+WorkerProcess::BuildBodyFn ConsumerPreferencesBody(int max_layer, bool paused, int priority);
+
 // "error: reason" of a failed response.
 std::string ResponseReason(const fbs::Response* response);
 sdp::LocalTransport LocalTransportFrom(const fbs::WebRtcTransportInfo* info);

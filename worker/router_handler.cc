@@ -238,6 +238,7 @@ void RouterHandler::HandleRequest(const fbs::Request& request, Responder respond
     case fbs::Method::CONSUMER_PAUSE:
     case fbs::Method::CONSUMER_RESUME:
     case fbs::Method::CONSUMER_REQUEST_KEY_FRAME:
+    case fbs::Method::CONSUMER_SET_PREFERENCES:
     case fbs::Method::CONSUMER_GET_STATS: {
       router::Router* router = RouterWithConsumer(handler_id);
       if (!router) return respond.Error(ipc::error::kNotFound, "no consumer " + handler_id);
@@ -402,6 +403,15 @@ void RouterHandler::HandleConsumerRequest(const fbs::Request& request, router::R
     case fbs::Method::CONSUMER_REQUEST_KEY_FRAME:
       status = router->RequestConsumerKeyFrame(id);
       break;
+    case fbs::Method::CONSUMER_SET_PREFERENCES: {
+      const auto* body = request.body_as_ConsumerPreferences();
+      if (!body) return respond.Error(ipc::error::kInvalidArgument, "missing ConsumerPreferences");
+      const int layer = body->max_spatial_layer();
+      status = router->SetConsumerPreferences(
+          id, layer < 0 ? std::nullopt : std::optional<size_t>(static_cast<size_t>(layer)),
+          body->paused(), body->priority());
+      break;
+    }
     case fbs::Method::CONSUMER_GET_STATS: {
       const router::Consumer* consumer = router->FindConsumer(id);
       auto& fbb = respond.builder();

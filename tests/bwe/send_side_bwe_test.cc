@@ -245,6 +245,45 @@ TEST(SendSideBweTest, AProbeIntoANarrowLinkMeasuresTheLink) {
   EXPECT_GT(sim.TargetAt(1.4), 500'000);
 }
 
+// A shallow queue (a token bucket's): the probe overflows it. What arrived of it came partly at
+// line rate from the queue's allowance and says nothing trustworthy: no raise.
+TEST(SendSideBweTest, AProbeThatLosesPacketsRaisesNothing) {
+  Simulation sim(300'000);
+  sim.max_queue_us = 30'000;
+  sim.Probe(1, 10, 900'000);
+  sim.Run(1'500'000);
+  std::printf("%s\n", sim.Trace().c_str());
+  EXPECT_EQ(sim.bwe().counters().probes_succeeded, 0u);
+  EXPECT_EQ(sim.bwe().counters().probes_failed, 1u);
+  EXPECT_LT(sim.TargetAt(1.4), 360'000);
+}
+
+// A token bucket in front of a 500 kbit/s link lets its depth through at line rate: the first
+// packets of a probe arrive back to back, the rest at the link's rate. The measurement is the
+// link's, not the burst's.
+TEST(SendSideBweTest, AProbeThroughATokenBucketMeasuresTheRateAfterTheBurst) {
+  SendSideBwe bwe;
+  constexpr int kPackets = 12;
+  constexpr size_t kSize = 1000;
+  constexpr int64_t kStartUs = 1'000'000;
+  std::vector<rtp::TwccPacketStatus> statuses;
+  int64_t arrival_us = kStartUs + 20'000;
+  for (int i = 0; i < kPackets; ++i) {
+    // Sent at 2 Mbit/s: 4 ms apart.
+    bwe.OnPacketSent(static_cast<uint16_t>(i + 1), kStartUs + i * 4000, kSize, /*cluster=*/1);
+    // The first four arrive 0.1 ms apart (the bucket's depth), the rest 16 ms apart (500k).
+    const int64_t gap = i == 0 ? 0 : (i < 4 ? 100 : 16'000);
+    arrival_us += gap;
+    statuses.push_back(
+        {static_cast<uint16_t>(i + 1), true, static_cast<int32_t>(i == 0 ? 0 : gap / 250)});
+  }
+  // Deltas are in 250 us units: 100 us rounds to 0, as a receiver's clock would.
+  bwe.OnFeedback(rtp::TransportFeedback::Build(1, 2, 1, 0, statuses), arrival_us + 20'000);
+  EXPECT_EQ(bwe.counters().probes_succeeded, 1u);
+  EXPECT_GT(bwe.target_bps(), 400'000);
+  EXPECT_LT(bwe.target_bps(), 520'000) << "the link (500k), not the burst";
+}
+
 TEST(SendSideBweTest, FeedbackAboutUnknownNumbersIsCountedAndIgnored) {
   SendSideBwe bwe;
   auto fb = rtp::TransportFeedback::Build(

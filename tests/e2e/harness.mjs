@@ -83,10 +83,17 @@ function serverProblems(exit, log, { killedPids, allowWorkerDeaths, forced }) {
 // calls it) when the server exited before it was asked to, died of a signal, did not exit 0 on
 // SIGTERM, or when a worker died during the tests. A test that kills a worker on purpose does
 // it with server.killWorker(pid); options.allowWorkerDeaths (false) tolerates any worker death.
-export async function startServer(flags = [], { allowWorkerDeaths = false } = {}) {
+// options.command: a prefix that must exec the server in place, e.g. ['ip', 'netns', 'exec',
+// NAME] (netns.mjs), so that the child's pid stays the server's; options.host: where it listens
+// (flags give --listen), for url and the health probe.
+export async function startServer(
+  flags = [],
+  { allowWorkerDeaths = false, command = [], host = '127.0.0.1' } = {},
+) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const args = [`--port=${port}`, '--log-level=info', ...flags];
-  const child = spawn(join(buildDir, 'signaling', 'switchboard'), args, {
+  const argv = [...command, join(buildDir, 'signaling', 'switchboard'), ...args];
+  const child = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -103,7 +110,7 @@ export async function startServer(flags = [], { allowWorkerDeaths = false } = {}
   // With a generated certificate (--tls-self-signed) it serves HTTPS, which node's fetch would
   // refuse to trust: the health probe goes through node:https without verification.
   const tls = flags.includes('--tls-self-signed');
-  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   const deadline = Date.now() + 15000;
   for (;;) {
     try {
@@ -165,10 +172,11 @@ function insecureStatus(url) {
 // Flags checked on these machines (../shared/TESTING.md): loopback ICE needs
 // --allow-loopback-in-peer-connection; the background-networking flags keep Chromium quiet.
 // `extraArgs`: e.g. --ignore-certificate-errors for a server with a self-signed certificate.
-export async function launchBrowser(extraArgs = []) {
+// `executablePath`: another launcher, e.g. netns.mjs's wrapper that runs Chromium in a namespace.
+export async function launchBrowser(extraArgs = [], { executablePath } = {}) {
   // playwright-core gives every launch a fresh temporary profile (--user-data-dir).
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    executablePath: executablePath ?? process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: [
       '--no-sandbox',
@@ -211,9 +219,12 @@ export async function waitForState(participant, states, timeout = 20000) {
 }
 
 // Inbound RTP statistics of the subscribing connection, one entry per track, with the
-// publisher it belongs to (the app's test hook, window.switchboardTest).
+// publisher it belongs to (the app's test hook, window.switchboardTest; on a page that drives
+// the library itself, joinWithLibrary, the same from its window.sb).
 export async function inboundStats(participant) {
-  return participant.page.evaluate(() => window.switchboardTest.inboundStats());
+  return participant.page.evaluate(() =>
+    window.sb ? window.sb.getReceiverStats() : window.switchboardTest.inboundStats(),
+  );
 }
 
 // A signaling client without a browser: JSON objects over ws://HOST:PORT/ws (docs/protocol.md).

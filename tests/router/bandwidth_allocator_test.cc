@@ -81,6 +81,7 @@ TEST(BandwidthAllocatorTest, DisabledItemsTakeNothing) {
   hidden.enabled = false;
   auto r = BandwidthAllocator::Allocate(700'000, {hidden, Camera()});
   EXPECT_EQ(r.layers[1], 1u);  // 500k fits: the hidden one took nothing
+  EXPECT_EQ(r.layers[0], 0u) << "and starts low when shown again";
   EXPECT_EQ(r.allocated_bps, 500'000);
 }
 

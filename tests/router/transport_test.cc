@@ -333,63 +333,94 @@ TEST_F(TransportTest, WithoutTheExtensionNoFeedback) {
 namespace sb::router {
 namespace {
 
-// The subscriber's estimate caps what its consumers forward, once it sends feedback: before
-// that nothing is limited (a subscriber that never sends feedback is never held back).
-TEST_F(TransportTest, TheEstimateCapsTheLayerOnceTheSubscriberSendsFeedback) {
-  Producer* producer = ProduceSimulcast();
-  ASSERT_NE(producer, nullptr);
-  auto consumer = router_->Consume("sub", "c", "pv", rtp::RouterCapabilities(), "0", false);
-  ASSERT_TRUE(consumer.ok()) << consumer.status();
-  Layer(kQ, "q", 1);
-  Layer(kH, "h", 1);
-  Layer(kF, "f", 1);
-  // Within a second: q ~25 kbit/s, h ~130 kbit/s, f ~350 kbit/s.
-  auto burst = [&](uint32_t ssrc, int packets, size_t size) {
-    std::vector<uint8_t> payload = Vp8Frame(false, 7, 0);
-    payload.resize(size);
-    for (int i = 0; i < packets; ++i) {
-      Deliver(pub_, 96, static_cast<uint16_t>(2 + i), ssrc, payload);
-    }
-  };
-  burst(kQ, 10, 300);
-  burst(kH, 30, 520);
-  burst(kF, 40, 1080);
-  Consumer* c = *consumer;
-  ASSERT_GE(c->stats().packets, 40u);
-  const BandwidthController* bandwidth = sub_->bandwidth();
-  ASSERT_NE(bandwidth, nullptr);
-  const uint64_t allocations = bandwidth->counters().allocations;
-  ASSERT_TRUE(
-      loop_.RunUntil([&] { return bandwidth->counters().allocations > allocations; }, 2000));
-  EXPECT_EQ(c->allocated_layer(), 2u) << "no feedback yet: no limit";
-  EXPECT_GT(bandwidth->desired_bps(), 300'000);
-  EXPECT_EQ(bandwidth->counters().probe_clusters, 0u) << "no probe without feedback";
+// The subscriber's estimate caps what its consumers forward: from the start estimate (300
+// kbit/s) on, and probes go out once the subscriber sends feedback to judge them by.
+class TransportBandwidthTest : public TransportTest {
+ protected:
+  void SetUp() override {
+    TransportTest::SetUp();
+    ASSERT_NE(ProduceSimulcast(), nullptr);
+    auto consumer = router_->Consume("sub", "c", "pv", rtp::RouterCapabilities(), "0", false);
+    ASSERT_TRUE(consumer.ok()) << consumer.status();
+    consumer_ = *consumer;
+    Layer(kQ, "q", 1);
+    Layer(kH, "h", 1);
+    Layer(kF, "f", 1);
+    bandwidth_ = sub_->bandwidth();
+    ASSERT_NE(bandwidth_, nullptr);
+  }
+  // What the publisher sends in a moment, as rates over the last second: q ~25 kbit/s,
+  // h ~130 kbit/s, f ~350 kbit/s.
+  void Media() {
+    auto burst = [&](uint32_t ssrc, int packets, size_t size) {
+      std::vector<uint8_t> payload = Vp8Frame(false, 7, 0);
+      payload.resize(size);
+      for (int i = 0; i < packets; ++i) {
+        Deliver(pub_, 96, seq_++, ssrc, payload);
+      }
+    };
+    burst(kQ, 10, 300);
+    burst(kH, 30, 520);
+    burst(kF, 40, 1080);
+  }
+  // Runs the loop until the next allocation.
+  void NextAllocation() {
+    const uint64_t allocations = bandwidth_->counters().allocations;
+    ASSERT_TRUE(
+        loop_.RunUntil([&] { return bandwidth_->counters().allocations > allocations; }, 2000));
+  }
 
+  Consumer* consumer_ = nullptr;
+  const BandwidthController* bandwidth_ = nullptr;
+  uint16_t seq_ = 2;
+};
+
+TEST_F(TransportBandwidthTest, TheEstimateCapsTheLayerAndFeedbackStartsProbes) {
+  Media();
+  NextAllocation();
+  EXPECT_EQ(bandwidth_->estimate_bps(), 300'000);
+  // h fits the start estimate, f (with the allocator's headroom) does not.
+  EXPECT_EQ(consumer_->allocated_layer(), 1u);
+  EXPECT_FALSE(consumer_->bandwidth_paused());
+  EXPECT_LE(bandwidth_->allocated_bps(), 300'000);
+  EXPECT_GT(bandwidth_->desired_bps(), 300'000);
+  EXPECT_EQ(bandwidth_->counters().probe_clusters, 0u) << "no probe without feedback to judge it";
+
+  // The subscriber's feedback on what it got (numbers 1..10, 4 ms apart).
   std::vector<rtp::TwccPacketStatus> statuses;
-  for (uint16_t seq = 1; seq <= 40; ++seq) statuses.push_back({seq, true, seq == 1 ? 0 : 4});
+  for (uint16_t seq = 1; seq <= 10; ++seq) statuses.push_back({seq, true, seq == 1 ? 0 : 4});
   const auto feedback = rtp::TransportFeedback::Build(0x5AB5C1BE, 1, 100, 0, statuses);
   uint8_t buffer[512];
   const size_t len = feedback.Serialize(buffer, sizeof(buffer));
   ASSERT_GT(len, 0u);
   DeliverRtcp(sub_, buffer, len);
-  // The next allocation has the 300 kbit/s start estimate: h fits, f (with headroom) does not.
-  // (The publisher goes on sending: rates are measured over the last second.)
-  burst(kQ, 10, 300);
-  burst(kH, 30, 520);
-  burst(kF, 40, 1080);
-  const uint64_t after_feedback = bandwidth->counters().allocations;
-  ASSERT_TRUE(
-      loop_.RunUntil([&] { return bandwidth->counters().allocations > after_feedback; }, 2000));
-  EXPECT_EQ(bandwidth->estimate_bps(), 300'000);
-  EXPECT_EQ(c->allocated_layer(), 1u);
-  EXPECT_FALSE(c->bandwidth_paused());
-  EXPECT_LE(bandwidth->allocated_bps(), 300'000);
+  Media();
+  NextAllocation();
+  EXPECT_EQ(consumer_->allocated_layer(), 1u);
   // The consumers want more than the estimate: probe clusters went out (the first two at
   // consecutive allocations), as RTX copies.
-  EXPECT_GE(bandwidth->counters().probe_clusters, 1u);
-  EXPECT_LE(bandwidth->counters().probe_clusters, 2u);
-  EXPECT_GE(bandwidth->counters().probe_packets, BandwidthController::kMinProbePackets);
-  EXPECT_EQ(c->stats().probe_packets, bandwidth->counters().probe_packets);
+  EXPECT_GE(bandwidth_->counters().probe_clusters, 1u);
+  EXPECT_LE(bandwidth_->counters().probe_clusters, 2u);
+  // Paced over a few tens of milliseconds.
+  EXPECT_TRUE(loop_.RunUntil(
+      [&] { return bandwidth_->counters().probe_packets >= BandwidthController::kMinProbePackets; },
+      1000));
+  EXPECT_EQ(consumer_->stats().probe_packets, bandwidth_->counters().probe_packets);
+}
+
+TEST_F(TransportBandwidthTest, ASubscriberThatSendsNoFeedbackIsNotLimited) {
+  Media();
+  NextAllocation();
+  EXPECT_EQ(consumer_->allocated_layer(), 1u);
+  const int64_t deadline =
+      static_cast<int64_t>(uv_now(loop_.get())) + BandwidthController::kNoFeedbackMs + 1500;
+  while (consumer_->allocated_layer() != 2u &&
+         static_cast<int64_t>(uv_now(loop_.get())) < deadline) {
+    Media();
+    NextAllocation();
+  }
+  EXPECT_EQ(consumer_->allocated_layer(), 2u) << "no feedback for 5 s: no limit";
+  EXPECT_EQ(bandwidth_->counters().probe_clusters, 0u);
 }
 
 }  // namespace
