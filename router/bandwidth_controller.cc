@@ -80,7 +80,7 @@ void BandwidthController::Allocate() {
     if (producer == nullptr) continue;  // no layers: nothing to decide
     BandwidthAllocator::Item& item = items[i];
     item.audio = consumer->kind() == rtp::MediaKind::kAudio;
-    item.priority = consumer->priority();
+    item.priority = consumer->priority() + producer->priority();
     for (size_t e = 0; e < producer->encoding_count(); ++e) {
       const bool live = producer->live(e, now_ms, LayerSelector::kEncodingActiveWindowMs);
       item.layer_bps.push_back(live ? std::max<int64_t>(1, producer->bitrate_bps(e, now_ms)) : 0);

@@ -17,6 +17,9 @@ class EventSink {
                                     const std::string& reason) = 0;
   virtual void OnConsumerProducerClosed(const std::string& consumer_id) = 0;
   virtual void OnConsumerProducerPaused(const std::string& consumer_id, bool paused) = 0;
+  // The room's dominant speaker changed to the publisher of this audio producer.
+  virtual void OnActiveSpeaker(const std::string& /*router_id*/,
+                               const std::string& /*producer_id*/) {}
   // A subscriber transport's send estimate or its allocation moved.
   virtual void OnTransportBandwidth(const std::string& /*transport_id*/, int64_t /*estimate_bps*/,
                                     int64_t /*allocated_bps*/, int64_t /*desired_bps*/) {}

@@ -28,6 +28,9 @@ Producer::Producer(std::string id, rtp::MediaKind kind, rtp::RtpParameters param
   mid_ext_id_ = params_.HeaderExtensionId(rtp::kUriMid);
   rid_ext_id_ = params_.HeaderExtensionId(rtp::kUriRid);
   repaired_rid_ext_id_ = params_.HeaderExtensionId(rtp::kUriRepairedRid);
+  if (kind_ == rtp::MediaKind::kAudio) {
+    audio_level_ext_id_ = params_.HeaderExtensionId(rtp::kUriAudioLevel);
+  }
   video_codec_ = rtp::VideoCodecFromMime(media_codec_.mime_type);
   // ValidateProducerParameters guarantees at least one encoding.
   encodings_.resize(params_.encodings.size());

@@ -85,6 +85,11 @@ class Producer {
   uint8_t mid_extension_id() const { return mid_ext_id_; }
   uint8_t rid_extension_id() const { return rid_ext_id_; }
   uint8_t repaired_rid_extension_id() const { return repaired_rid_ext_id_; }
+  // The ssrc-audio-level extension (RFC 6464) of an audio producer; 0 when absent.
+  uint8_t audio_level_extension_id() const { return audio_level_ext_id_; }
+  // Added to its consumers' priority when bandwidth is short (1: the active speaker's video).
+  int priority() const { return priority_; }
+  void set_priority(int priority) { priority_ = priority; }
   bool paused() const { return paused_; }
   void set_paused(bool paused) { paused_ = paused; }
 
@@ -174,6 +179,8 @@ class Producer {
   uint8_t mid_ext_id_ = 0;
   uint8_t rid_ext_id_ = 0;
   uint8_t repaired_rid_ext_id_ = 0;
+  uint8_t audio_level_ext_id_ = 0;
+  int priority_ = 0;
   rtp::VideoCodec video_codec_ = rtp::VideoCodec::kOther;
   bool paused_ = false;
   std::vector<Encoding> encodings_;  // sized once, at creation

@@ -6,14 +6,19 @@
 
 #include "absl/status/status.h"
 #include "base/log.h"
+#include "rtp/header_extensions.h"
 
 namespace sb::router {
 
 Router::Router(std::string id, uv_loop_t* loop, transport::DtlsCertificate* certificate,
                EventSink* events)
-    : id_(std::move(id)), loop_(loop), certificate_(certificate), events_(events) {}
+    : id_(std::move(id)), loop_(loop), certificate_(certificate), events_(events) {
+  speaker_timer_ = std::make_unique<UvTimer>(loop, [this] { UpdateActiveSpeaker(); });
+  speaker_timer_->Start(kActiveSpeakerIntervalMs, kActiveSpeakerIntervalMs);
+}
 
 Router::~Router() {
+  speaker_timer_.reset();
   // Consumers first (they point at producers), then the transports with everything else.
   consumers_of_.clear();
   producer_of_.clear();
@@ -97,6 +102,7 @@ absl::Status Router::CloseProducer(const std::string& id) {
   if (it == producer_transport_.end()) return absl::NotFoundError("no producer " + id);
   Transport* transport = it->second;
   producer_transport_.erase(it);
+  speakers_.RemoveProducer(id);
   Producer* producer = transport->GetProducer(id);
   DetachConsumersOf(producer);
   transport->RemoveProducer(id);
@@ -239,6 +245,11 @@ std::vector<std::string> Router::ConsumerIds() const {
 
 void Router::OnTransportProducerRtp(Transport* /*transport*/, Producer* producer, size_t encoding,
                                     const rtp::RtpPacket& packet, int64_t now_ms) {
+  if (const uint8_t ext = producer->audio_level_extension_id(); ext != 0) {
+    if (auto level = rtp::ParseAudioLevel(packet.GetExtension(ext))) {
+      speakers_.OnAudioLevel(producer->id(), level->level, now_ms);
+    }
+  }
   auto it = consumers_of_.find(producer);
   if (it == consumers_of_.end()) return;
   for (Consumer* consumer : it->second) consumer->SendRtpPacket(packet, encoding, now_ms);
@@ -260,6 +271,23 @@ void Router::OnTransportIceState(Transport* transport, transport::IceState state
 void Router::OnTransportDtlsState(Transport* transport, transport::DtlsState state,
                                   const std::string& reason) {
   events_->OnTransportDtlsState(transport->id(), state, reason);
+}
+
+void Router::UpdateActiveSpeaker() {
+  const std::string previous = speakers_.dominant();
+  const auto changed = speakers_.Update(static_cast<int64_t>(uv_now(loop_)));
+  if (!changed) return;
+  if (!previous.empty()) SetSpeakerPriority(previous, 0);
+  SetSpeakerPriority(*changed, 1);
+  events_->OnActiveSpeaker(id_, *changed);
+}
+
+void Router::SetSpeakerPriority(const std::string& audio_producer_id, int priority) {
+  auto owner = producer_transport_.find(audio_producer_id);
+  if (owner == producer_transport_.end()) return;
+  for (const auto& [id, producer] : owner->second->producers()) {
+    if (producer->kind() == rtp::MediaKind::kVideo) producer->set_priority(priority);
+  }
 }
 
 void Router::OnTransportBandwidth(Transport* transport) {

@@ -11,6 +11,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "base/uv_timer.h"
+#include "router/active_speaker_observer.h"
 #include "router/event_sink.h"
 #include "router/transport.h"
 
@@ -18,6 +20,9 @@ namespace sb::router {
 
 class Router : public Transport::Listener {
  public:
+  // How often the dominant speaker is re-evaluated.
+  static constexpr uint64_t kActiveSpeakerIntervalMs = 300;
+
   Router(std::string id, uv_loop_t* loop, transport::DtlsCertificate* certificate,
          EventSink* events);
   ~Router() override;
@@ -49,6 +54,9 @@ class Router : public Transport::Listener {
                                       bool paused, int priority);
   Consumer* FindConsumer(const std::string& id) const;
 
+  // The audio producer of the dominant speaker (empty before anyone spoke).
+  const std::string& active_speaker() const { return speakers_.dominant(); }
+
   std::vector<std::string> TransportIds() const;
   std::vector<std::string> ProducerIds() const;
   std::vector<std::string> ConsumerIds() const;
@@ -71,6 +79,11 @@ class Router : public Transport::Listener {
   void ReleaseSsrcs(std::initializer_list<uint32_t> ssrcs);
   // Releases the ssrcs of a consumer that is going away.
   void ForgetConsumer(Consumer* consumer);
+  // Re-evaluates the dominant speaker; on a change, its video is served first and the control
+  // process is told.
+  void UpdateActiveSpeaker();
+  // Sets the priority of the video producers published with an audio producer.
+  void SetSpeakerPriority(const std::string& audio_producer_id, int priority);
 
   const std::string id_;
   uv_loop_t* const loop_;
@@ -84,6 +97,8 @@ class Router : public Transport::Listener {
   absl::flat_hash_map<const Producer*, std::vector<Consumer*>> consumers_of_;
   absl::flat_hash_map<const Consumer*, Producer*> producer_of_;
   absl::flat_hash_set<uint32_t> used_ssrcs_;
+  ActiveSpeakerObserver speakers_;
+  std::unique_ptr<UvTimer> speaker_timer_;
 };
 
 }  // namespace sb::router

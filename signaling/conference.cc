@@ -407,6 +407,7 @@ void Conference::OnParticipantReady(Participant* p) {
                            {"resumeToken", p->resume_token},
                            {"resumeGraceMs", timing_.resume_grace_ms}};
   if (!p->join_request_id.is_null()) joined["requestId"] = p->join_request_id;
+  if (!room->active_speaker.empty()) joined["activeSpeaker"] = room->active_speaker;
   Send(p, joined);
   Broadcast(*room, {{"type", "participant-joined"}, {"participant", p->ToJson()}}, p->id);
   SB_LOG_INFO("rooms", "{} ({}) joined room {}{}", p->id, p->name, room->name,
@@ -653,6 +654,25 @@ void Conference::OnWorkerNotification(int index, const fbs::Notification& notifi
         break;
       }
     }
+  } else if (notification.event() == fbs::Event::ROUTER_ACTIVE_SPEAKER) {
+    const auto* body = notification.body_as_ActiveSpeaker();
+    if (!body || !body->producer_id()) return;
+    const std::string producer_id = body->producer_id()->str();
+    for (auto& [instance, room] : rooms_) {
+      if (room->router_id != id) continue;
+      for (const auto& participant_id : room->participant_ids) {
+        Participant* p = FindParticipant(participant_id);
+        if (!p || std::none_of(p->producers.begin(), p->producers.end(),
+                               [&](const ProducerInfo& info) { return info.id == producer_id; })) {
+          continue;
+        }
+        if (room->active_speaker == participant_id) return;
+        room->active_speaker = participant_id;
+        Broadcast(*room, {{"type", "active-speaker"}, {"participantId", participant_id}});
+        return;
+      }
+      return;
+    }
   } else if (notification.event() == fbs::Event::TRANSPORT_BANDWIDTH) {
     const auto* body = notification.body_as_TransportBandwidth();
     if (!body) return;
@@ -691,6 +711,7 @@ nlohmann::json Conference::RoomsJson() const {
     rooms.push_back({{"name", room->name},
                      {"worker", room->worker_index},
                      {"workerPid", worker ? worker->pid() : 0},
+                     {"activeSpeaker", room->active_speaker},
                      {"participants", participants}});
   }
   return {{"rooms", rooms}};

@@ -114,6 +114,7 @@ struct Room {
   bool router_ready = false;
   std::vector<std::function<void()>> on_router_ready;
   std::vector<std::string> participant_ids;  // join order, including those not ready yet
+  std::string active_speaker;                // participant id, empty before anyone spoke
 };
 
 // The conference's timings, in milliseconds; tests shorten them.
@@ -197,7 +198,8 @@ class Conference : public WorkerPool::Listener {
   void OnParticipantReady(Participant* p);
   // `worker_alive`: false when the room's worker died (its load counter went with it).
   void CloseRoom(Room* room, const std::string& reason, bool worker_alive = true);
-  void Broadcast(const Room& room, const nlohmann::json& message, const std::string& except_id);
+  void Broadcast(const Room& room, const nlohmann::json& message,
+                 const std::string& except_id = "");
   // To one participant, unless it is disconnected (a resume sends it the state it missed).
   void Send(Participant* p, const nlohmann::json& message);
   nlohmann::json ParticipantsJson(const Room& room, const Participant* except) const;

@@ -469,6 +469,13 @@ void RouterHandler::OnTransportBandwidth(const std::string& transport_id, int64_
                             fbs::NotificationBody::TransportBandwidth, body.Union());
 }
 
+void RouterHandler::OnActiveSpeaker(const std::string& router_id, const std::string& producer_id) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fbs::CreateActiveSpeakerDirect(fbb, producer_id.c_str());
+  notifier_->NotifyWithBody(fbb, fbs::Event::ROUTER_ACTIVE_SPEAKER, router_id,
+                            fbs::NotificationBody::ActiveSpeaker, body.Union());
+}
+
 void RouterHandler::OnConsumerProducerClosed(const std::string& consumer_id) {
   notifier_->Notify(fbs::Event::CONSUMER_PRODUCER_CLOSED, consumer_id);
 }
