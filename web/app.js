@@ -6,6 +6,20 @@
 //   #status                       a human sentence about the state
 //   video[data-participant-id]    one per remote participant (audio in audio[data-participant-id]),
 //                                 with data-audio-muted / data-video-muted = "true" | "false"
+//   figure.tile[data-peer=ID]     that participant's tile; data-max-layer ("0" | "1" | "none") and
+//                                 data-paused ("true" | "false"): what we last asked the server
+//                                 for its video (the protocol's `subscription`)
+//   figure.tile[data-speaking]    the room's active speaker ("true"), highlighted and shown large
+//   .tile-stats                   in each remote tile: the video as received, "1280x720 · 900
+//                                 kbit/s" (every 2 s; "paused" while hidden), with data-width,
+//                                 data-height and data-kbps
+//
+// Receiving: each remote video tile asks the server for the simulcast layer its size needs (the
+// picture height it shows, in device pixels: up to 200 -> layer 0, up to 400 -> layer 1, above:
+// no ceiling; again when it is resized, debounced) and pauses the video of a tile that cannot be
+// seen (scrolled out, display: none, a hidden page); it resumes as soon as it can be seen again.
+// Sending: the camera goes out as three simulcast layers (q/h/f at 1/4, 1/2 and full size of
+// 1280x720) unless the link has &simulcast=0 (then one 640x360 stream).
 // /?room=NAME&name=NAME&autojoin=1 joins without a click. &token=JWT (from `switchboard token`)
 // is passed in the join, for a server run with --auth-secret; the name is then the token's and
 // the link needs none.
@@ -31,7 +45,28 @@ const ui = {
 };
 
 const params = new URLSearchParams(location.search);
-const MEDIA_CONSTRAINTS = { audio: true, video: { width: 640, height: 360 } };
+// &simulcast=0 turns simulcast off.
+const SIMULCAST = params.get('simulcast') !== '0';
+// Lowest quality first (the server takes the rids in this order). The caps leave each layer
+// what it needs at its size, so a call of several does not spend more than that.
+const SIMULCAST_ENCODINGS = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', maxBitrate: 1_500_000 },
+];
+const MEDIA_CONSTRAINTS = {
+  audio: true,
+  video: SIMULCAST ? { width: 1280, height: 720 } : { width: 640, height: 360 },
+};
+// The picture heights (device pixels) up to which a tile asks for layer 0, then layer 1; above
+// the last it asks for no ceiling. With a 720p camera the layers are 180, 360 and 720 high.
+const LAYER_HEIGHTS = [200, 400];
+// A resized tile asks for its new layer once the size settles this long.
+const LAYER_DEBOUNCE_MS = 300;
+// A tile hidden this long has its video paused (not at once: scrolling past costs nothing).
+const HIDDEN_PAUSE_MS = 500;
+// The tiles' received-video indicator is refreshed this often.
+const STATS_INTERVAL_MS = 2000;
 // After an interruption (room-closed), the pause before joining again.
 const REJOIN_DELAY_MS = 300;
 // sessionStorage key of this tab's last session, ended by the next join (a reload).
@@ -41,6 +76,8 @@ let client = null;
 let localStream = null;
 let session = null; // { room, name, viewer, token } while joining or joined
 const tiles = new Map(); // participantId -> <figure>
+// participantId -> { visible, timer, sent: { producerId, maxLayer, paused } | null, bytes, at }
+const views = new Map();
 
 // --- State and status ------------------------------------------------------------------------
 
@@ -78,11 +115,16 @@ function ensureTile(participantId) {
   if (tile) return tile;
   tile = ui.tileTemplate.content.firstElementChild.cloneNode(true);
   tile.dataset.peer = participantId;
+  tile.dataset.maxLayer = 'none';
+  tile.dataset.paused = 'false';
   tile.querySelector('video').dataset.participantId = participantId;
   const audio = tile.querySelector('audio');
   audio.dataset.participantId = participantId;
   tiles.set(participantId, tile);
+  views.set(participantId, { visible: true, timer: null, sent: null, bytes: null, at: 0 });
   ui.grid.append(tile);
+  resizeObserver?.observe(tile.querySelector('video'));
+  intersectionObserver?.observe(tile);
   updateTile(participantId);
   return tile;
 }
@@ -119,6 +161,10 @@ function attachStream(participantId, stream) {
 function removeTile(participantId) {
   const tile = tiles.get(participantId);
   if (!tile) return;
+  resizeObserver?.unobserve(tile.querySelector('video'));
+  intersectionObserver?.unobserve(tile);
+  clearTimeout(views.get(participantId)?.timer);
+  views.delete(participantId);
   for (const media of tile.querySelectorAll('video, audio')) media.srcObject = null;
   tile.remove();
   tiles.delete(participantId);
@@ -126,6 +172,165 @@ function removeTile(participantId) {
 
 function removeAllTiles() {
   for (const id of [...tiles.keys()]) removeTile(id);
+}
+
+// --- What each tile receives: its layer, paused while hidden, and its indicator --------------
+
+// The simulcast layer a tile's video needs: 0, 1, or null (no ceiling), from the picture height
+// it shows in device pixels. The video covers its box (object-fit: cover), so a box wider than
+// the picture needs the height that fills its width.
+function layerFor(tile) {
+  const video = tile.querySelector('video');
+  const aspect = video.videoWidth > 0 && video.videoHeight > 0 ? video.videoHeight / video.videoWidth : 9 / 16;
+  const needed = Math.max(video.clientHeight, video.clientWidth * aspect) * (window.devicePixelRatio || 1);
+  const layer = LAYER_HEIGHTS.findIndex((height) => needed <= height);
+  return layer < 0 ? null : layer;
+}
+
+// Whether a tile's video can be seen: on screen (IntersectionObserver), laid out with a size
+// (not display: none) and on a visible page.
+function tileSeen(participantId) {
+  const tile = tiles.get(participantId);
+  const view = views.get(participantId);
+  if (!tile || !view) return false;
+  const video = tile.querySelector('video');
+  return view.visible && video.clientWidth > 0 && video.clientHeight > 0 && document.visibilityState !== 'hidden';
+}
+
+// Looks at a tile again after something changed (its size, visibility, track) and sends the
+// server what changed, after a pause that depends on what it is: resuming at once, a new layer
+// once the size settles, pausing once the tile has stayed hidden a moment.
+function reviewTile(participantId) {
+  const view = views.get(participantId);
+  const tile = tiles.get(participantId);
+  if (!view || !tile) return;
+  const producerId = client?.producerIdOf(participantId, 'video');
+  if (!producerId) return;
+  if (view.sent && view.sent.producerId !== producerId) {
+    // A new track (republished): what we asked for the old one does not apply to it.
+    view.sent = null;
+    tile.dataset.maxLayer = 'none';
+    tile.dataset.paused = 'false';
+  }
+  const paused = !tileSeen(participantId);
+  const maxLayer = layerFor(tile);
+  // A producer we have not told anything yet is forwarded unpaused with no ceiling.
+  const sent = view.sent ?? { producerId, maxLayer: null, paused: false };
+  clearTimeout(view.timer);
+  view.timer = null;
+  if (sent.paused === paused && (paused || sent.maxLayer === maxLayer)) return;
+  let delay = LAYER_DEBOUNCE_MS;
+  if (sent.paused && !paused) delay = 0;
+  else if (paused) delay = HIDDEN_PAUSE_MS;
+  else if (!view.sent) delay = 0; // a new track: ask before it ramps up
+  view.timer = setTimeout(() => sendSubscription(participantId), delay);
+}
+
+// Sends the server the tile's preference as it is now, the fields that changed.
+function sendSubscription(participantId) {
+  const view = views.get(participantId);
+  const tile = tiles.get(participantId);
+  if (!view || !tile || !client) return;
+  view.timer = null;
+  const producerId = client.producerIdOf(participantId, 'video');
+  if (!producerId) return;
+  const paused = !tileSeen(participantId);
+  const maxLayer = layerFor(tile);
+  const sent = view.sent?.producerId === producerId ? view.sent : { producerId, maxLayer: null, paused: false };
+  const change = {};
+  if (sent.paused !== paused) change.paused = paused;
+  // A paused tile keeps its last layer until it is seen again (its size may be 0 meanwhile).
+  if (!paused && sent.maxLayer !== maxLayer) change.maxLayer = maxLayer;
+  if (Object.keys(change).length === 0) return;
+  try {
+    client.setSubscription(producerId, change);
+  } catch (err) {
+    console.warn('subscription not sent', err); // not connected: sent again on the next change
+    return;
+  }
+  view.sent = { ...sent, ...change };
+  tile.dataset.maxLayer = view.sent.maxLayer === null ? 'none' : String(view.sent.maxLayer);
+  tile.dataset.paused = String(view.sent.paused);
+  if (view.sent.paused) showTileStats(participantId, null);
+}
+
+function reviewAllTiles() {
+  for (const id of tiles.keys()) reviewTile(id);
+}
+
+const resizeObserver = typeof ResizeObserver === 'function'
+  ? new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const id = entry.target.dataset.participantId;
+      if (id) reviewTile(id);
+    }
+  })
+  : null;
+const intersectionObserver = typeof IntersectionObserver === 'function'
+  ? new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const id = entry.target.dataset.peer;
+      const view = views.get(id);
+      if (!view) continue;
+      view.visible = entry.isIntersecting;
+      reviewTile(id);
+    }
+  })
+  : null;
+
+// The indicator of a tile: "1280x720 · 900 kbit/s" (just the size until a second reading gives
+// the bitrate), "paused", or nothing (no video).
+function showTileStats(participantId, video) {
+  const el = tiles.get(participantId)?.querySelector('.tile-stats');
+  if (!el) return;
+  const view = views.get(participantId);
+  if (view?.sent?.paused) {
+    el.textContent = 'paused';
+    delete el.dataset.width;
+    delete el.dataset.height;
+    delete el.dataset.kbps;
+    return;
+  }
+  if (!video) {
+    el.textContent = '';
+    return;
+  }
+  const size = `${video.width}x${video.height}`;
+  el.textContent = video.kbps === null ? size : `${size} · ${video.kbps} kbit/s`;
+  el.dataset.width = String(video.width);
+  el.dataset.height = String(video.height);
+  if (video.kbps === null) delete el.dataset.kbps;
+  else el.dataset.kbps = String(video.kbps);
+}
+
+async function refreshTileStats() {
+  const c = client;
+  if (!c || tiles.size === 0) return;
+  let stats;
+  try {
+    stats = await c.getReceiverStats();
+  } catch {
+    return;
+  }
+  const now = performance.now();
+  for (const [id, view] of views) {
+    const s = stats.find((x) => x.participantId === id && x.kind === 'video');
+    const element = tiles.get(id)?.querySelector('video');
+    if (!s || !element) {
+      view.bytes = null;
+      showTileStats(id, null);
+      continue;
+    }
+    const bytes = s.bytesReceived ?? 0;
+    // bits per millisecond are kbit/s.
+    const kbps = view.bytes !== null && now > view.at ? Math.max(0, Math.round(((bytes - view.bytes) * 8) / (now - view.at))) : null;
+    view.bytes = bytes;
+    view.at = now;
+    // Firefox's statistics may lack the frame size: the element has it.
+    const width = s.frameWidth || element.videoWidth;
+    const height = s.frameHeight || element.videoHeight;
+    showTileStats(id, width && height ? { width, height, kbps } : null);
+  }
 }
 
 // --- Local media ----------------------------------------------------------------------------
@@ -177,11 +382,22 @@ async function connectClient() {
     refreshStatus();
   });
   c.addEventListener('participant-updated', (e) => updateTile(e.detail.participant.id));
+  c.addEventListener('active-speaker', (e) => {
+    // The speaker's tile is highlighted and takes a whole row of the grid (it then asks for a
+    // larger layer by itself: its size changed).
+    for (const [id, tile] of tiles) {
+      if (id === e.detail.participantId) tile.dataset.speaking = 'true';
+      else delete tile.dataset.speaking;
+    }
+  });
   c.addEventListener('participant-left', (e) => {
     removeTile(e.detail.id);
     refreshStatus();
   });
-  c.addEventListener('track', (e) => attachStream(e.detail.participantId, e.detail.stream));
+  c.addEventListener('track', (e) => {
+    attachStream(e.detail.participantId, e.detail.stream);
+    if (e.detail.kind === 'video') reviewTile(e.detail.participantId);
+  });
   c.addEventListener('track-ended', (e) => updateTile(e.detail.participantId));
   c.addEventListener('room-closed', (e) => {
     // Its worker died, or our session could not be resumed: back in by ourselves.
@@ -197,9 +413,13 @@ async function connectClient() {
   c.addEventListener('resumed', () => {
     delete document.body.dataset.connection;
     refreshStatus();
+    // The server kept what we asked before; what could not be sent meanwhile goes now.
+    reviewAllTiles();
   });
   c.addEventListener('error', (e) => {
     console.warn('switchboard error', e.detail);
+    // A tile's subscription for a track that just ended: nothing a person needs to see.
+    if (e.detail.inReplyTo === 'subscription') return;
     if (document.body.dataset.state === 'joined') {
       ui.status.textContent = `${joinedStatus()} · server said: ${e.detail.message || e.detail.code}`;
     }
@@ -276,7 +496,10 @@ async function enterRoom() {
   if (localStream) {
     try {
       // ?codec=H264 (or VP8, VP9...) prefers that video codec for what we send.
-      await client.publish(localStream, { videoCodec: params.get('codec') || undefined });
+      await client.publish(localStream, {
+        videoCodec: params.get('codec') || undefined,
+        videoEncodings: SIMULCAST ? SIMULCAST_ENCODINGS : undefined,
+      });
       // After a rejoin the server has a fresh participant: tell it what is muted.
       for (const track of localStream.getTracks()) {
         if (!track.enabled) client.setMuted(track.kind, true);
@@ -340,6 +563,8 @@ ui.enableSound.addEventListener('click', () => {
   ui.soundHint.hidden = true;
 });
 window.addEventListener('pagehide', () => client?.close());
+document.addEventListener('visibilitychange', reviewAllTiles);
+setInterval(() => refreshTileStats().catch(() => {}), STATS_INTERVAL_MS);
 
 if (params.has('room')) ui.room.value = params.get('room');
 if (params.has('name')) ui.name.value = params.get('name');
@@ -366,6 +591,9 @@ window.switchboardTest = {
     return { publish: ufrag(client?._pubPc), subscribe: ufrag(client?._subPc) };
   },
   outboundStats: async () => (client ? client.getSenderStats() : []),
+  // What each remote tile last asked the server for: participantId -> { producerId, maxLayer,
+  // paused } (a tile not in the list asked for nothing: no ceiling, not paused).
+  subscriptions: () => Object.fromEntries([...views].filter(([, v]) => v.sent).map(([id, v]) => [id, { ...v.sent }])),
   // DTLS/SRTP state of both connections, as the browser negotiated them with the server.
   transportStats: async () => {
     const out = {};

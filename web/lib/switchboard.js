@@ -25,12 +25,34 @@
  *                            simulcast: RTCRtpEncodingParameters with a `rid` each, lowest
  *                            quality first, e.g. [{rid: 'q', scaleResolutionDownBy: 4},
  *                            {rid: 'h', scaleResolutionDownBy: 2}, {rid: 'f'}]. The server
- *                            forwards each subscriber the highest layer it receives.
- *                            Applies when the video track is first published. The server
- *                            sends no bandwidth feedback yet, so Chromium only sends the
- *                            layers that fit its ~300 kbps start estimate: cap each layer's
- *                            maxBitrate to have them all.
+ *                            forwards each subscriber the highest layer that arrives, fits
+ *                            that subscriber's bandwidth and is within its setSubscription
+ *                            ceiling. Applies when the video track is first published.
+ *                            Chromium starts from a ~300 kbps send estimate and raises it
+ *                            with the server's transport-cc feedback (in about 10 s); until
+ *                            then it sends only the layers that fit: cap each layer's
+ *                            maxBitrate to have them all from the start.
  *   setEncodingActive(rid, active)  start or stop sending one simulcast layer of the video.
+ *   setSubscription(producerId, {maxLayer, paused, pinned})  this client's preference for one track it
+ *                            receives (the protocol's `subscription`; the server keeps it while
+ *                            that producer lives). maxLayer: the highest simulcast layer wanted
+ *                            (encoding index, 0 = the smallest; an integer 0-3), null = no
+ *                            ceiling. paused: true = forward nothing for it (a hidden tile; no
+ *                            bandwidth spent), false = forward it again (from a key frame).
+ *                            pinned: true = always forwarded, whatever the server's last-N
+ *                            (--last-n) says about the speakers to show. Leave
+ *                            a field out to keep its last value; at least one is needed. Sent
+ *                            without waiting: throws a TypeError for bad arguments, a
+ *                            SwitchboardError ('not-joined', 'closed') when not in a room or not
+ *                            connected; the server's refusal (`unknown-track` for a producerId
+ *                            not offered to us, `bad-message`) comes as an 'error' event with
+ *                            inReplyTo 'subscription'.
+ *   producerIdOf(participantId, kind = 'video')  the producerId of that participant's live track
+ *                            of that kind as we receive it (from the latest subscribe-offer's
+ *                            `streams`), or null. A republished track gets a new producerId
+ *                            (a new 'track' event carries it).
+ *   remoteTracks()           [{ participantId, kind, producerId, mid, track }] for every live
+ *                            remote track.
  *   setMuted(kind, muted)    'audio' | 'video': disables the local track and tells the server.
  *   restartIce()             ICE restart on both connections (new credentials, DTLS kept);
  *                            done by itself when a connection's ICE fails or stays
@@ -39,7 +61,8 @@
  *   close()                  leave and close the socket.
  *   ping()                   round trip to the server; resolves with the time in ms.
  *   getStats()               { publish, subscribe }: RTCStatsReports (null if no connection).
- *   getReceiverStats()       [{ participantId, kind, mid, mimeType, framesDecoded, frameWidth, frameHeight,
+ *   getReceiverStats()       [{ participantId, kind, mid, producerId, mimeType, framesDecoded,
+ *                              frameWidth, frameHeight,
  *                              packetsReceived, packetsLost, bytesReceived, jitter,
  *                              totalSamplesReceived, concealedSamples, freezeCount, nackCount }]
  *                            per track.
@@ -62,8 +85,12 @@
  *   'participant-joined'   { participant }
  *   'participant-updated'  { participant }
  *   'participant-left'     { id, participant }
- *   'track'                { participantId, kind, track, stream, mid }   stream: remoteStreams entry
- *   'track-ended'          { participantId, kind, track, stream, mid }
+ *   'active-speaker'       { participantId }   the room's dominant speaker changed (also once
+ *                          after 'joined' when someone already spoke; `activeSpeaker` holds it)
+ *   'track'                { participantId, kind, track, stream, mid, producerId }
+ *                          stream: remoteStreams entry; producerId: for setSubscription (null
+ *                          when the server's offer did not list the track's stream)
+ *   'track-ended'          { participantId, kind, track, stream, mid, producerId }
  *   'room-closed'          { room, reason }
  *   'reconnecting'         { room }   the WebSocket broke; media continues meanwhile
  *   'resumed'              { room, id, participants }
@@ -85,6 +112,8 @@ const RECONNECT_MAX_DELAY_MS = 2000;
 const CONNECT_TIMEOUT_MS = 3000;
 // ICE 'disconnected' this long (no answer to checks) triggers an ICE restart.
 const ICE_DISCONNECTED_RESTART_MS = 3000;
+// The highest simulcast layer index a `subscription` may name (the server takes 0-3).
+const MAX_LAYER = 3;
 
 // Moves the codecs of one mime subtype (e.g. 'H264') to the front of a transceiver's list;
 // the server takes the first codec of the offer it can forward.
@@ -122,7 +151,7 @@ export class SwitchboardClient extends EventTarget {
     this._pubChain = Promise.resolve();
     this._subPc = null;
     this._subChain = Promise.resolve();
-    this._remote = new Map(); // mid -> { participantId, kind, producerId, track, mid }
+    this._remote = new Map(); // mid -> { participantId, kind, producerId, key, track, mid }
     this._msidByTrack = new Map(); // track.id -> msid stream id, from ontrack
     this._url = null;
     this.resumeToken = null;
@@ -378,6 +407,45 @@ export class SwitchboardClient extends EventTarget {
     await sender.setParameters(params);
   }
 
+  /** This client's preference for one track it receives: see the header comment. */
+  setSubscription(producerId, { maxLayer, paused, pinned } = {}) {
+    if (typeof producerId !== 'string' || producerId === '') {
+      throw new TypeError('setSubscription: producerId must be a non-empty string');
+    }
+    const message = { type: 'subscription', producerId };
+    if (maxLayer !== undefined) {
+      if (maxLayer !== null && !(Number.isInteger(maxLayer) && maxLayer >= 0 && maxLayer <= MAX_LAYER)) {
+        throw new TypeError(`setSubscription: maxLayer must be an integer 0-${MAX_LAYER} or null`);
+      }
+      message.maxLayer = maxLayer;
+    }
+    if (paused !== undefined) {
+      if (typeof paused !== 'boolean') throw new TypeError('setSubscription: paused must be a boolean');
+      message.paused = paused;
+    }
+    if (pinned !== undefined) {
+      if (typeof pinned !== 'boolean') throw new TypeError('setSubscription: pinned must be a boolean');
+      message.pinned = pinned;
+    }
+    if (message.maxLayer === undefined && message.paused === undefined && message.pinned === undefined) {
+      throw new TypeError('setSubscription: give maxLayer, paused or pinned');
+    }
+    if (!this.id) throw new SwitchboardError('not-joined', 'not in a room', 'subscription');
+    this._send(message);
+  }
+
+  /** The producerId of `participantId`'s live `kind` track as we receive it, or null. */
+  producerIdOf(participantId, kind = 'video') {
+    for (const rec of this._remote.values()) {
+      if (rec.participantId === participantId && rec.kind === kind) return rec.producerId;
+    }
+    return null;
+  }
+
+  remoteTracks() {
+    return [...this._remote.values()].map((rec) => this._public(rec));
+  }
+
   setMuted(kind, muted) {
     for (const track of this.localStream?.getTracks() ?? []) {
       if (track.kind === kind) track.enabled = !muted;
@@ -428,7 +496,7 @@ export class SwitchboardClient extends EventTarget {
       for (const s of report.values()) {
         if (s.type !== 'inbound-rtp') continue;
         out.push({
-          participantId: rec.participantId, kind: rec.kind, mid: rec.mid,
+          participantId: rec.participantId, kind: rec.kind, mid: rec.mid, producerId: rec.producerId,
           mimeType: report.get(s.codecId)?.mimeType,
           framesDecoded: s.framesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight,
           packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
@@ -517,8 +585,10 @@ export class SwitchboardClient extends EventTarget {
         this.resumeToken = msg.resumeToken ?? null;
         this._resumeGraceMs = msg.resumeGraceMs ?? 0;
         this.participants = new Map((msg.participants ?? []).map((p) => [p.id, p]));
+        this.activeSpeaker = msg.activeSpeaker ?? null;
         this._startHeartbeat();
         this._emit('joined', { room: msg.room, id: msg.id, participants: msg.participants ?? [] });
+        if (this.activeSpeaker) this._emit('active-speaker', { participantId: this.activeSpeaker });
         break;
       case 'resumed': {
         // What happened while we were away: who left, who came, who changed.
@@ -558,6 +628,10 @@ export class SwitchboardClient extends EventTarget {
         this._emit('participant-left', { id: msg.id, participant });
         break;
       }
+      case 'active-speaker':
+        this.activeSpeaker = msg.participantId;
+        this._emit('active-speaker', { participantId: msg.participantId });
+        break;
       case 'subscribe-offer':
         this._subChain = this._subChain
           .then(() => this._onSubscribeOffer(msg))
@@ -627,12 +701,14 @@ export class SwitchboardClient extends EventTarget {
       receiving.set(t.mid, {
         mid: t.mid, track, participantId,
         kind: info?.kind ?? track.kind,
-        producerId: info?.producerId ?? track.id,
+        producerId: info?.producerId ?? null,
+        // What tells one track on this mid from the next (a mid is reused).
+        key: info?.producerId ?? track.id,
       });
     }
     for (const [mid, rec] of [...this._remote]) {
       const now = receiving.get(mid);
-      if (!now || now.producerId !== rec.producerId || now.participantId !== rec.participantId) {
+      if (!now || now.key !== rec.key || now.participantId !== rec.participantId) {
         this._endTrack(mid);
       }
     }
@@ -669,7 +745,10 @@ export class SwitchboardClient extends EventTarget {
   }
 
   _public(rec) {
-    return { participantId: rec.participantId, kind: rec.kind, track: rec.track, mid: rec.mid };
+    return {
+      participantId: rec.participantId, kind: rec.kind, track: rec.track, mid: rec.mid,
+      producerId: rec.producerId,
+    };
   }
 
   _teardownMedia() {
