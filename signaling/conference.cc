@@ -440,12 +440,15 @@ void Conference::Leave(std::string participant_id) {
     }
     auto& ids = room->participant_ids;
     ids.erase(std::remove(ids.begin(), ids.end(), participant_id), ids.end());
+    std::erase(room->recent_speakers, participant_id);
+    if (room->active_speaker == participant_id) room->active_speaker.clear();
   }
   participants_.erase(participant_id);
   EndProducers(producer_ids);
   if (!room) return;
   SB_LOG_INFO("rooms", "{} left room {}", participant_id, room->name);
   if (was_ready) Broadcast(*room, {{"type", "participant-left"}, {"id", participant_id}}, "");
+  RefreshLastN(room);  // someone further down the ranking may be shown now
   if (room->participant_ids.empty()) {
     if (WorkerProcess* worker = WorkerOf(*room)) {
       worker->Request(fbs::Method::ROUTER_CLOSE, room->router_id, {}, [](const fbs::Response*) {});
@@ -542,17 +545,22 @@ void Conference::Subscription(Participant* p, const nlohmann::json& message) {
   auto producer_it = message.find("producerId");
   auto layer_it = message.find("maxLayer");
   auto paused_it = message.find("paused");
+  auto pinned_it = message.find("pinned");
   const bool layer_ok = layer_it == message.end() || layer_it->is_null() ||
                         (layer_it->is_number_integer() && *layer_it >= 0 &&
                          *layer_it < static_cast<int>(kMaxSubscriptionLayers));
+  auto bool_ok = [&](nlohmann::json::const_iterator it) {
+    return it == message.end() || it->is_boolean();
+  };
   if (producer_it == message.end() || !producer_it->is_string() || !layer_ok ||
-      (paused_it != message.end() && !paused_it->is_boolean()) ||
-      (layer_it == message.end() && paused_it == message.end())) {
-    return SendError(p->sink, "bad-message",
-                     absl::StrCat("subscription needs \"producerId\" (a string) and \"maxLayer\" "
-                                  "(0-",
-                                  kMaxSubscriptionLayers - 1, " or null) or \"paused\" (boolean)"),
-                     message);
+      !bool_ok(paused_it) || !bool_ok(pinned_it) ||
+      (layer_it == message.end() && paused_it == message.end() && pinned_it == message.end())) {
+    return SendError(
+        p->sink, "bad-message",
+        absl::StrCat("subscription needs \"producerId\" (a string) and "
+                     "\"maxLayer\" (0-",
+                     kMaxSubscriptionLayers - 1, " or null), \"paused\" or \"pinned\" (booleans)"),
+        message);
   }
   const std::string& producer_id = producer_it->get_ref<const std::string&>();
   if (p->subscriber.ConsumerOf(producer_id).empty()) {
@@ -563,19 +571,85 @@ void Conference::Subscription(Participant* p, const nlohmann::json& message) {
   Participant::SubscriptionPreference& pref = p->subscription_preferences[producer_id];
   if (layer_it != message.end()) pref.max_layer = layer_it->is_null() ? -1 : layer_it->get<int>();
   if (paused_it != message.end()) pref.paused = paused_it->get<bool>();
+  if (pinned_it != message.end()) pref.pinned = pinned_it->get<bool>();
   ApplySubscriptionPreference(p, producer_id);
 }
 
+bool Conference::LastNShows(const Room& room, const Participant& subscriber,
+                            const std::string& publisher_id) const {
+  if (config_.last_n <= 0) return true;
+  // The ranking: the most recent speakers, then the others in join order; the first last_n
+  // of them other than the subscriber itself are shown.
+  int rank = 0;
+  auto counts = [&](const std::string& id) {
+    if (id == subscriber.id) return false;
+    auto other = participants_.find(id);
+    return other != participants_.end() && other->second->Publishes(rtp::MediaKind::kVideo);
+  };
+  for (const auto& id : room.recent_speakers) {
+    if (!counts(id)) continue;
+    if (id == publisher_id) return true;
+    if (++rank >= config_.last_n) return false;
+  }
+  for (const auto& id : room.participant_ids) {
+    if (!counts(id) || std::find(room.recent_speakers.begin(), room.recent_speakers.end(), id) !=
+                           room.recent_speakers.end()) {
+      continue;
+    }
+    if (id == publisher_id) return true;
+    if (++rank >= config_.last_n) return false;
+  }
+  return true;  // not ranked at all (not publishing video): nothing to hide
+}
+
 void Conference::ApplySubscriptionPreference(Participant* p, const std::string& producer_id) {
-  auto pref = p->subscription_preferences.find(producer_id);
-  if (pref == p->subscription_preferences.end()) return;
   const std::string consumer_id = p->subscriber.ConsumerOf(producer_id);
   Room* room = FindRoom(p->room_instance);
   WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
   if (consumer_id.empty() || !worker) return;
+  // Last-N applies to video; whose video this is comes from the producer.
+  bool hidden_by_last_n = false;
+  if (config_.last_n > 0) {
+    for (const auto& id : room->participant_ids) {
+      const Participant* publisher = FindParticipant(id);
+      if (!publisher) continue;
+      for (const auto& info : publisher->producers) {
+        if (info.id != producer_id) continue;
+        if (info.kind == rtp::MediaKind::kVideo) {
+          auto pref = p->subscription_preferences.find(producer_id);
+          const bool pinned = pref != p->subscription_preferences.end() && pref->second.pinned;
+          hidden_by_last_n = !pinned && !LastNShows(*room, *p, publisher->id);
+        }
+      }
+    }
+  }
+  auto it = p->subscription_preferences.find(producer_id);
+  if (it == p->subscription_preferences.end()) {
+    if (!hidden_by_last_n) return;  // nothing asked, nothing hidden: the worker's defaults
+    it = p->subscription_preferences.try_emplace(producer_id).first;
+  }
+  Participant::SubscriptionPreference& pref = it->second;
+  const bool paused = pref.paused || hidden_by_last_n;
+  if (pref.sent_paused == paused && pref.sent_max_layer == pref.max_layer) return;
+  pref.sent_paused = paused;
+  pref.sent_max_layer = pref.max_layer;
   worker->Request(fbs::Method::CONSUMER_SET_PREFERENCES, consumer_id,
-                  ConsumerPreferencesBody(pref->second.max_layer, pref->second.paused, 0),
-                  [](const fbs::Response*) {});
+                  ConsumerPreferencesBody(pref.max_layer, paused, 0), [](const fbs::Response*) {});
+}
+
+void Conference::RefreshLastN(Room* room) {
+  if (config_.last_n <= 0 || room == nullptr) return;
+  for (const auto& subscriber_id : room->participant_ids) {
+    Participant* subscriber = FindParticipant(subscriber_id);
+    if (!subscriber) continue;
+    for (const auto& publisher_id : room->participant_ids) {
+      const Participant* publisher = FindParticipant(publisher_id);
+      if (!publisher || publisher == subscriber) continue;
+      for (const auto& info : publisher->producers) {
+        if (info.kind == rtp::MediaKind::kVideo) ApplySubscriptionPreference(subscriber, info.id);
+      }
+    }
+  }
 }
 
 void Conference::RestartIce(Participant* p, TransportSide* side, std::function<void(bool)> done) {
@@ -668,7 +742,10 @@ void Conference::OnWorkerNotification(int index, const fbs::Notification& notifi
         }
         if (room->active_speaker == participant_id) return;
         room->active_speaker = participant_id;
+        std::erase(room->recent_speakers, participant_id);
+        room->recent_speakers.insert(room->recent_speakers.begin(), participant_id);
         Broadcast(*room, {{"type", "active-speaker"}, {"participantId", participant_id}});
+        RefreshLastN(room.get());
         return;
       }
       return;

@@ -91,6 +91,10 @@ struct Participant {
   struct SubscriptionPreference {
     int max_layer = -1;  // -1: no ceiling
     bool paused = false;
+    bool pinned = false;  // shown whatever last-N says
+    // What the worker was last told (nullopt: nothing yet): paused by the client or last-N.
+    std::optional<bool> sent_paused;
+    int sent_max_layer = -1;
   };
   absl::flat_hash_map<std::string, SubscriptionPreference> subscription_preferences;
   int offer_failures = 0;                 // in a row: the retry delay grows with them
@@ -115,6 +119,7 @@ struct Room {
   std::vector<std::function<void()>> on_router_ready;
   std::vector<std::string> participant_ids;  // join order, including those not ready yet
   std::string active_speaker;                // participant id, empty before anyone spoke
+  std::vector<std::string> recent_speakers;  // participant ids, the latest first (last-N)
 };
 
 // The conference's timings, in milliseconds; tests shorten them.
@@ -192,8 +197,15 @@ class Conference : public WorkerPool::Listener {
   void Mute(Participant* p, const nlohmann::json& message);
   // `subscription`: the client's preference for one track it receives.
   void Subscription(Participant* p, const nlohmann::json& message);
-  // Sends a participant's stored preference for a producer to the consumer of it, if any.
+  // Sends a participant's preference for a producer (the client's, and last-N's verdict) to
+  // the consumer of it, if any and if it changed.
   void ApplySubscriptionPreference(Participant* p, const std::string& producer_id);
+  // Last-N: whether `subscriber` is to get `publisher`'s video now.
+  bool LastNShows(const Room& room, const Participant& subscriber,
+                  const std::string& publisher_id) const;
+  // Re-applies every subscriber's video preferences in a room after the ranking of its
+  // publishers may have changed (a new speaker, someone published or left).
+  void RefreshLastN(Room* room);
   void CreateTransports(uint64_t room_instance, const std::string& participant_id);
   void OnParticipantReady(Participant* p);
   // `worker_alive`: false when the room's worker died (its load counter went with it).

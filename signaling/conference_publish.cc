@@ -186,6 +186,7 @@ void Conference::FinishPublish(const std::string& participant_id,
     if (!subscriber || subscriber == p || !subscriber->ready) continue;
     for (const auto& info : added) Subscribe(subscriber, *p, info);
   }
+  RefreshLastN(room);
 }
 
 }  // namespace sb::signaling

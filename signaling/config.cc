@@ -137,6 +137,10 @@ const std::vector<Option>& Options() {
        [](Config& c, absl::string_view v) { return ParseInt(v, 1, 256, &c.workers); }},
       {"room-capacity", "N", "participants per room (default 16)",
        [](Config& c, absl::string_view v) { return ParseInt(v, 1, 1000, &c.room_capacity); }},
+      {"last-n", "N",
+       "video of at most N others per subscriber, the most recent speakers and pinned ones "
+       "first; audio from everyone (default 0: all)",
+       [](Config& c, absl::string_view v) { return ParseInt(v, 0, 1000, &c.last_n); }},
       {"resume-grace", "SECONDS",
        "how long a participant whose connection broke may resume (default 20; 0: never)",
        [](Config& c, absl::string_view v) {

@@ -20,6 +20,9 @@ struct Config {
   uint16_t rtc_port_max = 49999;
   int workers = 0;  // 0: one per core
   int room_capacity = 16;
+  // Last-N: each subscriber gets the video of at most this many others, the most recent
+  // speakers first, plus those it pins; audio from everyone. 0: everyone's video.
+  int last_n = 0;
   int resume_grace_seconds = 20;    // a participant whose connection broke may resume
   int answer_timeout_seconds = 10;  // an unanswered subscribe-offer is offered afresh
   // Limits (docs/security.md): beyond them a clear error, and a counter in /metrics.

@@ -44,6 +44,8 @@ const OPUS_PT = 111;
 const VP8_PT = 96;
 const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const MID_EXT_ID = 1; // our a=extmap id for MID_URI (RFC 8843 section 15)
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+const AUDIO_LEVEL_EXT_ID = 2;
 const TICK_MS = 20; // one Opus frame; video goes out every other tick (25 fps)
 const KEYFRAME_EVERY = 50; // video frames: a key frame every 2 s even without a PLI
 // After `left`, how long the last packets of the transports the server closed may take.
@@ -87,10 +89,12 @@ export const NDC_CAPABILITIES = {
 
 const randomSsrc = () => (Math.random() * 0xfffffff0 + 1) >>> 0;
 
-// RTP (RFC 3550) with one one-byte header extension element (RFC 8285): the mid.
-function rtpPacket({ pt, seq, ts, ssrc, marker, mid, payload }) {
+// RTP (RFC 3550) with one-byte header extension elements (RFC 8285): the mid, and for audio
+// the audio level (RFC 6464: V bit and -dBov, 0 loudest, 127 silence) when `level` is given.
+function rtpPacket({ pt, seq, ts, ssrc, marker, mid, payload, level }) {
   const midBytes = Buffer.from(mid);
-  const extWords = Math.ceil((1 + midBytes.length) / 4);
+  const extBytes = 1 + midBytes.length + (level === undefined ? 0 : 2);
+  const extWords = Math.ceil(extBytes / 4);
   const header = Buffer.alloc(12 + 4 + extWords * 4);
   header[0] = 0x90; // V=2, X=1
   header[1] = (marker ? 0x80 : 0) | pt;
@@ -101,6 +105,11 @@ function rtpPacket({ pt, seq, ts, ssrc, marker, mid, payload }) {
   header.writeUInt16BE(extWords, 14);
   header[16] = (MID_EXT_ID << 4) | (midBytes.length - 1);
   midBytes.copy(header, 17);
+  if (level !== undefined) {
+    const at = 17 + midBytes.length;
+    header[at] = AUDIO_LEVEL_EXT_ID << 4; // length 1 (encoded as 0)
+    header[at + 1] = (level < 127 ? 0x80 : 0) | level;
+  }
   return Buffer.concat([header, payload]);
 }
 
@@ -154,6 +163,7 @@ export class NdcPeer {
     this.messages = []; // every message received, with `at` (Date.now()) added
     this.leaving = false; // `leave` sent: offers are no longer applied
     this.closed = false;
+    this.audioLevel = 127; // what our audio packets say (RFC 6464 -dBov): 127 silence
     this._waiters = [];
     // Subscribing.
     this.sub = null;
@@ -315,6 +325,7 @@ export class NdcPeer {
     audio.addOpusCodec(OPUS_PT);
     audio.addSSRC(a.ssrc, this.name, this.name, 'audio');
     audio.parseSdpLine(`a=extmap:${MID_EXT_ID} ${MID_URI}`);
+    audio.parseSdpLine(`a=extmap:${AUDIO_LEVEL_EXT_ID} ${AUDIO_LEVEL_URI}`);
     const video = new ndc.Video(v.mid, 'SendOnly');
     video.addVP8Codec(VP8_PT);
     video.addSSRC(v.ssrc, this.name, this.name, 'video');
@@ -347,7 +358,10 @@ export class NdcPeer {
       this._timer = setInterval(() => {
         if (!audioTrack.isOpen() || !videoTrack.isOpen()) return;
         audioTrack.sendMessageBinary(
-          rtpPacket({ ...a, pt: OPUS_PT, seq: a.seq++, marker: false, payload: OPUS_PAYLOAD }),
+          rtpPacket({
+            ...a, pt: OPUS_PT, seq: a.seq++, marker: false, payload: OPUS_PAYLOAD,
+            level: this.audioLevel,
+          }),
         );
         a.ts += 960; // 20 ms at 48 kHz
         this.sent.audio++;
