@@ -181,31 +181,37 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int6
   listener_->OnConsumerSendRtp(this, buffer, len, kSendBufferSize);
 }
 
-size_t Consumer::WritePacket(const rtp::RtpPacket& packet, uint16_t sequence_number,
-                             uint32_t timestamp, uint8_t* out, size_t cap) const {
-  std::array<rtp::ExtensionValue, 2> extra;
-  size_t extra_count = 0;
+absl::Span<const rtp::ExtensionValue> Consumer::OwnExtensions(
+    std::array<rtp::ExtensionValue, 2>& values,
+    uint8_t (&transport_seq)[rtp::kTransportSequenceNumberSize]) const {
+  size_t count = 0;
   if (mid_ext_id_ != 0 && !params_.mid.empty()) {
-    extra[extra_count++] = {
+    values[count++] = {
         mid_ext_id_, absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(params_.mid.data()),
                                                params_.mid.size())};
   }
   // Our own transport-wide number, for the subscriber's transport-cc feedback (the
   // publisher's, if any, is not forwarded: ext_id_map_ drops it).
-  uint8_t transport_seq[rtp::kTransportSequenceNumberSize];
   if (transport_cc_ext_id_ != 0) {
     rtp::WriteTransportSequenceNumber(listener_->AllocateTransportSequenceNumber(), transport_seq,
                                       sizeof(transport_seq));
-    extra[extra_count++] = {transport_cc_ext_id_,
-                            absl::Span<const uint8_t>(transport_seq, sizeof(transport_seq))};
+    values[count++] = {transport_cc_ext_id_,
+                       absl::Span<const uint8_t>(transport_seq, sizeof(transport_seq))};
   }
+  return absl::Span<const rtp::ExtensionValue>(values.data(), count);
+}
+
+size_t Consumer::WritePacket(const rtp::RtpPacket& packet, uint16_t sequence_number,
+                             uint32_t timestamp, uint8_t* out, size_t cap) const {
+  std::array<rtp::ExtensionValue, 2> extra;
+  uint8_t transport_seq[rtp::kTransportSequenceNumberSize];
   rtp::RtpRewrite rewrite;
   rewrite.ssrc = ssrc_;
   rewrite.payload_type = payload_type_;
   rewrite.sequence_number = sequence_number;
   rewrite.timestamp = timestamp;
   rewrite.ext_id_map = ext_id_map_;
-  rewrite.extra = absl::Span<const rtp::ExtensionValue>(extra.data(), extra_count);
+  rewrite.extra = OwnExtensions(extra, transport_seq);
   return rtp::WriteRewritten(packet, rewrite, out, cap);
 }
 
@@ -245,27 +251,14 @@ bool Consumer::SendProbePacket(int64_t now_ms) {
   // alone on the RTX stream, which a receiver counts for its feedback and then discards, as
   // libwebrtc's own padding.
   std::array<rtp::ExtensionValue, 2> extensions;
-  size_t count = 0;
-  if (mid_ext_id_ != 0 && !params_.mid.empty()) {
-    extensions[count++] = {
-        mid_ext_id_, absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(params_.mid.data()),
-                                               params_.mid.size())};
-  }
   uint8_t transport_seq[rtp::kTransportSequenceNumberSize];
-  if (transport_cc_ext_id_ != 0) {
-    rtp::WriteTransportSequenceNumber(listener_->AllocateTransportSequenceNumber(), transport_seq,
-                                      sizeof(transport_seq));
-    extensions[count++] = {transport_cc_ext_id_,
-                           absl::Span<const uint8_t>(transport_seq, sizeof(transport_seq))};
-  }
   rtp::RtpHeaderFields header;
   header.payload_type = rtx_payload_type_;
   header.sequence_number = rtx_seq_;
   header.timestamp = last_timestamp_;
   header.ssrc = rtx_ssrc_;
-  const size_t len =
-      rtp::BuildRtpPacket(header, absl::Span<const rtp::ExtensionValue>(extensions.data(), count),
-                          {}, kProbePaddingBytes, g_rtx_buffer, kSendBufferSize);
+  const size_t len = rtp::BuildRtpPacket(header, OwnExtensions(extensions, transport_seq), {},
+                                         kProbePaddingBytes, g_rtx_buffer, kSendBufferSize);
   if (len == 0) return false;
   ++rtx_seq_;
   ++stats_.probe_packets;

@@ -32,6 +32,7 @@
 #include "router/retransmit_budget.h"
 #include "rtp/codecs/keyframe.h"
 #include "rtp/codecs/vp8_rewriter.h"
+#include "rtp/header_extensions.h"
 #include "rtp/rtp_packet.h"
 #include "rtp/rtp_parameters.h"
 #include "rtp/seq_num.h"
@@ -186,6 +187,11 @@ class Consumer {
   bool SelectEncoding(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms);
   // The selector's ceiling from the preference and the allocation.
   void UpdateCeiling();
+  // The extensions we write ourselves on what we send: the subscriber's mid, and the next
+  // transport-wide sequence number (allocated here), in `values` and `transport_seq`.
+  absl::Span<const rtp::ExtensionValue> OwnExtensions(
+      std::array<rtp::ExtensionValue, 2>& values,
+      uint8_t (&transport_seq)[rtp::kTransportSequenceNumberSize]) const;
   // Writes `packet` as sent to the subscriber (ssrc, payload type, extensions, numbers) into
   // `out`; 0 when it does not fit.
   size_t WritePacket(const rtp::RtpPacket& packet, uint16_t sequence_number, uint32_t timestamp,

@@ -8,7 +8,7 @@
 // once his link is raised to 5 Mbit/s he gets the top layer too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { joinWithLibrary, waitForFrames, inboundStats, sendingLayers, getJson, sleep } from './harness.mjs';
+import { joinWithLibrary, waitForFrames, inboundStats, sendingLayers, getJson, sleep, publishSimulcast720 } from './harness.mjs';
 import { createNetwork } from './netns.mjs';
 
 const ROOM = 'allocation';
@@ -101,18 +101,7 @@ before(async () => {
   [alice, bob, carol] = await Promise.all(
     names.map((name, i) => joinWithLibrary({ server, browser: browsers[i] }, ROOM, name)),
   );
-  await alice.page.evaluate(async () => {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      video: { width: 1280, height: 720, frameRate: 30 },
-    });
-    await window.sb.publish(stream, {
-      videoEncodings: [
-        { rid: 'q', scaleResolutionDownBy: 4 },
-        { rid: 'h', scaleResolutionDownBy: 2 },
-        { rid: 'f' },
-      ],
-    });
-  });
+  await publishSimulcast720(alice);
   const publishedAt = Date.now();
   const since = () => `${((Date.now() - publishedAt) / 1000).toFixed(1)} s`;
 

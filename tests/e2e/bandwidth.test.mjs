@@ -7,7 +7,7 @@
 // subscriber decodes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndBrowser, joinWithLibrary, sendingLayers, sleep } from './harness.mjs';
+import { serverAndBrowser, joinWithLibrary, sendingLayers, sleep, publishSimulcast720 } from './harness.mjs';
 
 const env = serverAndBrowser();
 
@@ -31,18 +31,7 @@ test('a simulcast publisher ramps up to 2.5 Mbit/s and sends all three layers at
   const alice = await joinWithLibrary(env, 'ramp', 'Alice');
   const bob = await joinWithLibrary(env, 'ramp', 'Bob');
   const publishedAt = Date.now();
-  await alice.page.evaluate(async () => {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      video: { width: 1280, height: 720, frameRate: 30 },
-    });
-    await window.sb.publish(stream, {
-      videoEncodings: [
-        { rid: 'q', scaleResolutionDownBy: 4 },
-        { rid: 'h', scaleResolutionDownBy: 2 },
-        { rid: 'f' },
-      ],
-    });
-  });
+  await publishSimulcast720(alice);
 
   const trace = [];
   let estimate = 0;

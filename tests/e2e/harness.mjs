@@ -403,3 +403,21 @@ export async function sendingLayers(publisher, ms = 1500) {
   }
   return layers;
 }
+
+// Publishes a 1280x720 30 fps camera through the client library (joinWithLibrary's page) as
+// three simulcast layers with no bitrate caps: q, h and f at a quarter, half and full size,
+// lowest first, as the web app sends its camera.
+export async function publishSimulcast720(participant) {
+  await participant.page.evaluate(async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      video: { width: 1280, height: 720, frameRate: 30 },
+    });
+    await window.sb.publish(stream, {
+      videoEncodings: [
+        { rid: 'q', scaleResolutionDownBy: 4 },
+        { rid: 'h', scaleResolutionDownBy: 2 },
+        { rid: 'f' },
+      ],
+    });
+  });
+}
