@@ -20,6 +20,9 @@ class EventSink {
   // The room's dominant speaker changed to the publisher of this audio producer.
   virtual void OnActiveSpeaker(const std::string& /*router_id*/,
                                const std::string& /*producer_id*/) {}
+  // Dynacast: the highest encoding any subscriber wants of a simulcast producer changed; the
+  // publisher may stop the encodings above it (the lowest is always wanted).
+  virtual void OnProducerLayersNeeded(const std::string& /*producer_id*/, int /*max_layer*/) {}
   // A subscriber transport's send estimate or its allocation moved.
   virtual void OnTransportBandwidth(const std::string& /*transport_id*/, int64_t /*estimate_bps*/,
                                     int64_t /*allocated_bps*/, int64_t /*desired_bps*/) {}

@@ -90,6 +90,10 @@ class Producer {
   // Added to its consumers' priority when bandwidth is short (1: the active speaker's video).
   int priority() const { return priority_; }
   void set_priority(int priority) { priority_ = priority; }
+  // Dynacast: the highest encoding some subscriber wants, as last told to the publisher
+  // (-1: not told yet).
+  int layers_needed() const { return layers_needed_; }
+  void set_layers_needed(int layer) { layers_needed_ = layer; }
   bool paused() const { return paused_; }
   void set_paused(bool paused) { paused_ = paused; }
 
@@ -181,6 +185,7 @@ class Producer {
   uint8_t repaired_rid_ext_id_ = 0;
   uint8_t audio_level_ext_id_ = 0;
   int priority_ = 0;
+  int layers_needed_ = -1;
   rtp::VideoCodec video_codec_ = rtp::VideoCodec::kOther;
   bool paused_ = false;
   std::vector<Encoding> encodings_;  // sized once, at creation

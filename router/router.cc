@@ -177,7 +177,23 @@ absl::StatusOr<Consumer*> Router::Consume(const std::string& transport_id, std::
   // A video consumer that starts active asks for a key frame right away instead of waiting
   // for the first delta frame to notice it has none.
   if (raw->active() && raw->kind() == rtp::MediaKind::kVideo) raw->RequestKeyFrame();
+  UpdateLayersNeeded(producer);
   return raw;
+}
+
+void Router::UpdateLayersNeeded(Producer* producer) {
+  if (producer == nullptr || !producer->simulcast()) return;
+  int needed = 0;
+  if (auto it = consumers_of_.find(producer); it != consumers_of_.end()) {
+    for (const Consumer* consumer : it->second) {
+      // One paused until its subscriber answers counts: it is about to want its layer.
+      if (consumer->subscriber_paused()) continue;
+      needed = std::max(needed, static_cast<int>(consumer->preferred_layer()));
+    }
+  }
+  if (needed == producer->layers_needed()) return;
+  producer->set_layers_needed(needed);
+  events_->OnProducerLayersNeeded(producer->id(), needed);
 }
 
 absl::Status Router::CloseConsumer(const std::string& id) {
@@ -187,12 +203,15 @@ absl::Status Router::CloseConsumer(const std::string& id) {
   consumer_transport_.erase(it);
   Consumer* consumer = transport->GetConsumer(id);
   ForgetConsumer(consumer);
+  Producer* producer = nullptr;
   if (auto p = producer_of_.find(consumer); p != producer_of_.end()) {
-    auto& list = consumers_of_[p->second];
+    producer = p->second;
+    auto& list = consumers_of_[producer];
     list.erase(std::remove(list.begin(), list.end(), consumer), list.end());
     producer_of_.erase(p);
   }
   transport->RemoveConsumer(id);
+  UpdateLayersNeeded(producer);
   return absl::OkStatus();
 }
 
@@ -217,6 +236,7 @@ absl::Status Router::SetConsumerPreferences(const std::string& id, std::optional
   consumer->SetPreferredLayer(max_layer.value_or(SIZE_MAX));
   consumer->SetPriority(priority);
   consumer->SetSubscriberPaused(paused);
+  UpdateLayersNeeded(FindProducer(consumer->producer_id()));
   return absl::OkStatus();
 }
 

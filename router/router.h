@@ -82,6 +82,10 @@ class Router : public Transport::Listener {
   // Re-evaluates the dominant speaker; on a change, its video is served first and the control
   // process is told.
   void UpdateActiveSpeaker();
+  // Dynacast: recomputes the highest encoding the subscribers of a simulcast producer want
+  // (their preferences; those their subscriber paused left out; the lowest always) and tells
+  // the host when it changed.
+  void UpdateLayersNeeded(Producer* producer);
   // Sets the priority of the video producers published with an audio producer.
   void SetSpeakerPriority(const std::string& audio_producer_id, int priority);
 

@@ -750,6 +750,17 @@ void Conference::OnWorkerNotification(int index, const fbs::Notification& notifi
       }
       return;
     }
+  } else if (notification.event() == fbs::Event::PRODUCER_LAYERS_NEEDED) {
+    const auto* body = notification.body_as_LayersNeeded();
+    if (!body || !config_.dynacast) return;
+    for (auto& [participant_id, p] : participants_) {
+      for (const auto& info : p->producers) {
+        if (info.id != id) continue;
+        // The publisher's client turns its encodings above maxLayer off (docs/protocol.md).
+        Send(p.get(), {{"type", "layers"}, {"mid", info.mid}, {"maxLayer", body->max_layer()}});
+        return;
+      }
+    }
   } else if (notification.event() == fbs::Event::TRANSPORT_BANDWIDTH) {
     const auto* body = notification.body_as_TransportBandwidth();
     if (!body) return;

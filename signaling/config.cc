@@ -141,6 +141,10 @@ const std::vector<Option>& Options() {
        "video of at most N others per subscriber, the most recent speakers and pinned ones "
        "first; audio from everyone (default 0: all)",
        [](Config& c, absl::string_view v) { return ParseInt(v, 0, 1000, &c.last_n); }},
+      {"dynacast", "",
+       "tell simulcast publishers to stop the layers no subscriber wants and start them again "
+       "when one does (default on; --dynacast=false: every layer is always sent)",
+       [](Config& c, absl::string_view v) { return ParseBool(v, &c.dynacast); }, true},
       {"resume-grace", "SECONDS",
        "how long a participant whose connection broke may resume (default 20; 0: never)",
        [](Config& c, absl::string_view v) {

@@ -23,6 +23,8 @@ struct Config {
   // Last-N: each subscriber gets the video of at most this many others, the most recent
   // speakers first, plus those it pins; audio from everyone. 0: everyone's video.
   int last_n = 0;
+  // Dynacast: a simulcast publisher is told to stop the layers no subscriber wants (`layers`).
+  bool dynacast = true;
   int resume_grace_seconds = 20;    // a participant whose connection broke may resume
   int answer_timeout_seconds = 10;  // an unanswered subscribe-offer is offered afresh
   // Limits (docs/security.md): beyond them a clear error, and a counter in /metrics.

@@ -476,6 +476,13 @@ void RouterHandler::OnActiveSpeaker(const std::string& router_id, const std::str
                             fbs::NotificationBody::ActiveSpeaker, body.Union());
 }
 
+void RouterHandler::OnProducerLayersNeeded(const std::string& producer_id, int max_layer) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fbs::CreateLayersNeeded(fbb, static_cast<int16_t>(max_layer));
+  notifier_->NotifyWithBody(fbb, fbs::Event::PRODUCER_LAYERS_NEEDED, producer_id,
+                            fbs::NotificationBody::LayersNeeded, body.Union());
+}
+
 void RouterHandler::OnConsumerProducerClosed(const std::string& consumer_id) {
   notifier_->Notify(fbs::Event::CONSUMER_PRODUCER_CLOSED, consumer_id);
 }

@@ -33,6 +33,7 @@ class RouterHandler : public RequestHandler, public router::EventSink {
   void OnTransportBandwidth(const std::string& transport_id, int64_t estimate_bps,
                             int64_t allocated_bps, int64_t desired_bps) override;
   void OnActiveSpeaker(const std::string& router_id, const std::string& producer_id) override;
+  void OnProducerLayersNeeded(const std::string& producer_id, int max_layer) override;
 
  private:
   void HandleRouterRequest(const fbs::Request& request, router::Router* router, Responder& respond);

@@ -170,6 +170,45 @@ test('setSubscription caps the layer at 0, 1, none; pausing stops the frames, re
   for (const p of [alice, bob, carol]) await p.context.close();
 });
 
+// Dynacast: with Bob its only subscriber, Alice's browser is told to stop the layers above
+// what Bob asks for, and to start them again when he wants more.
+test('dynacast: the publisher stops the layers nobody wants and starts them again', async () => {
+  const room = 'dynacast';
+  const alice = await joinWithLibrary(env, room, 'Alice');
+  const bob = await joinWithLibrary(env, room, 'Bob');
+  await alice.page.evaluate(() => {
+    window.layerMessages = [];
+    window.sb.addEventListener('layers', (e) => window.layerMessages.push(e.detail.maxLayer));
+  });
+  await publishCamera(alice, { width: 1280, height: 720, videoEncodings: CAPPED_LAYERS });
+  await waitForWidth(bob, alice.id, 1280, 20000);
+  const producerId = await bob.page.evaluate((id) => window.sb.producerIdOf(id, 'video'), alice.id);
+
+  const until = async (want, ms) => {
+    const deadline = Date.now() + ms;
+    let layers;
+    do {
+      layers = await sendingLayers(alice, 1000);
+      if (JSON.stringify(Object.keys(layers).sort()) === JSON.stringify(want)) return layers;
+    } while (Date.now() < deadline);
+    throw new Error(`Alice sends ${JSON.stringify(layers)}, not ${want} within ${ms} ms`);
+  };
+  await setSubscription(bob, producerId, { maxLayer: 0 });
+  const low = await until(['q'], 5000);
+  const lowFrames = await holds(bob, alice.id, 2000);
+  console.log(`Bob wants layer 0: Alice sends ${JSON.stringify(low)}; Bob decodes ${lowFrames.frames} ` +
+    `frames in 2 s at ${lowFrames.widths}`);
+  assert.deepEqual(lowFrames.widths, [320]);
+  assert.ok(lowFrames.frames >= 10, 'Bob keeps decoding the layer he asked for');
+
+  await setSubscription(bob, producerId, { maxLayer: null });
+  const all = await until(['f', 'h', 'q'], 8000);
+  const { ms } = await waitForWidth(bob, alice.id, 1280, 8000);
+  console.log(`Bob wants everything: Alice sends ${JSON.stringify(all)}; Bob decodes 1280 px ` +
+    `after ${ms} ms; layers messages ${JSON.stringify(await alice.page.evaluate(() => window.layerMessages))}`);
+  assert.deepEqual(await alice.page.evaluate(() => window.layerMessages.slice(-2)), [0, 2]);
+});
+
 test('the server refuses a subscription for a track it does not offer and a malformed one; the socket stays usable', async () => {
   const room = 'subscription-protocol';
   const alice = await joinWithLibrary(env, room, 'Alice');

@@ -85,6 +85,9 @@
  *   'participant-joined'   { participant }
  *   'participant-updated'  { participant }
  *   'participant-left'     { id, participant }
+ *   'layers'               { mid, maxLayer }   dynacast: the server said which simulcast layers
+ *                          of our track on `mid` anyone wants; those above maxLayer were stopped
+ *                          (and those at or under it started)
  *   'active-speaker'       { participantId }   the room's dominant speaker changed (also once
  *                          after 'joined' when someone already spoke; `activeSpeaker` holds it)
  *   'track'                { participantId, kind, track, stream, mid, producerId }
@@ -407,6 +410,26 @@ export class SwitchboardClient extends EventTarget {
     await sender.setParameters(params);
   }
 
+  // Dynacast (the server's `layers`): the simulcast encodings of our track on `mid` above
+  // maxLayer stop, those at or under it run.
+  async _applyLayers(mid, maxLayer) {
+    const transceiver = this._pubPc?.getTransceivers().find((t) => t.mid === mid);
+    const sender = transceiver?.sender;
+    if (!sender || !Number.isInteger(maxLayer)) return;
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    params.encodings.forEach((encoding, i) => {
+      const active = i <= maxLayer;
+      if (encoding.active !== active) {
+        encoding.active = active;
+        changed = true;
+      }
+    });
+    if (changed) await sender.setParameters(params);
+    this._emit('layers', { mid, maxLayer });
+  }
+
   /** This client's preference for one track it receives: see the header comment. */
   setSubscription(producerId, { maxLayer, paused, pinned } = {}) {
     if (typeof producerId !== 'string' || producerId === '') {
@@ -628,6 +651,11 @@ export class SwitchboardClient extends EventTarget {
         this._emit('participant-left', { id: msg.id, participant });
         break;
       }
+      case 'layers':
+        this._applyLayers(msg.mid, msg.maxLayer).catch((err) =>
+          this._emit('error', { code: 'layers-failed', message: String(err) }),
+        );
+        break;
       case 'active-speaker':
         this.activeSpeaker = msg.participantId;
         this._emit('active-speaker', { participantId: msg.participantId });
