@@ -45,10 +45,11 @@ class BandwidthController {
   // Enough for the estimate to measure the later half (bwe::SendSideBwe).
   static constexpr size_t kMinProbePackets = bwe::SendSideBwe::kMinProbePacketsForLaterHalf + 2;
   static constexpr size_t kMaxProbePackets = 40;
-  // A probe after one that raised the estimate comes this soon; after one that did not (the
-  // path is full, or the subscriber's link is that narrow), this late. The first ones go at
-  // consecutive allocations.
-  static constexpr int64_t kProbeIntervalMs = 1000;
+  // A probe after one that raised the estimate comes this soon (the next allocation: the
+  // estimate doubles about twice a second while the path has room, as Chromium probes further
+  // at once after a probe that succeeded); after one that did not (the path is full, or the
+  // subscriber's link is that narrow), this late. The first ones go at consecutive allocations.
+  static constexpr int64_t kProbeIntervalMs = 500;
   static constexpr int64_t kProbeBackoffMs = 5000;
   // The first probes of a transport, as multiples of the start estimate (as Chromium starts:
   // 3x and 6x); later ones at twice the estimate. All capped at what the consumers want.
