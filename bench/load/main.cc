@@ -51,6 +51,10 @@ constexpr char kUsage[] =
     "  --decrypt-one-in=N       subscribers decrypt one in N packets of a stream once it\n"
     "                           showed a key frame (default 1: all); loss and jitter still\n"
     "                           come from every packet's header, latency from the sample\n"
+    "  --no-transport-feedback  subscribers send no transport-cc feedback (default: they\n"
+    "                           send it every 100 ms, as Chromium, so that the server's\n"
+    "                           estimator and allocator run; off, the server does not limit\n"
+    "                           them)\n"
     "  --break-decryption-for-test=N  corrupt one in N packets before the subscribers\n"
     "                           decrypt them (tests of the benchmark itself)\n"
     "  --churn-fraction=F       churn: this share of each room's participants leave and\n"
@@ -159,6 +163,8 @@ int main(int argc, char** argv) {
       {"no-video", [&] { scenario.media.video = false; }},
       {"simulcast", [&] { scenario.media.simulcast = true; }},
       {"check", [&] { check = true; }},
+      {"transport-feedback", [&] { scenario.transport_feedback = true; }},
+      {"no-transport-feedback", [&] { scenario.transport_feedback = false; }},
       {"insecure", [&] { scenario.insecure_tls = true; }},
       {"churn-stayers-first", [&] { scenario.churn.stayers_first = true; }},
   };
@@ -208,6 +214,7 @@ int main(int argc, char** argv) {
   scenario.media.keyframe_interval_s = keyint;
   scenario.poll_us = static_cast<int>(poll_us);
   sb::bench::Subscriber::SetDecryptOneIn(static_cast<uint32_t>(decrypt_one_in));
+  sb::bench::Subscriber::SetTransportFeedback(scenario.transport_feedback);
   scenario.decrypt_one_in = std::max<uint32_t>(1, static_cast<uint32_t>(decrypt_one_in));
   scenario.break_decryption_one_in = static_cast<uint32_t>(break_decryption);
   sb::bench::MediaConnection::SetBreakDecryptionOneIn(scenario.break_decryption_one_in);

@@ -67,6 +67,8 @@ struct Scenario {
   // and, for tests of the instrument, break one in this many decryptions (0: none).
   uint32_t decrypt_one_in = 1;
   uint32_t break_decryption_one_in = 0;
+  // Subscribers send transport-cc feedback (Subscriber::SetTransportFeedback).
+  bool transport_feedback = true;
   // wss:// without checking the server's certificate (a self-signed server).
   bool insecure_tls = false;
   ChurnOptions churn;
