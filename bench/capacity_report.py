@@ -41,9 +41,10 @@ def feedback_text(r):
     if not feedback_on(r):
         return ("subscribers' transport-cc feedback: off (the server's estimator and allocator "
                 "do not limit them)")
-    return (f"subscribers' transport-cc feedback: on ({rec.get('transport_feedback_sent', 0)} "
-            f"feedback packets sent, reporting {rec.get('transport_cc_packets_total', 0)} "
-            "received packets)")
+    arrivals = (r.get("scenario") or {}).get("arrival_times", "read")
+    return (f"subscribers' transport-cc feedback: on, {arrivals} arrival times "
+            f"({rec.get('transport_feedback_sent', 0)} feedback packets sent, reporting "
+            f"{rec.get('transport_cc_packets_total', 0)} received packets)")
 
 
 def load(path):

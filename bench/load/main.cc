@@ -55,6 +55,9 @@ constexpr char kUsage[] =
     "                           send it every 100 ms, as Chromium, so that the server's\n"
     "                           estimator and allocator run; off, the server does not limit\n"
     "                           them)\n"
+    "  --arrival-times=kernel|read  the arrival time each feedback reports: the kernel's\n"
+    "                           timestamp of the datagram (default) or the time the loop\n"
+    "                           read it (which adds the generator's own lag)\n"
     "  --break-decryption-for-test=N  corrupt one in N packets before the subscribers\n"
     "                           decrypt them (tests of the benchmark itself)\n"
     "  --churn-fraction=F       churn: this share of each room's participants leave and\n"
@@ -145,6 +148,11 @@ int main(int argc, char** argv) {
          report_path = v;
          return !v.empty();
        }},
+      {"arrival-times",
+       [&](const std::string& v) {
+         scenario.kernel_arrival_times = v == "kernel";
+         return v == "kernel" || v == "read";
+       }},
       {"log-level", [&](const std::string& v) { return sb::log::ParseLevel(v, &level); }},
       {"watch-pid",
        [&](const std::string& v) {
@@ -215,6 +223,7 @@ int main(int argc, char** argv) {
   scenario.poll_us = static_cast<int>(poll_us);
   sb::bench::Subscriber::SetDecryptOneIn(static_cast<uint32_t>(decrypt_one_in));
   sb::bench::Subscriber::SetTransportFeedback(scenario.transport_feedback);
+  sb::bench::Subscriber::SetKernelArrivalTimes(scenario.kernel_arrival_times);
   scenario.decrypt_one_in = std::max<uint32_t>(1, static_cast<uint32_t>(decrypt_one_in));
   scenario.break_decryption_one_in = static_cast<uint32_t>(break_decryption);
   sb::bench::MediaConnection::SetBreakDecryptionOneIn(scenario.break_decryption_one_in);

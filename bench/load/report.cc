@@ -207,7 +207,8 @@ nlohmann::json ReportJson(const Results& r) {
                    {"ramp_up_per_s", s.ramp_up_per_s},
                    {"decrypt_one_in", s.decrypt_one_in},
                    {"break_decryption_one_in", s.break_decryption_one_in},
-                   {"transport_feedback", s.transport_feedback}}},
+                   {"transport_feedback", s.transport_feedback},
+                   {"arrival_times", s.kernel_arrival_times ? "kernel" : "read"}}},
                  {"setup",
                   {{"seconds", Round(r.setup_s)},
                    {"all_ready", r.all_ready},
@@ -360,8 +361,11 @@ std::string ReportTable(const nlohmann::json& j) {
     }
   }
   absl::StrAppendFormat(
-      &out, "  transport-cc feedback %s: %d packets sent, reporting %d received packets\n",
+      &out,
+      "  transport-cc feedback %s (%s arrival times): %d packets sent, reporting %d received "
+      "packets\n",
       j["scenario"].value("transport_feedback", false) ? "on" : "off",
+      j["scenario"].value("arrival_times", std::string("read")),
       j["received"].value("transport_feedback_sent", uint64_t{0}),
       j["received"].value("transport_cc_packets_total", uint64_t{0}));
   absl::StrAppendFormat(

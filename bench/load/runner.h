@@ -67,8 +67,10 @@ struct Scenario {
   // and, for tests of the instrument, break one in this many decryptions (0: none).
   uint32_t decrypt_one_in = 1;
   uint32_t break_decryption_one_in = 0;
-  // Subscribers send transport-cc feedback (Subscriber::SetTransportFeedback).
+  // Subscribers send transport-cc feedback (Subscriber::SetTransportFeedback), with the kernel's
+  // arrival times or the loop's read times (Subscriber::SetKernelArrivalTimes).
   bool transport_feedback = true;
+  bool kernel_arrival_times = true;
   // wss:// without checking the server's certificate (a self-signed server).
   bool insecure_tls = false;
   ChurnOptions churn;

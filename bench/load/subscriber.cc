@@ -125,6 +125,7 @@ absl::StatusOr<std::string> Subscriber::OnOffer(const std::string& sdp,
     if (!connection.ok()) return connection.status();
     connection_ = *std::move(connection);
     connection_->SetLocalPassword(local_.ice_pwd);
+    if (TransportFeedbackOn() && KernelArrivalTimes()) connection_->EnableArrivalTimestamps();
   }
   if (!started_ && offer->candidate && !offer->ice_ufrag.empty()) {
     started_ = true;
@@ -195,9 +196,12 @@ bool Subscriber::OnSrtpPacket(const uint8_t* data, size_t len) {
   if (len < 12) return false;
   const int64_t now_us = NowUs();
   // Every packet the server numbered counts for its estimator, whatever stream it belongs to
-  // (probes and padding included). The loop polls (--poll-us), so the read time is close to
-  // the arrival.
-  if (feedback_.enabled() && feedback_.OnPacket(absl::Span<const uint8_t>(data, len), now_us)) {
+  // (probes and padding included). At the kernel's arrival time: the one loop of all the
+  // subscribers reads a burst that arrived over milliseconds at once when it is busy (an offer
+  // to answer, many packets), and the server's estimator would take that lag for a queue
+  // growing on the path, as the worker avoids for its publishers (router/transport.cc).
+  const int64_t arrival_us = KernelArrivalTimes() ? connection_->packet_arrival_us() : now_us;
+  if (feedback_.enabled() && feedback_.OnPacket(absl::Span<const uint8_t>(data, len), arrival_us)) {
     ++stats_->transport_cc_packets;
     if (feedback_.due()) SendTransportFeedback();
   }

@@ -40,6 +40,10 @@ class Subscriber : public MediaConnection::Listener {
   // exists. Off, the server's estimator has nothing to work with.
   static void SetTransportFeedback(bool on) { TransportFeedbackOn() = on; }
   static bool transport_feedback() { return TransportFeedbackOn(); }
+  // The feedback's arrival times: the kernel's timestamp of each datagram (default; one more
+  // system call per datagram), or the time the generator's loop read it, which also carries
+  // the generator's own lag (one loop serves every subscriber) into the server's estimate.
+  static void SetKernelArrivalTimes(bool on) { KernelArrivalTimes() = on; }
 
   // `group`, when not null, receives this subscriber's latency and first-key-frame samples
   // besides `stats` (churn mode keeps stayers' and churners' apart).
@@ -96,6 +100,10 @@ class Subscriber : public MediaConnection::Listener {
   static uint32_t& DecryptOneIn() {
     static uint32_t n = 1;
     return n;
+  }
+  static bool& KernelArrivalTimes() {
+    static bool on = true;
+    return on;
   }
   static bool& TransportFeedbackOn() {
     static bool on = true;
