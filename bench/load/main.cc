@@ -43,6 +43,8 @@ constexpr char kUsage[] =
     "  --duration=S             measurement window once everyone is connected (default 10)\n"
     "  --ramp-up=N              participants started per second (default 20)\n"
     "  --setup-timeout=S        longest wait for everyone to connect (default 20)\n"
+    "  --settle=S               once everyone is connected, wait S more before the window\n"
+    "                           (default 0), e.g. for the server's bandwidth estimates\n"
     "  --room-prefix=NAME       room names are NAME-0, NAME-1, ... (default load-<pid>)\n"
     "  --report=FILE.json       write the JSON report there\n"
     "  --watch-pid=PID[,PID]    server processes whose CPU and RSS the report shows\n"
@@ -138,6 +140,7 @@ int main(int argc, char** argv) {
       {"break-decryption-for-test", number(&break_decryption)},
       {"ramp-up", number(&scenario.ramp_up_per_s)},
       {"setup-timeout", number(&scenario.setup_timeout_s)},
+      {"settle", number(&scenario.settle_s)},
       {"room-prefix",
        [&](const std::string& v) {
          scenario.room_prefix = v;

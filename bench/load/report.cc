@@ -207,6 +207,7 @@ nlohmann::json ReportJson(const Results& r) {
                    {"ramp_up_per_s", s.ramp_up_per_s},
                    {"decrypt_one_in", s.decrypt_one_in},
                    {"break_decryption_one_in", s.break_decryption_one_in},
+                   {"settle_s", s.settle_s},
                    {"transport_feedback", s.transport_feedback},
                    {"arrival_times", s.kernel_arrival_times ? "kernel" : "read"}}},
                  {"setup",
