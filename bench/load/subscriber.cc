@@ -200,10 +200,12 @@ bool Subscriber::OnSrtpPacket(const uint8_t* data, size_t len) {
   // subscribers reads a burst that arrived over milliseconds at once when it is busy (an offer
   // to answer, many packets), and the server's estimator would take that lag for a queue
   // growing on the path, as the worker avoids for its publishers (router/transport.cc).
-  const int64_t arrival_us = KernelArrivalTimes() ? connection_->packet_arrival_us() : now_us;
-  if (feedback_.enabled() && feedback_.OnPacket(absl::Span<const uint8_t>(data, len), arrival_us)) {
-    ++stats_->transport_cc_packets;
-    if (feedback_.due()) SendTransportFeedback();
+  if (feedback_.enabled()) {
+    const int64_t arrival_us = KernelArrivalTimes() ? connection_->packet_arrival_us() : now_us;
+    if (feedback_.OnPacket(absl::Span<const uint8_t>(data, len), arrival_us)) {
+      ++stats_->transport_cc_packets;
+      if (feedback_.due()) SendTransportFeedback();
+    }
   }
   const uint32_t ssrc = rtp::ReadU32(data + 8);
   auto it = by_ssrc_.find(ssrc);

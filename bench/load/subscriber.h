@@ -39,7 +39,6 @@ class Subscriber : public MediaConnection::Listener {
   // transport-wide sequence number (default on, as Chromium does); set before any subscriber
   // exists. Off, the server's estimator has nothing to work with.
   static void SetTransportFeedback(bool on) { TransportFeedbackOn() = on; }
-  static bool transport_feedback() { return TransportFeedbackOn(); }
   // The feedback's arrival times: the kernel's timestamp of each datagram (default; one more
   // system call per datagram), or the time the generator's loop read it, which also carries
   // the generator's own lag (one loop serves every subscriber) into the server's estimate.
