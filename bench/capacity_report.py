@@ -16,7 +16,10 @@ JANUS_FEATURES = (
     "feedback (switchboard since transport-cc feedback landed, ba119e9); Janus also sends them "
     "REMB and NACKs for what it misses, which switchboard does not yet, so part of Janus's cost "
     "per packet is work switchboard skips. Both retransmit to subscribers that NACK (the "
-    "generator's subscribers do not).")
+    "generator's subscribers do not). The generator's subscribers send both servers "
+    "transport-cc feedback where the offer negotiates it, as Chromium does (unless run with "
+    "--no-transport-feedback: see the feedback line); switchboard estimates each subscriber's "
+    "downlink from it and allocates layers within the estimate.")
 # churn: once the room has emptied, the server's RSS after malloc_trim(0) (called in each
 # process through gdb) may stay this far above the baseline's, taken the same way after a
 # warm-up room came and went. Without the trim RSS stays near its peak: glibc keeps freed heap
@@ -25,6 +28,23 @@ JANUS_FEATURES = (
 CHURN_RSS_SLACK_MB = 2.0
 # How long the server is given to close what the last participants left (SB_CHURN_SETTLE_S).
 CHURN_SETTLE_S = float(os.environ.get("SB_CHURN_SETTLE_S", "30"))
+
+
+def feedback_on(r):
+    """Whether the generator's subscribers sent transport-cc feedback (switchboard-load
+    --no-transport-feedback turns it off); reports from before the flag had none."""
+    return bool((r.get("scenario") or {}).get("transport_feedback", False))
+
+
+def feedback_text(r):
+    rec = r.get("received") or {}
+    if not feedback_on(r):
+        return ("subscribers' transport-cc feedback: off (the server's estimator and allocator "
+                "do not limit them)")
+    arrivals = (r.get("scenario") or {}).get("arrival_times", "read")
+    return (f"subscribers' transport-cc feedback: on, {arrivals} arrival times "
+            f"({rec.get('transport_feedback_sent', 0)} feedback packets sent, reporting "
+            f"{rec.get('transport_cc_packets_total', 0)} received packets)")
 
 
 def load(path):
@@ -184,6 +204,7 @@ def table(path):
     print("  held" if r["held"] else "  NOT held: " + "; ".join(r.get("held_failures", [])))
     print(f"  generator CPU {r['generator']['cpu_percent']:.1f} % of a core "
           f"({r['generator']['us_per_packet']:.2f} us per packet)")
+    print("  " + feedback_text(r))
     print("  " + machine_line(r.get("machine")))
     print(f"  other work during the window: "
           f"{r.get('machine_window', {}).get('other_cpu_percent', 0):.1f} % of a core")
@@ -199,6 +220,7 @@ def row(path):
           f"streams {c['streams_received']}/{c['streams_expected']}  "
           f"gen CPU {r['generator']['cpu_percent']:5.1f} %  "
           f"other {r.get('machine_window', {}).get('other_cpu_percent', 0):5.1f} %  "
+          f"feedback {'on ' if feedback_on(r) else 'off'}  "
           f"{'held' if r['held'] else 'NOT held: ' + '; '.join(r.get('held_failures', []))}")
 
 
@@ -227,6 +249,7 @@ def step_summary(r):
         "video_streams_without_keyframe": c.get("video_streams_without_keyframe"),
         "generator_cpu_percent": r["generator"]["cpu_percent"],
         "other_cpu_percent": r.get("machine_window", {}).get("other_cpu_percent"),
+        "transport_feedback": feedback_on(r),
         "held": r["held"],
         "held_failures": r.get("held_failures", []),
     }
@@ -256,6 +279,9 @@ def search_result(limit, reports, limit_mix=None):
     saturation = max(steps, key=lambda st: st["out_pps"]) if steps else None
     out = {
         "machine": reports[0].get("machine") if reports else None,
+        # The generator's subscribers sent transport-cc feedback (the server's estimator and
+        # allocator ran) in every step.
+        "transport_feedback": all(feedback_on(r) for r in reports) if reports else None,
         "criteria": {"max_loss_percent": MAX_LOSS_PERCENT, "loss_against": "packets sent",
                      "max_p99_latency_ms": MAX_P99_MS, "every_stream_alive_in_last_s": 1,
                      "decryption_failures": 0, "video_streams_without_keyframe": 0,
@@ -351,7 +377,8 @@ def search_table(path):
     print(f"capacity search (rooms of 10; held = loss against sent <= {MAX_LOSS_PERCENT} %, "
           f"p99 <= {MAX_P99_MS} ms, every stream alive to the end, no decryption failure, key "
           f"frames, latency sampled); machine's limit {lim} out packets/s per core with 1200-byte "
-          f"packets, {lim_mix} with the load's packet-size mix")
+          f"packets, {lim_mix} with the load's packet-size mix; subscribers' transport-cc "
+          f"feedback {'on' if s.get('transport_feedback') else 'off'}")
     for k, run in enumerate(s.get("runs", [s])):
         print(f"run {k + 1}:")
         print(f"  {'rooms':>5} {'out pps':>9} {'Mbit/s':>8} {'CPU %':>6} {'loss %':>7} "
@@ -401,6 +428,7 @@ def vs_janus(limit_path, results_dir, sb_paths, janus_paths):
         "janus": [load(p) for p in janus_paths.split()],
     }
     out = {"limit": limit, "limit_mix": limit_mix, "feature_difference": JANUS_FEATURES,
+           "transport_feedback": all(feedback_on(r) for v in servers.values() for r in v),
            "machine": servers["switchboard"][0].get("machine") if servers["switchboard"] else None,
            "servers": {k: search_result(limit, v, limit_mix) for k, v in servers.items()}}
     # The keys every scenario's report has (sfu.*, clients.*): switchboard's capacity here;
@@ -431,6 +459,10 @@ def vs_janus(limit_path, results_dir, sb_paths, janus_paths):
         "on one multistream PeerConnection, as Janus 1.x and its videoroom demo do. " + JANUS_FEATURES,
         "",
         machine_line(out.get("machine")),
+        "",
+        "Subscribers' transport-cc feedback: "
+        + ("on" if all(feedback_on(r) for v in servers.values() for r in v) else "off")
+        + " (switchboard-load --no-transport-feedback turns it off).",
         "",
         "| server | rooms | in pps | out pps | out Mbit/s | CPU % | RSS MB | threads | per core pps "
         "| of limit | loss % | p50 ms | p95 ms | p99 ms | 1st key frame p50 ms | streams "
@@ -768,6 +800,7 @@ def churn_markdown(r):
         "",
         machine_line(r.get("machine")),
         "",
+        f"- {feedback_text(r)}",
         f"- joins {ch['joins']} ({ch['newcomers']} newcomers during the window), leaves "
         f"{ch['leaves']} ({ch['leaves_by_message']} by `leave`, {ch['leaves_by_close']} by "
         f"closing the WebSocket, {ch['leaves_by_drop']} by dropping it)",

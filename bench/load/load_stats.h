@@ -75,6 +75,9 @@ struct GeneratorStats {
   uint64_t packets_unmatched = 0, bytes_unmatched = 0;
   uint64_t packets_decrypted = 0;
   uint64_t plis_sent = 0, rrs_sent = 0;
+  // Transport-cc feedback packets sent, and received packets that carried the transport-wide
+  // sequence number the answer negotiated (each reported in one of them).
+  uint64_t transport_feedbacks_sent = 0, transport_cc_packets = 0;
   uint64_t unprotect_failures = 0, latency_outliers = 0;
   // Signaling and connections.
   uint64_t joins = 0, signaling_errors = 0, connection_failures = 0;

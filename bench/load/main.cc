@@ -43,6 +43,8 @@ constexpr char kUsage[] =
     "  --duration=S             measurement window once everyone is connected (default 10)\n"
     "  --ramp-up=N              participants started per second (default 20)\n"
     "  --setup-timeout=S        longest wait for everyone to connect (default 20)\n"
+    "  --settle=S               once everyone is connected, wait S more before the window\n"
+    "                           (default 0), e.g. for the server's bandwidth estimates\n"
     "  --room-prefix=NAME       room names are NAME-0, NAME-1, ... (default load-<pid>)\n"
     "  --report=FILE.json       write the JSON report there\n"
     "  --watch-pid=PID[,PID]    server processes whose CPU and RSS the report shows\n"
@@ -51,6 +53,13 @@ constexpr char kUsage[] =
     "  --decrypt-one-in=N       subscribers decrypt one in N packets of a stream once it\n"
     "                           showed a key frame (default 1: all); loss and jitter still\n"
     "                           come from every packet's header, latency from the sample\n"
+    "  --no-transport-feedback  subscribers send no transport-cc feedback (default: they\n"
+    "                           send it every 100 ms, as Chromium, so that the server's\n"
+    "                           estimator and allocator run; off, the server does not limit\n"
+    "                           them)\n"
+    "  --arrival-times=kernel|read  the arrival time each feedback reports: the kernel's\n"
+    "                           timestamp of the datagram (default) or the time the loop\n"
+    "                           read it (which adds the generator's own lag)\n"
     "  --break-decryption-for-test=N  corrupt one in N packets before the subscribers\n"
     "                           decrypt them (tests of the benchmark itself)\n"
     "  --churn-fraction=F       churn: this share of each room's participants leave and\n"
@@ -131,6 +140,7 @@ int main(int argc, char** argv) {
       {"break-decryption-for-test", number(&break_decryption)},
       {"ramp-up", number(&scenario.ramp_up_per_s)},
       {"setup-timeout", number(&scenario.setup_timeout_s)},
+      {"settle", number(&scenario.settle_s)},
       {"room-prefix",
        [&](const std::string& v) {
          scenario.room_prefix = v;
@@ -140,6 +150,11 @@ int main(int argc, char** argv) {
        [&](const std::string& v) {
          report_path = v;
          return !v.empty();
+       }},
+      {"arrival-times",
+       [&](const std::string& v) {
+         scenario.kernel_arrival_times = v == "kernel";
+         return v == "kernel" || v == "read";
        }},
       {"log-level", [&](const std::string& v) { return sb::log::ParseLevel(v, &level); }},
       {"watch-pid",
@@ -159,6 +174,8 @@ int main(int argc, char** argv) {
       {"no-video", [&] { scenario.media.video = false; }},
       {"simulcast", [&] { scenario.media.simulcast = true; }},
       {"check", [&] { check = true; }},
+      {"transport-feedback", [&] { scenario.transport_feedback = true; }},
+      {"no-transport-feedback", [&] { scenario.transport_feedback = false; }},
       {"insecure", [&] { scenario.insecure_tls = true; }},
       {"churn-stayers-first", [&] { scenario.churn.stayers_first = true; }},
   };
@@ -208,6 +225,8 @@ int main(int argc, char** argv) {
   scenario.media.keyframe_interval_s = keyint;
   scenario.poll_us = static_cast<int>(poll_us);
   sb::bench::Subscriber::SetDecryptOneIn(static_cast<uint32_t>(decrypt_one_in));
+  sb::bench::Subscriber::SetTransportFeedback(scenario.transport_feedback);
+  sb::bench::Subscriber::SetKernelArrivalTimes(scenario.kernel_arrival_times);
   scenario.decrypt_one_in = std::max<uint32_t>(1, static_cast<uint32_t>(decrypt_one_in));
   scenario.break_decryption_one_in = static_cast<uint32_t>(break_decryption);
   sb::bench::MediaConnection::SetBreakDecryptionOneIn(scenario.break_decryption_one_in);

@@ -86,6 +86,11 @@ class MediaConnection : public transport::UdpSocket::Listener,
   bool SendRtcp(uint8_t* data, size_t len, size_t capacity);
   void Close();
 
+  // The kernel's arrival time of each received datagram (transport::UdpSocket), read during
+  // the listener's calls by packet_arrival_us(): microseconds of CLOCK_REALTIME.
+  void EnableArrivalTimestamps() { socket_->EnableArrivalTimestamps(); }
+  int64_t packet_arrival_us() const { return socket_->arrival_us(); }
+
   bool connected() const { return srtp_out_ != nullptr; }
   const ConnectionCounters& counters() const { return counters_; }
   uint16_t local_port() const { return socket_->local_port(); }

@@ -206,7 +206,10 @@ nlohmann::json ReportJson(const Results& r) {
                    {"duration_s", s.duration_s},
                    {"ramp_up_per_s", s.ramp_up_per_s},
                    {"decrypt_one_in", s.decrypt_one_in},
-                   {"break_decryption_one_in", s.break_decryption_one_in}}},
+                   {"break_decryption_one_in", s.break_decryption_one_in},
+                   {"settle_s", s.settle_s},
+                   {"transport_feedback", s.transport_feedback},
+                   {"arrival_times", s.kernel_arrival_times ? "kernel" : "read"}}},
                  {"setup",
                   {{"seconds", Round(r.setup_s)},
                    {"all_ready", r.all_ready},
@@ -239,7 +242,11 @@ nlohmann::json ReportJson(const Results& r) {
                    {"unmatched_packets_total", t.packets_unmatched},
                    {"size_mix", size_mix},
                    {"rrs_sent", t.rrs_sent},
-                   {"plis_sent", t.plis_sent}}},
+                   {"plis_sent", t.plis_sent},
+                   // Transport-cc feedback to the server, over the run: packets sent, and the
+                   // received packets with a transport-wide number that they reported.
+                   {"transport_feedback_sent", t.transport_feedbacks_sent},
+                   {"transport_cc_packets_total", t.transport_cc_packets}}},
                  {"clients",
                   {// Against what the publishers sent (bench/load/README.md, "Loss").
                    {"loss_percent", Round(loss, 4)},
@@ -354,6 +361,14 @@ std::string ReportTable(const nlohmann::json& j) {
           g["time_to_first_keyframe_ms"]["p50"].get<double>());
     }
   }
+  absl::StrAppendFormat(
+      &out,
+      "  transport-cc feedback %s (%s arrival times): %d packets sent, reporting %d received "
+      "packets\n",
+      j["scenario"].value("transport_feedback", false) ? "on" : "off",
+      j["scenario"].value("arrival_times", std::string("read")),
+      j["received"].value("transport_feedback_sent", uint64_t{0}),
+      j["received"].value("transport_cc_packets_total", uint64_t{0}));
   absl::StrAppendFormat(
       &out, "  generator CPU %.1f %% of a core, %.2f us per packet sent+received\n",
       j["generator"]["cpu_percent"].get<double>(), j["generator"]["us_per_packet"].get<double>());

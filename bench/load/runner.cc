@@ -161,6 +161,10 @@ void Runner::CheckReady() {
   const double elapsed = static_cast<double>(NowUs() - first_start_us_) / 1e6;
   const double ramp_s =
       scenario_.ramp_up_per_s > 0 ? static_cast<double>(initial_) / scenario_.ramp_up_per_s : 0;
+  if (all_ready && scenario_.settle_s > 0) {
+    if (ready_us_ == 0) ready_us_ = NowUs();
+    if (static_cast<double>(NowUs() - ready_us_) < scenario_.settle_s * 1e6) return;
+  }
   if (all_ready || (all_started && elapsed > ramp_s + scenario_.setup_timeout_s)) {
     results_->all_ready = all_ready;
     results_->setup_s = elapsed;

@@ -54,6 +54,10 @@ struct Scenario {
   double ramp_up_per_s = 20;
   // Longest wait for everyone to be connected before the window starts anyway.
   double setup_timeout_s = 20;
+  // Once everyone is connected, the window waits this long more (e.g. for the server's
+  // bandwidth estimates to reach what its subscribers receive, which takes a few seconds with
+  // transport-cc feedback); 0: it starts at once.
+  double settle_s = 0;
   std::string room_prefix;  // default: "load-<pid>"
   // Server processes (e.g. the worker) whose CPU and memory the report shows for the window.
   std::vector<int> watch_pids;
@@ -67,6 +71,10 @@ struct Scenario {
   // and, for tests of the instrument, break one in this many decryptions (0: none).
   uint32_t decrypt_one_in = 1;
   uint32_t break_decryption_one_in = 0;
+  // Subscribers send transport-cc feedback (Subscriber::SetTransportFeedback), with the kernel's
+  // arrival times or the loop's read times (Subscriber::SetKernelArrivalTimes).
+  bool transport_feedback = true;
+  bool kernel_arrival_times = true;
   // wss:// without checking the server's certificate (a self-signed server).
   bool insecure_tls = false;
   ChurnOptions churn;
@@ -213,6 +221,7 @@ class Runner {
   uint64_t churn_events_ = 0, leaves_ = 0;
   int64_t first_start_us_ = 0;
   int64_t window_start_us_ = 0, window_end_us_ = 0;
+  int64_t ready_us_ = 0;  // everyone was first connected (Scenario::settle_s counts from it)
   double window_cpu_start_ = 0;
   double window_server_cpu_start_ = 0;
   double window_machine_busy_start_ = 0;

@@ -54,6 +54,7 @@ Subscriber::~Subscriber() { Stop(); }
 void Subscriber::Stop() {
   if (stopped_us_ < 0) stopped_us_ = NowUs();
   rtcp_timer_.reset();
+  feedback_timer_.reset();
   if (connection_) connection_->Close();
 }
 
@@ -116,12 +117,15 @@ absl::StatusOr<std::string> Subscriber::OnOffer(const std::string& sdp,
   }
   for (Stream* s : gone) EndStream(s, now_us);
 
+  // The answer mirrors the offer's extensions: what it offers is what we will have.
+  if (TransportFeedbackOn()) feedback_.OnOffer(*offer);
   std::string answer = BuildSubscribeAnswer(*offer, local_, session_id_, ++version_);
   if (!connection_) {
     auto connection = MediaConnection::Create(loop_, certificate_, local_.ice_ufrag, this);
     if (!connection.ok()) return connection.status();
     connection_ = *std::move(connection);
     connection_->SetLocalPassword(local_.ice_pwd);
+    if (TransportFeedbackOn() && KernelArrivalTimes()) connection_->EnableArrivalTimestamps();
   }
   if (!started_ && offer->candidate && !offer->ice_ufrag.empty()) {
     started_ = true;
@@ -172,6 +176,11 @@ size_t Subscriber::live_streams() const {
 void Subscriber::OnMediaConnected() {
   rtcp_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnTimer(); });
   rtcp_timer_->Start(kRtcpIntervalMs, kRtcpIntervalMs);
+  if (TransportFeedbackOn()) {
+    feedback_timer_ = std::make_unique<UvTimer>(loop_, [this] { SendTransportFeedback(); });
+    feedback_timer_->Start(TransportFeedbackSender::kIntervalMs,
+                           TransportFeedbackSender::kIntervalMs);
+  }
 }
 
 void Subscriber::OnMediaFailed(const std::string& reason) {
@@ -186,6 +195,18 @@ bool Subscriber::OnSrtpPacket(const uint8_t* data, size_t len) {
   // all the statistics need. Nothing past the fixed 12 bytes is trusted before decryption.
   if (len < 12) return false;
   const int64_t now_us = NowUs();
+  // Every packet the server numbered counts for its estimator, whatever stream it belongs to
+  // (probes and padding included). At the kernel's arrival time: the one loop of all the
+  // subscribers reads a burst that arrived over milliseconds at once when it is busy (an offer
+  // to answer, many packets), and the server's estimator would take that lag for a queue
+  // growing on the path, as the worker avoids for its publishers (router/transport.cc).
+  if (feedback_.enabled()) {
+    const int64_t arrival_us = KernelArrivalTimes() ? connection_->packet_arrival_us() : now_us;
+    if (feedback_.OnPacket(absl::Span<const uint8_t>(data, len), arrival_us)) {
+      ++stats_->transport_cc_packets;
+      if (feedback_.due()) SendTransportFeedback();
+    }
+  }
   const uint32_t ssrc = rtp::ReadU32(data + 8);
   auto it = by_ssrc_.find(ssrc);
   if (it == by_ssrc_.end()) {
@@ -325,6 +346,16 @@ void Subscriber::OnTimer() {
     ++stats_->plis_sent;
   }
   if (len > 0) connection_->SendRtcp(buffer.data(), len, buffer.size());
+}
+
+void Subscriber::SendTransportFeedback() {
+  if (!connection_ || !connection_->connected()) return;
+  std::array<uint8_t, TransportFeedbackSender::kMaxPacketBytes + MediaConnection::kSrtpRoom> buffer;
+  feedback_.Flush(rtcp_ssrc_, buffer.data(), [&](size_t len) {
+    if (connection_->SendRtcp(buffer.data(), len, buffer.size())) {
+      ++stats_->transport_feedbacks_sent;
+    }
+  });
 }
 
 void Subscriber::AppendReports(std::vector<StreamReport>* out) const {

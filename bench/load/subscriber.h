@@ -1,7 +1,8 @@
 // A synthetic subscriber on its own subscribing connection: answers the server's offers and
 // measures per stream packets, loss (sequence numbers), jitter, one-way latency (the send time
 // in the payload, from every packet or a decrypted sample) and time to the first key frame;
-// sends receiver reports, and PLI while a video stream has not shown a key frame. Each offer
+// sends receiver reports, PLI while a video stream has not shown a key frame, and transport-cc
+// feedback for every packet that arrives (bench/load/transport_feedback.h). Each offer
 // says which stream every mid carries now (bench/load/subscribe_sdp.h): a mid that turns
 // inactive or rejected ends its stream, and one reused for another track (a new ssrc or msid)
 // ends the old stream and starts a new one.
@@ -21,6 +22,7 @@
 #include "bench/load/load_stats.h"
 #include "bench/load/media_connection.h"
 #include "bench/load/subscribe_sdp.h"
+#include "bench/load/transport_feedback.h"
 #include "nlohmann/json.hpp"
 #include "rtp/receive_stats.h"
 
@@ -33,6 +35,14 @@ class Subscriber : public MediaConnection::Listener {
   // every packet's clear header (RFC 3711 3.1); latency and key-frame counts from the
   // decrypted sample, so a CPU-bound generator spends less per packet than the server.
   static void SetDecryptOneIn(uint32_t n) { DecryptOneIn() = n < 1 ? 1 : n; }
+  // Whether subscribers send transport-cc feedback when the answer negotiated the
+  // transport-wide sequence number (default on, as Chromium does); set before any subscriber
+  // exists. Off, the server's estimator has nothing to work with.
+  static void SetTransportFeedback(bool on) { TransportFeedbackOn() = on; }
+  // The feedback's arrival times: the kernel's timestamp of each datagram (default; one more
+  // system call per datagram), or the time the generator's loop read it, which also carries
+  // the generator's own lag (one loop serves every subscriber) into the server's estimate.
+  static void SetKernelArrivalTimes(bool on) { KernelArrivalTimes() = on; }
 
   // `group`, when not null, receives this subscriber's latency and first-key-frame samples
   // besides `stats` (churn mode keeps stayers' and churners' apart).
@@ -90,6 +100,14 @@ class Subscriber : public MediaConnection::Listener {
     static uint32_t n = 1;
     return n;
   }
+  static bool& KernelArrivalTimes() {
+    static bool on = true;
+    return on;
+  }
+  static bool& TransportFeedbackOn() {
+    static bool on = true;
+    return on;
+  }
 
   // MediaConnection::Listener
   void OnMediaConnected() override;
@@ -100,6 +118,9 @@ class Subscriber : public MediaConnection::Listener {
   void OnUnprotectFailure() override { ++stats_->unprotect_failures; }
 
   void OnTimer();
+  // Sends the transport-cc feedback that is pending (every TransportFeedbackSender::kIntervalMs,
+  // and at once when enough packets wait).
+  void SendTransportFeedback();
   // Sends a PLI for `s` now (a compound of an empty RR and the PLI).
   void SendPli(Stream* s, int64_t now_us);
   // The offer no longer sends `s` on its mid: stop counting its packets.
@@ -116,6 +137,8 @@ class Subscriber : public MediaConnection::Listener {
   // Allocated by this.
   std::unique_ptr<MediaConnection> connection_;
   std::unique_ptr<UvTimer> rtcp_timer_;
+  std::unique_ptr<UvTimer> feedback_timer_;
+  TransportFeedbackSender feedback_;
   ClientTransport local_;
   uint64_t session_id_ = 0, version_ = 0;
   uint32_t rtcp_ssrc_ = 0;
