@@ -91,7 +91,7 @@ void BandwidthController::Allocate() {
                        : std::min(consumer->allocated_layer(), consumer->current_encoding());
     item.enabled =
         !consumer->paused() && !consumer->producer_paused() && !consumer->subscriber_paused();
-    item.pausable = started || producer->encoding_count() > 1;
+    item.pausable = (started && !ramping_) || producer->encoding_count() > 1;
   }
   const bool no_feedback =
       !first_feedback_ms_ && first_sent_ms_ && now_ms - *first_sent_ms_ >= kNoFeedbackMs;
@@ -116,9 +116,15 @@ void BandwidthController::MaybeProbe(int64_t now_ms) {
   // Without feedback a probe measures nothing.
   if (probe_.cluster >= 0 || !first_feedback_ms_) return;
   const int64_t estimate = bwe_.target_bps();
-  if (desired_bps_ <= estimate) return;
+  if (desired_bps_ <= estimate) {
+    ramping_ = true;  // when more is wanted again, probes are tried before anything is paused
+    return;
+  }
   const bool raised =
       static_cast<double>(estimate) > 1.1 * static_cast<double>(estimate_at_last_probe_);
+  // The last probe had its feedback by now (a round trip and a feedback interval): whether it
+  // raised the estimate says whether the path may still have room.
+  if (last_probe_ms_ > 0 && now_ms - last_probe_ms_ >= kProbeJudgedMs) ramping_ = raised;
   const int64_t interval = initial_probes_left_ > 0 ? 0
                            : raised                 ? kProbeIntervalMs
                                                     : kProbeBackoffMs;

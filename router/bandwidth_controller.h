@@ -35,6 +35,11 @@ class BandwidthController {
   // long after the first feedback a stream with a single encoding is not paused (it has no
   // lower layer to start on).
   static constexpr int64_t kStartupMs = 2000;
+  // Nor while the estimate is still climbing: from when the consumers want more than it until
+  // a probe fails to raise it (a path with room is found in a few probes; pausing video in the
+  // meantime would blank a newcomer's room for seconds).
+  // A probe's feedback is in this long after it went out (feedback every 100 ms, a round trip).
+  static constexpr int64_t kProbeJudgedMs = 300;
   // A subscriber that negotiated transport-cc but sends no feedback this long after our first
   // packet (a load generator, a stack that only pretends) does no congestion control: it is
   // not limited at all.
@@ -119,6 +124,7 @@ class BandwidthController {
   size_t initial_probes_left_ = std::size(kInitialProbeMultipliers);
   int64_t last_probe_ms_ = INT64_MIN / 2;
   int64_t estimate_at_last_probe_ = 0;
+  bool ramping_ = true;  // the last probe raised the estimate (or none was judged yet)
   int next_cluster_ = 0;
   struct Probe {
     int cluster = -1;  // -1: none running
