@@ -128,15 +128,10 @@ void Consumer::RequestKeyFrame() {
 }
 
 bool Consumer::SelectEncoding(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms) {
-  const bool key_frame =
-      kind_ == rtp::MediaKind::kVideo && rtp::IsKeyFrame(video_codec_, packet.payload());
-  const LayerSelector::Decision decision =
-      selector_.OnPacket(producer_, encoding, key_frame, now_ms);
-  if (decision.key_frame_needed) {
-    last_key_frame_request_ms_ = now_ms;
-    listener_->OnConsumerKeyFrameNeeded(this, selector_.target());
-  } else if (decision.waiting_for_key_frame &&
-             now_ms - last_key_frame_request_ms_ >= kKeyFrameRetryMs) {
+  const LayerSelector::Decision decision = selector_.OnPacket(
+      producer_, encoding, [&] { return rtp::IsKeyFrame(video_codec_, packet.payload()); }, now_ms);
+  if (decision.key_frame_needed ||
+      (decision.waiting_for_key_frame && now_ms - last_key_frame_request_ms_ >= kKeyFrameRetryMs)) {
     last_key_frame_request_ms_ = now_ms;
     listener_->OnConsumerKeyFrameNeeded(this, selector_.target());
   }

@@ -29,7 +29,8 @@ bool LayerSelector::UpdateTarget(const Producer& producer, int64_t now_ms) {
 }
 
 LayerSelector::Decision LayerSelector::OnPacket(const Producer& producer, size_t encoding,
-                                                bool key_frame, int64_t now_ms) {
+                                                absl::FunctionRef<bool()> is_key_frame,
+                                                int64_t now_ms) {
   Decision decision;
   decision.key_frame_needed = UpdateTarget(producer, now_ms) && video_;
   if (encoding != target_ || target_ == current_) {
@@ -37,7 +38,7 @@ LayerSelector::Decision LayerSelector::OnPacket(const Producer& producer, size_t
     return decision;
   }
   // A packet of the encoding we want to switch to: only its key frame can start it.
-  if (video_ && !key_frame) {
+  if (video_ && !is_key_frame()) {
     decision.waiting_for_key_frame = true;
     return decision;
   }

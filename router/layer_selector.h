@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "absl/functional/function_ref.h"
+
 namespace sb::router {
 
 class Producer;
@@ -48,8 +50,10 @@ class LayerSelector {
     bool changed = false;   // current() changed to this packet's encoding (a start or a switch)
     bool switched = false;  // ... from another one (not the first start)
   };
-  // A packet of `encoding`; `key_frame` whether it starts a key frame.
-  Decision OnPacket(const Producer& producer, size_t encoding, bool key_frame, int64_t now_ms);
+  // A packet of `encoding`; `is_key_frame` tells whether it starts a key frame, asked only for
+  // a packet of the target while a switch waits (a descriptor parse kept off the common path).
+  Decision OnPacket(const Producer& producer, size_t encoding,
+                    absl::FunctionRef<bool()> is_key_frame, int64_t now_ms);
 
  private:
   // Re-evaluates the target; true when it changed to something not forwarded.
