@@ -575,38 +575,26 @@ void Conference::Subscription(Participant* p, const nlohmann::json& message) {
   ApplySubscriptionPreference(p, producer_id);
 }
 
-bool Conference::LastNShows(const Room& room, const Participant& subscriber,
-                            const std::string& publisher_id) const {
-  if (config_.last_n <= 0) return true;
+absl::flat_hash_set<std::string> Conference::LastNShown(const Room& room,
+                                                        const Participant& subscriber) const {
   // The ranking: the most recent speakers, then the others in join order; the first last_n
-  // of them other than the subscriber itself are shown.
-  int rank = 0;
-  auto counts = [&](const std::string& id) {
-    if (id == subscriber.id) return false;
+  // of them that publish video, the subscriber itself left out, are shown.
+  absl::flat_hash_set<std::string> shown;
+  auto take = [&](const std::string& id) {
+    if (id == subscriber.id || shown.size() >= static_cast<size_t>(config_.last_n)) return;
     auto other = participants_.find(id);
-    return other != participants_.end() && other->second->Publishes(rtp::MediaKind::kVideo);
-  };
-  for (const auto& id : room.recent_speakers) {
-    if (!counts(id)) continue;
-    if (id == publisher_id) return true;
-    if (++rank >= config_.last_n) return false;
-  }
-  for (const auto& id : room.participant_ids) {
-    if (!counts(id) || std::find(room.recent_speakers.begin(), room.recent_speakers.end(), id) !=
-                           room.recent_speakers.end()) {
-      continue;
+    if (other != participants_.end() && other->second->Publishes(rtp::MediaKind::kVideo)) {
+      shown.insert(id);
     }
-    if (id == publisher_id) return true;
-    if (++rank >= config_.last_n) return false;
-  }
-  return true;  // not ranked at all (not publishing video): nothing to hide
+  };
+  for (const auto& id : room.recent_speakers) take(id);
+  for (const auto& id : room.participant_ids) take(id);
+  return shown;
 }
 
 void Conference::ApplySubscriptionPreference(Participant* p, const std::string& producer_id) {
-  const std::string consumer_id = p->subscriber.ConsumerOf(producer_id);
   Room* room = FindRoom(p->room_instance);
-  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
-  if (consumer_id.empty() || !worker) return;
+  if (!room) return;
   // Last-N applies to video; whose video this is comes from the producer.
   bool hidden_by_last_n = false;
   if (config_.last_n > 0) {
@@ -614,16 +602,23 @@ void Conference::ApplySubscriptionPreference(Participant* p, const std::string& 
       const Participant* publisher = FindParticipant(id);
       if (!publisher) continue;
       for (const auto& info : publisher->producers) {
-        if (info.id != producer_id) continue;
-        if (info.kind == rtp::MediaKind::kVideo) {
-          auto pref = p->subscription_preferences.find(producer_id);
-          const bool pinned = pref != p->subscription_preferences.end() && pref->second.pinned;
-          hidden_by_last_n = !pinned && !LastNShows(*room, *p, publisher->id);
+        if (info.id == producer_id && info.kind == rtp::MediaKind::kVideo) {
+          hidden_by_last_n = !LastNShown(*room, *p).contains(publisher->id);
         }
       }
     }
   }
+  SendSubscriptionPreference(p, producer_id, hidden_by_last_n);
+}
+
+void Conference::SendSubscriptionPreference(Participant* p, const std::string& producer_id,
+                                            bool hidden_by_last_n) {
+  const std::string consumer_id = p->subscriber.ConsumerOf(producer_id);
+  Room* room = FindRoom(p->room_instance);
+  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  if (consumer_id.empty() || !worker) return;
   auto it = p->subscription_preferences.find(producer_id);
+  if (it != p->subscription_preferences.end() && it->second.pinned) hidden_by_last_n = false;
   if (it == p->subscription_preferences.end()) {
     if (!hidden_by_last_n) return;  // nothing asked, nothing hidden: the worker's defaults
     it = p->subscription_preferences.try_emplace(producer_id).first;
@@ -642,11 +637,14 @@ void Conference::RefreshLastN(Room* room) {
   for (const auto& subscriber_id : room->participant_ids) {
     Participant* subscriber = FindParticipant(subscriber_id);
     if (!subscriber) continue;
+    // The ranking once per subscriber, not once per track it receives.
+    const absl::flat_hash_set<std::string> shown = LastNShown(*room, *subscriber);
     for (const auto& publisher_id : room->participant_ids) {
       const Participant* publisher = FindParticipant(publisher_id);
       if (!publisher || publisher == subscriber) continue;
       for (const auto& info : publisher->producers) {
-        if (info.kind == rtp::MediaKind::kVideo) ApplySubscriptionPreference(subscriber, info.id);
+        if (info.kind != rtp::MediaKind::kVideo) continue;
+        SendSubscriptionPreference(subscriber, info.id, !shown.contains(publisher_id));
       }
     }
   }

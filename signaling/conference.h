@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "base/token_bucket.h"
 #include "base/uv_timer.h"
 #include "rtp/rtp_parameters.h"
@@ -200,9 +201,12 @@ class Conference : public WorkerPool::Listener {
   // Sends a participant's preference for a producer (the client's, and last-N's verdict) to
   // the consumer of it, if any and if it changed.
   void ApplySubscriptionPreference(Participant* p, const std::string& producer_id);
-  // Last-N: whether `subscriber` is to get `publisher`'s video now.
-  bool LastNShows(const Room& room, const Participant& subscriber,
-                  const std::string& publisher_id) const;
+  // The same with last-N's verdict given (a pin overrides it).
+  void SendSubscriptionPreference(Participant* p, const std::string& producer_id,
+                                  bool hidden_by_last_n);
+  // Last-N (config_.last_n > 0): the participants whose video `subscriber` is to get now.
+  absl::flat_hash_set<std::string> LastNShown(const Room& room,
+                                              const Participant& subscriber) const;
   // Re-applies every subscriber's video preferences in a room after the ranking of its
   // publishers may have changed (a new speaker, someone published or left).
   void RefreshLastN(Room* room);
