@@ -99,10 +99,11 @@ void SendSideBwe::OnProbeAcked(const Sent& sent, int64_t arrival_us) {
 void SendSideBwe::JudgeProbes(int64_t now_us) {
   for (auto& [id, c] : probes_) {
     if (c.judged) continue;
-    // A probe that lost packets went faster than the path: its arrival timing mostly measures
-    // the queue's burst allowance (a token bucket lets its depth through at line rate), not
-    // the rate, so it raises nothing.
-    if (c.lost > 0) {
+    // A probe that lost more than a fifth of its packets went faster than the path: its
+    // arrival timing mostly measures the queue's burst allowance (a token bucket lets its depth
+    // through at line rate), not the rate, so it raises nothing. A packet or two lost is the
+    // path's random loss (5 % loses one of ten packets in two clusters of five), not overflow.
+    if (c.lost * 5 > c.sent) {
       c.judged = true;
       ++counters_.probes_failed;
       continue;

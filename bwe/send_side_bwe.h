@@ -36,7 +36,7 @@ class SendSideBwe {
   static constexpr size_t kHistorySize = 16384;
   static constexpr int64_t kAckedWindowUs = 500'000;
   // A probe cluster is judged once 80 % of its packets, and at least this many, were
-  // acknowledged; one that lost a packet fails.
+  // acknowledged; one that lost more than a fifth of its packets fails.
   static constexpr size_t kMinProbePackets = 5;
   // A cluster of at least this many acknowledged packets is measured on the later half of its
   // arrivals: a token bucket lets its depth through at line rate, and only what follows shows
