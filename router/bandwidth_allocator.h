@@ -29,8 +29,9 @@ class BandwidthAllocator {
     bool audio = false;
     // Higher goes first: e.g. 2 screen share, 1 active speaker, 0 the rest.
     int priority = 0;
-    // What each layer (encoding, lowest first) costs, bits per second; 0 for one not live.
-    absl::InlinedVector<int64_t, 4> layer_bps;
+    // What each layer (lowest first: for video, each spatial layer's temporal layers in turn)
+    // costs, bits per second; 0 for one not live.
+    absl::InlinedVector<int64_t, 16> layer_bps;
     // The subscriber's ceiling.
     size_t preferred = SIZE_MAX;
     // The layer allocated last time (kPaused when paused), for the headroom rule.

@@ -22,6 +22,9 @@ constexpr double kReportChange = 0.1;
 // What the allocator is given before there is an estimate: no limit.
 constexpr int64_t kUnlimitedBps = INT64_MAX / 4;
 
+// A video stream's layers as the allocator sees them: spatial * kTemporal + temporal.
+constexpr size_t kTemporal = Producer::kMaxTemporalLayers;
+
 bool Moved(int64_t now, int64_t before) {
   const double diff = static_cast<double>(now > before ? now - before : before - now);
   return diff > kReportChange * static_cast<double>(std::max<int64_t>(before, 1));
@@ -81,14 +84,33 @@ void BandwidthController::Allocate() {
     BandwidthAllocator::Item& item = items[i];
     item.audio = consumer->kind() == rtp::MediaKind::kAudio;
     item.priority = consumer->priority() + producer->priority();
-    for (size_t e = 0; e < producer->encoding_count(); ++e) {
-      const bool live = producer->live(e, now_ms, LayerSelector::kEncodingActiveWindowMs);
-      item.layer_bps.push_back(live ? std::max<int64_t>(1, producer->bitrate_bps(e, now_ms)) : 0);
+    if (item.audio) {
+      const bool live = producer->live(0, now_ms, LayerSelector::kEncodingActiveWindowMs);
+      item.layer_bps.push_back(live ? std::max<int64_t>(1, producer->bitrate_bps(0, now_ms)) : 0);
+    } else {
+      // Spatial layers lowest first, each with its temporal layers lowest first: what the
+      // allocator raises one step at a time.
+      for (size_t s = 0; s < producer->spatial_layer_count(); ++s) {
+        for (size_t t = 0; t < kTemporal; ++t) {
+          const bool live =
+              producer->layer_live(s, t, now_ms, LayerSelector::kEncodingActiveWindowMs);
+          item.layer_bps.push_back(
+              live ? std::max<int64_t>(1, producer->layer_bitrate_bps(s, t, now_ms)) : 0);
+        }
+      }
+      item.preferred = consumer->preferred_layer() * kTemporal + (kTemporal - 1);
+      const size_t current_spatial = consumer->current_spatial_layer();
+      const size_t current =
+          current_spatial == Consumer::kNoEncoding
+              ? BandwidthAllocator::kPaused
+              : current_spatial * kTemporal +
+                    std::min<size_t>(consumer->current_temporal_layer(), kTemporal - 1);
+      const size_t allocated =
+          consumer->allocated_layer() * kTemporal +
+          std::min<size_t>(consumer->allocated_temporal_layer(), kTemporal - 1);
+      item.current =
+          consumer->bandwidth_paused() ? BandwidthAllocator::kPaused : std::min(allocated, current);
     }
-    item.preferred = consumer->preferred_layer();
-    item.current = consumer->bandwidth_paused()
-                       ? BandwidthAllocator::kPaused
-                       : std::min(consumer->allocated_layer(), consumer->current_encoding());
     item.enabled =
         !consumer->paused() && !consumer->producer_paused() && !consumer->subscriber_paused();
     item.pausable = (started && !ramping_) || producer->encoding_count() > 1;
@@ -99,7 +121,12 @@ void BandwidthController::Allocate() {
   const auto result = BandwidthAllocator::Allocate(available, items);
   for (size_t i = 0; i < consumers.size(); ++i) {
     if (items[i].audio || items[i].layer_bps.empty()) continue;
-    consumers[i]->SetAllocatedLayer(result.layers[i]);
+    const size_t layer = result.layers[i];
+    if (layer == BandwidthAllocator::kPaused) {
+      consumers[i]->SetAllocatedLayer(Consumer::kNoEncoding);
+    } else {
+      consumers[i]->SetAllocatedLayer(layer / kTemporal, static_cast<uint8_t>(layer % kTemporal));
+    }
   }
   allocated_bps_ = result.allocated_bps;
   desired_bps_ = result.desired_bps;

@@ -6,6 +6,7 @@
 
 #include "router/producer.h"
 #include "rtp/codecs/vp8.h"
+#include "rtp/codecs/vp9.h"
 #include "rtp/header_extensions.h"
 #include "rtp/rtp_builder.h"
 #include "rtp/rtx.h"
@@ -39,12 +40,16 @@ Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters 
       producer_(producer),
       listener_(listener),
       simulcast_(producer.simulcast()),
-      rewrite_vp8_(producer.simulcast() && video_codec_ == rtp::VideoCodec::kVp8),
+      rewrite_vp8_(producer.kind() == rtp::MediaKind::kVideo &&
+                   video_codec_ == rtp::VideoCodec::kVp8),
+      svc_(producer.svc()),
       encoding_count_(producer.encoding_count()),
+      spatial_count_(producer.kind() == rtp::MediaKind::kVideo ? producer.spatial_layer_count()
+                                                               : 1),
       paused_(paused),
       producer_paused_(producer.paused()),
-      preferred_layer_(producer.encoding_count() - 1),
-      allocated_layer_(producer.encoding_count() - 1),
+      preferred_layer_(spatial_count_ - 1),
+      allocated_layer_(spatial_count_ - 1),
       selector_(producer.encoding_count(), producer.kind() == rtp::MediaKind::kVideo),
       rewriter_(producer.clock_rate()) {
   if (!params_.encodings.empty()) ssrc_ = params_.encodings.front().ssrc;
@@ -52,10 +57,14 @@ Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters 
   mid_ext_id_ = params_.HeaderExtensionId(rtp::kUriMid);
   transport_cc_ext_id_ = params_.HeaderExtensionId(rtp::kUriTransportWideCc);
   // Map every extension both sides negotiated, except the ones whose value is per-stream and
-  // that we write ourselves (mid) or must not forward (rid, repaired-rid, transport-cc).
+  // that we write ourselves (mid) or must not forward (rid, repaired-rid, transport-cc). The
+  // dependency descriptor goes only with AV1, which needs it for its layers: a receiver that
+  // gets it follows its frame numbers instead of the VP8/VP9 descriptor's, and those jump
+  // when a simulcast consumer switches encodings.
   for (const auto& ext : producer.rtp_parameters().header_extensions) {
     if (ext.uri == rtp::kUriMid || ext.uri == rtp::kUriRid || ext.uri == rtp::kUriRepairedRid ||
-        ext.uri == rtp::kUriTransportWideCc) {
+        ext.uri == rtp::kUriTransportWideCc ||
+        (ext.uri == rtp::kUriDependencyDescriptor && video_codec_ != rtp::VideoCodec::kAv1)) {
       continue;
     }
     ext_id_map_[ext.id] = params_.HeaderExtensionId(ext.uri);
@@ -89,21 +98,40 @@ void Consumer::SetSubscriberPaused(bool paused) {
 }
 
 void Consumer::SetPreferredLayer(size_t layer) {
-  preferred_layer_ = std::min(layer, encoding_count_ - 1);
+  preferred_layer_ = std::min(layer, spatial_count_ - 1);
   UpdateCeiling();
 }
 
-void Consumer::SetAllocatedLayer(size_t layer) {
-  const bool pause = layer == kNoEncoding;
-  if (!pause) allocated_layer_ = std::min(layer, encoding_count_ - 1);
+void Consumer::SetAllocatedLayer(size_t spatial, uint8_t temporal) {
+  const bool pause = spatial == kNoEncoding;
+  if (!pause) {
+    allocated_layer_ = std::min(spatial, spatial_count_ - 1);
+    allocated_temporal_ = temporal;
+  }
   UpdateCeiling();
   if (bandwidth_paused_ == pause) return;
   bandwidth_paused_ = pause;
   if (active()) RequestKeyFrame();
 }
 
+size_t Consumer::current_spatial_layer() const {
+  if (simulcast_) return selector_.current();
+  if (!svc_) return 0;
+  const uint8_t spatial = filter_.current_spatial();
+  return spatial == LayerFilter::kTop ? spatial_count_ - 1 : spatial;
+}
+
 void Consumer::UpdateCeiling() {
-  selector_.SetCeiling(std::min(preferred_layer_, allocated_layer_));
+  const size_t spatial = std::min(preferred_layer_, allocated_layer_);
+  selector_.SetCeiling(spatial);
+  // The allocated temporal layer is the allocated spatial layer's: below it (a preference
+  // under the allocation), every temporal layer fits. A simulcast consumer sets it per packet,
+  // for the encoding it forwards.
+  const uint8_t temporal = spatial < allocated_layer_ ? LayerFilter::kTop : allocated_temporal_;
+  const bool spatial_up = svc_ && spatial > filter_.target_spatial();
+  filter_.SetTarget(svc_ ? static_cast<uint8_t>(spatial) : LayerFilter::kTop, temporal);
+  // An SVC layer up starts at a key frame only.
+  if (spatial_up && filter_.key_frame_needed() && active()) AskForKeyFrame();
 }
 
 void Consumer::RequestSync() {
@@ -127,9 +155,9 @@ void Consumer::RequestKeyFrame() {
   if (kind_ == rtp::MediaKind::kVideo) AskForKeyFrame();
 }
 
-bool Consumer::SelectEncoding(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms) {
+bool Consumer::SelectEncoding(size_t encoding, const rtp::VideoLayers& layers, int64_t now_ms) {
   const LayerSelector::Decision decision = selector_.OnPacket(
-      producer_, encoding, [&] { return rtp::IsKeyFrame(video_codec_, packet.payload()); }, now_ms);
+      producer_, encoding, [&] { return layers.key_frame; }, now_ms);
   if (decision.key_frame_needed ||
       (decision.waiting_for_key_frame && now_ms - last_key_frame_request_ms_ >= kKeyFrameRetryMs)) {
     last_key_frame_request_ms_ = now_ms;
@@ -141,16 +169,35 @@ bool Consumer::SelectEncoding(const rtp::RtpPacket& packet, size_t encoding, int
   return decision.forward;
 }
 
-void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms) {
+void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding,
+                             const rtp::VideoLayers& layers, int64_t now_ms) {
   if (!active()) return;
-  if (simulcast_ && !SelectEncoding(packet, encoding, now_ms)) return;
-  if (rewriter_.sync_required() && kind_ == rtp::MediaKind::kVideo &&
-      !rtp::IsKeyFrame(video_codec_, packet.payload())) {
+  if (simulcast_ && !SelectEncoding(encoding, layers, now_ms)) return;
+  const bool video = kind_ == rtp::MediaKind::kVideo;
+  if (rewriter_.sync_required() && video && !layers.key_frame) {
     if (now_ms - last_key_frame_request_ms_ >= kKeyFrameRetryMs) {
       last_key_frame_request_ms_ = now_ms;
       AskForKeyFrame();
     }
     return;
+  }
+  bool set_marker = false;
+  if (video) {
+    if (simulcast_) {
+      filter_.SetTarget(LayerFilter::kTop, selector_.current() < allocated_layer_
+                                               ? LayerFilter::kTop
+                                               : allocated_temporal_);
+    }
+    const LayerFilter::Decision decision = filter_.OnPacket(layers, packet.timestamp());
+    if (filter_.key_frame_needed() && now_ms - last_key_frame_request_ms_ >= kKeyFrameRetryMs) {
+      last_key_frame_request_ms_ = now_ms;
+      AskForKeyFrame();
+    }
+    if (!decision.forward) {
+      DropPacket(packet);
+      return;
+    }
+    set_marker = decision.set_marker;
   }
   const auto out = rewriter_.Rewrite(packet.sequence_number(), packet.timestamp(), now_ms);
   if (!out) return;  // Late packet from before the sync point.
@@ -159,6 +206,7 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int6
   const size_t len =
       WritePacket(packet, out->sequence_number, out->timestamp, buffer, kSendBufferSize);
   if (len == 0) return;  // Larger than any MTU: not forwardable.
+  if (set_marker) buffer[1] |= 0x80;
   if (rewrite_vp8_) {
     if (auto descriptor = rtp::Vp8Descriptor::Parse(packet.payload())) {
       // The payload is the copy's tail, before the padding.
@@ -210,11 +258,27 @@ size_t Consumer::WritePacket(const rtp::RtpPacket& packet, uint16_t sequence_num
   return rtp::WriteRewritten(packet, rewrite, out, cap);
 }
 
+void Consumer::DropPacket(const rtp::RtpPacket& packet) {
+  if (rewriter_.Drop(packet.sequence_number())) new_run_ = true;
+  if (!rewrite_vp8_) return;
+  if (auto descriptor = rtp::Vp8Descriptor::Parse(packet.payload())) {
+    if (vp8_rewriter_.DropPicture(*descriptor)) new_run_ = true;
+  }
+}
+
+bool Consumer::EndsForwardedPicture(const rtp::RtpPacket& packet, uint8_t spatial) const {
+  if (video_codec_ != rtp::VideoCodec::kVp9) return false;
+  const auto d = rtp::Vp9Descriptor::Parse(packet.payload());
+  return d && d->end_of_frame && d->has_layer_indices &&
+         std::min<uint8_t>(d->spatial_id, rtp::VideoLayers::kMaxSpatial - 1) == spatial;
+}
+
 void Consumer::RecordSent(const rtp::RtpPacket& packet, size_t encoding,
                           rtp::StreamRewriter::Output out) {
   const int64_t seq = out_seq_unwrapper_.Unwrap(out.sequence_number);
   Run* run = &runs_[run_head_];
-  if (new_run_ || !run->valid) {
+  const uint8_t marker_spatial = svc_ ? filter_.current_spatial() : LayerFilter::kTop;
+  if (new_run_ || !run->valid || run->marker_spatial != marker_spatial) {
     // The first packet after a re-basing: the rewriters' offsets are fixed from here until
     // the next one.
     new_run_ = false;
@@ -227,7 +291,8 @@ void Consumer::RecordSent(const rtp::RtpPacket& packet, size_t encoding,
                seq,
                static_cast<uint16_t>(out.sequence_number - packet.sequence_number()),
                out.timestamp - packet.timestamp(),
-               vp8_rewriter_.offsets()};
+               vp8_rewriter_.offsets(),
+               marker_spatial};
     return;
   }
   run->first = std::min(run->first, seq);
@@ -303,6 +368,10 @@ Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_
   size_t len = WritePacket(*packet, sequence_number, packet->timestamp() + run->ts_offset, buffer,
                            kSendBufferSize);
   if (len == 0) return kUnavailable;
+  if (run->marker_spatial != LayerFilter::kTop &&
+      EndsForwardedPicture(*packet, run->marker_spatial)) {
+    buffer[1] |= 0x80;
+  }
   if (rewrite_vp8_) {
     if (auto descriptor = rtp::Vp8Descriptor::Parse(packet->payload())) {
       uint8_t* payload = buffer + len - packet->padding_length() - packet->payload().size();

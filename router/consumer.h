@@ -5,6 +5,10 @@
 //
 // Of a simulcast producer it forwards one encoding, as its LayerSelector decides: the highest
 // live one under the ceiling set by the subscriber's preference and the bandwidth allocator.
+// Within the encoding, its LayerFilter keeps the temporal layers (VP8, VP9, AV1) and, for SVC
+// (VP9, AV1), the spatial layers the allocator allows; the packets it drops are closed up in
+// the sequence numbers (and VP8 picture ids), and the marker bit is set where the highest
+// forwarded spatial layer ends a picture.
 // When that target changes it asks for a key frame of the target and keeps forwarding the
 // current encoding until the key frame arrives, then switches there (if the current encoding
 // stopped, nothing is forwarded meanwhile). A VP8 stream's picture id and TL0PICIDX are kept
@@ -28,9 +32,11 @@
 #include <string>
 
 #include "absl/types/span.h"
+#include "router/layer_filter.h"
 #include "router/layer_selector.h"
 #include "router/retransmit_budget.h"
 #include "rtp/codecs/keyframe.h"
+#include "rtp/codecs/video_layers.h"
 #include "rtp/codecs/vp8_rewriter.h"
 #include "rtp/header_extensions.h"
 #include "rtp/rtp_packet.h"
@@ -57,8 +63,10 @@ class Consumer {
   // retransmissions into an already lossy path.
   static constexpr size_t kMaxRetransmissionsPerNack = 32;
   // Runs (stretches of output with one mapping from the source) remembered for NACKs: the
-  // current one and the ones just before a few quick switches or pauses.
-  static constexpr size_t kMaxRuns = 4;
+  // current one and the ones before it. A dropped temporal layer starts a run at every picture
+  // forwarded after a dropped one: 16 cover half a second of a 30 fps stream reduced to its
+  // base layer (7.5 fps), more than a NACK's round trip.
+  static constexpr size_t kMaxRuns = 16;
   // Recently retransmitted output sequence numbers remembered for kRetransmitIntervalMs.
   static constexpr size_t kRetransmitLogSize = 64;
   // Padding of a probe packet when there is nothing to copy: the most RTP padding can say
@@ -124,6 +132,10 @@ class Consumer {
   size_t current_encoding() const { return simulcast_ ? selector_.current() : 0; }
   size_t target_encoding() const { return simulcast_ ? selector_.target() : 0; }
   size_t encoding_count() const { return encoding_count_; }
+  // The spatial layer forwarded (the simulcast encoding, or the SVC layer; kNoEncoding before
+  // the first packet) and the temporal layer (LayerFilter::kTop: all).
+  size_t current_spatial_layer() const;
+  uint8_t current_temporal_layer() const { return filter_.current_temporal(); }
 
   void SetPaused(bool paused);
   void SetProducerPaused(bool paused);
@@ -134,10 +146,12 @@ class Consumer {
   void SetSubscriberPaused(bool paused);
   bool subscriber_paused() const { return subscriber_paused_; }
   size_t preferred_layer() const { return preferred_layer_; }
-  // What the bandwidth allocator allows: the highest encoding, or kNoEncoding to pause the
-  // stream until it fits again. Everything, until an allocator says otherwise.
-  void SetAllocatedLayer(size_t layer);
+  // What the bandwidth allocator allows: the highest spatial layer (simulcast encoding or SVC
+  // layer) and temporal layer in it, or kNoEncoding to pause the stream until it fits again.
+  // Everything, until an allocator says otherwise.
+  void SetAllocatedLayer(size_t spatial, uint8_t temporal = LayerFilter::kTop);
   size_t allocated_layer() const { return allocated_layer_; }
+  uint8_t allocated_temporal_layer() const { return allocated_temporal_; }
   bool bandwidth_paused() const { return bandwidth_paused_; }
   // Higher is served first when bandwidth is short (e.g. 2 screen share, 1 active speaker).
   void SetPriority(int priority) { priority_ = priority; }
@@ -156,8 +170,10 @@ class Consumer {
   void RequestKeyFrame();
 
   // Rewrites and sends one packet of the producer's `encoding` (already accounted by the
-  // producer). Packets of the encodings not forwarded are dropped here.
-  void SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms);
+  // producer, which read its `layers`). Packets of the encodings and layers not forwarded are
+  // dropped here.
+  void SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, const rtp::VideoLayers& layers,
+                     int64_t now_ms);
 
   // RTCP from the subscriber about this consumer's ssrc.
   void ReceivePli();
@@ -184,9 +200,11 @@ class Consumer {
   void AskForKeyFrame();
   // Simulcast: asks the selector; true when `packet` of `encoding` is to be forwarded
   // (switching to it first if it is the target's key frame).
-  bool SelectEncoding(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms);
-  // The selector's ceiling from the preference and the allocation.
+  bool SelectEncoding(size_t encoding, const rtp::VideoLayers& layers, int64_t now_ms);
+  // The selector's ceiling and the filter's target from the preference and the allocation.
   void UpdateCeiling();
+  // A packet the filter dropped: closes its gap in the numbering.
+  void DropPacket(const rtp::RtpPacket& packet);
   // The extensions we write ourselves on what we send: the subscriber's mid, and the next
   // transport-wide sequence number (allocated here), in `values` and `transport_seq`.
   absl::Span<const rtp::ExtensionValue> OwnExtensions(
@@ -198,6 +216,8 @@ class Consumer {
                      uint8_t* out, size_t cap) const;
   // Remembers how a packet of `encoding` that just went out was mapped.
   void RecordSent(const rtp::RtpPacket& packet, size_t encoding, rtp::StreamRewriter::Output out);
+  // A VP9 packet that ends the frame of the highest spatial layer forwarded in `run`.
+  bool EndsForwardedPicture(const rtp::RtpPacket& packet, uint8_t spatial) const;
   enum class RetransmitResult { kSent, kUnavailable, kDuplicate, kOverBudget };
   // Sends output packet `sequence_number` again, unless it cannot be mapped exactly or is no
   // longer held, went out again too recently, or would exceed the budget (a probe is neither
@@ -213,8 +233,11 @@ class Consumer {
   const Producer& producer_;
   Listener* const listener_;
   const bool simulcast_;
-  // Simulcast encodings number VP8 pictures independently: keep them continuous.
+  // Simulcast encodings number VP8 pictures independently, and a dropped temporal layer leaves
+  // gaps: keep them continuous.
   const bool rewrite_vp8_;
+  // One encoding with spatial layers (VP9, AV1): the filter drops the ones above the target.
+  const bool svc_;
 
   uint32_t ssrc_ = 0;
   uint8_t payload_type_ = 0;
@@ -223,6 +246,7 @@ class Consumer {
   std::array<uint8_t, 256> ext_id_map_{};  // producer's extension id -> ours (0 = drop)
 
   const size_t encoding_count_;
+  const size_t spatial_count_;  // simulcast encodings, or SVC spatial layers (1 for audio)
   bool paused_ = false;
   bool producer_paused_ = false;
   bool subscriber_paused_ = false;
@@ -230,7 +254,9 @@ class Consumer {
   int priority_ = 0;
   size_t preferred_layer_;
   size_t allocated_layer_;
+  uint8_t allocated_temporal_ = LayerFilter::kTop;
   LayerSelector selector_;        // simulcast only
+  LayerFilter filter_;            // video: temporal (and SVC spatial) layers
   rtp::StreamRewriter rewriter_;  // continuous seq/ts across pauses, resyncs and switches
   rtp::Vp8Rewriter vp8_rewriter_;
   int64_t last_key_frame_request_ms_ = INT64_MIN / 2;  // long ago: the first ask goes out
@@ -247,6 +273,7 @@ class Consumer {
     uint16_t seq_offset = 0;
     uint32_t ts_offset = 0;
     rtp::Vp8Rewriter::Offsets vp8;
+    uint8_t marker_spatial = LayerFilter::kTop;  // where the marker was set (SVC)
   };
   struct Retransmission {
     int64_t seq = -1;  // extended output sequence number

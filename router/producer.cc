@@ -32,13 +32,34 @@ Producer::Producer(std::string id, rtp::MediaKind kind, rtp::RtpParameters param
     audio_level_ext_id_ = params_.HeaderExtensionId(rtp::kUriAudioLevel);
   }
   video_codec_ = rtp::VideoCodecFromMime(media_codec_.mime_type);
+  dependency_descriptor_ext_id_ = params_.HeaderExtensionId(rtp::kUriDependencyDescriptor);
   // ValidateProducerParameters guarantees at least one encoding.
   encodings_.resize(params_.encodings.size());
   for (size_t i = 0; i < encodings_.size(); ++i) {
     encodings_[i].rid = params_.encodings[i].rid;
     encodings_[i].ssrc = params_.encodings[i].ssrc;
     encodings_[i].rtx_ssrc = params_.encodings[i].rtx_ssrc;
+    if (kind_ == rtp::MediaKind::kVideo) encodings_[i].layer_reader.emplace(video_codec_);
   }
+  svc_ = kind_ == rtp::MediaKind::kVideo && encodings_.size() == 1 &&
+         (video_codec_ == rtp::VideoCodec::kVp9 || video_codec_ == rtp::VideoCodec::kAv1);
+}
+
+int64_t Producer::layer_bitrate_bps(size_t spatial, size_t temporal, int64_t now_ms) const {
+  int64_t bps = 0;
+  for (size_t s = svc_ ? 0 : spatial; s <= spatial; ++s) {
+    for (size_t t = 0; t <= temporal; ++t)
+      bps += layers_[LayerIndex(s, t)].rate.BitsPerSecond(now_ms);
+  }
+  return bps;
+}
+
+uint64_t Producer::layer_descriptors_malformed() const {
+  uint64_t count = 0;
+  for (const Encoding& e : encodings_) {
+    if (e.layer_reader) count += e.layer_reader->malformed();
+  }
+  return count;
 }
 
 std::optional<size_t> Producer::EncodingForRid(std::string_view rid) const {
@@ -49,20 +70,28 @@ std::optional<size_t> Producer::EncodingForRid(std::string_view rid) const {
   return std::nullopt;
 }
 
-bool Producer::ReceiveRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms) {
+bool Producer::ReceiveRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms,
+                                rtp::VideoLayers* layers) {
   if (packet.payload_type() != media_codec_.payload_type) return false;
   Encoding& e = encodings_[encoding];
   e.receive_stats.OnPacket(packet.sequence_number(), packet.timestamp(), now_ms,
                            media_codec_.clock_rate, packet.size());
   e.last_packet_ms = now_ms;
   e.rate.Add(packet.size(), now_ms);
-  if (kind_ == rtp::MediaKind::kVideo && !paused_) {
+  if (kind_ != rtp::MediaKind::kVideo) return !paused_;
+  const rtp::VideoLayers read = e.layer_reader->Read(
+      packet.payload(), dependency_descriptor_ext_id_ != 0
+                            ? packet.GetExtension(dependency_descriptor_ext_id_)
+                            : absl::Span<const uint8_t>());
+  if (layers != nullptr) *layers = read;
+  LayerMeter& meter = layers_[LayerIndex(svc_ ? read.spatial : encoding, read.temporal)];
+  meter.last_packet_ms = now_ms;
+  meter.rate.Add(packet.size(), now_ms);
+  if (!paused_) {
     e.history.Insert(packet.sequence_number(),
                      absl::Span<const uint8_t>(packet.data(), packet.size()));
   }
-  if (e.key_frame_request_deferred && rtp::IsKeyFrame(video_codec_, packet.payload())) {
-    e.key_frame_request_deferred = false;
-  }
+  if (e.key_frame_request_deferred && read.key_frame) e.key_frame_request_deferred = false;
   return !paused_;
 }
 

@@ -6,6 +6,8 @@
 // history per producer, not per consumer).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "rtp/codecs/keyframe.h"
+#include "rtp/codecs/video_layers.h"
 #include "rtp/packet_history.h"
 #include "rtp/rate_meter.h"
 #include "rtp/receive_stats.h"
@@ -121,9 +124,31 @@ class Producer {
     return encodings_[encoding].rate.BitsPerSecond(now_ms);
   }
 
+  // Layers a video track is told apart into for allocation: spatial ones (the simulcast
+  // encodings, or the SVC layers of a VP9 or AV1 track with one encoding), each with its
+  // temporal layers.
+  static constexpr size_t kMaxTemporalLayers = rtp::VideoLayers::kMaxTemporal;
+  // SVC: one encoding whose codec can carry spatial layers (VP9, AV1).
+  bool svc() const { return svc_; }
+  size_t spatial_layer_count() const {
+    return svc_ ? rtp::VideoLayers::kMaxSpatial : encodings_.size();
+  }
+  // Whether media of spatial layer `spatial` and temporal layer `temporal` arrived within
+  // `window_ms`.
+  bool layer_live(size_t spatial, size_t temporal, int64_t now_ms, int64_t window_ms) const {
+    return now_ms - layers_[LayerIndex(spatial, temporal)].last_packet_ms <= window_ms;
+  }
+  // What forwarding up to that layer costs, bits per second: its temporal layers up to
+  // `temporal`, and for SVC the spatial layers under it too (they are forwarded with it).
+  int64_t layer_bitrate_bps(size_t spatial, size_t temporal, int64_t now_ms) const;
+  // Packets whose layer descriptor could not be read (forwarded as the base layer).
+  uint64_t layer_descriptors_malformed() const;
+
   // Accounts a packet of `encoding` from the publisher; true when it should be forwarded
-  // (known payload type and not paused).
-  bool ReceiveRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms);
+  // (known payload type and not paused). For video, `layers` (if not null) gets what the
+  // packet's descriptor says (read once here for every consumer).
+  bool ReceiveRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms,
+                        rtp::VideoLayers* layers = nullptr);
   void ReceiveSenderReport(size_t encoding, uint32_t ntp_sec, uint32_t ntp_frac,
                            uint32_t rtp_timestamp, int64_t now_ms);
   const SenderInfo& sender_info(size_t encoding) const { return encodings_[encoding].sender_info; }
@@ -171,7 +196,17 @@ class Producer {
     uint8_t last_fraction_lost = 0;
     int32_t last_packets_lost = 0;
     rtp::PacketHistory history{kHistoryPackets, kHistoryMaxPacketSize};  // video only
+    std::optional<rtp::VideoLayerReader> layer_reader;                   // video only
   };
+  struct LayerMeter {
+    int64_t last_packet_ms = kNever;
+    rtp::RateMeter rate;
+  };
+  static constexpr size_t kMaxSpatialLayers =
+      std::max<size_t>(kMaxEncodings, rtp::VideoLayers::kMaxSpatial);
+  static size_t LayerIndex(size_t spatial, size_t temporal) {
+    return spatial * kMaxTemporalLayers + temporal;
+  }
 
   Producer(std::string id, rtp::MediaKind kind, rtp::RtpParameters params, bool paused);
 
@@ -188,7 +223,11 @@ class Producer {
   int layers_needed_ = -1;
   rtp::VideoCodec video_codec_ = rtp::VideoCodec::kOther;
   bool paused_ = false;
+  bool svc_ = false;
+  uint8_t dependency_descriptor_ext_id_ = 0;
   std::vector<Encoding> encodings_;  // sized once, at creation
+  // Per spatial and temporal layer (video), by LayerIndex.
+  std::array<LayerMeter, kMaxSpatialLayers * kMaxTemporalLayers> layers_{};
 };
 
 }  // namespace sb::router

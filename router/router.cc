@@ -264,7 +264,8 @@ std::vector<std::string> Router::ConsumerIds() const {
 }
 
 void Router::OnTransportProducerRtp(Transport* /*transport*/, Producer* producer, size_t encoding,
-                                    const rtp::RtpPacket& packet, int64_t now_ms) {
+                                    const rtp::VideoLayers& layers, const rtp::RtpPacket& packet,
+                                    int64_t now_ms) {
   if (const uint8_t ext = producer->audio_level_extension_id(); ext != 0) {
     if (auto level = rtp::ParseAudioLevel(packet.GetExtension(ext))) {
       speakers_.OnAudioLevel(producer->id(), level->level, now_ms);
@@ -272,7 +273,7 @@ void Router::OnTransportProducerRtp(Transport* /*transport*/, Producer* producer
   }
   auto it = consumers_of_.find(producer);
   if (it == consumers_of_.end()) return;
-  for (Consumer* consumer : it->second) consumer->SendRtpPacket(packet, encoding, now_ms);
+  for (Consumer* consumer : it->second) consumer->SendRtpPacket(packet, encoding, layers, now_ms);
 }
 
 void Router::OnTransportConsumerKeyFrameNeeded(Transport* /*transport*/, Consumer* consumer,

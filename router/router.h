@@ -64,7 +64,8 @@ class Router : public Transport::Listener {
  private:
   // Transport::Listener
   void OnTransportProducerRtp(Transport* transport, Producer* producer, size_t encoding,
-                              const rtp::RtpPacket& packet, int64_t now_ms) override;
+                              const rtp::VideoLayers& layers, const rtp::RtpPacket& packet,
+                              int64_t now_ms) override;
   void OnTransportConsumerKeyFrameNeeded(Transport* transport, Consumer* consumer,
                                          size_t encoding) override;
   void OnTransportIceState(Transport* transport, transport::IceState state) override;

@@ -249,8 +249,9 @@ void Transport::OnRtpPacket(uint8_t* data, size_t len) {
   const StreamRef ref = ProducerForPacket(*packet);
   if (!ref.producer) return;
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
-  if (!ref.producer->ReceiveRtpPacket(*packet, ref.encoding, now_ms)) return;
-  listener_->OnTransportProducerRtp(this, ref.producer, ref.encoding, *packet, now_ms);
+  rtp::VideoLayers layers;
+  if (!ref.producer->ReceiveRtpPacket(*packet, ref.encoding, now_ms, &layers)) return;
+  listener_->OnTransportProducerRtp(this, ref.producer, ref.encoding, layers, *packet, now_ms);
 }
 
 void Transport::RecordTransportSequenceNumber(const rtp::RtpPacket& packet) {

@@ -34,8 +34,10 @@ class Transport : public transport::WebRtcTransport::Listener,
   class Listener {
    public:
     virtual ~Listener() = default;
-    // A packet of the producer's `encoding`, accounted and to be forwarded.
+    // A packet of the producer's `encoding`, accounted and to be forwarded; `layers` as its
+    // descriptor says (video).
     virtual void OnTransportProducerRtp(Transport* transport, Producer* producer, size_t encoding,
+                                        const rtp::VideoLayers& layers,
                                         const rtp::RtpPacket& packet, int64_t now_ms) = 0;
     virtual void OnTransportConsumerKeyFrameNeeded(Transport* transport, Consumer* consumer,
                                                    size_t encoding) = 0;

@@ -103,6 +103,12 @@ RtpCapabilities BuildRouterCapabilities() {
       MakeCodec(v, "video/H264", 105, 90000, 0,
                 {{"packetization-mode", "1"}, {"profile-level-id", "42001f"}}, video_fb),
       MakeCodec(v, "video/rtx", 106, 90000, 0, {{"apt", "105"}}, {}),
+      // VP9, also as SVC: the worker forwards its spatial and temporal layers by what each
+      // subscriber's preference and bandwidth allow (from its payload descriptor). AV1 is not
+      // offered yet: its layers are read (dependency descriptor), but Chromium decodes nothing
+      // of an AV1 L3T3 stream forwarded whole (docs/architecture.md).
+      MakeCodec(v, "video/VP9", 107, 90000, 0, {{"profile-id", "0"}}, video_fb),
+      MakeCodec(v, "video/rtx", 108, 90000, 0, {{"apt", "107"}}, {}),
   };
   caps.header_extensions = {
       {a, kUriMid, 1},
@@ -114,6 +120,7 @@ RtpCapabilities BuildRouterCapabilities() {
       {v, kUriTransportWideCc, 5},
       {a, kUriAudioLevel, 10},
       {v, kUriVideoOrientation, 13},
+      {v, kUriDependencyDescriptor, 11},
   };
   return caps;
 }

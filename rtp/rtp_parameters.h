@@ -97,6 +97,8 @@ inline constexpr char kUriAbsSendTime[] =
     "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 inline constexpr char kUriTransportWideCc[] =
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+inline constexpr char kUriDependencyDescriptor[] =
+    "https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension";
 inline constexpr char kUriAudioLevel[] = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 inline constexpr char kUriVideoOrientation[] = "urn:3gpp:video-orientation";
 inline constexpr char kUriToffset[] = "urn:ietf:params:rtp-hdrext:toffset";

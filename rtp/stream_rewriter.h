@@ -30,6 +30,12 @@ class StreamRewriter {
   std::optional<Output> Rewrite(uint16_t sequence_number, uint32_t timestamp, int64_t now_ms);
   // Records that a mapped packet went out (the continuation point for the next sync).
   void OnSent(Output out, int64_t now_ms);
+  // A packet deliberately not forwarded (a layer above the one the receiver gets): the packets
+  // after it are numbered one lower, so the receiver sees no gap to NACK. Only a packet newer
+  // than every one mapped shifts the numbering (true then); packets older than it that arrive
+  // later are late (Rewrite refuses them: their number may be taken). An older one leaves its
+  // number unused. Nothing happens before the run's first packet (the sync re-bases anyway).
+  bool Drop(uint16_t sequence_number);
 
  private:
   // How far behind the newest packet the sync point may trail: within half the sequence space,
@@ -40,6 +46,7 @@ class StreamRewriter {
   bool sync_required_ = true;
   bool started_ = false;
   uint16_t sync_seq_ = 0;
+  uint16_t max_in_seq_ = 0;  // the newest input mapped or dropped since the sync
   uint16_t seq_offset_ = 0;
   uint32_t ts_offset_ = 0;
   uint16_t max_out_seq_ = 0;

@@ -429,11 +429,16 @@ void RouterHandler::HandleConsumerRequest(const fbs::Request& request, router::R
       auto layer = [](size_t l) {
         return l == router::Consumer::kNoEncoding ? -1 : static_cast<int32_t>(l);
       };
+      auto temporal = [](uint8_t t) {
+        return t == router::LayerFilter::kTop ? -1 : static_cast<int32_t>(t);
+      };
       auto stats = fbs::CreateConsumerStatsDirect(
           fbb, id.c_str(), consumer->paused(), consumer->producer_paused(), &streams,
-          layer(encoding), layer(consumer->preferred_layer()),
+          layer(consumer->current_spatial_layer()), layer(consumer->preferred_layer()),
           consumer->bandwidth_paused() ? -1 : layer(consumer->allocated_layer()),
-          consumer->bandwidth_paused(), s.layer_switches);
+          consumer->bandwidth_paused(), s.layer_switches,
+          temporal(consumer->current_temporal_layer()),
+          consumer->bandwidth_paused() ? -1 : temporal(consumer->allocated_temporal_layer()));
       return respond.Ok(fbs::ResponseBody::ConsumerStats, stats.Union());
     }
     default:

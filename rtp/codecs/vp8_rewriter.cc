@@ -43,6 +43,15 @@ void Vp8Rewriter::Rewrite(const Vp8Descriptor& d, uint8_t* payload) {
   }
 }
 
+bool Vp8Rewriter::DropPicture(const Vp8Descriptor& d) {
+  if (sync_required_ || !d.has_picture_id || !picture_id_started_) return false;
+  const uint16_t out = static_cast<uint16_t>(d.picture_id + picture_id_offset_) & kPictureIdMask15;
+  const uint16_t width = d.picture_id_15bit ? kPictureIdMask15 : kPictureIdMask7;
+  if (!IsNewer(out, max_picture_id_, width)) return false;  // shifted on its first packet
+  picture_id_offset_ = static_cast<uint16_t>(picture_id_offset_ - 1) & kPictureIdMask15;
+  return true;
+}
+
 void Vp8Rewriter::Apply(const Vp8Descriptor& d, Offsets offsets, uint8_t* payload) {
   if (d.has_picture_id) {
     Vp8SetPictureId(d, payload,

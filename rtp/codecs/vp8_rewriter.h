@@ -29,6 +29,12 @@ class Vp8Rewriter {
   // descriptor parsed from those same bytes; fields the descriptor lacks are left alone.
   void Rewrite(const Vp8Descriptor& d, uint8_t* payload);
 
+  // A picture not forwarded (a temporal layer above the receiver's): the pictures after it are
+  // numbered one lower, so the receiver sees no missing picture (a VP8 receiver waits for every
+  // picture id between a frame and the ones it references). Only the first packet of a picture
+  // newer than every one written shifts (true then); before a run's first packet, nothing.
+  bool DropPicture(const Vp8Descriptor& d);
+
   // The offsets of the current run (constant from its first packet to the next sync).
   Offsets offsets() const { return {picture_id_offset_, tl0_offset_}; }
   // Rewrites a payload with a run's offsets, as Rewrite() did when it was first sent, without

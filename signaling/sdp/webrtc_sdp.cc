@@ -491,6 +491,7 @@ absl::StatusOr<RemoteDescription> ParseRemoteDescription(std::string_view text) 
   const bool any_accepted =
       std::any_of(d.media.begin(), d.media.end(), [](const RemoteMedia& m) { return !m.rejected; });
   if (fps.empty() && any_accepted) return absl::InvalidArgumentError("missing a=fingerprint");
+  d.extmap_allow_mixed = sd->attributes.Has("extmap-allow-mixed");
   for (absl::string_view group : All(sd->attributes, "group")) {
     std::vector<absl::string_view> f = absl::StrSplit(group, ' ', absl::SkipEmpty());
     if (f.empty() || f[0] != "BUNDLE") continue;

@@ -40,6 +40,9 @@ struct RemoteDescription {
   std::vector<Fingerprint> fingerprints;
   std::string setup;  // actpass | active | passive ("" when absent)
   std::vector<std::string> bundle_mids;
+  // a=extmap-allow-mixed (RFC 8285 6): the peer takes two-byte header extensions (needed for an
+  // AV1 dependency descriptor that carries its structure, longer than 16 bytes).
+  bool extmap_allow_mixed = false;
   std::vector<RemoteMedia> media;
 };
 

@@ -23,7 +23,7 @@ const char* KindName(rtp::MediaKind kind) {
 }
 
 SessionDescription NewSession(uint64_t session_id, uint64_t session_version,
-                              const std::vector<std::string>& bundle) {
+                              const std::vector<std::string>& bundle, bool extmap_allow_mixed) {
   SessionDescription sd;
   sd.origin.session_id = session_id;
   sd.origin.session_version = session_version;
@@ -32,6 +32,10 @@ SessionDescription NewSession(uint64_t session_id, uint64_t session_version,
   if (!bundle.empty())
     sd.attributes.Add("group", absl::StrCat("BUNDLE ", absl::StrJoin(bundle, " ")));
   sd.attributes.Add("msid-semantic", " WMS *");
+  // RFC 8285 6: one- and two-byte header extensions in one stream. A publisher may then send
+  // an AV1 dependency descriptor with its structure (too long for the one-byte form), and we
+  // forward it to subscribers as it came.
+  if (extmap_allow_mixed) sd.attributes.Add("extmap-allow-mixed");
   return sd;
 }
 
@@ -178,7 +182,7 @@ std::string BuildAnswer(const RemoteDescription& offer, const LocalTransport& tr
   // JSEP section 5.3.1: answer actpass/active with passive; we take active only when asked to.
   const std::string setup = offer.setup == "passive" ? "active" : "passive";
 
-  SessionDescription sd = NewSession(session_id, 1, bundle);
+  SessionDescription sd = NewSession(session_id, 1, bundle, offer.extmap_allow_mixed);
   for (const RemoteMedia& rm : offer.media) {
     const LocalMedia* lm = local_for(rm);
     if (!lm) {
@@ -224,7 +228,7 @@ std::string BuildOffer(const LocalTransport& transport, const std::vector<LocalM
   if (bundle.empty()) {
     for (const LocalMedia& lm : media) bundle.push_back(lm.mid);
   }
-  SessionDescription sd = NewSession(session_id, session_version, bundle);
+  SessionDescription sd = NewSession(session_id, session_version, bundle, true);
   for (const LocalMedia& lm : media) {
     if (lm.rejected) {
       // Port 0 and out of BUNDLE, but with a codec line (werift cannot answer a format

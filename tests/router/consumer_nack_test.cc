@@ -86,7 +86,7 @@ class ConsumerNackTest : public ::testing::Test {
                  marker);
     ASSERT_TRUE(p.ok());
     if (producer_->ReceiveRtpPacket(p.get(), 0, now_ms)) {
-      consumer_->SendRtpPacket(p.get(), 0, now_ms);
+      consumer_->SendRtpPacket(p.get(), 0, testing::Vp8Layers(p.get()), now_ms);
     }
   }
   // Only the producer sees it (a packet of a paused consumer, say).
@@ -288,7 +288,7 @@ TEST_F(ConsumerNackTest, AudioRetransmitsNothing) {
   consumer_ = std::make_unique<Consumer>("c", *producer_, *std::move(params), false, &listener_);
   TestPacket p(111, 5, 960, 0x1111, testing::OpusPayload());
   ASSERT_TRUE(producer_->ReceiveRtpPacket(p.get(), 0, kStartMs));
-  consumer_->SendRtpPacket(p.get(), 0, kStartMs);
+  consumer_->SendRtpPacket(p.get(), 0, testing::Vp8Layers(p.get()), kStartMs);
   ASSERT_EQ(listener_.sent.size(), 1u);
   EXPECT_EQ(Nack({5}, kStartMs + 10), 0u);
 }

@@ -90,7 +90,7 @@ class SimulcastConsumerTest : public ::testing::Test {
       TestPacket p(96, l.seq, l.ts, l.ssrc, payload);
       ASSERT_TRUE(p.ok());
       if (producer_->ReceiveRtpPacket(p.get(), i, now_) && consumer_) {
-        consumer_->SendRtpPacket(p.get(), i, now_);
+        consumer_->SendRtpPacket(p.get(), i, testing::Vp8Layers(p.get()), now_);
       }
       if (l.key_frame_in >= 0) --l.key_frame_in;
       ++l.seq;

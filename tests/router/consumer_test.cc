@@ -64,13 +64,13 @@ class ConsumerTest : public ::testing::Test {
     TestPacket p(111, seq, ts, kAudioSsrc, OpusPayload());
     ASSERT_TRUE(p.ok());
     if (producer_->ReceiveRtpPacket(p.get(), 0, now_ms))
-      consumer_->SendRtpPacket(p.get(), 0, now_ms);
+      consumer_->SendRtpPacket(p.get(), 0, testing::Vp8Layers(p.get()), now_ms);
   }
   void Video(uint16_t seq, uint32_t ts, bool key, int64_t now_ms) {
     TestPacket p(96, seq, ts, kVideoSsrc, key ? Vp8KeyFrame() : Vp8DeltaFrame());
     ASSERT_TRUE(p.ok());
     if (producer_->ReceiveRtpPacket(p.get(), 0, now_ms))
-      consumer_->SendRtpPacket(p.get(), 0, now_ms);
+      consumer_->SendRtpPacket(p.get(), 0, testing::Vp8Layers(p.get()), now_ms);
   }
 
   RecordingListener listener_;
@@ -88,7 +88,7 @@ TEST_F(ConsumerTest, AudioStartsImmediatelyAndRewritesHeader) {
                 {4, Bytes("a-pub")}},     // the publisher's mid
                true);
   ASSERT_TRUE(p.ok());
-  consumer_->SendRtpPacket(p.get(), 0, kStartMs);
+  consumer_->SendRtpPacket(p.get(), 0, testing::Vp8Layers(p.get()), kStartMs);
   ASSERT_EQ(listener_.sent.size(), 1u);
   const SentPacket& s = listener_.sent[0];
   EXPECT_EQ(s.ssrc, kConsumerSsrc);
@@ -120,7 +120,7 @@ TEST_F(ConsumerTest, AudioConsumerWithoutMidExtensionAddsNone) {
   params->mid = "a-sub";
   consumer_ = std::make_unique<Consumer>("c", *producer_, *std::move(params), false, &listener_);
   TestPacket p(111, 1, 1, kAudioSsrc, OpusPayload(), {{1, {0x85}}, {4, Bytes("a-pub")}});
-  consumer_->SendRtpPacket(p.get(), 0, kStartMs);
+  consumer_->SendRtpPacket(p.get(), 0, testing::Vp8Layers(p.get()), kStartMs);
   ASSERT_EQ(listener_.sent.size(), 1u);
   EXPECT_TRUE(listener_.sent[0].extensions.empty());
 }
@@ -145,7 +145,7 @@ TEST_F(ConsumerTest, VideoWaitsForKeyFrameAndRequestsOne) {
                   {7, {0x00, 0x00, 0x10}},
                   {9, {0x01}}});
   ASSERT_TRUE(key.ok());
-  consumer_->SendRtpPacket(key.get(), 0, kStartMs + 1200);
+  consumer_->SendRtpPacket(key.get(), 0, testing::Vp8Layers(key.get()), kStartMs + 1200);
   Video(104, 18000, false, kStartMs + 1201);
   ASSERT_EQ(listener_.sent.size(), 2u);
   const SentPacket& s = listener_.sent[0];
@@ -169,7 +169,7 @@ TEST_F(ConsumerTest, KeyFrameContinuationPacketDoesNotStartTheStream) {
   MakeVideo();
   // A later packet of a key frame (S=0) is not a starting point.
   TestPacket middle(96, 10, 3000, kVideoSsrc, {0x00, 0x00, 0x11, 0x22});
-  consumer_->SendRtpPacket(middle.get(), 0, kStartMs);
+  consumer_->SendRtpPacket(middle.get(), 0, testing::Vp8Layers(middle.get()), kStartMs);
   EXPECT_TRUE(listener_.sent.empty());
   Video(11, 6000, true, kStartMs + 1);
   EXPECT_EQ(listener_.sent.size(), 1u);

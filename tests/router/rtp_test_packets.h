@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "rtp/codecs/video_layers.h"
 #include "rtp/rtp_builder.h"
 #include "rtp/rtp_packet.h"
 #include "rtp/rtp_parameters.h"
@@ -34,6 +35,10 @@ inline std::vector<uint8_t> Vp8Frame(bool key, uint16_t picture_id, uint8_t tl0_
           : std::vector<uint8_t>{0x01, 0x00, 0x00, 0xAA, 0xBB};
   p.insert(p.end(), frame.begin(), frame.end());
   return p;
+}
+// The layers the producer reads from a VP8 packet (what the router passes a consumer).
+inline rtp::VideoLayers Vp8Layers(const rtp::RtpPacket& packet) {
+  return rtp::VideoLayerReader(rtp::VideoCodec::kVp8).Read(packet.payload(), {});
 }
 inline std::vector<uint8_t> OpusPayload() { return {0xFC, 0xFF, 0xFE, 0x01, 0x02}; }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rtp/bit_reader.h"
+#include "rtp/codecs/video_layers.h"
 
 namespace sb::rtp {
 namespace {
@@ -252,6 +253,45 @@ TEST(DependencyDescriptorTest, RejectsTooManyLayers) {
   many.Bits(3, 2);
   many.Bits(0, 70 * 3 + 2);
   EXPECT_FALSE(DependencyDescriptor::Parse(many.bytes(), nullptr));
+}
+
+// The layers a forwarder reads from an AV1 packet come from the descriptor's template: the
+// structure on the key frame, then 3-byte descriptors naming templates.
+TEST(VideoLayerReaderTest, Av1LayersFromTheDependencyDescriptor) {
+  BitWriter w;
+  Mandatory(w, true, true, 0, 100);
+  w.Bits(1, 1).Bits(0, 1).Bits(0, 1).Bits(0, 1).Bits(0, 1);
+  L1T3Structure(w, 0);
+  // An AV1 aggregation header with N = 1 (a new coded video sequence) and one OBU element.
+  const Bytes key_payload = {0x18, 0x0A, 0x0B};
+  const Bytes delta_payload = {0x10, 0x32, 0x00};
+
+  VideoLayerReader reader(VideoCodec::kAv1);
+  VideoLayers layers = reader.Read(key_payload, w.bytes());
+  EXPECT_TRUE(layers.key_frame);
+  EXPECT_EQ(layers.temporal, 0);
+  EXPECT_TRUE(layers.start_of_frame);
+  EXPECT_TRUE(layers.end_of_frame);
+  EXPECT_TRUE(layers.switching_point);
+
+  BitWriter w2;
+  Mandatory(w2, true, false, 3, 101);
+  layers = reader.Read(delta_payload, w2.bytes());
+  EXPECT_FALSE(layers.key_frame);
+  EXPECT_EQ(layers.temporal, 2);
+  EXPECT_TRUE(layers.start_of_frame);
+  EXPECT_FALSE(layers.end_of_frame);
+  EXPECT_FALSE(layers.switching_point);
+  EXPECT_EQ(reader.malformed(), 0u);
+
+  // A template the structure does not have: counted, read as the base layer but no switching
+  // point.
+  BitWriter w3;
+  Mandatory(w3, true, true, 9, 102);
+  layers = reader.Read(delta_payload, w3.bytes());
+  EXPECT_EQ(reader.malformed(), 1u);
+  EXPECT_EQ(layers.temporal, 0);
+  EXPECT_FALSE(layers.switching_point);
 }
 
 }  // namespace

@@ -113,17 +113,19 @@ std::vector<std::string> Uris(const RtpParameters& p) {
 
 TEST(RtpParametersTest, RouterCapabilities) {
   const RtpCapabilities& caps = RouterCapabilities();
-  ASSERT_EQ(caps.codecs.size(), 7u);
+  ASSERT_EQ(caps.codecs.size(), 9u);
   EXPECT_EQ(caps.codecs[0].mime_type, "audio/opus");
   EXPECT_EQ(caps.codecs[0].preferred_payload_type, 100);
   // Opus: transport-cc only (audio counts for the subscriber's transport-wide feedback).
   EXPECT_EQ(caps.codecs[0].rtcp_feedback, (std::vector<RtcpFeedback>{{"transport-cc", ""}}));
   std::vector<int> pts;
   for (const auto& c : caps.codecs) pts.push_back(c.preferred_payload_type);
-  EXPECT_EQ(pts, (std::vector<int>{100, 101, 102, 103, 104, 105, 106}));
+  EXPECT_EQ(pts, (std::vector<int>{100, 101, 102, 103, 104, 105, 106, 107, 108}));
+  EXPECT_EQ(caps.codecs[7].mime_type, "video/VP9");
+  EXPECT_EQ(caps.codecs[8].parameters.at("apt"), "107");
   EXPECT_EQ(caps.codecs[6].parameters.at("apt"), "105");
   EXPECT_EQ(caps.codecs[5].parameters.at("profile-level-id"), "42001f");
-  EXPECT_EQ(caps.header_extensions.size(), 9u);
+  EXPECT_EQ(caps.header_extensions.size(), 10u);
   for (MediaKind kind : {MediaKind::kAudio, MediaKind::kVideo}) {
     EXPECT_TRUE(std::any_of(caps.header_extensions.begin(), caps.header_extensions.end(),
                             [&](const RtpHeaderExtensionCapability& e) {
@@ -198,8 +200,8 @@ TEST(RtpParametersTest, ValidateRejections) {
   p = vp8;
   p.codecs.erase(p.codecs.begin());  // only RTX
   rejects(kV, p);
-  rejects(kV, VideoProducer(Codec("video/VP9", 98, 90000, 0, {})));  // unsupported
-  rejects(kA, vp8);                                                  // wrong kind
+  rejects(kV, VideoProducer(Codec("video/H265", 98, 90000, 0, {})));  // unsupported
+  rejects(kA, vp8);                                                   // wrong kind
   p = vp8;
   p.codecs[1].parameters.clear();  // rtx without apt
   rejects(kV, p);

@@ -187,5 +187,33 @@ TEST(StreamRewriter, RepeatedSwitchesAcrossTheWrapStayContinuous) {
   EXPECT_LT(c.last->timestamp, 0xFFFF0000u);
 }
 
+// Packets a forwarder drops (a temporal layer above the receiver's) leave no gap: the ones
+// after them are numbered on from the last one sent.
+TEST(StreamRewriter, DroppedPacketsLeaveNoGap) {
+  StreamRewriter r(kVideoClock);
+  EXPECT_FALSE(r.Drop(99)) << "nothing to shift before the first packet";
+  Send(r, 100, 9000, 0);
+  Send(r, 101, 9000, 0);
+  EXPECT_TRUE(r.Drop(102));
+  EXPECT_TRUE(r.Drop(103));
+  auto out = Send(r, 104, 12000, 33);
+  EXPECT_EQ(out.sequence_number, 102);
+  EXPECT_EQ(out.timestamp, 12000u) << "timestamps are not touched";
+  // A packet from before the drop arrives late: its number may be taken, it is refused.
+  EXPECT_FALSE(r.Rewrite(101, 9000, 40).has_value());
+  EXPECT_FALSE(r.Rewrite(103, 9000, 40).has_value());
+  // A drop of a packet older than one mapped shifts nothing (its number stays a gap).
+  EXPECT_FALSE(r.Drop(103));
+  out = Send(r, 105, 12000, 40);
+  EXPECT_EQ(out.sequence_number, 103);
+  // Across the wrap.
+  StreamRewriter w(kVideoClock);
+  Send(w, 65534, 0, 0);
+  EXPECT_TRUE(w.Drop(65535));
+  EXPECT_TRUE(w.Drop(0));
+  EXPECT_EQ(Send(w, 1, 3000, 33).sequence_number, 65535);
+  EXPECT_EQ(Send(w, 2, 3000, 33).sequence_number, 0);
+}
+
 }  // namespace
 }  // namespace sb::rtp

@@ -111,5 +111,31 @@ TEST(Vp8Rewriter, ApplyRepeatsARunsRewrite) {
   EXPECT_EQ(out->picture_id, 102);
 }
 
+// A dropped picture (a temporal layer the receiver does not get) closes up: the next picture
+// forwarded follows the last one sent, so a VP8 receiver waits for nothing that never comes.
+TEST(Vp8Rewriter, DroppedPicturesLeaveNoGap) {
+  Vp8Rewriter r;
+  std::vector<uint8_t> dropped = Payload(11, 3);
+  auto d = Vp8Descriptor::Parse(dropped);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(r.DropPicture(*d)) << "nothing sent yet";
+  EXPECT_EQ(Forward(r, 10, 3).picture_id, 10);
+  EXPECT_TRUE(r.DropPicture(*d));
+  EXPECT_FALSE(r.DropPicture(*d)) << "the picture's second packet shifts nothing";
+  dropped = Payload(12, 3);
+  d = Vp8Descriptor::Parse(dropped);
+  EXPECT_TRUE(r.DropPicture(*d));
+  Fields f = Forward(r, 13, 4);
+  EXPECT_EQ(f.picture_id, 11);
+  EXPECT_EQ(f.tl0, 4) << "base-layer frames are never dropped: TL0PICIDX is untouched";
+  // 7-bit picture ids wrap at 128.
+  Vp8Rewriter s;
+  EXPECT_EQ(Forward(s, 127, 0, false).picture_id, 127);
+  dropped = Payload(0, 0, false);
+  d = Vp8Descriptor::Parse(dropped);
+  EXPECT_TRUE(s.DropPicture(*d));
+  EXPECT_EQ(Forward(s, 1, 1, false).picture_id, 0);
+}
+
 }  // namespace
 }  // namespace sb::rtp

@@ -96,6 +96,22 @@ TEST(PublishParameters, AnswerAcceptsTheSimulcastStreams) {
 
 TEST(PublishParameters, NoForwardableCodec) {
   sdp::RemoteMedia m = VideoOf("chromium_publish_offer.sdp");
+  // Only RED (and its RTX): nothing the router forwards.
+  std::erase_if(m.rtp.codecs, [](const auto& c) {
+    return c.mime_type != "video/red" && c.mime_type != "video/rtx";
+  });
+  ASSERT_FALSE(m.rtp.codecs.empty());
+  EXPECT_FALSE(ProducerParametersFor(m).has_value());
+}
+
+// VP9 is forwarded too (with its SVC layers); AV1 not yet.
+TEST(PublishParameters, Vp9IsForwardableAv1NotYet) {
+  sdp::RemoteMedia m = VideoOf("chromium_publish_offer.sdp");
+  std::erase_if(m.rtp.codecs, [](const auto& c) { return c.mime_type != "video/VP9"; });
+  auto params = ProducerParametersFor(m);
+  ASSERT_TRUE(params.has_value());
+  EXPECT_EQ(params->MediaCodec()->mime_type, "video/VP9");
+  m = VideoOf("chromium_publish_offer.sdp");
   std::erase_if(m.rtp.codecs, [](const auto& c) { return c.mime_type != "video/AV1"; });
   EXPECT_FALSE(ProducerParametersFor(m).has_value());
 }
