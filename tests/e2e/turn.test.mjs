@@ -52,13 +52,15 @@ let tempDir;
 // coturn in the relay's namespace, exec'd in place (ip netns exec), logging to stdout. No
 // config file (-n): everything it needs is here; --verbose logs each request with its user
 // (which the tests read), --userdb keeps its SQLite file in the test's temp folder.
-async function startRelay(ns, ip) {
+async function startRelay(ns, ip, serverIp) {
   const argv = [
     'ip', 'netns', 'exec', ns, 'turnserver', '-n',
     `--listening-ip=${ip}`, `--relay-ip=${ip}`, `--listening-port=${TURN_PORT}`,
     '--use-auth-secret', `--static-auth-secret=${SECRET}`, '--realm=switchboard.test',
     '--no-cli', '--no-tls', '--no-dtls', '--no-rfc5780', '--no-stun-backward-compatibility',
     '--min-port=49152', '--max-port=49999', '--log-file=stdout', '--simple-log', '--verbose',
+    // As docs/deploy.md has it: the relay reaches the SFU and nothing else.
+    '--denied-peer-ip=0.0.0.0-255.255.255.255', `--allowed-peer-ip=${serverIp}`,
     `--pidfile=${join(tempDir, 'turnserver.pid')}`, `--userdb=${join(tempDir, 'turndb')}`,
   ];
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -184,7 +186,7 @@ before(async () => {
   tempDir = mkdtempSync(join(tmpdir(), 'sbturn-'));
   net = createNetwork(3);
   relayIp = net.clientIp(RELAY_NS);
-  relay = await startRelay(net.clientNs[RELAY_NS], relayIp);
+  relay = await startRelay(net.clientNs[RELAY_NS], relayIp, net.serverIp);
   const turnUrls = `turn:${relayIp}:${TURN_PORT}?transport=udp,turn:${relayIp}:${TURN_PORT}?transport=tcp`;
   server = await net.startServer(['--workers=1', `--turn-url=${turnUrls}`, `--turn-secret=${SECRET}`]);
   wrongServer = await net.startServer(['--workers=1', `--turn-url=${turnUrls}`,
