@@ -53,6 +53,7 @@ struct Config {
   std::vector<std::string> turn_urls;
   std::string turn_secret;
   int turn_ttl_seconds = 24 * 3600;  // signaling/turn.h kDefaultTurnTtlSeconds
+
   std::string web_root;       // empty: the web/ folder found next to the binary or source
   std::string worker_binary;  // empty: switchboard-worker next to this binary
   log::Level log_level = log::Level::kInfo;

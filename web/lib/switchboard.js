@@ -302,9 +302,11 @@ export class SwitchboardClient extends EventTarget {
   // The ICE servers of `joined` or `resumed`: new connections take them, and the open ones
   // too (fresh credentials for the next allocation or ICE restart).
   _setIceServers(iceServers) {
-    this._iceServers = Array.isArray(iceServers) ? iceServers : [];
+    const next = Array.isArray(iceServers) ? iceServers : [];
+    const changed = JSON.stringify(next) !== JSON.stringify(this._iceServers);
+    this._iceServers = next;
     for (const pc of [this._pubPc, this._subPc]) {
-      if (!pc) continue;
+      if (!pc || !changed) continue;
       try {
         pc.setConfiguration({ ...pc.getConfiguration(), iceServers: this._iceServers });
       } catch (err) {
