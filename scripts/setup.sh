@@ -29,6 +29,8 @@ PACKAGES=(
   janus gnuplot-nox
   # bench/capacity churn: RSS after malloc_trim(0) in the server's processes (through gdb)
   gdb
+  # end-to-end tests: a real TURN relay (turnserver), started by tests/e2e/turn.test.mjs
+  coturn
 )
 
 SUDO=""
@@ -49,6 +51,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+  # Debian's coturn enables and starts a system service (systemd; its SysV script needs
+  # TURNSERVER_ENABLED=1) with /etc/turnserver.conf, listening on 3478 on every address. The
+  # tests start their own turnserver: a system one would hold ports and relay for anyone.
+  if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now coturn.service >/dev/null 2>&1 || true
+  fi
 fi
 
 # npm packages for the end-to-end tests (playwright-core drives Debian's chromium; it never

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "signaling/capabilities.h"
 #include "signaling/sdp/sdp_session.h"
+#include "signaling/turn.h"
 #include "signaling/worker_requests.h"
 
 namespace sb::signaling {
@@ -29,6 +30,14 @@ std::string NewResumeToken() {
   std::string token;
   for (int i = 0; i < 4; ++i) absl::StrAppend(&token, absl::Hex(device(), absl::kZeroPad8));
   return token;
+}
+
+// With --turn-url, a relay and fresh credentials for it (signaling/turn.h): given at every join
+// and resume, so a client never holds credentials older than its last reconnection.
+void AddIceServers(const Config& config, const Participant& p, nlohmann::json& message) {
+  if (config.turn_urls.empty()) return;
+  message["iceServers"] = IceServersJson(config.turn_urls, config.turn_secret, p.id, NowSeconds(),
+                                         config.turn_ttl_seconds);
 }
 
 }  // namespace
@@ -408,6 +417,7 @@ void Conference::OnParticipantReady(Participant* p) {
                            {"resumeGraceMs", timing_.resume_grace_ms}};
   if (!p->join_request_id.is_null()) joined["requestId"] = p->join_request_id;
   if (!room->active_speaker.empty()) joined["activeSpeaker"] = room->active_speaker;
+  AddIceServers(config_, *p, joined);
   Send(p, joined);
   Broadcast(*room, {{"type", "participant-joined"}, {"participant", p->ToJson()}}, p->id);
   SB_LOG_INFO("rooms", "{} ({}) joined room {}{}", p->id, p->name, room->name,
@@ -507,6 +517,7 @@ void Conference::Resume(ClientSink* sink, const nlohmann::json& message) {
                             {"resumeToken", p->resume_token},
                             {"resumeGraceMs", timing_.resume_grace_ms}};
   if (auto it = message.find("requestId"); it != message.end()) resumed["requestId"] = *it;
+  AddIceServers(config_, *p, resumed);
   Send(p, resumed);
   SB_LOG_INFO("rooms", "{} resumed in room {}", p->id, room->name);
   // An offer sent while it was away may never have arrived: offer the current state again.

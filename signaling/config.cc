@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
@@ -12,10 +14,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "signaling/auth.h"
 #include "signaling/origin.h"
+#include "signaling/turn.h"
 
 namespace sb::signaling {
 namespace {
@@ -27,6 +31,9 @@ struct Option {
   std::function<absl::Status(Config&, absl::string_view)> apply;
   // A switch: "--name" alone means true; "--name=false" (or false in the config file) off.
   bool is_switch = false;
+  // May be given more than once on the command line: the values add up, as if separated by
+  // commas (a config file gives them as one comma-separated string or an array of strings).
+  bool repeatable = false;
 };
 
 absl::Status ParseBool(absl::string_view text, bool* out) {
@@ -121,6 +128,30 @@ absl::Status ParseOrigins(absl::string_view text, Config& c) {
   return absl::OkStatus();
 }
 
+absl::Status ParseTurnUrls(absl::string_view text, Config& c) {
+  std::vector<std::string> urls;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    item = absl::StripAsciiWhitespace(item);
+    auto url = ParseTurnUrl(std::string_view(item.data(), item.size()));
+    if (!url.ok()) return url.status();
+    urls.push_back(url->ToString());
+  }
+  if (urls.empty()) return absl::InvalidArgumentError("no URL given");
+  c.turn_urls = std::move(urls);
+  return absl::OkStatus();
+}
+
+// The message never repeats the value: it is a secret.
+absl::Status ParseTurnSecret(absl::string_view text, Config& c) {
+  if (text.size() < kMinTurnSecretBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the secret must be at least ", kMinTurnSecretBytes,
+                     " bytes (RFC 2104 section 3; e.g. openssl rand -hex 32)"));
+  }
+  c.turn_secret = std::string(text);
+  return absl::OkStatus();
+}
+
 const std::vector<Option>& Options() {
   static const std::vector<Option> options = {
       {"listen", "IP", "address for HTTP and WebSocket (default 127.0.0.1)",
@@ -210,6 +241,20 @@ const std::vector<Option>& Options() {
        "listen and announced addresses and localhost; its SHA-256 fingerprint is logged), for a "
        "trial on a LAN",
        [](Config& c, absl::string_view v) { return ParseBool(v, &c.tls_self_signed); }, true},
+      {"turn-url", "URL,...",
+       "TURN relay(s) clients may use, e.g. turn:turn.example.com:3478?transport=udp, "
+       "turn:turn.example.com:3478?transport=tcp, turns:turn.example.com:5349 (comma-separated or "
+       "repeated; needs --turn-secret; see docs/deploy.md) (default: none)",
+       [](Config& c, absl::string_view v) { return ParseTurnUrls(v, c); }, false, true},
+      {"turn-secret", "SECRET",
+       "the relay's static-auth-secret (coturn use-auth-secret; 20+ bytes): `joined` carries "
+       "credentials made with it",
+       [](Config& c, absl::string_view v) { return ParseTurnSecret(v, c); }},
+      {"turn-ttl", "SECONDS",
+       "how long the TURN credentials in `joined` stay valid (default 86400: a day)",
+       [](Config& c, absl::string_view v) {
+         return ParseInt(v, 60, 30 * 86400, &c.turn_ttl_seconds);
+       }},
       {"web-root", "DIR", "folder of the web app to serve (default: the bundled web/)",
        [](Config& c, absl::string_view v) {
          c.web_root = std::string(v);
@@ -252,6 +297,13 @@ absl::Status ApplyConfigFile(const std::string& path, Config& config) {
     const Option* option = FindOption(key);
     if (!option) return absl::InvalidArgumentError(absl::StrCat(path, ": unknown key '", key, "'"));
     std::string text_value = value.is_string() ? value.get<std::string>() : value.dump();
+    // A list of strings (e.g. "turn-url": ["turn:a", "turn:b"]) is the comma-separated list.
+    if (value.is_array() && std::all_of(value.begin(), value.end(),
+                                        [](const nlohmann::json& v) { return v.is_string(); })) {
+      std::vector<std::string> items;
+      for (const auto& item : value) items.push_back(item.get<std::string>());
+      text_value = absl::StrJoin(items, ",");
+    }
     if (auto s = option->apply(config, text_value); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": ", key, ": ", s.message()));
     }
@@ -302,6 +354,8 @@ std::string HelpText() {
 
 absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   Config config;
+  // Values of repeatable flags so far on the command line, by name.
+  std::map<std::string, std::string, std::less<>> repeated;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") return absl::NotFoundError(HelpText());
@@ -329,6 +383,13 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
     }
     const Option* option = FindOption(name);
     if (!option) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    std::string joined;
+    if (option->repeatable) {
+      std::string& so_far = repeated[std::string(name)];
+      so_far = so_far.empty() ? std::string(value) : absl::StrCat(so_far, ",", value);
+      joined = so_far;
+      value = joined;
+    }
     if (auto s = option->apply(config, value); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", s.message()));
     }
@@ -338,6 +399,11 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   }
   if (config.tls_self_signed && !config.tls_cert_file.empty()) {
     return absl::InvalidArgumentError("--tls-self-signed or --tls-cert/--tls-key, not both");
+  }
+  if (config.turn_urls.empty() != config.turn_secret.empty()) {
+    return absl::InvalidArgumentError(
+        "--turn-url and --turn-secret go together (the relay checks credentials made with the "
+        "secret it shares: coturn's use-auth-secret)");
   }
   return config;
 }

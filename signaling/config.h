@@ -47,6 +47,13 @@ struct Config {
   std::string tls_key_file;
   bool tls_self_signed = false;
   bool tls() const { return tls_self_signed || !tls_cert_file.empty(); }
+  // TURN relays (docs/deploy.md, signaling/turn.h): `joined` and `resumed` carry these URLs
+  // (normalized turn:/turns: URLs) with credentials made from the secret the relay shares,
+  // valid this long. No URLs: clients get no ICE servers.
+  std::vector<std::string> turn_urls;
+  std::string turn_secret;
+  int turn_ttl_seconds = 24 * 3600;  // signaling/turn.h kDefaultTurnTtlSeconds
+
   std::string web_root;       // empty: the web/ folder found next to the binary or source
   std::string worker_binary;  // empty: switchboard-worker next to this binary
   log::Level log_level = log::Level::kInfo;

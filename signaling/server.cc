@@ -163,6 +163,11 @@ absl::Status Server::Start() {
       config_.allowed_origins.empty()
           ? std::string(config_.tls() ? "the server's own https origin" : "the server's own origin")
           : absl::StrJoin(config_.allowed_origins, ", "));
+  if (!config_.turn_urls.empty()) {
+    // The URLs only: the secret is never logged.
+    SB_LOG_INFO("server", "TURN relay(s) for clients: {}; credentials valid {} s",
+                absl::StrJoin(config_.turn_urls, ", "), config_.turn_ttl_seconds);
+  }
   return absl::OkStatus();
 }
 

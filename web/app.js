@@ -20,6 +20,8 @@
 // seen (scrolled out, display: none, a hidden page); it resumes as soon as it can be seen again.
 // Sending: the camera goes out as three simulcast layers (q/h/f at 1/4, 1/2 and full size of
 // 1280x720) unless the link has &simulcast=0 (then one 640x360 stream).
+// &relay=1 sends and receives media only through the TURN relay the server names (its
+// --turn-url): for networks that let nothing else through, and to test the relay.
 // /?room=NAME&name=NAME&autojoin=1 joins without a click. &token=JWT (from `switchboard token`)
 // is passed in the join, for a server run with --auth-secret; the name is then the token's and
 // the link needs none.
@@ -47,6 +49,8 @@ const ui = {
 const params = new URLSearchParams(location.search);
 // &simulcast=0 turns simulcast off.
 const SIMULCAST = params.get('simulcast') !== '0';
+// &relay=1: media through the server's TURN relay only (iceTransportPolicy 'relay').
+const RELAY = params.get('relay') === '1';
 // Lowest quality first (the server takes the rids in this order). The caps leave each layer
 // what it needs at its size, so a call of several does not spend more than that.
 const SIMULCAST_ENCODINGS = [
@@ -75,9 +79,13 @@ const RESUME_KEY = 'switchboard.session';
 let client = null;
 let localStream = null;
 let session = null; // { room, name, viewer, token } while joining or joined
+// What went wrong with the TURN relay, for the status line (null: nothing).
+let relayProblem = null;
 const tiles = new Map(); // participantId -> <figure>
 // participantId -> { visible, timer, sent: { producerId, maxLayer, paused } | null, bytes, at }
 const views = new Map();
+// Every 'ice-candidate-error' of this page (the test hook's iceCandidateErrors).
+const iceCandidateErrors = [];
 
 // --- State and status ------------------------------------------------------------------------
 
@@ -91,6 +99,8 @@ function joinedStatus() {
   let text = `In room ${session.room} as ${session.name}`;
   text += others === 0 ? ' · nobody else here yet' : ` · ${others} other${others === 1 ? '' : 's'}`;
   if (session.viewer) text += ' · no camera or microphone: joined as a viewer';
+  if (RELAY) text += ' · media through the TURN relay only';
+  if (relayProblem) text += ` · ${relayProblem}`;
   return text;
 }
 
@@ -376,7 +386,17 @@ function signalingUrl() {
 
 async function connectClient() {
   if (client?.connected) return client;
-  const c = new SwitchboardClient();
+  const c = new SwitchboardClient({ iceTransportPolicy: RELAY ? 'relay' : 'all' });
+  relayProblem = null;
+  c.addEventListener('ice-candidate-error', (e) => {
+    console.warn('ICE server error', e.detail);
+    iceCandidateErrors.push(e.detail);
+    // 401/403: the relay refused our credentials (a secret that differs from the relay's).
+    if (e.detail.errorCode === 401 || e.detail.errorCode === 403) {
+      relayProblem = `the TURN relay refused the credentials (${e.detail.errorCode})`;
+      refreshStatus();
+    }
+  });
   c.addEventListener('participant-joined', (e) => {
     ensureTile(e.detail.participant.id);
     refreshStatus();
@@ -418,6 +438,11 @@ async function connectClient() {
   });
   c.addEventListener('error', (e) => {
     console.warn('switchboard error', e.detail);
+    if (e.detail.code === 'no-relay') {
+      relayProblem = 'relay only (&relay=1), but the server has no TURN relay';
+      refreshStatus();
+      return;
+    }
     // A tile's subscription for a track that just ended: nothing a person needs to see.
     if (e.detail.inReplyTo === 'subscription') return;
     if (document.body.dataset.state === 'joined') {
@@ -443,6 +468,7 @@ function callLink({ room, name, token }, autojoin) {
   let link = `?room=${encodeURIComponent(room)}`;
   if (name) link += `&name=${encodeURIComponent(name)}`;
   if (token) link += `&token=${encodeURIComponent(token)}`;
+  if (RELAY) link += '&relay=1';
   return autojoin ? `${link}&autojoin=1` : link;
 }
 
@@ -591,6 +617,19 @@ window.switchboardTest = {
     return { publish: ufrag(client?._pubPc), subscribe: ufrag(client?._subPc) };
   },
   outboundStats: async () => (client ? client.getSenderStats() : []),
+  // The ICE candidate pair each connection uses: local.candidateType 'relay' when through TURN.
+  candidatePairs: async () => (client ? client.getCandidatePairs() : { publish: null, subscribe: null }),
+  // The ICE servers (TURN credentials from joined/resumed) and policy each connection holds.
+  iceConfiguration: () => {
+    const of = (pc) => {
+      if (!pc) return null;
+      const { iceServers, iceTransportPolicy } = pc.getConfiguration();
+      return { iceServers, iceTransportPolicy };
+    };
+    return { publish: of(client?._pubPc), subscribe: of(client?._subPc) };
+  },
+  // STUN/TURN errors the connections reported ({ connection, url, errorCode, errorText }).
+  iceCandidateErrors: () => [...iceCandidateErrors],
   // What each remote tile last asked the server for: participantId -> { producerId, maxLayer,
   // paused } (a tile not in the list asked for nothing: no ceiling, not paused).
   subscriptions: () => Object.fromEntries([...views].filter(([, v]) => v.sent).map(([id, v]) => [id, { ...v.sent }])),

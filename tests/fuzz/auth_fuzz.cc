@@ -4,7 +4,9 @@
 //   checks make of any JSON a token's issuer could have written. Accepted claims are valid
 //   (room and names as documented) and survive IssueToken → VerifyToken unchanged;
 // - the input as "Origin\nHost": NormalizeOrigin is a fixed point, an origin is allowed when
-//   listed, and its own origin by default when the Host is its host and port.
+//   listed, and its own origin by default when the Host is its host and port;
+// - the input as a --turn-url (signaling/turn.h): an accepted URL's normalized form parses to
+//   itself; and as a TURN secret: the password is always 28 characters of base64 (20 bytes).
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -17,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "signaling/auth.h"
 #include "signaling/origin.h"
+#include "signaling/turn.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {
@@ -78,6 +81,21 @@ void FuzzOrigin(std::string_view text) {
   SB_FUZZ_CHECK(sb::signaling::OriginAllowed(*normalized, authority, {}));
 }
 
+void FuzzTurn(std::string_view text) {
+  if (auto url = sb::signaling::ParseTurnUrl(text); url.ok()) {
+    SB_FUZZ_CHECK(text.size() <= sb::signaling::kMaxTurnUrlBytes);
+    const std::string normalized = url->ToString();
+    auto again = sb::signaling::ParseTurnUrl(normalized);
+    SB_FUZZ_CHECK(again.ok());
+    SB_FUZZ_CHECK(again->ToString() == normalized);
+    SB_FUZZ_CHECK(again->secure == url->secure && again->host == url->host &&
+                  again->port == url->port && again->transport == url->transport);
+    SB_FUZZ_CHECK(!url->host.empty());
+  }
+  const std::string password = sb::signaling::TurnPassword(text, "1700000000:p1");
+  SB_FUZZ_CHECK(password.size() == 28 && password.back() == '=');
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -91,5 +109,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   FuzzOrigin(text);
+  FuzzTurn(text);
   return 0;
 }

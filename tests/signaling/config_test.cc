@@ -86,7 +86,8 @@ TEST(Config, HelpListsEveryFlag) {
   for (const char* flag :
        {"--listen", "--port", "--rtc-listen", "--announced-ip", "--rtc-ports", "--workers",
         "--room-capacity", "--log-level", "--config", "--auth-secret", "--allowed-origins",
-        "--tls-cert", "--tls-key", "--tls-self-signed", "switchboard token"}) {
+        "--tls-cert", "--tls-key", "--tls-self-signed", "--turn-url", "--turn-secret", "--turn-ttl",
+        "switchboard token"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }
@@ -141,6 +142,64 @@ TEST(Config, Tls) {
   ASSERT_TRUE(from_file.ok()) << from_file.status();
   EXPECT_TRUE(from_file->tls_self_signed);
   for (const std::string& p : {cert, key, path}) std::remove(p.c_str());
+}
+
+TEST(Config, Turn) {
+  auto none = Parse({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->turn_urls.empty());  // no relay: joined carries no iceServers
+  EXPECT_EQ(none->turn_ttl_seconds, 86400);
+
+  const std::string secret = "north-relay-secret-0123456789";
+  // Comma-separated and repeated add up; each is normalized.
+  auto c =
+      Parse({"--turn-url=TURN:192.0.2.3:3478?transport=udp, turn:192.0.2.3:3478?transport=tcp",
+             "--turn-secret", secret, "--turn-url=turns:turn.example.com:5349", "--turn-ttl=3600"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->turn_urls, (std::vector<std::string>{"turn:192.0.2.3:3478?transport=udp",
+                                                    "turn:192.0.2.3:3478?transport=tcp",
+                                                    "turns:turn.example.com:5349"}));
+  EXPECT_EQ(c->turn_secret, secret);
+  EXPECT_EQ(c->turn_ttl_seconds, 3600);
+
+  // Each needs the other.
+  EXPECT_FALSE(Parse({"--turn-url=turn:192.0.2.3"}).ok());
+  EXPECT_FALSE(Parse({"--turn-secret=" + secret}).ok());
+  EXPECT_FALSE(
+      Parse({"--turn-url=turn:192.0.2.3", "--turn-secret=" + secret, "--turn-ttl=10"}).ok());
+
+  // A bad URL names the flag and the URL; a bad secret is never repeated in the message.
+  auto bad_url = Parse({"--turn-url=turn:192.0.2.3,turn://192.0.2.4", "--turn-secret=" + secret});
+  ASSERT_FALSE(bad_url.ok());
+  EXPECT_NE(bad_url.status().message().find("--turn-url"), std::string::npos);
+  EXPECT_NE(bad_url.status().message().find("turn://192.0.2.4"), std::string::npos);
+  auto short_secret = Parse({"--turn-url=turn:192.0.2.3", "--turn-secret=tooshort-secret"});
+  ASSERT_FALSE(short_secret.ok());
+  EXPECT_NE(short_secret.status().message().find("--turn-secret"), std::string::npos);
+  EXPECT_EQ(short_secret.status().message().find("tooshort-secret"), std::string::npos);
+
+  // In a config file, a list or one comma-separated string; flags replace the file's list.
+  const std::string path = testing::TempDir() + "/sb_config_test_turn.json";
+  {
+    std::ofstream out(path);
+    out << R"({"turn-url": ["turn:192.0.2.3:3478?transport=udp", "turn:192.0.2.3?transport=tcp"],
+               "turn-secret": "north-relay-secret-0123456789", "turn-ttl": 7200})";
+  }
+  auto file = Parse({"--config=" + path});
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->turn_urls, (std::vector<std::string>{"turn:192.0.2.3:3478?transport=udp",
+                                                       "turn:192.0.2.3?transport=tcp"}));
+  EXPECT_EQ(file->turn_secret, secret);
+  EXPECT_EQ(file->turn_ttl_seconds, 7200);
+  auto replaced = Parse({"--config=" + path, "--turn-url=turn:192.0.2.9"});
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_EQ(replaced->turn_urls, std::vector<std::string>{"turn:192.0.2.9"});
+  {
+    std::ofstream out(path);
+    out << R"({"turn-url": ["turn:192.0.2.3", 7], "turn-secret": "north-relay-secret-0123456789"})";
+  }
+  EXPECT_FALSE(Parse({"--config=" + path}).ok());
+  std::remove(path.c_str());
 }
 
 TEST(Config, ConfigFileThenFlags) {

@@ -4,11 +4,19 @@
  * offers). Plain ES module, no dependencies.
  *
  *   import { SwitchboardClient } from '/lib/switchboard.js';
- *   const client = new SwitchboardClient();
+ *   const client = new SwitchboardClient();   // or new SwitchboardClient({ iceTransportPolicy: 'relay' })
  *   client.addEventListener('track', (e) => attach(e.detail.participantId, e.detail.stream));
  *   await client.connect(`ws://${location.host}/ws`);
  *   const reply = await client.join('demo', 'Ada');   // the `joined` or `full` message
  *   if (reply.type === 'joined') await client.publish(localStream);
+ *
+ * Options (constructor): iceTransportPolicy 'all' (default) or 'relay': media only through the
+ *   TURN relay the server names in `joined` (--turn-url), never directly; for networks that
+ *   let nothing else through, and to test the relay. Without a relay from the server a 'relay'
+ *   client cannot connect (an 'error' event with code 'no-relay' says so).
+ *
+ * ICE servers: `joined` (and `resumed`) may carry iceServers, TURN URLs with time-limited
+ * credentials; both connections use them (a resume hands the fresh ones to both).
  *
  * Methods (all async ones reject with an Error whose `.code` is the server's error code):
  *   connect(url)             open the WebSocket; resolves when open.
@@ -61,6 +69,10 @@
  *   close()                  leave and close the socket.
  *   ping()                   round trip to the server; resolves with the time in ms.
  *   getStats()               { publish, subscribe }: RTCStatsReports (null if no connection).
+ *   getCandidatePairs()      { publish, subscribe }: the ICE candidate pair each connection
+ *                            uses, { state, local: { candidateType ('host' | 'srflx' | 'prflx'
+ *                            | 'relay'), protocol, relayProtocol, address, port, url }, remote:
+ *                            { candidateType, protocol, address, port } }, or null.
  *   getReceiverStats()       [{ participantId, kind, mid, producerId, mimeType, framesDecoded,
  *                              frameWidth, frameHeight,
  *                              packetsReceived, packetsLost, bytesReceived, jitter,
@@ -98,6 +110,8 @@
  *   'reconnecting'         { room }   the WebSocket broke; media continues meanwhile
  *   'resumed'              { room, id, participants }
  *   'ice-restart'          { connection: 'publish' | 'subscribe' }
+ *   'ice-candidate-error'  { connection, url, errorCode, errorText }   a STUN/TURN server
+ *                          refused or did not answer (401: the relay refused the credentials)
  *   'error'                { code, message, inReplyTo }
  *   'closed'               { code, reason }   the WebSocket closed (not while reconnecting)
  */
@@ -140,8 +154,13 @@ export class SwitchboardError extends Error {
 }
 
 export class SwitchboardClient extends EventTarget {
-  constructor() {
+  constructor({ iceTransportPolicy = 'all' } = {}) {
     super();
+    if (iceTransportPolicy !== 'all' && iceTransportPolicy !== 'relay') {
+      throw new TypeError(`iceTransportPolicy must be 'all' or 'relay', not ${iceTransportPolicy}`);
+    }
+    this._iceTransportPolicy = iceTransportPolicy;
+    this._iceServers = []; // from `joined` / `resumed`
     this.id = null;
     this.room = null;
     this.participants = new Map();
@@ -276,8 +295,39 @@ export class SwitchboardClient extends EventTarget {
     return result;
   }
 
+  _pcConfig() {
+    return { ...PC_CONFIG, iceServers: this._iceServers, iceTransportPolicy: this._iceTransportPolicy };
+  }
+
+  // The ICE servers of `joined` or `resumed`: new connections take them, and the open ones
+  // too (fresh credentials for the next allocation or ICE restart).
+  _setIceServers(iceServers) {
+    const next = Array.isArray(iceServers) ? iceServers : [];
+    const changed = JSON.stringify(next) !== JSON.stringify(this._iceServers);
+    this._iceServers = next;
+    for (const pc of [this._pubPc, this._subPc]) {
+      if (!pc || !changed) continue;
+      try {
+        pc.setConfiguration({ ...pc.getConfiguration(), iceServers: this._iceServers });
+      } catch (err) {
+        this._emit('error', { code: 'ice-servers', message: String(err) });
+      }
+    }
+    if (this._iceTransportPolicy === 'relay' && this._iceServers.length === 0) {
+      this._emit('error', {
+        code: 'no-relay',
+        message: 'relay-only, but the server names no TURN relay (--turn-url): media cannot connect',
+      });
+    }
+  }
+
   // Restarts ICE when a connection's ICE fails, or stays disconnected for a while.
   _watchIce(pc, connection) {
+    pc.addEventListener('icecandidateerror', (e) => {
+      this._emit('ice-candidate-error', {
+        connection, url: e.url, errorCode: e.errorCode, errorText: e.errorText,
+      });
+    });
     pc.addEventListener('iceconnectionstatechange', () => {
       const state = pc.iceConnectionState;
       clearTimeout(this._iceTimers.get(connection));
@@ -367,7 +417,7 @@ export class SwitchboardClient extends EventTarget {
     const run = async () => {
       this.localStream = stream;
       if (!this._pubPc) {
-        this._pubPc = new RTCPeerConnection(PC_CONFIG);
+        this._pubPc = new RTCPeerConnection(this._pcConfig());
         this._watchIce(this._pubPc, 'publish');
       }
       const pc = this._pubPc;
@@ -509,6 +559,31 @@ export class SwitchboardClient extends EventTarget {
     };
   }
 
+  async getCandidatePairs() {
+    const pairOf = async (pc) => {
+      if (!pc) return null;
+      const report = await pc.getStats();
+      let pair = null;
+      for (const s of report.values()) {
+        if (s.type === 'transport' && s.selectedCandidatePairId) {
+          pair = report.get(s.selectedCandidatePairId);
+        }
+      }
+      if (!pair) return null;
+      const local = report.get(pair.localCandidateId);
+      const remote = report.get(pair.remoteCandidateId);
+      return {
+        state: pair.state,
+        local: local && { candidateType: local.candidateType, protocol: local.protocol,
+          relayProtocol: local.relayProtocol, address: local.address, port: local.port,
+          url: local.url },
+        remote: remote && { candidateType: remote.candidateType, protocol: remote.protocol,
+          address: remote.address, port: remote.port },
+      };
+    };
+    return { publish: await pairOf(this._pubPc), subscribe: await pairOf(this._subPc) };
+  }
+
   async getReceiverStats() {
     const out = [];
     if (!this._subPc) return out;
@@ -609,6 +684,7 @@ export class SwitchboardClient extends EventTarget {
         this._resumeGraceMs = msg.resumeGraceMs ?? 0;
         this.participants = new Map((msg.participants ?? []).map((p) => [p.id, p]));
         this.activeSpeaker = msg.activeSpeaker ?? null;
+        this._setIceServers(msg.iceServers);
         this._startHeartbeat();
         this._emit('joined', { room: msg.room, id: msg.id, participants: msg.participants ?? [] });
         if (this.activeSpeaker) this._emit('active-speaker', { participantId: this.activeSpeaker });
@@ -630,6 +706,7 @@ export class SwitchboardClient extends EventTarget {
           this._emit(known ? 'participant-updated' : 'participant-joined', { participant });
         }
         this.resumeToken = msg.resumeToken ?? this.resumeToken;
+        this._setIceServers(msg.iceServers);
         this._startHeartbeat();
         this._emit('resumed', { room: msg.room, id: msg.id, participants: msg.participants ?? [] });
         break;
@@ -688,7 +765,7 @@ export class SwitchboardClient extends EventTarget {
   async _onSubscribeOffer(msg) {
     if (!this.id) return; // left meanwhile
     if (!this._subPc) {
-      this._subPc = new RTCPeerConnection(PC_CONFIG);
+      this._subPc = new RTCPeerConnection(this._pcConfig());
       this._subPc.ontrack = (e) => {
         if (e.streams[0]) this._msidByTrack.set(e.track.id, e.streams[0].id);
       };
