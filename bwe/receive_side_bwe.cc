@@ -54,7 +54,7 @@ void ReceiveSideBwe::OnPacket(uint32_t abs_send_time, int64_t arrival_us, size_t
     if (drift > kMaxSendTimeJumpUs || drift < -kMaxSendTimeJumpUs) {
       ++counters_.send_time_jumps;
       detector_ = DelayBasedDetector{};
-      cluster_ = Cluster{};
+      recent_count_ = 0;
     }
   }
   last_send_us_ = send_us;
@@ -62,12 +62,13 @@ void ReceiveSideBwe::OnPacket(uint32_t abs_send_time, int64_t arrival_us, size_t
   if (!first_arrival_us_) first_arrival_us_ = arrival_us;
   incoming_.Add(size, arrival_us / 1000);
   if (arrival_us - *first_arrival_us_ < kInitialWindowUs) first_window_bytes_ += size;
+  bytes_received_ += size;
 
   const BandwidthUsage before = detector_.usage();
   const BandwidthUsage usage = detector_.OnPacket({send_us, arrival_us, size});
 
   if (size >= kMinProbePacketSize && arrival_us - *first_arrival_us_ < kProbingPeriodUs) {
-    OnProbeCandidate(send_us, arrival_us, size);
+    OnProbeCandidate(send_us, arrival_us);
   }
   if (!aimd_ && arrival_us - *first_arrival_us_ >= kInitialWindowUs) {
     // No probe seen: start from what arrives.
@@ -90,55 +91,53 @@ void ReceiveSideBwe::UpdateRate(int64_t now_us) {
                 now_us);
 }
 
-void ReceiveSideBwe::OnProbeCandidate(int64_t send_us, int64_t arrival_us, size_t size) {
-  Cluster& c = cluster_;
-  if (c.packets > 0) {
-    const int64_t gap = send_us - c.last_send_us;
-    bool fits = gap >= 0 && gap <= kMaxProbeGapUs && c.packets < kMaxProbePackets;
-    if (fits && c.packets >= 2) {
-      const int64_t mean_gap =
-          (c.last_send_us - c.first_send_us) / static_cast<int64_t>(c.packets - 1);
-      fits = std::abs(gap - mean_gap) <= kProbeGapToleranceUs;
-    }
-    if (fits) {
-      ++c.packets;
-      c.last_send_us = send_us;
-      c.last_arrival_us = std::max(c.last_arrival_us, arrival_us);
-      c.bytes += size;
-      c.last_size = size;
-      return;
-    }
-    JudgeCluster(arrival_us);
+void ReceiveSideBwe::OnProbeCandidate(int64_t send_us, int64_t arrival_us) {
+  if (recent_count_ > 0) {
+    const Full& previous = recent_[(recent_next_ + kMaxProbePackets - 1) % kMaxProbePackets];
+    const int64_t gap = send_us - previous.send_us;
+    if (gap < 0 || gap > kMaxProbeGapUs) recent_count_ = 0;  // a run ends
   }
-  c = Cluster{1, send_us, send_us, arrival_us, arrival_us, size, size, size};
-}
-
-void ReceiveSideBwe::JudgeCluster(int64_t now_us) {
-  const Cluster& c = cluster_;
-  if (c.packets < kMinProbePackets) return;
-  const int64_t send_span = c.last_send_us - c.first_send_us;
-  const int64_t arrival_span = c.last_arrival_us - c.first_arrival_us;
-  if (send_span <= 0 || arrival_span <= 0) return;
-  // Arrivals bunched much tighter than the sending: the packets waited in some queue and
-  // were released together, and their spacing says nothing about the path's rate.
-  if (arrival_span * 2 < send_span) {
-    ++counters_.probes_rejected;
-    return;
-  }
-  // The rate it was sent at (the last packet's bytes took no send time) and the rate it
-  // arrived at (nor the first's arrival time); the path carried at least the smaller.
-  const double send_bps = static_cast<double>(c.bytes - c.last_size) * 8e6 / send_span;
-  const double arrival_bps = static_cast<double>(c.bytes - c.first_size) * 8e6 / arrival_span;
-  const auto probe_bps = static_cast<int64_t>(std::min(send_bps, arrival_bps));
-  if (aimd_ && probe_bps <= aimd_->estimate_bps()) return;
+  recent_[recent_next_] = {send_us, arrival_us, bytes_received_};
+  recent_next_ = (recent_next_ + 1) % kMaxProbePackets;
+  recent_count_ = std::min(recent_count_ + 1, kMaxProbePackets);
+  const int64_t probe_bps = ProbeRate();
+  if (probe_bps <= 0 || (aimd_ && probe_bps <= aimd_->estimate_bps())) return;
   ++counters_.probes_taken;
   if (!aimd_) {
     aimd_.emplace(probe_bps, config_.min_bps, config_.max_bps);
     aimd_->SetRtt(rtt_us_);
   } else {
-    aimd_->RaiseTo(probe_bps, now_us);
+    aimd_->RaiseTo(probe_bps, arrival_us);
   }
-  last_update_us_ = now_us;
+  last_update_us_ = arrival_us;
+}
+
+int64_t ReceiveSideBwe::ProbeRate() const {
+  int64_t best = 0;
+  const Full& last = recent_[(recent_next_ + kMaxProbePackets - 1) % kMaxProbePackets];
+  int64_t first_arrival = last.arrival_us, last_arrival = last.arrival_us;
+  for (size_t n = 2; n <= recent_count_; ++n) {
+    const Full& first = recent_[(recent_next_ + kMaxProbePackets - n) % kMaxProbePackets];
+    first_arrival = std::min(first_arrival, first.arrival_us);
+    last_arrival = std::max(last_arrival, first.arrival_us);
+    if (n < kMinProbePackets) continue;
+    const int64_t send_span = last.send_us - first.send_us;
+    const int64_t arrival_span = last_arrival - first_arrival;
+    const auto gaps = static_cast<int64_t>(n - 1);
+    // Not paced (a burst), or arrivals bunched much tighter than the sending (they waited in
+    // some queue and were released together): the spacing says nothing about the path.
+    if (send_span < kMinProbeSpacingUs * gaps || arrival_span < kMinProbeSpacingUs * gaps ||
+        arrival_span * 2 < send_span) {
+      continue;
+    }
+    // What came after the first packet and up to the last, over the time between their sending
+    // and between their arrivals; the path carried at least the smaller of the two rates.
+    const double bytes = static_cast<double>(last.bytes_through - first.bytes_through);
+    const double send_bps = bytes * 8e6 / static_cast<double>(send_span);
+    const double arrival_bps = bytes * 8e6 / static_cast<double>(arrival_span);
+    best = std::max(best, static_cast<int64_t>(std::min(send_bps, arrival_bps)));
+  }
+  return best;
 }
 
 std::optional<int64_t> ReceiveSideBwe::TakeRemb(int64_t now_us) {

@@ -12,6 +12,7 @@
 // Pure: the caller gives times (microseconds of one monotonic clock) and sends the REMB.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -50,14 +51,21 @@ class ReceiveSideBwe {
   // Packets smaller than this are not taken for paced ones (audio, padding-only fill): a
   // sender's probes and paced media are full packets (libwebrtc's receiver uses 200 bytes).
   static constexpr size_t kMinProbePacketSize = 200;
-  // A probe cluster: at least this many such packets sent at a steady spacing (Chromium's
-  // prober sends clusters of at least 5 packets), each gap within 2.5 ms of the cluster's mean
-  // gap and at most kMaxProbeGapUs (a 1200-byte packet every 20 ms is 480 kbit/s, below any
-  // probe worth taking).
+  // A probe: a run of at least kMinProbePackets such packets (Chromium's prober sends clusters
+  // of at least 5), consecutive among the full packets, each sent at most kMaxProbeGapUs after
+  // the one before (a 1200-byte packet every 20 ms is 480 kbit/s, below any probe worth
+  // taking). Every run of 5 to kMaxProbePackets packets ending at each new one is measured, so
+  // that a pacer's jitter (Chromium's probe gaps vary between 3 and 6 ms on a loaded machine)
+  // does not split a probe into pieces too short to count.
   static constexpr size_t kMinProbePackets = 5;
-  static constexpr size_t kMaxProbePackets = 64;
-  static constexpr int64_t kProbeGapToleranceUs = 2'500;
+  static constexpr size_t kMaxProbePackets = 16;
   static constexpr int64_t kMaxProbeGapUs = 20'000;
+  // A probe is paced: its packets were sent, and arrived, at least 1 ms apart on average (the
+  // spacing libwebrtc's receiver requires of most of a probe's gaps). Packets sent back to back
+  // (a burst from a queue in the sender, several at one pacer tick) say only that the first
+  // link was fast, not what the path carries: on loopback such runs read as hundreds of
+  // Mbit/s.
+  static constexpr int64_t kMinProbeSpacingUs = 1'000;
   // Probes are looked for during this long after the first packet. Chromium probes when its
   // transport starts and again, higher, each time the estimate it gets reaches most of the
   // last probe, during its 2-second start phase (which begins at our first receiver report,
@@ -78,8 +86,7 @@ class ReceiveSideBwe {
 
   struct Counters {
     uint64_t packets = 0;
-    uint64_t probes_taken = 0;     // probe clusters that raised the estimate
-    uint64_t probes_rejected = 0;  // clusters whose arrivals were compressed (queued bursts)
+    uint64_t probes_taken = 0;     // probes that raised the estimate
     uint64_t send_time_jumps = 0;  // see kMaxSendTimeJumpUs
     uint64_t rembs = 0;            // REMB values handed out by TakeRemb
   };
@@ -102,15 +109,14 @@ class ReceiveSideBwe {
   const Counters& counters() const { return counters_; }
 
  private:
-  struct Cluster {
-    size_t packets = 0;
-    int64_t first_send_us = 0, last_send_us = 0;
-    int64_t first_arrival_us = 0, last_arrival_us = 0;
-    size_t bytes = 0, first_size = 0, last_size = 0;
+  struct Full {  // a packet of at least kMinProbePacketSize
+    int64_t send_us = 0;
+    int64_t arrival_us = 0;
+    uint64_t bytes_through = 0;  // bytes of every packet received up to and with this one
   };
-  void OnProbeCandidate(int64_t send_us, int64_t arrival_us, size_t size);
-  // The rate a finished cluster shows, when it is a probe worth taking.
-  void JudgeCluster(int64_t now_us);
+  void OnProbeCandidate(int64_t send_us, int64_t arrival_us);
+  // The highest rate a paced run ending at the newest full packet shows (0: none).
+  int64_t ProbeRate() const;
   void UpdateRate(int64_t now_us);
 
   const Config config_;
@@ -121,9 +127,14 @@ class ReceiveSideBwe {
   int64_t rtt_us_ = 100'000;
   std::optional<int64_t> first_arrival_us_;
   uint64_t first_window_bytes_ = 0;
+  // Every packet's bytes count in a probe's rate, small ones (audio) too: they took their part
+  // of the sending and of the path.
+  uint64_t bytes_received_ = 0;
   std::optional<int64_t> last_send_us_, last_arrival_us_;
   std::optional<int64_t> last_update_us_;
-  Cluster cluster_;
+  std::array<Full, kMaxProbePackets> recent_{};  // ring of the last full packets
+  size_t recent_count_ = 0;                      // in it, up to kMaxProbePackets
+  size_t recent_next_ = 0;                       // where the next one goes
   std::optional<int64_t> last_remb_us_;
   int64_t last_remb_bps_ = 0;
   Counters counters_;
