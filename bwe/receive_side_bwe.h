@@ -3,13 +3,13 @@
 // media arrives, on each packet's abs-send-time (the sender's clock) and arrival time (ours);
 // the estimate goes back to the sender in a REMB (draft-alvestrand-rmcat-remb-03).
 //
-// Start: the estimate is not valid (no REMB) until either a paced burst of packets (a sender's
+// Start: the estimate is not valid (no REMB) until either a paced run of packets (a sender's
 // probe) measured the path, or the incoming rate has been measured for a window. Probes are
 // looked for only at the start of the stream, when the sender probes to find its start rate
-// (a media frame's paced burst would read as one too, and later on the delay signal decides).
+// (a media frame's paced packets would read as one too, and later on the delay signal decides).
 // Loss is left to the sender (it has the receiver reports): the estimate follows delay only.
 //
-// Pure: the caller gives times (microseconds of one monotonic clock) and sends the REMB.
+// Pure: the caller gives arrival times (microseconds, all from one clock) and sends the REMB.
 #pragma once
 
 #include <array>
