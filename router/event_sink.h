@@ -26,6 +26,9 @@ class EventSink {
   // A subscriber transport's send estimate or its allocation moved.
   virtual void OnTransportBandwidth(const std::string& /*transport_id*/, int64_t /*estimate_bps*/,
                                     int64_t /*allocated_bps*/, int64_t /*desired_bps*/) {}
+  // A publisher transport sent REMB (router/remb_sender.h) with this estimate.
+  virtual void OnTransportRemb(const std::string& /*transport_id*/, int64_t /*estimate_bps*/,
+                               uint64_t /*remb_sent*/) {}
 };
 
 }  // namespace sb::router

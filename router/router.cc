@@ -318,6 +318,11 @@ void Router::OnTransportBandwidth(Transport* transport) {
                                 b->desired_bps());
 }
 
+void Router::OnTransportRembSent(Transport* transport, int64_t estimate_bps) {
+  const RembSender* remb = transport->remb();
+  events_->OnTransportRemb(transport->id(), estimate_bps, remb ? remb->counters().remb_sent : 0);
+}
+
 const Producer* Router::ProducerOf(const Consumer* consumer) const {
   auto it = producer_of_.find(consumer);
   return it == producer_of_.end() ? nullptr : it->second;

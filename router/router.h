@@ -73,6 +73,7 @@ class Router : public Transport::Listener {
                             const std::string& reason) override;
   const Producer* ProducerOf(const Consumer* consumer) const override;
   void OnTransportBandwidth(Transport* transport) override;
+  void OnTransportRembSent(Transport* transport, int64_t estimate_bps) override;
 
   // Closes every consumer of a producer that is going away, telling the control process.
   void DetachConsumersOf(Producer* producer);

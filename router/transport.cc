@@ -60,6 +60,7 @@ Transport::Transport(std::string id, uv_loop_t* loop, Listener* listener)
 
 Transport::~Transport() {
   bandwidth_.reset();  // it reads consumers_
+  remb_.reset();
   rtcp_timer_.reset();
   key_frame_timer_.reset();
   transport_feedback_timer_.reset();
@@ -118,8 +119,39 @@ absl::Status Transport::AddProducer(std::unique_ptr<Producer> producer) {
     webrtc_->EnableArrivalTimestamps();
     transport_feedback_timer_->Start(kTransportFeedbackIntervalMs, kTransportFeedbackIntervalMs);
   }
+  MaybeStartRemb(*raw);
   producers_[raw->id()] = std::move(producer);
   return absl::OkStatus();
+}
+
+void Transport::MaybeStartRemb(const Producer& producer) {
+  if (transport_cc_ext_id_ != 0) {
+    remb_.reset();  // transport-cc is preferred: the publisher estimates for itself
+    return;
+  }
+  if (remb_) return;
+  const rtp::RtpParameters& params = producer.rtp_parameters();
+  const uint8_t abs_send_time_id = params.HeaderExtensionId(rtp::kUriAbsSendTime);
+  const bool wants_remb =
+      !params.codecs.empty() &&
+      std::any_of(params.codecs[0].rtcp_feedback.begin(), params.codecs[0].rtcp_feedback.end(),
+                  [](const rtp::RtcpFeedback& fb) { return fb.type == "goog-remb"; });
+  if (!wants_remb || abs_send_time_id == 0) return;
+  webrtc_->EnableArrivalTimestamps();
+  remb_ = std::make_unique<RembSender>(abs_send_time_id, rtcp_ssrc_, this);
+}
+
+void Transport::CollectRembSsrcs(std::vector<uint32_t>* ssrcs) {
+  for (const auto& [ssrc, ref] : producers_by_ssrc_) ssrcs->push_back(ssrc);
+  std::sort(ssrcs->begin(), ssrcs->end());
+}
+
+void Transport::OnRembSenderRtcp(uint8_t* data, size_t len, size_t capacity) {
+  SendRtcp(data, len, capacity);
+}
+
+void Transport::OnRembSent(int64_t estimate_bps) {
+  listener_->OnTransportRembSent(this, estimate_bps);
 }
 
 std::unique_ptr<Producer> Transport::RemoveProducer(const std::string& id) {
@@ -246,6 +278,7 @@ void Transport::OnRtpPacket(uint8_t* data, size_t len) {
   // Every packet the publisher numbered counts for its estimator, retransmissions and padding
   // probes included, whether or not a producer takes it.
   if (transport_cc_ext_id_ != 0) RecordTransportSequenceNumber(*packet);
+  if (remb_) remb_->OnRtpPacket(*packet, webrtc_->packet_arrival_us());
   const StreamRef ref = ProducerForPacket(*packet);
   if (!ref.producer) return;
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));

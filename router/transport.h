@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -15,6 +16,7 @@
 #include "router/bandwidth_controller.h"
 #include "router/consumer.h"
 #include "router/producer.h"
+#include "router/remb_sender.h"
 #include "rtp/transport_cc_receiver.h"
 #include "transport/webrtc_transport.h"
 
@@ -22,7 +24,8 @@ namespace sb::router {
 
 class Transport : public transport::WebRtcTransport::Listener,
                   public Consumer::Listener,
-                  public BandwidthController::Listener {
+                  public BandwidthController::Listener,
+                  public RembSender::Listener {
  public:
   // RFC 3550 6.2 suggests 5 s minimum for large sessions; WebRTC endpoints use about 1 s for
   // video so that loss and RTT figures stay fresh. We send every second, jittered by +-50%.
@@ -48,6 +51,8 @@ class Transport : public transport::WebRtcTransport::Listener,
     virtual const Producer* ProducerOf(const Consumer* consumer) const = 0;
     // The send estimate or its allocation moved (see bandwidth()).
     virtual void OnTransportBandwidth(Transport* /*transport*/) {}
+    // A REMB went to the publisher with this receive-side estimate (see remb()).
+    virtual void OnTransportRembSent(Transport* /*transport*/, int64_t /*estimate_bps*/) {}
   };
 
   struct Counters {
@@ -73,6 +78,9 @@ class Transport : public transport::WebRtcTransport::Listener,
   // transport-cc feedback) and how it is shared among the consumers; nullptr until a consumer
   // negotiated the transport-wide sequence number extension.
   const BandwidthController* bandwidth() const { return bandwidth_.get(); }
+  // The receive-side estimate and REMB for a publisher that negotiated goog-remb and
+  // abs-send-time but not the transport-wide sequence number; nullptr otherwise.
+  const RembSender* remb() const { return remb_.get(); }
 
   absl::Status AddProducer(std::unique_ptr<Producer> producer);
   std::unique_ptr<Producer> RemoveProducer(const std::string& id);
@@ -114,6 +122,14 @@ class Transport : public transport::WebRtcTransport::Listener,
   const Producer* ProducerOf(const Consumer* consumer) const override;
   void OnBandwidthChanged() override;
 
+  // RembSender::Listener
+  void CollectRembSsrcs(std::vector<uint32_t>* ssrcs) override;
+  void OnRembSenderRtcp(uint8_t* data, size_t len, size_t capacity) override;
+  void OnRembSent(int64_t estimate_bps) override;
+  // Starts the REMB sender when `producer` is the first to ask for it (and transport-cc is not
+  // negotiated); stops it once transport-cc is.
+  void MaybeStartRemb(const Producer& producer);
+
   // One encoding of a producer (or of its RTX stream).
   struct StreamRef {
     Producer* producer = nullptr;
@@ -147,6 +163,8 @@ class Transport : public transport::WebRtcTransport::Listener,
   uint8_t transport_cc_ext_id_ = 0;
   rtp::TransportCcReceiver transport_cc_;
   uint32_t transport_cc_media_ssrc_ = 0;  // a media ssrc of the publisher, for the feedback
+  // REMB to a publisher without transport-cc (see remb()).
+  std::unique_ptr<RembSender> remb_;
   // Sending side: our transport-wide numbers, the estimate they feed and its allocation.
   std::unique_ptr<BandwidthController> bandwidth_;
 

@@ -779,6 +779,14 @@ void Conference::OnWorkerNotification(int index, const fbs::Notification& notifi
                                                    body->desired_bps()};
       break;
     }
+  } else if (notification.event() == fbs::Event::TRANSPORT_REMB) {
+    const auto* body = notification.body_as_TransportRemb();
+    if (!body) return;
+    for (auto& [participant_id, p] : participants_) {
+      if (p->send.id != id) continue;
+      p->send.remb = TransportSide::Remb{body->estimate_bps(), body->remb_sent()};
+      break;
+    }
   } else if (notification.event() == fbs::Event::TRANSPORT_ICE_STATE_CHANGE) {
     const auto* body = notification.body_as_IceStateChange();
     if (body) {
@@ -801,6 +809,9 @@ nlohmann::json Conference::RoomsJson() const {
         json["bandwidth"] = {{"estimateBps", b->estimate_bps},
                              {"allocatedBps", b->allocated_bps},
                              {"desiredBps", b->desired_bps}};
+      }
+      if (const auto& r = it->second->send.remb) {
+        json["remb"] = {{"estimateBps", r->estimate_bps}, {"sent", r->sent}};
       }
       participants.push_back(std::move(json));
     }

@@ -67,6 +67,12 @@ struct TransportSide {
     uint64_t estimate_bps = 0, allocated_bps = 0, desired_bps = 0;
   };
   std::optional<Bandwidth> bandwidth;
+  // The worker's REMB to this publisher (sending side of a client without transport-cc): the
+  // estimate in it and how many went out (TRANSPORT_REMB).
+  struct Remb {
+    uint64_t estimate_bps = 0, sent = 0;
+  };
+  std::optional<Remb> remb;
 };
 
 struct Participant {

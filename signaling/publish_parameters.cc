@@ -8,12 +8,24 @@ namespace {
 // Header extensions we accept from publishers. mid, rid and repaired-rid name the streams the
 // worker has to learn (RFC 8843, RFC 8852); the transport-wide sequence number is what the
 // worker's transport-cc feedback reports on, so that the publisher's own bandwidth estimate
-// grows past its start value. REMB stays out until the worker has a receive-side estimate to
-// put in it.
+// grows past its start value; abs-send-time is what the worker's receive-side estimate for a
+// REMB-only publisher reads.
 bool AcceptedExtension(const std::string& uri) {
   return uri == rtp::kUriMid || uri == rtp::kUriRid || uri == rtp::kUriRepairedRid ||
          uri == rtp::kUriAbsSendTime || uri == rtp::kUriAudioLevel || uri == rtp::kUriToffset ||
          uri == rtp::kUriVideoOrientation || uri == rtp::kUriTransportWideCc;
+}
+
+// REMB (goog-remb) only for a publisher that cannot have transport-cc: a codec that offers
+// both gets transport-cc alone (the publisher's own estimator is the better one, and the
+// worker sends no REMB then); and only with abs-send-time, which the worker's estimate reads.
+bool AcceptedRemb(const sdp::RemoteMedia& m, const rtp::RtpCodecParameters& codec) {
+  const auto& fbs = codec.rtcp_feedback;
+  const auto& exts = m.rtp.header_extensions;
+  return std::none_of(fbs.begin(), fbs.end(),
+                      [](const auto& fb) { return fb.type == "transport-cc"; }) &&
+         std::any_of(exts.begin(), exts.end(),
+                     [](const auto& ext) { return ext.uri == rtp::kUriAbsSendTime; });
 }
 
 bool AcceptedFeedback(rtp::MediaKind kind, const rtp::RtcpFeedback& fb) {
@@ -45,8 +57,11 @@ std::optional<rtp::RtpParameters> ProducerParametersFor(const sdp::RemoteMedia& 
   params.reduced_size = m.rtp.reduced_size;
   rtp::RtpCodecParameters media = *chosen;
   media.rtcp_feedback.clear();
+  const bool remb = AcceptedRemb(m, *chosen);
   for (const auto& fb : chosen->rtcp_feedback) {
-    if (AcceptedFeedback(m.kind, fb)) media.rtcp_feedback.push_back(fb);
+    if (AcceptedFeedback(m.kind, fb) || (remb && fb.type == "goog-remb" && fb.parameter.empty())) {
+      media.rtcp_feedback.push_back(fb);
+    }
   }
   params.codecs.push_back(media);
   if (const auto* rtx = m.rtp.RtxCodecFor(chosen->payload_type)) {

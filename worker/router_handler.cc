@@ -138,6 +138,11 @@ flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBu
     b.add_probe_clusters(bandwidth->counters().probe_clusters);
     b.add_probe_packets(bandwidth->counters().probe_packets);
   }
+  if (const router::RembSender* remb = transport.remb()) {
+    b.add_receive_estimate_bps(static_cast<uint64_t>(remb->estimate_bps().value_or(0)));
+    b.add_remb_sent(remb->counters().remb_sent);
+    b.add_abs_send_time_malformed(remb->counters().abs_send_time_malformed);
+  }
   b.add_dtls_renegotiations_refused(dtls.renegotiations_refused);
   b.add_dtls_fingerprint_mismatches(dtls.fingerprint_mismatches);
   b.add_srtp_no_keys(s.srtp_no_keys);
@@ -472,6 +477,14 @@ void RouterHandler::OnTransportBandwidth(const std::string& transport_id, int64_
                                             static_cast<uint64_t>(desired_bps));
   notifier_->NotifyWithBody(fbb, fbs::Event::TRANSPORT_BANDWIDTH, transport_id,
                             fbs::NotificationBody::TransportBandwidth, body.Union());
+}
+
+void RouterHandler::OnTransportRemb(const std::string& transport_id, int64_t estimate_bps,
+                                    uint64_t remb_sent) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fbs::CreateTransportRemb(fbb, static_cast<uint64_t>(estimate_bps), remb_sent);
+  notifier_->NotifyWithBody(fbb, fbs::Event::TRANSPORT_REMB, transport_id,
+                            fbs::NotificationBody::TransportRemb, body.Union());
 }
 
 void RouterHandler::OnActiveSpeaker(const std::string& router_id, const std::string& producer_id) {

@@ -30,6 +30,8 @@ class RouterHandler : public RequestHandler, public router::EventSink {
                             const std::string& reason) override;
   void OnConsumerProducerClosed(const std::string& consumer_id) override;
   void OnConsumerProducerPaused(const std::string& consumer_id, bool paused) override;
+  void OnTransportRemb(const std::string& transport_id, int64_t estimate_bps,
+                       uint64_t remb_sent) override;
   void OnTransportBandwidth(const std::string& transport_id, int64_t estimate_bps,
                             int64_t allocated_bps, int64_t desired_bps) override;
   void OnActiveSpeaker(const std::string& router_id, const std::string& producer_id) override;

@@ -325,13 +325,14 @@ test('publish with a real Chromium offer; a newcomer gets one offer with both tr
   const codecPt = videoPts.find((pt) => !rtx.startsWith(`a=rtpmap:${pt} `));
   assert.ok(video.includes(`a=fmtp:${rtx.split(/[: ]/)[1]} apt=${codecPt}`), 'RTX points at the codec');
   // The worker answers the transport-wide sequence numbers with transport-cc feedback: the
-  // answer keeps the extension and the feedback on both kinds; no REMB (the worker sends none).
+  // answer keeps the extension and the feedback on both kinds; no REMB (only for a publisher
+  // without transport-cc: remb.test.mjs).
   for (const lines of [audio, video]) {
     assert.ok(lines.some((l) => /^a=extmap:\d+ http:\/\/www\.ietf\.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01$/.test(l)),
       'the transport-wide sequence number extension');
     assert.ok(lines.some((l) => /^a=rtcp-fb:\d+ transport-cc$/.test(l)), 'transport-cc feedback');
   }
-  assert.ok(!answer.sdp.includes('goog-remb'), 'no REMB the worker does not send');
+  assert.ok(!answer.sdp.includes('goog-remb'), 'no REMB beside transport-cc');
 
   // A newcomer sees Ada publishing both kinds and gets one offer carrying both tracks.
   const b = await member('media', 'Grace');

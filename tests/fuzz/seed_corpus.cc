@@ -87,6 +87,32 @@ void RtpSeeds() {
   Write("rtp_packet_fuzz", "no_extensions", Rtp(audio, {}, Bytes(10, 1)));
 }
 
+// --- remb_fuzz: [length (2 bytes), arrival step in 0.1 ms, RTP packet] steps: a publisher's
+// paced video with abs-send-time (id 2), a probe-like burst, and a value of the wrong length.
+
+void RembSeeds() {
+  Bytes steps;
+  auto step = [&](uint8_t arrival_step, const Bytes& packet) {
+    steps.push_back(static_cast<uint8_t>(packet.size() >> 8));
+    steps.push_back(static_cast<uint8_t>(packet.size()));
+    steps.push_back(arrival_step);
+    steps.insert(steps.end(), packet.begin(), packet.end());
+  };
+  RtpHeaderFields video{false, 96, 100, 90000, 0xB2B2B2B2, {}};
+  uint32_t send_time = 0xFFF000;  // near the 64 s wrap
+  for (int i = 0; i < 60; ++i) {
+    const bool burst = i >= 40 && i < 50;  // 10 packets 2 ms apart, the rest 10 ms
+    send_time = (send_time + (burst ? 524 : 2621)) & 0xFFFFFF;
+    const uint8_t abs[] = {static_cast<uint8_t>(send_time >> 16),
+                           static_cast<uint8_t>(send_time >> 8), static_cast<uint8_t>(send_time)};
+    ++video.sequence_number;
+    step(burst ? 20 : 100, Rtp(video, {{2, abs}}, Bytes(1100, 0x42)));
+  }
+  const uint8_t short_abs[] = {0x01, 0x02};
+  step(100, Rtp(video, {{2, short_abs}}, Bytes(1100, 0x42)));
+  Write("remb_fuzz", "paced_video_probe_and_short_value", steps);
+}
+
 // --- RTCP compounds as receivers and senders emit them.
 
 template <typename... P>
@@ -340,6 +366,7 @@ int main(int argc, char** argv) {
   }
   g_root = argv[1];
   RtpSeeds();
+  RembSeeds();
   RtcpSeeds();
   StunSeeds();
   CodecSeeds();

@@ -327,6 +327,52 @@ TEST_F(TransportTest, WithoutTheExtensionNoFeedback) {
   EXPECT_EQ(pub_->counters().transport_feedback_sent, 0u);
 }
 
+// REMB only for a publisher that negotiated goog-remb and abs-send-time and not the
+// transport-wide sequence number (transport-cc is preferred when it has both); a value of the
+// wrong length is counted and not used.
+TEST_F(TransportTest, RembForAPublisherWithoutTransportCc) {
+  auto remb_only = [] {
+    rtp::RtpParameters params = Vp8ProducerParams(kQ, 0, "v");
+    std::erase_if(params.header_extensions,
+                  [](const auto& ext) { return ext.uri == rtp::kUriTransportWideCc; });
+    params.codecs[0].rtcp_feedback.push_back({"goog-remb", ""});
+    return params;
+  };
+  ASSERT_NE(ProduceSimulcast(remb_only()), nullptr);
+  ASSERT_NE(pub_->remb(), nullptr);
+  EXPECT_EQ(pub_->remb()->abs_send_time_ext_id(), 2);
+  Deliver(pub_, 96, 10, kQ, Vp8Frame(true, 0, 0), {{2, {1, 2}}});
+  EXPECT_EQ(pub_->remb()->counters().abs_send_time_malformed, 1u);
+  std::vector<uint8_t> abs(3);
+  rtp::WriteAbsSendTime(0x123456, abs.data(), abs.size());
+  Deliver(pub_, 96, 11, kQ, Vp8Frame(false, 1, 0), {{2, abs}});
+  EXPECT_EQ(pub_->remb()->bwe().counters().packets, 1u);
+  EXPECT_EQ(pub_->transport_cc().counters().packets, 0u);
+
+  // A second producer on the transport with transport-cc: transport-cc takes over.
+  rtp::RtpParameters twcc = Vp8ProducerParams(kH, 0, "w");
+  twcc.codecs[0].rtcp_feedback.push_back({"goog-remb", ""});
+  auto producer = router_->Produce("pub", "pw", rtp::MediaKind::kVideo, twcc, false);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  EXPECT_EQ(pub_->remb(), nullptr);
+}
+
+TEST_F(TransportTest, NoRembWithoutAbsSendTimeOrGoogRemb) {
+  rtp::RtpParameters params = Vp8ProducerParams(kQ, 0, "v");
+  std::erase_if(params.header_extensions, [](const auto& ext) {
+    return ext.uri == rtp::kUriTransportWideCc || ext.uri == rtp::kUriAbsSendTime;
+  });
+  params.codecs[0].rtcp_feedback.push_back({"goog-remb", ""});
+  ASSERT_NE(ProduceSimulcast(params), nullptr);
+  EXPECT_EQ(pub_->remb(), nullptr) << "goog-remb without abs-send-time";
+  params = Vp8ProducerParams(kH, 0, "w");
+  std::erase_if(params.header_extensions,
+                [](const auto& ext) { return ext.uri == rtp::kUriTransportWideCc; });
+  auto producer = router_->Produce("pub", "pw", rtp::MediaKind::kVideo, params, false);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  EXPECT_EQ(pub_->remb(), nullptr) << "abs-send-time without goog-remb";
+}
+
 }  // namespace
 }  // namespace sb::router
 

@@ -40,7 +40,7 @@ TEST(PublishParameters, ChromiumSimulcastOfferGivesOneEncodingPerRid) {
   }
   // The streams are told apart by rid, RTX by repaired rid: both extensions are negotiated
   // with the offer's ids, and so is the transport-wide sequence number with its feedback (the
-  // worker answers it with transport-cc feedback); REMB is not.
+  // worker answers it with transport-cc feedback); REMB is not (transport-cc is preferred).
   EXPECT_EQ(params->HeaderExtensionId(rtp::kUriMid), 4);
   EXPECT_EQ(params->HeaderExtensionId(rtp::kUriRid), 10);
   EXPECT_EQ(params->HeaderExtensionId(rtp::kUriRepairedRid), 11);
@@ -92,6 +92,31 @@ TEST(PublishParameters, AnswerAcceptsTheSimulcastStreams) {
   EXPECT_NE(answer.find("a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n"),
             std::string::npos);
   EXPECT_NE(answer.find("a=simulcast:recv q;h;f\r\n"), std::string::npos);
+}
+
+// The offer as a client that speaks only REMB makes it (Chromium's with transport-cc taken out):
+// goog-remb and abs-send-time are accepted, so that the worker's receive-side estimate reaches
+// the publisher. Without abs-send-time there is nothing to estimate from: no goog-remb.
+TEST(PublishParameters, RembForAPublisherWithoutTransportCc) {
+  sdp::RemoteMedia m = VideoOf("chromium_simulcast_offer.sdp");
+  std::erase_if(m.rtp.header_extensions,
+                [](const auto& ext) { return ext.uri == rtp::kUriTransportWideCc; });
+  for (auto& codec : m.rtp.codecs) {
+    std::erase_if(codec.rtcp_feedback, [](const auto& fb) { return fb.type == "transport-cc"; });
+  }
+  auto params = ProducerParametersFor(m);
+  ASSERT_TRUE(params.has_value());
+  EXPECT_EQ(params->HeaderExtensionId(rtp::kUriTransportWideCc), 0);
+  EXPECT_EQ(params->HeaderExtensionId(rtp::kUriAbsSendTime), 2);
+  EXPECT_THAT(params->codecs[0].rtcp_feedback,
+              ::testing::Contains(rtp::RtcpFeedback{"goog-remb", ""}));
+
+  std::erase_if(m.rtp.header_extensions,
+                [](const auto& ext) { return ext.uri == rtp::kUriAbsSendTime; });
+  params = ProducerParametersFor(m);
+  ASSERT_TRUE(params.has_value());
+  EXPECT_THAT(params->codecs[0].rtcp_feedback,
+              ::testing::Not(::testing::Contains(rtp::RtcpFeedback{"goog-remb", ""})));
 }
 
 TEST(PublishParameters, NoForwardableCodec) {
