@@ -35,7 +35,10 @@ absl::StatusOr<absl::flat_hash_map<std::string, TrackSource>> ParsePublishSource
     return absl::InvalidArgumentError(
         "\"sources\" must be an object from mids to \"microphone\", \"camera\" or \"screen\"");
   }
-  for (const auto& [mid, value] : it->items()) {
+  for (const auto& item : it->items()) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::string& mid = item.key();
+    const nlohmann::json& value = item.value();
     auto m = std::find_if(offer.media.begin(), offer.media.end(), [&](const sdp::RemoteMedia& m) {
       return m.mid == mid && !m.rejected && (m.media == "audio" || m.media == "video");
     });
