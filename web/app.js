@@ -637,12 +637,15 @@ async function leave() {
 async function startScreenShare() {
   if (!client || !session || screenTrack) return;
   let stream;
+  ui.share.disabled = true; // one picker at a time
   try {
     stream = await navigator.mediaDevices.getDisplayMedia(SCREEN_CONSTRAINTS);
   } catch (err) {
     // Most often the person cancelled the browser's picker.
     console.warn('getDisplayMedia failed', err);
     return;
+  } finally {
+    updateLocalControls();
   }
   const track = stream.getVideoTracks()[0];
   if (!track || !session) {
