@@ -42,21 +42,23 @@ void AddIceServers(const Config& config, const Participant& p, nlohmann::json& m
 
 }  // namespace
 
-bool Participant::Publishes(rtp::MediaKind kind) const {
+bool Participant::Publishes(TrackSource source) const {
   return std::any_of(producers.begin(), producers.end(),
-                     [&](const ProducerInfo& p) { return p.kind == kind; });
+                     [&](const ProducerInfo& p) { return p.source == source; });
 }
 
 bool Participant::Muted(rtp::MediaKind kind) const {
-  return std::any_of(producers.begin(), producers.end(),
-                     [&](const ProducerInfo& p) { return p.kind == kind && p.paused; });
+  return std::any_of(producers.begin(), producers.end(), [&](const ProducerInfo& p) {
+    return p.source == DefaultSource(kind) && p.paused;
+  });
 }
 
 nlohmann::json Participant::ToJson() const {
   return {{"id", id},
           {"name", name},
-          {"audio", Publishes(rtp::MediaKind::kAudio)},
-          {"video", Publishes(rtp::MediaKind::kVideo)},
+          {"audio", Publishes(TrackSource::kMicrophone)},
+          {"video", Publishes(TrackSource::kCamera)},
+          {"screen", Publishes(TrackSource::kScreen)},
           {"audioMuted", Muted(rtp::MediaKind::kAudio)},
           {"videoMuted", Muted(rtp::MediaKind::kVideo)}};
 }
@@ -541,7 +543,8 @@ void Conference::Mute(Participant* p, const nlohmann::json& message) {
   Room* room = FindRoom(p->room_instance);
   bool changed = false;
   for (auto& producer : p->producers) {
-    if (producer.kind != kind || producer.paused == muted) continue;
+    // The microphone or the camera: a screen share is stopped, not muted.
+    if (producer.source != DefaultSource(kind) || producer.paused == muted) continue;
     producer.paused = muted;
     changed = true;
     WorkerOf(*room)->Request(muted ? fbs::Method::PRODUCER_PAUSE : fbs::Method::PRODUCER_RESUME,
@@ -594,7 +597,7 @@ absl::flat_hash_set<std::string> Conference::LastNShown(const Room& room,
   auto take = [&](const std::string& id) {
     if (id == subscriber.id || shown.size() >= static_cast<size_t>(config_.last_n)) return;
     auto other = participants_.find(id);
-    if (other != participants_.end() && other->second->Publishes(rtp::MediaKind::kVideo)) {
+    if (other != participants_.end() && other->second->Publishes(TrackSource::kCamera)) {
       shown.insert(id);
     }
   };
@@ -606,14 +609,15 @@ absl::flat_hash_set<std::string> Conference::LastNShown(const Room& room,
 void Conference::ApplySubscriptionPreference(Participant* p, const std::string& producer_id) {
   Room* room = FindRoom(p->room_instance);
   if (!room) return;
-  // Last-N applies to video; whose video this is comes from the producer.
+  // Last-N applies to cameras (a screen share is shown to everyone); whose camera this is comes
+  // from the producer.
   bool hidden_by_last_n = false;
   if (config_.last_n > 0) {
     for (const auto& id : room->participant_ids) {
       const Participant* publisher = FindParticipant(id);
       if (!publisher) continue;
       for (const auto& info : publisher->producers) {
-        if (info.id == producer_id && info.kind == rtp::MediaKind::kVideo) {
+        if (info.id == producer_id && info.source == TrackSource::kCamera) {
           hidden_by_last_n = !LastNShown(*room, *p).contains(publisher->id);
         }
       }
@@ -624,23 +628,31 @@ void Conference::ApplySubscriptionPreference(Participant* p, const std::string& 
 
 void Conference::SendSubscriptionPreference(Participant* p, const std::string& producer_id,
                                             bool hidden_by_last_n) {
-  const std::string consumer_id = p->subscriber.ConsumerOf(producer_id);
+  const SubscriberSession::Track* track = p->subscriber.TrackOf(producer_id);
   Room* room = FindRoom(p->room_instance);
   WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
-  if (consumer_id.empty() || !worker) return;
+  if (!track || !worker) return;
+  const std::string consumer_id = track->consumer_id;
+  const int priority = ConsumerPriority(track->source);
   auto it = p->subscription_preferences.find(producer_id);
   if (it != p->subscription_preferences.end() && it->second.pinned) hidden_by_last_n = false;
   if (it == p->subscription_preferences.end()) {
-    if (!hidden_by_last_n) return;  // nothing asked, nothing hidden: the worker's defaults
+    // Nothing asked, nothing hidden, no priority: the worker's defaults.
+    if (!hidden_by_last_n && priority == 0) return;
     it = p->subscription_preferences.try_emplace(producer_id).first;
   }
   Participant::SubscriptionPreference& pref = it->second;
   const bool paused = pref.paused || hidden_by_last_n;
-  if (pref.sent_paused == paused && pref.sent_max_layer == pref.max_layer) return;
+  if (pref.sent_paused == paused && pref.sent_max_layer == pref.max_layer &&
+      pref.sent_priority == priority) {
+    return;
+  }
   pref.sent_paused = paused;
   pref.sent_max_layer = pref.max_layer;
+  pref.sent_priority = priority;
   worker->Request(fbs::Method::CONSUMER_SET_PREFERENCES, consumer_id,
-                  ConsumerPreferencesBody(pref.max_layer, paused, 0), [](const fbs::Response*) {});
+                  ConsumerPreferencesBody(pref.max_layer, paused, priority),
+                  [](const fbs::Response*) {});
 }
 
 void Conference::RefreshLastN(Room* room) {
@@ -654,7 +666,7 @@ void Conference::RefreshLastN(Room* room) {
       const Participant* publisher = FindParticipant(publisher_id);
       if (!publisher || publisher == subscriber) continue;
       for (const auto& info : publisher->producers) {
-        if (info.kind != rtp::MediaKind::kVideo) continue;
+        if (info.source != TrackSource::kCamera) continue;  // last-N ranks cameras only
         SendSubscriptionPreference(subscriber, info.id, !shown.contains(publisher_id));
       }
     }
@@ -804,7 +816,16 @@ nlohmann::json Conference::RoomsJson() const {
       auto it = participants_.find(id);
       if (it == participants_.end()) continue;
       nlohmann::json json = it->second->ToJson();
-      // For the operator only (not in what other participants are told).
+      // For the operator only (not in what other participants are told): the tracks, and what
+      // the server may send this participant.
+      nlohmann::json tracks = nlohmann::json::array();
+      for (const auto& info : it->second->producers) {
+        tracks.push_back({{"producerId", info.id},
+                          {"kind", rtp::MediaKindName(info.kind)},
+                          {"source", TrackSourceName(info.source)},
+                          {"paused", info.paused}});
+      }
+      json["tracks"] = std::move(tracks);
       if (const auto& b = it->second->recv.bandwidth) {
         json["bandwidth"] = {{"estimateBps", b->estimate_bps},
                              {"allocatedBps", b->allocated_bps},

@@ -25,6 +25,7 @@
 #include "signaling/config.h"
 #include "signaling/sdp/webrtc_sdp.h"
 #include "signaling/subscriber_session.h"
+#include "signaling/track_source.h"
 #include "signaling/workers/worker_pool.h"
 
 namespace sb::signaling {
@@ -53,6 +54,8 @@ struct ProducerInfo {
   rtp::MediaKind kind = rtp::MediaKind::kAudio;
   bool paused = false;
   rtp::RtpParameters params;
+  // From the publish that started it (`sources`); fixed for the producer's life.
+  TrackSource source = TrackSource::kMicrophone;
 };
 
 struct TransportSide {
@@ -99,9 +102,11 @@ struct Participant {
     int max_layer = -1;  // -1: no ceiling
     bool paused = false;
     bool pinned = false;  // shown whatever last-N says
-    // What the worker was last told (nullopt: nothing yet): paused by the client or last-N.
+    // What the worker was last told (nullopt: nothing yet): paused by the client or last-N,
+    // and the allocation priority of the track's source (0, the worker's default, until told).
     std::optional<bool> sent_paused;
     int sent_max_layer = -1;
+    int sent_priority = 0;
   };
   absl::flat_hash_map<std::string, SubscriptionPreference> subscription_preferences;
   int offer_failures = 0;                 // in a row: the retry delay grows with them
@@ -112,7 +117,9 @@ struct Participant {
   std::unique_ptr<UvTimer> grace_timer;
   uint64_t session_id = 0;
 
-  bool Publishes(rtp::MediaKind kind) const;
+  bool Publishes(TrackSource source) const;
+  // Whether the microphone (kAudio) or the camera (kVideo) is muted: `mute` leaves a screen
+  // share alone.
   bool Muted(rtp::MediaKind kind) const;
   nlohmann::json ToJson() const;
 };
@@ -204,8 +211,8 @@ class Conference : public WorkerPool::Listener {
   void Mute(Participant* p, const nlohmann::json& message);
   // `subscription`: the client's preference for one track it receives.
   void Subscription(Participant* p, const nlohmann::json& message);
-  // Sends a participant's preference for a producer (the client's, and last-N's verdict) to
-  // the consumer of it, if any and if it changed.
+  // Sends a participant's preference for a producer (the client's, last-N's verdict, and the
+  // priority of the track's source) to the consumer of it, if any and if it changed.
   void ApplySubscriptionPreference(Participant* p, const std::string& producer_id);
   // The same with last-N's verdict given (a pin overrides it).
   void SendSubscriptionPreference(Participant* p, const std::string& producer_id,
@@ -238,6 +245,7 @@ class Conference : public WorkerPool::Listener {
   void Publish(Participant* p, const nlohmann::json& message);
   // The publish offer, once its ICE restart (if any) is done.
   void ApplyPublish(Participant* p, std::shared_ptr<const sdp::RemoteDescription> offer,
+                    const absl::flat_hash_map<std::string, TrackSource>& sources,
                     const nlohmann::json& message);
   void FinishPublish(const std::string& participant_id, const sdp::RemoteDescription& offer,
                      std::vector<ProducerInfo> added, const nlohmann::json& request);

@@ -37,6 +37,10 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
   if (!offer.ok()) {
     return SendError(p->sink, "bad-sdp", std::string(offer.status().message()), message);
   }
+  auto sources = ParsePublishSources(message, *offer);
+  if (!sources.ok()) {
+    return SendError(p->sink, "bad-message", std::string(sources.status().message()), message);
+  }
   const size_t sending = std::count_if(offer->media.begin(), offer->media.end(), Sends);
   if (sending > kMaxPublishedTracks) {
     return SendError(p->sink, "too-many-tracks",
@@ -54,20 +58,22 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
   const bool ice_restart =
       !p->send.remote_ufrag.empty() && p->send.remote_ufrag != shared_offer->ice_ufrag;
   p->send.remote_ufrag = shared_offer->ice_ufrag;
-  if (!ice_restart) return ApplyPublish(p, shared_offer, message);
-  RestartIce(p, &p->send, [this, id = p->id, shared_offer, message](bool ok) {
-    Participant* p = FindParticipant(id);
-    if (!p) return;
-    if (!ok) {
-      p->publish_busy = false;
-      return SendError(p->sink, "server-error", "ICE restart failed", message);
-    }
-    ApplyPublish(p, shared_offer, message);
-  });
+  if (!ice_restart) return ApplyPublish(p, shared_offer, *sources, message);
+  RestartIce(p, &p->send,
+             [this, id = p->id, shared_offer, sources = *std::move(sources), message](bool ok) {
+               Participant* p = FindParticipant(id);
+               if (!p) return;
+               if (!ok) {
+                 p->publish_busy = false;
+                 return SendError(p->sink, "server-error", "ICE restart failed", message);
+               }
+               ApplyPublish(p, shared_offer, sources, message);
+             });
 }
 
 void Conference::ApplyPublish(Participant* p,
                               std::shared_ptr<const sdp::RemoteDescription> shared_offer,
+                              const absl::flat_hash_map<std::string, TrackSource>& sources,
                               const nlohmann::json& message) {
   const sdp::RemoteDescription& offer = *shared_offer;
   Room* room = FindRoom(p->room_instance);
@@ -126,7 +132,9 @@ void Conference::ApplyPublish(Participant* p,
       SB_LOG_INFO("rooms", "{}: no forwardable codec on m-line {}; rejected", p->id, m.mid);
       continue;
     }
-    to_produce.push_back({NewId("pr"), m.mid, m.kind, false, *std::move(params)});
+    auto source = sources.find(m.mid);
+    to_produce.push_back({NewId("pr"), m.mid, m.kind, false, *std::move(params),
+                          source == sources.end() ? DefaultSource(m.kind) : source->second});
   }
   auto finish = [this, id = p->id, shared_offer, pending, message] {
     FinishPublish(id, *shared_offer, std::move(pending->added), message);
@@ -158,21 +166,11 @@ void Conference::FinishPublish(const std::string& participant_id,
   p->publish_busy = false;
   for (auto& info : added) p->producers.push_back(info);
 
-  std::vector<sdp::LocalMedia> media;
-  for (const auto& m : offer.media) {
-    sdp::LocalMedia local;
-    local.mid = m.mid;
-    local.kind = m.kind;
-    local.direction = "recvonly";
+  const auto media = PublishAnswerMedia(offer, [&](const std::string& mid) {
     auto producer = std::find_if(p->producers.begin(), p->producers.end(),
-                                 [&](const ProducerInfo& info) { return info.mid == m.mid; });
-    if (producer == p->producers.end()) {
-      local.rejected = true;
-    } else {
-      local.rtp = producer->params;
-    }
-    media.push_back(std::move(local));
-  }
+                                 [&](const ProducerInfo& info) { return info.mid == mid; });
+    return producer == p->producers.end() ? nullptr : &producer->params;
+  });
   nlohmann::json answer = {{"type", "publish-answer"},
                            {"sdp", sdp::BuildAnswer(offer, p->send.local, media, p->session_id)}};
   if (auto it = request.find("requestId"); it != request.end()) answer["requestId"] = *it;

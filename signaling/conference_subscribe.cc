@@ -36,7 +36,7 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
       fbs::Method::TRANSPORT_CONSUME, subscriber->recv.id,
       ConsumeBody(consumer_id, producer.id, subscriber->caps, *mid, /*paused=*/true),
       [this, subscriber_id = subscriber->id, publisher_id = publisher.id, producer_id = producer.id,
-       consumer_id, mid = *mid](const fbs::Response* response) {
+       consumer_id, mid = *mid, source = producer.source](const fbs::Response* response) {
         Participant* s = FindParticipant(subscriber_id);
         if (!s) return;
         SubscriberSession& session = s->subscriber;
@@ -65,7 +65,7 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
           session.Release(mid);
           return MaybeOffer(s);
         }
-        session.Attach(mid, {consumer_id, producer_id, publisher_id, *std::move(params)});
+        session.Attach(mid, {consumer_id, producer_id, publisher_id, *std::move(params), source});
         ApplySubscriptionPreference(s, producer_id);
         MaybeOffer(s);
       });
@@ -89,6 +89,7 @@ void Conference::MaybeOffer(Participant* s) {
     streams.push_back({{"mid", stream.mid},
                        {"participantId", stream.publisher_id},
                        {"kind", rtp::MediaKindName(stream.kind)},
+                       {"source", TrackSourceName(stream.source)},
                        {"producerId", stream.producer_id}});
   }
   ++counters_.offers_sent;

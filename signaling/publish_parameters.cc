@@ -82,4 +82,28 @@ std::optional<rtp::RtpParameters> ProducerParametersFor(const sdp::RemoteMedia& 
   return params;
 }
 
+std::vector<sdp::LocalMedia> PublishAnswerMedia(
+    const sdp::RemoteDescription& offer,
+    absl::FunctionRef<const rtp::RtpParameters*(const std::string& mid)> produced) {
+  std::vector<sdp::LocalMedia> media;
+  for (const auto& m : offer.media) {
+    sdp::LocalMedia local;
+    local.mid = m.mid;
+    local.kind = m.kind;
+    const bool av = !m.rejected && (m.media == "audio" || m.media == "video");
+    if (const rtp::RtpParameters* params = produced(m.mid)) {
+      local.direction = "recvonly";
+      local.rtp = *params;
+    } else if (auto kept =
+                   av && m.direction == "inactive" ? ProducerParametersFor(m) : std::nullopt) {
+      local.direction = "inactive";
+      local.rtp = *std::move(kept);
+    } else {
+      local.rejected = true;
+    }
+    media.push_back(std::move(local));
+  }
+  return media;
+}
+
 }  // namespace sb::signaling

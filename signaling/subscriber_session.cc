@@ -36,10 +36,15 @@ std::string SubscriberSession::ConsumerOn(const std::string& mid) const {
 }
 
 std::string SubscriberSession::ConsumerOf(const std::string& producer_id) const {
+  const Track* track = TrackOf(producer_id);
+  return track ? track->consumer_id : std::string();
+}
+
+const SubscriberSession::Track* SubscriberSession::TrackOf(const std::string& producer_id) const {
   for (const MLine& m : mlines_) {
-    if (m.track && m.track->producer_id == producer_id) return m.track->consumer_id;
+    if (m.track && m.track->producer_id == producer_id) return &*m.track;
   }
-  return {};
+  return nullptr;
 }
 
 std::optional<std::string> SubscriberSession::ReserveMid(rtp::MediaKind kind) {
@@ -122,7 +127,8 @@ SubscriberSession::Offer SubscriberSession::CreateOffer() {
       local.rtp = m.track->params;
       local.msid_stream = m.track->publisher_id;
       local.msid_track = m.track->consumer_id;
-      offer.streams.push_back({m.mid, m.track->publisher_id, m.track->producer_id, m.kind});
+      offer.streams.push_back(
+          {m.mid, m.track->publisher_id, m.track->producer_id, m.kind, m.track->source});
     } else {
       local.direction = "inactive";
       local.rejected = m.state == State::kRejected;

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "rtp/rtp_parameters.h"
 #include "signaling/sdp/webrtc_sdp.h"
+#include "signaling/track_source.h"
 
 namespace sb::signaling {
 
@@ -29,7 +30,8 @@ class SubscriberSession {
     std::string consumer_id;
     std::string producer_id;
     std::string publisher_id;
-    rtp::RtpParameters params;  // the consumer's (mid set by the session)
+    rtp::RtpParameters params;                  // the consumer's (mid set by the session)
+    TrackSource source = TrackSource::kCamera;  // carried into the offer's streams
   };
 
   // What `subscribe-offer` carries for one live m-line.
@@ -38,6 +40,7 @@ class SubscriberSession {
     std::string publisher_id;
     std::string producer_id;
     rtp::MediaKind kind = rtp::MediaKind::kAudio;
+    TrackSource source = TrackSource::kMicrophone;
   };
 
   struct Offer {
@@ -92,6 +95,8 @@ class SubscriberSession {
   std::string ConsumerOn(const std::string& mid) const;
   // The consumer of a producer on this connection (empty when there is none).
   std::string ConsumerOf(const std::string& producer_id) const;
+  // The track of a producer on this connection (null when there is none).
+  const Track* TrackOf(const std::string& producer_id) const;
 
  private:
   enum class State {

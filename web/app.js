@@ -10,16 +10,24 @@
 //                                 data-paused ("true" | "false"): what we last asked the server
 //                                 for its video (the protocol's `subscription`)
 //   figure.tile[data-speaking]    the room's active speaker ("true"), highlighted and shown large
+//                                 (only highlighted while someone shares a screen)
 //   .tile-stats                   in each remote tile: the video as received, "1280x720 · 900
 //                                 kbit/s" (every 2 s; "paused" while hidden), with data-width,
 //                                 data-height and data-kbps
+//   figure.tile[data-source="screen"][data-screen-of=ID]  that participant's screen share, shown
+//                                 large above every other tile (its video: video[data-screen-of]);
+//                                 our own share's preview is #local-screen-tile
+//   document.body.dataset.sharing "true" while we share our screen (#share: "Share screen" /
+//                                 "Stop sharing"; the browser's own "stop sharing" stops it too)
 //
 // Receiving: each remote video tile asks the server for the simulcast layer its size needs (the
 // picture height it shows, in device pixels: up to 200 -> layer 0, up to 400 -> layer 1, above:
 // no ceiling; again when it is resized, debounced) and pauses the video of a tile that cannot be
 // seen (scrolled out, display: none, a hidden page); it resumes as soon as it can be seen again.
 // Sending: the camera goes out as three simulcast layers (q/h/f at 1/4, 1/2 and full size of
-// 1280x720) unless the link has &simulcast=0 (then one 640x360 stream).
+// 1280x720) unless the link has &simulcast=0 (then one 640x360 stream). A screen share
+// (getDisplayMedia) goes out as a second video track, one encoding, which the server forwards
+// to everyone before any camera when their bandwidth is short.
 // &relay=1 sends and receives media only through the TURN relay the server names (its
 // --turn-url): for networks that let nothing else through, and to test the relay.
 // /?room=NAME&name=NAME&autojoin=1 joins without a click. &token=JWT (from `switchboard token`)
@@ -40,6 +48,10 @@ const ui = {
   localVideo: $('#local-video'),
   mic: $('#mic'),
   cam: $('#cam'),
+  share: $('#share'),
+  localScreenTile: $('#local-screen-tile'),
+  localScreenVideo: $('#local-screen-video'),
+  screenTileTemplate: $('#screen-tile-template'),
   leave: $('#leave'),
   soundHint: $('#sound-hint'),
   enableSound: $('#enable-sound'),
@@ -65,6 +77,13 @@ const MEDIA_CONSTRAINTS = {
 // The picture heights (device pixels) up to which a tile asks for layer 0, then layer 1; above
 // the last it asks for no ceiling. With a 720p camera the layers are 180, 360 and 720 high.
 const LAYER_HEIGHTS = [200, 400];
+// The screen share: at most 1080p and 15 fps (text and slides, not motion), one encoding of at
+// most 2 Mbit/s, about what a 1080p slide needs to stay sharp.
+const SCREEN_CONSTRAINTS = {
+  video: { width: { max: 1920 }, height: { max: 1080 }, frameRate: { max: 15 } },
+  audio: false,
+};
+const SCREEN_MAX_BITRATE = 2_000_000;
 // A resized tile asks for its new layer once the size settles this long.
 const LAYER_DEBOUNCE_MS = 300;
 // A tile hidden this long has its video paused (not at once: scrolling past costs nothing).
@@ -86,6 +105,9 @@ const tiles = new Map(); // participantId -> <figure>
 const views = new Map();
 // Every 'ice-candidate-error' of this page (the test hook's iceCandidateErrors).
 const iceCandidateErrors = [];
+const screenTiles = new Map(); // participantId -> <figure> of its screen share
+const screenViews = new Map(); // participantId -> { bytes, at } (its indicator)
+let screenTrack = null; // the track we share, or null
 
 // --- State and status ------------------------------------------------------------------------
 
@@ -101,11 +123,12 @@ function joinedStatus() {
   if (session.viewer) text += ' · no camera or microphone: joined as a viewer';
   if (RELAY) text += ' · media through the TURN relay only';
   if (relayProblem) text += ` · ${relayProblem}`;
+  if (screenTrack) text += ' · sharing your screen';
   return text;
 }
 
 function refreshStatus() {
-  if (document.body.dataset.state === 'joined') ui.status.textContent = joinedStatus();
+  if (session && document.body.dataset.state === 'joined') ui.status.textContent = joinedStatus();
 }
 
 function showForm(visible) {
@@ -182,6 +205,36 @@ function removeTile(participantId) {
 
 function removeAllTiles() {
   for (const id of [...tiles.keys()]) removeTile(id);
+  for (const id of [...screenTiles.keys()]) removeScreenTile(id);
+}
+
+// A participant's screen share: its own tile, large and first (style.css).
+function showScreenTile(participantId, stream) {
+  let tile = screenTiles.get(participantId);
+  if (!tile) {
+    tile = ui.screenTileTemplate.content.firstElementChild.cloneNode(true);
+    tile.dataset.screenOf = participantId;
+    tile.querySelector('video').dataset.screenOf = participantId;
+    screenTiles.set(participantId, tile);
+    screenViews.set(participantId, { bytes: null, at: 0 });
+    ui.grid.prepend(tile);
+    ui.grid.classList.add('presenting');
+  }
+  const name = client?.participants.get(participantId)?.name ?? participantId;
+  tile.querySelector('.name').textContent = `${name}'s screen`;
+  const video = tile.querySelector('video');
+  video.srcObject = stream;
+  video.play().catch(() => {});
+}
+
+function removeScreenTile(participantId) {
+  const tile = screenTiles.get(participantId);
+  if (!tile) return;
+  tile.querySelector('video').srcObject = null;
+  tile.remove();
+  screenTiles.delete(participantId);
+  screenViews.delete(participantId);
+  ui.grid.classList.toggle('presenting', screenTiles.size > 0);
 }
 
 // --- What each tile receives: its layer, paused while hidden, and its indicator --------------
@@ -301,6 +354,10 @@ function showTileStats(participantId, video) {
     delete el.dataset.kbps;
     return;
   }
+  renderStats(el, video);
+}
+
+function renderStats(el, video) {
   if (!video) {
     el.textContent = '';
     return;
@@ -323,13 +380,11 @@ async function refreshTileStats() {
     return;
   }
   const now = performance.now();
-  for (const [id, view] of views) {
-    const s = stats.find((x) => x.participantId === id && x.kind === 'video');
-    const element = tiles.get(id)?.querySelector('video');
+  // What one tile shows from its track's statistics `s`; `view` keeps the last byte count.
+  const reading = (view, s, element) => {
     if (!s || !element) {
       view.bytes = null;
-      showTileStats(id, null);
-      continue;
+      return null;
     }
     const bytes = s.bytesReceived ?? 0;
     // bits per millisecond are kbit/s.
@@ -339,7 +394,16 @@ async function refreshTileStats() {
     // Firefox's statistics may lack the frame size: the element has it.
     const width = s.frameWidth || element.videoWidth;
     const height = s.frameHeight || element.videoHeight;
-    showTileStats(id, width && height ? { width, height, kbps } : null);
+    return width && height ? { width, height, kbps } : null;
+  };
+  for (const [id, view] of views) {
+    const s = stats.find((x) => x.participantId === id && x.kind === 'video' && x.source !== 'screen');
+    showTileStats(id, reading(view, s, tiles.get(id)?.querySelector('video')));
+  }
+  for (const [id, view] of screenViews) {
+    const s = stats.find((x) => x.participantId === id && x.source === 'screen');
+    const tile = screenTiles.get(id);
+    if (tile) renderStats(tile.querySelector('.tile-stats'), reading(view, s, tile.querySelector('video')));
   }
 }
 
@@ -366,6 +430,12 @@ function updateLocalControls() {
   const video = localStream?.getVideoTracks()[0];
   ui.mic.disabled = !audio;
   ui.cam.disabled = !video;
+  ui.share.disabled = !session || !navigator.mediaDevices?.getDisplayMedia;
+  ui.share.textContent = screenTrack ? 'Stop sharing' : 'Share screen';
+  ui.share.classList.toggle('sharing', !!screenTrack);
+  ui.localScreenTile.hidden = !screenTrack;
+  if (screenTrack) document.body.dataset.sharing = 'true';
+  else delete document.body.dataset.sharing;
   const micOn = !!audio && audio.enabled;
   const camOn = !!video && video.enabled;
   ui.mic.textContent = micOn || !audio ? 'Mute mic' : 'Unmute mic';
@@ -412,13 +482,24 @@ async function connectClient() {
   });
   c.addEventListener('participant-left', (e) => {
     removeTile(e.detail.id);
+    removeScreenTile(e.detail.id);
     refreshStatus();
   });
   c.addEventListener('track', (e) => {
+    if (e.detail.source === 'screen') {
+      showScreenTile(e.detail.participantId, e.detail.stream);
+      return;
+    }
     attachStream(e.detail.participantId, e.detail.stream);
     if (e.detail.kind === 'video') reviewTile(e.detail.participantId);
   });
-  c.addEventListener('track-ended', (e) => updateTile(e.detail.participantId));
+  c.addEventListener('track-ended', (e) => {
+    if (e.detail.source !== 'screen') updateTile(e.detail.participantId);
+    else if (!c.screenStreams.has(e.detail.participantId)) removeScreenTile(e.detail.participantId);
+  });
+  c.addEventListener('screen-share-ended', (e) => {
+    if (e.detail.track === screenTrack) stopScreenShare();
+  });
   c.addEventListener('room-closed', (e) => {
     // Its worker died, or our session could not be resumed: back in by ourselves.
     if (client !== c || !session) return;
@@ -535,6 +616,15 @@ async function enterRoom() {
       if (session) ui.status.textContent = `${joinedStatus()} · could not send media: ${err.message}`;
     }
   }
+  // Back in after an interruption while sharing: the share goes on.
+  if (screenTrack?.readyState === 'live') {
+    client.shareScreen(screenTrack, { maxBitrate: SCREEN_MAX_BITRATE }).catch((err) => {
+      console.warn('screen share failed', err);
+      stopScreenShare();
+    });
+  } else if (screenTrack) {
+    stopScreenShare();
+  }
 }
 
 // Forgets the room locally (the server side is handled by the caller).
@@ -544,6 +634,7 @@ function endSession() {
   delete document.body.dataset.connection;
   delete document.body.dataset.selfId;
   removeAllTiles();
+  stopScreenShare();
   stopLocalMedia();
   updateLocalControls();
   ui.soundHint.hidden = true;
@@ -567,6 +658,54 @@ async function leave() {
   setState('left', `You left room ${room}.`);
 }
 
+// --- Screen share ---------------------------------------------------------------------------
+
+async function startScreenShare() {
+  if (!client || !session || screenTrack) return;
+  let stream;
+  ui.share.disabled = true; // one picker at a time
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia(SCREEN_CONSTRAINTS);
+  } catch (err) {
+    // Most often the person cancelled the browser's picker.
+    console.warn('getDisplayMedia failed', err);
+    return;
+  } finally {
+    updateLocalControls();
+  }
+  const track = stream.getVideoTracks()[0];
+  if (!track || !session) {
+    for (const t of stream.getTracks()) t.stop();
+    return;
+  }
+  // Sharp text before smooth motion when the encoder must choose (W3C mst-content-hint).
+  track.contentHint = 'detail';
+  screenTrack = track;
+  ui.localScreenVideo.srcObject = new MediaStream([track]);
+  updateLocalControls();
+  refreshStatus();
+  try {
+    await client.shareScreen(track, { maxBitrate: SCREEN_MAX_BITRATE });
+  } catch (err) {
+    console.warn('screen share failed', err);
+    stopScreenShare();
+    if (session) ui.status.textContent = `${joinedStatus()} · could not share the screen: ${err.message}`;
+  }
+}
+
+// Stops our share: the button, or the browser's own "stop sharing" (the library stopped
+// sending already then: screen-share-ended).
+function stopScreenShare() {
+  const track = screenTrack;
+  if (!track) return;
+  screenTrack = null;
+  track.stop();
+  if (client?.screenTrack === track) client.stopScreenShare().catch((err) => console.warn('stopping the share failed', err));
+  ui.localScreenVideo.srcObject = null;
+  updateLocalControls();
+  refreshStatus();
+}
+
 function toggle(kind) {
   const track = kind === 'audio' ? localStream?.getAudioTracks()[0] : localStream?.getVideoTracks()[0];
   if (!track || !client) return;
@@ -583,6 +722,7 @@ ui.form.addEventListener('submit', (e) => {
 });
 ui.mic.addEventListener('click', () => toggle('audio'));
 ui.cam.addEventListener('click', () => toggle('video'));
+ui.share.addEventListener('click', () => (screenTrack ? stopScreenShare() : startScreenShare()));
 ui.leave.addEventListener('click', leave);
 ui.enableSound.addEventListener('click', () => {
   for (const audio of ui.grid.querySelectorAll('audio')) audio.play().catch(() => {});
@@ -610,6 +750,8 @@ window.switchboardTest = {
   // The subscribing connection's m-lines (transceivers): stays bounded however many come and go.
   subscribeMlines: () => client?._subPc?.getTransceivers().length ?? 0,
   selfId: () => client?.id ?? null,
+  // The participant objects the server sent (docs/protocol.md): video, screen, muted...
+  participants: () => [...(client?.participants.values() ?? [])],
   restartIce: () => client?.restartIce(),
   // The server's ICE username fragment on each connection (it changes with an ICE restart).
   remoteUfrags: () => {

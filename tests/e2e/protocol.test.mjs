@@ -116,7 +116,7 @@ test('join: joined with an id and the participants already there; others are tol
   const b = await member('lobby', 'Grace');
   assert.notEqual(b.id, a.id, 'distinct ids');
   assert.deepEqual(b.joined.participants, [
-    { id: a.id, name: 'Ada', audio: false, video: false, audioMuted: false, videoMuted: false },
+    { id: a.id, name: 'Ada', audio: false, video: false, screen: false, audioMuted: false, videoMuted: false },
   ]);
   const joined = await a.client.next('participant-joined');
   assert.deepEqual(joined.participant, {
@@ -124,6 +124,7 @@ test('join: joined with an id and the participants already there; others are tol
     name: 'Grace',
     audio: false,
     video: false,
+    screen: false,
     audioMuted: false,
     videoMuted: false,
   });
@@ -337,7 +338,7 @@ test('publish with a real Chromium offer; a newcomer gets one offer with both tr
   // A newcomer sees Ada publishing both kinds and gets one offer carrying both tracks.
   const b = await member('media', 'Grace');
   assert.deepEqual(b.joined.participants, [
-    { id: a.id, name: 'Ada', audio: true, video: true, audioMuted: false, videoMuted: false },
+    { id: a.id, name: 'Ada', audio: true, video: true, screen: false, audioMuted: false, videoMuted: false },
   ]);
   await a.client.next('participant-joined');
   const offer1 = await b.client.next('subscribe-offer');
@@ -366,7 +367,7 @@ test('publish with a real Chromium offer; a newcomer gets one offer with both tr
   a.client.send({ type: 'mute', kind: 'video', muted: true });
   const updated = await b.client.next('participant-updated');
   assert.deepEqual(updated.participant, {
-    id: a.id, name: 'Ada', audio: true, video: true, audioMuted: false, videoMuted: true,
+    id: a.id, name: 'Ada', audio: true, video: true, screen: false, audioMuted: false, videoMuted: true,
   });
   a.client.send({ type: 'mute', kind: 'video', muted: false });
   assert.equal((await b.client.next('participant-updated')).participant.videoMuted, false);
@@ -386,7 +387,7 @@ test('publish with a real Chromium offer; a newcomer gets one offer with both tr
   assert.equal(noVideo.type, 'publish-answer');
   const stopped = await b.client.next('participant-updated');
   assert.deepEqual(stopped.participant, {
-    id: a.id, name: 'Ada', audio: true, video: false, audioMuted: false, videoMuted: false,
+    id: a.id, name: 'Ada', audio: true, video: false, screen: false, audioMuted: false, videoMuted: false,
   });
   const offer2 = await b.client.next('subscribe-offer');
   assert.deepEqual(offer2.streams.map((s) => s.kind), ['audio']);
@@ -585,4 +586,106 @@ test('HTTP: health, rooms, metrics, the web app', async () => {
   assert.equal(server.process.exitCode, null, 'the server is still running');
   assert.deepEqual(await getJson(server, '/api/health'), { status: 'ok', workers: 1 }, 'and answers');
   assert.match(await rawGet('/lib/switchboard.js'), /^HTTP\/1\.1 200 /, 'and serves files');
+});
+
+// The publish offer with a second video m-line (mid 2: a screen share, as the client library's
+// shareScreen adds it), its ssrcs and track id its own; `direction` is that m-line's.
+function withScreen(offer, direction = 'sendonly') {
+  const [session, ...media] = sections(offer);
+  const video = media.find((m) => m.includes('a=mid:1'));
+  const screen = video.map((l) => {
+    if (l === 'a=mid:1') return 'a=mid:2';
+    if (l === 'a=sendonly') return `a=${direction}`;
+    // New ssrcs (one more than the camera's) and a new track id in a=msid / a=ssrc msid.
+    return l
+      .replace(/^(a=ssrc(?:-group:FID)?:?)(.*)$/, (s, head, rest) => head + rest.replace(/\b\d{6,}\b/g, (n) => String(Number(n) + 1)))
+      .replace(/(msid:\S+ )\S+$/, '$1screen-track-0001');
+  }).filter((l) => direction === 'sendonly' || !/^a=(ssrc|msid)/.test(l));
+  const head = session.map((l) => (l.startsWith('a=group:BUNDLE') ? `${l} 2` : l));
+  return [...head, ...media.flat(), ...screen].join('\r\n') + '\r\n';
+}
+
+test('screen share: a second video track marked by `sources`, told to every subscriber, stopped and shared again', async () => {
+  const a = await member('screen', 'Ada');
+  const b = await member('screen', 'Grace');
+  await a.client.next('participant-joined');
+  const publish = (sdp, extra = {}) =>
+    a.client.request({ type: 'publish', sdp, ...extra }, (m) => ['publish-answer', 'error'].includes(m.type));
+  const apiTracks = async () => {
+    const { rooms } = await getJson(server, '/api/rooms');
+    const ada = rooms.find((r) => r.name === 'screen').participants.find((p) => p.id === a.id);
+    return Object.fromEntries(ada.tracks.map((t) => [t.source, t]));
+  };
+
+  // `sources` must name offered audio/video m-lines with a source of their kind.
+  for (const [sources, what] of [
+    ['screen', 'not an object'],
+    [{ 9: 'screen' }, 'no such mid'],
+    [{ 0: 'screen' }, 'audio cannot be a screen'],
+    [{ 2: 'window' }, 'unknown source'],
+    [{ 2: true }, 'not a string'],
+  ]) {
+    await expectError(a.client, { type: 'publish', sdp: withScreen(publishOffer), sources }, 'bad-message', what);
+  }
+  assert.deepEqual(await b.client.collect('participant-updated', QUIET_MS), [], 'a refused publish changes nothing');
+
+  const answer = await publish(withScreen(publishOffer), { sources: { 2: 'screen' } });
+  assert.equal(answer.type, 'publish-answer', JSON.stringify(answer));
+  for (const m of sections(answer.sdp).slice(1)) assert.match(m[0], /^m=\w+ [1-9]\d* /, `accepted: ${m[0]}`);
+  const updated = await b.client.next('participant-updated');
+  assert.deepEqual(updated.participant, {
+    id: a.id, name: 'Ada', audio: true, video: true, screen: true, audioMuted: false, videoMuted: false,
+  });
+  const offer1 = await b.client.next('subscribe-offer');
+  const bySource = Object.fromEntries(offer1.streams.map((s) => [s.source, s]));
+  assert.deepEqual(offer1.streams.map((s) => `${s.kind}/${s.source}`).sort(), ['audio/microphone', 'video/camera', 'video/screen']);
+  for (const s of offer1.streams) assert.equal(s.participantId, a.id);
+  const screenMid = bySource.screen.mid;
+  b.client.send({ type: 'subscribe-answer', offerId: offer1.offerId, sdp: answerFor(offer1.sdp) });
+  let tracks = await apiTracks();
+  assert.equal(tracks.screen?.kind, 'video', `/api/rooms lists the screen share: ${JSON.stringify(tracks)}`);
+  assert.equal(tracks.screen.producerId, bySource.screen.producerId);
+
+  // Camera off leaves the share alone.
+  a.client.send({ type: 'mute', kind: 'video', muted: true });
+  assert.equal((await b.client.next('participant-updated')).participant.videoMuted, true);
+  tracks = await apiTracks();
+  assert.equal(tracks.camera.paused, true, 'the camera is paused');
+  assert.equal(tracks.screen.paused, false, 'the screen share is not');
+  a.client.send({ type: 'mute', kind: 'video', muted: false });
+  await b.client.next('participant-updated');
+
+  // Stopping the share: its m-line goes inactive at the publisher (answered inactive, not
+  // rejected, so the browser can send on it again) and at every subscriber.
+  const stopped = await publish(withScreen(publishOffer, 'inactive'));
+  assert.equal(stopped.type, 'publish-answer');
+  const answered = sections(stopped.sdp).find((m) => m.includes('a=mid:2'));
+  assert.match(answered[0], /^m=video [1-9]\d* /, 'the stopped share keeps its port in the answer');
+  assert.ok(answered.includes('a=inactive'), 'answered inactive');
+  assert.equal((await b.client.next('participant-updated')).participant.screen, false);
+  const offer2 = await b.client.next('subscribe-offer');
+  assert.deepEqual(offer2.streams.map((s) => s.source).sort(), ['camera', 'microphone']);
+  assert.ok(sections(offer2.sdp).find((m) => m.includes(`a=mid:${screenMid}`)).includes('a=inactive'));
+  b.client.send({ type: 'subscribe-answer', offerId: offer2.offerId, sdp: answerFor(offer2.sdp) });
+  assert.equal((await apiTracks()).screen, undefined, 'gone from /api/rooms');
+
+  // Sharing again on the same m-line: a new producer, on the subscriber's same m-line.
+  assert.equal((await publish(withScreen(publishOffer), { sources: { 2: 'screen' } })).type, 'publish-answer');
+  assert.equal((await b.client.next('participant-updated')).participant.screen, true);
+  const offer3 = await b.client.next('subscribe-offer');
+  const again = offer3.streams.find((s) => s.source === 'screen');
+  assert.ok(again, `the share is back: ${JSON.stringify(offer3.streams)}`);
+  assert.equal(again.mid, screenMid, 'on the m-line the first share had');
+  assert.notEqual(again.producerId, bySource.screen.producerId, 'a new producer');
+  assert.equal(sections(offer3.sdp).length - 1, 3, 'no new m-line');
+  b.client.send({ type: 'subscribe-answer', offerId: offer3.offerId, sdp: answerFor(offer3.sdp) });
+
+  // Leaving while sharing ends every track of it.
+  a.client.send({ type: 'leave' });
+  assert.equal((await b.client.next('participant-left')).id, a.id);
+  const offer4 = await b.client.next('subscribe-offer');
+  assert.deepEqual(offer4.streams, []);
+  b.client.send({ type: 'subscribe-answer', offerId: offer4.offerId, sdp: answerFor(offer4.sdp) });
+  await expectPong(b.client, 'after the last answer');
+  assert.deepEqual(b.client.queue.filter((m) => m.type === 'error'), []);
 });

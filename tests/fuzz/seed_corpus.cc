@@ -337,6 +337,9 @@ void JsonSeeds() {
             R"({"type":"ping","requestId":)" + std::string(40, '[') + std::string(40, ']') + "}");
   WriteText("signaling_json_fuzz", "object_request_id",
             R"({"type":"ping","requestId":{"a":["x","y"],"b":"\"[{"}})");
+  // A publish naming its screen share (docs/protocol.md, "Screen sharing").
+  WriteText("signaling_json_fuzz", "publish_sources",
+            R"({"type":"publish","sdp":"v=0\r\n","sources":{"0":"microphone","1":"screen"}})");
 }
 
 // --- HTTP requests as browsers send them (RFC 9112).

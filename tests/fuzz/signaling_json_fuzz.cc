@@ -1,7 +1,8 @@
 // Signaling JSON as the WebSocket session takes it (signaling/server.cc): the client-message
 // entry point (size, depth and value limits before nlohmann builds a tree; requestId and type
 // bounds), then the Conference's message handling; also the capabilities reader and fmtp
-// lines. The Conference sits on a WorkerPool that is never started, so there is no media
+// lines, and a publish's "sources" against a fixed offer (signaling/track_source.h). The
+// Conference sits on a WorkerPool that is never started, so there is no media
 // worker: a valid join is answered "server-error", and nothing may create a room or
 // participant. An input that is a JSON array is fed as a sequence of messages, each through the
 // same checks. No reply may echo an unbounded client value: every reply here is small.
@@ -21,6 +22,8 @@
 #include "signaling/client_message.h"
 #include "signaling/conference.h"
 #include "signaling/config.h"
+#include "signaling/sdp/webrtc_sdp.h"
+#include "signaling/track_source.h"
 #include "signaling/workers/worker_pool.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -111,6 +114,42 @@ void HandleOne(Conference& conference, RecordingSink& sink, const nlohmann::json
   SB_FUZZ_CHECK(sink.removed == 0);
 }
 
+// An offer with audio on mid 0, video on mid 1 and a data channel on mid 2, for "sources".
+const sb::signaling::sdp::RemoteDescription& SourcesOffer() {
+  static const auto offer = [] {
+    const std::string transport =
+        "c=IN IP4 0.0.0.0\r\na=ice-ufrag:fuzz\r\na=ice-pwd:0123456789012345678901\r\n"
+        "a=fingerprint:sha-256 AB:CD\r\na=setup:actpass\r\n";
+    auto parsed = sb::signaling::sdp::ParseRemoteDescription(
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1 2\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n" +
+        transport +
+        "a=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n" +
+        transport +
+        "a=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n"
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
+        transport + "a=mid:2\r\na=sctp-port:5000\r\n");
+    SB_FUZZ_CHECK(parsed.ok());
+    return *std::move(parsed);
+  }();
+  return offer;
+}
+
+// A publish's "sources": accepted only for the offer's audio (microphone) and video (camera,
+// screen) mids.
+void CheckSources(const nlohmann::json& message) {
+  auto sources = sb::signaling::ParsePublishSources(message, SourcesOffer());
+  if (!sources.ok()) {
+    SB_FUZZ_CHECK(message.contains("sources"));
+    return;
+  }
+  for (const auto& [mid, source] : *sources) {
+    SB_FUZZ_CHECK(mid == "0" || mid == "1");
+    SB_FUZZ_CHECK((mid == "0") == (source == sb::signaling::TrackSource::kMicrophone));
+  }
+}
+
 // Input that passed CheckJsonLimits but need not be one object.
 void FeedOtherShapes(Conference& conference, RecordingSink& sink, const std::string& text) {
   nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -152,6 +191,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Measure(parsed.message, &depth, &values);
     SB_FUZZ_CHECK(depth <= sb::signaling::kMaxJsonDepth);
     SB_FUZZ_CHECK(values <= sb::signaling::kMaxJsonValues + 1);
+    CheckSources(parsed.message);
     HandleOne(conference, sink, parsed.message);
   }
 

@@ -141,5 +141,51 @@ TEST(PublishParameters, Vp9IsForwardableAv1NotYet) {
   EXPECT_FALSE(ProducerParametersFor(m).has_value());
 }
 
+// A stopped screen share (its m-line offered a=inactive) is answered inactive with a codec,
+// port and transport kept, so the browser's transceiver stays usable for the next share; a
+// sending m-line whose produce failed is rejected.
+TEST(PublishParameters, AnswerKeepsAnInactiveMLineAndRejectsAnUnproducedOne) {
+  auto offer = sdp::ParseRemoteDescription(test_data::Read("chromium_publish_offer.sdp"));
+  ASSERT_TRUE(offer.ok());
+  ASSERT_THAT(offer->media, SizeIs(2));
+  const auto audio = ProducerParametersFor(offer->media[0]);
+  ASSERT_TRUE(audio.has_value());
+  offer->media[1].direction = "inactive";
+  auto produced_audio = [&](const std::string& mid) -> const rtp::RtpParameters* {
+    return mid == "0" ? &*audio : nullptr;
+  };
+  auto media = PublishAnswerMedia(*offer, produced_audio);
+  ASSERT_THAT(media, SizeIs(2));
+  EXPECT_EQ(media[0].direction, "recvonly");
+  EXPECT_FALSE(media[0].rejected);
+  EXPECT_EQ(media[1].mid, "1");
+  EXPECT_EQ(media[1].direction, "inactive");
+  EXPECT_FALSE(media[1].rejected);
+  ASSERT_FALSE(media[1].rtp.codecs.empty());
+  EXPECT_EQ(media[1].rtp.codecs[0].mime_type, "video/VP8");
+
+  sdp::LocalTransport transport;
+  transport.ice_ufrag = "abcd";
+  transport.ice_pwd = "0123456789012345678901";
+  transport.fingerprints = {{"sha-256", "AB:CD"}};
+  auto answer = sdp::ParseRemoteDescription(sdp::BuildAnswer(*offer, transport, media, 1));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  ASSERT_THAT(answer->media, SizeIs(2));
+  EXPECT_FALSE(answer->media[1].rejected) << "port kept";
+  EXPECT_EQ(answer->media[1].direction, "inactive");
+  EXPECT_THAT(answer->bundle_mids, ElementsAre("0", "1"));
+
+  // Sending, but nothing was produced (no forwardable codec, or the worker refused): rejected.
+  offer->media[1].direction = "sendonly";
+  media = PublishAnswerMedia(*offer, produced_audio);
+  EXPECT_TRUE(media[1].rejected);
+  // Inactive with no codec we forward: nothing to keep it with.
+  offer->media[1].direction = "inactive";
+  std::erase_if(offer->media[1].rtp.codecs,
+                [](const auto& c) { return c.mime_type != "video/AV1"; });
+  media = PublishAnswerMedia(*offer, produced_audio);
+  EXPECT_TRUE(media[1].rejected);
+}
+
 }  // namespace
 }  // namespace sb::signaling

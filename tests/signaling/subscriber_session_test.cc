@@ -160,6 +160,42 @@ TEST(SubscriberSession, NegotiatedInactiveMlineIsReusedBySameKindOnly) {
   EXPECT_FALSE(s.ReserveMid(kAudio) == "0");  // taken now
 }
 
+// A screen share is a second video track of its publisher: the offer's streams say which one
+// is the screen, and when the share stops its m-line goes to the next video track, whatever
+// its source.
+TEST(SubscriberSession, StreamsCarryTheSourceAndAStoppedShareFreesItsMline) {
+  SubscriberSession s(64);
+  AddTrack(s, "cam", kVideo);
+  auto mid = s.ReserveMid(kVideo);
+  ASSERT_TRUE(mid.has_value());
+  SubscriberSession::Track screen = MakeTrack("screen", kVideo);
+  screen.publisher_id = "pub-cam";  // the same participant
+  screen.source = TrackSource::kScreen;
+  s.Attach(*mid, screen);
+  SubscriberSession::Offer offer = Negotiate(s);
+  ASSERT_EQ(offer.streams.size(), 2u);
+  EXPECT_EQ(offer.streams[0].source, TrackSource::kCamera);
+  EXPECT_EQ(offer.streams[1].source, TrackSource::kScreen);
+  EXPECT_EQ(offer.streams[1].publisher_id, offer.streams[0].publisher_id);
+  ASSERT_NE(s.TrackOf("screen"), nullptr);
+  EXPECT_EQ(s.TrackOf("screen")->source, TrackSource::kScreen);
+  EXPECT_EQ(s.TrackOf("nothing"), nullptr);
+
+  ASSERT_TRUE(s.EndProducers({"screen"}));
+  offer = Negotiate(s);
+  EXPECT_THAT(Directions(offer), ElementsAre("0:sendonly", "1:inactive"));
+  EXPECT_EQ(s.TrackOf("screen"), nullptr);
+  // Shared again: a new producer on the same m-line.
+  EXPECT_EQ(s.ReserveMid(kVideo), *mid);
+  screen.producer_id = "screen2";
+  screen.consumer_id = "c-screen2";
+  s.Attach(*mid, screen);
+  offer = Negotiate(s);
+  ASSERT_EQ(offer.streams.size(), 2u);
+  EXPECT_EQ(offer.streams[1].producer_id, "screen2");
+  EXPECT_EQ(offer.streams[1].source, TrackSource::kScreen);
+}
+
 TEST(SubscriberSession, EveryoneLeftThenANewcomerReusesTheBundleTag) {
   SubscriberSession s(64);
   AddTrack(s, "a1", kAudio);

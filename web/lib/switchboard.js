@@ -40,7 +40,19 @@
  *                            with the server's transport-cc feedback (in about 10 s); until
  *                            then it sends only the layers that fit: cap each layer's
  *                            maxBitrate to have them all from the start.
- *   setEncodingActive(rid, active)  start or stop sending one simulcast layer of the video.
+ *   shareScreen(track, {videoCodec, maxBitrate})  send `track` (a video track, e.g. from
+ *                            navigator.mediaDevices.getDisplayMedia) as this participant's screen
+ *                            share: a second video track beside the camera, on its own m-line,
+ *                            marked `screen` in the publish (`sources`). Every other participant
+ *                            receives it as a track with source 'screen', served before any
+ *                            camera when its bandwidth is short. Calling it while sharing
+ *                            replaces the shared track. maxBitrate caps its encoding (bit/s).
+ *                            When the track ends (the browser's own "stop sharing"), the share
+ *                            stops by itself and 'screen-share-ended' is emitted.
+ *   stopScreenShare()        stop sending the screen share (the others' tracks end); the track
+ *                            itself is not stopped (the caller owns it). Sharing again later
+ *                            reuses the same m-line.
+ *   setEncodingActive(rid, active)  start or stop sending one simulcast layer of the camera.
  *   setSubscription(producerId, {maxLayer, paused, pinned})  this client's preference for one track it
  *                            receives (the protocol's `subscription`; the server keeps it while
  *                            that producer lives). maxLayer: the highest simulcast layer wanted
@@ -55,12 +67,14 @@
  *                            connected; the server's refusal (`unknown-track` for a producerId
  *                            not offered to us, `bad-message`) comes as an 'error' event with
  *                            inReplyTo 'subscription'.
- *   producerIdOf(participantId, kind = 'video')  the producerId of that participant's live track
- *                            of that kind as we receive it (from the latest subscribe-offer's
- *                            `streams`), or null. A republished track gets a new producerId
- *                            (a new 'track' event carries it).
- *   remoteTracks()           [{ participantId, kind, producerId, mid, track }] for every live
- *                            remote track.
+ *   producerIdOf(participantId, kind = 'video', source)  the producerId of that participant's
+ *                            live track of that kind and source (default: 'microphone' for
+ *                            audio, 'camera' for video; 'screen' for its screen share) as we
+ *                            receive it (from the latest subscribe-offer's `streams`), or null.
+ *                            A republished track gets a new producerId (a new 'track' event
+ *                            carries it).
+ *   remoteTracks()           [{ participantId, kind, source, producerId, mid, track }] for every
+ *                            live remote track.
  *   setMuted(kind, muted)    'audio' | 'video': disables the local track and tells the server.
  *   restartIce()             ICE restart on both connections (new credentials, DTLS kept);
  *                            done by itself when a connection's ICE fails or stays
@@ -73,17 +87,20 @@
  *                            uses, { state, local: { candidateType ('host' | 'srflx' | 'prflx'
  *                            | 'relay'), protocol, relayProtocol, address, port, url }, remote:
  *                            { candidateType, protocol, address, port } }, or null.
- *   getReceiverStats()       [{ participantId, kind, mid, producerId, mimeType, framesDecoded,
+ *   getReceiverStats()       [{ participantId, kind, source, mid, producerId, mimeType, framesDecoded,
  *                              frameWidth, frameHeight,
  *                              packetsReceived, packetsLost, bytesReceived, jitter,
  *                              totalSamplesReceived, concealedSamples, freezeCount, nackCount }]
  *                            per track.
- *   getSenderStats()         [{ kind, rid, packetsSent, bytesSent, framesSent, frameWidth,
- *                              frameHeight }] per sent stream (one per layer with simulcast).
+ *   getSenderStats()         [{ kind, source, rid, packetsSent, bytesSent, framesSent,
+ *                              frameWidth, frameHeight }] per sent stream (one per layer with
+ *                              simulcast); source 'screen' for the screen share.
  *
  * Properties: id (own participant id or null), room, participants (Map id -> participant
- * object as in the protocol), localStream, remoteStreams (Map participantId -> MediaStream
- * holding that participant's live remote tracks), connected, resumeToken (while in a room).
+ * object as in the protocol; `screen` true while it shares its screen), localStream,
+ * remoteStreams (Map participantId -> MediaStream holding that participant's live microphone
+ * and camera tracks), screenStreams (Map participantId -> MediaStream holding its screen
+ * share), screenTrack (the track we share, or null), connected, resumeToken (while in a room).
  *
  * Reconnection: when the WebSocket breaks while in a room (no close from either side, or no
  * pong to a heartbeat within HEARTBEAT_TIMEOUT_MS) the media connections stay up and the
@@ -102,10 +119,14 @@
  *                          (and those at or under it started)
  *   'active-speaker'       { participantId }   the room's dominant speaker changed (also once
  *                          after 'joined' when someone already spoke; `activeSpeaker` holds it)
- *   'track'                { participantId, kind, track, stream, mid, producerId }
- *                          stream: remoteStreams entry; producerId: for setSubscription (null
- *                          when the server's offer did not list the track's stream)
- *   'track-ended'          { participantId, kind, track, stream, mid, producerId }
+ *   'track'                { participantId, kind, source, track, stream, mid, producerId }
+ *                          source: 'microphone' | 'camera' | 'screen'; stream: the
+ *                          remoteStreams entry (screenStreams for a screen share); producerId:
+ *                          for setSubscription (null when the server's offer did not list the
+ *                          track's stream)
+ *   'track-ended'          { participantId, kind, source, track, stream, mid, producerId }
+ *   'screen-share-ended'   { track }   our shared track ended (the browser's "stop sharing"):
+ *                          the share was stopped
  *   'room-closed'          { room, reason }
  *   'reconnecting'         { room }   the WebSocket broke; media continues meanwhile
  *   'resumed'              { room, id, participants }
@@ -144,6 +165,11 @@ function preferCodec(transceiver, subtype) {
   transceiver.setCodecPreferences([...first, ...rest]);
 }
 
+// What a track is when the server's offer does not say: its kind's usual source.
+function defaultSource(kind) {
+  return kind === 'audio' ? 'microphone' : 'camera';
+}
+
 export class SwitchboardError extends Error {
   constructor(code, message, inReplyTo) {
     super(message || code);
@@ -166,6 +192,10 @@ export class SwitchboardClient extends EventTarget {
     this.participants = new Map();
     this.localStream = null;
     this.remoteStreams = new Map();
+    this.screenStreams = new Map();
+    this.screenTrack = null;
+    this._screenTransceiver = null; // our screen share's, kept (inactive) between shares
+    this._screenEnded = null; // the shared track's 'ended' listener
     this._ws = null;
     this._nextRequestId = 1;
     this._pending = new Map(); // requestId -> { resolve, reject, timer }
@@ -173,7 +203,7 @@ export class SwitchboardClient extends EventTarget {
     this._pubChain = Promise.resolve();
     this._subPc = null;
     this._subChain = Promise.resolve();
-    this._remote = new Map(); // mid -> { participantId, kind, producerId, key, track, mid }
+    this._remote = new Map(); // mid -> { participantId, kind, source, producerId, key, track, mid }
     this._msidByTrack = new Map(); // track.id -> msid stream id, from ontrack
     this._url = null;
     this.resumeToken = null;
@@ -283,12 +313,8 @@ export class SwitchboardClient extends EventTarget {
     if (!this._pubPc) return Promise.resolve();
     this._emit('ice-restart', { connection });
     const run = async () => {
-      const pc = this._pubPc;
-      if (!pc) return;
-      const offer = await pc.createOffer({ iceRestart: true });
-      await pc.setLocalDescription(offer);
-      const reply = await this._requestAcrossReconnect({ type: 'publish', sdp: pc.localDescription.sdp });
-      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+      if (!this._pubPc) return;
+      await this._negotiatePublish({ iceRestart: true });
     };
     const result = this._pubChain.then(run);
     this._pubChain = result.catch(() => {});
@@ -412,19 +438,47 @@ export class SwitchboardClient extends EventTarget {
     }
   }
 
+  _publishingPc() {
+    if (!this._pubPc) {
+      this._pubPc = new RTCPeerConnection(this._pcConfig());
+      this._watchIce(this._pubPc, 'publish');
+    }
+    return this._pubPc;
+  }
+
+  // The microphone's or camera's transceiver (not the screen share's).
+  _mainTransceiver(kind) {
+    return this._pubPc?.getTransceivers().find(
+      (t) => t !== this._screenTransceiver && t.receiver.track.kind === kind,
+    );
+  }
+
+  // Offers the publishing connection's state and applies the server's answer. The offer says
+  // which m-line is the screen share (`sources`), every time: the server reads it for a track
+  // that starts.
+  async _negotiatePublish(options) {
+    const pc = this._pubPc;
+    const offer = await pc.createOffer(options);
+    await pc.setLocalDescription(offer);
+    const message = { type: 'publish', sdp: pc.localDescription.sdp };
+    const screenMid = this._screenTransceiver?.mid;
+    if (screenMid != null && this._screenTransceiver.direction === 'sendonly') {
+      message.sources = { [screenMid]: 'screen' };
+    }
+    // ICE-lite server: no need to wait for gathering, it ignores our candidates anyway.
+    const reply = await this._requestAcrossReconnect(message);
+    await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+  }
+
   /** Publishes (or republishes) the tracks of `stream` on the publishing connection. */
   publish(stream, { videoCodec, videoEncodings } = {}) {
     const run = async () => {
       this.localStream = stream;
-      if (!this._pubPc) {
-        this._pubPc = new RTCPeerConnection(this._pcConfig());
-        this._watchIce(this._pubPc, 'publish');
-      }
-      const pc = this._pubPc;
+      const pc = this._publishingPc();
       let changed = false;
       for (const track of stream.getTracks()) {
         // A transceiver of that kind that we already negotiated: swap the track in place.
-        const existing = pc.getTransceivers().find((t) => t.receiver.track.kind === track.kind);
+        const existing = this._mainTransceiver(track.kind);
         if (existing) {
           if (existing.sender.track !== track) await existing.sender.replaceTrack(track);
         } else {
@@ -438,21 +492,81 @@ export class SwitchboardClient extends EventTarget {
         }
       }
       if (!changed) return;
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      // ICE-lite server: no need to wait for gathering, it ignores our candidates anyway.
-      const reply = await this._requestAcrossReconnect({ type: 'publish', sdp: pc.localDescription.sdp });
-      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+      await this._negotiatePublish();
     };
     const result = this._pubChain.then(run);
     this._pubChain = result.catch(() => {});
     return result;
   }
 
+  /** Sends `track` as our screen share: see the header comment. */
+  shareScreen(track, { videoCodec, maxBitrate } = {}) {
+    if (!track || track.kind !== 'video') {
+      return Promise.reject(new TypeError('shareScreen: a video track is needed'));
+    }
+    if (!this.id) return Promise.reject(new SwitchboardError('not-joined', 'not in a room', 'publish'));
+    this._watchScreenTrack(track);
+    const run = async () => {
+      if (this.screenTrack !== track) return; // stopped or replaced before its turn
+      const pc = this._publishingPc();
+      let transceiver = this._screenTransceiver;
+      if (transceiver && transceiver.currentDirection !== 'stopped') {
+        // The m-line of an earlier share, kept inactive: the same one again.
+        await transceiver.sender.replaceTrack(track);
+        transceiver.direction = 'sendonly';
+      } else {
+        const init = { direction: 'sendonly', streams: [new MediaStream([track])] };
+        if (maxBitrate) init.sendEncodings = [{ maxBitrate }];
+        transceiver = pc.addTransceiver(track, init);
+        if (videoCodec) preferCodec(transceiver, videoCodec);
+        this._screenTransceiver = transceiver;
+      }
+      await this._negotiatePublish();
+    };
+    const result = this._pubChain.then(run);
+    this._pubChain = result.catch(() => {});
+    return result;
+  }
+
+  /** Stops sending our screen share (see the header comment). */
+  stopScreenShare() {
+    this._watchScreenTrack(null);
+    const run = async () => {
+      const transceiver = this._screenTransceiver;
+      if (!transceiver || transceiver.direction !== 'sendonly' || !this._pubPc) return;
+      if (this.screenTrack) return; // shared again meanwhile: that share's turn replaces it
+      // The m-line stays, inactive: the server closes the share's producer, every subscriber's
+      // track of it ends, and the next share goes out on it again.
+      transceiver.direction = 'inactive';
+      await transceiver.sender.replaceTrack(null);
+      await this._negotiatePublish();
+    };
+    const result = this._pubChain.then(run);
+    this._pubChain = result.catch(() => {});
+    return result;
+  }
+
+  // Follows the shared track: when it ends (the browser's own "stop sharing" button, a closed
+  // window) the share stops.
+  _watchScreenTrack(track) {
+    if (this.screenTrack && this._screenEnded) {
+      this.screenTrack.removeEventListener('ended', this._screenEnded);
+    }
+    this.screenTrack = track;
+    this._screenEnded = null;
+    if (!track) return;
+    this._screenEnded = () => {
+      if (this.screenTrack !== track) return;
+      this.stopScreenShare().catch(() => {});
+      this._emit('screen-share-ended', { track });
+    };
+    track.addEventListener('ended', this._screenEnded);
+  }
+
   /** Starts or stops sending the simulcast layer `rid` of the published video. */
   async setEncodingActive(rid, active) {
-    const sender = this._pubPc?.getSenders().find((s) => s.track?.kind === 'video');
-    if (!sender) throw new Error('no video is published');
+    const sender = this._mainTransceiver('video')?.sender;
+    if (!sender?.track) throw new Error('no video is published');
     const params = sender.getParameters();
     const encoding = params.encodings?.find((e) => e.rid === rid);
     if (!encoding) throw new Error(`the published video has no layer '${rid}'`);
@@ -507,10 +621,12 @@ export class SwitchboardClient extends EventTarget {
     this._send(message);
   }
 
-  /** The producerId of `participantId`'s live `kind` track as we receive it, or null. */
-  producerIdOf(participantId, kind = 'video') {
+  /** The producerId of `participantId`'s live `kind` track from `source`, or null. */
+  producerIdOf(participantId, kind = 'video', source = defaultSource(kind)) {
     for (const rec of this._remote.values()) {
-      if (rec.participantId === participantId && rec.kind === kind) return rec.producerId;
+      if (rec.participantId === participantId && rec.kind === kind && rec.source === source) {
+        return rec.producerId;
+      }
     }
     return null;
   }
@@ -594,7 +710,8 @@ export class SwitchboardClient extends EventTarget {
       for (const s of report.values()) {
         if (s.type !== 'inbound-rtp') continue;
         out.push({
-          participantId: rec.participantId, kind: rec.kind, mid: rec.mid, producerId: rec.producerId,
+          participantId: rec.participantId, kind: rec.kind, source: rec.source, mid: rec.mid,
+          producerId: rec.producerId,
           mimeType: report.get(s.codecId)?.mimeType,
           framesDecoded: s.framesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight,
           packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
@@ -615,7 +732,8 @@ export class SwitchboardClient extends EventTarget {
       const report = await sender.getStats();
       for (const s of report.values()) {
         if (s.type !== 'outbound-rtp') continue;
-        out.push({ kind: sender.track.kind, rid: s.rid, packetsSent: s.packetsSent,
+        const source = sender === this._screenTransceiver?.sender ? 'screen' : defaultSource(sender.track.kind);
+        out.push({ kind: sender.track.kind, source, rid: s.rid, packetsSent: s.packetsSent,
           bytesSent: s.bytesSent, framesSent: s.framesSent, frameWidth: s.frameWidth,
           frameHeight: s.frameHeight });
       }
@@ -803,9 +921,10 @@ export class SwitchboardClient extends EventTarget {
       const info = byMid.get(t.mid);
       const participantId = info?.participantId ?? this._msidByTrack.get(track.id);
       if (!participantId) continue;
+      const kind = info?.kind ?? track.kind;
       receiving.set(t.mid, {
-        mid: t.mid, track, participantId,
-        kind: info?.kind ?? track.kind,
+        mid: t.mid, track, participantId, kind,
+        source: info?.source ?? defaultSource(kind),
         producerId: info?.producerId ?? null,
         // What tells one track on this mid from the next (a mid is reused).
         key: info?.producerId ?? track.id,
@@ -824,10 +943,12 @@ export class SwitchboardClient extends EventTarget {
       // not bring back the tracks of someone who is gone.
       if (!this.participants.has(rec.participantId)) continue;
       this._remote.set(mid, rec);
-      let stream = this.remoteStreams.get(rec.participantId);
+      // A screen share has a stream of its own: the app shows it apart from the camera.
+      const streams = this._streamsOf(rec);
+      let stream = streams.get(rec.participantId);
       if (!stream) {
         stream = new MediaStream();
-        this.remoteStreams.set(rec.participantId, stream);
+        streams.set(rec.participantId, stream);
       }
       for (const old of stream.getTracks()) {
         if (old.kind === rec.kind && old !== rec.track) stream.removeTrack(old);
@@ -841,18 +962,23 @@ export class SwitchboardClient extends EventTarget {
     const rec = this._remote.get(mid);
     if (!rec) return;
     this._remote.delete(mid);
-    const stream = this.remoteStreams.get(rec.participantId);
+    const streams = this._streamsOf(rec);
+    const stream = streams.get(rec.participantId);
     if (stream) {
       stream.removeTrack(rec.track);
-      if (stream.getTracks().length === 0) this.remoteStreams.delete(rec.participantId);
+      if (stream.getTracks().length === 0) streams.delete(rec.participantId);
     }
     this._emit('track-ended', { ...this._public(rec), stream: stream ?? null });
   }
 
+  _streamsOf(rec) {
+    return rec.source === 'screen' ? this.screenStreams : this.remoteStreams;
+  }
+
   _public(rec) {
     return {
-      participantId: rec.participantId, kind: rec.kind, track: rec.track, mid: rec.mid,
-      producerId: rec.producerId,
+      participantId: rec.participantId, kind: rec.kind, source: rec.source, track: rec.track,
+      mid: rec.mid, producerId: rec.producerId,
     };
   }
 
@@ -864,10 +990,13 @@ export class SwitchboardClient extends EventTarget {
     this._subPc?.close();
     this._pubPc = null;
     this._subPc = null;
+    this._screenTransceiver = null;
+    this._watchScreenTrack(null);
     this._pubChain = Promise.resolve();
     this._subChain = Promise.resolve();
     this._msidByTrack.clear();
     this.remoteStreams.clear();
+    this.screenStreams.clear();
   }
 
   _emit(type, detail) {
