@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "worker/fbs/message_builder.h"
 #include "worker/fbs/rtp_parameters_convert.h"
@@ -169,6 +170,20 @@ std::vector<std::string> RouterHandler::RouterIds() const {
   return ids;
 }
 
+transport::WebRtcServer* RouterHandler::ServerFor(const std::string& ip, uint16_t port) {
+  const std::string key = absl::StrCat(ip, "|", port);
+  auto it = servers_.find(key);
+  if (it != servers_.end()) return it->second.get();
+  auto server = transport::WebRtcServer::Create(loop_, {.listen_ip = ip, .tcp_port = port});
+  if (!server.ok()) {
+    // Remembered as absent: a port someone else holds is not retried for every transport.
+    SB_LOG_WARN("worker", "no ICE-TCP: {}", server.status().ToString());
+    servers_[key] = nullptr;
+    return nullptr;
+  }
+  return (servers_[key] = *std::move(server)).get();
+}
+
 router::Router* RouterHandler::RouterWithTransport(const std::string& id) const {
   for (const auto& [rid, r] : routers_) {
     if (r->FindTransport(id)) return r.get();
@@ -276,6 +291,7 @@ void RouterHandler::HandleRouterRequest(const fbs::Request& request, router::Rou
   if (options.port_min == 0 || options.port_min > options.port_max) {
     return respond.Error(ipc::error::kInvalidArgument, "bad port range");
   }
+  if (body->ice_tcp()) options.server = ServerFor(options.listen_ip, body->ice_tcp_port());
   auto transport = router->CreateWebRtcTransport(body->transport_id()->str(), options);
   if (!transport.ok()) return respond.Error(transport.status());
   auto info = BuildTransportInfo(fbb, **transport);
