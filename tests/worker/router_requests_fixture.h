@@ -262,14 +262,16 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
       return std::make_pair(fbs::RequestBody::CreateRouterRequest, body.Union());
     });
   }
-  Reply CreateTransport(const std::string& router_id, const std::string& id) {
-    return Call(fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, router_id,
-                [&](flatbuffers::FlatBufferBuilder& fbb) {
-                  auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
-                      fbb, id.c_str(), "127.0.0.1", nullptr, kPortMin, kPortMax);
-                  return std::make_pair(fbs::RequestBody::CreateWebRtcTransportRequest,
-                                        body.Union());
-                });
+  // `ice_tcp`: the worker's ICE-TCP listener on `ice_tcp_port` (0: a free one) as well.
+  Reply CreateTransport(const std::string& router_id, const std::string& id, bool ice_tcp = false,
+                        uint16_t ice_tcp_port = 0) {
+    return Call(
+        fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, router_id,
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+          auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
+              fbb, id.c_str(), "127.0.0.1", nullptr, kPortMin, kPortMax, ice_tcp, ice_tcp_port);
+          return std::make_pair(fbs::RequestBody::CreateWebRtcTransportRequest, body.Union());
+        });
   }
   // `fingerprints` are the remote (browser) side's; the browser is the DTLS client.
   Reply Connect(const std::string& transport_id,
