@@ -139,6 +139,11 @@ flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBu
     b.add_probe_clusters(bandwidth->counters().probe_clusters);
     b.add_probe_packets(bandwidth->counters().probe_packets);
   }
+  b.add_tcp_connections(s.tcp_connections);
+  b.add_tcp_auth_failed(s.tcp_auth_failed);
+  b.add_tcp_evicted(s.tcp_evicted);
+  b.add_tcp_send_drops(s.tcp_send_drops);
+  b.add_selected_tcp(webrtc.selected_tcp());
   b.add_dtls_renegotiations_refused(dtls.renegotiations_refused);
   b.add_dtls_fingerprint_mismatches(dtls.fingerprint_mismatches);
   b.add_srtp_no_keys(s.srtp_no_keys);

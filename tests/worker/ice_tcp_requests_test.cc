@@ -116,7 +116,10 @@ TEST_F(RouterRequestsTest, IceTcpChecksReachTheirTransportOnTheSharedPort) {
     ASSERT_TRUE(response.ok()) << response.status();
     EXPECT_EQ(response->message_class(), transport::StunClass::kSuccessResponse);
     EXPECT_TRUE(response->CheckIntegrity(std::string_view(info->pwd)));
-    EXPECT_EQ(Call(fbs::Method::TRANSPORT_GET_STATS, id).ice_state, fbs::IceState::COMPLETED);
+    Reply stats = Call(fbs::Method::TRANSPORT_GET_STATS, id);
+    EXPECT_EQ(stats.ice_state, fbs::IceState::COMPLETED);
+    EXPECT_EQ(stats.counters["tcp_connections"], 1u);
+    EXPECT_EQ(stats.counters["selected_tcp"], 1u);
   }
   // Those connections are closed: their transports have no path left.
   fbs::IceState state = fbs::IceState::COMPLETED;
@@ -130,6 +133,12 @@ TEST_F(RouterRequestsTest, IceTcpChecksReachTheirTransportOnTheSharedPort) {
   ASSERT_TRUE(stranger.SendFrame(Check(udp_only.ufrag + ":browser", udp_only.pwd)));
   EXPECT_FALSE(stranger.ReadFrame().has_value());
   EXPECT_TRUE(stranger.closed());
+  // Right ufrag, wrong password: handed to the transport, refused by ICE, closed and counted.
+  TcpClient wrong(ta->port);
+  ASSERT_TRUE(wrong.SendFrame(Check(b.ufrag + ":browser", "not-the-password-0123456789")));
+  EXPECT_FALSE(wrong.ReadFrame().has_value());
+  EXPECT_TRUE(wrong.closed());
+  EXPECT_EQ(Call(fbs::Method::TRANSPORT_GET_STATS, "b").counters["tcp_auth_failed"], 1u);
   TcpClient garbage(ta->port);
   ASSERT_TRUE(garbage.Send({0xFF, 0xFF, 'x', 'y'}));
   EXPECT_FALSE(garbage.ReadFrame().has_value());
