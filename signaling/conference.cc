@@ -382,9 +382,10 @@ void Conference::CreateTransports(uint64_t room_instance, const std::string& par
   auto failed = std::make_shared<bool>(false);
   for (TransportSide* side : {&p->send, &p->recv}) {
     const bool is_send = side == &p->send;
-    WorkerOf(*room)->Request(
+    WorkerProcess* worker = WorkerOf(*room);
+    worker->Request(
         fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, room->router_id,
-        CreateTransportBody(side->id, config_),
+        CreateTransportBody(side->id, config_, worker->worker_id()),
         [this, participant_id, is_send, pending, failed](const fbs::Response* response) {
           Participant* p = FindParticipant(participant_id);
           if (!p) return;

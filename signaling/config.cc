@@ -164,6 +164,14 @@ const std::vector<Option>& Options() {
        [](Config& c, absl::string_view v) { return ParseIp(v, &c.announced_ip); }},
       {"rtc-ports", "MIN-MAX", "UDP port range for media (default 40000-49999)",
        [](Config& c, absl::string_view v) { return ParsePortRange(v, c); }},
+      {"ice-tcp", "",
+       "offer ICE over TCP for clients whose UDP is blocked (default on; --ice-tcp=false: UDP "
+       "only)",
+       [](Config& c, absl::string_view v) { return ParseBool(v, &c.ice_tcp); }, true},
+      {"ice-tcp-port", "N",
+       "TCP port of worker 0 for ICE-TCP; worker i listens on N+i (default 50000; 0: each worker "
+       "a free one)",
+       [](Config& c, absl::string_view v) { return ParsePort(v, &c.ice_tcp_port, true); }},
       {"workers", "N", "media worker processes (default: one per core)",
        [](Config& c, absl::string_view v) { return ParseInt(v, 1, 256, &c.workers); }},
       {"room-capacity", "N", "participants per room (default 16)",

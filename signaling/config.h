@@ -18,6 +18,10 @@ struct Config {
   std::string announced_ip;                 // empty: announce rtc_listen_ip
   uint16_t rtc_port_min = 40000;
   uint16_t rtc_port_max = 49999;
+  // ICE-TCP (RFC 6544) for clients whose UDP is blocked: worker i listens on TCP
+  // ice_tcp_port + i (0: each worker a free port) and offers a passive TCP candidate.
+  bool ice_tcp = true;
+  uint16_t ice_tcp_port = 50000;
   int workers = 0;  // 0: one per core
   int room_capacity = 16;
   // Last-N: each subscriber gets the video of at most this many others, the most recent

@@ -15,11 +15,16 @@ WorkerProcess::BuildBodyFn CreateRouterBody(const std::string& router_id) {
 }
 
 WorkerProcess::BuildBodyFn CreateTransportBody(const std::string& transport_id,
-                                               const Config& config) {
-  return [transport_id, config](flatbuffers::FlatBufferBuilder& fbb) -> Body {
+                                               const Config& config, int worker_id) {
+  // Worker i's ICE-TCP port is the base + i; 0 stays 0 (the worker picks a free one). A base so
+  // high that base + i overflows leaves that worker without ICE-TCP rather than wrapping.
+  const int tcp_port = config.ice_tcp_port == 0 ? 0 : config.ice_tcp_port + worker_id;
+  const bool ice_tcp = config.ice_tcp && tcp_port <= 65535;
+  return [transport_id, config, ice_tcp, tcp_port](flatbuffers::FlatBufferBuilder& fbb) -> Body {
     auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
         fbb, transport_id.c_str(), config.rtc_listen_ip.c_str(), config.announced_ip.c_str(),
-        config.rtc_port_min, config.rtc_port_max);
+        config.rtc_port_min, config.rtc_port_max, ice_tcp,
+        static_cast<uint16_t>(ice_tcp ? tcp_port : 0));
     return {fbs::RequestBody::CreateWebRtcTransportRequest, body.Union()};
   };
 }

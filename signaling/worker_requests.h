@@ -14,8 +14,9 @@
 namespace sb::signaling {
 
 WorkerProcess::BuildBodyFn CreateRouterBody(const std::string& router_id);
+// `worker_id` picks the worker's ICE-TCP port (config.ice_tcp_port + worker_id).
 WorkerProcess::BuildBodyFn CreateTransportBody(const std::string& transport_id,
-                                               const Config& config);
+                                               const Config& config, int worker_id);
 // `remote_setup` is the peer's a=setup value (actpass, active, passive).
 WorkerProcess::BuildBodyFn ConnectBody(const std::vector<sdp::Fingerprint>& fingerprints,
                                        const std::string& remote_setup);

@@ -269,6 +269,37 @@ void IceServer::SetState(IceState state) {
   if (listener_ != nullptr) listener_->OnIceStateChange(state);
 }
 
+void IceServer::RemoveTuple(const sockaddr* address) {
+  if (state_ == IceState::kClosed) return;
+  int index = -1;
+  for (size_t i = 0; i < tuples_.size(); ++i) {
+    if (SameAddress(reinterpret_cast<const sockaddr*>(&tuples_[i]), address)) {
+      index = static_cast<int>(i);
+      break;
+    }
+  }
+  if (index < 0) return;
+  tuples_.erase(tuples_.begin() + index);
+  if (selected_ != index) {
+    if (selected_ > index) --selected_;
+    return;
+  }
+  nominated_ = false;
+  if (tuples_.empty()) {
+    selected_ = -1;
+    SB_LOG_INFO("ice", "selected tuple {} gone, none left", AddressToString(address));
+    SetState(IceState::kDisconnected);
+    if (listener_ != nullptr) listener_->OnIceSelectedTuple(nullptr);
+    return;
+  }
+  selected_ = static_cast<int>(tuples_.size()) - 1;
+  const sockaddr* next = reinterpret_cast<const sockaddr*>(&tuples_.back());
+  SB_LOG_INFO("ice", "selected tuple {} gone, now {}", AddressToString(address),
+              AddressToString(next));
+  if (state_ != IceState::kConnected) SetState(IceState::kConnected);
+  if (listener_ != nullptr) listener_->OnIceSelectedTuple(next);
+}
+
 bool IceServer::IsValidTuple(const sockaddr* address) const {
   for (const auto& tuple : tuples_) {
     if (SameAddress(reinterpret_cast<const sockaddr*>(&tuple), address)) return true;

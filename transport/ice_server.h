@@ -58,6 +58,8 @@ class IceServer {
   // Local credentials, random from a CSPRNG: 16 and 32 characters of the ice-char set.
   const std::string& ufrag() const { return ufrag_; }
   const std::string& pwd() const { return pwd_; }
+  // The ufrag in use before the last restart while it is still accepted; empty otherwise.
+  const std::string& previous_ufrag() const { return previous_ufrag_; }
 
   // ICE restart (RFC 8445 section 9): fresh local credentials from the same generator. Checks
   // with the credentials in use before are still answered (with their password) until the first
@@ -71,6 +73,10 @@ class IceServer {
   void ProcessStunPacket(const uint8_t* data, size_t len, const sockaddr* from);
   // True if a valid check came from this address (non-STUN packets are accepted only then).
   bool IsValidTuple(const sockaddr* address) const;
+  // Forgets a validated tuple whose path is gone (an ICE-TCP connection closed). If it was the
+  // selected one, the most recently validated other tuple is selected (nomination is reset);
+  // with none left the state becomes kDisconnected and the selected tuple is cleared.
+  void RemoveTuple(const sockaddr* address);
   // Where to send: the nominated tuple, else the most recently validated one; nullptr if none.
   const sockaddr* selected_tuple() const;
   IceState state() const { return state_; }

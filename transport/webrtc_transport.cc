@@ -2,6 +2,9 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
@@ -17,6 +20,11 @@ constexpr uint8_t kRtcpPtMin = 192;
 constexpr uint8_t kRtcpPtMax = 223;
 // RFC 8445 5.1.2.1 host priority for component 1: 2^24*126 + 2^8*65535 + 255.
 constexpr uint32_t kHostCandidatePriority = (126u << 24) | (65535u << 8) | 255u;
+// RFC 6544 4.2: a TCP candidate's local preference is 2^13 * direction-pref + other-pref, with
+// direction-pref 4 for a passive host candidate; other-pref at its top (8191). That is below the
+// UDP candidate's 65535, so a peer that can use UDP prefers it (pair priority, RFC 8445 6.1.2.3).
+constexpr uint32_t kTcpLocalPreference = (4u << 13) | 8191u;
+constexpr uint32_t kTcpHostCandidatePriority = (126u << 24) | (kTcpLocalPreference << 8) | 255u;
 
 bool IsRtcp(const uint8_t* data, size_t len) {
   return len >= 2 && data[1] >= kRtcpPtMin && data[1] <= kRtcpPtMax;
@@ -38,6 +46,7 @@ absl::StatusOr<std::unique_ptr<WebRtcTransport>> WebRtcTransport::Create(
   auto dtls = DtlsTransport::Create(loop, certificate, t.get(), options.dtls_handshake_timeout_ms);
   if (!dtls.ok()) return dtls.status();
   t->dtls_ = *std::move(dtls);
+  t->SyncRegistration();
   return t;
 }
 
@@ -50,6 +59,11 @@ void WebRtcTransport::Close() {
   dtls_->Close();  // May send close_notify through the socket.
   ice_->Close();
   socket_->Close();
+  CloseConnections();
+  if (options_.server != nullptr) {
+    for (const std::string& ufrag : registered_ufrags_) options_.server->Unregister(ufrag, this);
+  }
+  registered_ufrags_.clear();
   srtp_in_.reset();
   srtp_out_.reset();
   pending_dtls_.clear();
@@ -63,7 +77,15 @@ std::vector<IceCandidate> WebRtcTransport::candidates() const {
   c.protocol = "udp";
   c.port = socket_->local_port();
   c.type = "host";
-  return {c};
+  std::vector<IceCandidate> out = {c};
+  if (options_.server != nullptr && options_.server->tcp_port() != 0) {
+    c.foundation = "tcpcandidate";
+    c.priority = kTcpHostCandidatePriority;
+    c.protocol = "tcp";
+    c.port = options_.server->tcp_port();
+    out.push_back(c);
+  }
+  return out;
 }
 
 std::vector<Fingerprint> WebRtcTransport::local_fingerprints() const {
@@ -89,7 +111,22 @@ absl::Status WebRtcTransport::Connect(DtlsRole remote_role,
 
 absl::Status WebRtcTransport::RestartIce() {
   if (closed_) return absl::FailedPreconditionError("transport closed");
-  return ice_->RestartIce();
+  absl::Status status = ice_->RestartIce();
+  SyncRegistration();
+  return status;
+}
+
+void WebRtcTransport::SyncRegistration() {
+  if (options_.server == nullptr || closed_) return;
+  std::vector<std::string> accepted = {ice_->ufrag()};
+  if (!ice_->previous_ufrag().empty()) accepted.push_back(ice_->previous_ufrag());
+  for (const std::string& ufrag : registered_ufrags_) {
+    if (std::find(accepted.begin(), accepted.end(), ufrag) == accepted.end()) {
+      options_.server->Unregister(ufrag, this);
+    }
+  }
+  for (const std::string& ufrag : accepted) options_.server->Register(ufrag, this);
+  registered_ufrags_ = std::move(accepted);
 }
 
 // DTLS needs somewhere to send: start once Connect() was called and ICE has a tuple.
@@ -110,6 +147,10 @@ void WebRtcTransport::MaybeStartDtls() {
 }
 
 void WebRtcTransport::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from) {
+  OnPacket(data, len, from);
+}
+
+void WebRtcTransport::OnPacket(uint8_t* data, size_t len, const sockaddr* from) {
   if (closed_ || len == 0) return;
   stats_.bytes_received += len;
   const uint8_t first = data[0];
@@ -166,9 +207,36 @@ void WebRtcTransport::OnMediaPacket(uint8_t* data, size_t len) {
   listener_->OnRtpPacket(data, len);
 }
 
+TcpConnection* WebRtcTransport::ConnectionTo(const sockaddr* to) const {
+  for (const auto& c : tcp_connections_) {
+    if (SameAddress(c->remote_address(), to)) return c.get();
+  }
+  return nullptr;
+}
+
+TcpConnection* WebRtcTransport::SelectedConnection() const {
+  if (tcp_connections_.empty()) return nullptr;
+  const sockaddr* to = ice_->selected_tuple();
+  return to == nullptr ? nullptr : ConnectionTo(to);
+}
+
+// A TCP connection's remote address is a tuple of its own: the peer's ephemeral port on an
+// active candidate. A UDP tuple with the very same address and port would be sent over TCP,
+// to the same peer, which is harmless.
+bool WebRtcTransport::SendTo(const uint8_t* data, size_t len, const sockaddr* to) {
+  if (TcpConnection* c = tcp_connections_.empty() ? nullptr : ConnectionTo(to)) {
+    if (!c->Send(data, len)) {
+      ++stats_.tcp_send_drops;
+      return false;
+    }
+    return true;
+  }
+  return socket_->Send(data, len, to);
+}
+
 bool WebRtcTransport::SendToSelected(const uint8_t* data, size_t len) {
   const sockaddr* to = ice_->selected_tuple();
-  if (to == nullptr || !socket_->Send(data, len, to)) return false;
+  if (to == nullptr || !SendTo(data, len, to)) return false;
   stats_.bytes_sent += len;
   return true;
 }
@@ -190,7 +258,7 @@ bool WebRtcTransport::SendRtcp(uint8_t* data, size_t len, size_t capacity) {
 }
 
 void WebRtcTransport::OnIceSendStun(const uint8_t* data, size_t len, const sockaddr* to) {
-  if (socket_->Send(data, len, to)) stats_.bytes_sent += len;
+  if (SendTo(data, len, to)) stats_.bytes_sent += len;
 }
 
 void WebRtcTransport::OnIceStateChange(IceState state) {
@@ -200,7 +268,66 @@ void WebRtcTransport::OnIceStateChange(IceState state) {
   MaybeStartDtls();
 }
 
-void WebRtcTransport::OnIceSelectedTuple(const sockaddr*) {}
+void WebRtcTransport::OnIceSelectedTuple(const sockaddr* tuple) {
+  // Consent lost (RFC 7675): the peer is gone from every path; idle TCP connections go too.
+  if (tuple == nullptr) CloseConnections();
+}
+
+void WebRtcTransport::OnIceTcpConnection(std::unique_ptr<TcpConnection> connection, uint8_t* data,
+                                         size_t len) {
+  if (closed_) return;
+  ++stats_.tcp_connections;
+  if (tcp_connections_.size() >= kMaxTcpConnectionsPerTransport) {
+    TcpConnection* selected = SelectedConnection();
+    auto victim = std::find_if(tcp_connections_.begin(), tcp_connections_.end(),
+                               [selected](const auto& c) { return c.get() != selected; });
+    ++stats_.tcp_evicted;
+    TcpConnection* raw = victim->get();
+    ice_->RemoveTuple(raw->remote_address());
+    RemoveConnection(raw);
+    if (closed_) return;
+  }
+  TcpConnection* raw = connection.get();
+  tcp_connections_.push_back(std::move(connection));
+  raw->Start(this);
+  SB_LOG_DEBUG("transport", "ICE-TCP connection from {}", AddressToString(raw->remote_address()));
+  OnPacket(data, len, raw->remote_address());
+  // Only a check that authenticated makes the connection a path of this transport.
+  if (!closed_ && ConnectionTo(raw->remote_address()) == raw &&
+      !ice_->IsValidTuple(raw->remote_address())) {
+    ++stats_.tcp_auth_failed;
+    RemoveConnection(raw);
+  }
+}
+
+void WebRtcTransport::OnTcpFrame(TcpConnection* connection, uint8_t* data, size_t len) {
+  OnPacket(data, len, connection->remote_address());
+}
+
+void WebRtcTransport::OnTcpClosed(TcpConnection* connection, std::string_view reason) {
+  SB_LOG_DEBUG("transport", "ICE-TCP connection from {} closed: {}",
+               AddressToString(connection->remote_address()), std::string(reason));
+  // Keep the address: ICE may call back, and the connection is destroyed below.
+  sockaddr_storage address{};
+  std::memcpy(&address, connection->remote_address(), sizeof(address));
+  RemoveConnection(connection);
+  if (!closed_) ice_->RemoveTuple(reinterpret_cast<const sockaddr*>(&address));
+}
+
+void WebRtcTransport::RemoveConnection(TcpConnection* connection) {
+  auto it = std::find_if(tcp_connections_.begin(), tcp_connections_.end(),
+                         [connection](const auto& c) { return c.get() == connection; });
+  if (it == tcp_connections_.end()) return;
+  std::unique_ptr<TcpConnection> gone = std::move(*it);
+  tcp_connections_.erase(it);
+  gone->Close();
+}
+
+void WebRtcTransport::CloseConnections() {
+  auto connections = std::move(tcp_connections_);
+  tcp_connections_.clear();
+  for (auto& c : connections) c->Close();
+}
 
 void WebRtcTransport::SendDtlsData(const uint8_t* data, size_t len) { SendToSelected(data, len); }
 
@@ -223,6 +350,7 @@ void WebRtcTransport::CloseNetwork() {
   pending_dtls_.clear();
   ice_->Close();
   socket_->Close();
+  CloseConnections();
 }
 
 void WebRtcTransport::OnDtlsConnected(SrtpProfile profile, std::vector<uint8_t> local_key_salt,

@@ -1,5 +1,6 @@
-// One WebRTC endpoint's transport: a UDP socket carrying ICE-lite, DTLS and SRTP, demultiplexed
-// by first byte (RFC 7983). It knows RTP only as far as telling RTP from RTCP (RFC 5761 4).
+// One WebRTC endpoint's transport: a UDP socket, and ICE-TCP connections handed over by the
+// worker's WebRtcServer, carrying ICE-lite, DTLS and SRTP, demultiplexed by first byte
+// (RFC 7983). It knows RTP only as far as telling RTP from RTCP (RFC 5761 4).
 #pragma once
 
 #include <sys/socket.h>
@@ -15,14 +16,22 @@
 #include "transport/dtls_transport.h"
 #include "transport/ice_server.h"
 #include "transport/srtp_session.h"
+#include "transport/tcp_connection.h"
 #include "transport/transport_types.h"
 #include "transport/udp_socket.h"
+#include "transport/webrtc_server.h"
 
 namespace sb::transport {
 
+// ICE-TCP connections one transport keeps: a browser opens one per local address it has (and
+// one more across an ICE restart). Beyond it the oldest unselected one is closed.
+inline constexpr size_t kMaxTcpConnectionsPerTransport = 4;
+
 class WebRtcTransport : public UdpSocket::Listener,
                         public IceServer::Listener,
-                        public DtlsTransport::Listener {
+                        public DtlsTransport::Listener,
+                        public WebRtcServer::Endpoint,
+                        public TcpConnection::Listener {
  public:
   class Listener {
    public:
@@ -42,6 +51,8 @@ class WebRtcTransport : public UdpSocket::Listener,
     uint16_t port_max = 49999;
     uint64_t consent_timeout_ms = kConsentTimeoutMs;
     uint64_t dtls_handshake_timeout_ms = kDtlsHandshakeTimeoutMs;
+    // The worker's shared entry (ICE-TCP); nullptr: UDP only. Not owned; outlives the transport.
+    WebRtcServer* server = nullptr;
   };
 
   // Every datagram that is not STUN and is dropped is counted once in packets_dropped and once
@@ -68,6 +79,13 @@ class WebRtcTransport : public UdpSocket::Listener,
     uint64_t srtp_replayed = 0;
     uint64_t srtp_auth_failed = 0;
     uint64_t srtp_malformed = 0;
+    // ICE-TCP: connections taken over, closed because their first check did not authenticate,
+    // closed to stay within kMaxTcpConnectionsPerTransport, and frames not sent because the
+    // connection's send queue was full (TcpConnection).
+    uint64_t tcp_connections = 0;
+    uint64_t tcp_auth_failed = 0;
+    uint64_t tcp_evicted = 0;
+    uint64_t tcp_send_drops = 0;
   };
 
   static absl::StatusOr<std::unique_ptr<WebRtcTransport>> Create(uv_loop_t* loop,
@@ -80,7 +98,8 @@ class WebRtcTransport : public UdpSocket::Listener,
 
   const std::string& ice_ufrag() const { return ice_->ufrag(); }
   const std::string& ice_pwd() const { return ice_->pwd(); }
-  // One host UDP candidate with the announced ip.
+  // One host UDP candidate with the announced ip, and a passive TCP one (lower priority) when
+  // the server listens for ICE-TCP.
   std::vector<IceCandidate> candidates() const;
   std::vector<Fingerprint> local_fingerprints() const;
 
@@ -107,6 +126,9 @@ class WebRtcTransport : public UdpSocket::Listener,
   const IceServer::Stats& ice_stats() const { return ice_->stats(); }
   const DtlsTransport::Stats& dtls_stats() const { return dtls_->stats(); }
   uint16_t local_port() const { return socket_->local_port(); }
+  size_t tcp_connection_count() const { return tcp_connections_.size(); }
+  // True while the selected tuple is an ICE-TCP connection.
+  bool selected_tcp() const { return SelectedConnection() != nullptr; }
   // Kernel arrival timestamps for the packets this transport receives (UdpSocket), and the
   // current packet's, during OnRtpPacket: microseconds of CLOCK_REALTIME, 0 when not enabled.
   void EnableArrivalTimestamps() { socket_->EnableArrivalTimestamps(); }
@@ -131,6 +153,23 @@ class WebRtcTransport : public UdpSocket::Listener,
   void OnDtlsConnected(SrtpProfile profile, std::vector<uint8_t> local_key_salt,
                        std::vector<uint8_t> remote_key_salt) override;
   void OnDtlsApplicationData(const uint8_t* data, size_t len) override;
+  // WebRtcServer::Endpoint
+  void OnIceTcpConnection(std::unique_ptr<TcpConnection> connection, uint8_t* data,
+                          size_t len) override;
+  // TcpConnection::Listener
+  void OnTcpFrame(TcpConnection* connection, uint8_t* data, size_t len) override;
+  void OnTcpClosed(TcpConnection* connection, std::string_view reason) override;
+
+  // Every packet, from the UDP socket or a TCP connection (`from` is then its remote address).
+  void OnPacket(uint8_t* data, size_t len, const sockaddr* from);
+  // Sends on the TCP connection whose remote address is `to`, else on the UDP socket.
+  bool SendTo(const uint8_t* data, size_t len, const sockaddr* to);
+  TcpConnection* ConnectionTo(const sockaddr* to) const;
+  TcpConnection* SelectedConnection() const;
+  void RemoveConnection(TcpConnection* connection);
+  void CloseConnections();
+  // Keeps the server's ufrag map to the credentials ICE accepts now.
+  void SyncRegistration();
 
   void MaybeStartDtls();
   void OnMediaPacket(uint8_t* data, size_t len);
@@ -154,6 +193,8 @@ class WebRtcTransport : public UdpSocket::Listener,
   std::unique_ptr<DtlsTransport> dtls_;
   std::unique_ptr<SrtpSession> srtp_in_;
   std::unique_ptr<SrtpSession> srtp_out_;
+  std::vector<std::unique_ptr<TcpConnection>> tcp_connections_;  // Oldest first.
+  std::vector<std::string> registered_ufrags_;                   // In options_.server.
   std::vector<std::vector<uint8_t>> pending_dtls_;  // Records seen before DTLS started.
   bool connect_called_ = false;
   DtlsRole local_role_ = DtlsRole::kServer;

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "worker/fbs/message_builder.h"
 #include "worker/fbs/rtp_parameters_convert.h"
@@ -143,6 +144,11 @@ flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBu
     b.add_remb_sent(remb->counters().remb_sent);
     b.add_abs_send_time_malformed(remb->counters().abs_send_time_malformed);
   }
+  b.add_tcp_connections(s.tcp_connections);
+  b.add_tcp_auth_failed(s.tcp_auth_failed);
+  b.add_tcp_evicted(s.tcp_evicted);
+  b.add_tcp_send_drops(s.tcp_send_drops);
+  b.add_selected_tcp(webrtc.selected_tcp());
   b.add_dtls_renegotiations_refused(dtls.renegotiations_refused);
   b.add_dtls_fingerprint_mismatches(dtls.fingerprint_mismatches);
   b.add_srtp_no_keys(s.srtp_no_keys);
@@ -172,6 +178,20 @@ std::vector<std::string> RouterHandler::RouterIds() const {
   std::vector<std::string> ids;
   for (const auto& [id, r] : routers_) ids.push_back(id);
   return ids;
+}
+
+transport::WebRtcServer* RouterHandler::ServerFor(const std::string& ip, uint16_t port) {
+  const std::string key = absl::StrCat(ip, "|", port);
+  auto it = servers_.find(key);
+  if (it != servers_.end()) return it->second.get();
+  auto server = transport::WebRtcServer::Create(loop_, {.listen_ip = ip, .tcp_port = port});
+  if (!server.ok()) {
+    // Remembered as absent: a port someone else holds is not retried for every transport.
+    SB_LOG_WARN("worker", "no ICE-TCP: {}", server.status().ToString());
+    servers_[key] = nullptr;
+    return nullptr;
+  }
+  return (servers_[key] = *std::move(server)).get();
 }
 
 router::Router* RouterHandler::RouterWithTransport(const std::string& id) const {
@@ -281,6 +301,7 @@ void RouterHandler::HandleRouterRequest(const fbs::Request& request, router::Rou
   if (options.port_min == 0 || options.port_min > options.port_max) {
     return respond.Error(ipc::error::kInvalidArgument, "bad port range");
   }
+  if (body->ice_tcp()) options.server = ServerFor(options.listen_ip, body->ice_tcp_port());
   auto transport = router->CreateWebRtcTransport(body->transport_id()->str(), options);
   if (!transport.ok()) return respond.Error(transport.status());
   auto info = BuildTransportInfo(fbb, **transport);

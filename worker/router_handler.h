@@ -11,6 +11,7 @@
 #include "router/event_sink.h"
 #include "router/router.h"
 #include "transport/dtls_certificate.h"
+#include "transport/webrtc_server.h"
 #include "worker/request_handler.h"
 
 namespace sb::worker {
@@ -46,6 +47,9 @@ class RouterHandler : public RequestHandler, public router::EventSink {
   void HandleConsumerRequest(const fbs::Request& request, router::Router* router,
                              Responder& respond);
 
+  // The worker's shared ICE-TCP listener on ip:port, created on first use; nullptr when it
+  // cannot listen (logged once; transports then have UDP only).
+  transport::WebRtcServer* ServerFor(const std::string& ip, uint16_t port);
   router::Router* RouterWithTransport(const std::string& id) const;
   router::Router* RouterWithProducer(const std::string& id) const;
   router::Router* RouterWithConsumer(const std::string& id) const;
@@ -53,6 +57,8 @@ class RouterHandler : public RequestHandler, public router::EventSink {
   uv_loop_t* const loop_;
   Notifier* const notifier_;
   std::unique_ptr<transport::DtlsCertificate> certificate_;
+  // Before routers_: the transports unregister from their server when destroyed.
+  absl::flat_hash_map<std::string, std::unique_ptr<transport::WebRtcServer>> servers_;
   absl::flat_hash_map<std::string, std::unique_ptr<router::Router>> routers_;
 };
 

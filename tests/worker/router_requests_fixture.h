@@ -142,6 +142,9 @@ inline Reply ToReply(const fbs::Response* response) {
     SB_COUNTER(rtp_malformed)
     SB_COUNTER(rtcp_malformed)
     SB_COUNTER(rtp_unknown_ssrc)
+    SB_COUNTER(tcp_connections)
+    SB_COUNTER(tcp_auth_failed)
+    SB_COUNTER(selected_tcp)
     SB_COUNTER(key_frame_requests_suppressed)
     SB_COUNTER(nack_duplicates)
     SB_COUNTER(nack_over_budget)
@@ -262,14 +265,16 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
       return std::make_pair(fbs::RequestBody::CreateRouterRequest, body.Union());
     });
   }
-  Reply CreateTransport(const std::string& router_id, const std::string& id) {
-    return Call(fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, router_id,
-                [&](flatbuffers::FlatBufferBuilder& fbb) {
-                  auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
-                      fbb, id.c_str(), "127.0.0.1", nullptr, kPortMin, kPortMax);
-                  return std::make_pair(fbs::RequestBody::CreateWebRtcTransportRequest,
-                                        body.Union());
-                });
+  // `ice_tcp`: the worker's ICE-TCP listener on `ice_tcp_port` (0: a free one) as well.
+  Reply CreateTransport(const std::string& router_id, const std::string& id, bool ice_tcp = false,
+                        uint16_t ice_tcp_port = 0) {
+    return Call(
+        fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, router_id,
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+          auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
+              fbb, id.c_str(), "127.0.0.1", nullptr, kPortMin, kPortMax, ice_tcp, ice_tcp_port);
+          return std::make_pair(fbs::RequestBody::CreateWebRtcTransportRequest, body.Union());
+        });
   }
   // `fingerprints` are the remote (browser) side's; the browser is the DTLS client.
   Reply Connect(const std::string& transport_id,

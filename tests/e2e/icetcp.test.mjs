@@ -1,0 +1,124 @@
+// ICE over TCP (RFC 6544, docs/deploy.md) as a user behind a UDP-blocking firewall sees it: two
+// participants in namespaces of their own on the bridge of netns.mjs, the server in a third.
+// In Tess's namespace nftables drops every UDP packet, in and out (an office or hotel network
+// that lets only TCP through); Uma's network is open. Nothing is configured in either browser
+// or in the server (the ICE-TCP port is on by default). Both publish camera and microphone:
+// each must decode the other's video and keep decoding, Tess's connections must run over a TCP
+// candidate pair to the server's passive candidate, Uma's over UDP, and the drop rule must
+// have seen Tess's UDP attempts (so the test cannot pass by UDP slipping through).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { joinWithLibrary, waitForFrames, videoFrom, sleep } from './harness.mjs';
+import { createNetwork } from './netns.mjs';
+
+const ROOM = 'icetcp';
+const TESS = 0; // UDP blocked
+const UMA = 1; // UDP open
+
+let net;
+let server;
+const browsers = [];
+let tess;
+let uma;
+
+function nft(ns, script) {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nft in ${ns}: ${r.stderr || r.error}`);
+}
+
+// Packets the UDP drop rules in Tess's namespace dropped so far.
+function udpDropped() {
+  const r = spawnSync('ip', ['netns', 'exec', net.clientNs[TESS], 'nft', 'list', 'table', 'inet', 'noudp'],
+    { encoding: 'utf8' });
+  return [...r.stdout.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+async function publishCamera(p) {
+  await p.page.evaluate(async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: 640, height: 360 },
+    });
+    await window.sb.publish(stream);
+  });
+}
+
+// Per connection (publish, subscribe): the selected pair's protocol and candidate types, and
+// the DTLS state, from the browser's statistics.
+async function selectedPaths(p) {
+  return p.page.evaluate(async () => {
+    const out = {};
+    const reports = await window.sb.getStats();
+    for (const [name, report] of Object.entries(reports)) {
+      for (const s of report?.values() ?? []) {
+        if (s.type !== 'transport') continue;
+        const pair = report.get(s.selectedCandidatePairId);
+        const l = report.get(pair?.localCandidateId);
+        const r = report.get(pair?.remoteCandidateId);
+        out[name] = {
+          protocol: r?.protocol,
+          local: `${l?.protocol} ${l?.candidateType} ${l?.tcpType ?? ''}`.trim(),
+          remote: `${r?.protocol} ${r?.address}:${r?.port} ${r?.candidateType} ${r?.tcpType ?? ''}`.trim(),
+          dtlsState: s.dtlsState,
+        };
+      }
+    }
+    return out;
+  });
+}
+
+before(async () => {
+  net = createNetwork(2);
+  nft(net.clientNs[TESS], `table inet noudp {
+  chain output { type filter hook output priority 0; meta l4proto udp counter drop; }
+  chain input { type filter hook input priority 0; meta l4proto udp counter drop; }
+}
+`);
+  server = await net.startServer(['--workers=1']);
+  for (const i of [TESS, UMA]) browsers[i] = await net.launchBrowser(i, { server });
+  [tess, uma] = await Promise.all([
+    joinWithLibrary({ server, browser: browsers[TESS] }, ROOM, 'Tess'),
+    joinWithLibrary({ server, browser: browsers[UMA] }, ROOM, 'Uma'),
+  ]);
+  await Promise.all([publishCamera(tess), publishCamera(uma)]);
+}, { timeout: 60_000 });
+
+after(async () => {
+  try {
+    await Promise.all(browsers.map((b) => b?.close()));
+    await server?.stop();
+  } finally {
+    net?.destroy();
+  }
+});
+
+test('a participant whose UDP is blocked exchanges media with a UDP participant over ICE-TCP', async () => {
+  // ICE over TCP starts after Chromium's UDP checks go unanswered: allow for that.
+  await waitForFrames(tess, uma.id, 30_000);
+  await waitForFrames(uma, tess.id, 30_000);
+  const first = { tess: await videoFrom(tess, uma.id), uma: await videoFrom(uma, tess.id) };
+  await sleep(5000);
+  const second = { tess: await videoFrom(tess, uma.id), uma: await videoFrom(uma, tess.id) };
+  const tessFps = (second.tess.framesDecoded - first.tess.framesDecoded) / 5;
+  const umaFps = (second.uma.framesDecoded - first.uma.framesDecoded) / 5;
+  console.log(`Tess decodes Uma at ${tessFps.toFixed(1)} fps (${second.tess.frameWidth} px), ` +
+    `Uma decodes Tess at ${umaFps.toFixed(1)} fps (${second.uma.frameWidth} px)`);
+  // The fake camera runs at 20 fps (allocation.test.mjs); half of it means media flows freely.
+  assert.ok(tessFps >= 10, `Tess's reception of Uma stalls: ${tessFps} fps`);
+  assert.ok(umaFps >= 10, `Uma's reception of Tess stalls: ${umaFps} fps`);
+
+  const tessPaths = await selectedPaths(tess);
+  const umaPaths = await selectedPaths(uma);
+  console.log(`Tess: ${JSON.stringify(tessPaths)}`);
+  console.log(`Uma: ${JSON.stringify(umaPaths)}`);
+  for (const side of ['publish', 'subscribe']) {
+    assert.equal(tessPaths[side]?.protocol, 'tcp', `Tess's ${side} connection is not over TCP`);
+    assert.match(tessPaths[side].remote, /^tcp 192\.0\.2\.1:\d+ host passive$/);
+    assert.equal(tessPaths[side].dtlsState, 'connected');
+    assert.equal(umaPaths[side]?.protocol, 'udp', `Uma's ${side} connection is not over UDP`);
+  }
+  const dropped = udpDropped();
+  console.log(`UDP packets dropped in Tess's namespace: ${dropped}`);
+  assert.ok(dropped > 0, 'the UDP drop rule saw nothing: the test did not block anything');
+});
