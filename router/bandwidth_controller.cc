@@ -89,11 +89,17 @@ void BandwidthController::Allocate() {
       item.layer_bps.push_back(live ? std::max<int64_t>(1, producer->bitrate_bps(0, now_ms)) : 0);
     } else {
       // Spatial layers lowest first, each with its temporal layers lowest first: what the
-      // allocator raises one step at a time.
+      // allocator raises one step at a time. A spatial layer above the lowest is not a step at
+      // its base temporal layer alone when it has more (7.5 fps of L1T3): the next size up
+      // comes at 15 fps or more, and a link too narrow for that keeps the smaller picture at
+      // full frame rate; only the lowest size goes down to its base layer before a pause.
       for (size_t s = 0; s < producer->spatial_layer_count(); ++s) {
+        const bool temporal_layers =
+            producer->layer_live(s, 1, now_ms, LayerSelector::kEncodingActiveWindowMs);
         for (size_t t = 0; t < kTemporal; ++t) {
           const bool live =
-              producer->layer_live(s, t, now_ms, LayerSelector::kEncodingActiveWindowMs);
+              producer->layer_live(s, t, now_ms, LayerSelector::kEncodingActiveWindowMs) &&
+              !(s > 0 && t == 0 && temporal_layers);
           item.layer_bps.push_back(
               live ? std::max<int64_t>(1, producer->layer_bitrate_bps(s, t, now_ms)) : 0);
         }
