@@ -350,6 +350,42 @@ export async function videoFrom(subscriber, publisherId) {
   return stats.find((s) => s.participantId === publisherId && s.kind === 'video');
 }
 
+// Polls until `subscriber` decodes `publisherId`'s video `width` px wide, with new frames at
+// that width; returns { video, ms } (ms since `since`).
+export async function waitForWidth(subscriber, publisherId, width, timeout, since = Date.now()) {
+  const deadline = since + timeout;
+  let last;
+  for (;;) {
+    const video = await videoFrom(subscriber, publisherId);
+    if (video?.frameWidth === width && last && video.framesDecoded > last.framesDecoded) {
+      return { video, ms: Date.now() - since };
+    }
+    last = video?.frameWidth === width ? video : undefined;
+    if (Date.now() > deadline) {
+      throw new Error(`${subscriber.name} does not decode ${width} px frames within ${timeout} ms: ${JSON.stringify(video)}`);
+    }
+    await sleep(200);
+  }
+}
+
+// Samples `subscriber`'s video of `publisherId` every 500 ms for `ms`: the widths seen, the
+// frames decoded and the freezes added meanwhile.
+export async function holdsVideo(subscriber, publisherId, ms) {
+  const first = await videoFrom(subscriber, publisherId);
+  const widths = new Set();
+  let last = first;
+  for (let t = 0; t < ms; t += 500) {
+    await sleep(500);
+    last = await videoFrom(subscriber, publisherId);
+    widths.add(last.frameWidth);
+  }
+  return {
+    widths: [...widths],
+    frames: last.framesDecoded - first.framesDecoded,
+    freezes: (last.freezeCount ?? 0) - (first.freezeCount ?? 0),
+  };
+}
+
 // Polls (from node: an async predicate in waitForFunction would not be awaited) until
 // `subscriber` has decoded video from `publisherId`; returns those statistics.
 export async function waitForFrames(subscriber, publisherId, timeout = 20000) {

@@ -17,6 +17,8 @@ import {
   waitForState,
   waitForFrames,
   videoFrom,
+  waitForWidth,
+  holdsVideo,
   sendingLayers,
   sleep,
 } from './harness.mjs';
@@ -44,36 +46,7 @@ async function publishCamera(publisher, { width, height, videoEncodings }) {
   );
 }
 
-// Polls until `subscriber` decodes `publisherId`'s video `width` px wide, with new frames at
-// that width; returns { video, ms } (ms since `since`).
-async function waitForWidth(subscriber, publisherId, width, timeout, since = Date.now()) {
-  const deadline = since + timeout;
-  let last;
-  for (;;) {
-    const video = await videoFrom(subscriber, publisherId);
-    if (video?.frameWidth === width && last && video.framesDecoded > last.framesDecoded) {
-      return { video, ms: Date.now() - since };
-    }
-    last = video?.frameWidth === width ? video : undefined;
-    if (Date.now() > deadline) {
-      throw new Error(`${subscriber.name} does not decode ${width} px frames within ${timeout} ms: ${JSON.stringify(video)}`);
-    }
-    await sleep(200);
-  }
-}
 
-// Samples `subscriber`'s video for `ms`: the widths seen and the frames decoded meanwhile.
-async function holds(subscriber, publisherId, ms) {
-  const first = await videoFrom(subscriber, publisherId);
-  const widths = new Set();
-  let last = first;
-  for (let t = 0; t < ms; t += 500) {
-    await sleep(500);
-    last = await videoFrom(subscriber, publisherId);
-    widths.add(last.frameWidth);
-  }
-  return { widths: [...widths], frames: last.framesDecoded - first.framesDecoded };
-}
 
 const setSubscription = (p, producerId, pref) =>
   p.page.evaluate(({ producerId, pref }) => window.sb.setSubscription(producerId, pref), { producerId, pref });
@@ -116,7 +89,7 @@ test('setSubscription caps the layer at 0, 1, none; pausing stops the frames, re
     const since = Date.now();
     await setSubscription(bob, producerId, { maxLayer });
     const { video, ms } = await waitForWidth(bob, alice.id, width, SWITCH_MS, since);
-    const held = await holds(bob, alice.id, 2000);
+    const held = await holdsVideo(bob, alice.id, 2000);
     report.push(`maxLayer ${maxLayer}: ${video.frameWidth}x${video.frameHeight} after ${ms} ms; ` +
       `then ${held.frames} frames in 2 s at widths ${held.widths}; freezes so far ${video.freezeCount}, ` +
       `packets lost ${video.packetsLost}`);
@@ -161,7 +134,7 @@ test('setSubscription caps the layer at 0, 1, none; pausing stops the frames, re
   const resumedAt = Date.now();
   await setSubscription(bob, producerId, { paused: false });
   const resumed = await waitForWidth(bob, alice.id, 1280, RESUME_MS, resumedAt);
-  const after = await holds(bob, alice.id, 1000);
+  const after = await holdsVideo(bob, alice.id, 1000);
   report.push(`resumed: ${resumed.video.frameWidth} px frames after ${resumed.ms} ms, ` +
     `${after.frames} frames in the next second; packets lost ${resumed.video.packetsLost}, freezes ${resumed.video.freezeCount}`);
   assert.ok(after.frames >= 5, `frames keep coming after resuming (${after.frames} in 1 s)`);
@@ -195,7 +168,7 @@ test('dynacast: the publisher stops the layers nobody wants and starts them agai
   };
   await setSubscription(bob, producerId, { maxLayer: 0 });
   const low = await until(['q'], 5000);
-  const lowFrames = await holds(bob, alice.id, 2000);
+  const lowFrames = await holdsVideo(bob, alice.id, 2000);
   console.log(`Bob wants layer 0: Alice sends ${JSON.stringify(low)}; Bob decodes ${lowFrames.frames} ` +
     `frames in 2 s at ${lowFrames.widths}`);
   assert.deepEqual(lowFrames.widths, [320]);

@@ -8,7 +8,7 @@
 // numbers closed up and the marker bit moved). AV1 is not negotiated yet (router capabilities).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndBrowser, joinWithLibrary, videoFrom, sleep } from './harness.mjs';
+import { serverAndBrowser, joinWithLibrary, videoFrom, waitForWidth, holdsVideo } from './harness.mjs';
 
 const env = serverAndBrowser();
 
@@ -43,38 +43,7 @@ async function sending(publisher) {
   });
 }
 
-async function waitForWidth(subscriber, publisherId, width, timeout, since = Date.now()) {
-  const deadline = since + timeout;
-  let last;
-  for (;;) {
-    const video = await videoFrom(subscriber, publisherId);
-    if (video?.frameWidth === width && last && video.framesDecoded > last.framesDecoded) {
-      return { video, ms: Date.now() - since };
-    }
-    last = video?.frameWidth === width ? video : undefined;
-    if (Date.now() > deadline) {
-      throw new Error(`${subscriber.name} does not decode ${width} px within ${timeout} ms: ${JSON.stringify(video)}`);
-    }
-    await sleep(200);
-  }
-}
 
-// Samples for `ms`: widths seen, frames decoded, freezes added.
-async function holds(subscriber, publisherId, ms) {
-  const first = await videoFrom(subscriber, publisherId);
-  const widths = new Set();
-  let last = first;
-  for (let t = 0; t < ms; t += 500) {
-    await sleep(500);
-    last = await videoFrom(subscriber, publisherId);
-    widths.add(last.frameWidth);
-  }
-  return {
-    widths: [...widths],
-    frames: last.framesDecoded - first.framesDecoded,
-    freezes: (last.freezeCount ?? 0) - (first.freezeCount ?? 0),
-  };
-}
 
 async function canEncode(page, codec) {
   return page.evaluate(
@@ -111,7 +80,7 @@ for (const codec of ['VP9']) {
       await bob.page.evaluate(({ producerId, maxLayer }) => window.sb.setSubscription(producerId, { maxLayer }),
         { producerId, maxLayer });
       const { ms } = await waitForWidth(bob, alice.id, width, SWITCH_MS, since);
-      const [held, carolHeld] = await Promise.all([holds(bob, alice.id, 3000), holds(carol, alice.id, 3000)]);
+      const [held, carolHeld] = await Promise.all([holdsVideo(bob, alice.id, 3000), holdsVideo(carol, alice.id, 3000)]);
       report.push(`maxLayer ${maxLayer}: ${width} px after ${ms} ms, then ${JSON.stringify(held)}; ` +
         `Carol ${JSON.stringify(carolHeld)}`);
       assert.deepEqual(held.widths, [width], `Bob stays at ${width} px`);
