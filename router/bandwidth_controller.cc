@@ -149,7 +149,10 @@ void BandwidthController::MaybeProbe(int64_t now_ms) {
   // Without feedback a probe measures nothing.
   if (probe_.cluster >= 0 || !first_feedback_ms_) return;
   const int64_t estimate = bwe_.target_bps();
-  if (desired_bps_ <= estimate) {
+  // Nothing held back: the allocation gives every consumer what it wants. (Not "what they want
+  // is under the estimate": a layer up needs kUpHeadroom above its bitrate, so wanting 1.1 Mbit/s
+  // under an estimate of 1.2 could hold a stream a layer down for good without a probe.)
+  if (allocated_bps_ >= desired_bps_) {
     ramping_ = true;  // when more is wanted again, probes are tried before anything is paused
     return;
   }
