@@ -149,10 +149,11 @@ void BandwidthController::MaybeProbe(int64_t now_ms) {
   // Without feedback a probe measures nothing.
   if (probe_.cluster >= 0 || !first_feedback_ms_) return;
   const int64_t estimate = bwe_.target_bps();
-  // Nothing held back: the allocation gives every consumer what it wants. (Not "what they want
-  // is under the estimate": a layer up needs kUpHeadroom above its bitrate, so wanting 1.1 Mbit/s
-  // under an estimate of 1.2 could hold a stream a layer down for good without a probe.)
-  if (allocated_bps_ >= desired_bps_) {
+  // Nothing to probe for when what the consumers want fits with the headroom a layer up needs
+  // (without it, wanting 1.14 Mbit/s under an estimate of 1.24 held a stream a layer down for
+  // good: the estimate grows only to 1.5 times what is acknowledged otherwise).
+  if (static_cast<double>(desired_bps_) * BandwidthAllocator::kUpHeadroom <=
+      static_cast<double>(estimate)) {
     ramping_ = true;  // when more is wanted again, probes are tried before anything is paused
     return;
   }
