@@ -402,7 +402,8 @@ void RouterHandler::HandleProducerRequest(const fbs::Request& request, router::R
                                                     s.fraction_lost, s.jitter, s.pli_sent, 0, 0,
                                                     rid, 0, s.key_frame_requests_suppressed));
       }
-      auto stats = fbs::CreateProducerStatsDirect(fbb, id.c_str(), producer->paused(), &streams);
+      auto stats = fbs::CreateProducerStatsDirect(fbb, id.c_str(), producer->paused(), &streams,
+                                                  producer->layer_descriptors_malformed());
       return respond.Ok(fbs::ResponseBody::ProducerStats, stats.Union());
     }
     default:
