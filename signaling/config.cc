@@ -84,6 +84,33 @@ absl::Status ParseIp(absl::string_view text, std::string* out) {
   return absl::OkStatus();
 }
 
+bool IsIpv6(absl::string_view ip) { return ip.find(':') != absl::string_view::npos; }
+
+// A comma-separated list of literal addresses, at most `max_per_family` of each family.
+absl::Status ParseIpList(absl::string_view text, size_t max_per_family,
+                         std::vector<std::string>* out) {
+  std::vector<std::string> ips;
+  size_t v4 = 0, v6 = 0;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    std::string ip;
+    if (auto s = ParseIp(absl::StripAsciiWhitespace(item), &ip); !s.ok()) return s;
+    if (std::find(ips.begin(), ips.end(), ip) != ips.end()) continue;
+    if (++(IsIpv6(ip) ? v6 : v4) > max_per_family) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("at most ", max_per_family, " IPv4 and ", max_per_family, " IPv6 address",
+                       max_per_family == 1 ? "" : "es"));
+    }
+    ips.push_back(std::move(ip));
+  }
+  if (ips.empty()) return absl::InvalidArgumentError("no address given");
+  *out = std::move(ips);
+  return absl::OkStatus();
+}
+
+// Candidates a browser is offered per listen address: a handful is all anyone announces (public,
+// private, a VPN's); each is one more line in every SDP and one more pair for each peer to check.
+constexpr size_t kMaxAnnouncedPerFamily = 4;
+
 absl::Status ParsePortRange(absl::string_view text, Config& c) {
   size_t dash = text.find('-');
   if (dash == absl::string_view::npos) {
@@ -158,12 +185,25 @@ const std::vector<Option>& Options() {
        [](Config& c, absl::string_view v) { return ParseIp(v, &c.listen_ip); }},
       {"port", "N", "port for HTTP and WebSocket (default 8080; 0 picks a free one)",
        [](Config& c, absl::string_view v) { return ParsePort(v, &c.port, true); }},
-      {"rtc-listen", "IP", "address the media UDP sockets bind (default 127.0.0.1)",
-       [](Config& c, absl::string_view v) { return ParseIp(v, &c.rtc_listen_ip); }},
-      {"announced-ip", "IP", "address put in ICE candidates (default: the rtc-listen address)",
-       [](Config& c, absl::string_view v) { return ParseIp(v, &c.announced_ip); }},
-      {"rtc-ports", "MIN-MAX", "UDP port range for media (default 40000-49999)",
+      {"rtc-listen", "IP[,IP]",
+       "address(es) the media sockets bind: one IPv4 and/or one IPv6, e.g. 0.0.0.0,:: (default "
+       "127.0.0.1)",
+       [](Config& c, absl::string_view v) { return ParseIpList(v, 1, &c.rtc_listen_ips); }},
+      {"announced-ip", "IP,...",
+       "address(es) put in ICE candidates instead of the rtc-listen one of their family, e.g. a "
+       "public and a private one (comma-separated or repeated; default: the rtc-listen "
+       "addresses)",
+       [](Config& c, absl::string_view v) {
+         return ParseIpList(v, kMaxAnnouncedPerFamily, &c.announced_ips);
+       },
+       false, true},
+      {"rtc-ports", "MIN-MAX",
+       "UDP port range for media, a port per transport (default 40000-49999)",
        [](Config& c, absl::string_view v) { return ParsePortRange(v, c); }},
+      {"rtc-port", "N",
+       "one UDP port per worker for all its transports instead: worker i uses N+i (default 0: "
+       "off, a port per transport from --rtc-ports)",
+       [](Config& c, absl::string_view v) { return ParsePort(v, &c.rtc_port, true); }},
       {"ice-tcp", "",
        "offer ICE over TCP for clients whose UDP is blocked (default on; --ice-tcp=false: UDP "
        "only)",
@@ -402,6 +442,16 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
       return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", s.message()));
     }
   }
+  for (const std::string& ip : config.announced_ips) {
+    const bool has_family =
+        std::any_of(config.rtc_listen_ips.begin(), config.rtc_listen_ips.end(),
+                    [&](const std::string& listen) { return IsIpv6(listen) == IsIpv6(ip); });
+    if (!has_family) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--announced-ip ", ip, ": no --rtc-listen address of its family (IPv", IsIpv6(ip) ? 6 : 4,
+          ") to announce it for"));
+    }
+  }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
@@ -414,6 +464,14 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
         "secret it shares: coturn's use-auth-secret)");
   }
   return config;
+}
+
+std::vector<std::string> Config::AnnouncedFor(const std::string& listen_ip) const {
+  std::vector<std::string> out;
+  for (const std::string& ip : announced_ips) {
+    if (IsIpv6(ip) == IsIpv6(listen_ip)) out.push_back(ip);
+  }
+  return out;
 }
 
 }  // namespace sb::signaling

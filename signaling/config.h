@@ -14,10 +14,18 @@ namespace sb::signaling {
 struct Config {
   std::string listen_ip = "127.0.0.1";  // HTTP + WebSocket
   uint16_t port = 8080;
-  std::string rtc_listen_ip = "127.0.0.1";  // media UDP sockets
-  std::string announced_ip;                 // empty: announce rtc_listen_ip
+  // Media sockets bind these (at most one IPv4 and one IPv6 address); candidates announce
+  // announced_ips instead, each for the listen address of its family (none for a family: the
+  // listen address itself).
+  std::vector<std::string> rtc_listen_ips = {"127.0.0.1"};
+  std::vector<std::string> announced_ips;
+  // A UDP port per transport from this range, unless rtc_port is set.
   uint16_t rtc_port_min = 40000;
   uint16_t rtc_port_max = 49999;
+  // One UDP port per worker for all its transports: worker i uses rtc_port + i. 0: off.
+  uint16_t rtc_port = 0;
+  // The announced addresses for one listen address (those of its family).
+  std::vector<std::string> AnnouncedFor(const std::string& listen_ip) const;
   // ICE-TCP (RFC 6544) for clients whose UDP is blocked: worker i listens on TCP
   // ice_tcp_port + i (0: each worker a free port) and offers a passive TCP candidate.
   bool ice_tcp = true;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/log.h"
@@ -121,8 +122,13 @@ absl::Status Server::Start() {
     // For every name a browser on the LAN may use to reach us: the listen and announced
     // addresses (a wildcard listen address names none), and this machine.
     std::vector<std::string> hosts;
-    for (const std::string& ip : {config_.listen_ip, config_.announced_ip, config_.rtc_listen_ip}) {
-      if (ip != "0.0.0.0" && ip != "::") hosts.push_back(ip);
+    std::vector<std::string> ips = {config_.listen_ip};
+    ips.insert(ips.end(), config_.announced_ips.begin(), config_.announced_ips.end());
+    ips.insert(ips.end(), config_.rtc_listen_ips.begin(), config_.rtc_listen_ips.end());
+    for (const std::string& ip : ips) {
+      if (ip != "0.0.0.0" && ip != "::" && absl::c_find(hosts, ip) == hosts.end()) {
+        hosts.push_back(ip);
+      }
     }
     for (const char* local : {"localhost", "127.0.0.1", "::1"}) hosts.push_back(local);
     auto cert = http::GenerateSelfSignedCertificate(hosts, kSelfSignedCertDays);

@@ -16,15 +16,24 @@ WorkerProcess::BuildBodyFn CreateRouterBody(const std::string& router_id) {
 
 WorkerProcess::BuildBodyFn CreateTransportBody(const std::string& transport_id,
                                                const Config& config, int worker_id) {
-  // Worker i's ICE-TCP port is the base + i; 0 stays 0 (the worker picks a free one). A base so
-  // high that base + i overflows leaves that worker without ICE-TCP rather than wrapping.
+  // Worker i's ICE-TCP and shared UDP ports are the base + i; 0 stays 0 (the worker picks a free
+  // one). A base so high that base + i overflows leaves that worker without ICE-TCP (or without
+  // the shared port: a port per transport) rather than wrapping.
   const int tcp_port = config.ice_tcp_port == 0 ? 0 : config.ice_tcp_port + worker_id;
   const bool ice_tcp = config.ice_tcp && tcp_port <= 65535;
-  return [transport_id, config, ice_tcp, tcp_port](flatbuffers::FlatBufferBuilder& fbb) -> Body {
+  const int udp_port = config.rtc_port + worker_id;
+  const bool shared_udp = config.rtc_port != 0 && udp_port <= 65535;
+  return [transport_id, config, ice_tcp, tcp_port, shared_udp,
+          udp_port](flatbuffers::FlatBufferBuilder& fbb) -> Body {
+    std::vector<flatbuffers::Offset<fbs::ListenAddress>> listen;
+    for (const std::string& ip : config.rtc_listen_ips) {
+      auto announced = fbb.CreateVectorOfStrings(config.AnnouncedFor(ip));
+      listen.push_back(fbs::CreateListenAddress(fbb, fbb.CreateString(ip), announced));
+    }
     auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
-        fbb, transport_id.c_str(), config.rtc_listen_ip.c_str(), config.announced_ip.c_str(),
-        config.rtc_port_min, config.rtc_port_max, ice_tcp,
-        static_cast<uint16_t>(ice_tcp ? tcp_port : 0));
+        fbb, transport_id.c_str(), &listen, config.rtc_port_min, config.rtc_port_max, ice_tcp,
+        static_cast<uint16_t>(ice_tcp ? tcp_port : 0), shared_udp,
+        static_cast<uint16_t>(shared_udp ? udp_port : 0));
     return {fbs::RequestBody::CreateWebRtcTransportRequest, body.Union()};
   };
 }

@@ -229,14 +229,19 @@ void IceServer::OnValidRequest(const sockaddr* from, bool nominated) {
     if (tuples_.size() == kMaxTuples) {
       // Evict the oldest tuple that is not the selected one.
       const size_t victim = selected_ == 0 ? 1 : 0;
+      const sockaddr_storage evicted = tuples_[victim];
       tuples_.erase(tuples_.begin() + static_cast<long>(victim));
       if (selected_ > static_cast<int>(victim)) --selected_;
+      if (listener_ != nullptr) {
+        listener_->OnIceTupleRemoved(reinterpret_cast<const sockaddr*>(&evicted));
+      }
     }
     sockaddr_storage ss{};
     std::memcpy(&ss, from, AddressSize(from));
     tuples_.push_back(ss);
     index = static_cast<int>(tuples_.size()) - 1;
     SB_LOG_DEBUG("ice", "validated tuple {}", AddressToString(from));
+    if (listener_ != nullptr) listener_->OnIceTupleAdded(from);
   }
 
   // Before nomination follow the latest valid check; after it, stick to the nominated tuple
@@ -257,7 +262,13 @@ void IceServer::OnValidRequest(const sockaddr* from, bool nominated) {
 void IceServer::OnConsentExpired() {
   if (state_ == IceState::kClosed || state_ == IceState::kNew) return;
   SB_LOG_INFO("ice", "consent expired: no valid check for {} ms", consent_timeout_ms_);
+  const std::vector<sockaddr_storage> gone = std::move(tuples_);
   tuples_.clear();
+  if (listener_ != nullptr) {
+    for (const auto& tuple : gone) {
+      listener_->OnIceTupleRemoved(reinterpret_cast<const sockaddr*>(&tuple));
+    }
+  }
   selected_ = -1;
   nominated_ = false;
   SetState(IceState::kDisconnected);
@@ -280,6 +291,7 @@ void IceServer::RemoveTuple(const sockaddr* address) {
   }
   if (index < 0) return;
   tuples_.erase(tuples_.begin() + index);
+  if (listener_ != nullptr) listener_->OnIceTupleRemoved(address);
   if (selected_ != index) {
     if (selected_ > index) --selected_;
     return;

@@ -32,6 +32,10 @@ class IceServer {
     virtual void OnIceStateChange(IceState state) = 0;
     // nullptr when the selected tuple is cleared (consent lost).
     virtual void OnIceSelectedTuple(const sockaddr* tuple) = 0;
+    // A tuple became valid (an authenticated check came from it), or stopped being valid
+    // (evicted, removed, consent lost). Not called by Close().
+    virtual void OnIceTupleAdded(const sockaddr* /*tuple*/) {}
+    virtual void OnIceTupleRemoved(const sockaddr* /*tuple*/) {}
   };
 
   struct Stats {

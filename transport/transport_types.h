@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sb::transport {
 
@@ -15,6 +16,13 @@ enum class DtlsRole { kAuto, kClient, kServer };
 struct Fingerprint {
   std::string algorithm;
   std::string value;
+};
+
+// One address a transport listens on, and the addresses its candidates announce for it (a
+// public address behind NAT, a private one, ...); none: the address itself.
+struct ListenAddress {
+  std::string ip;
+  std::vector<std::string> announced;
 };
 
 struct IceCandidate {

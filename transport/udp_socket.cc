@@ -29,7 +29,9 @@ void CloseAndFree(uv_udp_t* handle) {
 absl::StatusOr<std::unique_ptr<UdpSocket>> UdpSocket::Create(uv_loop_t* loop, const std::string& ip,
                                                              uint16_t port_min, uint16_t port_max,
                                                              Listener* listener) {
-  if (port_min == 0 || port_min > port_max) {
+  // 0-0: one attempt at port 0, a free port the kernel picks (a worker's shared port in tests).
+  const bool any_port = port_min == 0 && port_max == 0;
+  if (!any_port && (port_min == 0 || port_min > port_max)) {
     return absl::InvalidArgumentError(
         absl::StrCat("udp: bad port range ", port_min, "-", port_max));
   }
@@ -40,7 +42,7 @@ absl::StatusOr<std::unique_ptr<UdpSocket>> UdpSocket::Create(uv_loop_t* loop, co
   if (err != 0) return absl::InvalidArgumentError(absl::StrCat("udp: bad ip ", ip));
 
   std::unique_ptr<UdpSocket> socket(new UdpSocket(listener));
-  const uint32_t range = uint32_t{port_max} - port_min + 1;
+  const uint32_t range = any_port ? 1 : uint32_t{port_max} - port_min + 1;
   uint32_t start = 0;
   RAND_bytes(reinterpret_cast<unsigned char*>(&start), sizeof(start));
   start %= range;

@@ -23,7 +23,7 @@ class UdpSocket {
   };
 
   // Binds ip:port with port tried from a random start in [port_min, port_max], walking the
-  // whole range until bind succeeds.
+  // whole range until bind succeeds. 0-0 binds a free port the kernel picks.
   static absl::StatusOr<std::unique_ptr<UdpSocket>> Create(uv_loop_t* loop, const std::string& ip,
                                                            uint16_t port_min, uint16_t port_max,
                                                            Listener* listener);

@@ -37,11 +37,20 @@ absl::StatusOr<std::unique_ptr<WebRtcTransport>> WebRtcTransport::Create(
   if (certificate == nullptr || listener == nullptr) {
     return absl::InvalidArgumentError("webrtc transport: certificate and listener required");
   }
+  if (options.listen.empty()) return absl::InvalidArgumentError("webrtc transport: no address");
   std::unique_ptr<WebRtcTransport> t(new WebRtcTransport(options, certificate, listener));
-  auto socket =
-      UdpSocket::Create(loop, options.listen_ip, options.port_min, options.port_max, t.get());
-  if (!socket.ok()) return socket.status();
-  t->socket_ = *std::move(socket);
+  if (!t->SharedUdp()) {
+    for (const ListenAddress& address : options.listen) {
+      auto socket =
+          UdpSocket::Create(loop, address.ip, options.port_min, options.port_max, t.get());
+      if (!socket.ok()) return socket.status();
+      if (t->SocketFor((*socket)->local_address().ss_family) != nullptr) {
+        return absl::InvalidArgumentError(
+            "webrtc transport: at most one IPv4 and one IPv6 listen address");
+      }
+      t->sockets_.push_back(*std::move(socket));
+    }
+  }
   t->ice_ = std::make_unique<IceServer>(loop, t.get(), options.consent_timeout_ms);
   auto dtls = DtlsTransport::Create(loop, certificate, t.get(), options.dtls_handshake_timeout_ms);
   if (!dtls.ok()) return dtls.status();
@@ -58,34 +67,77 @@ void WebRtcTransport::Close() {
   listener_ = nullptr;
   dtls_->Close();  // May send close_notify through the socket.
   ice_->Close();
-  socket_->Close();
+  for (auto& socket : sockets_) socket->Close();
   CloseConnections();
-  if (options_.server != nullptr) {
-    for (const std::string& ufrag : registered_ufrags_) options_.server->Unregister(ufrag, this);
-  }
-  registered_ufrags_.clear();
+  LeaveServer();
   srtp_in_.reset();
   srtp_out_.reset();
   pending_dtls_.clear();
 }
 
-std::vector<IceCandidate> WebRtcTransport::candidates() const {
-  IceCandidate c;
-  c.foundation = "udpcandidate";
-  c.priority = kHostCandidatePriority;
-  c.ip = options_.announced_ip.empty() ? options_.listen_ip : options_.announced_ip;
-  c.protocol = "udp";
-  c.port = socket_->local_port();
-  c.type = "host";
-  std::vector<IceCandidate> out = {c};
-  if (options_.server != nullptr && options_.server->tcp_port() != 0) {
-    c.foundation = "tcpcandidate";
-    c.priority = kTcpHostCandidatePriority;
-    c.protocol = "tcp";
-    c.port = options_.server->tcp_port();
-    out.push_back(c);
+void WebRtcTransport::LeaveServer() {
+  if (options_.server == nullptr) return;
+  for (const std::string& ufrag : registered_ufrags_) options_.server->Unregister(ufrag, this);
+  registered_ufrags_.clear();
+  options_.server->UnbindAll(this);
+}
+
+UdpSocket* WebRtcTransport::SocketFor(int family) const {
+  for (const auto& socket : sockets_) {
+    if (socket->local_address().ss_family == family) return socket.get();
   }
-  return out;
+  return nullptr;
+}
+
+uint16_t WebRtcTransport::local_port() const {
+  if (SharedUdp()) return options_.server->udp_port();
+  return sockets_.empty() ? 0 : sockets_[0]->local_port();
+}
+
+void WebRtcTransport::EnableArrivalTimestamps() {
+  if (SharedUdp()) options_.server->EnableArrivalTimestamps();
+  for (auto& socket : sockets_) socket->EnableArrivalTimestamps();
+}
+
+std::vector<IceCandidate> WebRtcTransport::candidates() const {
+  std::vector<IceCandidate> udp;
+  std::vector<IceCandidate> tcp;
+  // RFC 8445 5.1.2.1: each of an agent's candidates of one type gets its own local
+  // preference; the first address configured ranks highest.
+  uint32_t rank = 0;
+  for (const ListenAddress& address : options_.listen) {
+    const int family = address.ip.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+    const UdpSocket* socket = SocketFor(family);
+    const uint16_t udp_port = SharedUdp() ? options_.server->udp_port(family)
+                              : socket != nullptr ? socket->local_port()
+                                                  : 0;
+    const uint16_t tcp_port = options_.server != nullptr ? options_.server->tcp_port(family) : 0;
+    const std::vector<std::string> ips =
+        address.announced.empty() ? std::vector<std::string>{address.ip} : address.announced;
+    for (const std::string& ip : ips) {
+      IceCandidate c;
+      c.ip = ip;
+      c.type = "host";
+      const std::string suffix = rank == 0 ? "" : absl::StrCat(rank);
+      if (udp_port != 0) {
+        c.foundation = absl::StrCat("udpcandidate", suffix);
+        c.priority = kHostCandidatePriority - (rank << 8);
+        c.protocol = "udp";
+        c.port = udp_port;
+        udp.push_back(c);
+      }
+      if (tcp_port != 0) {
+        c.foundation = absl::StrCat("tcpcandidate", suffix);
+        c.priority = kTcpHostCandidatePriority - (rank << 8);
+        c.protocol = "tcp";
+        c.port = tcp_port;
+        tcp.push_back(c);
+      }
+      ++rank;
+    }
+  }
+  udp.insert(udp.end(), tcp.begin(), tcp.end());
+  return udp;
 }
 
 std::vector<Fingerprint> WebRtcTransport::local_fingerprints() const {
@@ -147,7 +199,28 @@ void WebRtcTransport::MaybeStartDtls() {
 }
 
 void WebRtcTransport::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from) {
+  const UdpSocket* socket = SocketFor(from->sa_family);
+  arrival_us_ = socket != nullptr ? socket->arrival_us() : 0;
   OnPacket(data, len, from);
+}
+
+void WebRtcTransport::OnSharedUdpPacket(uint8_t* data, size_t len, const sockaddr* from) {
+  arrival_us_ = options_.server->udp_arrival_us();
+  OnPacket(data, len, from);
+}
+
+void WebRtcTransport::OnSharedTupleTaken(const sockaddr* tuple) {
+  // Another peer proved it is at this address now: nothing of ours may go there any more.
+  if (!closed_) ice_->RemoveTuple(tuple);
+}
+
+void WebRtcTransport::OnIceTupleAdded(const sockaddr* tuple) {
+  // ICE-TCP connections have tuples of their own, not on the shared socket.
+  if (SharedUdp() && ConnectionTo(tuple) == nullptr) options_.server->BindTuple(tuple, this);
+}
+
+void WebRtcTransport::OnIceTupleRemoved(const sockaddr* tuple) {
+  if (SharedUdp()) options_.server->UnbindTuple(tuple, this);
 }
 
 void WebRtcTransport::OnPacket(uint8_t* data, size_t len, const sockaddr* from) {
@@ -231,7 +304,9 @@ bool WebRtcTransport::SendTo(const uint8_t* data, size_t len, const sockaddr* to
     }
     return true;
   }
-  return socket_->Send(data, len, to);
+  if (SharedUdp()) return options_.server->SendUdp(data, len, to);
+  UdpSocket* socket = SocketFor(to->sa_family);
+  return socket != nullptr && socket->Send(data, len, to);
 }
 
 bool WebRtcTransport::SendToSelected(const uint8_t* data, size_t len) {
@@ -344,13 +419,14 @@ void WebRtcTransport::OnDtlsStateChange(DtlsState state, const std::string& reas
 }
 
 void WebRtcTransport::CloseNetwork() {
-  SB_LOG_INFO("transport", "DTLS failed: closing port {}", socket_->local_port());
+  SB_LOG_INFO("transport", "DTLS failed: closing port {}", local_port());
   srtp_in_.reset();
   srtp_out_.reset();
   pending_dtls_.clear();
   ice_->Close();
-  socket_->Close();
+  for (auto& socket : sockets_) socket->Close();
   CloseConnections();
+  LeaveServer();
 }
 
 void WebRtcTransport::OnDtlsConnected(SrtpProfile profile, std::vector<uint8_t> local_key_salt,

@@ -1,6 +1,7 @@
-// One WebRTC endpoint's transport: a UDP socket, and ICE-TCP connections handed over by the
-// worker's WebRtcServer, carrying ICE-lite, DTLS and SRTP, demultiplexed by first byte
-// (RFC 7983). It knows RTP only as far as telling RTP from RTCP (RFC 5761 4).
+// One WebRTC endpoint's transport: a UDP socket per listen address (or the worker's shared one,
+// through its WebRtcServer), and ICE-TCP connections handed over by that server, carrying
+// ICE-lite, DTLS and SRTP, demultiplexed by first byte (RFC 7983). It knows RTP only as far as
+// telling RTP from RTCP (RFC 5761 4).
 #pragma once
 
 #include <sys/socket.h>
@@ -45,13 +46,15 @@ class WebRtcTransport : public UdpSocket::Listener,
   };
 
   struct Options {
-    std::string listen_ip;
-    std::string announced_ip;  // Empty: announce listen_ip.
+    // At most one IPv4 and one IPv6 address, each with the addresses to announce.
+    std::vector<ListenAddress> listen;
+    // This transport's own UDP ports, unless the server shares one.
     uint16_t port_min = 40000;
     uint16_t port_max = 49999;
     uint64_t consent_timeout_ms = kConsentTimeoutMs;
     uint64_t dtls_handshake_timeout_ms = kDtlsHandshakeTimeoutMs;
-    // The worker's shared entry (ICE-TCP); nullptr: UDP only. Not owned; outlives the transport.
+    // The worker's shared entry (ICE-TCP, and UDP when it shares a port); nullptr: own UDP
+    // ports only. Not owned; outlives the transport.
     WebRtcServer* server = nullptr;
   };
 
@@ -98,8 +101,8 @@ class WebRtcTransport : public UdpSocket::Listener,
 
   const std::string& ice_ufrag() const { return ice_->ufrag(); }
   const std::string& ice_pwd() const { return ice_->pwd(); }
-  // One host UDP candidate with the announced ip, and a passive TCP one (lower priority) when
-  // the server listens for ICE-TCP.
+  // Per listen address and announced address, one host UDP candidate and a passive TCP one
+  // (lower priority) when the server listens for ICE-TCP; earlier addresses rank higher.
   std::vector<IceCandidate> candidates() const;
   std::vector<Fingerprint> local_fingerprints() const;
 
@@ -125,14 +128,15 @@ class WebRtcTransport : public UdpSocket::Listener,
   const Stats& stats() const { return stats_; }
   const IceServer::Stats& ice_stats() const { return ice_->stats(); }
   const DtlsTransport::Stats& dtls_stats() const { return dtls_->stats(); }
-  uint16_t local_port() const { return socket_->local_port(); }
+  // The first listen address's UDP port (its own, or the server's shared one).
+  uint16_t local_port() const;
   size_t tcp_connection_count() const { return tcp_connections_.size(); }
   // True while the selected tuple is an ICE-TCP connection.
   bool selected_tcp() const { return SelectedConnection() != nullptr; }
   // Kernel arrival timestamps for the packets this transport receives (UdpSocket), and the
   // current packet's, during OnRtpPacket: microseconds of CLOCK_REALTIME, 0 when not enabled.
-  void EnableArrivalTimestamps() { socket_->EnableArrivalTimestamps(); }
-  int64_t packet_arrival_us() const { return socket_->arrival_us(); }
+  void EnableArrivalTimestamps();
+  int64_t packet_arrival_us() const { return arrival_us_; }
 
   // Stops everything; idempotent; no listener calls after it.
   void Close();
@@ -147,6 +151,8 @@ class WebRtcTransport : public UdpSocket::Listener,
   void OnIceSendStun(const uint8_t* data, size_t len, const sockaddr* to) override;
   void OnIceStateChange(IceState state) override;
   void OnIceSelectedTuple(const sockaddr* tuple) override;
+  void OnIceTupleAdded(const sockaddr* tuple) override;
+  void OnIceTupleRemoved(const sockaddr* tuple) override;
   // DtlsTransport::Listener
   void SendDtlsData(const uint8_t* data, size_t len) override;
   void OnDtlsStateChange(DtlsState state, const std::string& reason) override;
@@ -156,6 +162,8 @@ class WebRtcTransport : public UdpSocket::Listener,
   // WebRtcServer::Endpoint
   void OnIceTcpConnection(std::unique_ptr<TcpConnection> connection, uint8_t* data,
                           size_t len) override;
+  void OnSharedUdpPacket(uint8_t* data, size_t len, const sockaddr* from) override;
+  void OnSharedTupleTaken(const sockaddr* tuple) override;
   // TcpConnection::Listener
   void OnTcpFrame(TcpConnection* connection, uint8_t* data, size_t len) override;
   void OnTcpClosed(TcpConnection* connection, std::string_view reason) override;
@@ -170,6 +178,10 @@ class WebRtcTransport : public UdpSocket::Listener,
   void CloseConnections();
   // Keeps the server's ufrag map to the credentials ICE accepts now.
   void SyncRegistration();
+  // Leaves the server: ufrags and bound addresses.
+  void LeaveServer();
+  bool SharedUdp() const { return options_.server != nullptr && options_.server->shares_udp(); }
+  UdpSocket* SocketFor(int family) const;
 
   void MaybeStartDtls();
   void OnMediaPacket(uint8_t* data, size_t len);
@@ -188,7 +200,7 @@ class WebRtcTransport : public UdpSocket::Listener,
   DtlsCertificate* certificate_;
   Listener* listener_;
   // Allocated by this.
-  std::unique_ptr<UdpSocket> socket_;
+  std::vector<std::unique_ptr<UdpSocket>> sockets_;  // One per listen address; none if shared.
   std::unique_ptr<IceServer> ice_;
   std::unique_ptr<DtlsTransport> dtls_;
   std::unique_ptr<SrtpSession> srtp_in_;
@@ -199,6 +211,7 @@ class WebRtcTransport : public UdpSocket::Listener,
   bool connect_called_ = false;
   DtlsRole local_role_ = DtlsRole::kServer;
   bool closed_ = false;
+  int64_t arrival_us_ = 0;
   Stats stats_;
 };
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/log.h"
 #include "worker/fbs/message_builder.h"
 #include "worker/fbs/rtp_parameters_convert.h"
@@ -180,17 +181,15 @@ std::vector<std::string> RouterHandler::RouterIds() const {
   return ids;
 }
 
-transport::WebRtcServer* RouterHandler::ServerFor(const std::string& ip, uint16_t port) {
-  const std::string key = absl::StrCat(ip, "|", port);
+absl::StatusOr<transport::WebRtcServer*> RouterHandler::ServerFor(
+    const transport::WebRtcServer::Options& o) {
+  const std::string key =
+      absl::StrCat(absl::StrJoin(o.listen_ips, ","), "|", o.udp ? absl::StrCat(o.udp_port) : "-",
+                   "|", o.tcp ? absl::StrCat(o.tcp_port) : "-");
   auto it = servers_.find(key);
   if (it != servers_.end()) return it->second.get();
-  auto server = transport::WebRtcServer::Create(loop_, {.listen_ip = ip, .tcp_port = port});
-  if (!server.ok()) {
-    // Remembered as absent: a port someone else holds is not retried for every transport.
-    SB_LOG_WARN("worker", "no ICE-TCP: {}", server.status().ToString());
-    servers_[key] = nullptr;
-    return nullptr;
-  }
+  auto server = transport::WebRtcServer::Create(loop_, o);
+  if (!server.ok()) return server.status();
   return (servers_[key] = *std::move(server)).get();
 }
 
@@ -294,14 +293,30 @@ void RouterHandler::HandleRouterRequest(const fbs::Request& request, router::Rou
     return respond.Error(ipc::error::kInvalidArgument, "missing CreateWebRtcTransportRequest");
   }
   transport::WebRtcTransport::Options options;
-  options.listen_ip = body->listen_ip()->str();
-  options.announced_ip = Str(body->announced_ip());
+  transport::WebRtcServer::Options server;
+  for (const auto* address : *body->listen()) {
+    transport::ListenAddress& listen = options.listen.emplace_back();
+    listen.ip = address->ip()->str();
+    if (const auto* announced = address->announced()) {
+      for (const auto* ip : *announced) listen.announced.push_back(ip->str());
+    }
+    server.listen_ips.push_back(listen.ip);
+  }
+  if (options.listen.empty()) return respond.Error(ipc::error::kInvalidArgument, "no listen ip");
   options.port_min = body->port_min();
   options.port_max = body->port_max();
-  if (options.port_min == 0 || options.port_min > options.port_max) {
+  if (!body->shared_udp() && (options.port_min == 0 || options.port_min > options.port_max)) {
     return respond.Error(ipc::error::kInvalidArgument, "bad port range");
   }
-  if (body->ice_tcp()) options.server = ServerFor(options.listen_ip, body->ice_tcp_port());
+  server.udp = body->shared_udp();
+  server.udp_port = body->udp_port();
+  server.tcp = body->ice_tcp();
+  server.tcp_port = body->ice_tcp_port();
+  if (server.udp || server.tcp) {
+    auto shared = ServerFor(server);
+    if (!shared.ok()) return respond.Error(shared.status());
+    options.server = *shared;
+  }
   auto transport = router->CreateWebRtcTransport(body->transport_id()->str(), options);
   if (!transport.ok()) return respond.Error(transport.status());
   auto info = BuildTransportInfo(fbb, **transport);

@@ -47,9 +47,10 @@ class RouterHandler : public RequestHandler, public router::EventSink {
   void HandleConsumerRequest(const fbs::Request& request, router::Router* router,
                              Responder& respond);
 
-  // The worker's shared ICE-TCP listener on ip:port, created on first use; nullptr when it
-  // cannot listen (logged once; transports then have UDP only).
-  transport::WebRtcServer* ServerFor(const std::string& ip, uint16_t port);
+  // The worker's shared entry for these listen addresses and ports (ICE-TCP listeners, shared
+  // UDP sockets), created on first use. An error when a shared UDP port cannot be bound (not
+  // remembered: it is tried again); a TCP port that cannot be bound leaves it without ICE-TCP.
+  absl::StatusOr<transport::WebRtcServer*> ServerFor(const transport::WebRtcServer::Options& o);
   router::Router* RouterWithTransport(const std::string& id) const;
   router::Router* RouterWithProducer(const std::string& id) const;
   router::Router* RouterWithConsumer(const std::string& id) const;

@@ -16,7 +16,7 @@ namespace sb::router::testing {
 
 inline transport::WebRtcTransport::Options LoopbackTransportOptions() {
   transport::WebRtcTransport::Options options;
-  options.listen_ip = "127.0.0.1";
+  options.listen = {{.ip = "127.0.0.1", .announced = {}}};
   options.port_min = 40000;
   options.port_max = 49999;
   return options;

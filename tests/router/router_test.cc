@@ -44,7 +44,7 @@ using RouterTest = testing::RouterFixture<FakeEvents>;
 
 TEST_F(RouterTest, DuplicateTransportId) {
   transport::WebRtcTransport::Options options;
-  options.listen_ip = "127.0.0.1";
+  options.listen = {{.ip = "127.0.0.1", .announced = {}}};
   EXPECT_EQ(router_->CreateWebRtcTransport("pub", options).status().code(),
             absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(router_->TransportIds().size(), 2u);

@@ -23,8 +23,9 @@ TEST(Config, EmbeddedDefaults) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->listen_ip, "127.0.0.1");
   EXPECT_EQ(c->port, 8080);
-  EXPECT_EQ(c->rtc_listen_ip, "127.0.0.1");
-  EXPECT_EQ(c->announced_ip, "");
+  EXPECT_EQ(c->rtc_listen_ips, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_TRUE(c->announced_ips.empty());
+  EXPECT_EQ(c->rtc_port, 0);  // a port per transport
   EXPECT_EQ(c->rtc_port_min, 40000);
   EXPECT_EQ(c->rtc_port_max, 49999);
   EXPECT_EQ(c->workers, 0);  // one per core
@@ -33,14 +34,17 @@ TEST(Config, EmbeddedDefaults) {
 
 TEST(Config, FlagsOverrideEveryDefault) {
   auto c =
-      Parse({"--listen=0.0.0.0", "--port", "9000", "--rtc-listen=::1", "--announced-ip=203.0.113.7",
+      Parse({"--listen=0.0.0.0", "--port", "9000", "--rtc-listen=0.0.0.0,::", "--announced-ip=203.0.113.7",
+             "--announced-ip=2001:db8::7,192.0.2.7", "--rtc-port=45000",
              "--rtc-ports=41000-41999", "--workers=3", "--room-capacity=4", "--log-level=debug",
              "--web-root=/srv/web", "--worker-binary=/opt/sb/worker"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->listen_ip, "0.0.0.0");
   EXPECT_EQ(c->port, 9000);
-  EXPECT_EQ(c->rtc_listen_ip, "::1");
-  EXPECT_EQ(c->announced_ip, "203.0.113.7");
+  EXPECT_EQ(c->rtc_listen_ips, (std::vector<std::string>{"0.0.0.0", "::"}));
+  EXPECT_EQ(c->AnnouncedFor("0.0.0.0"), (std::vector<std::string>{"203.0.113.7", "192.0.2.7"}));
+  EXPECT_EQ(c->AnnouncedFor("::"), std::vector<std::string>{"2001:db8::7"});
+  EXPECT_EQ(c->rtc_port, 45000);
   EXPECT_EQ(c->rtc_port_min, 41000);
   EXPECT_EQ(c->rtc_port_max, 41999);
   EXPECT_EQ(c->workers, 3);
@@ -202,6 +206,32 @@ TEST(Config, Turn) {
   std::remove(path.c_str());
 }
 
+TEST(Config, ListenAndAnnouncedAddressesPerFamily) {
+  // One socket per family: two IPv4 listen addresses are refused (listen on 0.0.0.0 instead).
+  EXPECT_FALSE(Parse({"--rtc-listen=192.0.2.1,192.0.2.2"}).ok());
+  EXPECT_FALSE(Parse({"--rtc-listen=not-an-ip"}).ok());
+  // An IPv6 address to announce needs an IPv6 socket to receive what is sent to it.
+  auto c = Parse({"--announced-ip=2001:db8::1"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("IPv6"), std::string::npos) << c.status();
+  EXPECT_FALSE(
+      Parse({"--announced-ip=192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4,192.0.2.5"}).ok());
+  c = Parse({"--rtc-listen=::1"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->AnnouncedFor("::1").empty());
+  // A config file's list is the comma-separated list.
+  const std::string path = testing::TempDir() + "/sb_config_list.json";
+  {
+    std::ofstream out(path);
+    out << R"({"rtc-listen": ["127.0.0.1", "::1"], "announced-ip": ["192.0.2.9"]})";
+  }
+  c = Parse({"--config=" + path});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rtc_listen_ips, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_EQ(c->AnnouncedFor("127.0.0.1"), std::vector<std::string>{"192.0.2.9"});
+  std::remove(path.c_str());
+}
+
 TEST(Config, ConfigFileThenFlags) {
   const std::string path = testing::TempDir() + "/sb_config_test.json";
   {
@@ -212,7 +242,7 @@ TEST(Config, ConfigFileThenFlags) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->port, 9200);  // the later flag wins
   EXPECT_EQ(c->room_capacity, 5);
-  EXPECT_EQ(c->announced_ip, "198.51.100.2");
+  EXPECT_EQ(c->announced_ips, std::vector<std::string>{"198.51.100.2"});
 
   {
     std::ofstream out(path);

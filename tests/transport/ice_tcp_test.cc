@@ -121,7 +121,7 @@ Bytes BindingRequest(const std::string& username, const std::string& password, u
 
 class IceTcpTest : public ::testing::Test {
  protected:
-  void SetUp() override { MakeServer({.listen_ip = "127.0.0.1", .tcp_port = 0}); }
+  void SetUp() override { MakeServer({.listen_ips = {"127.0.0.1"}, .tcp = true}); }
   void MakeServer(WebRtcServer::Options options) {
     auto server = WebRtcServer::Create(loop_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -131,7 +131,7 @@ class IceTcpTest : public ::testing::Test {
     ASSERT_TRUE(cert.ok());
     cert_ = *std::move(cert);
     WebRtcTransport::Options t;
-    t.listen_ip = "127.0.0.1";
+    t.listen = {{.ip = "127.0.0.1", .announced = {}}};
     t.server = server_.get();
     auto transport = WebRtcTransport::Create(loop_.get(), t, cert_.get(), &listener_);
     ASSERT_TRUE(transport.ok()) << transport.status();

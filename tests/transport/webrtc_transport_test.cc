@@ -96,8 +96,7 @@ class WebRtcTransportTest : public ::testing::Test {
     ASSERT_TRUE(cert.ok());
     server_cert_ = *std::move(cert);
     WebRtcTransport::Options options;
-    options.listen_ip = "127.0.0.1";
-    options.announced_ip = "192.0.2.10";
+    options.listen = {{.ip = "127.0.0.1", .announced = {"192.0.2.10"}}};
     auto transport = WebRtcTransport::Create(loop_.get(), options, server_cert_.get(), &server_);
     ASSERT_TRUE(transport.ok()) << transport.status();
     transport_ = *std::move(transport);
