@@ -96,9 +96,9 @@ absl::Status ParseIpList(absl::string_view text, size_t max_per_family,
     if (auto s = ParseIp(absl::StripAsciiWhitespace(item), &ip); !s.ok()) return s;
     if (std::find(ips.begin(), ips.end(), ip) != ips.end()) continue;
     if (++(IsIpv6(ip) ? v6 : v4) > max_per_family) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("at most ", max_per_family, " IPv4 and ", max_per_family, " IPv6 address",
-                       max_per_family == 1 ? "" : "es"));
+      return absl::InvalidArgumentError(absl::StrCat("at most ", max_per_family, " IPv4 and ",
+                                                     max_per_family, " IPv6 address",
+                                                     max_per_family == 1 ? "" : "es"));
     }
     ips.push_back(std::move(ip));
   }
@@ -447,9 +447,9 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
         std::any_of(config.rtc_listen_ips.begin(), config.rtc_listen_ips.end(),
                     [&](const std::string& listen) { return IsIpv6(listen) == IsIpv6(ip); });
     if (!has_family) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--announced-ip ", ip, ": no --rtc-listen address of its family (IPv", IsIpv6(ip) ? 6 : 4,
-          ") to announce it for"));
+      return absl::InvalidArgumentError(absl::StrCat("--announced-ip ", ip,
+                                                     ": no --rtc-listen address of its family (IPv",
+                                                     IsIpv6(ip) ? 6 : 4, ") to announce it for"));
     }
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {

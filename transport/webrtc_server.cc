@@ -49,8 +49,7 @@ absl::StatusOr<std::unique_ptr<WebRtcServer>> WebRtcServer::Create(uv_loop_t* lo
     if (options.udp) {
       auto socket = UdpSocket::Create(loop, ip, options.udp_port, options.udp_port, server.get());
       if (!socket.ok()) {
-        return absl::UnavailableError(
-            absl::StrCat("shared UDP port: ", socket.status().message()));
+        return absl::UnavailableError(absl::StrCat("shared UDP port: ", socket.status().message()));
       }
       address.udp = *std::move(socket);
       SB_LOG_INFO("server", "UDP for all transports on {}:{}", ip, address.udp->local_port());
@@ -82,8 +81,8 @@ absl::Status WebRtcServer::ListenTcp(Address& address) {
   int err = uv_tcp_bind(raw, reinterpret_cast<const sockaddr*>(&addr), v6 ? UV_TCP_IPV6ONLY : 0);
   if (err == 0) err = uv_listen(reinterpret_cast<uv_stream_t*>(raw), kListenBacklog, &OnConnection);
   if (err != 0) {
-    return absl::UnavailableError(absl::StrCat("listen on ", address.ip, ":", options_.tcp_port,
-                                               ": ", uv_strerror(err)));
+    return absl::UnavailableError(
+        absl::StrCat("listen on ", address.ip, ":", options_.tcp_port, ": ", uv_strerror(err)));
   }
   sockaddr_storage local{};
   int len = sizeof(local);
@@ -124,9 +123,7 @@ uint16_t WebRtcServer::udp_port(int family) const {
   return address == nullptr || !address->udp ? 0 : address->udp->local_port();
 }
 
-uint16_t WebRtcServer::tcp_port() const {
-  return addresses_.empty() ? 0 : addresses_[0].tcp_port;
-}
+uint16_t WebRtcServer::tcp_port() const { return addresses_.empty() ? 0 : addresses_[0].tcp_port; }
 
 uint16_t WebRtcServer::udp_port() const {
   return addresses_.empty() || !addresses_[0].udp ? 0 : addresses_[0].udp->local_port();

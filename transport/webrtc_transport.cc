@@ -65,8 +65,9 @@ void WebRtcTransport::Close() {
   if (closed_) return;
   closed_ = true;
   listener_ = nullptr;
-  dtls_->Close();  // May send close_notify through the socket.
-  ice_->Close();
+  // A transport whose Create() failed half-way has no ICE or DTLS yet (no free port).
+  if (dtls_) dtls_->Close();  // May send close_notify through the socket.
+  if (ice_) ice_->Close();
   for (auto& socket : sockets_) socket->Close();
   CloseConnections();
   LeaveServer();
@@ -108,7 +109,7 @@ std::vector<IceCandidate> WebRtcTransport::candidates() const {
   for (const ListenAddress& address : options_.listen) {
     const int family = address.ip.find(':') != std::string::npos ? AF_INET6 : AF_INET;
     const UdpSocket* socket = SocketFor(family);
-    const uint16_t udp_port = SharedUdp() ? options_.server->udp_port(family)
+    const uint16_t udp_port = SharedUdp()         ? options_.server->udp_port(family)
                               : socket != nullptr ? socket->local_port()
                                                   : 0;
     const uint16_t tcp_port = options_.server != nullptr ? options_.server->tcp_port(family) : 0;

@@ -33,11 +33,10 @@ TEST(Config, EmbeddedDefaults) {
 }
 
 TEST(Config, FlagsOverrideEveryDefault) {
-  auto c =
-      Parse({"--listen=0.0.0.0", "--port", "9000", "--rtc-listen=0.0.0.0,::", "--announced-ip=203.0.113.7",
-             "--announced-ip=2001:db8::7,192.0.2.7", "--rtc-port=45000",
-             "--rtc-ports=41000-41999", "--workers=3", "--room-capacity=4", "--log-level=debug",
-             "--web-root=/srv/web", "--worker-binary=/opt/sb/worker"});
+  auto c = Parse({"--listen=0.0.0.0", "--port", "9000", "--rtc-listen=0.0.0.0,::",
+                  "--announced-ip=203.0.113.7", "--announced-ip=2001:db8::7,192.0.2.7",
+                  "--rtc-port=45000", "--rtc-ports=41000-41999", "--workers=3", "--room-capacity=4",
+                  "--log-level=debug", "--web-root=/srv/web", "--worker-binary=/opt/sb/worker"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->listen_ip, "0.0.0.0");
   EXPECT_EQ(c->port, 9000);
@@ -214,8 +213,7 @@ TEST(Config, ListenAndAnnouncedAddressesPerFamily) {
   auto c = Parse({"--announced-ip=2001:db8::1"});
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("IPv6"), std::string::npos) << c.status();
-  EXPECT_FALSE(
-      Parse({"--announced-ip=192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4,192.0.2.5"}).ok());
+  EXPECT_FALSE(Parse({"--announced-ip=192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4,192.0.2.5"}).ok());
   c = Parse({"--rtc-listen=::1"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(c->AnnouncedFor("::1").empty());
