@@ -457,3 +457,30 @@ export async function publishSimulcast720(participant) {
     });
   });
 }
+
+// Per connection (publish, subscribe): the selected pair's protocol and candidate types, and
+// the DTLS state, from the browser's statistics.
+export async function selectedPaths(p) {
+  return p.page.evaluate(async () => {
+    const out = {};
+    const reports = await window.sb.getStats();
+    for (const [name, report] of Object.entries(reports)) {
+      for (const s of report?.values() ?? []) {
+        if (s.type !== 'transport') continue;
+        const pair = report.get(s.selectedCandidatePairId);
+        const l = report.get(pair?.localCandidateId);
+        const r = report.get(pair?.remoteCandidateId);
+        out[name] = {
+          protocol: r?.protocol,
+          local: `${l?.protocol} ${l?.candidateType} ${l?.tcpType ?? ''}`.trim(),
+          remote: `${r?.protocol} ${r?.address}:${r?.port} ${r?.candidateType} ${r?.tcpType ?? ''}`.trim(),
+          dtlsState: s.dtlsState,
+          remoteAddress: r?.address,
+          remotePort: r?.port,
+          localAddress: l?.address,
+        };
+      }
+    }
+    return out;
+  });
+}

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { joinWithLibrary, waitForFrames, videoFrom, sleep } from './harness.mjs';
+import { joinWithLibrary, waitForFrames, videoFrom, sleep, selectedPaths } from './harness.mjs';
 import { createNetwork } from './netns.mjs';
 
 const ROOM = 'icetcp';
@@ -41,30 +41,6 @@ async function publishCamera(p) {
       video: { width: 640, height: 360 },
     });
     await window.sb.publish(stream);
-  });
-}
-
-// Per connection (publish, subscribe): the selected pair's protocol and candidate types, and
-// the DTLS state, from the browser's statistics.
-async function selectedPaths(p) {
-  return p.page.evaluate(async () => {
-    const out = {};
-    const reports = await window.sb.getStats();
-    for (const [name, report] of Object.entries(reports)) {
-      for (const s of report?.values() ?? []) {
-        if (s.type !== 'transport') continue;
-        const pair = report.get(s.selectedCandidatePairId);
-        const l = report.get(pair?.localCandidateId);
-        const r = report.get(pair?.remoteCandidateId);
-        out[name] = {
-          protocol: r?.protocol,
-          local: `${l?.protocol} ${l?.candidateType} ${l?.tcpType ?? ''}`.trim(),
-          remote: `${r?.protocol} ${r?.address}:${r?.port} ${r?.candidateType} ${r?.tcpType ?? ''}`.trim(),
-          dtlsState: s.dtlsState,
-        };
-      }
-    }
-    return out;
   });
 }
 

@@ -194,7 +194,7 @@ export class NdcPeer {
   // --- signaling ------------------------------------------------------------------------
 
   async _connect() {
-    const socket = new WebSocket(`ws://127.0.0.1:${this.server.port}/ws`);
+    const socket = new WebSocket(`${this.server.url.replace(/^http/, 'ws')}/ws`);
     socket.on('message', (data) => this._onMessage(JSON.parse(String(data))));
     socket.on('error', () => {});
     await new Promise((resolve, reject) => {

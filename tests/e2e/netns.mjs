@@ -10,7 +10,11 @@
 //
 // - Everything is in 192.0.2.0/24 (TEST-NET-1, documentation only) and no namespace has a route
 //   anywhere else, nor a link to a physical device: nothing can leave the machine. IPv6 is
-//   switched off in the namespaces so no router solicitations or DAD traffic cross the links.
+//   switched off in the namespaces so no router solicitations or DAD traffic cross the links,
+//   unless createNetwork is asked for it ({ ipv6: true } for every client, or a list of client
+//   indexes): then the bridge and those clients also get addresses of 2001:db8::/64 (RFC 3849,
+//   documentation only; on-link, no route beyond), without duplicate address detection or
+//   router solicitations.
 // - The server namespace holds the bridge; the bridge carries the server's address, so the
 //   switchboard (and its workers, which inherit the namespace) listens on 192.0.2.1 for HTTP,
 //   WebSocket and media (--listen, --rtc-listen; the announced address defaults to the latter).
@@ -44,6 +48,8 @@ import { startServer, launchBrowser } from './harness.mjs';
 export const SERVER_IP = '192.0.2.1';
 export const TEST_PROCESS_IP = '192.0.2.2';
 export const clientIp = (i) => `192.0.2.${10 + i}`;
+export const SERVER_IP6 = '2001:db8::1';
+export const clientIp6 = (i) => `2001:db8::${(10 + i).toString(16)}`;
 const PREFIX_LENGTH = 24;
 
 const NAME_PREFIX = 'sbnet';
@@ -103,7 +109,7 @@ export const QUEUE_MS = 200;
 // Builds the server namespace with the bridge and `clients` client namespaces (see the top).
 // Returns { serverNs, clientNs[], shape, unshape, qdiscStats, startServer, launchBrowser,
 // destroy }.
-export function createNetwork(clients) {
+export function createNetwork(clients, { ipv6 = false } = {}) {
   installExitHandlers();
   removeStale();
   if (run(['ip', '-4', '-o', 'addr', 'show', 'to', `${SERVER_IP}/${PREFIX_LENGTH}`]).trim()) {
@@ -123,6 +129,7 @@ export function createNetwork(clients) {
     clientNs,
     serverIp: SERVER_IP,
     clientIp,
+    serverIp6: ipv6 === true || ipv6?.length > 0 ? SERVER_IP6 : undefined,
     // Token bucket of `rateKbit` on client i's downlink (replaces any earlier one).
     shape(i, rateKbit) {
       run(['tc', '-n', serverNs, 'qdisc', 'replace', 'dev', `c${i}`, 'root', 'tbf',
@@ -176,13 +183,19 @@ export function createNetwork(clients) {
 
   try {
     const inNs = (ns, ...argv) => run(['ip', 'netns', 'exec', ns, ...argv]);
-    const noIpv6 = ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1',
-      'net.ipv6.conf.default.disable_ipv6=1'];
+    const v6 = (i) => ipv6 === true || (Array.isArray(ipv6) && ipv6.includes(i));
+    const anyV6 = ipv6 === true || (Array.isArray(ipv6) && ipv6.length > 0);
+    const sysctls = (on) => on
+      ? ['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0',
+        'net.ipv6.conf.all.router_solicitations=0', 'net.ipv6.conf.default.router_solicitations=0',
+        'net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0']
+      : ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'];
     run(['ip', 'netns', 'add', serverNs]);
-    inNs(serverNs, ...noIpv6);
+    inNs(serverNs, ...sysctls(anyV6));
     run(['ip', '-n', serverNs, 'link', 'set', 'lo', 'up']);
     run(['ip', '-n', serverNs, 'link', 'add', 'br0', 'type', 'bridge']);
     run(['ip', '-n', serverNs, 'addr', 'add', `${SERVER_IP}/${PREFIX_LENGTH}`, 'dev', 'br0']);
+    if (anyV6) run(['ip', '-n', serverNs, 'addr', 'add', `${SERVER_IP6}/64`, 'dev', 'br0', 'nodad']);
     run(['ip', '-n', serverNs, 'link', 'set', 'br0', 'up']);
 
     // The test process's own leg.
@@ -193,12 +206,13 @@ export function createNetwork(clients) {
 
     clientNs.forEach((ns, i) => {
       run(['ip', 'netns', 'add', ns]);
-      inNs(ns, ...noIpv6);
+      inNs(ns, ...sysctls(v6(i)));
       run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
       run(['ip', '-n', serverNs, 'link', 'add', `c${i}`, 'type', 'veth', 'peer', 'name', 'eth0',
         'netns', ns]);
       run(['ip', '-n', serverNs, 'link', 'set', `c${i}`, 'master', 'br0', 'up']);
       run(['ip', '-n', ns, 'addr', 'add', `${clientIp(i)}/${PREFIX_LENGTH}`, 'dev', 'eth0']);
+      if (v6(i)) run(['ip', '-n', ns, 'addr', 'add', `${clientIp6(i)}/64`, 'dev', 'eth0', 'nodad']);
       run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
     });
   } catch (e) {

@@ -1,0 +1,167 @@
+// One UDP port per worker and IPv6 (issue 12, docs/deploy.md), as users on two kinds of network
+// see them. netns.mjs's bridge with IPv6 as well as IPv4; the server listens for media on
+// 192.0.2.1 and 2001:db8::1, with every transport of its one worker on UDP port 45000
+// (--rtc-port) and ICE-TCP off, so that UDP is the only way in.
+//   - Vera's network is IPv4 only.
+//   - Wim's namespace drops all IPv4 UDP (nftables): his browser loads the page over IPv4 but
+//     its media can only go over IPv6.
+//   - An ndc participant (node-datachannel: libjuice ICE, not a browser) joins their room from
+//     the test's own namespace; two more ndc participants meet in a second room on the same
+//     worker and the same port.
+// Each browser must decode the other's video over a UDP pair whose server end is port 45000
+// (Wim's at [2001:db8::1]); each ndc participant must receive the media of its own room's
+// publishers and nothing else (no RTP with an SSRC its offers did not announce).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  joinWithLibrary,
+  waitForFrames,
+  videoFrom,
+  sleep,
+  selectedPaths,
+  getJson,
+} from './harness.mjs';
+import { createNetwork, SERVER_IP, SERVER_IP6 } from './netns.mjs';
+import { NdcPeer, shutdownNdc } from './ndc_peer.mjs';
+
+const PORT = 45000;
+const VERA = 0;
+const WIM = 1;
+
+let net;
+let server;
+const browsers = [];
+let vera;
+let wim;
+let ndcA;
+const roomB = [];
+
+function nft(ns, script) {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nft in ${ns}: ${r.stderr || r.error}`);
+}
+
+// IPv4 UDP packets the drop rules in Wim's namespace dropped so far.
+function v4UdpDropped() {
+  const r = spawnSync('ip', ['netns', 'exec', net.clientNs[WIM], 'nft', 'list', 'table', 'inet', 'nov4udp'],
+    { encoding: 'utf8' });
+  return [...r.stdout.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+async function publishCamera(p) {
+  await p.page.evaluate(async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: 640, height: 360 },
+    });
+    await window.sb.publish(stream);
+  });
+}
+
+async function until(fn, timeout, what) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what()} (after ${timeout} ms)`);
+    await sleep(100);
+  }
+}
+
+before(async () => {
+  net = createNetwork(2, { ipv6: [WIM] });
+  nft(net.clientNs[WIM], `table inet nov4udp {
+  chain output { type filter hook output priority 0; meta nfproto ipv4 meta l4proto udp counter drop; }
+  chain input { type filter hook input priority 0; meta nfproto ipv4 meta l4proto udp counter drop; }
+}
+`);
+  server = await net.startServer([
+    '--workers=1',
+    `--rtc-listen=${SERVER_IP},${SERVER_IP6}`,
+    `--rtc-port=${PORT}`,
+    '--ice-tcp=false',
+  ]);
+  for (const i of [VERA, WIM]) browsers[i] = await net.launchBrowser(i, { server });
+  [vera, wim] = await Promise.all([
+    joinWithLibrary({ server, browser: browsers[VERA] }, 'network-a', 'Vera'),
+    joinWithLibrary({ server, browser: browsers[WIM] }, 'network-a', 'Wim'),
+  ]);
+  await Promise.all([publishCamera(vera), publishCamera(wim)]);
+  ndcA = new NdcPeer(server, 'network-a', 'Ndc-A');
+  await ndcA.join();
+  await ndcA.publish();
+  for (const name of ['Ndc-B1', 'Ndc-B2']) {
+    const peer = new NdcPeer(server, 'network-b', name);
+    await peer.join();
+    await peer.publish();
+    roomB.push(peer);
+  }
+}, { timeout: 90_000 });
+
+after(async () => {
+  try {
+    shutdownNdc();
+    await Promise.all(browsers.map((b) => b?.close()));
+    await server?.stop();
+  } finally {
+    net?.destroy();
+  }
+});
+
+test('an IPv4 and an IPv6 browser see each other through one UDP port', async () => {
+  await waitForFrames(vera, wim.id, 30_000);
+  await waitForFrames(wim, vera.id, 30_000);
+  const first = { vera: await videoFrom(vera, wim.id), wim: await videoFrom(wim, vera.id) };
+  await sleep(4000);
+  const second = { vera: await videoFrom(vera, wim.id), wim: await videoFrom(wim, vera.id) };
+  const veraFps = (second.vera.framesDecoded - first.vera.framesDecoded) / 4;
+  const wimFps = (second.wim.framesDecoded - first.wim.framesDecoded) / 4;
+  console.log(`Vera decodes Wim at ${veraFps.toFixed(1)} fps, Wim decodes Vera at ${wimFps.toFixed(1)} fps`);
+  // The fake camera runs at 20 fps (allocation.test.mjs); half of it means media flows freely.
+  assert.ok(veraFps >= 10, `Vera's reception of Wim stalls: ${veraFps} fps`);
+  assert.ok(wimFps >= 10, `Wim's reception of Vera stalls: ${wimFps} fps`);
+
+  const veraPaths = await selectedPaths(vera);
+  const wimPaths = await selectedPaths(wim);
+  console.log(`Vera: ${JSON.stringify(veraPaths)}`);
+  console.log(`Wim: ${JSON.stringify(wimPaths)}`);
+  for (const side of ['publish', 'subscribe']) {
+    assert.equal(veraPaths[side]?.protocol, 'udp');
+    assert.equal(veraPaths[side].remoteAddress, SERVER_IP);
+    assert.equal(veraPaths[side].remotePort, PORT, `Vera's ${side} connection is not on the shared port`);
+    assert.equal(wimPaths[side]?.protocol, 'udp');
+    assert.equal(wimPaths[side].remoteAddress, SERVER_IP6, `Wim's ${side} connection is not over IPv6`);
+    assert.equal(wimPaths[side].remotePort, PORT, `Wim's ${side} connection is not on the shared port`);
+    assert.equal(wimPaths[side].dtlsState, 'connected');
+  }
+  const dropped = v4UdpDropped();
+  console.log(`IPv4 UDP packets dropped in Wim's namespace: ${dropped}`);
+  assert.ok(dropped > 0, 'the IPv4 UDP drop rule saw nothing: the test did not block anything');
+});
+
+test('two rooms on one worker and one port: each participant gets its own room only', async () => {
+  const [b1, b2] = roomB;
+  const roomA = [vera.id, wim.id];
+  // Ndc-A receives both browsers' audio and video, the two of room B each other's.
+  await until(
+    () => roomA.every((id) => ndcA.from(id).audio > 20 && ndcA.from(id).video > 20) &&
+      b1.from(b2.id).video > 20 && b2.from(b1.id).video > 20,
+    30_000,
+    () => `media missing: Ndc-A ${JSON.stringify(roomA.map((id) => ndcA.from(id)))}, ` +
+      `B1<-B2 ${JSON.stringify(b1.from(b2.id))}, B2<-B1 ${JSON.stringify(b2.from(b1.id))}`,
+  );
+  await sleep(2000);
+  for (const peer of [ndcA, b1, b2]) {
+    const senders = [...peer.received.keys()].sort();
+    const expected = (peer === ndcA ? roomA : roomB.filter((p) => p !== peer).map((p) => p.id)).sort();
+    assert.deepEqual(senders, expected, `${peer.name} received media from ${senders}`);
+    assert.equal(peer.unattributed, 0,
+      `${peer.name}: RTP nobody announced to it: ${JSON.stringify(peer.unattributedLog)}`);
+  }
+  const rooms = await getJson(server, '/api/rooms');
+  const byName = Object.fromEntries(rooms.rooms.map((r) => [r.name, r]));
+  assert.equal(byName['network-a'].participants.length, 3);
+  assert.equal(byName['network-b'].participants.length, 2);
+  assert.equal(byName['network-a'].worker, byName['network-b'].worker);
+});
