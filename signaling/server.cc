@@ -272,6 +272,11 @@ std::string Server::Metrics() const {
   out.Gauge("switchboard_workers", "Worker processes configured.", pool_->size());
   out.Counter("switchboard_worker_restarts_total", "Workers restarted after dying.",
               pool_->restarts());
+  out.LabeledCounter("switchboard_worker_network_total",
+                     "The workers' shared sockets (one UDP port per worker, ICE-TCP listeners), "
+                     "as of their last heartbeat: datagrams and connections received, and those "
+                     "dropped or closed by reason (docs/ipc.md, worker network counters).",
+                     "counter", pool_->NetworkCounters());
   out.Counter("switchboard_worker_hangs_total",
               "Workers killed (and restarted) because they left a heartbeat unanswered.",
               pool_->hangs());

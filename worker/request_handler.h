@@ -79,6 +79,8 @@ class RequestHandler {
   virtual void HandleRequest(const fbs::Request& request, Responder respond) = 0;
   // Router ids for WORKER_DUMP.
   virtual std::vector<std::string> RouterIds() const = 0;
+  // The worker's shared network counters for WORKER_DUMP, by name (none by default).
+  virtual std::vector<std::pair<std::string, uint64_t>> NetworkCounters() const { return {}; }
 };
 
 // Builds the worker's handler (worker/default_handler.cc, replaced by the router-backed one).

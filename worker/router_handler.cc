@@ -181,6 +181,35 @@ std::vector<std::string> RouterHandler::RouterIds() const {
   return ids;
 }
 
+std::vector<std::pair<std::string, uint64_t>> RouterHandler::NetworkCounters() const {
+  transport::WebRtcServer::Stats sum;
+  for (const auto& [key, server] : servers_) {
+    const auto& s = server->stats();
+    sum.udp_received += s.udp_received;
+    sum.udp_unknown_source += s.udp_unknown_source;
+    sum.udp_unknown_ufrag += s.udp_unknown_ufrag;
+    sum.udp_tuples_moved += s.udp_tuples_moved;
+    sum.tcp_accepted += s.tcp_accepted;
+    sum.tcp_handed_over += s.tcp_handed_over;
+    sum.tcp_over_pending += s.tcp_over_pending;
+    sum.tcp_timed_out += s.tcp_timed_out;
+    sum.tcp_not_stun += s.tcp_not_stun;
+    sum.tcp_unknown_ufrag += s.tcp_unknown_ufrag;
+    sum.tcp_closed_pending += s.tcp_closed_pending;
+  }
+  return {{"udp_received", sum.udp_received},
+          {"udp_unknown_source", sum.udp_unknown_source},
+          {"udp_unknown_ufrag", sum.udp_unknown_ufrag},
+          {"udp_tuples_moved", sum.udp_tuples_moved},
+          {"tcp_accepted", sum.tcp_accepted},
+          {"tcp_handed_over", sum.tcp_handed_over},
+          {"tcp_over_pending", sum.tcp_over_pending},
+          {"tcp_timed_out", sum.tcp_timed_out},
+          {"tcp_not_stun", sum.tcp_not_stun},
+          {"tcp_unknown_ufrag", sum.tcp_unknown_ufrag},
+          {"tcp_closed_pending", sum.tcp_closed_pending}};
+}
+
 absl::StatusOr<transport::WebRtcServer*> RouterHandler::ServerFor(
     const transport::WebRtcServer::Options& o) {
   const std::string key =

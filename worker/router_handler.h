@@ -24,6 +24,7 @@ class RouterHandler : public RequestHandler, public router::EventSink {
 
   void HandleRequest(const fbs::Request& request, Responder respond) override;
   std::vector<std::string> RouterIds() const override;
+  std::vector<std::pair<std::string, uint64_t>> NetworkCounters() const override;
 
   // router::EventSink
   void OnTransportIceState(const std::string& transport_id, transport::IceState state) override;

@@ -58,8 +58,14 @@ void Worker::HandleWorkerDump(Responder respond) {
   std::vector<std::string> router_ids;
   if (handler_ != nullptr) router_ids = handler_->RouterIds();
   const auto ids = fbb.CreateVectorOfStrings(router_ids);
-  const auto dump =
-      fbs::CreateWorkerDump(fbb, static_cast<uint32_t>(getpid()), ids, malformed_count());
+  std::vector<flatbuffers::Offset<fbs::NamedCounter>> counters;
+  if (handler_ != nullptr) {
+    for (const auto& [name, value] : handler_->NetworkCounters()) {
+      counters.push_back(fbs::CreateNamedCounterDirect(fbb, name.c_str(), value));
+    }
+  }
+  const auto dump = fbs::CreateWorkerDump(fbb, static_cast<uint32_t>(getpid()), ids,
+                                          malformed_count(), fbb.CreateVector(counters));
   respond.Ok(fbs::ResponseBody::WorkerDump, dump.Union());
 }
 

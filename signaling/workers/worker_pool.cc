@@ -41,6 +41,7 @@ struct WorkerPool::Slot {
   uint64_t heartbeat_pending = 0;    // the unanswered heartbeat's sequence number, 0: none
   uint64_t started_at_ms = 0;
   int consecutive_failures = 0;
+  std::vector<std::pair<std::string, uint64_t>> network;  // from the last heartbeat reply
 };
 
 WorkerPool::WorkerPool(uv_loop_t* loop, Options options, Listener* listener)
@@ -124,6 +125,28 @@ void WorkerPool::OnHeartbeatReply(int index, uint64_t sequence, const fbs::Respo
   if (error == ipc::error::kTimeout || error == ipc::error::kWorkerDied) return;
   slot.heartbeat_pending = 0;
   uv_timer_stop(slot.hang_timer);
+  if (const auto* dump = response->body_as_WorkerDump(); dump && dump->network()) {
+    slot.network.clear();
+    for (const auto* counter : *dump->network()) {
+      slot.network.emplace_back(counter->name()->str(), counter->value());
+    }
+  }
+}
+
+std::vector<std::pair<std::string, uint64_t>> WorkerPool::NetworkCounters() const {
+  std::vector<std::pair<std::string, uint64_t>> sum;
+  for (const auto& slot : slots_) {
+    for (const auto& [name, value] : slot->network) {
+      auto it =
+          std::find_if(sum.begin(), sum.end(), [&](const auto& e) { return e.first == name; });
+      if (it == sum.end()) {
+        sum.emplace_back(name, value);
+      } else {
+        it->second += value;
+      }
+    }
+  }
+  return sum;
 }
 
 void WorkerPool::OnHung(int index) {
@@ -139,6 +162,7 @@ void WorkerPool::OnHung(int index) {
 
 absl::Status WorkerPool::SpawnSlot(int index) {
   Slot& slot = *slots_[static_cast<size_t>(index)];
+  slot.network.clear();
   WorkerProcess::Options options;
   options.binary_path = options_.binary_path;
   options.log_level = options_.log_level;

@@ -72,6 +72,9 @@ class WorkerPool final : public WorkerProcess::Listener {
   uint64_t restarts() const { return restarts_; }
   uint64_t deaths() const { return deaths_; }  // hung workers killed included
   uint64_t hangs() const { return hangs_; }
+  // The workers' network counters (WorkerDump.network) from their last heartbeat replies,
+  // summed by name; a replaced worker's counts start again from 0.
+  std::vector<std::pair<std::string, uint64_t>> NetworkCounters() const;
 
   // WorkerProcess::Listener
   void OnWorkerExited(WorkerProcess* worker, int64_t exit_status, int term_signal) override;

@@ -10,10 +10,12 @@
 //     worker and the same port.
 // Each browser must decode the other's video over a UDP pair whose server end is port 45000
 // (Wim's at [2001:db8::1]); each ndc participant must receive the media of its own room's
-// publishers and nothing else (no RTP with an SSRC its offers did not announce).
+// publishers and nothing else (no RTP with an SSRC its offers did not announce). Then a stranger
+// sprays the shared port: dropped and counted in /metrics, and the calls go on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import {
   joinWithLibrary,
   waitForFrames,
@@ -164,4 +166,51 @@ test('two rooms on one worker and one port: each participant gets its own room o
   assert.equal(byName['network-a'].participants.length, 3);
   assert.equal(byName['network-b'].participants.length, 2);
   assert.equal(byName['network-a'].worker, byName['network-b'].worker);
+});
+
+// The worker's network counters in /metrics (as of its last heartbeat, every 2 s).
+async function networkCounters() {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const out = {};
+  for (const m of text.matchAll(/^switchboard_worker_network_total\{counter="(\w+)"\} (\d+)$/gm)) {
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+test('a stranger spraying the shared port is dropped and counted; the calls go on', async () => {
+  const before = await networkCounters();
+  assert.ok(before.udp_received > 0, `no shared-port traffic counted: ${JSON.stringify(before)}`);
+  const stranger = createSocket('udp4');
+  await new Promise((resolve) => stranger.bind(0, '192.0.2.2', resolve));
+  const send = (bytes) => new Promise((resolve) => stranger.send(bytes, PORT, SERVER_IP, resolve));
+  const rtp = Buffer.alloc(200, 0x11);
+  rtp[0] = 0x80;
+  rtp[1] = 96;
+  const dtls = Buffer.from([22, 0xfe, 0xfd, ...Array(40).fill(0)]);
+  // A Binding request (RFC 8489: type 0x0001, magic cookie) with a USERNAME naming no transport.
+  const username = Buffer.from('nosuchufrag:x');
+  const stun = Buffer.alloc(20 + 4 + 16);
+  stun.writeUInt16BE(0x0001, 0);
+  stun.writeUInt16BE(4 + 16, 2);
+  stun.writeUInt32BE(0x2112a442, 4);
+  stun.writeUInt16BE(0x0006, 20);
+  stun.writeUInt16BE(username.length, 22);
+  username.copy(stun, 24);
+  const startFrames = await videoFrom(vera, wim.id);
+  for (let i = 0; i < 300; i++) {
+    await send(i % 3 === 0 ? rtp : i % 3 === 1 ? dtls : stun);
+  }
+  stranger.close();
+  const after = await until(async () => {
+    const c = await networkCounters();
+    return c.udp_unknown_source >= (before.udp_unknown_source ?? 0) + 200 &&
+      c.udp_unknown_ufrag >= (before.udp_unknown_ufrag ?? 0) + 100 ? c : null;
+  }, 10_000, () => 'the stranger\'s datagrams were not counted');
+  console.log(`network counters before: ${JSON.stringify(before)}, after: ${JSON.stringify(after)}`);
+  assert.equal(after.udp_tuples_moved ?? 0, before.udp_tuples_moved ?? 0);
+  await sleep(2000);
+  const endFrames = await videoFrom(vera, wim.id);
+  const fps = (endFrames.framesDecoded - startFrames.framesDecoded) / 2;
+  assert.ok(fps >= 10, `Vera's video of Wim stalled during the spray: ${fps} fps over the last 2 s`);
 });

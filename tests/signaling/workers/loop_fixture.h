@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <csignal>
 #include <functional>
 
 namespace sb::signaling::testing {
@@ -12,6 +13,9 @@ namespace sb::signaling::testing {
 class LoopTest : public ::testing::Test {
  protected:
   LoopTest() {
+    // As switchboard's main does (signaling/main.cc): a write to the pipe of a worker that was
+    // just killed must fail with EPIPE, not kill the test process (a SIGPIPE flake seen in CI).
+    std::signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&loop_);
     // Wakes the loop regularly so RunUntil can check its condition and deadline.
     uv_timer_init(&loop_, &tick_);
