@@ -118,7 +118,12 @@ inline Reply ToReply(const fbs::Response* response) {
     r.producers = Strings(dump->producer_ids());
     r.consumers = Strings(dump->consumer_ids());
   }
-  if (const auto* dump = response->body_as_WorkerDump()) r.routers = Strings(dump->router_ids());
+  if (const auto* dump = response->body_as_WorkerDump()) {
+    r.routers = Strings(dump->router_ids());
+    if (dump->network()) {
+      for (const auto* c : *dump->network()) r.counters[c->name()->str()] = c->value();
+    }
+  }
   if (const auto* stats = response->body_as_TransportStats()) {
     r.has_stats = true;
     r.ice_state = stats->ice_state();
@@ -268,18 +273,17 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
   // `ice_tcp`: the worker's ICE-TCP listener on `ice_tcp_port` (0: a free one) as well.
   // `shared_udp`: the worker's one UDP socket on `udp_port` (0: a free one), not a port each.
   Reply CreateTransport(const std::string& router_id, const std::string& id, bool ice_tcp = false,
-                        uint16_t ice_tcp_port = 0, bool shared_udp = false,
-                        uint16_t udp_port = 0) {
-    return Call(
-        fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, router_id,
-        [&](flatbuffers::FlatBufferBuilder& fbb) {
-          std::vector<flatbuffers::Offset<fbs::ListenAddress>> listen = {
-              fbs::CreateListenAddressDirect(fbb, "127.0.0.1")};
-          auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
-              fbb, id.c_str(), &listen, kPortMin, kPortMax, ice_tcp, ice_tcp_port, shared_udp,
-              udp_port);
-          return std::make_pair(fbs::RequestBody::CreateWebRtcTransportRequest, body.Union());
-        });
+                        uint16_t ice_tcp_port = 0, bool shared_udp = false, uint16_t udp_port = 0) {
+    return Call(fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, router_id,
+                [&](flatbuffers::FlatBufferBuilder& fbb) {
+                  std::vector<flatbuffers::Offset<fbs::ListenAddress>> listen = {
+                      fbs::CreateListenAddressDirect(fbb, "127.0.0.1")};
+                  auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
+                      fbb, id.c_str(), &listen, kPortMin, kPortMax, ice_tcp, ice_tcp_port,
+                      shared_udp, udp_port);
+                  return std::make_pair(fbs::RequestBody::CreateWebRtcTransportRequest,
+                                        body.Union());
+                });
   }
   // `fingerprints` are the remote (browser) side's; the browser is the DTLS client.
   Reply Connect(const std::string& transport_id,
