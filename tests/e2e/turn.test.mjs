@@ -6,7 +6,8 @@
 //   client ns 0: 192.0.2.10, Chromium "Remy" with the web app's &relay=1 (iceTransportPolicy
 //                'relay'), and nftables dropping his UDP to the server (or all of his UDP)
 //   client ns 1: 192.0.2.11, Chromium "Dora", direct (host candidates)
-//   client ns 2: 192.0.2.12, coturn on 3478 (UDP and TCP), relaying from 192.0.2.12
+//   client ns 2: 192.0.2.12, coturn on 3478 (UDP and TCP) and 5349 (TLS, a certificate made
+//                by this test for 192.0.2.12), relaying from 192.0.2.12
 //
 // The server is ICE-lite with one host candidate (192.0.2.1): the relay reaches it over the
 // bridge, as a relay next to a public SFU would. Checked:
@@ -17,6 +18,10 @@
 //   connections (still relay-only), and an ICE restart allocates with them;
 // - over TCP: with all of Remy's UDP dropped, the relay is reached by TURN over TCP
 //   (relayProtocol 'tcp') and video flows both ways;
+// - over TLS: with all of Remy's UDP and his TCP to 3478 dropped, only the `turns:` URL is
+//   left (a network that lets only TLS out) and video flows both ways (relayProtocol 'tls');
+//   his Chromium runs with --ignore-certificate-errors, as it cannot know the test's
+//   certificate;
 // - credentials are real: against a switchboard whose secret is not the relay's, Remy's relay
 //   refuses them (icecandidateerror 401) and his connections never connect.
 import { test, before, after } from 'node:test';
@@ -34,6 +39,7 @@ const REMY = 0; // relay only
 const DORA = 1; // direct
 const RELAY_NS = 2;
 const TURN_PORT = 3478; // RFC 8489 section 18 / RFC 8656: the default STUN/TURN port
+const TURNS_PORT = 5349; // the default TURN-over-TLS port (RFC 8656 section 3.1)
 const SECRET = randomBytes(24).toString('hex');
 const OTHER_SECRET = randomBytes(24).toString('hex');
 // How long media must flow, and how long a relay-only client is given to connect with wrong
@@ -57,7 +63,9 @@ async function startRelay(ns, ip, serverIp) {
     'ip', 'netns', 'exec', ns, 'turnserver', '-n',
     `--listening-ip=${ip}`, `--relay-ip=${ip}`, `--listening-port=${TURN_PORT}`,
     '--use-auth-secret', `--static-auth-secret=${SECRET}`, '--realm=switchboard.test',
-    '--no-cli', '--no-tls', '--no-dtls', '--no-rfc5780', '--no-stun-backward-compatibility',
+    `--tls-listening-port=${TURNS_PORT}`, `--cert=${join(tempDir, 'turn-cert.pem')}`,
+    `--pkey=${join(tempDir, 'turn-key.pem')}`,
+    '--no-cli', '--no-dtls', '--no-rfc5780', '--no-stun-backward-compatibility',
     '--min-port=49152', '--max-port=49999', '--log-file=stdout', '--simple-log', '--verbose',
     // As docs/deploy.md has it: the relay reaches the SFU and nothing else.
     '--denied-peer-ip=0.0.0.0-255.255.255.255', `--allowed-peer-ip=${serverIp}`,
@@ -101,7 +109,8 @@ async function startRelay(ns, ip, serverIp) {
 // Remy's firewall (nftables in his namespace): 'server-udp' drops his UDP to the server (only
 // the relay can carry his media); 'relay-over-udp' that and his TCP to the relay (Chromium
 // would otherwise sometimes pick its TURN-over-TCP candidate: both are offered); 'all-udp'
-// drops all of his UDP (the relay only over TCP); 'none'.
+// drops all of his UDP (the relay only over TCP); 'tls-only' that and his TCP to the relay's
+// plain port (only TURN over TLS is left); 'none'.
 function setFirewall(mode) {
   const ns = net.clientNs[REMY];
   try {
@@ -110,7 +119,10 @@ function setFirewall(mode) {
   if (mode === 'none') return;
   let rule = mode === 'all-udp' ? 'meta l4proto udp counter drop'
     : `ip daddr ${net.serverIp} meta l4proto udp counter drop`;
-  if (mode === 'relay-over-udp') rule += `\n  ip daddr ${relayIp} tcp dport ${TURN_PORT} counter drop`;
+  if (mode === 'relay-over-udp' || mode === 'tls-only') {
+    rule += `\n  ip daddr ${relayIp} tcp dport ${TURN_PORT} counter drop`;
+  }
+  if (mode === 'tls-only') rule = `meta l4proto udp counter drop\n  ${rule.split('\n').pop()}`;
   execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], {
     input: `table inet sbturn {\n chain out {\n  type filter hook output priority 0;\n  ${rule}\n }\n}\n`,
   });
@@ -184,15 +196,22 @@ before(async () => {
   tempDir = mkdtempSync(join(tmpdir(), 'sbturn-'));
   net = createNetwork(3);
   relayIp = net.clientIp(RELAY_NS);
+  // The relay's TLS certificate: self-signed for its address, a day.
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-days', '1', '-subj', '/CN=turn.switchboard.test',
+    '-addext', `subjectAltName=IP:${relayIp}`,
+    '-keyout', join(tempDir, 'turn-key.pem'), '-out', join(tempDir, 'turn-cert.pem')], { stdio: 'ignore' });
   relay = await startRelay(net.clientNs[RELAY_NS], relayIp, net.serverIp);
-  const turnUrls = `turn:${relayIp}:${TURN_PORT}?transport=udp,turn:${relayIp}:${TURN_PORT}?transport=tcp`;
+  const turnUrls = `turn:${relayIp}:${TURN_PORT}?transport=udp,turn:${relayIp}:${TURN_PORT}?transport=tcp,` +
+    `turns:${relayIp}:${TURNS_PORT}?transport=tcp`;
   [server, wrongServer] = await Promise.all([SECRET, OTHER_SECRET].map((secret) =>
     net.startServer(['--workers=1', `--turn-url=${turnUrls}`, `--turn-secret=${secret}`])));
   // Plain-HTTP origins on 192.0.2.1 count as secure for getUserMedia (netns.launchBrowser does
   // it for one server; these pages come from two).
   const origins = `--unsafely-treat-insecure-origin-as-secure=${server.url},${wrongServer.url}`;
   await Promise.all([REMY, DORA].map(async (i) => {
-    browsers[i] = await net.launchBrowser(i, { extraArgs: [origins] });
+    const extraArgs = i === REMY ? [origins, '--ignore-certificate-errors'] : [origins];
+    browsers[i] = await net.launchBrowser(i, { extraArgs });
   }));
 });
 
@@ -282,6 +301,29 @@ test('with all of its UDP dropped, the relay-only participant reaches coturn ove
     assert.ok(drops > 0, 'Remy sent no UDP at all: the TCP test proves nothing');
     console.log(`TCP relay: ${JSON.stringify(pairs.publish.local)}; frames from Dora ${fromDora}, ` +
       `from Remy ${fromRemy}; UDP packets dropped ${drops}`);
+    assert.deepEqual(remy.errors, []);
+  } finally {
+    await remy.context.close();
+    await dora.context.close();
+    setFirewall('none');
+  }
+});
+
+test('with UDP and plain TCP to the relay dropped, the relay-only participant reaches coturn over TLS', async () => {
+  setFirewall('tls-only');
+  const remy = await openApp(REMY, server, 'turn-tls', 'Remy', { relayOnly: true });
+  const dora = await openApp(DORA, server, 'turn-tls', 'Dora');
+  try {
+    assert.equal(await waitForState(remy, ['joined', 'error']), 'joined');
+    assert.equal(await waitForState(dora, ['joined', 'error']), 'joined');
+    const [remyId, doraId] = [await selfId(remy), await selfId(dora)];
+    const pairs = await assertRelayed(remy, 'tls');
+    const [fromDora, fromRemy] =
+      await Promise.all([assertVideoFlows(remy, doraId), assertVideoFlows(dora, remyId)]);
+    const drops = firewallDrops();
+    assert.ok(drops > 0, 'Remy tried neither UDP nor plain TCP: the TLS test proves nothing');
+    console.log(`TLS relay: ${JSON.stringify(pairs.publish.local)}; frames from Dora ${fromDora}, ` +
+      `from Remy ${fromRemy}; packets dropped ${drops}`);
     assert.deepEqual(remy.errors, []);
   } finally {
     await remy.context.close();
