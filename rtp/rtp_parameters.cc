@@ -103,12 +103,13 @@ RtpCapabilities BuildRouterCapabilities() {
       MakeCodec(v, "video/H264", 105, 90000, 0,
                 {{"packetization-mode", "1"}, {"profile-level-id", "42001f"}}, video_fb),
       MakeCodec(v, "video/rtx", 106, 90000, 0, {{"apt", "105"}}, {}),
-      // VP9, also as SVC: the worker forwards its spatial and temporal layers by what each
-      // subscriber's preference and bandwidth allow (from its payload descriptor). AV1 is not
-      // offered yet: its layers are read (dependency descriptor), but Chromium decodes nothing
-      // of an AV1 L3T3 stream forwarded whole (docs/architecture.md).
+      // VP9 and AV1, also as SVC: the worker forwards their spatial and temporal layers by what
+      // each subscriber's preference and bandwidth allow (from VP9's payload descriptor, from
+      // AV1's dependency descriptor, which is forwarded with it).
       MakeCodec(v, "video/VP9", 107, 90000, 0, {{"profile-id", "0"}}, video_fb),
       MakeCodec(v, "video/rtx", 108, 90000, 0, {{"apt", "107"}}, {}),
+      MakeCodec(v, "video/AV1", 109, 90000, 0, {}, video_fb),
+      MakeCodec(v, "video/rtx", 110, 90000, 0, {{"apt", "109"}}, {}),
   };
   caps.header_extensions = {
       {a, kUriMid, 1},

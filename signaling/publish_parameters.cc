@@ -13,7 +13,10 @@ namespace {
 bool AcceptedExtension(const std::string& uri) {
   return uri == rtp::kUriMid || uri == rtp::kUriRid || uri == rtp::kUriRepairedRid ||
          uri == rtp::kUriAbsSendTime || uri == rtp::kUriAudioLevel || uri == rtp::kUriToffset ||
-         uri == rtp::kUriVideoOrientation || uri == rtp::kUriTransportWideCc;
+         uri == rtp::kUriVideoOrientation || uri == rtp::kUriTransportWideCc ||
+         // AV1's layers are only in it (the worker reads it for every video codec that has it
+         // and forwards it with AV1 alone: router/consumer.cc).
+         uri == rtp::kUriDependencyDescriptor;
 }
 
 // REMB (goog-remb) only for a publisher that cannot have transport-cc: a codec that offers

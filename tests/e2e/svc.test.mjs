@@ -1,11 +1,13 @@
-// Scalable video from one encoding: Alice sends her 1280x720 camera as VP9 with
+// Scalable video from one encoding: Alice sends her 1280x720 camera as VP9, then as AV1, with
 // scalabilityMode L3T3_KEY: three spatial layers (320, 640,
 // 1280 px), each with three temporal layers, in one RTP stream. The server forwards each
 // subscriber only the layers it asks for: Bob caps her video at layer 0, then 1, then lifts
 // the cap, and decodes 320, 640 and 1280 px within a few seconds of each, without a freeze;
 // Carol, uncapped, decodes 1280 px all along. This is the SVC path of the worker (layers read
-// from the VP9 payload descriptor, the layers above the one forwarded dropped with the sequence
-// numbers closed up and the marker bit moved). AV1 is not negotiated yet (router capabilities).
+// from the VP9 payload descriptor or AV1's dependency descriptor, the layers above the one
+// forwarded dropped with the sequence numbers closed up and the marker bit moved; for AV1 the
+// dependency descriptor is forwarded too: without it Chromium cannot assemble the layers).
+// SVC_CODECS=VP9 (or AV1) runs one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverAndBrowser, joinWithLibrary, videoFrom, waitForWidth, holdsVideo } from './harness.mjs';
@@ -52,7 +54,7 @@ async function canEncode(page, codec) {
   );
 }
 
-for (const codec of ['VP9']) {
+for (const codec of (process.env.SVC_CODECS ?? 'VP9,AV1').split(',')) {
   test(`${codec} L3T3_KEY: each subscriber gets the spatial layer it asks for`, async (t) => {
     const room = `svc-${codec}`;
     const alice = await joinWithLibrary(env, room, 'Alice');

@@ -113,16 +113,18 @@ std::vector<std::string> Uris(const RtpParameters& p) {
 
 TEST(RtpParametersTest, RouterCapabilities) {
   const RtpCapabilities& caps = RouterCapabilities();
-  ASSERT_EQ(caps.codecs.size(), 9u);
+  ASSERT_EQ(caps.codecs.size(), 11u);
   EXPECT_EQ(caps.codecs[0].mime_type, "audio/opus");
   EXPECT_EQ(caps.codecs[0].preferred_payload_type, 100);
   // Opus: transport-cc only (audio counts for the subscriber's transport-wide feedback).
   EXPECT_EQ(caps.codecs[0].rtcp_feedback, (std::vector<RtcpFeedback>{{"transport-cc", ""}}));
   std::vector<int> pts;
   for (const auto& c : caps.codecs) pts.push_back(c.preferred_payload_type);
-  EXPECT_EQ(pts, (std::vector<int>{100, 101, 102, 103, 104, 105, 106, 107, 108}));
+  EXPECT_EQ(pts, (std::vector<int>{100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110}));
   EXPECT_EQ(caps.codecs[7].mime_type, "video/VP9");
   EXPECT_EQ(caps.codecs[8].parameters.at("apt"), "107");
+  EXPECT_EQ(caps.codecs[9].mime_type, "video/AV1");
+  EXPECT_EQ(caps.codecs[10].parameters.at("apt"), "109");
   EXPECT_EQ(caps.codecs[6].parameters.at("apt"), "105");
   EXPECT_EQ(caps.codecs[5].parameters.at("profile-level-id"), "42001f");
   EXPECT_EQ(caps.header_extensions.size(), 10u);

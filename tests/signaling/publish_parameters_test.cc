@@ -129,8 +129,8 @@ TEST(PublishParameters, NoForwardableCodec) {
   EXPECT_FALSE(ProducerParametersFor(m).has_value());
 }
 
-// VP9 is forwarded too (with its SVC layers); AV1 not yet.
-TEST(PublishParameters, Vp9IsForwardableAv1NotYet) {
+// VP9 and AV1 are forwarded too (with their SVC layers).
+TEST(PublishParameters, Vp9AndAv1AreForwardable) {
   sdp::RemoteMedia m = VideoOf("chromium_publish_offer.sdp");
   std::erase_if(m.rtp.codecs, [](const auto& c) { return c.mime_type != "video/VP9"; });
   auto params = ProducerParametersFor(m);
@@ -138,7 +138,9 @@ TEST(PublishParameters, Vp9IsForwardableAv1NotYet) {
   EXPECT_EQ(params->MediaCodec()->mime_type, "video/VP9");
   m = VideoOf("chromium_publish_offer.sdp");
   std::erase_if(m.rtp.codecs, [](const auto& c) { return c.mime_type != "video/AV1"; });
-  EXPECT_FALSE(ProducerParametersFor(m).has_value());
+  params = ProducerParametersFor(m);
+  ASSERT_TRUE(params.has_value());
+  EXPECT_EQ(params->MediaCodec()->mime_type, "video/AV1");
 }
 
 // A stopped screen share (its m-line offered a=inactive) is answered inactive with a codec,
@@ -182,9 +184,40 @@ TEST(PublishParameters, AnswerKeepsAnInactiveMLineAndRejectsAnUnproducedOne) {
   // Inactive with no codec we forward: nothing to keep it with.
   offer->media[1].direction = "inactive";
   std::erase_if(offer->media[1].rtp.codecs,
-                [](const auto& c) { return c.mime_type != "video/AV1"; });
+                [](const auto& c) { return c.mime_type != "video/red"; });
   media = PublishAnswerMedia(*offer, produced_audio);
   EXPECT_TRUE(media[1].rejected);
+}
+
+// Chromium's AV1 SVC offer (scalabilityMode L3T3_KEY): its layers are only in the dependency
+// descriptor, which the answer must keep (without it the worker saw one layer and Chromium's
+// subscribers decoded nothing).
+TEST(PublishParameters, Av1KeepsTheDependencyDescriptor) {
+  const std::string offer =
+      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+      "a=extmap-allow-mixed\r\na=msid-semantic: WMS\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 45\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+      "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+      "a=fingerprint:sha-256 "
+      "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:"
+      "88:99\r\na=setup:actpass\r\na=mid:0\r\n"
+      "a=extmap:4 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+      "a=extmap:9 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+      "a=extmap:13 https://aomediacodec.github.io/av1-rtp-spec/"
+      "#dependency-descriptor-rtp-header-extension\r\n"
+      "a=extmap:14 http://www.webrtc.org/experiments/rtp-hdrext/video-layers-allocation00\r\n"
+      "a=sendonly\r\na=msid:- t\r\na=rtcp-mux\r\na=rtpmap:45 AV1/90000\r\n"
+      "a=rtcp-fb:45 transport-cc\r\na=rtcp-fb:45 nack\r\na=rtcp-fb:45 nack pli\r\n"
+      "a=fmtp:45 level-idx=5;profile=0;tier=0\r\na=ssrc:1111 cname:c\r\n";
+  auto parsed = sdp::ParseRemoteDescription(offer);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_THAT(parsed->media, SizeIs(1));
+  auto params = ProducerParametersFor(parsed->media[0]);
+  ASSERT_TRUE(params.has_value());
+  EXPECT_EQ(params->codecs[0].mime_type, "video/AV1");
+  EXPECT_EQ(params->HeaderExtensionId(rtp::kUriDependencyDescriptor), 13);
+  // The layer allocation extension is Chromium's own business: not negotiated.
+  EXPECT_EQ(params->header_extensions.size(), 3u);
 }
 
 }  // namespace

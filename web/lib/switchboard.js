@@ -179,6 +179,40 @@ export class SwitchboardError extends Error {
   }
 }
 
+/**
+ * Header extension URIs this browser can negotiate for `kind`, also those it leaves out of
+ * getCapabilities() and its own offers until asked (Chromium's AV1 dependency descriptor,
+ * direction 'stopped', without which it cannot assemble an AV1 SVC stream).
+ */
+function negotiableHeaderExtensions(kind) {
+  let pc;
+  try {
+    pc = new RTCPeerConnection();
+    const transceiver = pc.addTransceiver(kind);
+    return transceiver.getHeaderExtensionsToNegotiate?.().map((e) => e.uri) ?? [];
+  } catch {
+    return [];
+  } finally {
+    pc?.close();
+  }
+}
+
+/**
+ * Turns on, for every transceiver, the header extensions the remote offer (`sdp`) lists that
+ * the browser would otherwise leave stopped, so that its answer accepts them.
+ */
+function acceptOfferedHeaderExtensions(pc, sdp) {
+  const offered = new Set([...sdp.matchAll(/^a=extmap:\d+(?:\/\w+)? (\S+)/gm)].map((m) => m[1]));
+  for (const transceiver of pc.getTransceivers()) {
+    const list = transceiver.getHeaderExtensionsToNegotiate?.();
+    if (!list?.some((e) => e.direction === 'stopped' && offered.has(e.uri))) continue;
+    try {
+      transceiver.setHeaderExtensionsToNegotiate(list.map((e) =>
+        e.direction === 'stopped' && offered.has(e.uri) ? { ...e, direction: 'sendrecv' } : e));
+    } catch {} // a browser that refuses keeps its defaults
+  }
+}
+
 export class SwitchboardClient extends EventTarget {
   constructor({ iceTransportPolicy = 'all' } = {}) {
     super();
@@ -284,7 +318,14 @@ export class SwitchboardClient extends EventTarget {
     const capabilities = {};
     for (const kind of ['audio', 'video']) {
       const caps = RTCRtpReceiver.getCapabilities?.(kind);
-      if (caps) capabilities[kind] = caps;
+      if (!caps) continue;
+      // Chromium leaves header extensions out of getCapabilities() that it can negotiate when
+      // asked (the AV1 dependency descriptor): list them, and accept them in answers.
+      const listed = new Set(caps.headerExtensions.map((e) => e.uri));
+      for (const uri of negotiableHeaderExtensions(kind)) {
+        if (!listed.has(uri)) caps.headerExtensions.push({ uri, direction: 'recvonly' });
+      }
+      capabilities[kind] = caps;
     }
     const message = { type: 'join', room };
     if (name) message.name = name;
@@ -892,6 +933,7 @@ export class SwitchboardClient extends EventTarget {
     const pc = this._subPc;
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+      acceptOfferedHeaderExtensions(pc, msg.sdp);
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
     } catch (err) {
