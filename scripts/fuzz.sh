@@ -5,7 +5,8 @@
 #   fuzz: PASS rtp_packet_fuzz  8 s  executions 123456  cov 812  ft 2301  corpus 5 -> 48
 #   fuzz: 7 passed, 0 failed
 # Exits non-zero when a target crashed (the crash input's path is on its FAIL line) or the build
-# failed. Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_JOBS (nproc), FUZZ_TARGETS (all),
+# failed. Targets run FUZZ_JOBS at a time. Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_JOBS
+# (nproc: build jobs and targets at a time), FUZZ_TARGETS (all),
 # FUZZ_KEEP=1 keeps the scratch folder (grown corpora, logs) even when everything passed,
 # FUZZ_FLAGS adds libFuzzer flags (e.g. -len_control=0: mutate up to max_len from the start).
 set -euo pipefail
@@ -34,15 +35,15 @@ if ! cmake --build "$build_dir" -j"${FUZZ_JOBS:-$(nproc)}" --target fuzz; then
 fi
 
 work=$(mktemp -d /tmp/sb-fuzz.XXXXXX)
-passed=0
-failed=0
-for entry in "${all_targets[@]}"; do
-  target=${entry%%:*}
-  max_len=${entry##*:}
-  if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $target "* ]]; then continue; fi
-  dir="$work/$target"
+
+# One target: runs it and writes its summary line to $work/<target>/result ("PASS ..." or
+# "FAIL ..." and the first error line).
+run_target() {
+  local target=$1 max_len=$2
+  local dir="$work/$target"
   mkdir -p "$dir/corpus"
   if [ -d "tests/fuzz/corpus/$target" ]; then cp -r "tests/fuzz/corpus/$target/." "$dir/corpus/"; fi
+  local seeds status execs stats cov ft corpus artifact figures
   seeds=$(find "$dir/corpus" -type f | wc -l)
   set +e
   # shellcheck disable=SC2086 # FUZZ_FLAGS is a list of flags
@@ -60,14 +61,34 @@ for entry in "${all_targets[@]}"; do
     -name 'timeout-*' -o -name 'oom-*' -o -name 'slow-unit-*' \) | head -n1)
   figures="${seconds} s  executions ${execs:-?}  cov ${cov:-?}  ft ${ft:-?}  corpus ${seeds} -> ${corpus}"
   if [ "$status" -eq 0 ] && [ -z "$artifact" ]; then
-    passed=$((passed + 1))
-    echo "fuzz: PASS $target  $figures"
+    echo "PASS $target  $figures" >"$dir/result"
   else
-    failed=$((failed + 1))
-    echo "fuzz: FAIL $target  $figures  exit $status  input ${artifact:-none}  log $dir/log"
-    grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error|invariant failed' \
-      "$dir/log" | sed 's/^/fuzz:   /' || true
+    {
+      echo "FAIL $target  $figures  exit $status  input ${artifact:-none}  log $dir/log"
+      grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error|invariant failed' \
+        "$dir/log" | sed 's/^/  /' || true
+    } >"$dir/result"
   fi
+}
+
+# As many targets at a time as there are cores (FUZZ_JOBS): each is single-threaded.
+jobs_max=${FUZZ_JOBS:-$(nproc)}
+targets=()
+for entry in "${all_targets[@]}"; do
+  target=${entry%%:*}
+  if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $target "* ]]; then continue; fi
+  targets+=("$target")
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n || true; done
+  run_target "$target" "${entry##*:}" &
+done
+wait
+passed=0
+failed=0
+for target in "${targets[@]}"; do
+  result="$work/$target/result"
+  [ -f "$result" ] || echo "FAIL $target  no result (the runner died)" >"$result"
+  sed 's/^/fuzz: /' "$result"
+  if head -n1 "$result" | grep -q '^PASS'; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
 
 if [ "$failed" -eq 0 ] && [ "${FUZZ_KEEP:-0}" != 1 ]; then

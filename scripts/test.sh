@@ -6,8 +6,14 @@
 # loopback-only network namespace. SANITIZE=0 skips the sanitized run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+# How long each phase took, for the suite's time budget (40 minutes on 2 cores).
+phase_times=()
+mark() { phase_times+=("$1 $(( (SECONDS - started) / 60 ))m$(( (SECONDS - started) % 60 ))s"); started=$SECONDS; }
 scripts/setup.sh
+mark setup
 scripts/build.sh
+mark build
 
 echo "== unit and integration tests (ctest)"
 ctest_log=$(mktemp)
@@ -15,6 +21,7 @@ set +e
 (cd build && ctest --output-on-failure -j"$(nproc)" --timeout 300) 2>&1 | tee "$ctest_log"
 ctest_status=${PIPESTATUS[0]}
 set -e
+mark ctest
 
 echo "== the same under ASan + UBSan (build-asan/; scripts/sanitize.sh)"
 san_log=$(mktemp)
@@ -25,6 +32,7 @@ if [ "${SANITIZE:-1}" != 0 ]; then
   san_status=${PIPESTATUS[0]}
   set -e
 fi
+mark sanitized
 
 echo "== fuzz smoke run (libFuzzer, ${FUZZ_SECONDS:-8} s per target; scripts/fuzz.sh)"
 fuzz_log=$(mktemp)
@@ -32,6 +40,7 @@ set +e
 scripts/fuzz.sh "${FUZZ_SECONDS:-8}" 2>&1 | tee "$fuzz_log"
 fuzz_status=${PIPESTATUS[0]}
 set -e
+mark fuzz
 
 echo "== end-to-end tests (headless Chromium, network namespace with loopback only)"
 e2e_log=$(mktemp)
@@ -40,6 +49,7 @@ unshare -n sh -c 'ip link set lo up && exec node --test --test-concurrency=1 tes
   2>&1 | tee "$e2e_log"
 e2e_status=${PIPESTATUS[0]}
 set -e
+mark e2e
 
 # One closing line for all runners; each fuzz target counts as one test. Skipped tests are
 # not passed ones: CTest counts a test that exits with its SKIP_RETURN_CODE (or a GTEST_SKIP)
@@ -73,5 +83,6 @@ fi
 rm -f "$ctest_log" "$san_log" "$fuzz_log" "$e2e_log"
 # The sanitized run counts each of its tests again (and each sanitizer report as a failure).
 echo "of which sanitized (ASan + UBSan): ${san_passed:-0} passed, ${san_failed:-0} failed, ${san_skipped:-0} skipped"
+echo "time: ${phase_times[*]}"
 echo "total: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

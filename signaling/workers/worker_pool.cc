@@ -136,13 +136,13 @@ void WorkerPool::OnHeartbeatReply(int index, uint64_t sequence, const fbs::Respo
 std::vector<std::pair<std::string, uint64_t>> WorkerPool::NetworkCounters() const {
   std::vector<std::pair<std::string, uint64_t>> sum;
   for (const auto& slot : slots_) {
-    for (const auto& [name, value] : slot->network) {
-      auto it =
-          std::find_if(sum.begin(), sum.end(), [&](const auto& e) { return e.first == name; });
+    for (const auto& counter : slot->network) {
+      auto it = std::find_if(sum.begin(), sum.end(),
+                             [&](const auto& e) { return e.first == counter.first; });
       if (it == sum.end()) {
-        sum.emplace_back(name, value);
+        sum.push_back(counter);
       } else {
-        it->second += value;
+        it->second += counter.second;
       }
     }
   }
