@@ -197,13 +197,18 @@ const std::vector<Option>& Options() {
          return ParseIpList(v, kMaxAnnouncedPerFamily, &c.announced_ips);
        },
        false, true},
-      {"rtc-ports", "MIN-MAX",
-       "UDP port range for media, a port per transport (default 40000-49999)",
-       [](Config& c, absl::string_view v) { return ParsePortRange(v, c); }},
       {"rtc-port", "N",
-       "one UDP port per worker for all its transports instead: worker i uses N+i (default 0: "
-       "off, a port per transport from --rtc-ports)",
-       [](Config& c, absl::string_view v) { return ParsePort(v, &c.rtc_port, true); }},
+       "one UDP port per worker for all its transports: worker i uses N+i (default 40000; a "
+       "worker whose default port is busy uses --rtc-ports instead, with a warning; a port given "
+       "here must be free; 0: always a port per transport from --rtc-ports)",
+       [](Config& c, absl::string_view v) {
+         c.rtc_port_strict = true;
+         return ParsePort(v, &c.rtc_port, true);
+       }},
+      {"rtc-ports", "MIN-MAX",
+       "UDP port range for a port per transport (--rtc-port=0, or when the default --rtc-port is "
+       "busy) (default 40000-49999)",
+       [](Config& c, absl::string_view v) { return ParsePortRange(v, c); }},
       {"ice-tcp", "",
        "offer ICE over TCP for clients whose UDP is blocked (default on; --ice-tcp=false: UDP "
        "only)",

@@ -19,11 +19,14 @@ struct Config {
   // listen address itself).
   std::vector<std::string> rtc_listen_ips = {"127.0.0.1"};
   std::vector<std::string> announced_ips;
-  // A UDP port per transport from this range, unless rtc_port is set.
+  // One UDP port per worker for all its transports: worker i uses rtc_port + i (measured at no
+  // cost in forwarding, docs/performance.md). 0: off, a port per transport from the range.
+  // Unless --rtc-port was given (rtc_port_strict), a worker whose port is busy (another server
+  // on the host) falls back to the range with a warning; given, it is an error.
+  uint16_t rtc_port = 40000;
+  bool rtc_port_strict = false;
   uint16_t rtc_port_min = 40000;
   uint16_t rtc_port_max = 49999;
-  // One UDP port per worker for all its transports: worker i uses rtc_port + i. 0: off.
-  uint16_t rtc_port = 0;
   // The announced addresses for one listen address (those of its family).
   std::vector<std::string> AnnouncedFor(const std::string& listen_ip) const;
   // ICE-TCP (RFC 6544) for clients whose UDP is blocked: worker i listens on TCP

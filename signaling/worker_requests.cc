@@ -23,8 +23,9 @@ WorkerProcess::BuildBodyFn CreateTransportBody(const std::string& transport_id,
   const bool ice_tcp = config.ice_tcp && tcp_port <= 65535;
   const int udp_port = config.rtc_port + worker_id;
   const bool shared_udp = config.rtc_port != 0 && udp_port <= 65535;
-  return [transport_id, config, ice_tcp, tcp_port, shared_udp,
-          udp_port](flatbuffers::FlatBufferBuilder& fbb) -> Body {
+  const bool fallback = !config.rtc_port_strict;
+  return [transport_id, config, ice_tcp, tcp_port, shared_udp, udp_port,
+          fallback](flatbuffers::FlatBufferBuilder& fbb) -> Body {
     std::vector<flatbuffers::Offset<fbs::ListenAddress>> listen;
     for (const std::string& ip : config.rtc_listen_ips) {
       auto announced = fbb.CreateVectorOfStrings(config.AnnouncedFor(ip));
@@ -33,7 +34,7 @@ WorkerProcess::BuildBodyFn CreateTransportBody(const std::string& transport_id,
     auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
         fbb, transport_id.c_str(), &listen, config.rtc_port_min, config.rtc_port_max, ice_tcp,
         static_cast<uint16_t>(ice_tcp ? tcp_port : 0), shared_udp,
-        static_cast<uint16_t>(shared_udp ? udp_port : 0));
+        static_cast<uint16_t>(shared_udp ? udp_port : 0), shared_udp && fallback);
     return {fbs::RequestBody::CreateWebRtcTransportRequest, body.Union()};
   };
 }

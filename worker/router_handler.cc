@@ -343,6 +343,15 @@ void RouterHandler::HandleRouterRequest(const fbs::Request& request, router::Rou
   server.tcp_port = body->ice_tcp_port();
   if (server.udp || server.tcp) {
     auto shared = ServerFor(server);
+    if (!shared.ok() && server.udp && body->shared_udp_fallback()) {
+      if (busy_udp_ports_.insert(server.udp_port).second) {
+        SB_LOG_WARN("worker", "{}: a UDP port per transport instead (from {}-{})",
+                    std::string(shared.status().message()), options.port_min, options.port_max);
+      }
+      server.udp = false;
+      server.udp_port = 0;
+      shared = server.tcp ? ServerFor(server) : absl::StatusOr<transport::WebRtcServer*>(nullptr);
+    }
     if (!shared.ok()) return respond.Error(shared.status());
     options.server = *shared;
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "router/event_sink.h"
 #include "router/router.h"
 #include "transport/dtls_certificate.h"
@@ -61,6 +62,8 @@ class RouterHandler : public RequestHandler, public router::EventSink {
   std::unique_ptr<transport::DtlsCertificate> certificate_;
   // Before routers_: the transports unregister from their server when destroyed.
   absl::flat_hash_map<std::string, std::unique_ptr<transport::WebRtcServer>> servers_;
+  // Shared UDP ports found busy (logged once each).
+  absl::flat_hash_set<uint16_t> busy_udp_ports_;
   absl::flat_hash_map<std::string, std::unique_ptr<router::Router>> routers_;
 };
 

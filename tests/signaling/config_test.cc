@@ -25,7 +25,8 @@ TEST(Config, EmbeddedDefaults) {
   EXPECT_EQ(c->port, 8080);
   EXPECT_EQ(c->rtc_listen_ips, std::vector<std::string>{"127.0.0.1"});
   EXPECT_TRUE(c->announced_ips.empty());
-  EXPECT_EQ(c->rtc_port, 0);  // a port per transport
+  EXPECT_EQ(c->rtc_port, 40000);  // one per worker, falling back to the range when busy
+  EXPECT_FALSE(c->rtc_port_strict);
   EXPECT_EQ(c->rtc_port_min, 40000);
   EXPECT_EQ(c->rtc_port_max, 49999);
   EXPECT_EQ(c->workers, 0);  // one per core
@@ -44,6 +45,7 @@ TEST(Config, FlagsOverrideEveryDefault) {
   EXPECT_EQ(c->AnnouncedFor("0.0.0.0"), (std::vector<std::string>{"203.0.113.7", "192.0.2.7"}));
   EXPECT_EQ(c->AnnouncedFor("::"), std::vector<std::string>{"2001:db8::7"});
   EXPECT_EQ(c->rtc_port, 45000);
+  EXPECT_TRUE(c->rtc_port_strict);
   EXPECT_EQ(c->rtc_port_min, 41000);
   EXPECT_EQ(c->rtc_port_max, 41999);
   EXPECT_EQ(c->workers, 3);

@@ -271,16 +271,18 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
     });
   }
   // `ice_tcp`: the worker's ICE-TCP listener on `ice_tcp_port` (0: a free one) as well.
-  // `shared_udp`: the worker's one UDP socket on `udp_port` (0: a free one), not a port each.
+  // `shared_udp`: the worker's one UDP socket on `udp_port` (0: a free one), not a port each;
+  // `fallback`: a port of its own when that one is busy.
   Reply CreateTransport(const std::string& router_id, const std::string& id, bool ice_tcp = false,
-                        uint16_t ice_tcp_port = 0, bool shared_udp = false, uint16_t udp_port = 0) {
+                        uint16_t ice_tcp_port = 0, bool shared_udp = false, uint16_t udp_port = 0,
+                        bool fallback = false) {
     return Call(fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, router_id,
                 [&](flatbuffers::FlatBufferBuilder& fbb) {
                   std::vector<flatbuffers::Offset<fbs::ListenAddress>> listen = {
                       fbs::CreateListenAddressDirect(fbb, "127.0.0.1")};
                   auto body = fbs::CreateCreateWebRtcTransportRequestDirect(
                       fbb, id.c_str(), &listen, kPortMin, kPortMax, ice_tcp, ice_tcp_port,
-                      shared_udp, udp_port);
+                      shared_udp, udp_port, fallback);
                   return std::make_pair(fbs::RequestBody::CreateWebRtcTransportRequest,
                                         body.Union());
                 });

@@ -2,7 +2,8 @@
 // (switchboard --rtc-port) in different routers offer the same UDP candidate port, a client's
 // Binding request on it is answered by the transport its USERNAME names (that transport's
 // password signs the response), strangers are dropped and counted in WorkerDump's network
-// counters, and a port another process holds is an error rather than a silent fallback.
+// counters, and a port another process holds is an error, or with shared_udp_fallback (the
+// default port, not one the operator chose) a port of the transport's own.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -110,10 +111,18 @@ TEST_F(RouterRequestsTest, SharedUdpPortServesEveryTransportOfTheWorker) {
   ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   socklen_t len = sizeof(addr);
   getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len);
-  Reply refused = CreateTransport("room1", "c", false, 0, true, ntohs(addr.sin_port));
-  close(holder);
+  const uint16_t held = ntohs(addr.sin_port);
+  Reply refused = CreateTransport("room1", "c", false, 0, true, held);
   EXPECT_FALSE(refused.accepted);
   EXPECT_NE(refused.reason.find("shared UDP port"), std::string::npos) << refused.reason;
+  // Unless the port was only the default (switchboard without --rtc-port): then a port of its
+  // own from the range.
+  Reply own_port = CreateTransport("room1", "d", false, 0, true, held, /*fallback=*/true);
+  close(holder);
+  ASSERT_TRUE(own_port.accepted) << own_port.reason;
+  EXPECT_NE(UdpPort(own_port), held);
+  EXPECT_GE(UdpPort(own_port), testing::kPortMin);
+  EXPECT_LE(UdpPort(own_port), testing::kPortMax);
   EXPECT_TRUE(Call(fbs::Method::WORKER_DUMP, "").accepted);
 }
 
