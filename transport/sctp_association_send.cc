@@ -245,6 +245,7 @@ size_t SctpAssociation::QuerySendBuffer() const {
 }
 
 bool SctpAssociation::UpdateBufferedAmounts() {
+  if (socket_ == nullptr) return true;  // closed (perhaps by a listener call just now)
   const size_t total = QuerySendBuffer();
   buffered_total_ = total;
   // The buffer counts chunk headers the sent bytes do not: it drains to a little above our

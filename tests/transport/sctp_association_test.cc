@@ -606,6 +606,19 @@ TEST_F(SctpAssociationTest, ListenerMayDestroyTheAssociationFromACallback) {
   EXPECT_EQ(b_.message_count, 1u);
 }
 
+TEST_F(SctpAssociationTest, CloseFromACallbackEndsListenerCalls) {
+  Connect();
+  const uint16_t id = Open(a_, b_, {});
+  b_.on_message = [&](uint16_t, uint32_t, absl::Span<const uint8_t>) { b_->Close(); };
+  ASSERT_TRUE(a_->Send(id, kPpidString, Text("one")).ok());
+  ASSERT_TRUE(a_->Send(id, kPpidString, Text("two")).ok());
+  ASSERT_TRUE(RunUntil([&] { return a_.state() == SctpState::kFailed; }));  // b's ABORT
+  EXPECT_EQ(b_.message_count, 1u);
+  EXPECT_EQ(b_.states, (std::vector<SctpState>{SctpState::kConnected}));
+  EXPECT_TRUE(b_.closed.empty());
+  EXPECT_EQ(b_->state(), SctpState::kClosed);
+}
+
 TEST_F(SctpAssociationTest, GarbageIsCountedAndHarmless) {
   Connect();
   const uint16_t id = Open(a_, b_, {});
