@@ -5,11 +5,14 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <usrsctp.h>
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -57,6 +60,7 @@ class Wire {
 
   void Attach(int side, SctpAssociation* association) { ends_[side] = association; }
   void Send(int from, const uint8_t* data, size_t len) {
+    Observe(from, data, len);
     ++sent_;
     max_packet_ = std::max(max_packet_, len);
     // Deterministic loss: the same packets are dropped on every run.
@@ -73,6 +77,28 @@ class Wire {
   void Resume() {
     paused_ = false;
     if (!queue_.empty()) Arm();
+  }
+  // Delivers a DATA chunk to side `to` as if its peer had sent it (RFC 9260 3.3.1): the
+  // verification tag, TSN and SSN are the ones that side expects next, the checksum is right.
+  // Only while paused: the peer's own next packets would collide with the injected TSN.
+  void InjectData(int to, uint16_t stream_id, uint32_t ppid, const Bytes& payload) {
+    ASSERT_TRUE(paused_);
+    Seen& from = seen_[1 - to];
+    Bytes packet(12 + 16 + ((payload.size() + 3) & ~size_t{3}), 0);
+    PutU16(&packet[0], kSctpPort);
+    PutU16(&packet[2], kSctpPort);
+    PutU32(&packet[4], from.vtag);
+    uint8_t* chunk = &packet[12];
+    chunk[1] = 0x03;  // an ordered message in one chunk (B and E)
+    PutU16(chunk + 2, static_cast<uint16_t>(16 + payload.size()));
+    PutU32(chunk + 4, from.next_tsn++);
+    PutU16(chunk + 8, stream_id);
+    PutU16(chunk + 10, from.next_ssn[stream_id]++);
+    PutU32(chunk + 12, ppid);
+    std::copy(payload.begin(), payload.end(), chunk + 16);
+    const uint32_t crc = usrsctp_crc32c(packet.data(), packet.size());  // in wire order
+    std::memcpy(&packet[8], &crc, sizeof(crc));
+    ends_[to]->ProcessSctpPacket(packet.data(), packet.size());
   }
   size_t sent() const { return sent_; }
   size_t dropped() const { return dropped_; }
@@ -97,7 +123,44 @@ class Wire {
     if (!queue_.empty() && !paused_) Arm();
   }
 
+  // What a side's packets show: the tag its peer expects, its next TSN, each stream's next SSN.
+  struct Seen {
+    uint32_t vtag = 0;
+    uint32_t next_tsn = 0;
+    std::map<uint16_t, uint16_t> next_ssn;
+  };
+  static void PutU16(uint8_t* p, uint16_t v) {
+    p[0] = static_cast<uint8_t>(v >> 8);
+    p[1] = static_cast<uint8_t>(v);
+  }
+  static void PutU32(uint8_t* p, uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+  }
+  static uint32_t GetU32(const uint8_t* p) {
+    return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+  }
+  void Observe(int from, const uint8_t* data, size_t len) {
+    Seen& seen = seen_[from];
+    for (size_t offset = 12; offset + 4 <= len;) {
+      const uint8_t type = data[offset];
+      const size_t length = size_t{data[offset + 2]} << 8 | data[offset + 3];
+      if (length < 4 || offset + length > len) break;
+      if (type != 1) seen.vtag = GetU32(data + 4);  // every packet but INIT carries it
+      if (type == 0 && length >= 16) {
+        seen.next_tsn = GetU32(data + offset + 4) + 1;
+        const uint8_t flags = data[offset + 1];
+        if ((flags & 0x04) == 0 && (flags & 0x01) != 0) {  // ordered, last fragment
+          const uint16_t stream = static_cast<uint16_t>(data[offset + 8] << 8 | data[offset + 9]);
+          const uint16_t ssn = static_cast<uint16_t>(data[offset + 10] << 8 | data[offset + 11]);
+          seen.next_ssn[stream] = static_cast<uint16_t>(ssn + 1);
+        }
+      }
+      offset += (length + 3) & ~size_t{3};
+    }
+  }
+
   uv_idle_t* idle_;  // freed by its close callback
+  std::array<Seen, 2> seen_;
   std::array<SctpAssociation*, 2> ends_{nullptr, nullptr};
   std::vector<Packet> queue_;
   bool paused_ = false;
@@ -617,6 +680,51 @@ TEST_F(SctpAssociationTest, CloseFromACallbackEndsListenerCalls) {
   EXPECT_EQ(b_.states, (std::vector<SctpState>{SctpState::kConnected}));
   EXPECT_TRUE(b_.closed.empty());
   EXPECT_EQ(b_->state(), SctpState::kClosed);
+}
+
+TEST_F(SctpAssociationTest, PeerProtocolErrorsAreCountedAndSurvived) {
+  Connect();
+  const uint16_t id = Open(a_, b_, {});
+  // Data on a stream b has no channel for (a declared a negotiated one, b did not).
+  DataChannelParams only_a;
+  only_a.negotiated = true;
+  only_a.stream_id = 20;
+  ASSERT_TRUE(a_->OpenChannel(only_a).ok());
+  ASSERT_TRUE(a_->Send(20, kPpidString, Text("nobody listens")).ok());
+  // An OPEN for a stream b already uses (b declared it negotiated).
+  DataChannelParams on_b;
+  on_b.negotiated = true;
+  on_b.stream_id = 30;
+  ASSERT_TRUE(b_->OpenChannel(on_b).ok());
+  DataChannelParams clash;
+  clash.stream_id = 30;
+  ASSERT_TRUE(a_->OpenChannel(clash).ok());
+  ASSERT_TRUE(RunUntil([&] {
+    return b_->stats().messages_unknown_stream == 1 && b_->stats().dcep_unexpected == 1;
+  }));
+
+  // What a broken or hostile peer could send, injected as a's next DATA chunks.
+  wire_.Pause();
+  const Bytes truncated_open = {0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09};
+  wire_.InjectData(1, 42, kPpidDcep, truncated_open);
+  EXPECT_EQ(b_->stats().dcep_malformed, 1u);
+  wire_.InjectData(1, 44, kPpidDcep, Bytes{0x07});  // unknown DCEP message type
+  EXPECT_EQ(b_->stats().dcep_malformed, 2u);
+  wire_.InjectData(1, 46, kPpidDcep, Bytes{0x02});  // an ACK for nothing b opened
+  EXPECT_EQ(b_->stats().dcep_unexpected, 2u);
+  // An OPEN with b's own parity (b is the DTLS server: odd ids are its to pick).
+  auto odd_open = BuildDcepOpen(DcepOpenFor({}, kDcepPriorityNormal, "odd", ""));
+  wire_.InjectData(1, 43, kPpidDcep, *odd_open);
+  EXPECT_EQ(b_->stats().dcep_unexpected, 3u);
+  wire_.InjectData(1, id, kPpidStringPartial, Text("deprecated"));
+  wire_.InjectData(1, id, 0x12345678, Text("unknown"));
+  EXPECT_EQ(b_->stats().messages_unknown_ppid, 2u);
+  wire_.InjectData(1, id, kPpidString, Text("a real one"));
+  ASSERT_EQ(b_.messages.size(), 1u);
+  EXPECT_EQ(b_.messages[0].data, Text("a real one"));
+  EXPECT_EQ(b_.opened.size(), 1u);  // none of the bad OPENs made a channel
+  EXPECT_EQ(b_->state(), SctpState::kConnected);
+  EXPECT_EQ(b_->stats().packets_invalid, 0u);
 }
 
 TEST_F(SctpAssociationTest, GarbageIsCountedAndHarmless) {
