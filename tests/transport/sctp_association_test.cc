@@ -445,6 +445,9 @@ TEST_F(SctpAssociationTest, TwentyMegabytesEachWayInMaxMessageSizePieces) {
   EXPECT_EQ(forward.received_hash.Final(), expected);
   EXPECT_EQ(backward.received_hash.Final(), expected);
   EXPECT_EQ(forward.pieces, kTotal / kPiece);
+  // Full packets, each small enough for one DTLS record within the DTLS MTU.
+  EXPECT_LE(wire_.max_packet(), kSctpMtu);
+  EXPECT_GT(wire_.max_packet(), kSctpMtu - 16);
   // The sender met back-pressure and its buffer stayed bounded.
   EXPECT_GT(a_->stats().sends_refused_buffer_full, 0u);
   EXPECT_GT(a_.available, 0);
