@@ -15,7 +15,7 @@ namespace sb::transport {
 namespace {
 
 // One read from usrsctp; a longer message arrives in pieces and is gathered (Drain).
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 // SCTP common header (RFC 9260 3.1): ports, verification tag, checksum.
 constexpr size_t kSctpCommonHeaderSize = 12;
 // Retransmission timeouts. Initial: RFC 6298's 1 s. Max: usrsctp's default (60 s) is far too

@@ -38,8 +38,8 @@ inline constexpr size_t kSctpMaxMessageSize = 262144;
 inline constexpr size_t kSctpDefaultRemoteMaxMessageSize = 65536;
 // The send buffer: room for four of our largest messages. A send that does not fit is refused
 // (back-pressure); it bounds what one association holds for a slow peer.
-inline constexpr size_t kSctpSendBufferSize = 1024 * 1024;
-inline constexpr size_t kSctpReceiveBufferSize = 1024 * 1024;
+inline constexpr size_t kSctpSendBufferSize = size_t{1024} * 1024;
+inline constexpr size_t kSctpReceiveBufferSize = size_t{1024} * 1024;
 // Streams each way asked for in INIT (libwebrtc's and mediasoup's default; RFC 8831 6.2 lets
 // the peer grant fewer).
 inline constexpr uint16_t kSctpMaxStreams = 1024;

@@ -389,7 +389,7 @@ TEST_F(SctpAssociationTest, TwentyMegabytesEachWayInMaxMessageSizePieces) {
   const uint16_t ba = Open(b_, a_, params);
   EXPECT_EQ(a_->max_send_message_size(), kSctpMaxMessageSize);
 
-  static constexpr size_t kTotal = 20 * 1024 * 1024;
+  static constexpr size_t kTotal = size_t{20} * 1024 * 1024;
   static constexpr size_t kPiece = kSctpMaxMessageSize;
   Bytes source(kTotal);
   std::minstd_rand rng(7);
@@ -500,9 +500,9 @@ TEST_F(SctpAssociationTest, IncomingMessageOverOurLimitResetsItsChannel) {
 
 TEST_F(SctpAssociationTest, BigMessagesArriveWhole) {
   SctpOptions big;
-  big.max_message_size = 4 * 1024 * 1024;
-  big.remote_max_message_size = 4 * 1024 * 1024;
-  big.send_buffer_size = 8 * 1024 * 1024;
+  big.max_message_size = size_t{4} * 1024 * 1024;
+  big.remote_max_message_size = size_t{4} * 1024 * 1024;
+  big.send_buffer_size = size_t{8} * 1024 * 1024;
   Connect(big);
   const uint16_t id = Open(a_, b_, {});
   Bytes message(3 * 1024 * 1024 + 17);
