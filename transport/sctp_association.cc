@@ -469,7 +469,8 @@ bool SctpAssociation::HandleMessage(uint16_t stream_id, uint32_t ppid,
   }
   std::weak_ptr<char> alive = alive_;
   if (it->second.awaiting_ack) {
-    // A message from the peer on the stream implies it took our OPEN (RFC 8832 6).
+    // The peer sends on the stream only after taking our OPEN: its ACK may still be on the
+    // way, the channel is open (libwebrtc treats it the same).
     it->second.awaiting_ack = false;
     listener_->OnDataChannelOpen(it->second.info);
     if (alive.expired()) return false;
@@ -505,18 +506,29 @@ bool SctpAssociation::HandleDcep(uint16_t stream_id, absl::Span<const uint8_t> d
   if (!open.ok()) {
     ++stats_.dcep_malformed;
     SB_LOG_DEBUG("sctp", "stream {}: {}", stream_id, std::string(open.status().message()));
-    // Refuse the channel: the peer sees it close instead of waiting for an ACK.
+    // Refuse the channel by closing it (RFC 8832 6): the peer sees it close instead of waiting
+    // for an ACK.
     if (!channels_.contains(stream_id) && stream_id < outbound_streams_) {
       silent_resets_.insert(stream_id);
       ResetStream(stream_id);
     }
     return true;
   }
-  // The peer opens with the other parity (RFC 8832 6); a stream in use stays with its channel.
+  // An OPEN on a stream in use, or with our parity (the peer picks the other one), is refused
+  // by closing the channel on that stream (RFC 8832 6), the one in use included.
   if (OurParity(stream_id) || channels_.contains(stream_id) || stream_id >= outbound_streams_) {
     ++stats_.dcep_unexpected;
     SB_LOG_DEBUG("sctp", "DATA_CHANNEL_OPEN on stream {} refused (in use or our parity)",
                  stream_id);
+    if (stream_id >= outbound_streams_) return true;  // no stream of ours to reset
+    auto it = channels_.find(stream_id);
+    if (it == channels_.end()) {
+      silent_resets_.insert(stream_id);
+      ResetStream(stream_id);
+    } else if (it->second.state != ChannelState::kClosing) {
+      it->second.state = ChannelState::kClosing;
+      ResetStream(stream_id);
+    }
     return true;
   }
   Channel ch;

@@ -694,7 +694,8 @@ TEST_F(SctpAssociationTest, PeerProtocolErrorsAreCountedAndSurvived) {
   only_a.stream_id = 20;
   ASSERT_TRUE(a_->OpenChannel(only_a).ok());
   ASSERT_TRUE(a_->Send(20, kPpidString, Text("nobody listens")).ok());
-  // An OPEN for a stream b already uses (b declared it negotiated).
+  // An OPEN for a stream b already uses (b declared it negotiated): refused by closing the
+  // channel on that stream (RFC 8832 6), on both sides.
   DataChannelParams on_b;
   on_b.negotiated = true;
   on_b.stream_id = 30;
@@ -703,8 +704,10 @@ TEST_F(SctpAssociationTest, PeerProtocolErrorsAreCountedAndSurvived) {
   clash.stream_id = 30;
   ASSERT_TRUE(a_->OpenChannel(clash).ok());
   ASSERT_TRUE(RunUntil([&] {
-    return b_->stats().messages_unknown_stream == 1 && b_->stats().dcep_unexpected == 1;
+    return b_->stats().messages_unknown_stream == 1 && b_->stats().dcep_unexpected == 1 &&
+           b_.Closed(30) && a_.Closed(30);
   }));
+  EXPECT_FALSE(a_.Opened(30));
 
   // What a broken or hostile peer could send, injected as a's next DATA chunks.
   wire_.Pause();
@@ -715,10 +718,14 @@ TEST_F(SctpAssociationTest, PeerProtocolErrorsAreCountedAndSurvived) {
   EXPECT_EQ(b_->stats().dcep_malformed, 2u);
   wire_.InjectData(1, 46, kPpidDcep, Bytes{0x02});  // an ACK for nothing b opened
   EXPECT_EQ(b_->stats().dcep_unexpected, 2u);
-  // An OPEN with b's own parity (b is the DTLS server: odd ids are its to pick).
+  // An OPEN with b's own parity (b is the DTLS server: odd ids are its to pick) is refused
+  // with a reset of that stream, and no channel.
   auto odd_open = BuildDcepOpen(DcepOpenFor({}, kDcepPriorityNormal, "odd", ""));
+  const size_t packets_before = wire_.sent();
   wire_.InjectData(1, 43, kPpidDcep, *odd_open);
   EXPECT_EQ(b_->stats().dcep_unexpected, 3u);
+  EXPECT_GT(wire_.sent(), packets_before);  // b's RE-CONFIG (and SACK)
+  EXPECT_FALSE(b_->channel(43).has_value());
   wire_.InjectData(1, id, kPpidStringPartial, Text("deprecated"));
   wire_.InjectData(1, id, 0x12345678, Text("unknown"));
   EXPECT_EQ(b_->stats().messages_unknown_ppid, 2u);
