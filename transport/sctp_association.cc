@@ -433,6 +433,11 @@ bool SctpAssociation::HandleStreamReset(const uint8_t* data, size_t len) {
   std::weak_ptr<char> alive = alive_;
   for (uint16_t stream_id : closed) {
     channels_.erase(stream_id);
+    // Bytes of the closed channel still in the buffer must not count against a channel that
+    // reuses the id.
+    for (SentBytes& sent : sent_order_) {
+      if (sent.stream_id == stream_id) sent.stream_id = kNoStream;
+    }
     listener_->OnDataChannelClosed(stream_id);
     if (alive.expired()) return false;
   }

@@ -207,6 +207,8 @@ class SctpAssociation : public UsrsctpRuntime::Connection {
     size_t buffered = 0;
     size_t low_threshold = 0;
   };
+  // Stream id 65535 is reserved (RFC 8831 6.5): marks bytes of a channel that is gone.
+  static constexpr uint16_t kNoStream = 65535;
   // A message as it entered the send buffer, for attributing the buffer's drain to streams.
   struct SentBytes {
     uint16_t stream_id;
