@@ -93,8 +93,11 @@ class SctpAssociation : public UsrsctpRuntime::Connection {
   class Listener {
    public:
     virtual ~Listener() = default;
-    // One SCTP packet for the DTLS transport to send. It must not destroy the association.
+    // One SCTP packet for the DTLS transport to send. It must not destroy the association
+    // (usrsctp is on the stack); every other call may destroy or Close() it.
     virtual void SendSctpPacket(const uint8_t* data, size_t len) = 0;
+    // kFailed and kClosed are final; the channels end with the association (no
+    // OnDataChannelClosed for them).
     virtual void OnSctpStateChange(SctpState state, const std::string& reason) = 0;
     // The peer opened a channel (DATA_CHANNEL_OPEN; we answered with DATA_CHANNEL_ACK), or the
     // peer acknowledged one we opened with DCEP.
@@ -133,7 +136,7 @@ class SctpAssociation : public UsrsctpRuntime::Connection {
     // Incoming messages past our max-message-size: dropped, their stream reset.
     uint64_t messages_too_large = 0;
     // DCEP messages that did not parse; OPENs on a stream in use or of our parity, ACKs with
-    // no OPEN of ours waiting.
+    // no OPEN of ours waiting. A refused OPEN closes its stream (RFC 8832 6).
     uint64_t dcep_malformed = 0;
     uint64_t dcep_unexpected = 0;
     // Data on a stream with no open channel; data with a PPID that is not a WebRTC one (the
@@ -196,7 +199,7 @@ class SctpAssociation : public UsrsctpRuntime::Connection {
   size_t channel_count() const { return channels_.size(); }
 
  private:
-  enum class ChannelState { kOpening, kOpen, kClosing };
+  enum class ChannelState { kOpen, kClosing };
   struct Channel {
     DataChannelInfo info;
     ChannelState state = ChannelState::kOpen;
