@@ -531,21 +531,23 @@ TEST_F(SctpAssociationTest, UnreliableChannelUnderLossDeliversMostAndNeverBlocks
     seen[index] = true;
   };
   // 10 messages a millisecond, as a sender that does not wait for anything.
-  const bool all_sent = loop_.RunUntil([&] { return sent == kMessages; }, 10000,
-                                       [&] {
-                                         for (int i = 0; i < 10 && sent < kMessages; ++i, ++sent) {
-                                           Bytes m(1000, 0x5A);
-                                           m[0] = static_cast<uint8_t>(sent);
-                                           m[1] = static_cast<uint8_t>(sent >> 8);
-                                           absl::Status s = a_->Send(id, kPpidBinary, m);
-                                           ASSERT_TRUE(s.ok()) << "send " << sent << ": " << s;
-                                         }
-                                       });
+  auto send_some = [&] {
+    for (int i = 0; i < 10 && sent < kMessages; ++i, ++sent) {
+      Bytes m(1000, 0x5A);
+      m[0] = static_cast<uint8_t>(sent);
+      m[1] = static_cast<uint8_t>(sent >> 8);
+      absl::Status s = a_->Send(id, kPpidBinary, m);
+      ASSERT_TRUE(s.ok()) << "send " << sent << ": " << s;
+    }
+  };
+  const bool all_sent = loop_.RunUntil([&] { return sent == kMessages; }, 10000, send_some);
   ASSERT_TRUE(all_sent);
+  // Losses at the end of a burst wait for a retransmission timeout (at least 400 ms) before
+  // they are abandoned and what follows them moves on: measured 0.3 to 1 s to reach 85 %.
   const size_t wanted = kMessages * 85 / 100;
   ASSERT_TRUE(RunUntil(
       [&] { return static_cast<size_t>(std::count(seen.begin(), seen.end(), true)) >= wanted; },
-      1000))
+      10000))
       << "delivered " << std::count(seen.begin(), seen.end(), true) << " of " << kMessages;
   // Lost messages are abandoned (FORWARD-TSN, RFC 3758), not retransmitted forever: the send
   // buffer empties although some messages never arrived.
