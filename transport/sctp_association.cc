@@ -386,7 +386,7 @@ bool SctpAssociation::HandleAssocChange(const uint8_t* data, size_t len) {
     case SCTP_SHUTDOWN_COMP:
       return SetState(SctpState::kClosed, "association shut down");
     case SCTP_RESTART:
-      SB_LOG_INFO("sctp", "the peer restarted the association");
+      SB_LOG_DEBUG("sctp", "the peer restarted the association");  // the peer may repeat it
       return true;
     default:
       return true;
