@@ -25,7 +25,9 @@ struct Endpoint : DtlsTransport::Listener, SctpAssociation::Listener {
   }
   void OnDtlsStateChange(DtlsState state, const std::string&) override {
     // As the transport will: SCTP starts once DTLS is up (RFC 8261 6).
-    if (state == DtlsState::kConnected) EXPECT_TRUE(sctp->Connect().ok());
+    if (state == DtlsState::kConnected) {
+      EXPECT_TRUE(sctp->Connect().ok());
+    }
   }
   void OnDtlsConnected(SrtpProfile, std::vector<uint8_t>, std::vector<uint8_t>) override {}
   void OnDtlsApplicationData(const uint8_t* data, size_t len) override {
