@@ -38,7 +38,7 @@ absl::StatusOr<std::unique_ptr<WebRtcTransport>> WebRtcTransport::Create(
     return absl::InvalidArgumentError("webrtc transport: certificate and listener required");
   }
   if (options.listen.empty()) return absl::InvalidArgumentError("webrtc transport: no address");
-  std::unique_ptr<WebRtcTransport> t(new WebRtcTransport(options, certificate, listener));
+  std::unique_ptr<WebRtcTransport> t(new WebRtcTransport(loop, options, certificate, listener));
   if (!t->SharedUdp()) {
     for (const ListenAddress& address : options.listen) {
       auto socket =
@@ -65,6 +65,8 @@ void WebRtcTransport::Close() {
   if (closed_) return;
   closed_ = true;
   listener_ = nullptr;
+  // ABORT to the peer (RFC 9260 9.1) through DTLS, before DTLS closes.
+  if (sctp_) sctp_->Close();
   // A transport whose Create() failed half-way has no ICE or DTLS yet (no free port).
   if (dtls_) dtls_->Close();  // May send close_notify through the socket.
   if (ice_) ice_->Close();
@@ -73,6 +75,7 @@ void WebRtcTransport::Close() {
   LeaveServer();
   srtp_in_.reset();
   srtp_out_.reset();
+  sctp_.reset();
   pending_dtls_.clear();
 }
 
@@ -412,8 +415,10 @@ void WebRtcTransport::OnDtlsStateChange(DtlsState state, const std::string& reas
   if (state == DtlsState::kFailed || state == DtlsState::kClosed) {
     srtp_in_.reset();
     srtp_out_.reset();
+    sctp_.reset();  // Its peer is gone with the DTLS session: no ABORT to send.
   }
   listener_->OnDtlsStateChange(state, reason);
+  if (state == DtlsState::kConnected && !closed_) StartSctp();
   // A failed session cannot be started again on this transport: stop answering ICE and free
   // the port, so that the peer notices too (consent expires) and strangers find nothing.
   if (state == DtlsState::kFailed && !closed_) CloseNetwork();
@@ -448,9 +453,60 @@ void WebRtcTransport::OnDtlsConnected(SrtpProfile profile, std::vector<uint8_t> 
   srtp_in_ = *std::move(in);
 }
 
-void WebRtcTransport::OnDtlsApplicationData(const uint8_t*, size_t len) {
-  // SCTP is not wired yet.
-  SB_LOG_DEBUG("transport", "dropping {} bytes of DTLS application data", len);
+void WebRtcTransport::OnDtlsApplicationData(const uint8_t* data, size_t len) {
+  // RFC 8261: DTLS application data is SCTP; without data channels there is nothing to give it.
+  if (!sctp_) {
+    SB_LOG_DEBUG("transport", "dropping {} bytes of DTLS application data (no SCTP)", len);
+    return;
+  }
+  sctp_->ProcessSctpPacket(data, len);
+}
+
+void WebRtcTransport::StartSctp() {
+  if (!options_.sctp || sctp_) return;
+  SctpOptions options;
+  options.dtls_client = local_role_ == DtlsRole::kClient;
+  options.remote_max_message_size = options_.sctp_remote_max_message_size;
+  auto sctp = SctpAssociation::Create(loop_, this, options);
+  if (!sctp.ok()) {
+    SB_LOG_ERROR("transport", "no data channels: {}", sctp.status().ToString());
+    return;
+  }
+  sctp_ = *std::move(sctp);
+  if (absl::Status status = sctp_->Connect(); !status.ok()) {
+    SB_LOG_ERROR("transport", "SCTP connect: {}", status.ToString());
+    sctp_.reset();
+  }
+}
+
+void WebRtcTransport::SendSctpPacket(const uint8_t* data, size_t len) {
+  // Also while closing: the ABORT of Close() goes out before DTLS's close_notify.
+  if (dtls_ && dtls_->state() == DtlsState::kConnected) dtls_->SendApplicationData(data, len);
+}
+
+void WebRtcTransport::OnSctpStateChange(SctpState state, const std::string& reason) {
+  if (listener_ != nullptr) listener_->OnSctpStateChange(state, reason);
+}
+
+void WebRtcTransport::OnDataChannelOpen(const DataChannelInfo& info) {
+  if (listener_ != nullptr) listener_->OnDataChannelOpen(info);
+}
+
+void WebRtcTransport::OnDataChannelMessage(uint16_t stream_id, uint32_t ppid,
+                                           absl::Span<const uint8_t> data) {
+  if (listener_ != nullptr) listener_->OnDataChannelMessage(stream_id, ppid, data);
+}
+
+void WebRtcTransport::OnDataChannelClosed(uint16_t stream_id) {
+  if (listener_ != nullptr) listener_->OnDataChannelClosed(stream_id);
+}
+
+void WebRtcTransport::OnBufferedAmountLow(uint16_t stream_id) {
+  if (listener_ != nullptr) listener_->OnDataChannelBufferedAmountLow(stream_id);
+}
+
+void WebRtcTransport::OnSctpSendBufferAvailable() {
+  if (listener_ != nullptr) listener_->OnSctpSendBufferAvailable();
 }
 
 }  // namespace sb::transport

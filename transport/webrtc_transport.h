@@ -16,6 +16,7 @@
 #include "transport/dtls_certificate.h"
 #include "transport/dtls_transport.h"
 #include "transport/ice_server.h"
+#include "transport/sctp_association.h"
 #include "transport/srtp_session.h"
 #include "transport/tcp_connection.h"
 #include "transport/transport_types.h"
@@ -31,6 +32,7 @@ inline constexpr size_t kMaxTcpConnectionsPerTransport = 4;
 class WebRtcTransport : public UdpSocket::Listener,
                         public IceServer::Listener,
                         public DtlsTransport::Listener,
+                        public SctpAssociation::Listener,
                         public WebRtcServer::Endpoint,
                         public TcpConnection::Listener {
  public:
@@ -43,6 +45,15 @@ class WebRtcTransport : public UdpSocket::Listener,
     virtual void OnRtpPacket(uint8_t* data, size_t len) = 0;
     // Decrypted compound RTCP.
     virtual void OnRtcpPacket(const uint8_t* data, size_t len) = 0;
+    // Data channels (Options::sctp): the association's events, as SctpAssociation::Listener
+    // has them. Each may close the transport.
+    virtual void OnSctpStateChange(SctpState /*state*/, const std::string& /*reason*/) {}
+    virtual void OnDataChannelOpen(const DataChannelInfo& /*info*/) {}
+    virtual void OnDataChannelMessage(uint16_t /*stream_id*/, uint32_t /*ppid*/,
+                                      absl::Span<const uint8_t> /*data*/) {}
+    virtual void OnDataChannelClosed(uint16_t /*stream_id*/) {}
+    virtual void OnDataChannelBufferedAmountLow(uint16_t /*stream_id*/) {}
+    virtual void OnSctpSendBufferAvailable() {}
   };
 
   struct Options {
@@ -56,6 +67,10 @@ class WebRtcTransport : public UdpSocket::Listener,
     // The worker's shared entry (ICE-TCP, and UDP when it shares a port); nullptr: own UDP
     // ports only. Not owned; outlives the transport.
     WebRtcServer* server = nullptr;
+    // Data channels: an SCTP association over the DTLS session (RFC 8261), started once DTLS
+    // is connected; the peer's a=max-message-size (RFC 8841 6; 0: no limit).
+    bool sctp = false;
+    size_t sctp_remote_max_message_size = kSctpDefaultRemoteMaxMessageSize;
   };
 
   // Every datagram that is not STUN and is dropped is counted once in packets_dropped and once
@@ -121,6 +136,10 @@ class WebRtcTransport : public UdpSocket::Listener,
   bool SendRtp(uint8_t* data, size_t len, size_t capacity);
   bool SendRtcp(uint8_t* data, size_t len, size_t capacity);
 
+  // The data channel association (Options::sctp) once DTLS is connected; nullptr before, and
+  // after it failed or the transport closed.
+  SctpAssociation* sctp() const { return sctp_.get(); }
+
   IceState ice_state() const { return ice_->state(); }
   DtlsState dtls_state() const { return dtls_->state(); }
   // Empty until DTLS is connected.
@@ -142,8 +161,9 @@ class WebRtcTransport : public UdpSocket::Listener,
   void Close();
 
  private:
-  WebRtcTransport(const Options& options, DtlsCertificate* certificate, Listener* listener)
-      : options_(options), certificate_(certificate), listener_(listener) {}
+  WebRtcTransport(uv_loop_t* loop, const Options& options, DtlsCertificate* certificate,
+                  Listener* listener)
+      : loop_(loop), options_(options), certificate_(certificate), listener_(listener) {}
 
   // UdpSocket::Listener
   void OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from) override;
@@ -159,6 +179,17 @@ class WebRtcTransport : public UdpSocket::Listener,
   void OnDtlsConnected(SrtpProfile profile, std::vector<uint8_t> local_key_salt,
                        std::vector<uint8_t> remote_key_salt) override;
   void OnDtlsApplicationData(const uint8_t* data, size_t len) override;
+  // SctpAssociation::Listener
+  void SendSctpPacket(const uint8_t* data, size_t len) override;
+  void OnSctpStateChange(SctpState state, const std::string& reason) override;
+  void OnDataChannelOpen(const DataChannelInfo& info) override;
+  void OnDataChannelMessage(uint16_t stream_id, uint32_t ppid,
+                            absl::Span<const uint8_t> data) override;
+  void OnDataChannelClosed(uint16_t stream_id) override;
+  void OnBufferedAmountLow(uint16_t stream_id) override;
+  void OnSctpSendBufferAvailable() override;
+  // Creates and connects the association once DTLS is (Options::sctp).
+  void StartSctp();
   // WebRtcServer::Endpoint
   void OnIceTcpConnection(std::unique_ptr<TcpConnection> connection, uint8_t* data,
                           size_t len) override;
@@ -196,6 +227,7 @@ class WebRtcTransport : public UdpSocket::Listener,
   bool SendToSelected(const uint8_t* data, size_t len);
 
   // Passed by argument.
+  uv_loop_t* loop_;
   Options options_;
   DtlsCertificate* certificate_;
   Listener* listener_;
@@ -205,6 +237,7 @@ class WebRtcTransport : public UdpSocket::Listener,
   std::unique_ptr<DtlsTransport> dtls_;
   std::unique_ptr<SrtpSession> srtp_in_;
   std::unique_ptr<SrtpSession> srtp_out_;
+  std::unique_ptr<SctpAssociation> sctp_;
   std::vector<std::unique_ptr<TcpConnection>> tcp_connections_;  // Oldest first.
   std::vector<std::string> registered_ufrags_;                   // In options_.server.
   std::vector<std::vector<uint8_t>> pending_dtls_;  // Records seen before DTLS started.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/transport/fake_browser.h"
 #include "tests/transport/test_loop.h"
 #include "transport/stun_message.h"
 #include "transport/webrtc_server.h"
@@ -30,71 +31,7 @@ struct Sink : WebRtcTransport::Listener {
   std::vector<Bytes> rtp;
 };
 
-// A browser: its own UDP socket (on a given port, or any), ICE checks, a DTLS client and SRTP.
-struct Browser : UdpSocket::Listener, DtlsTransport::Listener {
-  Browser(uv_loop_t* loop, const std::string& ip, uint16_t port = 0) {
-    auto s = UdpSocket::Create(loop, ip, port, port, this);
-    EXPECT_TRUE(s.ok()) << s.status();
-    if (s.ok()) socket = *std::move(s);
-  }
-  void OnUdpPacket(uint8_t* data, size_t len, const sockaddr*) override {
-    if (len == 0) return;
-    if (data[0] <= 3) {
-      stun.emplace_back(data, data + len);
-    } else if (data[0] >= 20 && data[0] <= 63) {
-      if (dtls) dtls->ProcessPacket(data, len);
-    } else if (data[0] >= 128 && data[0] <= 191) {
-      media.emplace_back(data, data + len);
-    }
-  }
-  void SendDtlsData(const uint8_t* data, size_t len) override { Send(data, len); }
-  void OnDtlsStateChange(DtlsState s, const std::string&) override { dtls_state = s; }
-  void OnDtlsConnected(SrtpProfile profile, std::vector<uint8_t> local,
-                       std::vector<uint8_t> remote) override {
-    srtp_out = *SrtpSession::Create(SrtpSession::Direction::kOutbound, profile, local);
-    srtp_in = *SrtpSession::Create(SrtpSession::Direction::kInbound, profile, remote);
-  }
-  void OnDtlsApplicationData(const uint8_t*, size_t) override {}
-
-  void Send(const uint8_t* data, size_t len) {
-    socket->Send(data, len, reinterpret_cast<const sockaddr*>(&server));
-  }
-  // A nominating check naming `t`'s credentials, with a fresh transaction id.
-  void Check(const WebRtcTransport& t, const std::string& pwd = "") {
-    uint8_t tid[12] = {};
-    ++checks;
-    std::memcpy(tid, &checks, sizeof(checks));
-    std::memcpy(tid + 4, &socket, sizeof(void*));
-    StunMessageBuilder b(kStunMethodBinding, StunClass::kRequest, tid);
-    b.AddUsername(t.ice_ufrag() + ":browser").AddPriority(0x6e7f1eff);
-    b.AddIceControlling(0x1122334455667788ull).AddUseCandidate();
-    Bytes bytes = b.AddMessageIntegrity(pwd.empty() ? t.ice_pwd() : pwd).AddFingerprint().Take();
-    Send(bytes.data(), bytes.size());
-  }
-  // An SRTP packet of ssrc `ssrc` (RTP header + 20 bytes of payload).
-  void SendRtp(uint32_t ssrc, uint16_t seq) {
-    uint8_t packet[1500] = {0x80, 96};
-    packet[2] = static_cast<uint8_t>(seq >> 8);
-    packet[3] = static_cast<uint8_t>(seq);
-    packet[8] = static_cast<uint8_t>(ssrc >> 24);
-    packet[9] = static_cast<uint8_t>(ssrc >> 16);
-    packet[10] = static_cast<uint8_t>(ssrc >> 8);
-    packet[11] = static_cast<uint8_t>(ssrc);
-    size_t len = 32;
-    ASSERT_TRUE(srtp_out->ProtectRtp(packet, &len, sizeof(packet)));
-    Send(packet, len);
-  }
-  uint16_t port() const { return socket->local_port(); }
-
-  std::unique_ptr<UdpSocket> socket;
-  sockaddr_storage server{};
-  uint32_t checks = 0;
-  std::unique_ptr<DtlsCertificate> cert;
-  std::unique_ptr<DtlsTransport> dtls;
-  DtlsState dtls_state = DtlsState::kNew;
-  std::unique_ptr<SrtpSession> srtp_out, srtp_in;
-  std::vector<Bytes> stun, media;
-};
+using Browser = testing::FakeBrowser;
 
 uint32_t SsrcOf(const Bytes& rtp) {
   return (uint32_t{rtp[8]} << 24) | (uint32_t{rtp[9]} << 16) | (uint32_t{rtp[10]} << 8) | rtp[11];
@@ -124,32 +61,14 @@ class SharedUdpTest : public ::testing::Test {
   }
   // Points `b` at the server's port of `ip`'s family.
   void Aim(Browser& b, const std::string& ip) {
-    if (ip.find(':') != std::string::npos) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&b.server);
-      a->sin6_family = AF_INET6;
-      a->sin6_port = htons(server_->udp_port(AF_INET6));
-      a->sin6_addr = in6addr_loopback;
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in*>(&b.server);
-      a->sin_family = AF_INET;
-      a->sin_port = htons(server_->udp_port(AF_INET));
-      a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    }
+    const bool v6 = ip.find(':') != std::string::npos;
+    b.AimAt(server_->udp_port(v6 ? AF_INET6 : AF_INET), v6);
   }
   // ICE (one nominating check) and DTLS between `b` and `t`.
   void Connect(Browser& b, WebRtcTransport* t, Sink& sink) {
     const size_t answered = b.stun.size();
-    b.Check(*t);
+    ASSERT_NO_FATAL_FAILURE(b.ConnectTo(*t));
     ASSERT_TRUE(loop_.RunUntil([&] { return b.stun.size() > answered; }, 5000));
-    auto cert = DtlsCertificate::Generate();
-    ASSERT_TRUE(cert.ok());
-    b.cert = *std::move(cert);
-    ASSERT_TRUE(t->Connect(DtlsRole::kClient, b.cert->Fingerprints()).ok());
-    auto dtls = DtlsTransport::Create(loop_.get(), b.cert.get(), &b);
-    ASSERT_TRUE(dtls.ok());
-    b.dtls = *std::move(dtls);
-    b.dtls->SetRemoteFingerprints(t->local_fingerprints());
-    ASSERT_TRUE(b.dtls->Start(DtlsRole::kClient).ok());
     ASSERT_TRUE(loop_.RunUntil([&] {
       return b.dtls_state == DtlsState::kConnected && sink.dtls_state == DtlsState::kConnected;
     }));
