@@ -42,7 +42,11 @@ done
 #   put back once the two-context teardown is understood.
 # - capacity_truth_*: tests of the capacity instrument (the load generator's loss accounting and
 #   its --check), not of the server; about 30 s each sanitized, in CI's time budget.
-not_sanitized='^WsClientTest\.Tls|^capacity_truth_'
+# - soak_short (RSS and fd curves, meaningless under ASan's allocator), load_room_50,
+#   load_feedback_on/off and load_smoke_simulcast (the load generator's scale and options): 2
+#   minutes run one at a time; the sanitized server still goes through churn (capacity_churn)
+#   and load (load_smoke, capacity_smoke) and every server and worker test.
+not_sanitized='^WsClientTest\.Tls|^capacity_truth_|^soak_short$|^load_room_50$|^load_feedback_|^load_smoke_simulcast$'
 reports=$(mktemp -d /tmp/sb-sanitizer.XXXXXX)
 log=$(mktemp)
 suppressions="$PWD/scripts/lsan.supp"  # third-party leaks only, each with its reason

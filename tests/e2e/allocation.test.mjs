@@ -8,7 +8,10 @@
 // once his link is raised to 5 Mbit/s he gets the top layer too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { joinWithLibrary, waitForFrames, inboundStats, sendingLayers, getJson, sleep, publishSimulcast720 } from './harness.mjs';
+import {
+  joinWithLibrary, waitForFrames, inboundStats, sendingLayers, getJson, sleep, publishSimulcast720,
+  selectedPaths,
+} from './harness.mjs';
 import { createNetwork } from './netns.mjs';
 
 const ROOM = 'allocation';
@@ -117,21 +120,8 @@ before(async () => {
   console.log(`${since()}: Bob receives packets of Alice's video`);
   // Which addresses ICE chose (Chromium may hide its host addresses behind mDNS names).
   for (const p of [alice, bob, carol]) {
-    const path = await p.page.evaluate(async () => {
-      const out = {};
-      const reports = await window.sb.getStats();
-      for (const [name, report] of Object.entries(reports)) {
-        for (const s of report?.values() ?? []) {
-          if (s.type !== 'transport') continue;
-          const pair = report.get(s.selectedCandidatePairId);
-          const l = report.get(pair?.localCandidateId);
-          const r = report.get(pair?.remoteCandidateId);
-          out[name] = `${l?.address}:${l?.port} ${l?.candidateType} -> ${r?.address}:${r?.port} ` +
-            `${r?.candidateType}, DTLS ${s.dtlsState}`;
-        }
-      }
-      return out;
-    });
+    const path = Object.fromEntries(Object.entries(await selectedPaths(p)).map(([name, x]) =>
+      [name, `${x.localAddress} ${x.local} -> ${x.remote}, DTLS ${x.dtlsState}`]));
     console.log(`${p.name}'s connections: ${JSON.stringify(path)}`);
   }
 

@@ -484,3 +484,14 @@ export async function selectedPaths(p) {
     return out;
   });
 }
+
+// A participant (joinWithLibrary) publishes its camera (640x360) and microphone.
+export async function publishCamera(p) {
+  await p.page.evaluate(async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: 640, height: 360 },
+    });
+    await window.sb.publish(stream);
+  });
+}

@@ -8,9 +8,10 @@
 // have seen Tess's UDP attempts (so the test cannot pass by UDP slipping through).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { joinWithLibrary, waitForFrames, videoFrom, sleep, selectedPaths } from './harness.mjs';
-import { createNetwork } from './netns.mjs';
+import {
+  joinWithLibrary, waitForFrames, videoFrom, sleep, selectedPaths, publishCamera,
+} from './harness.mjs';
+import { createNetwork, nft, nftCounted } from './netns.mjs';
 
 const ROOM = 'icetcp';
 const TESS = 0; // UDP blocked
@@ -22,27 +23,6 @@ const browsers = [];
 let tess;
 let uma;
 
-function nft(ns, script) {
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`nft in ${ns}: ${r.stderr || r.error}`);
-}
-
-// Packets the UDP drop rules in Tess's namespace dropped so far.
-function udpDropped() {
-  const r = spawnSync('ip', ['netns', 'exec', net.clientNs[TESS], 'nft', 'list', 'table', 'inet', 'noudp'],
-    { encoding: 'utf8' });
-  return [...r.stdout.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-}
-
-async function publishCamera(p) {
-  await p.page.evaluate(async () => {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: true,
-      video: { width: 640, height: 360 },
-    });
-    await window.sb.publish(stream);
-  });
-}
 
 before(async () => {
   net = createNetwork(2);
@@ -94,7 +74,7 @@ test('a participant whose UDP is blocked exchanges media with a UDP participant 
     assert.equal(tessPaths[side].dtlsState, 'connected');
     assert.equal(umaPaths[side]?.protocol, 'udp', `Uma's ${side} connection is not over UDP`);
   }
-  const dropped = udpDropped();
+  const dropped = nftCounted(net.clientNs[TESS], 'noudp');
   console.log(`UDP packets dropped in Tess's namespace: ${dropped}`);
   assert.ok(dropped > 0, 'the UDP drop rule saw nothing: the test did not block anything');
 });

@@ -26,7 +26,8 @@ const TABLE = 'sbloss';
 const RTC_PORT_MIN = 10000 + 20 * Math.floor(Math.random() * 1000);
 const RTC_PORT_MAX = RTC_PORT_MIN + 19;
 
-const env = serverAndBrowser([`--rtc-ports=${RTC_PORT_MIN}-${RTC_PORT_MAX}`]);
+// A port per transport from that range (--rtc-port=0), not the worker's shared default port.
+const env = serverAndBrowser(['--rtc-port=0', `--rtc-ports=${RTC_PORT_MIN}-${RTC_PORT_MAX}`]);
 
 function nft(...args) {
   return spawnSync('nft', args, { encoding: 'utf8' });

@@ -39,7 +39,7 @@
 // - destroy() deletes the namespaces (the veth pairs and the bridge go with them); it is also
 //   run when the process exits or is sent SIGINT/SIGTERM, and namespaces that a killed earlier
 //   run left behind (their pid is gone) are deleted by the next createNetwork. Needs root.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,4 +220,17 @@ export function createNetwork(clients, { ipv6 = false } = {}) {
     throw e;
   }
   return net;
+}
+
+// Loads an nftables ruleset (`script`, nft -f syntax) in namespace `ns`.
+export function nft(ns, script) {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nft in ${ns}: ${r.stderr || r.error}`);
+}
+
+// The sum of the packet counters of nftables table `table` (family inet) in namespace `ns`.
+export function nftCounted(ns, table) {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', table],
+    { encoding: 'utf8' });
+  return [...r.stdout.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
 }

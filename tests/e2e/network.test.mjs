@@ -14,7 +14,6 @@
 // sprays the shared port: dropped and counted in /metrics, and the calls go on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import {
   joinWithLibrary,
@@ -23,8 +22,9 @@ import {
   sleep,
   selectedPaths,
   getJson,
+  publishCamera,
 } from './harness.mjs';
-import { createNetwork, SERVER_IP, SERVER_IP6 } from './netns.mjs';
+import { createNetwork, nft, nftCounted, SERVER_IP, SERVER_IP6 } from './netns.mjs';
 import { NdcPeer, shutdownNdc } from './ndc_peer.mjs';
 
 const PORT = 45000;
@@ -38,28 +38,6 @@ let vera;
 let wim;
 let ndcA;
 const roomB = [];
-
-function nft(ns, script) {
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`nft in ${ns}: ${r.stderr || r.error}`);
-}
-
-// IPv4 UDP packets the drop rules in Wim's namespace dropped so far.
-function v4UdpDropped() {
-  const r = spawnSync('ip', ['netns', 'exec', net.clientNs[WIM], 'nft', 'list', 'table', 'inet', 'nov4udp'],
-    { encoding: 'utf8' });
-  return [...r.stdout.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-}
-
-async function publishCamera(p) {
-  await p.page.evaluate(async () => {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: true,
-      video: { width: 640, height: 360 },
-    });
-    await window.sb.publish(stream);
-  });
-}
 
 async function until(fn, timeout, what) {
   const deadline = Date.now() + timeout;
@@ -137,7 +115,7 @@ test('an IPv4 and an IPv6 browser see each other through one UDP port', async ()
     assert.equal(wimPaths[side].remotePort, PORT, `Wim's ${side} connection is not on the shared port`);
     assert.equal(wimPaths[side].dtlsState, 'connected');
   }
-  const dropped = v4UdpDropped();
+  const dropped = nftCounted(net.clientNs[WIM], 'nov4udp');
   console.log(`IPv4 UDP packets dropped in Wim's namespace: ${dropped}`);
   assert.ok(dropped > 0, 'the IPv4 UDP drop rule saw nothing: the test did not block anything');
 });

@@ -107,10 +107,11 @@ async function startRelay(ns, ip, serverIp) {
 }
 
 // Remy's firewall (nftables in his namespace): 'server-udp' drops his UDP to the server (only
-// the relay can carry his media); 'relay-over-udp' that and his TCP to the relay (Chromium
-// would otherwise sometimes pick its TURN-over-TCP candidate: both are offered); 'all-udp'
-// drops all of his UDP (the relay only over TCP); 'tls-only' that and his TCP to the relay's
-// plain port (only TURN over TLS is left); 'none'.
+// the relay can carry his media); 'relay-over-udp' that and his TCP and TLS to the relay
+// (Chromium would otherwise sometimes pick its TURN-over-TCP or -TLS candidate: all are
+// offered); 'all-udp' drops all of his UDP and his TLS to the relay (the relay only over plain
+// TCP); 'tls-only' all of his UDP and his TCP to the relay's plain port (only TURN over TLS is
+// left); 'none'.
 function setFirewall(mode) {
   const ns = net.clientNs[REMY];
   try {
@@ -119,10 +120,12 @@ function setFirewall(mode) {
   if (mode === 'none') return;
   let rule = mode === 'all-udp' ? 'meta l4proto udp counter drop'
     : `ip daddr ${net.serverIp} meta l4proto udp counter drop`;
-  if (mode === 'relay-over-udp' || mode === 'tls-only') {
-    rule += `\n  ip daddr ${relayIp} tcp dport ${TURN_PORT} counter drop`;
-  }
-  if (mode === 'tls-only') rule = `meta l4proto udp counter drop\n  ${rule.split('\n').pop()}`;
+  // TURN over TCP or TLS: only where the mode says so (Chromium may pick either when both work).
+  const tcpTurn = `ip daddr ${relayIp} tcp dport ${TURN_PORT} counter drop`;
+  const tlsTurn = `ip daddr ${relayIp} tcp dport ${TURNS_PORT} counter drop`;
+  if (mode === 'relay-over-udp') rule += `\n  ${tcpTurn}\n  ${tlsTurn}`;
+  if (mode === 'all-udp') rule += `\n  ${tlsTurn}`;
+  if (mode === 'tls-only') rule = `meta l4proto udp counter drop\n  ${tcpTurn}`;
   execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], {
     input: `table inet sbturn {\n chain out {\n  type filter hook output priority 0;\n  ${rule}\n }\n}\n`,
   });
