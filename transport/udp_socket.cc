@@ -26,6 +26,10 @@ void CloseAndFree(uv_udp_t* handle) {
 
 }  // namespace
 
+int AddressFamilyOf(std::string_view ip) {
+  return ip.find(':') != std::string_view::npos ? AF_INET6 : AF_INET;
+}
+
 absl::StatusOr<std::unique_ptr<UdpSocket>> UdpSocket::Create(uv_loop_t* loop, const std::string& ip,
                                                              uint16_t port_min, uint16_t port_max,
                                                              Listener* listener) {
@@ -36,7 +40,7 @@ absl::StatusOr<std::unique_ptr<UdpSocket>> UdpSocket::Create(uv_loop_t* loop, co
         absl::StrCat("udp: bad port range ", port_min, "-", port_max));
   }
   sockaddr_storage addr{};
-  const bool v6 = ip.find(':') != std::string::npos;
+  const bool v6 = AddressFamilyOf(ip) == AF_INET6;
   int err = v6 ? uv_ip6_addr(ip.c_str(), 0, reinterpret_cast<sockaddr_in6*>(&addr))
                : uv_ip4_addr(ip.c_str(), 0, reinterpret_cast<sockaddr_in*>(&addr));
   if (err != 0) return absl::InvalidArgumentError(absl::StrCat("udp: bad ip ", ip));

@@ -7,10 +7,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
 namespace sb::transport {
+
+// AF_INET6 for a literal IPv6 address (it has a colon), AF_INET otherwise.
+int AddressFamilyOf(std::string_view ip);
 
 class UdpSocket {
  public:

@@ -18,10 +18,6 @@ constexpr int kListenBacklog = 128;
 // Pending connections are checked for their deadline this often.
 constexpr uint64_t kSweepIntervalMs = 1000;
 
-int FamilyOf(const std::string& ip) {
-  return ip.find(':') != std::string::npos ? AF_INET6 : AF_INET;
-}
-
 }  // namespace
 
 WebRtcServer::WebRtcServer(uv_loop_t* loop, const Options& options)
@@ -34,7 +30,7 @@ absl::StatusOr<std::unique_ptr<WebRtcServer>> WebRtcServer::Create(uv_loop_t* lo
   if (options.listen_ips.empty()) return absl::InvalidArgumentError("server: no listen address");
   int families = 0;
   for (const std::string& ip : options.listen_ips) {
-    const int bit = FamilyOf(ip) == AF_INET6 ? 2 : 1;
+    const int bit = AddressFamilyOf(ip) == AF_INET6 ? 2 : 1;
     if (families & bit) {
       return absl::InvalidArgumentError("server: at most one IPv4 and one IPv6 listen address");
     }
@@ -45,7 +41,7 @@ absl::StatusOr<std::unique_ptr<WebRtcServer>> WebRtcServer::Create(uv_loop_t* lo
   for (const std::string& ip : options.listen_ips) {
     Address& address = server->addresses_.emplace_back();
     address.ip = ip;
-    address.family = FamilyOf(ip);
+    address.family = AddressFamilyOf(ip);
     if (options.udp) {
       auto socket = UdpSocket::Create(loop, ip, options.udp_port, options.udp_port, server.get());
       if (!socket.ok()) {

@@ -110,7 +110,7 @@ std::vector<IceCandidate> WebRtcTransport::candidates() const {
   // preference; the first address configured ranks highest.
   uint32_t rank = 0;
   for (const ListenAddress& address : options_.listen) {
-    const int family = address.ip.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+    const int family = AddressFamilyOf(address.ip);
     const UdpSocket* socket = SocketFor(family);
     const uint16_t udp_port = SharedUdp()         ? options_.server->udp_port(family)
                               : socket != nullptr ? socket->local_port()
