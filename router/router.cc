@@ -45,6 +45,16 @@ absl::StatusOr<Transport*> Router::CreateWebRtcTransport(
   return raw;
 }
 
+absl::StatusOr<Transport*> Router::CreatePipeTransport(
+    std::string id, const transport::PipeTransport::Options& options) {
+  if (transports_.contains(id)) return absl::AlreadyExistsError("transport exists: " + id);
+  auto transport = Transport::CreatePipe(id, loop_, options, this);
+  if (!transport.ok()) return transport.status();
+  Transport* raw = transport->get();
+  transports_[std::move(id)] = *std::move(transport);
+  return raw;
+}
+
 absl::Status Router::CloseTransport(const std::string& id) {
   auto it = transports_.find(id);
   if (it == transports_.end()) return absl::NotFoundError("no transport " + id);

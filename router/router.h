@@ -33,6 +33,10 @@ class Router : public Transport::Listener {
 
   absl::StatusOr<Transport*> CreateWebRtcTransport(
       std::string id, const transport::WebRtcTransport::Options& options);
+  // A pipe to a router on another worker or host (transport/pipe_transport.h): producers and
+  // consumers on it as on any transport.
+  absl::StatusOr<Transport*> CreatePipeTransport(std::string id,
+                                                 const transport::PipeTransport::Options& options);
   absl::Status CloseTransport(const std::string& id);
   Transport* FindTransport(const std::string& id) const;
 

@@ -116,6 +116,34 @@ void AddDataStats(fbs::TransportStatsBuilder& b, const router::Transport& transp
   }
 }
 
+// A pipe's: its traffic and drops, and what the router could not use.
+flatbuffers::Offset<fbs::TransportStats> BuildPipeStats(flatbuffers::FlatBufferBuilder& fbb,
+                                                        const router::Transport& transport) {
+  const transport::PipeTransport::Stats& s = transport.pipe()->stats();
+  const auto& c = transport.counters();
+  auto id = fbb.CreateString(transport.id());
+  fbs::TransportStatsBuilder b(fbb);
+  b.add_transport_id(id);
+  b.add_bytes_received(s.bytes_received);
+  b.add_bytes_sent(s.bytes_sent);
+  b.add_rtp_packets_received(s.rtp_received);
+  b.add_rtp_packets_sent(s.rtp_sent);
+  b.add_rtcp_packets_received(s.rtcp_received);
+  b.add_rtcp_packets_sent(s.rtcp_sent);
+  b.add_packets_dropped(s.not_connected + s.unknown_source + s.not_rtp + s.srtp_auth_failed +
+                        s.srtp_replayed + s.srtp_malformed + c.rtp_malformed + c.rtcp_malformed +
+                        c.rtp_unknown_ssrc);
+  b.add_unknown_packets(s.not_rtp);
+  b.add_unknown_source(s.unknown_source + s.not_connected);
+  b.add_srtp_auth_failed(s.srtp_auth_failed);
+  b.add_srtp_replayed(s.srtp_replayed);
+  b.add_srtp_malformed(s.srtp_malformed);
+  b.add_rtp_malformed(c.rtp_malformed);
+  b.add_rtcp_malformed(c.rtcp_malformed);
+  b.add_rtp_unknown_ssrc(c.rtp_unknown_ssrc);
+  return b.Finish();
+}
+
 flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBufferBuilder& fbb,
                                                              const router::Transport& transport) {
   const auto& webrtc = *transport.webrtc();
@@ -303,6 +331,7 @@ void RouterHandler::HandleRequest(const fbs::Request& request, Responder respond
     }
     case fbs::Method::ROUTER_CLOSE:
     case fbs::Method::ROUTER_DUMP:
+    case fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT:
     case fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT: {
       auto it = routers_.find(handler_id);
       if (it == routers_.end())
@@ -311,6 +340,9 @@ void RouterHandler::HandleRequest(const fbs::Request& request, Responder respond
         data_retired_ += it->second->DataTotals();
         routers_.erase(it);
         return respond.Ok();
+      }
+      if (request.method() == fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT) {
+        return HandlePipeRequest(request, it->second.get(), respond);
       }
       return HandleRouterRequest(request, it->second.get(), respond);
     }
@@ -341,6 +373,11 @@ void RouterHandler::HandleRequest(const fbs::Request& request, Responder respond
       router::Router* router = RouterWithConsumer(handler_id);
       if (!router) return respond.Error(ipc::error::kNotFound, "no consumer " + handler_id);
       return HandleConsumerRequest(request, router, respond);
+    }
+    case fbs::Method::TRANSPORT_CONNECT_PIPE: {
+      router::Router* router = RouterWithTransport(handler_id);
+      if (!router) return respond.Error(ipc::error::kNotFound, "no transport " + handler_id);
+      return HandlePipeRequest(request, router, respond);
     }
     case fbs::Method::TRANSPORT_ENABLE_SCTP:
     case fbs::Method::TRANSPORT_CONSUME_DATA: {
@@ -422,8 +459,9 @@ void RouterHandler::HandleTransportRequest(const fbs::Request& request, router::
   const std::string id = Str(request.handler_id());
   router::Transport* transport = router->FindTransport(id);
   auto& fbb = respond.builder();
-  // Pipes between routers are not created over IPC yet: every transport here is a WebRTC one.
-  if (transport->webrtc() == nullptr && request.method() != fbs::Method::TRANSPORT_CLOSE) {
+  // ICE and DTLS requests are for WebRTC transports only.
+  if (transport->webrtc() == nullptr && (request.method() == fbs::Method::TRANSPORT_CONNECT ||
+                                         request.method() == fbs::Method::TRANSPORT_RESTART_ICE)) {
     return respond.Error(ipc::error::kInvalidArgument, "not a WebRTC transport: " + id);
   }
   switch (request.method()) {
@@ -458,6 +496,10 @@ void RouterHandler::HandleTransportRequest(const fbs::Request& request, router::
       return respond.Ok();
     }
     case fbs::Method::TRANSPORT_GET_STATS: {
+      if (transport->pipe()) {
+        auto stats = BuildPipeStats(fbb, *transport);
+        return respond.Ok(fbs::ResponseBody::TransportStats, stats.Union());
+      }
       auto stats = BuildTransportStats(fbb, *transport);
       return respond.Ok(fbs::ResponseBody::TransportStats, stats.Union());
     }
