@@ -18,6 +18,7 @@
 #include "rtp/rtcp/sdes.h"
 #include "rtp/rtcp/sender_report.h"
 #include "rtp/rtcp/transport_feedback.h"
+#include "rtp/rtx.h"
 
 namespace sb::router {
 namespace {
@@ -69,6 +70,7 @@ void Transport::Start() {
   ScheduleRtcp();
   key_frame_timer_ = std::make_unique<UvTimer>(loop_, [this] { FlushDeferredKeyFrameRequests(); });
   transport_feedback_timer_ = std::make_unique<UvTimer>(loop_, [this] { SendTransportFeedback(); });
+  nack_timer_ = std::make_unique<UvTimer>(loop_, [this] { SendNacks(); });
 }
 
 Transport::Transport(std::string id, uv_loop_t* loop, Listener* listener)
@@ -80,6 +82,7 @@ Transport::~Transport() {
   rtcp_timer_.reset();
   key_frame_timer_.reset();
   transport_feedback_timer_.reset();
+  nack_timer_.reset();
   consumers_by_ssrc_.clear();
   consumers_.clear();
   producers_by_ssrc_.clear();
@@ -251,10 +254,8 @@ Transport::StreamRef Transport::ProducerForPacket(const rtp::RtpPacket& packet) 
   if (auto it = producers_by_ssrc_.find(packet.ssrc()); it != producers_by_ssrc_.end()) {
     return it->second;
   }
-  if (producers_by_rtx_ssrc_.contains(packet.ssrc())) {
-    // Retransmissions answer NACKs; we send none to publishers yet.
-    ++counters_.rtx_ignored;
-    return {};
+  if (auto it = producers_by_rtx_ssrc_.find(packet.ssrc()); it != producers_by_rtx_ssrc_.end()) {
+    return {it->second.producer, it->second.encoding, /*rtx=*/true};
   }
   return LearnSsrc(packet);
 }
@@ -296,8 +297,7 @@ Transport::StreamRef Transport::LearnSsrc(const rtp::RtpPacket& packet) {
       if (!encoding || producer->rtx_ssrc(*encoding) != 0) break;
       producer->set_rtx_ssrc(*encoding, packet.ssrc());
       producers_by_rtx_ssrc_[packet.ssrc()] = {producer, *encoding};
-      ++counters_.rtx_ignored;  // learnt, but retransmissions are not used yet
-      return {};
+      return {producer, *encoding, /*rtx=*/true};
     }
     break;
   }
@@ -317,10 +317,64 @@ void Transport::OnRtpPacket(uint8_t* data, size_t len) {
   if (remb_) remb_->OnRtpPacket(*packet, endpoint_->packet_arrival_us());
   const StreamRef ref = ProducerForPacket(*packet);
   if (!ref.producer) return;
+  if (ref.rtx) return OnRetransmission(*packet, ref);
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
   rtp::VideoLayers layers;
-  if (!ref.producer->ReceiveRtpPacket(*packet, ref.encoding, now_ms, &layers)) return;
+  const bool forward = ref.producer->ReceiveRtpPacket(*packet, ref.encoding, now_ms, &layers);
+  if (ref.producer->nack_pending() && !nack_timer_running_) {
+    nack_timer_running_ = true;
+    nack_timer_->Start(0, kNackCheckIntervalMs);
+  }
+  if (!forward) return;
   listener_->OnTransportProducerRtp(this, ref.producer, ref.encoding, layers, *packet, now_ms);
+}
+
+void Transport::OnRetransmission(const rtp::RtpPacket& rtx, const StreamRef& ref) {
+  Producer* producer = ref.producer;
+  uint8_t buffer[Producer::kHistoryMaxPacketSize];
+  const size_t len =
+      rtp::RtxDecapsulate(rtx, producer->media_codec().payload_type,
+                          producer->media_ssrc(ref.encoding), buffer, sizeof(buffer));
+  // Padding-only RTX packets (a browser's bandwidth probes) restore nothing.
+  auto original = len > 0 ? rtp::RtpPacket::Parse(buffer, len) : std::nullopt;
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  rtp::VideoLayers layers;
+  if (!original || producer->media_ssrc(ref.encoding) == 0 ||
+      !producer->ReceiveRetransmission(*original, ref.encoding, now_ms, &layers)) {
+    ++counters_.rtx_ignored;
+    return;
+  }
+  listener_->OnTransportProducerRtp(this, producer, ref.encoding, layers, *original, now_ms);
+}
+
+void Transport::SendNacks() {
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  bool pending = false;
+  for (auto& [id, producer] : producers_) {
+    if (!producer->nack_enabled()) continue;
+    for (size_t i = 0; i < producer->encoding_count(); ++i) {
+      if (producer->media_ssrc(i) == 0) continue;
+      std::vector<uint16_t> due = producer->DueNacks(i, now_ms, kNackRetryIntervalMs);
+      if (due.empty()) continue;
+      // In NACKs of at most kNackChunk numbers: one always fits a datagram (an item each at
+      // worst, 4 bytes).
+      constexpr size_t kNackChunk = 200;
+      for (size_t from = 0; from < due.size(); from += kNackChunk) {
+        const auto chunk = absl::MakeConstSpan(due).subspan(from, kNackChunk);
+        const auto nack =
+            rtp::Nack::FromSequenceNumbers(rtcp_ssrc_, producer->media_ssrc(i), chunk);
+        uint8_t buffer[kRtcpBufferSize];
+        if (const size_t len = nack.Serialize(buffer, sizeof(buffer)); len > 0) {
+          SendRtcp(buffer, len, sizeof(buffer));
+        }
+      }
+    }
+    pending = pending || producer->nack_pending();
+  }
+  if (!pending) {
+    nack_timer_->Stop();
+    nack_timer_running_ = false;
+  }
 }
 
 void Transport::RecordTransportSequenceNumber(const rtp::RtpPacket& packet) {

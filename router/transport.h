@@ -35,6 +35,11 @@ class Transport : public transport::WebRtcTransport::Listener,
   // Transport-wide congestion control feedback to a publisher that negotiated it: every 100 ms
   // (as libwebrtc's receiver does at a few Mbit/s), sooner when 100 packets wait.
   static constexpr uint64_t kTransportFeedbackIntervalMs = 100;
+  // Upstream repair: missing packets are looked at this often, and a packet is asked for again
+  // after kNackRetryIntervalMs (we do not know the publisher's RTT: a typical one, which also
+  // keeps a browser from refusing the request as too soon after its last retransmission).
+  static constexpr uint64_t kNackCheckIntervalMs = 20;
+  static constexpr int64_t kNackRetryIntervalMs = 60;
 
   // Data channels report to the same listener (DataEndpoint::Listener).
   class Listener : public DataEndpoint::Listener {
@@ -62,7 +67,7 @@ class Transport : public transport::WebRtcTransport::Listener,
     uint64_t rtp_unknown_ssrc = 0;  // RTP no producer (encoding) claims
     uint64_t rtp_malformed = 0;
     uint64_t rtcp_malformed = 0;
-    uint64_t rtx_ignored = 0;
+    uint64_t rtx_ignored = 0;  // RTX restoring nothing asked for: padding probes, duplicates
     uint64_t transport_feedback_sent = 0;      // transport-cc feedback packets to the publisher
     uint64_t transport_feedback_received = 0;  // from the subscriber, for our estimate
   };
@@ -156,6 +161,7 @@ class Transport : public transport::WebRtcTransport::Listener,
   struct StreamRef {
     Producer* producer = nullptr;
     size_t encoding = 0;
+    bool rtx = false;  // the encoding's RTX stream (RFC 4588)
   };
   // The producer encoding a media packet belongs to; nullptr producer (and counted) when none.
   StreamRef ProducerForPacket(const rtp::RtpPacket& packet);
@@ -171,6 +177,10 @@ class Transport : public transport::WebRtcTransport::Listener,
   void RecordTransportSequenceNumber(const rtp::RtpPacket& packet);
   // Sends what transport_cc_ has to report.
   void SendTransportFeedback();
+  // Upstream repair: a retransmission restored from RTX, taken if it was asked for.
+  void OnRetransmission(const rtp::RtpPacket& rtx, const StreamRef& ref);
+  // Sends the NACKs due for every producer; stops the timer when nothing is missing.
+  void SendNacks();
 
   const std::string id_;
   uv_loop_t* const loop_;
@@ -183,6 +193,8 @@ class Transport : public transport::WebRtcTransport::Listener,
   std::unique_ptr<UvTimer> rtcp_timer_;
   std::unique_ptr<UvTimer> key_frame_timer_;
   std::unique_ptr<UvTimer> transport_feedback_timer_;
+  std::unique_ptr<UvTimer> nack_timer_;  // runs while a producer misses packets
+  bool nack_timer_running_ = false;
   // The publisher's transport-wide sequence number extension (one id for the whole BUNDLE);
   // 0 until a producer negotiated it.
   uint8_t transport_cc_ext_id_ = 0;

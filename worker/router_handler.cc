@@ -553,9 +553,10 @@ void RouterHandler::HandleProducerRequest(const fbs::Request& request, router::R
       for (size_t i = 0; i < producer->encoding_count(); ++i) {
         auto s = producer->stats(i);
         auto rid = fbb.CreateString(s.rid);
-        streams.push_back(fbs::CreateRtpStreamStats(fbb, s.ssrc, s.packets, s.bytes, s.packets_lost,
-                                                    s.fraction_lost, s.jitter, s.pli_sent, 0, 0,
-                                                    rid, 0, s.key_frame_requests_suppressed));
+        streams.push_back(fbs::CreateRtpStreamStats(
+            fbb, s.ssrc, s.packets, s.bytes, s.packets_lost, s.fraction_lost, s.jitter, s.pli_sent,
+            0, static_cast<uint32_t>(s.nack_requested), rid, s.retransmissions_received,
+            s.key_frame_requests_suppressed));
       }
       auto stats = fbs::CreateProducerStatsDirect(fbb, id.c_str(), producer->paused(), &streams,
                                                   producer->layer_descriptors_malformed());

@@ -169,6 +169,26 @@ TEST_P(PipeRequestsTest, VideoCrossesThePipeAndKeyFrameRequestsComeBack) {
                        std::chrono::seconds(3)))
       << "no PLI reached the publisher across the pipe";
 
+  // A gap in what crosses the pipe (the publisher skips a sequence number): B's producer asks A
+  // for it over the pipe (NACK), as A asks the publisher.
+  for (int i = 0; i < 10; ++i) {
+    if (i == 3) continue;
+    router::testing::TestPacket packet(96, static_cast<uint16_t>(700 + kPackets + i),
+                                       static_cast<uint32_t>(150000 + 3000 * i), kVp8Ssrc,
+                                       router::testing::Vp8DeltaFrame());
+    ASSERT_TRUE(packet.ok());
+    ASSERT_TRUE(publisher->SendRtp(packet.get().data(), packet.get().size()));
+  }
+  EXPECT_TRUE(RunUntil(
+      [&] {
+        Reply c = Call(fbs::Method::CONSUMER_GET_STATS, "to-b");
+        return !c.streams.empty() && c.streams[0].nack_count > 0;
+      },
+      std::chrono::seconds(3)))
+      << "no NACK from B reached A's pipe consumer";
+  EXPECT_GE(Call(fbs::Method::PRODUCER_GET_STATS, "video").streams[0].nack_count, 1u)
+      << "A asked the publisher";
+
   Reply b_stats = OnB([&] { return Call(fbs::Method::TRANSPORT_GET_STATS, "pipe-b"); });
   EXPECT_GE(b_stats.rtp_received, static_cast<uint64_t>(kPackets));
   EXPECT_EQ(b_stats.counters["packets_dropped"], 0u);
