@@ -23,6 +23,12 @@
 // FILE_CHUNK_BYTES (the last one shorter), then {"type":"file-end","id"}, or
 // {"type":"file-abort","id"} when the sender gave up. One file at a time per sender; a receiver
 // that joins in the middle of one ignores binary messages until the next file-start.
+// Receivers confirm what they got on a channel 'file-ack' of their own addressed to the sender
+// (opened at their first file from it): {"type":"file-ack","id","received"} every
+// FILE_ACK_BYTES and at the end. The sender keeps at most FILE_WINDOW_BYTES ahead of the slowest
+// receiver that was in the room when the file started (one that leaves, or confirms nothing for
+// ACK_STALL_MS, is no longer waited for): the server forwards to each receiver at its own pace and
+// holds only a few MiB for one that falls behind before closing its channel.
 
 // 16 KiB: the message size every browser's SCTP stack sends and receives without trouble, and
 // small enough that a chunk does not hold the association long (no message interleaving in
@@ -35,6 +41,14 @@ const FILE_READ_BYTES = 1024 * 1024;
 // receiver (docs/protocol.md): with 1 MiB in our own queue, the progress bar shows what left.
 const FILE_HIGH_WATER_BYTES = 1024 * 1024;
 const FILE_LOW_WATER_BYTES = 256 * 1024;
+// At most this much handed to the channel beyond what every receiver confirmed: under the few
+// MiB the server holds per receiver (docs/protocol.md), with room for our own queue.
+const FILE_WINDOW_BYTES = 2 * 1024 * 1024;
+// A receiver confirms every FILE_ACK_BYTES (eight confirmations per window).
+const FILE_ACK_BYTES = 256 * 1024;
+// A receiver that confirms nothing for this long while the sender waits for it is not waited for
+// any more (a client without confirmations, one whose copy the server closed).
+const ACK_STALL_MS = 5000;
 // The sender's progress bar is refreshed this often while its queue drains.
 const PROGRESS_INTERVAL_MS = 200;
 // Longest chat message, in characters (the server's messages are at most 262144 bytes).
@@ -87,6 +101,8 @@ export class RoomChat {
     this.sending = false;
     this.listening = new WeakSet(); // clients whose events we follow
     this.urls = []; // blob: URLs of received files, revoked on a new session
+    this.ackChannels = new Map(); // sender id -> our 'file-ack' channel to it
+    this.acks = null; // while sending: { id, waiting: Map receiver id -> { received, at }, wake }
 
     this.input.maxLength = CHAT_MAX_CHARS;
     this.input.addEventListener('keydown', (e) => {
@@ -136,6 +152,12 @@ export class RoomChat {
         const { channel, from, label } = e.detail;
         if (label === 'chat') this.receiveChat(channel, from);
         else if (label === 'file') this.receiveFiles(channel, from);
+        else if (label === 'file-ack') this.receiveAcks(channel, from);
+      });
+      client.addEventListener('participant-left', (e) => {
+        if (this.client !== client) return;
+        this.ackChannels.delete(e.detail.id);
+        if (this.acks?.waiting.delete(e.detail.id)) this.acks.wake();
       });
       client.addEventListener('data-channel-closed', (e) => {
         if (this.client !== client) return;
@@ -165,6 +187,7 @@ export class RoomChat {
     this.chatChannel = null;
     this.fileChannel = null;
     this.pendingChat = [];
+    this.ackChannels.clear();
     for (const { entry } of this.outgoing.splice(0)) this.setFileState(entry, 'failed', 'not sent: left the room');
   }
 
@@ -302,6 +325,13 @@ export class RoomChat {
     const closed = () => {
       throw new Error('the connection closed');
     };
+    // Who we wait for: everyone here now (a newcomer joins in the middle and ignores the file).
+    const waiting = new Map();
+    for (const pid of this.client?.participants.keys() ?? []) {
+      if (pid !== this.client.id) waiting.set(pid, { received: 0, at: performance.now() });
+    }
+    const acks = { id, waiting, wake: () => {} };
+    this.acks = acks;
     channel.send(JSON.stringify({
       type: 'file-start', id, name: file.name, size: file.size, mime: file.type || '',
     }));
@@ -312,6 +342,7 @@ export class RoomChat {
         const block = await file.slice(offset, offset + FILE_READ_BYTES).arrayBuffer();
         for (let at = 0; at < block.byteLength; at += FILE_CHUNK_BYTES) {
           if (channel.bufferedAmount > FILE_HIGH_WATER_BYTES) await this.drained(channel, FILE_LOW_WATER_BYTES);
+          await this.withinWindow(acks, handed, channel);
           if (channel.readyState !== 'open') closed();
           channel.send(block.slice(at, at + FILE_CHUNK_BYTES));
           handed += Math.min(FILE_CHUNK_BYTES, block.byteLength - at);
@@ -324,7 +355,70 @@ export class RoomChat {
       showProgress();
     } finally {
       clearInterval(timer);
+      if (this.acks === acks) this.acks = null;
     }
+  }
+
+  // Resolves once `handed` is at most FILE_WINDOW_BYTES ahead of every receiver still waited for
+  // (or the channel closed).
+  async withinWindow(acks, handed, channel) {
+    for (;;) {
+      if (channel.readyState !== 'open') return;
+      const now = performance.now();
+      let behind = null;
+      for (const [pid, ack] of acks.waiting) {
+        if (handed - ack.received <= FILE_WINDOW_BYTES) continue;
+        if (now - ack.at > ACK_STALL_MS) {
+          acks.waiting.delete(pid); // gone quiet: not waited for any more
+          continue;
+        }
+        behind = pid;
+      }
+      if (behind === null) return;
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 250);
+        acks.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  receiveAcks(channel, from) {
+    channel.addEventListener('message', (e) => {
+      const ack = typeof e.data === 'string' ? parseJson(e.data) : null;
+      if (ack?.type !== 'file-ack' || !this.acks || ack.id !== this.acks.id) return;
+      const entry = this.acks.waiting.get(from);
+      const received = Number(ack.received);
+      if (!entry || !Number.isFinite(received) || received <= entry.received) return;
+      entry.received = received;
+      entry.at = performance.now();
+      this.acks.wake();
+    });
+  }
+
+  // Tells `sender` how much of file `id` arrived (the latest count only, if its channel is not
+  // open yet).
+  confirm(sender, id, received) {
+    let state = this.ackChannels.get(sender);
+    if (!state) {
+      let channel;
+      try {
+        channel = this.client.openDataChannel('file-ack', { ordered: true, to: sender });
+      } catch {
+        return;
+      }
+      state = { channel, pending: null };
+      this.ackChannels.set(sender, state);
+      channel.addEventListener('open', () => {
+        if (state.pending) channel.send(state.pending);
+        state.pending = null;
+      });
+    }
+    const message = JSON.stringify({ type: 'file-ack', id, received });
+    if (state.channel.readyState === 'open') state.channel.send(message);
+    else if (state.channel.readyState === 'connecting') state.pending = message;
   }
 
   // Resolves when the channel's queue is down to `threshold` bytes (or the channel closed).
@@ -367,6 +461,10 @@ export class RoomChat {
         }
         current.chunks.push(chunk);
         current.entry.querySelector('progress').value = current.received;
+        if (current.received - current.confirmed >= FILE_ACK_BYTES) {
+          current.confirmed = current.received;
+          this.confirm(from, current.id, current.received);
+        }
         return;
       }
       const message = parseJson(e.data);
@@ -375,13 +473,17 @@ export class RoomChat {
         const size = Number(message.size);
         const name = typeof message.name === 'string' && message.name ? message.name : 'file';
         if (!Number.isSafeInteger(size) || size < 0) return;
-        current = { id: message.id, name, size, mime: String(message.mime ?? ''), chunks: [], received: 0 };
+        current = {
+          id: String(message.id), name, size, mime: String(message.mime ?? ''), chunks: [], received: 0, confirmed: 0,
+        };
         current.entry = this.incomingEntry(from, name, size);
+        this.confirm(from, current.id, 0); // opens the way back before the first window is full
       } else if (message?.type === 'file-end' && current && message.id === current.id) {
         if (current.received !== current.size) {
           fail(`failed: ${current.received} of ${current.size} bytes arrived`);
           return;
         }
+        this.confirm(from, current.id, current.received);
         this.completeFile(from, current);
         current = null;
       } else if (message?.type === 'file-abort' && current && message.id === current.id) {
