@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "router/data_producer.h"
 #include "transport/transport_types.h"
 
 namespace sb::router {
@@ -29,6 +30,14 @@ class EventSink {
   // A publisher transport sent REMB (router/remb_sender.h) with this estimate.
   virtual void OnTransportRemb(const std::string& /*transport_id*/, int64_t /*estimate_bps*/,
                                uint64_t /*remb_sent*/) {}
+  // Data channels: the peer of a transport opened a channel (a data producer); a data producer
+  // closed (its channel or association ended); a data consumer closed without the host
+  // asking (router/data_endpoint.h names the reasons).
+  virtual void OnDataProducerOpened(const std::string& /*transport_id*/,
+                                    const DataProducer& /*producer*/) {}
+  virtual void OnDataProducerClosed(const std::string& /*data_producer_id*/) {}
+  virtual void OnDataConsumerClosed(const std::string& /*data_consumer_id*/,
+                                    const std::string& /*reason*/) {}
 };
 
 }  // namespace sb::router

@@ -4,6 +4,7 @@
 #include <random>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "base/log.h"
 #include "rtp/header_extensions.h"
@@ -22,6 +23,10 @@ Router::~Router() {
   // Consumers first (they point at producers), then the transports with everything else.
   consumers_of_.clear();
   producer_of_.clear();
+  data_consumers_of_.clear();
+  data_consumer_endpoint_.clear();
+  data_consumers_.clear();
+  data_producer_endpoint_.clear();
   for (auto& [id, transport] : transports_) {
     std::vector<std::string> consumer_ids;
     for (const auto& [cid, c] : transport->consumers()) consumer_ids.push_back(cid);
@@ -52,6 +57,18 @@ absl::Status Router::CloseTransport(const std::string& id) {
   }
   for (const auto& pid : producer_ids) {
     if (auto status = CloseProducer(pid); !status.ok()) return status;
+  }
+  DataEndpoint& data = transport->data();
+  std::vector<std::string> data_consumer_ids, data_producer_ids;
+  for (const auto& [dcid, c] : data.data_consumers()) data_consumer_ids.push_back(dcid);
+  for (const auto& [dpid, p] : data.data_producers()) data_producer_ids.push_back(dpid);
+  for (const auto& dcid : data_consumer_ids) {
+    UnindexDataConsumer(data.GetDataConsumer(dcid));
+    data.RemoveDataConsumer(dcid);
+  }
+  for (const auto& dpid : data_producer_ids) {
+    DetachDataConsumersOf(dpid, kDataProducerClosed);
+    data_producer_endpoint_.erase(dpid);
   }
   transports_.erase(it);
   return absl::OkStatus();
@@ -326,6 +343,111 @@ void Router::OnTransportRembSent(Transport* transport, int64_t estimate_bps) {
 const Producer* Router::ProducerOf(const Consumer* consumer) const {
   auto it = producer_of_.find(consumer);
   return it == producer_of_.end() ? nullptr : it->second;
+}
+
+}  // namespace sb::router
+
+namespace sb::router {
+
+absl::StatusOr<DataConsumer*> Router::ConsumeData(const std::string& transport_id,
+                                                  std::string data_consumer_id,
+                                                  const std::string& data_producer_id,
+                                                  std::string protocol) {
+  Transport* transport = FindTransport(transport_id);
+  if (!transport) return absl::NotFoundError("no transport " + transport_id);
+  DataProducer* producer = FindDataProducer(data_producer_id);
+  if (!producer) return absl::NotFoundError("no data producer " + data_producer_id);
+  if (data_consumers_.contains(data_consumer_id)) {
+    return absl::AlreadyExistsError("data consumer exists: " + data_consumer_id);
+  }
+  transport::DataChannelParams params;
+  params.label = producer->info().label;
+  params.protocol = std::move(protocol);
+  params.reliability = producer->info().reliability;
+  params.priority = producer->info().priority;
+  auto consumer = std::make_unique<DataConsumer>(data_consumer_id, data_producer_id, params);
+  DataConsumer* raw = consumer.get();
+  DataEndpoint* endpoint = &transport->data();
+  if (auto status = endpoint->AddDataConsumer(std::move(consumer)); !status.ok()) return status;
+  data_consumers_of_[data_producer_id].push_back({endpoint, raw});
+  data_consumer_endpoint_[raw] = endpoint;
+  data_consumers_[data_consumer_id] = raw;
+  return raw;
+}
+
+absl::Status Router::CloseDataConsumer(const std::string& id) {
+  DataConsumer* consumer = FindDataConsumer(id);
+  if (!consumer) return absl::NotFoundError("no data consumer " + id);
+  DataEndpoint* endpoint = data_consumer_endpoint_[consumer];
+  UnindexDataConsumer(consumer);
+  endpoint->RemoveDataConsumer(id);
+  return absl::OkStatus();
+}
+
+DataProducer* Router::FindDataProducer(const std::string& id) const {
+  auto it = data_producer_endpoint_.find(id);
+  return it == data_producer_endpoint_.end() ? nullptr : it->second->GetDataProducer(id);
+}
+
+DataConsumer* Router::FindDataConsumer(const std::string& id) const {
+  auto it = data_consumers_.find(id);
+  return it == data_consumers_.end() ? nullptr : it->second;
+}
+
+void Router::UnindexDataConsumer(DataConsumer* consumer) {
+  if (consumer == nullptr) return;
+  data_consumer_endpoint_.erase(consumer);
+  data_consumers_.erase(consumer->id());
+  auto it = data_consumers_of_.find(consumer->data_producer_id());
+  if (it == data_consumers_of_.end()) return;
+  std::erase_if(it->second, [&](const DataSink& sink) { return sink.consumer == consumer; });
+}
+
+void Router::DetachDataConsumersOf(const std::string& data_producer_id, const std::string& reason) {
+  auto it = data_consumers_of_.find(data_producer_id);
+  if (it == data_consumers_of_.end()) return;
+  std::vector<DataSink> sinks = std::move(it->second);
+  data_consumers_of_.erase(it);
+  for (const DataSink& sink : sinks) {
+    const std::string id = sink.consumer->id();
+    data_consumer_endpoint_.erase(sink.consumer);
+    data_consumers_.erase(id);
+    sink.endpoint->RemoveDataConsumer(id);
+    events_->OnDataConsumerClosed(id, reason);
+  }
+}
+
+void Router::OnDataProducerOpened(DataEndpoint* endpoint, DataProducer* producer) {
+  data_producer_endpoint_[producer->id()] = endpoint;
+  data_consumers_of_[producer->id()];
+  events_->OnDataProducerOpened(endpoint->transport_id(), *producer);
+}
+
+void Router::OnDataProducerMessage(DataEndpoint* /*endpoint*/, DataProducer* producer,
+                                   uint32_t ppid, absl::Span<const uint8_t> data) {
+  auto it = data_consumers_of_.find(producer->id());
+  if (it == data_consumers_of_.end() || it->second.empty()) return;
+  // A copy: a consumer closed for a slow receiver (or by an event a send brings) leaves the
+  // list while we go through it; the ones gone are skipped.
+  absl::InlinedVector<DataSink, 16> sinks(it->second.begin(), it->second.end());
+  for (const DataSink& sink : sinks) {
+    if (!data_consumer_endpoint_.contains(sink.consumer)) continue;
+    sink.endpoint->Send(sink.consumer, ppid, data);
+  }
+}
+
+void Router::OnDataProducerClosed(DataEndpoint* /*endpoint*/, DataProducer* producer) {
+  const std::string id = producer->id();
+  DetachDataConsumersOf(id, kDataProducerClosed);
+  data_producer_endpoint_.erase(id);
+  events_->OnDataProducerClosed(id);
+}
+
+void Router::OnDataConsumerClosed(DataEndpoint* /*endpoint*/, DataConsumer* consumer,
+                                  const std::string& reason) {
+  const std::string id = consumer->id();
+  UnindexDataConsumer(consumer);
+  events_->OnDataConsumerClosed(id, reason);
 }
 
 }  // namespace sb::router

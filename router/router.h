@@ -54,6 +54,16 @@ class Router : public Transport::Listener {
                                       bool paused, int priority);
   Consumer* FindConsumer(const std::string& id) const;
 
+  // Data channels: a channel that the peer of transport_id receives the data producer's
+  // messages on, opened by us with the producer's label and reliability and this protocol.
+  absl::StatusOr<DataConsumer*> ConsumeData(const std::string& transport_id,
+                                            std::string data_consumer_id,
+                                            const std::string& data_producer_id,
+                                            std::string protocol);
+  absl::Status CloseDataConsumer(const std::string& id);
+  DataProducer* FindDataProducer(const std::string& id) const;
+  DataConsumer* FindDataConsumer(const std::string& id) const;
+
   // The audio producer of the dominant speaker (empty before anyone spoke).
   const std::string& active_speaker() const { return speakers_.dominant(); }
 
@@ -74,6 +84,17 @@ class Router : public Transport::Listener {
   const Producer* ProducerOf(const Consumer* consumer) const override;
   void OnTransportBandwidth(Transport* transport) override;
   void OnTransportRembSent(Transport* transport, int64_t estimate_bps) override;
+  // DataEndpoint::Listener
+  void OnDataProducerOpened(DataEndpoint* endpoint, DataProducer* producer) override;
+  void OnDataProducerMessage(DataEndpoint* endpoint, DataProducer* producer, uint32_t ppid,
+                             absl::Span<const uint8_t> data) override;
+  void OnDataProducerClosed(DataEndpoint* endpoint, DataProducer* producer) override;
+  void OnDataConsumerClosed(DataEndpoint* endpoint, DataConsumer* consumer,
+                            const std::string& reason) override;
+  // Closes every data consumer of a data producer that is going away, telling the host why.
+  void DetachDataConsumersOf(const std::string& data_producer_id, const std::string& reason);
+  // Removes a data consumer from the indexes (not from its endpoint).
+  void UnindexDataConsumer(DataConsumer* consumer);
 
   // Closes every consumer of a producer that is going away, telling the control process.
   void DetachConsumersOf(Producer* producer);
@@ -103,6 +124,15 @@ class Router : public Transport::Listener {
   absl::flat_hash_map<const Producer*, std::vector<Consumer*>> consumers_of_;
   absl::flat_hash_map<const Consumer*, Producer*> producer_of_;
   absl::flat_hash_set<uint32_t> used_ssrcs_;
+  // Data channels.
+  struct DataSink {
+    DataEndpoint* endpoint;
+    DataConsumer* consumer;
+  };
+  absl::flat_hash_map<std::string, DataEndpoint*> data_producer_endpoint_;
+  absl::flat_hash_map<std::string, std::vector<DataSink>> data_consumers_of_;  // by producer id
+  absl::flat_hash_map<const DataConsumer*, DataEndpoint*> data_consumer_endpoint_;
+  absl::flat_hash_map<std::string, DataConsumer*> data_consumers_;  // by id
   ActiveSpeakerObserver speakers_;
   std::unique_ptr<UvTimer> speaker_timer_;
 };

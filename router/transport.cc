@@ -43,6 +43,7 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::Create(
   auto webrtc = transport::WebRtcTransport::Create(loop, options, certificate, self.get());
   if (!webrtc.ok()) return webrtc.status();
   self->webrtc_ = *std::move(webrtc);
+  self->data_ = std::make_unique<DataEndpoint>(self->id_, self->webrtc_.get(), listener);
   self->rtcp_timer_ = std::make_unique<UvTimer>(loop, [t = self.get()] {
     t->SendRtcpReports();
     t->ScheduleRtcp();
@@ -69,7 +70,27 @@ Transport::~Transport() {
   producers_by_ssrc_.clear();
   producers_.clear();
   if (webrtc_) webrtc_->Close();
+  data_.reset();
 }
+
+void Transport::OnSctpStateChange(transport::SctpState state, const std::string& reason) {
+  SB_LOG_INFO("data", "{}: SCTP {}{}{}", id_, transport::SctpStateName(state),
+              reason.empty() ? "" : ": ", reason);
+  data_->OnSctpStateChange(state);
+}
+
+void Transport::OnDataChannelOpen(const transport::DataChannelInfo& info) {
+  data_->OnDataChannelOpen(info);
+}
+
+void Transport::OnDataChannelMessage(uint16_t stream_id, uint32_t ppid,
+                                     absl::Span<const uint8_t> data) {
+  data_->OnDataChannelMessage(stream_id, ppid, data);
+}
+
+void Transport::OnDataChannelClosed(uint16_t stream_id) { data_->OnDataChannelClosed(stream_id); }
+
+void Transport::OnSctpSendBufferAvailable() { data_->OnSctpSendBufferAvailable(); }
 
 void Transport::ScheduleRtcp() {
   static std::mt19937 rng{std::random_device{}()};

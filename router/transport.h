@@ -15,6 +15,7 @@
 #include "base/uv_timer.h"
 #include "router/bandwidth_controller.h"
 #include "router/consumer.h"
+#include "router/data_endpoint.h"
 #include "router/producer.h"
 #include "router/remb_sender.h"
 #include "rtp/transport_cc_receiver.h"
@@ -34,9 +35,10 @@ class Transport : public transport::WebRtcTransport::Listener,
   // (as libwebrtc's receiver does at a few Mbit/s), sooner when 100 packets wait.
   static constexpr uint64_t kTransportFeedbackIntervalMs = 100;
 
-  class Listener {
+  // Data channels report to the same listener (DataEndpoint::Listener).
+  class Listener : public DataEndpoint::Listener {
    public:
-    virtual ~Listener() = default;
+    ~Listener() override = default;
     // A packet of the producer's `encoding`, accounted and to be forwarded; `layers` as its
     // descriptor says (video).
     virtual void OnTransportProducerRtp(Transport* transport, Producer* producer, size_t encoding,
@@ -97,6 +99,10 @@ class Transport : public transport::WebRtcTransport::Listener,
     return consumers_;
   }
 
+  // Data channels: the data producers and consumers on this transport's SCTP association.
+  DataEndpoint& data() { return *data_; }
+  const DataEndpoint& data() const { return *data_; }
+
   // Sends a PLI for one of the producer's encodings to the publisher, unless one went out
   // recently for that encoding (then it is deferred).
   void RequestKeyFrame(Producer* producer, size_t encoding);
@@ -112,6 +118,12 @@ class Transport : public transport::WebRtcTransport::Listener,
   void OnDtlsStateChange(transport::DtlsState state, const std::string& reason) override;
   void OnRtpPacket(uint8_t* data, size_t len) override;
   void OnRtcpPacket(const uint8_t* data, size_t len) override;
+  void OnSctpStateChange(transport::SctpState state, const std::string& reason) override;
+  void OnDataChannelOpen(const transport::DataChannelInfo& info) override;
+  void OnDataChannelMessage(uint16_t stream_id, uint32_t ppid,
+                            absl::Span<const uint8_t> data) override;
+  void OnDataChannelClosed(uint16_t stream_id) override;
+  void OnSctpSendBufferAvailable() override;
 
   // Consumer::Listener
   void OnConsumerSendRtp(Consumer* consumer, uint8_t* data, size_t len, size_t capacity) override;
@@ -155,6 +167,7 @@ class Transport : public transport::WebRtcTransport::Listener,
   Listener* const listener_;
   const uint32_t rtcp_ssrc_;  // sender ssrc of our RR and PLI packets
   std::unique_ptr<transport::WebRtcTransport> webrtc_;
+  std::unique_ptr<DataEndpoint> data_;  // after webrtc_: it points at it
   std::unique_ptr<UvTimer> rtcp_timer_;
   std::unique_ptr<UvTimer> key_frame_timer_;
   std::unique_ptr<UvTimer> transport_feedback_timer_;

@@ -729,6 +729,7 @@ void Conference::OnWorkerDied(int index) {
 }
 
 void Conference::OnWorkerNotification(int index, const fbs::Notification& notification) {
+  if (OnDataNotification(notification)) return;
   const auto* handler = notification.handler_id();
   const std::string id = handler ? handler->str() : "";
   if (notification.event() == fbs::Event::TRANSPORT_DTLS_STATE_CHANGE) {

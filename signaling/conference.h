@@ -58,6 +58,24 @@ struct ProducerInfo {
   TrackSource source = TrackSource::kMicrophone;
 };
 
+// A data channel a participant opened (docs/protocol.md, "Data channels").
+struct DataProducerInfo {
+  std::string id;  // the worker's
+  std::string label;
+  std::string to;  // the channel's protocol: "" for the whole room, or one participant id
+};
+
+// A channel the server opened to a participant, carrying another one's data producer.
+struct DataConsumerInfo {
+  std::string data_producer_id;
+  std::string from;  // the sender's participant id
+  std::string label;
+};
+
+// Data channels one participant may open; more are left unforwarded (and counted): each one
+// costs a channel on every other member's connection.
+inline constexpr size_t kMaxDataProducers = 16;
+
 struct TransportSide {
   std::string id;
   sdp::LocalTransport local;
@@ -95,6 +113,11 @@ struct Participant {
   TransportSide send, recv;
   std::vector<ProducerInfo> producers;
   bool publish_busy = false;
+  // Data channels: the peer's a=max-message-size once a publish offer had an m=application
+  // (the send transport runs SCTP), the channels it opened and those opened to it, by id.
+  std::optional<uint64_t> sctp_max_message_size;
+  std::vector<DataProducerInfo> data_producers;
+  absl::flat_hash_map<std::string, DataConsumerInfo> data_consumers;
   SubscriberSession subscriber;
   // What the client asked of the tracks it receives (`subscription`), by producer id: kept
   // while the producer lives, applied again to a consumer made for it later.
@@ -157,6 +180,11 @@ class Conference : public WorkerPool::Listener {
     uint64_t offers_retried = 0;        // offers sent again after a failed or missing answer
     uint64_t tracks_not_forwarded = 0;  // a subscriber's connection was at its m-line limit
     uint64_t media_failures = 0;  // a transport's DTLS/SRTP setup failed: the participant left
+    // Data channels: opened by participants, beyond kMaxDataProducers (not forwarded), and
+    // closed by the server because a receiver did not keep up.
+    uint64_t data_producers = 0;
+    uint64_t data_producers_refused = 0;
+    uint64_t data_consumers_closed_slow = 0;
     // Joins refused by a server-wide limit (Config): over joins_per_second, max_rooms,
     // max_participants_per_worker.
     uint64_t joins_refused_rate = 0;
@@ -249,6 +277,19 @@ class Conference : public WorkerPool::Listener {
                     const nlohmann::json& message);
   void FinishPublish(const std::string& participant_id, const sdp::RemoteDescription& offer,
                      std::vector<ProducerInfo> added, const nlohmann::json& request);
+
+  // conference_data.cc: data channels, carried on the publishing connection.
+  // A publish offer with an m=application turns data channels on for the participant (and
+  // gives it the room's open channels), or updates its max-message-size.
+  void EnableData(Participant* p, const sdp::RemoteDescription& offer);
+  // A channel on `receiver`'s connection for `publisher`'s data producer.
+  void ConsumeData(Participant* receiver, const Participant& publisher,
+                   const DataProducerInfo& producer);
+  // Whether `receiver` gets a data producer of `publisher`.
+  static bool ReceivesData(const Participant& receiver, const Participant& publisher,
+                           const DataProducerInfo& producer);
+  // DATA_PRODUCER_OPENED, DATA_PRODUCER_CLOSED, DATA_CONSUMER_CLOSED; false for other events.
+  bool OnDataNotification(const fbs::Notification& notification);
 
   // conference_subscribe.cc: the subscribing connection.
   void Subscribe(Participant* subscriber, const Participant& publisher,

@@ -25,10 +25,6 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
   if (sdp_it == message.end() || !sdp_it->is_string()) {
     return SendError(p->sink, "bad-message", "publish needs \"sdp\" (the offer)", message);
   }
-  if (!p->can_publish) {
-    counters_.auth.Count(AuthFailure::kPublishDenied);
-    return SendError(p->sink, "forbidden", "your token does not allow publishing", message);
-  }
   if (p->publish_busy) {
     return SendError(p->sink, "busy", "the previous publish offer is still being answered",
                      message);
@@ -42,6 +38,11 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
     return SendError(p->sink, "bad-message", std::string(sources.status().message()), message);
   }
   const size_t sending = std::count_if(offer->media.begin(), offer->media.end(), Sends);
+  // Data channels are every member's; sending media needs the grant.
+  if (!p->can_publish && sending > 0) {
+    counters_.auth.Count(AuthFailure::kPublishDenied);
+    return SendError(p->sink, "forbidden", "your token does not allow publishing", message);
+  }
   if (sending > kMaxPublishedTracks) {
     return SendError(p->sink, "too-many-tracks",
                      absl::StrCat("an offer may send at most ", kMaxPublishedTracks, " tracks"),
@@ -97,6 +98,8 @@ void Conference::ApplyPublish(Participant* p,
                       }
                     });
   }
+
+  EnableData(p, offer);
 
   // Tracks the offer no longer sends stop being produced.
   std::vector<std::string> closed;

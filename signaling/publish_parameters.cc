@@ -94,7 +94,9 @@ std::vector<sdp::LocalMedia> PublishAnswerMedia(
     local.mid = m.mid;
     local.kind = m.kind;
     const bool av = !m.rejected && (m.media == "audio" || m.media == "video");
-    if (const rtp::RtpParameters* params = produced(m.mid)) {
+    if (m.data_channel && !m.rejected) {
+      local.data_channel = true;  // data channels go to the participant's send transport
+    } else if (const rtp::RtpParameters* params = produced(m.mid)) {
       local.direction = "recvonly";
       local.rtp = *params;
     } else if (auto kept =

@@ -85,6 +85,23 @@ WorkerProcess::BuildBodyFn ConsumerPreferencesBody(int max_layer, bool paused, i
   };
 }
 
+WorkerProcess::BuildBodyFn EnableSctpBody(uint64_t max_message_size) {
+  return [=](flatbuffers::FlatBufferBuilder& fbb) -> Body {
+    auto body = fbs::CreateEnableSctpRequest(fbb, max_message_size);
+    return {fbs::RequestBody::EnableSctpRequest, body.Union()};
+  };
+}
+
+WorkerProcess::BuildBodyFn ConsumeDataBody(const std::string& data_consumer_id,
+                                           const std::string& data_producer_id,
+                                           const std::string& protocol) {
+  return [=](flatbuffers::FlatBufferBuilder& fbb) -> Body {
+    auto body = fbs::CreateConsumeDataRequestDirect(fbb, data_consumer_id.c_str(),
+                                                    data_producer_id.c_str(), protocol.c_str());
+    return {fbs::RequestBody::ConsumeDataRequest, body.Union()};
+  };
+}
+
 std::string ResponseReason(const fbs::Response* response) {
   auto str = [](const flatbuffers::String* s) { return s ? s->str() : std::string(); };
   return absl::StrCat(str(response->error()), ": ", str(response->reason()));

@@ -27,6 +27,13 @@ WorkerProcess::BuildBodyFn ConsumeBody(const std::string& consumer_id,
                                        const rtp::RtpCapabilities& caps, const std::string& mid,
                                        bool paused);
 
+// Data channels: the peer's a=max-message-size (0: no limit); a channel on `transport` carrying
+// a data producer's messages, with this protocol (the sender's participant id).
+WorkerProcess::BuildBodyFn EnableSctpBody(uint64_t max_message_size);
+WorkerProcess::BuildBodyFn ConsumeDataBody(const std::string& data_consumer_id,
+                                           const std::string& data_producer_id,
+                                           const std::string& protocol);
+
 // `max_layer` -1: no ceiling.
 WorkerProcess::BuildBodyFn ConsumerPreferencesBody(int max_layer, bool paused, int priority);
 

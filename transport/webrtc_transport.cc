@@ -462,6 +462,16 @@ void WebRtcTransport::OnDtlsApplicationData(const uint8_t* data, size_t len) {
   sctp_->ProcessSctpPacket(data, len);
 }
 
+void WebRtcTransport::EnableSctp(size_t remote_max_message_size) {
+  options_.sctp = true;
+  options_.sctp_remote_max_message_size = remote_max_message_size;
+  if (sctp_) {
+    sctp_->SetRemoteMaxMessageSize(remote_max_message_size);
+  } else if (!closed_ && dtls_->state() == DtlsState::kConnected) {
+    StartSctp();
+  }
+}
+
 void WebRtcTransport::StartSctp() {
   if (!options_.sctp || sctp_) return;
   SctpOptions options;

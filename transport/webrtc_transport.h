@@ -136,6 +136,11 @@ class WebRtcTransport : public UdpSocket::Listener,
   bool SendRtp(uint8_t* data, size_t len, size_t capacity);
   bool SendRtcp(uint8_t* data, size_t len, size_t capacity);
 
+  // Turns data channels on after creation (the peer's SDP brought an m=application): the
+  // association starts now if DTLS is connected, else when it connects. Called again, it
+  // updates the peer's a=max-message-size (0: no limit).
+  void EnableSctp(size_t remote_max_message_size);
+
   // The data channel association (Options::sctp) once DTLS is connected; nullptr before, and
   // after it failed or the transport closed.
   SctpAssociation* sctp() const { return sctp_.get(); }

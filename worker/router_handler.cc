@@ -83,6 +83,39 @@ flatbuffers::Offset<fbs::WebRtcTransportInfo> BuildTransportInfo(
                                               ToFbs(webrtc.dtls_state()));
 }
 
+std::string SctpStateOf(const router::Transport& transport) {
+  if (const transport::SctpAssociation* sctp = transport.webrtc().sctp()) {
+    return transport::SctpStateName(sctp->state());
+  }
+  const transport::SctpState ended = transport.data().sctp_state();
+  return ended == transport::SctpState::kNew ? "" : transport::SctpStateName(ended);
+}
+
+void AddDataStats(fbs::TransportStatsBuilder& b, const router::Transport& transport,
+                  flatbuffers::Offset<flatbuffers::String> sctp_state) {
+  const router::DataEndpoint& data = transport.data();
+  const router::DataEndpoint::Totals t = data.totals();
+  b.add_sctp_state(sctp_state);
+  b.add_data_producers(static_cast<uint32_t>(data.data_producers().size()));
+  b.add_data_consumers(static_cast<uint32_t>(data.data_consumers().size()));
+  b.add_data_messages_received(t.messages_received);
+  b.add_data_bytes_received(t.bytes_received);
+  b.add_data_messages_sent(t.messages_sent);
+  b.add_data_bytes_sent(t.bytes_sent);
+  b.add_data_messages_dropped(t.messages_dropped);
+  b.add_data_consumers_closed_slow(t.consumers_closed_slow);
+  b.add_data_queued_bytes(data.queued_bytes());
+  b.add_data_messages_unexpected(t.messages_unexpected);
+  if (const transport::SctpAssociation* sctp = transport.webrtc().sctp()) {
+    const auto& s = sctp->stats();
+    b.add_sctp_packets_invalid(s.packets_invalid);
+    b.add_sctp_dcep_malformed(s.dcep_malformed);
+    b.add_sctp_dcep_unexpected(s.dcep_unexpected);
+    b.add_sctp_messages_too_large(s.messages_too_large);
+    b.add_sctp_messages_unknown(s.messages_unknown_stream + s.messages_unknown_ppid);
+  }
+}
+
 flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBufferBuilder& fbb,
                                                              const router::Transport& transport) {
   const auto& webrtc = transport.webrtc();
@@ -110,7 +143,9 @@ flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBu
                            c.rtp_unknown_ssrc;
   auto id = fbb.CreateString(transport.id());
   auto profile = fbb.CreateString(webrtc.srtp_profile_name());
+  auto sctp_state = fbb.CreateString(SctpStateOf(transport));
   fbs::TransportStatsBuilder b(fbb);
+  AddDataStats(b, transport, sctp_state);
   b.add_transport_id(id);
   b.add_ice_state(ToFbs(webrtc.ice_state()));
   b.add_dtls_state(ToFbs(webrtc.dtls_state()));
@@ -296,6 +331,17 @@ void RouterHandler::HandleRequest(const fbs::Request& request, Responder respond
       router::Router* router = RouterWithConsumer(handler_id);
       if (!router) return respond.Error(ipc::error::kNotFound, "no consumer " + handler_id);
       return HandleConsumerRequest(request, router, respond);
+    }
+    case fbs::Method::TRANSPORT_ENABLE_SCTP:
+    case fbs::Method::TRANSPORT_CONSUME_DATA: {
+      router::Router* router = RouterWithTransport(handler_id);
+      if (!router) return respond.Error(ipc::error::kNotFound, "no transport " + handler_id);
+      return HandleDataRequest(request, router, respond);
+    }
+    case fbs::Method::DATA_CONSUMER_CLOSE: {
+      router::Router* router = RouterWithDataConsumer(handler_id);
+      if (!router) return respond.Error(ipc::error::kNotFound, "no data consumer " + handler_id);
+      return HandleDataRequest(request, router, respond);
     }
     default:
       return respond.Error(ipc::error::kNotImplemented, "unknown method");

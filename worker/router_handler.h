@@ -39,6 +39,11 @@ class RouterHandler : public RequestHandler, public router::EventSink {
                             int64_t allocated_bps, int64_t desired_bps) override;
   void OnActiveSpeaker(const std::string& router_id, const std::string& producer_id) override;
   void OnProducerLayersNeeded(const std::string& producer_id, int max_layer) override;
+  void OnDataProducerOpened(const std::string& transport_id,
+                            const router::DataProducer& producer) override;
+  void OnDataProducerClosed(const std::string& data_producer_id) override;
+  void OnDataConsumerClosed(const std::string& data_consumer_id,
+                            const std::string& reason) override;
 
  private:
   void HandleRouterRequest(const fbs::Request& request, router::Router* router, Responder& respond);
@@ -48,6 +53,10 @@ class RouterHandler : public RequestHandler, public router::EventSink {
                              Responder& respond);
   void HandleConsumerRequest(const fbs::Request& request, router::Router* router,
                              Responder& respond);
+  // Data channels (router_handler_data.cc): TRANSPORT_ENABLE_SCTP, TRANSPORT_CONSUME_DATA,
+  // DATA_CONSUMER_CLOSE.
+  void HandleDataRequest(const fbs::Request& request, router::Router* router, Responder& respond);
+  router::Router* RouterWithDataConsumer(const std::string& id) const;
 
   // The worker's shared entry for these listen addresses and ports (ICE-TCP listeners, shared
   // UDP sockets), created on first use. An error when a shared UDP port cannot be bound (not

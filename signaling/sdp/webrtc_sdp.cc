@@ -3,6 +3,7 @@
 #include "signaling/sdp/webrtc_sdp.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -21,6 +22,8 @@ namespace sb::signaling::sdp {
 namespace {
 
 constexpr absl::string_view kRtpProto = "UDP/TLS/RTP/SAVPF";
+constexpr absl::string_view kDataChannelProto = "UDP/DTLS/SCTP";
+constexpr absl::string_view kDataChannelFormat = "webrtc-datachannel";
 // RFC 8285 section 5: extension ids 1-14 (one-byte) and 1-255 (two-byte header).
 constexpr uint32_t kMaxExtensionId = 255;
 // RFC 8843 section 7.2 makes mid a token; peers use short ones and we echo them.
@@ -351,7 +354,24 @@ absl::StatusOr<RemoteMedia> ParseMedia(const SessionDescription& sd, size_t inde
   r.direction = Direction(m.attributes, session_direction);
 
   if (m.media == "application") {
-    r.rejected = true;  // data channels are not taken yet
+    // RFC 8841 4.1 (the proto and format JSEP uses); anything else is answered rejected.
+    r.data_channel = !r.rejected && m.proto == kDataChannelProto && m.formats.size() == 1 &&
+                     m.formats[0] == kDataChannelFormat;
+    if (!r.data_channel) {
+      r.rejected = true;
+      return r;
+    }
+    if (auto port = First(m.attributes, "sctp-port")) {
+      auto v = ParseUnsigned<uint16_t>(*port, 65535);
+      if (!v || *v == 0) return err("bad sctp-port", "sctp-port", *port);
+      r.sctp_port = *v;
+    }
+    if (auto size = First(m.attributes, "max-message-size")) {
+      // RFC 8841 6: an integer; 0 means no limit.
+      auto v = ParseUnsigned<uint64_t>(*size, std::numeric_limits<int64_t>::max());
+      if (!v) return err("bad max-message-size", "max-message-size", *size);
+      r.max_message_size = *v;
+    }
     return r;
   }
   if (m.media == "audio") {

@@ -25,8 +25,13 @@ struct RemoteMedia {
   std::string mid;
   rtp::MediaKind kind = rtp::MediaKind::kAudio;  // meaningful when media is audio or video
   std::string direction;                         // sendrecv | sendonly | recvonly | inactive
-  bool rejected = false;  // port 0 without bundle-only, or a kind we do not take (application)
+  bool rejected = false;  // port 0 without bundle-only, or a kind we do not take
   rtp::RtpParameters rtp;
+  // m=application UDP/DTLS/SCTP webrtc-datachannel (RFC 8841): data channels, with the peer's
+  // a=sctp-port and a=max-message-size (0: no limit; 65536 when absent, RFC 8841 6.1).
+  bool data_channel = false;
+  uint16_t sctp_port = 5000;
+  uint64_t max_message_size = 65536;
   std::vector<std::string> rids;  // simulcast send rids in the peer's order (RFC 8853)
   std::string msid_stream, msid_track;
   // The m= line as written, to mirror it when answering.
@@ -49,7 +54,9 @@ struct RemoteDescription {
 // Parses a peer's offer or answer. Fails with InvalidArgument (and a reason) when the SDP is
 // malformed or unusable: no ice-ufrag/ice-pwd/fingerprint, an m-line without a=mid, an
 // audio/video m-line not using UDP/TLS/RTP/SAVPF, bad rtpmap/fmtp/rtcp-fb/extmap/ssrc lines.
-// m=application (data channels) is accepted and marked rejected for now.
+// m=application is taken when it is UDP/DTLS/SCTP webrtc-datachannel (data_channel; other
+// application sections, e.g. the pre-RFC "DTLS/SCTP 5000", are marked rejected); a bad
+// a=sctp-port or a=max-message-size is an error.
 absl::StatusOr<RemoteDescription> ParseRemoteDescription(std::string_view sdp);
 
 struct Candidate {
@@ -76,13 +83,18 @@ struct LocalMedia {
   bool rejected = false;
   rtp::RtpParameters rtp;  // codecs (pts as negotiated), header_extensions, encodings, cname
   std::string msid_stream, msid_track;
+  // Answers an m=application data channel section (kind and rtp unused): a=sctp-port and
+  // a=max-message-size (ours).
+  bool data_channel = false;
+  uint64_t max_message_size = 262144;
 };
 
 // The answer to a publishing offer: same m-lines and mids in the offer's order, ICE-lite,
 // a=setup:passive (active if the offer said passive), BUNDLE of the accepted mids. An offer
 // m-line is accepted when a non-rejected LocalMedia has its mid and the offer did not reject
 // it; it then carries exactly LocalMedia's codecs and extensions, the offer's simulcast rids
-// (as recv) and the transport's candidates. The others are answered with port 0 and inactive.
+// (as recv) and the transport's candidates. A data channel section is accepted by a
+// LocalMedia with data_channel set. The others are answered with port 0 and inactive.
 std::string BuildAnswer(const RemoteDescription& offer, const LocalTransport& transport,
                         const std::vector<LocalMedia>& media, uint64_t session_id);
 

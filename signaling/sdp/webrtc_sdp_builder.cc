@@ -17,6 +17,8 @@ constexpr char kRtpProto[] = "UDP/TLS/RTP/SAVPF";
 // RFC 8866 section 5.7 / JSEP section 5.2.1: the placeholder address and port ("9", discard)
 // of an m-line that has no candidates of its own.
 constexpr uint16_t kDiscardPort = 9;
+// a=sctp-port (RFC 8841 5): ours is the one every WebRTC endpoint uses.
+constexpr uint16_t kSctpPort = 5000;
 
 const char* KindName(rtp::MediaKind kind) {
   return kind == rtp::MediaKind::kAudio ? "audio" : "video";
@@ -160,6 +162,22 @@ MediaDescription RejectedSection(std::string media, std::string proto,
   return m;
 }
 
+// RFC 8841 5-6: the data channel section of an answer, on the BUNDLE transport.
+MediaDescription DataChannelSection(const RemoteMedia& rm, const LocalMedia& lm,
+                                    const LocalTransport& transport, std::string_view setup) {
+  MediaDescription m;
+  m.media = "application";
+  m.proto = rm.proto;
+  m.formats = rm.formats;
+  SetAddress(m, transport);
+  AddTransport(m, transport, setup);
+  m.attributes.Add("mid", rm.mid);
+  m.attributes.Add("sctp-port", absl::StrCat(kSctpPort));
+  m.attributes.Add("max-message-size", absl::StrCat(lm.max_message_size));
+  AddCandidates(m, transport);
+  return m;
+}
+
 }  // namespace
 
 std::string BuildAnswer(const RemoteDescription& offer, const LocalTransport& transport,
@@ -167,9 +185,8 @@ std::string BuildAnswer(const RemoteDescription& offer, const LocalTransport& tr
   auto local_for = [&](const RemoteMedia& rm) -> const LocalMedia* {
     if (rm.rejected) return nullptr;
     for (const LocalMedia& lm : media) {
-      if (lm.mid == rm.mid && !lm.rejected && lm.kind == rm.kind && !lm.rtp.codecs.empty()) {
-        return &lm;
-      }
+      if (lm.mid != rm.mid || lm.rejected || lm.data_channel != rm.data_channel) continue;
+      if (lm.data_channel || (lm.kind == rm.kind && !lm.rtp.codecs.empty())) return &lm;
     }
     return nullptr;
   };
@@ -189,6 +206,10 @@ std::string BuildAnswer(const RemoteDescription& offer, const LocalTransport& tr
       MediaDescription m = RejectedSection(rm.media, rm.proto, rm.formats, rm.mid);
       AddTransport(m, transport, setup);  // for GStreamer's webrtcbin, as in offers
       sd.media.push_back(std::move(m));
+      continue;
+    }
+    if (lm->data_channel) {
+      sd.media.push_back(DataChannelSection(rm, *lm, transport, setup));
       continue;
     }
     MediaDescription m;

@@ -34,6 +34,7 @@ absl::StatusOr<std::unique_ptr<FakePeer>> FakePeer::Create(uv_loop_t* loop) {
 }
 
 FakePeer::~FakePeer() {
+  sctp_.reset();
   dtls_.reset();
   socket_.reset();
 }
@@ -106,7 +107,7 @@ bool FakePeer::SendRtp(const uint8_t* data, size_t len) { return SendRaw(Protect
 bool FakePeer::SendRtcp(const uint8_t* data, size_t len) { return SendRaw(ProtectRtcp(data, len)); }
 
 void FakePeer::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* /*from*/) {
-  if (len == 0) return;
+  if (len == 0 || deaf_) return;
   // RFC 7983 demultiplexing by the first byte.
   if (data[0] <= 3) {
     auto message = transport::StunMessage::Parse(absl::Span<const uint8_t>(data, len));
@@ -150,6 +151,14 @@ void FakePeer::SendDtlsData(const uint8_t* data, size_t len) {
 
 void FakePeer::OnDtlsStateChange(transport::DtlsState state, const std::string& /*reason*/) {
   dtls_state_ = state;
+  if (state != transport::DtlsState::kConnected || !sctp_wanted_ || sctp_) return;
+  transport::SctpOptions options;
+  options.dtls_client = true;
+  options.remote_max_message_size = transport::kSctpMaxMessageSize;  // the worker's SDP says so
+  auto sctp = transport::SctpAssociation::Create(loop_, this, options);
+  if (!sctp.ok()) return;
+  sctp_ = *std::move(sctp);
+  (void)sctp_->Connect();
 }
 
 void FakePeer::OnDtlsConnected(transport::SrtpProfile profile, std::vector<uint8_t> local_key_salt,
@@ -162,7 +171,28 @@ void FakePeer::OnDtlsConnected(transport::SrtpProfile profile, std::vector<uint8
   if (in.ok()) srtp_in_ = *std::move(in);
 }
 
-void FakePeer::OnDtlsApplicationData(const uint8_t* /*data*/, size_t /*len*/) {}
+void FakePeer::OnDtlsApplicationData(const uint8_t* data, size_t len) {
+  if (sctp_) sctp_->ProcessSctpPacket(data, len);
+}
+
+void FakePeer::SendSctpPacket(const uint8_t* data, size_t len) {
+  dtls_->SendApplicationData(data, len);
+}
+
+void FakePeer::OnSctpStateChange(transport::SctpState state, const std::string& /*reason*/) {
+  sctp_state_ = state;
+}
+
+void FakePeer::OnDataChannelOpen(const transport::DataChannelInfo& info) {
+  opened_.push_back(info);
+}
+
+void FakePeer::OnDataChannelMessage(uint16_t stream_id, uint32_t ppid,
+                                    absl::Span<const uint8_t> data) {
+  data_messages_.push_back({stream_id, ppid, std::vector<uint8_t>(data.begin(), data.end())});
+}
+
+void FakePeer::OnDataChannelClosed(uint16_t stream_id) { closed_.push_back(stream_id); }
 
 int FakePeer::PliCount(uint32_t media_ssrc) const {
   int count = 0;

@@ -14,13 +14,22 @@
 #include "absl/status/statusor.h"
 #include "transport/dtls_certificate.h"
 #include "transport/dtls_transport.h"
+#include "transport/sctp_association.h"
 #include "transport/srtp_session.h"
 #include "transport/udp_socket.h"
 
 namespace sb::worker::testing {
 
-class FakePeer : public transport::UdpSocket::Listener, public transport::DtlsTransport::Listener {
+class FakePeer : public transport::UdpSocket::Listener,
+                 public transport::DtlsTransport::Listener,
+                 public transport::SctpAssociation::Listener {
  public:
+  // A data channel message received: its stream, PPID and bytes.
+  struct DataMessage {
+    uint16_t stream_id;
+    uint32_t ppid;
+    std::vector<uint8_t> data;
+  };
   static absl::StatusOr<std::unique_ptr<FakePeer>> Create(uv_loop_t* loop);
   ~FakePeer() override;
 
@@ -64,6 +73,17 @@ class FakePeer : public transport::UdpSocket::Listener, public transport::DtlsTr
   std::vector<uint8_t> ProtectRtcp(const uint8_t* data, size_t len);
   bool SendRaw(const std::vector<uint8_t>& bytes);
 
+  // Data channels, as a browser whose SDP has an m=application: an SCTP association (DTLS
+  // client: even stream ids) started once DTLS connects. Call before StartDtls.
+  void EnableSctp() { sctp_wanted_ = true; }
+  transport::SctpAssociation* sctp() { return sctp_.get(); }
+  bool sctp_connected() const { return sctp_state_ == transport::SctpState::kConnected; }
+  const std::vector<transport::DataChannelInfo>& channels_opened() const { return opened_; }
+  const std::vector<DataMessage>& data_messages() const { return data_messages_; }
+  const std::vector<uint16_t>& channels_closed() const { return closed_; }
+  // While deaf, every datagram from the server is dropped (a receiver that stopped reading).
+  void set_deaf(bool deaf) { deaf_ = deaf; }
+
   // Decrypted packets received from the server.
   const std::vector<std::vector<uint8_t>>& rtp() const { return rtp_; }
   const std::vector<std::vector<uint8_t>>& rtcp() const { return rtcp_; }
@@ -82,6 +102,15 @@ class FakePeer : public transport::UdpSocket::Listener, public transport::DtlsTr
   void OnDtlsConnected(transport::SrtpProfile profile, std::vector<uint8_t> local_key_salt,
                        std::vector<uint8_t> remote_key_salt) override;
   void OnDtlsApplicationData(const uint8_t* data, size_t len) override;
+  // transport::SctpAssociation::Listener
+  void SendSctpPacket(const uint8_t* data, size_t len) override;
+  void OnSctpStateChange(transport::SctpState state, const std::string& reason) override;
+  void OnDataChannelOpen(const transport::DataChannelInfo& info) override;
+  void OnDataChannelMessage(uint16_t stream_id, uint32_t ppid,
+                            absl::Span<const uint8_t> data) override;
+  void OnDataChannelClosed(uint16_t stream_id) override;
+  void OnBufferedAmountLow(uint16_t /*stream_id*/) override {}
+  void OnSctpSendBufferAvailable() override {}
 
   uv_loop_t* loop_ = nullptr;
   std::unique_ptr<transport::DtlsCertificate> cert_;
@@ -98,6 +127,13 @@ class FakePeer : public transport::UdpSocket::Listener, public transport::DtlsTr
   transport::DtlsState dtls_state_ = transport::DtlsState::kNew;
   std::vector<std::vector<uint8_t>> rtp_, rtcp_;
   uint64_t unprotect_failures_ = 0;
+  bool sctp_wanted_ = false;
+  bool deaf_ = false;
+  std::unique_ptr<transport::SctpAssociation> sctp_;
+  transport::SctpState sctp_state_ = transport::SctpState::kNew;
+  std::vector<transport::DataChannelInfo> opened_;
+  std::vector<DataMessage> data_messages_;
+  std::vector<uint16_t> closed_;
 };
 
 }  // namespace sb::worker::testing

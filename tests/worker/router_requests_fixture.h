@@ -52,6 +52,7 @@ struct Reply {
   fbs::IceState ice_state = fbs::IceState::NEW;
   fbs::DtlsState dtls_state = fbs::DtlsState::NEW;
   std::string srtp_profile;
+  std::string sctp_state;
   uint64_t rtp_received = 0, rtp_sent = 0, rtcp_received = 0, rtcp_sent = 0;
   // The drop and rate-limit counters, by their field name in TransportStats.
   std::map<std::string, uint64_t> counters;
@@ -155,7 +156,20 @@ inline Reply ToReply(const fbs::Response* response) {
     SB_COUNTER(nack_over_budget)
     SB_COUNTER(nack_over_cap)
     SB_COUNTER(nack_unavailable)
+    SB_COUNTER(data_producers)
+    SB_COUNTER(data_consumers)
+    SB_COUNTER(data_messages_received)
+    SB_COUNTER(data_bytes_received)
+    SB_COUNTER(data_messages_sent)
+    SB_COUNTER(data_bytes_sent)
+    SB_COUNTER(data_messages_dropped)
+    SB_COUNTER(data_consumers_closed_slow)
+    SB_COUNTER(data_queued_bytes)
+    SB_COUNTER(data_messages_unexpected)
+    SB_COUNTER(sctp_packets_invalid)
+    SB_COUNTER(sctp_dcep_malformed)
 #undef SB_COUNTER
+    if (stats->sctp_state()) r.sctp_state = stats->sctp_state()->str();
     if (stats->srtp_profile()) r.srtp_profile = stats->srtp_profile()->str();
     r.rtp_received = stats->rtp_packets_received();
     r.rtp_sent = stats->rtp_packets_sent();
@@ -233,6 +247,17 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
     worker_ = *std::move(worker);
     worker_->SetNotificationHandler([this](const fbs::Notification& n) {
       notifications_.push_back({n.event(), n.handler_id() ? n.handler_id()->str() : ""});
+      if (const auto* opened = n.body_as_DataProducerOpened()) {
+        data_producers_.push_back({n.handler_id() ? n.handler_id()->str() : "",
+                                   opened->data_producer_id()->str(),
+                                   opened->label() ? opened->label()->str() : "",
+                                   opened->protocol() ? opened->protocol()->str() : "",
+                                   opened->ordered(), opened->max_retransmits()});
+      }
+      if (const auto* closed = n.body_as_DataConsumerClosed()) {
+        data_consumers_closed_[n.handler_id() ? n.handler_id()->str() : ""] =
+            closed->reason() ? closed->reason()->str() : "";
+      }
       if (const auto* dtls = n.body_as_DtlsStateChange()) {
         dtls_states_.push_back({n.handler_id() ? n.handler_id()->str() : "", dtls->state()});
         dtls_reasons_.push_back(dtls->reason() ? dtls->reason()->str() : "");
@@ -338,8 +363,9 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
     });
   }
 
-  // A fake browser connected (ICE + DTLS) to a transport created with `info`.
-  FakePeer* ConnectPeer(const std::string& transport_id, const Reply& info) {
+  // A fake browser connected (ICE + DTLS) to a transport created with `info`; with `sctp`, it
+  // starts an SCTP association once DTLS is up, as a browser with data channels does.
+  FakePeer* ConnectPeer(const std::string& transport_id, const Reply& info, bool sctp = false) {
     auto peer = FakePeer::Create(&loop_);
     EXPECT_TRUE(peer.ok()) << peer.status();
     if (!peer.ok()) return nullptr;
@@ -351,6 +377,7 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
     raw->SendBindingRequest(info.candidates[0].port, info.ufrag, info.pwd);
     EXPECT_TRUE(RunUntil([&] { return raw->ice_completed(); }, std::chrono::seconds(3)))
         << "no STUN success response from " << transport_id;
+    if (sctp) raw->EnableSctp();
     EXPECT_TRUE(raw->StartDtls(info.fingerprints).ok());
     EXPECT_TRUE(RunUntil([&] { return raw->dtls_connected() && DtlsConnected(transport_id); },
                          std::chrono::seconds(5)))
@@ -371,6 +398,15 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
     if (!pub_info.accepted || !sub_info.accepted) return {};
     return {ConnectPeer("pub", pub_info), ConnectPeer("sub", sub_info)};
   }
+
+  // DATA_PRODUCER_OPENED and DATA_CONSUMER_CLOSED as they came.
+  struct DataProducerNotice {
+    std::string transport_id, id, label, protocol;
+    bool ordered = true;
+    int64_t max_retransmits = -1;
+  };
+  std::vector<DataProducerNotice> data_producers_;
+  std::map<std::string, std::string> data_consumers_closed_;  // id -> reason
 
   std::unique_ptr<WorkerProcess> worker_;
   std::vector<std::pair<fbs::Event, std::string>> notifications_;

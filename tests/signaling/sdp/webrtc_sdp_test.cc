@@ -229,16 +229,43 @@ TEST(WebRtcSdp, AnswerSetupFollowsOfferAndRejectsWhatWeDoNotTake) {
   EXPECT_EQ(answer->media[1].formats, offer->media[1].formats);
 }
 
-// A data channel m-line (real Chromium offer) is answered rejected, in place, with its mid.
-TEST(WebRtcSdp, DataChannelSectionIsRejected) {
+// A data channel m-line (real Chromium offer) is taken and answered in place (RFC 8841): in
+// the BUNDLE, with a=sctp-port and our a=max-message-size.
+TEST(WebRtcSdp, DataChannelSectionIsAnswered) {
   auto offer = ParseRemoteDescription(test_data::Read("chromium_datachannel_offer.sdp"));
   ASSERT_TRUE(offer.ok()) << offer.status();
   EXPECT_THAT(offer->bundle_mids, ElementsAre("0", "1", "2"));
   ASSERT_THAT(offer->media, SizeIs(3));
   EXPECT_FALSE(offer->media[1].rejected);
-  EXPECT_TRUE(offer->media[2].rejected);
+  EXPECT_FALSE(offer->media[2].rejected);
+  EXPECT_TRUE(offer->media[2].data_channel);
+  EXPECT_EQ(offer->media[2].sctp_port, 5000);
+  EXPECT_EQ(offer->media[2].max_message_size, 262144u);
   EXPECT_EQ(offer->media[2].mid, "2");
   EXPECT_EQ(offer->media[2].media, "application");
+  std::vector<LocalMedia> media = testing::AnswerMediaFor(*offer);
+  ASSERT_THAT(media, SizeIs(2)) << "the fixture answers audio and video only";
+  LocalMedia& data = media.emplace_back();
+  data.mid = "2";
+  data.data_channel = true;
+  data.max_message_size = 100000;
+  const std::string answer_text = BuildAnswer(*offer, testing::ServerTransport(), media, 1);
+  EXPECT_NE(answer_text.find("a=sctp-port:5000\r\n"), std::string::npos) << answer_text;
+  auto answer = ParseRemoteDescription(answer_text);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_THAT(answer->bundle_mids, ElementsAre("0", "1", "2"));
+  ASSERT_THAT(answer->media, SizeIs(3));
+  EXPECT_EQ(answer->media[2].mid, "2");
+  EXPECT_TRUE(answer->media[2].data_channel);
+  EXPECT_EQ(answer->media[2].max_message_size, 100000u);
+  EXPECT_EQ(answer->media[2].proto, "UDP/DTLS/SCTP");
+  EXPECT_EQ(answer->media[2].direction, "sendrecv");
+}
+
+// Without a LocalMedia taking it (and for the pre-RFC 8841 format), the section is rejected.
+TEST(WebRtcSdp, DataChannelSectionRejectedWhenNotTaken) {
+  auto offer = ParseRemoteDescription(test_data::Read("chromium_datachannel_offer.sdp"));
+  ASSERT_TRUE(offer.ok()) << offer.status();
   const std::string answer_text =
       BuildAnswer(*offer, testing::ServerTransport(), testing::AnswerMediaFor(*offer), 1);
   EXPECT_NE(answer_text.find("m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n"),
@@ -246,9 +273,35 @@ TEST(WebRtcSdp, DataChannelSectionIsRejected) {
   auto answer = ParseRemoteDescription(answer_text);
   ASSERT_TRUE(answer.ok()) << answer.status();
   EXPECT_THAT(answer->bundle_mids, ElementsAre("0", "1"));
-  ASSERT_THAT(answer->media, SizeIs(3));
-  EXPECT_EQ(answer->media[2].mid, "2");
   EXPECT_TRUE(answer->media[2].rejected);
+
+  std::string old_style = test_data::Read("chromium_datachannel_offer.sdp");
+  old_style.replace(old_style.find("UDP/DTLS/SCTP webrtc-datachannel"),
+                    std::string("UDP/DTLS/SCTP webrtc-datachannel").size(), "DTLS/SCTP 5000");
+  auto old_offer = ParseRemoteDescription(old_style);
+  ASSERT_TRUE(old_offer.ok()) << old_offer.status();
+  EXPECT_TRUE(old_offer->media[2].rejected);
+  EXPECT_FALSE(old_offer->media[2].data_channel);
+}
+
+// RFC 8841: the attributes are numbers; a bad one is an error, not a guess.
+TEST(WebRtcSdp, DataChannelAttributesChecked) {
+  const std::string base = test_data::Read("chromium_datachannel_offer.sdp");
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string s = base;
+    s.replace(s.find(from), from.size(), to);
+    return ParseRemoteDescription(s);
+  };
+  EXPECT_FALSE(with("a=sctp-port:5000", "a=sctp-port:0").ok());
+  EXPECT_FALSE(with("a=sctp-port:5000", "a=sctp-port:70000").ok());
+  EXPECT_FALSE(with("a=max-message-size:262144", "a=max-message-size:-1").ok());
+  EXPECT_FALSE(with("a=max-message-size:262144", "a=max-message-size:99999999999999999999").ok());
+  auto unlimited = with("a=max-message-size:262144", "a=max-message-size:0");
+  ASSERT_TRUE(unlimited.ok()) << unlimited.status();
+  EXPECT_EQ(unlimited->media[2].max_message_size, 0u);
+  auto absent = with("a=max-message-size:262144\r\n", "");
+  ASSERT_TRUE(absent.ok()) << absent.status();
+  EXPECT_EQ(absent->media[2].max_message_size, 65536u);
 }
 
 TEST(WebRtcSdp, OfferRoundTrip) {
