@@ -1,7 +1,8 @@
 // Chat and file transfer in the web app, over data channels through the server (issue 13,
 // docs/protocol.md "Data channels"), as people in a call see them:
 //   (a) Chromium, Firefox and Chromium chat: each sees the other two's messages, from the right
-//       sender, in the order they were typed;
+//       sender, in the order they were typed; and a file each way between Firefox and Chromium
+//       arrives byte for byte;
 //   (b) a 20 MB file of random bytes from one participant reaches two others byte for byte (the
 //       download links' SHA-256 is the sender's) while the video between all three keeps being
 //       decoded;
@@ -90,6 +91,12 @@ async function say(p, text) {
   }
 }
 
+// Picks `path` in `p`'s file input, as a person does.
+async function pickFile(p, path) {
+  if (p.firefox) await (await p.page.$('#file-input')).uploadFile(path);
+  else await p.page.setInputFiles('#file-input', path);
+}
+
 // The messages `p` shows as received: [{ from, text, name }] in the log's order.
 function received(p) {
   return p.page.evaluate(() => [...document.querySelectorAll('#chat-log [data-chat-from]')].map((e) => ({
@@ -151,7 +158,7 @@ async function framesOf(pairs) {
   return Promise.all(pairs.map(async ([rx, tx]) => (await videoFrom(rx, tx.id))?.framesDecoded ?? 0));
 }
 
-test('Chromium, Firefox and Chromium chat: each sees the other two\'s messages, from the right sender, in order', async () => {
+test('Chromium, Firefox and Chromium chat (each sees the other two\'s messages, from the right sender, in order) and send files', async () => {
   const firefox = await launchFirefox();
   try {
     const room = 'dc-chat';
@@ -184,10 +191,30 @@ test('Chromium, Firefox and Chromium chat: each sees the other two\'s messages, 
       const own = await p.page.evaluate(() =>
         [...document.querySelectorAll('#chat-log [data-chat-self]')].map((e) => e.textContent));
       assert.deepEqual(own, sent.get(p.id), `${p.name} shows its own messages, apart from the others'`);
-      assert.deepEqual(p.errors, [], `no page errors at ${p.name}`);
     }
     console.log(`chat: ${all.map((p) => `${p.name} (${p.firefox ? 'Firefox' : 'Chromium'})`).join(', ')} ` +
       'each showed the 6 messages of the other two in order');
+
+    // A file from Firefox to both Chromiums, then one from Chromium to Firefox (and Cleo).
+    for (const [sender, file] of [[fox, randomFile('from-firefox.bin', 3 * 1024 * 1024 + 7)],
+      [ada, randomFile('from-chromium.bin', 3 * 1024 * 1024 + 11)]]) {
+      const receivers = all.filter((o) => o !== sender);
+      for (const r of receivers) await channelsFrom(r, [sender], 'file');
+      const start = Date.now();
+      await pickFile(sender, file.path);
+      const links = await until(async () => {
+        const got = await Promise.all(receivers.map((r) => fileLink(r, sender)));
+        return got.every((l) => l?.sha256) && got;
+      }, 30000, async () => `${sender.name}'s file did not arrive: ` +
+        JSON.stringify(await Promise.all(receivers.map((r) => fileLink(r, sender)))));
+      console.log(`${file.name}: ${file.size} bytes from ${sender.name} to ${receivers.map((r) => r.name)} ` +
+        `in ${Date.now() - start} ms`);
+      for (const [i, link] of links.entries()) {
+        assert.equal(link.sha256, file.sha256, `${receivers[i].name} got ${sender.name}'s exact bytes`);
+        assert.equal(link.size, file.size);
+      }
+    }
+    for (const p of all) assert.deepEqual(p.errors, [], `no page errors at ${p.name}`);
     for (const p of all) await leaveApp(p);
   } finally {
     await firefox.close();
