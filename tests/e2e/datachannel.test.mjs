@@ -8,6 +8,11 @@
 //       decoded;
 //   (c) a receiver that leaves in the middle of a transfer changes nothing for the others: the
 //       other receiver gets the exact file, the chat goes on;
+//   (e) a receiver whose downlink is slow (a token bucket, netns.mjs) still gets
+//       a file, exactly, because the app's senders keep pace with their slowest receiver; a
+//       sender that does not (a bare channel flooded) has that receiver's copy closed by the
+//       server, which the receiver is told ('data-channel-closed', a notice in its chat), while
+//       the fast receiver gets everything;
 //   (d) an unreliable channel (unordered, maxRetransmits 0) under 5 % random loss of what the
 //       server sends (nftables in the test's own loopback-only namespace, as nack.test.mjs):
 //       about 95 % of 1000 messages arrive (not all: the server does not retransmit them either),
@@ -21,6 +26,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serverAndBrowser, launchFirefox, waitForFrames, videoFrom, sleep } from './harness.mjs';
+import { createNetwork } from './netns.mjs';
 
 // The file of (b) and (c): 20 MB (issue 13).
 const FILE_BYTES = 20 * 1024 * 1024;
@@ -45,8 +51,8 @@ after(() => {
   spawnSync('nft', ['delete', 'table', 'inet', TABLE]);
 });
 
-const appUrl = (room, name) =>
-  `${env.server.url}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}&autojoin=1&simulcast=0`;
+const appUrl = (room, name, server = env.server) =>
+  `${server.url}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}&autojoin=1&simulcast=0`;
 
 // Polls `fn` (async) until it returns something truthy; `what()` says what was awaited.
 async function until(fn, timeout, what, interval = 100) {
@@ -61,12 +67,12 @@ async function until(fn, timeout, what, interval = 100) {
 
 // A participant on the web app in Chromium (playwright) or Firefox (puppeteer): both pages have
 // evaluate(fn, arg); typing differs.
-async function joinApp(browser, room, name, { firefox = false } = {}) {
+async function joinApp(browser, room, name, { firefox = false, server } = {}) {
   const context = firefox ? null : await browser.newContext({ permissions: ['camera', 'microphone'] });
   const page = firefox ? await browser.newPage() : await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(appUrl(room, name));
+  await page.goto(appUrl(room, name, server));
   const p = { name, page, context, errors, firefox };
   await until(() => page.evaluate(() => ['joined', 'full', 'error'].includes(document.body.dataset.state)),
     20000, () => `${name} joins ${room}`);
@@ -243,6 +249,7 @@ test('a 20 MB file reaches two receivers byte for byte while the video keeps flo
     if (s) progress.push(s.value);
     if (!framesMid && s && s.value >= s.max / 2) framesMid = await framesOf(pairs);
     const links = await Promise.all([fileLink(ben, ann), fileLink(cy, ann)]);
+    if (links.some((l) => l?.state === 'failed')) throw new Error(`a receiver failed: ${JSON.stringify(links)}`);
     return links.every((l) => l?.sha256) && s?.state === 'sent' ? links : null;
   }, 120000, async () => `the file did not arrive: Ann ${JSON.stringify(await sendState(ann))}, ` +
     `Ben ${JSON.stringify(await fileLink(ben, ann))}, Cy ${JSON.stringify(await fileLink(cy, ann))}`, 50);
@@ -269,6 +276,20 @@ test('a 20 MB file reaches two receivers byte for byte while the video keeps flo
   for (const p of [ann, ben, cy]) assert.deepEqual(p.errors, [], `no page errors at ${p.name}`);
   for (const p of [ann, ben, cy]) await leaveApp(p);
 });
+
+function nft(...args) {
+  return spawnSync('nft', args, { encoding: 'utf8' });
+}
+
+// Whether nft can add a table here (needs the nftables package and root): null, or why not.
+function nftUnusable() {
+  const probe = nft('add', 'table', 'inet', `${TABLE}probe`);
+  if (probe.error || probe.status !== 0) {
+    return `nft cannot add a table (${probe.error?.code ?? probe.stderr.trim()}): needs nftables and root`;
+  }
+  nft('delete', 'table', 'inet', `${TABLE}probe`);
+  return null;
+}
 
 test('a receiver that leaves in the middle of a file changes nothing for the others', async () => {
   const room = 'dc-leave';
@@ -309,9 +330,104 @@ test('a receiver that leaves in the middle of a file changes nothing for the oth
   for (const p of [ann, eve]) await leaveApp(p);
 });
 
-function nft(...args) {
-  return spawnSync('nft', args, { encoding: 'utf8' });
-}
+
+// (e): Ben's downlink (a token bucket, netns.mjs), and what goes through it.
+const SLOW_KBIT = 8000;
+// More than the app's window (2 MiB) and the server's queue for one receiver (4 MiB) together:
+// without pacing by the slowest receiver, Ben would be cut off.
+const SLOW_FILE_BYTES = 7 * 1024 * 1024 + 3;
+const FLOOD_BYTES = 16 * 1024 * 1024;
+
+test('a slow receiver gets a file at its pace; a flood past it is cut off for it alone, and it is told', async () => {
+  // Ann and Cy in one client namespace (one Chromium), Ben behind a SLOW_KBIT downlink in
+  // another, the server on the bridge (netns.mjs): a server of its own for this test.
+  const net = createNetwork(2);
+  let server;
+  const browsers = [];
+  try {
+    server = await net.startServer();
+    browsers.push(await net.launchBrowser(0, { server }), await net.launchBrowser(1, { server }));
+    net.shape(1, SLOW_KBIT);
+    const room = 'dc-slow';
+    const ann = await joinApp(browsers[0], room, 'Ann', { server });
+    const ben = await joinApp(browsers[1], room, 'Ben', { server });
+    const cy = await joinApp(browsers[0], room, 'Cy', { server });
+    for (const p of [ben, cy]) await channelsFrom(p, [ann], 'file');
+    await channelsFrom(ann, [ben, cy], 'chat');
+
+    // 1. The app's file transfer: paced by the slowest receiver's confirmations.
+    const file = randomFile('to-a-slow-link.bin', SLOW_FILE_BYTES);
+    const start = Date.now();
+    await pickFile(ann, file.path);
+    const links = await until(async () => {
+      const got = await Promise.all([fileLink(ben, ann), fileLink(cy, ann)]);
+      if (got.some((l) => l?.state === 'failed')) throw new Error(`a receiver failed: ${JSON.stringify(got)}`);
+      return got.every((l) => l?.sha256) && got;
+    }, 90000, async () => `the file did not reach both: Ann ${JSON.stringify(await sendState(ann))}, ` +
+      `Ben ${JSON.stringify(await fileLink(ben, ann))}, Cy ${JSON.stringify(await fileLink(cy, ann))}`, 250);
+    const fileMs = Date.now() - start;
+    assert.equal(links[0].sha256, file.sha256, 'slow Ben got the exact file');
+    assert.equal(links[1].sha256, file.sha256, 'Cy got the exact file');
+    const log = await ben.page.evaluate(() => document.querySelector('#chat-log').textContent);
+    assert.doesNotMatch(log, /stopped forwarding/, 'the server did not cut Ben off');
+
+    // 2. A bare reliable channel flooded as fast as its own buffer allows: Ben cannot keep up.
+    for (const p of [ben, cy]) {
+      await p.page.evaluate((from) => {
+        window.flood = { bytes: 0, closedEvents: [] };
+        const client = window.switchboardTest.client();
+        client.addEventListener('datachannel', (e) => {
+          if (e.detail.label !== 'flood' || e.detail.from !== from) return;
+          e.detail.channel.addEventListener('message', (m) => { window.flood.bytes += m.data.byteLength; });
+        });
+        client.addEventListener('data-channel-closed', (e) => window.flood.closedEvents.push(
+          { from: e.detail.from, label: e.detail.label, reason: e.detail.reason, hadChannel: !!e.detail.channel }));
+      }, ann.id);
+    }
+    await ann.page.evaluate(() => new Promise((resolve) => {
+      window.floodChannel = window.switchboardTest.client().openDataChannel('flood');
+      window.floodChannel.onopen = resolve;
+    }));
+    for (const p of [ben, cy]) await channelsFrom(p, [ann], 'flood');
+    const floodStart = Date.now();
+    await ann.page.evaluate(async (total) => {
+      const channel = window.floodChannel;
+      channel.bufferedAmountLowThreshold = 256 * 1024;
+      const chunk = new Uint8Array(16 * 1024).fill(7).buffer;
+      for (let sent = 0; sent < total; sent += chunk.byteLength) {
+        if (channel.bufferedAmount > 1024 * 1024) {
+          await new Promise((resolve) => { channel.onbufferedamountlow = resolve; });
+        }
+        channel.send(chunk);
+      }
+    }, FLOOD_BYTES);
+    await until(() => cy.page.evaluate((total) => window.flood.bytes >= total, FLOOD_BYTES), 60000,
+      async () => `Cy got ${await cy.page.evaluate(() => window.flood.bytes)} of ${FLOOD_BYTES} bytes`);
+    const floodMs = Date.now() - floodStart;
+    const cut = await until(() => ben.page.evaluate(() => window.flood.closedEvents[0]), 20000,
+      async () => `Ben was not told: ${JSON.stringify(await ben.page.evaluate(() => window.flood))}`);
+    const notice = await until(() => ben.page.evaluate(() =>
+      [...document.querySelectorAll('#chat-log .notice')].map((e) => e.textContent).find((t) => /stopped forwarding/.test(t))),
+    5000, () => 'Ben\'s chat shows no notice');
+    const benBytes = await ben.page.evaluate(() => window.flood.bytes);
+    console.log(`slow Ben (${SLOW_KBIT} kbit/s): the app's ${file.size} byte file reached Ben and Cy in ${fileMs} ms; ` +
+      `a ${FLOOD_BYTES} byte flood reached Cy in ${floodMs} ms, Ben got ${benBytes} bytes and ${JSON.stringify(cut)}; ` +
+      `his chat says "${notice}"; tbf ${JSON.stringify(net.qdiscStats(1))}`);
+    assert.deepEqual(cut, { from: ann.id, label: 'flood', reason: 'receiver-too-slow', hadChannel: true });
+    assert.ok(benBytes < FLOOD_BYTES, 'Ben did not get the whole flood');
+    assert.deepEqual(await cy.page.evaluate(() => window.flood.closedEvents), [], 'Cy was not cut off');
+
+    // Ben's other channels from Ann are untouched: the chat reaches him.
+    await say(ann, 'Ben, still there?');
+    await until(async () => (await received(ben)).some((m) => m.from === ann.id && m.text === 'Ben, still there?'),
+      10000, async () => `Ben shows ${JSON.stringify(await received(ben))}`);
+    for (const p of [ann, ben, cy]) assert.deepEqual(p.errors, [], `no page errors at ${p.name}`);
+  } finally {
+    for (const b of browsers) await b.close();
+    await server?.stop();
+    net.destroy();
+  }
+});
 
 // Drops LOSS_PERCENT % of the DTLS application data records (content type 23, RFC 6347 section
 // 4.1: the SCTP packets of the data channels; not SRTP, not the DTLS handshake) that the server
@@ -337,12 +453,11 @@ function lossCounters() {
 }
 
 test('an unreliable channel under 5 % loss loses about 5 % of its messages; chat and video go on', async (t) => {
-  const probe = nft('add', 'table', 'inet', `${TABLE}probe`);
-  if (probe.error || probe.status !== 0) {
-    t.skip(`nft cannot add a table (${probe.error?.code ?? probe.stderr.trim()}): needs nftables and root`);
+  const why = nftUnusable();
+  if (why) {
+    t.skip(why);
     return;
   }
-  nft('delete', 'table', 'inet', `${TABLE}probe`);
   const room = 'dc-loss';
   const ann = await joinApp(env.browser, room, 'Ann');
   const ben = await joinApp(env.browser, room, 'Ben');
