@@ -16,7 +16,8 @@
 //   (d) an unreliable channel (unordered, maxRetransmits 0) under 5 % random loss of what the
 //       server sends (nftables in the test's own loopback-only namespace, as nack.test.mjs):
 //       about 95 % of 1000 messages arrive (not all: the server does not retransmit them either),
-//       and the chat (reliable, retransmitted) and the video keep working meanwhile.
+//       and the chat (reliable, retransmitted) and the video keep working meanwhile;
+//   (f) the room's worker dies: the app rejoins by itself and its chat channels come back.
 // Every participant publishes its camera (640x360, &simulcast=0: three calls on two cores).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +26,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serverAndBrowser, launchFirefox, waitForFrames, videoFrom, sleep } from './harness.mjs';
+import { serverAndBrowser, launchFirefox, waitForFrames, videoFrom, sleep, getJson } from './harness.mjs';
 import { createNetwork } from './netns.mjs';
 
 // The file of (b) and (c): 20 MB (issue 13).
@@ -527,6 +528,38 @@ test('an unreliable channel under 5 % loss loses about 5 % of its messages; chat
   await say(ben, 'and now?');
   await until(async () => (await received(ann)).some((m) => m.from === ben.id && m.text === 'and now?'),
     10000, async () => `Ann shows ${JSON.stringify(await received(ann))}`);
+  for (const p of [ann, ben]) assert.deepEqual(p.errors, [], `no page errors at ${p.name}`);
+  for (const p of [ann, ben]) await leaveApp(p);
+});
+
+test('the room\'s worker dies: the app rejoins by itself and the chat works again', async () => {
+  const room = 'dc-worker';
+  const ann = await joinApp(env.browser, room, 'Ann');
+  const ben = await joinApp(env.browser, room, 'Ben');
+  await channelsFrom(ann, [ben], 'chat');
+  await channelsFrom(ben, [ann], 'chat');
+  await say(ann, 'before');
+  await until(async () => (await received(ben)).some((m) => m.text === 'before'), 10000, () => 'Ben gets "before"');
+  const { workerPid } = (await getJson(env.server, '/api/rooms')).rooms.find((r) => r.name === room);
+  const start = Date.now();
+  env.server.killWorker(workerPid);
+  for (const p of [ann, ben]) {
+    await until(() => p.page.evaluate((old) => document.body.dataset.state === 'joined' &&
+      document.body.dataset.selfId !== old, p.id), 10000, () => `${p.name} rejoins`);
+    p.id = await p.page.evaluate(() => document.body.dataset.selfId);
+  }
+  await channelsFrom(ann, [ben], 'chat');
+  await channelsFrom(ben, [ann], 'chat');
+  const ms = Date.now() - start;
+  await say(ann, 'after');
+  await say(ben, 'after too');
+  await until(async () => (await received(ben)).some((m) => m.from === ann.id && m.text === 'after'), 10000,
+    async () => `Ben shows ${JSON.stringify(await received(ben))}`);
+  await until(async () => (await received(ann)).some((m) => m.from === ben.id && m.text === 'after too'), 10000,
+    async () => `Ann shows ${JSON.stringify(await received(ann))}`);
+  console.log(`worker killed: the chat's channels were back both ways after ${ms} ms`);
+  // What was said before stays on the page.
+  assert.ok((await received(ben)).some((m) => m.text === 'before'), 'Ben still shows the earlier message');
   for (const p of [ann, ben]) assert.deepEqual(p.errors, [], `no page errors at ${p.name}`);
   for (const p of [ann, ben]) await leaveApp(p);
 });
