@@ -8,6 +8,17 @@
 
 namespace sb::router {
 
+DataEndpoint::Totals& DataEndpoint::Totals::operator+=(const Totals& o) {
+  messages_received += o.messages_received;
+  bytes_received += o.bytes_received;
+  messages_sent += o.messages_sent;
+  bytes_sent += o.bytes_sent;
+  messages_dropped += o.messages_dropped;
+  consumers_closed_slow += o.consumers_closed_slow;
+  messages_unexpected += o.messages_unexpected;
+  return *this;
+}
+
 DataEndpoint::~DataEndpoint() = default;
 
 transport::SctpAssociation* DataEndpoint::Association() const {
@@ -68,12 +79,21 @@ DataProducer* DataEndpoint::GetDataProducer(const std::string& id) const {
 }
 
 void DataEndpoint::Send(DataConsumer* consumer, uint32_t ppid, absl::Span<const uint8_t> data) {
-  if (consumer->Deliver(Association(), ppid, data) != DataConsumer::Result::kOverflow) return;
-  SB_LOG_INFO("data",
-              "{}: closing data consumer {}: its receiver does not keep up ({} bytes queued)",
-              transport_id_, consumer->id(), consumer->stats().queued_bytes);
-  ++retired_.consumers_closed_slow;
-  CloseConsumer(consumer->id(), kDataReceiverTooSlow);
+  switch (consumer->Deliver(Association(), ppid, data)) {
+    case DataConsumer::Result::kOverflow:
+      SB_LOG_INFO("data", "{}: closing data consumer {}: its receiver does not keep up",
+                  transport_id_, consumer->id());
+      ++retired_.consumers_closed_slow;
+      return CloseConsumer(consumer->id(), kDataReceiverTooSlow);
+    case DataConsumer::Result::kTooLarge:
+      SB_LOG_INFO("data",
+                  "{}: closing data consumer {}: a {}-byte message is over its receiver's "
+                  "max-message-size",
+                  transport_id_, consumer->id(), data.size());
+      return CloseConsumer(consumer->id(), kDataMessageTooLarge);
+    default:
+      return;
+  }
 }
 
 void DataEndpoint::CloseConsumer(const std::string& id, const std::string& reason) {

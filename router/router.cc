@@ -70,6 +70,7 @@ absl::Status Router::CloseTransport(const std::string& id) {
     DetachDataConsumersOf(dpid, kDataProducerClosed);
     data_producer_endpoint_.erase(dpid);
   }
+  data_retired_ += data.totals();
   transports_.erase(it);
   return absl::OkStatus();
 }
@@ -382,6 +383,12 @@ absl::Status Router::CloseDataConsumer(const std::string& id) {
   UnindexDataConsumer(consumer);
   endpoint->RemoveDataConsumer(id);
   return absl::OkStatus();
+}
+
+DataEndpoint::Totals Router::DataTotals() const {
+  DataEndpoint::Totals totals = data_retired_;
+  for (const auto& [id, transport] : transports_) totals += transport->data().totals();
+  return totals;
 }
 
 DataProducer* Router::FindDataProducer(const std::string& id) const {

@@ -232,6 +232,8 @@ std::vector<std::pair<std::string, uint64_t>> RouterHandler::NetworkCounters() c
     sum.tcp_unknown_ufrag += s.tcp_unknown_ufrag;
     sum.tcp_closed_pending += s.tcp_closed_pending;
   }
+  router::DataEndpoint::Totals data = data_retired_;
+  for (const auto& [id, r] : routers_) data += r->DataTotals();
   return {{"udp_received", sum.udp_received},
           {"udp_unknown_source", sum.udp_unknown_source},
           {"udp_unknown_ufrag", sum.udp_unknown_ufrag},
@@ -242,7 +244,14 @@ std::vector<std::pair<std::string, uint64_t>> RouterHandler::NetworkCounters() c
           {"tcp_timed_out", sum.tcp_timed_out},
           {"tcp_not_stun", sum.tcp_not_stun},
           {"tcp_unknown_ufrag", sum.tcp_unknown_ufrag},
-          {"tcp_closed_pending", sum.tcp_closed_pending}};
+          {"tcp_closed_pending", sum.tcp_closed_pending},
+          {"data_messages_received", data.messages_received},
+          {"data_bytes_received", data.bytes_received},
+          {"data_messages_sent", data.messages_sent},
+          {"data_bytes_sent", data.bytes_sent},
+          {"data_messages_dropped", data.messages_dropped},
+          {"data_consumers_closed_slow", data.consumers_closed_slow},
+          {"data_messages_unexpected", data.messages_unexpected}};
 }
 
 absl::StatusOr<transport::WebRtcServer*> RouterHandler::ServerFor(
@@ -299,6 +308,7 @@ void RouterHandler::HandleRequest(const fbs::Request& request, Responder respond
       if (it == routers_.end())
         return respond.Error(ipc::error::kNotFound, "no router " + handler_id);
       if (request.method() == fbs::Method::ROUTER_CLOSE) {
+        data_retired_ += it->second->DataTotals();
         routers_.erase(it);
         return respond.Ok();
       }

@@ -67,6 +67,7 @@ class RouterHandler : public RequestHandler, public router::EventSink {
   router::Router* RouterWithConsumer(const std::string& id) const;
 
   uv_loop_t* const loop_;
+  router::DataEndpoint::Totals data_retired_;  // of the routers closed
   Notifier* const notifier_;
   std::unique_ptr<transport::DtlsCertificate> certificate_;
   // Before routers_: the transports unregister from their server when destroyed.

@@ -8,7 +8,10 @@
 //   d. a Chromium subscriber receives an ndc publisher's audio and video;
 //   e. an ndc participant's WebSocket drops: it resumes within the grace period, media flows
 //      throughout; without a resume the others see it leave once the grace period is over;
-//   f. restart-ice from an ndc subscriber: what the server does for a stack that cannot.
+//   f. restart-ice from an ndc subscriber: what the server does for a stack that cannot;
+//   g. data channels between ndc participants (one publishing no media): room-wide channels
+//      reach everyone else in order, text and binary, an addressed one only its addressee, and
+//      a leaver's channels close at the others.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -429,6 +432,59 @@ test('f. restart-ice from an ndc subscriber: libdatachannel cannot apply it; med
   );
   await sub.leave();
   await publisher.leave();
+});
+
+test('g. data channels between ndc participants: one without media, addressed and room-wide', async () => {
+  const room = 'nonbrowser-g';
+  const ann = new NdcPeer(server, room, 'Ann');
+  const bob = new NdcPeer(server, room, 'Bob');
+  const cat = new NdcPeer(server, room, 'Cat');
+  for (const p of [ann, bob, cat]) await p.join();
+  await ann.publish({ dataChannels: ['chat'] });
+  await bob.publish({ dataChannels: ['chat'], media: false });
+  // A stack offers an m=application only with a channel of its own: Cat opens one and never sends.
+  await cat.publish({ dataChannels: ['chat'], media: false });
+  const chatFrom = (p, from) => p.incoming.find((c) => c.label === 'chat' && c.from === from);
+  await until(
+    () => chatFrom(bob, ann.id) && chatFrom(cat, ann.id) && chatFrom(ann, bob.id) && chatFrom(cat, bob.id),
+    10000,
+    () => `channels: Ann ${JSON.stringify(ann.incoming)} Bob ${JSON.stringify(bob.incoming)} ` +
+      `Cat ${JSON.stringify(cat.incoming)}`,
+  );
+  await until(() => ann.channels.get('chat').isOpen() && bob.channels.get('chat').isOpen(), 5000,
+    'own channels not open');
+  for (let i = 0; i < 20; i++) ann.channels.get('chat').sendMessage(`ann ${i}`);
+  bob.channels.get('chat').sendMessageBinary(Buffer.from([1, 2, 3]));
+  const annMessages = Array.from({ length: 20 }, (_, i) => `ann ${i}`);
+  await until(
+    () => chatFrom(bob, ann.id).messages.length === 20 && chatFrom(cat, ann.id).messages.length === 20 &&
+      chatFrom(cat, bob.id).messages.length === 1,
+    10000,
+    () => `messages: Bob ${JSON.stringify(chatFrom(bob, ann.id).messages)} Cat ${chatFrom(cat, ann.id).messages.length}`,
+  );
+  assert.deepEqual(chatFrom(bob, ann.id).messages, annMessages, 'in order, as sent');
+  assert.deepEqual(chatFrom(cat, ann.id).messages, annMessages);
+  assert.deepEqual([...chatFrom(cat, bob.id).messages[0]], [1, 2, 3], 'binary stays binary');
+  assert.equal(ann.incoming.filter((c) => c.from === ann.id).length, 0, 'nobody gets its own channel');
+
+  // A channel addressed to one participant (its protocol names Cat) reaches Cat only.
+  const whisper = bob.pub.createDataChannel('whisper', { protocol: cat.id });
+  whisper.onClosed(() => {});
+  await until(() => cat.incoming.some((c) => c.label === 'whisper'), 10000, 'whisper not opened to Cat');
+  await until(() => whisper.isOpen(), 5000, 'whisper not open');
+  whisper.sendMessage('only for you');
+  const toCat = cat.incoming.find((c) => c.label === 'whisper');
+  await until(() => toCat.messages.length === 1, 5000, 'whisper not received');
+  assert.equal(toCat.from, bob.id);
+  assert.equal(toCat.messages[0], 'only for you');
+  await sleep(300);
+  assert.ok(!ann.incoming.some((c) => c.label === 'whisper'), 'Ann does not get a channel addressed to Cat');
+
+  // The sender leaves: the channels it fed close at the others.
+  await ann.leave();
+  await until(() => chatFrom(bob, ann.id).closed && chatFrom(cat, ann.id).closed, 10000,
+    "Ann's channels did not close at Bob and Cat");
+  for (const p of [bob, cat]) await p.leave();
 });
 
 test('libdatachannel logged no error', () => {
