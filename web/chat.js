@@ -402,6 +402,8 @@ export class RoomChat {
   // open yet).
   confirm(sender, id, received) {
     let state = this.ackChannels.get(sender);
+    // One the server closed (a participant may have only so many channels): opened again.
+    if (state && (state.channel.readyState === 'closing' || state.channel.readyState === 'closed')) state = null;
     if (!state) {
       let channel;
       try {
@@ -419,6 +421,20 @@ export class RoomChat {
     const message = JSON.stringify({ type: 'file-ack', id, received });
     if (state.channel.readyState === 'open') state.channel.send(message);
     else if (state.channel.readyState === 'connecting') state.pending = message;
+  }
+
+  // The file from `sender` is over: our channel back to it closes (what was sent on it still
+  // goes), so that a participant who receives from many holds only the channels of the files on
+  // their way (the server forwards only so many channels per participant).
+  endConfirmations(sender) {
+    const state = this.ackChannels.get(sender);
+    if (!state) return;
+    this.ackChannels.delete(sender);
+    if (state.pending && state.channel.readyState === 'connecting') {
+      state.channel.addEventListener('open', () => state.channel.close());
+    } else {
+      state.channel.close();
+    }
   }
 
   // Resolves when the channel's queue is down to `threshold` bytes (or the channel closed).
@@ -449,6 +465,7 @@ export class RoomChat {
       current.entry.dataset.fileState = 'failed';
       current.entry.querySelector('.file-status').textContent = why;
       current = null;
+      this.endConfirmations(from);
     };
     channel.addEventListener('message', (e) => {
       if (typeof e.data !== 'string') {
@@ -484,6 +501,7 @@ export class RoomChat {
           return;
         }
         this.confirm(from, current.id, current.received);
+        this.endConfirmations(from);
         this.completeFile(from, current);
         current = null;
       } else if (message?.type === 'file-abort' && current && message.id === current.id) {
