@@ -2,7 +2,7 @@
 // docs/protocol.md "Data channels"), as people in a call see them:
 //   (a) Chromium, Firefox and Chromium chat: each sees the other two's messages, from the right
 //       sender, in the order they were typed; and a file each way between Firefox and Chromium
-//       arrives byte for byte;
+//       arrives byte for byte, and one dropped on the chat panel too;
 //   (b) a 20 MB file of random bytes from one participant reaches two others byte for byte (the
 //       download links' SHA-256 is the sender's) while the video between all three keeps being
 //       decoded;
@@ -220,6 +220,28 @@ test('Chromium, Firefox and Chromium chat (each sees the other two\'s messages, 
         assert.equal(link.sha256, file.sha256, `${receivers[i].name} got ${sender.name}'s exact bytes`);
         assert.equal(link.size, file.size);
       }
+    }
+
+    // A file dropped on Cleo's chat panel goes out like a picked one.
+    const dropped = await cleo.page.evaluate(async () => {
+      const bytes = crypto.getRandomValues(new Uint8Array(60000));
+      const file = new File([bytes], 'dropped.bin', { type: 'application/octet-stream' });
+      const dataTransfer = new DataTransfer();
+      dataTransfer.items.add(file);
+      const panel = document.querySelector('#chat');
+      panel.dispatchEvent(new DragEvent('dragover', { dataTransfer, bubbles: true, cancelable: true }));
+      const accepted = !panel.dispatchEvent(new DragEvent('drop', { dataTransfer, bubbles: true, cancelable: true }));
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+      return { accepted, sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join('') };
+    });
+    assert.ok(dropped.accepted, 'the chat panel takes the drop');
+    const droppedLinks = await until(async () => {
+      const got = await Promise.all([fileLink(ada, cleo), fileLink(fox, cleo)]);
+      return got.every((l) => l?.sha256) && got;
+    }, 20000, async () => `the dropped file did not arrive: ${JSON.stringify(await fileLink(ada, cleo))}`);
+    for (const link of droppedLinks) {
+      assert.equal(link.sha256, dropped.sha256, 'the dropped file arrives exactly');
+      assert.equal(link.download, 'dropped.bin');
     }
     for (const p of all) assert.deepEqual(p.errors, [], `no page errors at ${p.name}`);
     for (const p of all) await leaveApp(p);
