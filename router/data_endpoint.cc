@@ -22,7 +22,7 @@ DataEndpoint::Totals& DataEndpoint::Totals::operator+=(const Totals& o) {
 DataEndpoint::~DataEndpoint() = default;
 
 transport::SctpAssociation* DataEndpoint::Association() const {
-  transport::SctpAssociation* sctp = webrtc_->sctp();
+  transport::SctpAssociation* sctp = webrtc_ ? webrtc_->sctp() : nullptr;
   return sctp != nullptr && sctp->state() == transport::SctpState::kConnected ? sctp : nullptr;
 }
 
@@ -48,7 +48,7 @@ std::unique_ptr<DataConsumer> DataEndpoint::RemoveDataConsumer(const std::string
   consumers_.erase(it);
   if (auto stream = consumer->stream_id()) {
     consumer_by_stream_.erase(*stream);
-    if (transport::SctpAssociation* sctp = webrtc_->sctp())
+    if (transport::SctpAssociation* sctp = webrtc_ ? webrtc_->sctp() : nullptr)
       sctp->CloseChannel(*stream).IgnoreError();
   }
   Retire(*consumer);
@@ -66,7 +66,7 @@ std::unique_ptr<DataProducer> DataEndpoint::RemoveDataProducer(const std::string
   std::unique_ptr<DataProducer> producer = std::move(it->second);
   producers_.erase(it);
   producer_by_stream_.erase(producer->stream_id());
-  if (transport::SctpAssociation* sctp = webrtc_->sctp()) {
+  if (transport::SctpAssociation* sctp = webrtc_ ? webrtc_->sctp() : nullptr) {
     sctp->CloseChannel(producer->stream_id()).IgnoreError();
   }
   Retire(*producer);

@@ -106,7 +106,8 @@ class DataEndpoint {
   void CloseAll();
 
   const std::string transport_id_;
-  transport::WebRtcTransport* const webrtc_;  // owned by the router::Transport, outlives this
+  // Owned by the router::Transport, outlives this; null for a pipe (no data channels).
+  transport::WebRtcTransport* const webrtc_;
   Listener* const listener_;
   transport::SctpState sctp_state_ = transport::SctpState::kNew;
   uint64_t next_producer_ = 0;

@@ -42,18 +42,33 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::Create(
   std::unique_ptr<Transport> self(new Transport(std::move(id), loop, listener));
   auto webrtc = transport::WebRtcTransport::Create(loop, options, certificate, self.get());
   if (!webrtc.ok()) return webrtc.status();
-  self->webrtc_ = *std::move(webrtc);
-  self->data_ = std::make_unique<DataEndpoint>(self->id_, self->webrtc_.get(), listener);
-  self->rtcp_timer_ = std::make_unique<UvTimer>(loop, [t = self.get()] {
-    t->SendRtcpReports();
-    t->ScheduleRtcp();
-  });
-  self->ScheduleRtcp();
-  self->key_frame_timer_ =
-      std::make_unique<UvTimer>(loop, [t = self.get()] { t->FlushDeferredKeyFrameRequests(); });
-  self->transport_feedback_timer_ =
-      std::make_unique<UvTimer>(loop, [t = self.get()] { t->SendTransportFeedback(); });
+  self->webrtc_ = webrtc->get();
+  self->endpoint_ = *std::move(webrtc);
+  self->Start();
   return self;
+}
+
+absl::StatusOr<std::unique_ptr<Transport>> Transport::CreatePipe(
+    std::string id, uv_loop_t* loop, const transport::PipeTransport::Options& options,
+    Listener* listener) {
+  std::unique_ptr<Transport> self(new Transport(std::move(id), loop, listener));
+  auto pipe = transport::PipeTransport::Create(loop, options, self.get());
+  if (!pipe.ok()) return pipe.status();
+  self->pipe_ = pipe->get();
+  self->endpoint_ = *std::move(pipe);
+  self->Start();
+  return self;
+}
+
+void Transport::Start() {
+  data_ = std::make_unique<DataEndpoint>(id_, webrtc_, listener_);
+  rtcp_timer_ = std::make_unique<UvTimer>(loop_, [this] {
+    SendRtcpReports();
+    ScheduleRtcp();
+  });
+  ScheduleRtcp();
+  key_frame_timer_ = std::make_unique<UvTimer>(loop_, [this] { FlushDeferredKeyFrameRequests(); });
+  transport_feedback_timer_ = std::make_unique<UvTimer>(loop_, [this] { SendTransportFeedback(); });
 }
 
 Transport::Transport(std::string id, uv_loop_t* loop, Listener* listener)
@@ -69,7 +84,7 @@ Transport::~Transport() {
   consumers_.clear();
   producers_by_ssrc_.clear();
   producers_.clear();
-  if (webrtc_) webrtc_->Close();
+  if (endpoint_) endpoint_->Close();
   data_.reset();
 }
 
@@ -137,7 +152,7 @@ absl::Status Transport::AddProducer(std::unique_ptr<Producer> producer) {
     if (ext.uri == rtp::kUriTransportWideCc && ext.id != 0) transport_cc_ext_id_ = ext.id;
   }
   if (transport_cc_ext_id_ != 0 && !transport_feedback_timer_->active()) {
-    webrtc_->EnableArrivalTimestamps();
+    endpoint_->EnableArrivalTimestamps();
     transport_feedback_timer_->Start(kTransportFeedbackIntervalMs, kTransportFeedbackIntervalMs);
   }
   MaybeStartRemb(*raw);
@@ -158,7 +173,7 @@ void Transport::MaybeStartRemb(const Producer& producer) {
       std::any_of(params.codecs[0].rtcp_feedback.begin(), params.codecs[0].rtcp_feedback.end(),
                   [](const rtp::RtcpFeedback& fb) { return fb.type == "goog-remb"; });
   if (!wants_remb || abs_send_time_id == 0) return;
-  webrtc_->EnableArrivalTimestamps();
+  endpoint_->EnableArrivalTimestamps();
   remb_ = std::make_unique<RembSender>(abs_send_time_id, rtcp_ssrc_, this);
 }
 
@@ -299,7 +314,7 @@ void Transport::OnRtpPacket(uint8_t* data, size_t len) {
   // Every packet the publisher numbered counts for its estimator, retransmissions and padding
   // probes included, whether or not a producer takes it.
   if (transport_cc_ext_id_ != 0) RecordTransportSequenceNumber(*packet);
-  if (remb_) remb_->OnRtpPacket(*packet, webrtc_->packet_arrival_us());
+  if (remb_) remb_->OnRtpPacket(*packet, endpoint_->packet_arrival_us());
   const StreamRef ref = ProducerForPacket(*packet);
   if (!ref.producer) return;
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
@@ -313,7 +328,7 @@ void Transport::RecordTransportSequenceNumber(const rtp::RtpPacket& packet) {
   if (!seq) return;
   // The kernel's arrival time: the loop may read a burst that arrived over milliseconds all at
   // once, and a publisher's estimator rejects a probe that seems to arrive faster than sent.
-  transport_cc_.OnPacket(*seq, webrtc_->packet_arrival_us());
+  transport_cc_.OnPacket(*seq, endpoint_->packet_arrival_us());
   if (transport_cc_media_ssrc_ == 0) transport_cc_media_ssrc_ = packet.ssrc();
   if (transport_cc_.FeedbackDue()) SendTransportFeedback();
 }
@@ -404,7 +419,7 @@ uint16_t Transport::AllocateTransportSequenceNumber() {
 void Transport::OnConsumerSendRtp(Consumer* /*consumer*/, uint8_t* data, size_t len,
                                   size_t capacity) {
   if (bandwidth_) bandwidth_->OnPacketSent(len);
-  webrtc_->SendRtp(data, len, capacity);
+  endpoint_->SendRtp(data, len, capacity);
 }
 
 const Producer* Transport::ProducerOf(const Consumer* consumer) const {
@@ -418,7 +433,7 @@ void Transport::OnConsumerKeyFrameNeeded(Consumer* consumer, size_t encoding) {
 }
 
 void Transport::SendRtcp(uint8_t* data, size_t len, size_t capacity) {
-  webrtc_->SendRtcp(data, len, capacity);
+  endpoint_->SendRtcp(data, len, capacity);
 }
 
 void Transport::RequestKeyFrame(Producer* producer, size_t encoding) {
@@ -459,7 +474,7 @@ void Transport::SendPli(Producer* producer, size_t encoding) {
 }
 
 void Transport::SendRtcpReports() {
-  if (webrtc_->dtls_state() != transport::DtlsState::kConnected) return;
+  if (!endpoint_->media_ready()) return;
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
   uint8_t buffer[kRtcpBufferSize];
 

@@ -19,6 +19,7 @@
 #include "router/producer.h"
 #include "router/remb_sender.h"
 #include "rtp/transport_cc_receiver.h"
+#include "transport/pipe_transport.h"
 #include "transport/webrtc_transport.h"
 
 namespace sb::router {
@@ -69,11 +70,18 @@ class Transport : public transport::WebRtcTransport::Listener,
   static absl::StatusOr<std::unique_ptr<Transport>> Create(
       std::string id, uv_loop_t* loop, const transport::WebRtcTransport::Options& options,
       transport::DtlsCertificate* certificate, Listener* listener);
+  // A pipe to a router on another worker or host (transport/pipe_transport.h).
+  static absl::StatusOr<std::unique_ptr<Transport>> CreatePipe(
+      std::string id, uv_loop_t* loop, const transport::PipeTransport::Options& options,
+      Listener* listener);
   ~Transport() override;
 
   const std::string& id() const { return id_; }
-  transport::WebRtcTransport& webrtc() { return *webrtc_; }
-  const transport::WebRtcTransport& webrtc() const { return *webrtc_; }
+  // The network side: a WebRTC transport (webrtc()) or a pipe to another router (pipe()); the
+  // other accessor is null.
+  transport::RtpEndpoint& endpoint() const { return *endpoint_; }
+  transport::WebRtcTransport* webrtc() const { return webrtc_; }
+  transport::PipeTransport* pipe() const { return pipe_; }
   const Counters& counters() const { return counters_; }
   const rtp::TransportCcReceiver& transport_cc() const { return transport_cc_; }
   // What this transport may send its subscriber (the estimate from the subscriber's
@@ -112,6 +120,8 @@ class Transport : public transport::WebRtcTransport::Listener,
 
  private:
   Transport(std::string id, uv_loop_t* loop, Listener* listener);
+  // Once the endpoint exists: the data side and the timers.
+  void Start();
 
   // transport::WebRtcTransport::Listener
   void OnIceStateChange(transport::IceState state) override;
@@ -166,8 +176,10 @@ class Transport : public transport::WebRtcTransport::Listener,
   uv_loop_t* const loop_;
   Listener* const listener_;
   const uint32_t rtcp_ssrc_;  // sender ssrc of our RR and PLI packets
-  std::unique_ptr<transport::WebRtcTransport> webrtc_;
-  std::unique_ptr<DataEndpoint> data_;  // after webrtc_: it points at it
+  std::unique_ptr<transport::RtpEndpoint> endpoint_;
+  transport::WebRtcTransport* webrtc_ = nullptr;  // endpoint_, when it is one
+  transport::PipeTransport* pipe_ = nullptr;      // endpoint_, when it is one
+  std::unique_ptr<DataEndpoint> data_;            // after endpoint_: it points at it
   std::unique_ptr<UvTimer> rtcp_timer_;
   std::unique_ptr<UvTimer> key_frame_timer_;
   std::unique_ptr<UvTimer> transport_feedback_timer_;

@@ -96,7 +96,7 @@ void PipeTransport::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from)
     if (srtp_in_ && !srtp_in_->UnprotectRtcp(data, &len, &error))
       return CountUnprotectFailure(error);
     ++stats_.rtcp_received;
-    listener_->OnPipeRtcpPacket(data, len);
+    listener_->OnRtcpPacket(data, len);
     return;
   }
   if (len < kMinRtpSize) {
@@ -106,7 +106,7 @@ void PipeTransport::OnUdpPacket(uint8_t* data, size_t len, const sockaddr* from)
   SrtpError error = SrtpError::kNone;
   if (srtp_in_ && !srtp_in_->UnprotectRtp(data, &len, &error)) return CountUnprotectFailure(error);
   ++stats_.rtp_received;
-  listener_->OnPipeRtpPacket(data, len);
+  listener_->OnRtpPacket(data, len);
 }
 
 void PipeTransport::CountUnprotectFailure(SrtpError error) {

@@ -18,20 +18,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "transport/rtp_endpoint.h"
 #include "transport/srtp_session.h"
 #include "transport/udp_socket.h"
 
 namespace sb::transport {
 
-class PipeTransport : public UdpSocket::Listener {
+class PipeTransport : public RtpEndpoint, public UdpSocket::Listener {
  public:
-  class Listener {
-   public:
-    virtual ~Listener() = default;
-    // Decrypted (with SRTP); the buffer is mutable and valid during the call only.
-    virtual void OnPipeRtpPacket(uint8_t* data, size_t len) = 0;
-    virtual void OnPipeRtcpPacket(const uint8_t* data, size_t len) = 0;
-  };
+  using Listener = RtpEndpoint::Listener;
 
   struct Options {
     std::string listen_ip = "127.0.0.1";
@@ -81,15 +76,16 @@ class PipeTransport : public UdpSocket::Listener {
   bool connected() const { return connected_; }
 
   // Protect in place (with SRTP: capacity >= len + SrtpMaxOverhead(), RTCP + 4) and send.
-  bool SendRtp(uint8_t* data, size_t len, size_t capacity);
-  bool SendRtcp(uint8_t* data, size_t len, size_t capacity);
+  bool SendRtp(uint8_t* data, size_t len, size_t capacity) override;
+  bool SendRtcp(uint8_t* data, size_t len, size_t capacity) override;
+  bool media_ready() const override { return connected_; }
 
-  void EnableArrivalTimestamps() { socket_->EnableArrivalTimestamps(); }
+  void EnableArrivalTimestamps() override { socket_->EnableArrivalTimestamps(); }
   // During a listener call: the datagram's arrival time (see UdpSocket::arrival_us).
-  int64_t packet_arrival_us() const { return socket_->arrival_us(); }
+  int64_t packet_arrival_us() const override { return socket_->arrival_us(); }
 
   // Stops sending and receiving; idempotent. No listener calls after it.
-  void Close();
+  void Close() override;
 
   const Stats& stats() const { return stats_; }
 

@@ -64,7 +64,7 @@ flatbuffers::Offset<fbs::IceParameters> BuildIceParameters(
 
 flatbuffers::Offset<fbs::WebRtcTransportInfo> BuildTransportInfo(
     flatbuffers::FlatBufferBuilder& fbb, const router::Transport& transport) {
-  const auto& webrtc = transport.webrtc();
+  const auto& webrtc = *transport.webrtc();
   auto ice = BuildIceParameters(fbb, webrtc);
   std::vector<flatbuffers::Offset<fbs::IceCandidate>> candidates;
   for (const auto& c : webrtc.candidates()) {
@@ -84,7 +84,7 @@ flatbuffers::Offset<fbs::WebRtcTransportInfo> BuildTransportInfo(
 }
 
 std::string SctpStateOf(const router::Transport& transport) {
-  if (const transport::SctpAssociation* sctp = transport.webrtc().sctp()) {
+  if (const transport::SctpAssociation* sctp = transport.webrtc()->sctp()) {
     return transport::SctpStateName(sctp->state());
   }
   const transport::SctpState ended = transport.data().sctp_state();
@@ -106,7 +106,7 @@ void AddDataStats(fbs::TransportStatsBuilder& b, const router::Transport& transp
   b.add_data_consumers_closed_slow(t.consumers_closed_slow);
   b.add_data_queued_bytes(data.queued_bytes());
   b.add_data_messages_unexpected(t.messages_unexpected);
-  if (const transport::SctpAssociation* sctp = transport.webrtc().sctp()) {
+  if (const transport::SctpAssociation* sctp = transport.webrtc()->sctp()) {
     const auto& s = sctp->stats();
     b.add_sctp_packets_invalid(s.packets_invalid);
     b.add_sctp_dcep_malformed(s.dcep_malformed);
@@ -118,7 +118,7 @@ void AddDataStats(fbs::TransportStatsBuilder& b, const router::Transport& transp
 
 flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBufferBuilder& fbb,
                                                              const router::Transport& transport) {
-  const auto& webrtc = transport.webrtc();
+  const auto& webrtc = *transport.webrtc();
   const auto& s = webrtc.stats();
   const auto& ice = webrtc.ice_stats();
   const auto& dtls = webrtc.dtls_stats();
@@ -422,6 +422,10 @@ void RouterHandler::HandleTransportRequest(const fbs::Request& request, router::
   const std::string id = Str(request.handler_id());
   router::Transport* transport = router->FindTransport(id);
   auto& fbb = respond.builder();
+  // Pipes between routers are not created over IPC yet: every transport here is a WebRTC one.
+  if (transport->webrtc() == nullptr && request.method() != fbs::Method::TRANSPORT_CLOSE) {
+    return respond.Error(ipc::error::kInvalidArgument, "not a WebRTC transport: " + id);
+  }
   switch (request.method()) {
     case fbs::Method::TRANSPORT_CONNECT: {
       const auto* body = request.body_as_ConnectWebRtcTransportRequest();
@@ -437,15 +441,15 @@ void RouterHandler::HandleTransportRequest(const fbs::Request& request, router::
       if (fingerprints.empty()) {
         return respond.Error(ipc::error::kInvalidArgument, "no remote DTLS fingerprint");
       }
-      auto status = transport->webrtc().Connect(FromFbs(body->dtls_parameters()->role()),
-                                                std::move(fingerprints));
+      auto status = transport->webrtc()->Connect(FromFbs(body->dtls_parameters()->role()),
+                                                 std::move(fingerprints));
       if (!status.ok()) return respond.Error(status);
       return respond.Ok();
     }
     case fbs::Method::TRANSPORT_RESTART_ICE: {
-      auto status = transport->webrtc().RestartIce();
+      auto status = transport->webrtc()->RestartIce();
       if (!status.ok()) return respond.Error(status);
-      auto ice = BuildIceParameters(fbb, transport->webrtc());
+      auto ice = BuildIceParameters(fbb, *transport->webrtc());
       return respond.Ok(fbs::ResponseBody::IceParameters, ice.Union());
     }
     case fbs::Method::TRANSPORT_CLOSE: {

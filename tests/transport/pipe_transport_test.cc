@@ -17,8 +17,8 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 
 struct Received : PipeTransport::Listener {
-  void OnPipeRtpPacket(uint8_t* data, size_t len) override { rtp.emplace_back(data, data + len); }
-  void OnPipeRtcpPacket(const uint8_t* data, size_t len) override {
+  void OnRtpPacket(uint8_t* data, size_t len) override { rtp.emplace_back(data, data + len); }
+  void OnRtcpPacket(const uint8_t* data, size_t len) override {
     rtcp.emplace_back(data, data + len);
   }
   std::vector<Bytes> rtp, rtcp;
