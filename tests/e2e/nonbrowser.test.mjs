@@ -9,9 +9,10 @@
 //   e. an ndc participant's WebSocket drops: it resumes within the grace period, media flows
 //      throughout; without a resume the others see it leave once the grace period is over;
 //   f. restart-ice from an ndc subscriber: what the server does for a stack that cannot;
-//   g. data channels between ndc participants (one publishing no media): room-wide channels
-//      reach everyone else in order, text and binary, an addressed one only its addressee, and
-//      a leaver's channels close at the others.
+//   g. data channels between ndc participants (one publishing no media) and the web app's chat:
+//      room-wide channels reach everyone else in order, text and binary, both ways between
+//      libdatachannel and Chromium; an addressed one only its addressee; a leaver's channels
+//      close at the others.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -440,6 +441,8 @@ test('g. data channels between ndc participants: one without media, addressed an
   const bob = new NdcPeer(server, room, 'Bob');
   const cat = new NdcPeer(server, room, 'Cat');
   for (const p of [ann, bob, cat]) await p.join();
+  // A Chromium page of the web app in the same room: its chat is the same channel label.
+  const web = await openPage(room, 'Web');
   await ann.publish({ dataChannels: ['chat'] });
   await bob.publish({ dataChannels: ['chat'], media: false });
   // A stack offers an m=application only with a channel of its own: Cat opens one and never sends.
@@ -466,6 +469,17 @@ test('g. data channels between ndc participants: one without media, addressed an
   assert.deepEqual(chatFrom(cat, ann.id).messages, annMessages);
   assert.deepEqual([...chatFrom(cat, bob.id).messages[0]], [1, 2, 3], 'binary stays binary');
   assert.equal(ann.incoming.filter((c) => c.from === ann.id).length, 0, 'nobody gets its own channel');
+  // The web app shows Ann's messages, from Ann, in order; and what it sends reaches Ann.
+  const shown = () => web.page.evaluate((id) =>
+    [...document.querySelectorAll(`#chat-log [data-chat-from="${id}"]`)].map((e) =>
+      e.querySelector('.chat-text')?.textContent ?? e.textContent), ann.id);
+  await until(async () => (await shown()).length === 20, 10000,
+    "the web app did not show Ann's 20 messages");
+  assert.deepEqual(await shown(), annMessages);
+  await web.page.fill('#chat-input', 'hello from the web');
+  await web.page.press('#chat-input', 'Enter');
+  await until(() => chatFrom(ann, web.id)?.messages.length === 1, 10000, 'the web app chat did not reach Ann');
+  assert.deepEqual(JSON.parse(chatFrom(ann, web.id).messages[0]), { type: 'chat', text: 'hello from the web' });
 
   // A channel addressed to one participant (its protocol names Cat) reaches Cat only.
   const whisper = bob.pub.createDataChannel('whisper', { protocol: cat.id });
@@ -485,6 +499,7 @@ test('g. data channels between ndc participants: one without media, addressed an
   await until(() => chatFrom(bob, ann.id).closed && chatFrom(cat, ann.id).closed, 10000,
     "Ann's channels did not close at Bob and Cat");
   for (const p of [bob, cat]) await p.leave();
+  await web.context.close();
 });
 
 test('libdatachannel logged no error', () => {
