@@ -24,6 +24,12 @@ class DataConsumer {
   // Four of the largest messages we take (kSctpMaxMessageSize, 256 KiB) plus room for a burst
   // of a file transfer while the association's own 1 MiB buffer drains.
   static constexpr size_t kMaxQueuedBytes = size_t{4} * 1024 * 1024;
+  // Back-pressure on the sender (router/router.h, DataEndpoint::HoldReceiving): a reliable
+  // consumer with more than kHighWaterBytes queued holds its producer's association paused until
+  // it is under kLowWaterBytes, so a sender that paces itself by its bufferedAmount follows what
+  // its receivers take. A few hundred milliseconds of a fast link, each.
+  static constexpr size_t kHighWaterBytes = size_t{1024} * 1024;
+  static constexpr size_t kLowWaterBytes = size_t{256} * 1024;
 
   enum class Result {
     kSent,      // in the association's send buffer
@@ -55,6 +61,9 @@ class DataConsumer {
   // The channel's stream on the subscriber's association, once opened.
   std::optional<uint16_t> stream_id() const { return stream_id_; }
   const Stats& stats() const { return stats_; }
+  // Holding its producer's sender paused (DataEndpoint decides).
+  bool holding() const { return holding_; }
+  void set_holding(bool holding) { holding_ = holding; }
 
   // Opens the channel (DCEP) on a connected association and sends what waited for it.
   absl::Status Open(transport::SctpAssociation& sctp);
@@ -77,6 +86,7 @@ class DataConsumer {
   const transport::DataChannelParams params_;
   std::optional<uint16_t> stream_id_;
   std::deque<Message> queue_;
+  bool holding_ = false;
   Stats stats_;
 };
 

@@ -44,6 +44,7 @@ absl::Status DataEndpoint::AddDataConsumer(std::unique_ptr<DataConsumer> consume
 std::unique_ptr<DataConsumer> DataEndpoint::RemoveDataConsumer(const std::string& id) {
   auto it = consumers_.find(id);
   if (it == consumers_.end()) return nullptr;
+  StopHolding(it->second.get());
   std::unique_ptr<DataConsumer> consumer = std::move(it->second);
   consumers_.erase(it);
   if (auto stream = consumer->stream_id()) {
@@ -81,10 +82,7 @@ DataProducer* DataEndpoint::GetDataProducer(const std::string& id) const {
 void DataEndpoint::Send(DataConsumer* consumer, uint32_t ppid, absl::Span<const uint8_t> data) {
   switch (consumer->Deliver(Association(), ppid, data)) {
     case DataConsumer::Result::kOverflow:
-      SB_LOG_INFO("data", "{}: closing data consumer {}: its receiver does not keep up",
-                  transport_id_, consumer->id());
-      ++retired_.consumers_closed_slow;
-      return CloseConsumer(consumer->id(), kDataReceiverTooSlow);
+      return CloseSlowConsumer(consumer->id());
     case DataConsumer::Result::kTooLarge:
       SB_LOG_INFO("data",
                   "{}: closing data consumer {}: a {}-byte message is over its receiver's "
@@ -92,8 +90,43 @@ void DataEndpoint::Send(DataConsumer* consumer, uint32_t ppid, absl::Span<const 
                   transport_id_, consumer->id(), data.size());
       return CloseConsumer(consumer->id(), kDataMessageTooLarge);
     default:
-      return;
+      return UpdateHolding(consumer);
   }
+}
+
+void DataEndpoint::CloseSlowConsumer(const std::string& id) {
+  if (!consumers_.contains(id)) return;
+  SB_LOG_INFO("data", "{}: closing data consumer {}: its receiver does not keep up", transport_id_,
+              id);
+  ++retired_.consumers_closed_slow;
+  CloseConsumer(id, kDataReceiverTooSlow);
+}
+
+void DataEndpoint::UpdateHolding(DataConsumer* consumer) {
+  if (!consumer->params().reliability.reliable()) return;
+  const size_t queued = consumer->stats().queued_bytes;
+  if (!consumer->holding() && queued > DataConsumer::kHighWaterBytes) {
+    consumer->set_holding(true);
+    listener_->OnDataConsumerHolding(this, consumer, true);
+  } else if (consumer->holding() && queued < DataConsumer::kLowWaterBytes) {
+    StopHolding(consumer);
+  }
+}
+
+void DataEndpoint::StopHolding(DataConsumer* consumer) {
+  if (!consumer->holding()) return;
+  consumer->set_holding(false);
+  listener_->OnDataConsumerHolding(this, consumer, false);
+}
+
+void DataEndpoint::HoldReceiving(const std::string& consumer_id) {
+  holders_.insert(consumer_id);
+  if (transport::SctpAssociation* sctp = Association()) sctp->PauseReceiving();
+}
+
+void DataEndpoint::ReleaseReceiving(const std::string& consumer_id) {
+  if (holders_.erase(consumer_id) == 0 || !holders_.empty()) return;
+  if (transport::SctpAssociation* sctp = Association()) sctp->ResumeReceiving();
 }
 
 void DataEndpoint::CloseConsumer(const std::string& id, const std::string& reason) {
@@ -204,9 +237,13 @@ void DataEndpoint::OnDataChannelClosed(uint16_t stream_id) {
 void DataEndpoint::OnSctpSendBufferAvailable() {
   transport::SctpAssociation* sctp = Association();
   if (sctp == nullptr) return;
+  std::vector<DataConsumer*> drained;
   for (auto& [id, consumer] : consumers_) {
-    if (!consumer->Flush(*sctp)) return;  // full again: the next call resumes
+    const bool empty = consumer->Flush(*sctp);
+    drained.push_back(consumer.get());
+    if (!empty) break;  // full again: the next call resumes
   }
+  for (DataConsumer* consumer : drained) UpdateHolding(consumer);
 }
 
 }  // namespace sb::router

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "router/data_consumer.h"
@@ -42,6 +43,10 @@ class DataEndpoint {
     // destroyed after the call.
     virtual void OnDataConsumerClosed(DataEndpoint* endpoint, DataConsumer* consumer,
                                       const std::string& reason) = 0;
+    // A reliable consumer's queue passed DataConsumer::kHighWaterBytes (`holding`: its
+    // producer's sender should be paused), or fell under kLowWaterBytes or is going (not).
+    virtual void OnDataConsumerHolding(DataEndpoint* endpoint, DataConsumer* consumer,
+                                       bool holding) = 0;
   };
 
   // Sums over the endpoint's producers and consumers, past and present.
@@ -83,6 +88,15 @@ class DataEndpoint {
   // One message of a consumer's producer. A reliable consumer past its queue limit is closed
   // (OnDataConsumerClosed with kDataReceiverTooSlow, then destroyed).
   void Send(DataConsumer* consumer, uint32_t ppid, absl::Span<const uint8_t> data);
+  // Closes a consumer whose receiver does not keep up (counted; OnDataConsumerClosed with
+  // kDataReceiverTooSlow).
+  void CloseSlowConsumer(const std::string& id);
+
+  // Back-pressure on this endpoint's peer as a sender: while any consumer (of another endpoint)
+  // holds it, the association reads nothing (SctpAssociation::PauseReceiving).
+  void HoldReceiving(const std::string& consumer_id);
+  void ReleaseReceiving(const std::string& consumer_id);
+  bool receiving_held() const { return !holders_.empty(); }
 
   // What is queued for the consumers now (bytes waiting beyond the association's buffer).
   size_t queued_bytes() const;
@@ -99,6 +113,9 @@ class DataEndpoint {
  private:
   transport::SctpAssociation* Association() const;
   void CloseConsumer(const std::string& id, const std::string& reason);
+  // Tells the listener when a reliable consumer passes the high or low water mark.
+  void UpdateHolding(DataConsumer* consumer);
+  void StopHolding(DataConsumer* consumer);
   // Counts what a consumer or producer did before it goes.
   void Retire(const DataConsumer& consumer);
   void Retire(const DataProducer& producer);
@@ -115,7 +132,8 @@ class DataEndpoint {
   absl::flat_hash_map<std::string, std::unique_ptr<DataConsumer>> consumers_;
   absl::flat_hash_map<uint16_t, DataProducer*> producer_by_stream_;
   absl::flat_hash_map<uint16_t, DataConsumer*> consumer_by_stream_;
-  Totals retired_;  // of those gone
+  Totals retired_;                            // of those gone
+  absl::flat_hash_set<std::string> holders_;  // consumers holding our peer's sending
 };
 
 }  // namespace sb::router

@@ -16,10 +16,13 @@ Router::Router(std::string id, uv_loop_t* loop, transport::DtlsCertificate* cert
     : id_(std::move(id)), loop_(loop), certificate_(certificate), events_(events) {
   speaker_timer_ = std::make_unique<UvTimer>(loop, [this] { UpdateActiveSpeaker(); });
   speaker_timer_->Start(kActiveSpeakerIntervalMs, kActiveSpeakerIntervalMs);
+  data_hold_timer_ = std::make_unique<UvTimer>(loop, [this] { CheckDataHolds(); });
 }
 
 Router::~Router() {
   speaker_timer_.reset();
+  data_hold_timer_.reset();
+  data_holds_.clear();
   // Consumers first (they point at producers), then the transports with everything else.
   consumers_of_.clear();
   producer_of_.clear();
@@ -458,6 +461,35 @@ void Router::OnDataProducerClosed(DataEndpoint* /*endpoint*/, DataProducer* prod
   DetachDataConsumersOf(id, kDataProducerClosed);
   data_producer_endpoint_.erase(id);
   events_->OnDataProducerClosed(id);
+}
+
+void Router::OnDataConsumerHolding(DataEndpoint* endpoint, DataConsumer* consumer, bool holding) {
+  if (!holding) {
+    auto it = data_holds_.find(consumer);
+    if (it == data_holds_.end()) return;
+    it->second.producer_endpoint->ReleaseReceiving(it->second.consumer_id);
+    data_holds_.erase(it);
+    if (data_holds_.empty()) data_hold_timer_->Stop();
+    return;
+  }
+  auto producer = data_producer_endpoint_.find(consumer->data_producer_id());
+  if (producer == data_producer_endpoint_.end()) return;
+  data_holds_[consumer] = {endpoint, producer->second, consumer->id(),
+                           static_cast<int64_t>(uv_now(loop_))};
+  producer->second->HoldReceiving(consumer->id());
+  if (data_holds_.size() == 1) data_hold_timer_->Start(kMaxDataHoldMs / 5, kMaxDataHoldMs / 5);
+}
+
+void Router::CheckDataHolds() {
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  std::vector<std::pair<DataEndpoint*, std::string>> too_slow;
+  for (const auto& [consumer, hold] : data_holds_) {
+    if (now_ms - hold.since_ms > kMaxDataHoldMs) {
+      too_slow.emplace_back(hold.consumer_endpoint, hold.consumer_id);
+    }
+  }
+  // Each close releases its hold (OnDataConsumerHolding) before the consumer goes.
+  for (const auto& [endpoint, id] : too_slow) endpoint->CloseSlowConsumer(id);
 }
 
 void Router::OnDataConsumerClosed(DataEndpoint* /*endpoint*/, DataConsumer* consumer,

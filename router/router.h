@@ -22,6 +22,11 @@ class Router : public Transport::Listener {
  public:
   // How often the dominant speaker is re-evaluated.
   static constexpr uint64_t kActiveSpeakerIntervalMs = 300;
+  // A data consumer may hold its sender paused (DataConsumer::kHighWaterBytes) this long at a
+  // stretch; then its receiver is too slow for the room and its channel is closed
+  // (receiver-too-slow), so that one slow receiver cannot stall a sender for everyone. 5 s is
+  // what a receiver at about 150 kB/s needs to drain the 768 KiB between the water marks.
+  static constexpr int64_t kMaxDataHoldMs = 5000;
 
   Router(std::string id, uv_loop_t* loop, transport::DtlsCertificate* certificate,
          EventSink* events);
@@ -97,6 +102,9 @@ class Router : public Transport::Listener {
   void OnDataProducerClosed(DataEndpoint* endpoint, DataProducer* producer) override;
   void OnDataConsumerClosed(DataEndpoint* endpoint, DataConsumer* consumer,
                             const std::string& reason) override;
+  void OnDataConsumerHolding(DataEndpoint* endpoint, DataConsumer* consumer, bool holding) override;
+  // Closes the consumers that held their sender too long (kMaxDataHoldMs).
+  void CheckDataHolds();
   // Closes every data consumer of a data producer that is going away, telling the host why.
   void DetachDataConsumersOf(const std::string& data_producer_id, const std::string& reason);
   // Removes a data consumer from the indexes (not from its endpoint).
@@ -140,6 +148,15 @@ class Router : public Transport::Listener {
   absl::flat_hash_map<const DataConsumer*, DataEndpoint*> data_consumer_endpoint_;
   absl::flat_hash_map<std::string, DataConsumer*> data_consumers_;  // by id
   DataEndpoint::Totals data_retired_;                               // of the transports closed
+  // Consumers holding their producer's sender paused: the sender's endpoint and since when.
+  struct DataHold {
+    DataEndpoint* consumer_endpoint;
+    DataEndpoint* producer_endpoint;
+    std::string consumer_id;
+    int64_t since_ms;
+  };
+  absl::flat_hash_map<const DataConsumer*, DataHold> data_holds_;
+  std::unique_ptr<UvTimer> data_hold_timer_;
   ActiveSpeakerObserver speakers_;
   std::unique_ptr<UvTimer> speaker_timer_;
 };

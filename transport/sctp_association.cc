@@ -228,6 +228,16 @@ void SctpAssociation::OnUsrsctpPending() {
   if (pending_ && socket_ != nullptr) Drain();
 }
 
+void SctpAssociation::ResumeReceiving() {
+  if (!receive_paused_) return;
+  receive_paused_ = false;
+  // What waited is read from the loop (UsrsctpRuntime), not from inside our caller.
+  if (socket_ != nullptr) {
+    pending_ = true;
+    UsrsctpRuntime::MarkPending(address_);
+  }
+}
+
 void SctpAssociation::OnUpcall(struct socket* /*sock*/, void* arg, int /*flags*/) {
   auto* self = static_cast<SctpAssociation*>(arg);
   if (self->pending_) return;
@@ -242,7 +252,7 @@ bool SctpAssociation::Drain() {
   std::weak_ptr<char> alive = alive_;
   do {
     pending_ = false;
-    while (socket_ != nullptr) {
+    while (socket_ != nullptr && !receive_paused_) {
       sctp_rcvinfo info{};
       socklen_t info_len = sizeof(info);
       unsigned int info_type = SCTP_RECVV_NOINFO;
@@ -279,7 +289,7 @@ bool SctpAssociation::Drain() {
     }
     FlushStreamResets();
     if (!UpdateBufferedAmounts()) return false;
-  } while (pending_ && socket_ != nullptr);
+  } while (pending_ && socket_ != nullptr && !receive_paused_);
   if (alive.expired()) return false;
   draining_ = false;
   return true;

@@ -190,6 +190,13 @@ class SctpAssociation : public UsrsctpRuntime::Connection {
   size_t buffered_amount(uint16_t stream_id) const;
   void SetBufferedAmountLowThreshold(uint16_t stream_id, size_t bytes);
 
+  // Back-pressure toward the peer: while paused, nothing more is read from the association
+  // (messages and notifications wait in usrsctp's receive buffer, then in the peer's send buffer
+  // once our window is full). Resume reads again, within a timer tick. Sending is unaffected.
+  void PauseReceiving() { receive_paused_ = true; }
+  void ResumeReceiving();
+  bool receive_paused() const { return receive_paused_; }
+
   SctpState state() const { return state_; }
   const Stats& stats() const { return stats_; }
   // Streams granted each way (after kConnected).
@@ -285,6 +292,7 @@ class SctpAssociation : public UsrsctpRuntime::Connection {
   bool pending_ = false;
   int call_depth_ = 0;  // inside a usrsctp call of ours
   bool draining_ = false;
+  bool receive_paused_ = false;
   // Expires with this object: listener calls check it to learn whether they destroyed us.
   std::shared_ptr<char> alive_ = std::make_shared<char>();
   Stats stats_;

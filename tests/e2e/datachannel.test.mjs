@@ -8,11 +8,12 @@
 //       decoded;
 //   (c) a receiver that leaves in the middle of a transfer changes nothing for the others: the
 //       other receiver gets the exact file, the chat goes on;
-//   (e) a receiver whose downlink is slow (a token bucket, netns.mjs) still gets
-//       a file, exactly, because the app's senders keep pace with their slowest receiver; a
-//       sender that does not (a bare channel sent at 4 MB/s) has that receiver's copy closed by the
-//       server, which the receiver is told ('data-channel-closed', a notice in its chat), while
-//       the fast receiver gets everything;
+//   (e) a receiver whose downlink is slow (a token bucket, netns.mjs) still gets a file,
+//       exactly, because the app's senders keep pace with their slowest receiver; a bare channel
+//       whose sender wants 4 MB/s and paces only by its bufferedAmount is held by the server to
+//       the slow receiver's pace (both receivers get everything); when that receiver's link all
+//       but stops, the server closes its copy after 5 s, tells it ('data-channel-closed', a
+//       notice in its chat), and the fast receiver gets the rest;
 //   (d) an unreliable channel (unordered, maxRetransmits 0) under 5 % random loss of what the
 //       server sends (nftables in the test's own loopback-only namespace, as nack.test.mjs):
 //       about 95 % of 1000 messages arrive (not all: the server does not retransmit them either),
@@ -359,12 +360,32 @@ const SLOW_KBIT = 8000;
 // More than the app's window (2 MiB) and the server's queue for one receiver (4 MiB) together:
 // without pacing by the slowest receiver, Ben would be cut off.
 const SLOW_FILE_BYTES = 7 * 1024 * 1024 + 3;
-const FLOOD_BYTES = 16 * 1024 * 1024;
-// The flood's pace: four times what Ben's link carries (he falls 4 MiB behind within seconds),
-// a third of what the server forwards on loopback (Cy keeps up even on a busy machine).
+const FLOOD_BYTES = 8 * 1024 * 1024;
+// The flood's pace as its sender wants it: four times what Ben's link carries, a third of what
+// the server forwards on loopback (Cy keeps up even on a busy machine).
 const FLOOD_BYTES_PER_SECOND = 4 * 1000 * 1000;
+// Then Ben's link falls to this: too slow to drain the server's 768 KiB between its water marks
+// within the 5 s it may hold a sender back (router::Router::kMaxDataHoldMs).
+const STALLED_KBIT = 200;
+const STALL_FLOOD_BYTES = 4 * 1024 * 1024;
 
-test('a slow receiver gets a file at its pace; a flood past it is cut off for it alone, and it is told', async () => {
+// Sends `total` bytes on Ann's bare 'flood' channel at `rate` bytes/s at most, never more than
+// 1 MiB in its bufferedAmount: a sender that paces itself by what the server takes.
+function flood(ann, total, rate) {
+  return ann.page.evaluate(async ({ total, rate }) => {
+    const channel = window.floodChannel;
+    const chunk = new Uint8Array(16 * 1024).fill(7).buffer;
+    const begin = performance.now();
+    for (let sent = 0; sent < total; sent += chunk.byteLength) {
+      while (sent > ((performance.now() - begin) / 1000) * rate || channel.bufferedAmount > 1024 * 1024) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      channel.send(chunk);
+    }
+  }, { total, rate });
+}
+
+test('a slow receiver gets a file at its pace; a bare flood is held to it; a stalled one is cut off alone, and told', async () => {
   // Ann and Cy in one client namespace (one Chromium), Ben behind a SLOW_KBIT downlink in
   // another, the server on the bridge (netns.mjs): a server of its own for this test.
   const net = createNetwork(2);
@@ -397,7 +418,9 @@ test('a slow receiver gets a file at its pace; a flood past it is cut off for it
     const log = await ben.page.evaluate(() => document.querySelector('#chat-log').textContent);
     assert.doesNotMatch(log, /stopped forwarding/, 'the server did not cut Ben off');
 
-    // 2. A bare reliable channel sent at a fixed rate, not the slowest receiver's: Ben cannot keep up.
+    // 2. A bare reliable channel, its sender pacing itself by its bufferedAmount only: the
+    // server holds it back to what Ben takes (it stops reading Ann's association while his
+    // queue is over 1 MiB), so Ben and Cy both get everything, at Ben's pace.
     for (const p of [ben, cy]) {
       await p.page.evaluate((from) => {
         window.flood = { bytes: 0, closedEvents: [] };
@@ -416,36 +439,45 @@ test('a slow receiver gets a file at its pace; a flood past it is cut off for it
     }));
     for (const p of [ben, cy]) await channelsFrom(p, [ann], 'flood');
     const floodStart = Date.now();
-    await ann.page.evaluate(async ({ total, rate }) => {
-      const channel = window.floodChannel;
-      const chunk = new Uint8Array(16 * 1024).fill(7).buffer;
-      const begin = performance.now();
-      for (let sent = 0; sent < total; sent += chunk.byteLength) {
-        // At `rate` bytes per second (and never more than 1 MiB queued here), whoever receives.
-        while (sent > ((performance.now() - begin) / 1000) * rate || channel.bufferedAmount > 1024 * 1024) {
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-        channel.send(chunk);
-      }
-    }, { total: FLOOD_BYTES, rate: FLOOD_BYTES_PER_SECOND });
-    await until(() => cy.page.evaluate((total) => window.flood.bytes >= total, FLOOD_BYTES), 60000,
-      async () => `Cy got ${JSON.stringify(await cy.page.evaluate(() => window.flood))} of ${FLOOD_BYTES} bytes, ` +
+    await flood(ann, FLOOD_BYTES, FLOOD_BYTES_PER_SECOND);
+    const bytes = () => Promise.all([ben, cy].map((p) => p.page.evaluate(() => window.flood.bytes)));
+    await until(async () => (await bytes()).every((b) => b >= FLOOD_BYTES), 60000,
+      async () => `Ben and Cy got ${JSON.stringify(await bytes())} of ${FLOOD_BYTES} bytes, ` +
         `Ann's channel ${JSON.stringify(await ann.page.evaluate(() =>
           [window.floodChannel.readyState, window.floodChannel.bufferedAmount]))}; the server's data log:\n` +
         server.log.split('\n').filter((l) => /\[data\]|data channel/.test(l)).slice(-30).join('\n'));
     const floodMs = Date.now() - floodStart;
-    const cut = await until(() => ben.page.evaluate(() => window.flood.closedEvents[0]), 20000,
+    const benLinkMs = (FLOOD_BYTES * 8) / SLOW_KBIT;
+    for (const p of [ben, cy]) {
+      assert.deepEqual(await p.page.evaluate(() => window.flood.closedEvents), [], `${p.name} was not cut off`);
+    }
+    assert.ok(floodMs > benLinkMs * 0.8,
+      `the flood took ${floodMs} ms: held to Ben's link (${Math.round(benLinkMs)} ms for it), not Ann's 4 MB/s`);
+
+    // 3. Ben's link all but stops: he cannot drain his queue within 5 s, so the server closes
+    // his channel (and tells him), and the flood goes on to Cy at full pace.
+    net.shape(1, STALLED_KBIT);
+    const cyBefore = await cy.page.evaluate(() => window.flood.bytes);
+    const stallStart = Date.now();
+    await flood(ann, STALL_FLOOD_BYTES, FLOOD_BYTES_PER_SECOND);
+    const cut = await until(() => ben.page.evaluate(() => window.flood.closedEvents[0]), 30000,
       async () => `Ben was not told: ${JSON.stringify(await ben.page.evaluate(() => window.flood))}`);
+    await until(() => cy.page.evaluate((total) => window.flood.bytes >= total, cyBefore + STALL_FLOOD_BYTES), 30000,
+      async () => `Cy got ${await cy.page.evaluate(() => window.flood.bytes) - cyBefore} of ${STALL_FLOOD_BYTES}`);
+    const stallMs = Date.now() - stallStart;
     const notice = await until(() => ben.page.evaluate(() =>
       [...document.querySelectorAll('#chat-log .notice')].map((e) => e.textContent).find((t) => /stopped forwarding/.test(t))),
-    5000, () => 'Ben\'s chat shows no notice');
+    10000, () => 'Ben\'s chat shows no notice');
     const benBytes = await ben.page.evaluate(() => window.flood.bytes);
     console.log(`slow Ben (${SLOW_KBIT} kbit/s): the app's ${file.size} byte file reached Ben and Cy in ${fileMs} ms; ` +
-      `a ${FLOOD_BYTES} byte flood reached Cy in ${floodMs} ms, Ben got ${benBytes} bytes and ${JSON.stringify(cut)}; ` +
+      `a bare ${FLOOD_BYTES} byte flood at up to 4 MB/s reached both in ${floodMs} ms (Ben's link: ` +
+      `${Math.round(benLinkMs)} ms); at ${STALLED_KBIT} kbit/s Ben was cut off (${JSON.stringify(cut)}) and ` +
+      `${STALL_FLOOD_BYTES} more bytes reached Cy in ${stallMs} ms; Ben got ${benBytes} in all; ` +
       `his chat says "${notice}"; tbf ${JSON.stringify(net.qdiscStats(1))}`);
     assert.deepEqual(cut, { from: ann.id, label: 'flood', reason: 'receiver-too-slow', hadChannel: true });
-    assert.ok(benBytes < FLOOD_BYTES, 'Ben did not get the whole flood');
+    assert.ok(benBytes < FLOOD_BYTES + STALL_FLOOD_BYTES, 'Ben did not get the whole second flood');
     assert.deepEqual(await cy.page.evaluate(() => window.flood.closedEvents), [], 'Cy was not cut off');
+    net.shape(1, SLOW_KBIT);
 
     // Ben's other channels from Ann are untouched: the chat reaches him.
     await say(ann, 'Ben, still there?');

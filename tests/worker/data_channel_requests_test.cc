@@ -220,6 +220,57 @@ TEST_F(DataChannelRequestsTest, ASlowReceiverIsClosedAndNobodyElseNotices) {
   EXPECT_EQ(Call(fbs::Method::WORKER_DUMP).counters["data_consumers_closed_slow"], 1u);
 }
 
+// A receiver that stops reading for a moment holds the sender back (its association is not read
+// while the receiver's queue is over a megabyte) instead of being cut off: once it reads again
+// it gets everything, and so does the other receiver.
+TEST_F(DataChannelRequestsTest, AReceiverThatFallsBehindHoldsTheSenderBack) {
+  FakePeer* a = DataPeer("a");
+  FakePeer* b = DataPeer("b");
+  FakePeer* c = DataPeer("c");
+  ASSERT_TRUE(a && b && c);
+  std::string producer;
+  const uint16_t a_stream = OpenChannel(a, {.label = "file"}, &producer);
+  ASSERT_TRUE(ConsumeData("b", "dc-b", producer, "a").accepted);
+  ASSERT_TRUE(ConsumeData("c", "dc-c", producer, "a").accepted);
+  auto on_b = ChannelOn(b, "file");
+  auto on_c = ChannelOn(c, "file");
+  ASSERT_TRUE(on_b && on_c);
+
+  c->set_deaf(true);
+  std::vector<Bytes> messages;
+  for (int i = 0; i < 128; ++i) messages.push_back(Pattern(65536, i));  // 8 MiB
+  size_t next = 0;
+  bool woke = false;
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        if (!woke && std::chrono::steady_clock::now() - started > std::chrono::milliseconds(300)) {
+          c->set_deaf(false);  // reads again
+          woke = true;
+        }
+        while (next < messages.size() &&
+               a->sctp()->Send(a_stream, kPpidBinary, messages[next]).ok()) {
+          ++next;
+        }
+        return next == messages.size() && MessagesOn(b, on_b->stream_id) == messages.size() &&
+               MessagesOn(c, on_c->stream_id) == messages.size();
+      },
+      std::chrono::seconds(30)))
+      << "sent " << next << ", b got " << MessagesOn(b, on_b->stream_id) << ", c got "
+      << MessagesOn(c, on_c->stream_id);
+  for (FakePeer* receiver : {b, c}) {
+    size_t i = 0;
+    for (const auto& m : receiver->data_messages()) {
+      if (m.stream_id == (receiver == b ? on_b->stream_id : on_c->stream_id)) {
+        ASSERT_EQ(m.data, messages[i]) << "message " << i;
+        ++i;
+      }
+    }
+  }
+  EXPECT_TRUE(data_consumers_closed_.empty());
+  EXPECT_EQ(Call(fbs::Method::TRANSPORT_GET_STATS, "c").counters["data_consumers_closed_slow"], 0u);
+}
+
 // An unreliable channel (maxRetransmits 0) to a receiver that stops reading drops what does not
 // fit instead of closing: the channel stays, the drops are counted, the queue stays bounded.
 TEST_F(DataChannelRequestsTest, UnreliableChannelDropsForASlowReceiver) {
