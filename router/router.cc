@@ -369,6 +369,9 @@ absl::StatusOr<DataConsumer*> Router::ConsumeData(const std::string& transport_i
                                                   std::string protocol) {
   Transport* transport = FindTransport(transport_id);
   if (!transport) return absl::NotFoundError("no transport " + transport_id);
+  if (!transport->webrtc()) {
+    return absl::InvalidArgumentError("no data channels on a pipe: " + transport_id);
+  }
   DataProducer* producer = FindDataProducer(data_producer_id);
   if (!producer) return absl::NotFoundError("no data producer " + data_producer_id);
   if (data_consumers_.contains(data_consumer_id)) {

@@ -20,6 +20,13 @@ using Bytes = std::vector<uint8_t>;
 
 Bytes Text(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
+// A reliable ordered channel labelled `label` (protocol empty).
+transport::DataChannelParams Channel(const std::string& label) {
+  transport::DataChannelParams params;
+  params.label = label;
+  return params;
+}
+
 // `size` bytes in a pattern that differs per message, so a lost or reordered one shows.
 Bytes Pattern(size_t size, int seed) {
   Bytes b(size);
@@ -99,6 +106,31 @@ class DataChannelRequestsTest : public RouterRequestsTest {
         std::chrono::seconds(30)))
         << next << " of " << messages.size() << " sent";
   }
+  // Three peers; a opens a reliable channel `label` that the worker sends on to b and c (data
+  // consumers dc-b and dc-c); null peers (with the failure reported) when a step fails.
+  struct FanOut {
+    FakePeer *a = nullptr, *b = nullptr, *c = nullptr;
+    uint16_t a_stream = 0;
+    transport::DataChannelInfo on_b, on_c;  // the channels the worker opened to b and c
+  };
+  FanOut OpenFanOut(const std::string& label) {
+    FanOut f;
+    f.a = DataPeer("a");
+    f.b = DataPeer("b");
+    f.c = DataPeer("c");
+    if (!f.a || !f.b || !f.c) return {};
+    std::string producer;
+    f.a_stream = OpenChannel(f.a, Channel(label), &producer);
+    EXPECT_TRUE(ConsumeData("b", "dc-b", producer, "a").accepted);
+    EXPECT_TRUE(ConsumeData("c", "dc-c", producer, "a").accepted);
+    auto on_b = ChannelOn(f.b, label);
+    auto on_c = ChannelOn(f.c, label);
+    EXPECT_TRUE(on_b && on_c);
+    if (!on_b || !on_c) return {};
+    f.on_b = *on_b;
+    f.on_c = *on_c;
+    return f;
+  }
   static size_t MessagesOn(const FakePeer* peer, uint16_t stream) {
     size_t n = 0;
     for (const auto& m : peer->data_messages()) n += m.stream_id == stream;
@@ -115,7 +147,7 @@ TEST_F(DataChannelRequestsTest, MessagesReachEveryReceiver) {
   FakePeer* c = DataPeer("c");
   ASSERT_TRUE(a && b && c);
   std::string producer;
-  const uint16_t a_stream = OpenChannel(a, {.label = "chat", .protocol = ""}, &producer);
+  const uint16_t a_stream = OpenChannel(a, Channel("chat"), &producer);
   ASSERT_FALSE(producer.empty());
   EXPECT_EQ(data_producers_.back().transport_id, "a");
   EXPECT_EQ(data_producers_.back().label, "chat");
@@ -190,22 +222,17 @@ TEST_F(DataChannelRequestsTest, MessagesReachEveryReceiver) {
 // A receiver that stops reading: the worker holds a bounded amount for it, then closes its
 // reliable channel with a reason; the other receiver gets the whole transfer unharmed.
 TEST_F(DataChannelRequestsTest, ASlowReceiverIsClosedAndNobodyElseNotices) {
-  FakePeer* a = DataPeer("a");
-  FakePeer* b = DataPeer("b");
-  FakePeer* c = DataPeer("c");
+  const FanOut f = OpenFanOut("file");
+  FakePeer *a = f.a, *b = f.b, *c = f.c;
   ASSERT_TRUE(a && b && c);
-  std::string producer;
-  const uint16_t a_stream = OpenChannel(a, {.label = "file"}, &producer);
-  ASSERT_TRUE(ConsumeData("b", "dc-b", producer, "a").accepted);
-  ASSERT_TRUE(ConsumeData("c", "dc-c", producer, "a").accepted);
-  auto on_b = ChannelOn(b, "file");
-  ASSERT_TRUE(on_b && ChannelOn(c, "file"));
+  const uint16_t a_stream = f.a_stream;
+  const transport::DataChannelInfo on_b = f.on_b, on_c = f.on_c;
 
   c->set_deaf(true);
   std::vector<Bytes> messages;
   for (int i = 0; i < 128; ++i) messages.push_back(Pattern(65536, i));  // 8 MiB
   SendAll(a, a_stream, messages);
-  ASSERT_TRUE(RunUntil([&] { return MessagesOn(b, on_b->stream_id) == messages.size(); },
+  ASSERT_TRUE(RunUntil([&] { return MessagesOn(b, on_b.stream_id) == messages.size(); },
                        std::chrono::seconds(30)));
   for (size_t i = 0; i < messages.size(); ++i) {
     ASSERT_EQ(b->data_messages()[i].data, messages[i]) << "message " << i;
@@ -224,17 +251,11 @@ TEST_F(DataChannelRequestsTest, ASlowReceiverIsClosedAndNobodyElseNotices) {
 // while the receiver's queue is over a megabyte) instead of being cut off: once it reads again
 // it gets everything, and so does the other receiver.
 TEST_F(DataChannelRequestsTest, AReceiverThatFallsBehindHoldsTheSenderBack) {
-  FakePeer* a = DataPeer("a");
-  FakePeer* b = DataPeer("b");
-  FakePeer* c = DataPeer("c");
+  const FanOut f = OpenFanOut("file");
+  FakePeer *a = f.a, *b = f.b, *c = f.c;
   ASSERT_TRUE(a && b && c);
-  std::string producer;
-  const uint16_t a_stream = OpenChannel(a, {.label = "file"}, &producer);
-  ASSERT_TRUE(ConsumeData("b", "dc-b", producer, "a").accepted);
-  ASSERT_TRUE(ConsumeData("c", "dc-c", producer, "a").accepted);
-  auto on_b = ChannelOn(b, "file");
-  auto on_c = ChannelOn(c, "file");
-  ASSERT_TRUE(on_b && on_c);
+  const uint16_t a_stream = f.a_stream;
+  const transport::DataChannelInfo on_b = f.on_b, on_c = f.on_c;
 
   c->set_deaf(true);
   std::vector<Bytes> messages;
@@ -252,16 +273,16 @@ TEST_F(DataChannelRequestsTest, AReceiverThatFallsBehindHoldsTheSenderBack) {
                a->sctp()->Send(a_stream, kPpidBinary, messages[next]).ok()) {
           ++next;
         }
-        return next == messages.size() && MessagesOn(b, on_b->stream_id) == messages.size() &&
-               MessagesOn(c, on_c->stream_id) == messages.size();
+        return next == messages.size() && MessagesOn(b, on_b.stream_id) == messages.size() &&
+               MessagesOn(c, on_c.stream_id) == messages.size();
       },
       std::chrono::seconds(30)))
-      << "sent " << next << ", b got " << MessagesOn(b, on_b->stream_id) << ", c got "
-      << MessagesOn(c, on_c->stream_id);
+      << "sent " << next << ", b got " << MessagesOn(b, on_b.stream_id) << ", c got "
+      << MessagesOn(c, on_c.stream_id);
   for (FakePeer* receiver : {b, c}) {
     size_t i = 0;
     for (const auto& m : receiver->data_messages()) {
-      if (m.stream_id == (receiver == b ? on_b->stream_id : on_c->stream_id)) {
+      if (m.stream_id == (receiver == b ? on_b.stream_id : on_c.stream_id)) {
         ASSERT_EQ(m.data, messages[i]) << "message " << i;
         ++i;
       }
@@ -277,7 +298,7 @@ TEST_F(DataChannelRequestsTest, UnreliableChannelDropsForASlowReceiver) {
   FakePeer* a = DataPeer("a");
   FakePeer* c = DataPeer("c");
   ASSERT_TRUE(a && c);
-  transport::DataChannelParams params{.label = "telemetry"};
+  transport::DataChannelParams params = Channel("telemetry");
   params.reliability.ordered = false;
   params.reliability.max_retransmits = 0;
   std::string producer;
@@ -316,7 +337,7 @@ TEST_F(DataChannelRequestsTest, MessageOverTheReceiversLimitClosesItsReliableCha
   ASSERT_TRUE(a && small);
   ASSERT_TRUE(RunUntil([&] { return small->sctp_connected(); }));
   std::string producer;
-  const uint16_t a_stream = OpenChannel(a, {.label = "file"}, &producer);
+  const uint16_t a_stream = OpenChannel(a, Channel("file"), &producer);
   ASSERT_TRUE(ConsumeData("small", "dc-small", producer, "a").accepted);
   auto on_small = ChannelOn(small, "file");
   ASSERT_TRUE(on_small);
@@ -335,7 +356,7 @@ TEST_F(DataChannelRequestsTest, ConsumerWaitsForTheReceiversAssociation) {
   FakePeer* a = DataPeer("a");
   ASSERT_TRUE(a);
   std::string producer;
-  const uint16_t a_stream = OpenChannel(a, {.label = "chat"}, &producer);
+  const uint16_t a_stream = OpenChannel(a, Channel("chat"), &producer);
   Reply d_info = CreateTransport("room", "d");
   ASSERT_TRUE(d_info.accepted);
   ASSERT_TRUE(EnableSctp("d").accepted);

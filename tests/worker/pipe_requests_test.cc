@@ -38,14 +38,8 @@ class PipeRequestsTest : public RouterRequestsTest, public ::testing::WithParamI
  protected:
   void SetUp() override {
     RouterRequestsTest::SetUp();
-    WorkerProcess::Options options;
-    options.binary_path = SB_WORKER_BINARY;
-    options.log_level = "warn";
-    options.request_timeout = std::chrono::milliseconds(5000);
-    auto worker = WorkerProcess::Spawn(&loop_, options, this);
-    ASSERT_TRUE(worker.ok()) << worker.status();
-    other_ = *std::move(worker);
-    other_->SetNotificationHandler([this](const fbs::Notification& n) { OnNotification(n); });
+    other_ = SpawnWorker();
+    ASSERT_TRUE(other_);
     ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::WORKER_RUNNING, "") > 1; },
                          std::chrono::seconds(5)));
   }

@@ -238,16 +238,23 @@ inline rtp::RtpCapabilities ChromiumCapabilities(bool with_video = true) {
 class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerProcess::Listener {
  protected:
   void SetUp() override {
+    worker_ = SpawnWorker();
+    ASSERT_TRUE(worker_);
+    ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::WORKER_RUNNING, "") > 0; },
+                         std::chrono::seconds(5)));
+  }
+  // A switchboard-worker whose notifications this fixture keeps; null (a failure) if it could
+  // not be started.
+  std::unique_ptr<WorkerProcess> SpawnWorker() {
     WorkerProcess::Options options;
     options.binary_path = SB_WORKER_BINARY;
     options.log_level = "warn";
     options.request_timeout = std::chrono::milliseconds(5000);
     auto worker = WorkerProcess::Spawn(&loop_, options, this);
-    ASSERT_TRUE(worker.ok()) << worker.status();
-    worker_ = *std::move(worker);
-    worker_->SetNotificationHandler([this](const fbs::Notification& n) { OnNotification(n); });
-    ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::WORKER_RUNNING, "") > 0; },
-                         std::chrono::seconds(5)));
+    EXPECT_TRUE(worker.ok()) << worker.status();
+    if (!worker.ok()) return nullptr;
+    (*worker)->SetNotificationHandler([this](const fbs::Notification& n) { OnNotification(n); });
+    return *std::move(worker);
   }
   // Keeps what a worker notified (the second worker of a pipe test too).
   void OnNotification(const fbs::Notification& n) {
