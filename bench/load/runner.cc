@@ -30,6 +30,11 @@ constexpr int64_t kInFlightUs = 200'000;
 // A pair (subscriber, publisher) of which one joined during the window, whose track never
 // arrived: its packets are expected from this long after the later join.
 constexpr int64_t kNewTrackGraceUs = 3'000'000;
+// Data messages sent in the window may still be queued (the server holds up to 4 MiB per
+// receiver's channel beyond SCTP's buffers): with data channels, the drain goes on, checked this
+// often, until every counted message arrived, for at most this long.
+constexpr uint64_t kDataDrainCheckMs = 200;
+constexpr int64_t kMaxDataDrainUs = 10'000'000;
 }  // namespace
 
 Runner::Runner(uv_loop_t* loop, Scenario scenario) : loop_(loop), scenario_(std::move(scenario)) {
@@ -141,8 +146,14 @@ size_t Runner::ExpectedStreams(const LoadParticipant& p) const {
   return others * kinds;
 }
 
+size_t Runner::ExpectedDataChannels() const {
+  const size_t labels = scenario_.media.data.file() ? 2 : 1;
+  return static_cast<size_t>(scenario_.participants - 1) * labels;
+}
+
 bool Runner::Ready(const LoadParticipant& p) const {
   if (!p.joined()) return false;
+  if (p.has_data() && (!p.data() || !p.data()->Ready(ExpectedDataChannels()))) return false;
   if (p.publishes() && (scenario_.media.audio || scenario_.media.video) &&
       !p.publisher_connected()) {
     return false;
@@ -291,6 +302,15 @@ void Runner::EndWindow() {
 void Runner::Finish() {
   Results& r = *results_;
   r.drain_s = static_cast<double>(NowUs() - window_end_us_) / 1e6;
+  if (scenario_.media.data.enabled) {
+    r.data = DataResults{};
+    CountData(r);
+    const uint64_t missing = r.data.chat.missing_messages + r.data.file.missing_messages;
+    if (missing > 0 && NowUs() - window_end_us_ < kMaxDataDrainUs) {
+      drain_timer_->Start(kDataDrainCheckMs);  // Finish again, later
+      return;
+    }
+  }
   CountStreams(r);
   if (scenario_.churn.enabled()) CountChurn(r);
   r.totals = stats_;
@@ -436,6 +456,73 @@ void Runner::CountStreams(Results& r) const {
           group->expected_packets += expected;
           group->lost_packets += static_cast<int64_t>(expected);
         }
+      }
+    }
+  }
+}
+
+void Runner::CountData(Results& r) const {
+  DataResults& d = r.data;
+  std::vector<std::string> labels = {kChatLabel};
+  if (scenario_.media.data.file()) labels.push_back(kFileLabel);
+  auto label_results = [&](const std::string& label) -> DataLabelResults& {
+    return label == kChatLabel ? d.chat : d.file;
+  };
+  for (const Member& m : members_) {
+    const DataChannels* data = m.participant->data();
+    if (!data) continue;
+    for (const std::string& label : labels) {
+      const DataSentCounts& sent = data->sent(label);
+      label_results(label).sent_messages += sent.counted_messages;
+      label_results(label).sent_bytes += sent.counted_bytes;
+      label_results(label).sends_refused += sent.refused;
+    }
+  }
+  for (const Member& m : members_) {
+    if (!m.present || !m.participant->has_data()) continue;
+    std::vector<DataFlowReport> flows;
+    if (const DataChannels* data = m.participant->data()) data->AppendReports(&flows);
+    for (const DataFlowReport& f : flows) {
+      DataLabelResults& l = label_results(f.label);
+      l.sequence_errors += f.sequence_errors;
+      l.corrupt += f.corrupt;
+    }
+    for (const Member& q : members_) {
+      if (&q == &m || !q.present || q.room != m.room || !q.participant->has_data()) continue;
+      const DataChannels* from = q.participant->data();
+      for (const std::string& label : labels) {
+        DataLabelResults& l = label_results(label);
+        ++d.channels_expected;
+        // The open channel from q, or else the last closed one.
+        const DataFlowReport* flow = nullptr;
+        for (const DataFlowReport& f : flows) {
+          if (q.participant->joined() && f.sender == q.participant->id() && f.label == label &&
+              (!flow || flow->closed)) {
+            flow = &f;
+          }
+        }
+        std::string reason;
+        if (!flow) {
+          reason = "never opened";
+        } else if (flow->closed) {
+          ++d.channels_closed;
+          reason = absl::StrCat("closed by the server", flow->closed_reason.empty() ? "" : ": ",
+                                flow->closed_reason);
+        } else {
+          ++d.channels_open;
+        }
+        if (!reason.empty() && d.missing_channels.size() < kMaxListedMissing) {
+          d.missing_channels.push_back(
+              {m.participant->name(), q.participant->name(), label, reason});
+        }
+        const DataSentCounts none;
+        const DataSentCounts& sent = from ? from->sent(label) : none;
+        const uint64_t got = flow ? flow->counted_messages : 0;
+        l.expected_messages += sent.counted_messages;
+        l.expected_bytes += sent.counted_bytes;
+        l.received_messages += std::min(got, sent.counted_messages);
+        l.received_bytes += flow ? std::min(flow->counted_bytes, sent.counted_bytes) : 0;
+        l.missing_messages += sent.counted_messages - std::min(got, sent.counted_messages);
       }
     }
   }
