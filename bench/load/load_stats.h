@@ -92,7 +92,7 @@ struct GeneratorStats {
   uint64_t data_sctp_failures = 0, data_channels_closed_by_server = 0, data_unknown_messages = 0;
   // One-way latency of chat and file messages sent in the window (from the sender's send call
   // to the receiver's delivery, SCTP buffering included).
-  Histogram chat_latency{50, 2'000'000};
+  Histogram chat_latency{100, 10'000'000};
   Histogram file_latency{1000, 30'000'000};
 
   // One-way latency over every media packet whose payload carried a send time.
