@@ -1026,6 +1026,7 @@ def data_result(media_path, chat_path, file_path):
             "media_latency_ms": r["clients"]["latency_ms"],
             "generator_cpu_percent": r["generator"]["cpu_percent"],
             "other_cpu_percent": r.get("machine_window", {}).get("other_cpu_percent"),
+            "busy_percent_before": (r.get("machine") or {}).get("busy_percent_before"),
             "data": {k: d.get(k) for k in ("chat_rate", "file_kbps", "channels_expected",
                                            "channels_open", "channels_closed_by_server",
                                            "sctp_failures", "chat", "file")},
@@ -1106,7 +1107,9 @@ def data_markdown(r):
               "per second over that CPU. Floor: over all of the worker's CPU in the run, media "
               "included.", "", machine_line(r.get("machine")),
               "Other work on the machine during each run (% of a core): " + ", ".join(
-                  f"{n} {runs[n]['other_cpu_percent']}" for n in ("media", "chat", "file")) + "."]
+                  f"{n} {runs[n]['other_cpu_percent']}" for n in ("media", "chat", "file")) +
+              "; busy just before each run: " + "; ".join(
+                  f"{n} {runs[n]['busy_percent_before']}" for n in ("media", "chat", "file")) + "."]
     return lines
 
 
