@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "base/uv_timer.h"
+#include "bench/load/data_messages.h"
 #include "bench/load/load_stats.h"
 #include "transport/sctp_association.h"
 
@@ -39,34 +40,6 @@ struct DataOptions {
   uint64_t file_bytes = 0;
   bool file() const { return file_kbps > 0 || file_bytes > 0; }
 };
-
-inline constexpr char kChatLabel[] = "chat";
-inline constexpr char kFileLabel[] = "file";
-// Chat messages: 100-300 bytes of text, a typed line or two.
-inline constexpr size_t kChatMinBytes = 100;
-inline constexpr size_t kChatMaxBytes = 300;
-// File messages: 16-64 KiB, the chunk sizes file-transfer apps use over RTCDataChannel (the
-// web app sends 16 KiB, the largest size every browser accepts without max-message-size).
-inline constexpr size_t kFileMinBytes = 16 * 1024;
-inline constexpr size_t kFileMaxBytes = 64 * 1024;
-
-// What a received message says about itself.
-struct DataMessageHeader {
-  uint64_t seq = 0;
-  int64_t send_us = 0;
-};
-
-// The n-th chat message, sent at `send_us`: "<seq> <send_us> " and filler text whose length
-// (kChatMinBytes-kChatMaxBytes in all) and letters follow from seq.
-std::string BuildChatMessage(uint64_t seq, int64_t send_us);
-// Its header when the text is exactly what BuildChatMessage makes for it; nullopt otherwise.
-std::optional<DataMessageHeader> CheckChatMessage(std::string_view text);
-// The size of the n-th file message (kFileMinBytes-kFileMaxBytes, spread by seq).
-size_t FileMessageSize(uint64_t seq);
-// The n-th file message: seq (8 bytes), send time (8), size (4), 4 zero bytes, then a byte
-// pattern that depends on seq, FileMessageSize(seq) bytes in all (big-endian fields).
-void BuildFileMessage(uint64_t seq, int64_t send_us, std::vector<uint8_t>* out);
-std::optional<DataMessageHeader> CheckFileMessage(absl::Span<const uint8_t> data);
 
 // One channel a participant opened, as it sent on it.
 struct DataSentCounts {
