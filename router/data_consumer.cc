@@ -21,7 +21,7 @@ DataConsumer::Result DataConsumer::Deliver(transport::SctpAssociation* sctp, uin
     case SendResult::kSent:
       return Result::kSent;
     case SendResult::kRefused:
-      return Result::kDropped;
+      return params_.reliability.reliable() ? Result::kTooLarge : Result::kDropped;
     case SendResult::kFull:
       break;
   }
@@ -49,7 +49,7 @@ DataConsumer::SendResult DataConsumer::Send(transport::SctpAssociation& sctp, ui
   }
   if (absl::IsResourceExhausted(status)) return SendResult::kFull;
   // Too large for the subscriber, or the channel is closing: it cannot be sent, ever.
-  ++stats_.messages_dropped;
+  if (!params_.reliability.reliable()) ++stats_.messages_dropped;
   return SendResult::kRefused;
 }
 

@@ -30,12 +30,13 @@ class DataConsumer {
     kQueued,    // waiting here for room (or for the channel to open)
     kDropped,   // unreliable channel, queue full: dropped and counted
     kOverflow,  // reliable channel, queue full: not taken; the channel must be closed
+    kTooLarge,  // reliable channel, larger than the receiver takes: the channel must be closed
   };
 
   struct Stats {
     uint64_t messages_sent = 0;
     uint64_t bytes_sent = 0;
-    // Unreliable: dropped for a full queue; or refused by the association (larger than the
+    // Unreliable: dropped for a full queue, or refused by the association (larger than the
     // subscriber's max-message-size).
     uint64_t messages_dropped = 0;
     size_t queued_bytes = 0;

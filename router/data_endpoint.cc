@@ -8,10 +8,21 @@
 
 namespace sb::router {
 
+DataEndpoint::Totals& DataEndpoint::Totals::operator+=(const Totals& o) {
+  messages_received += o.messages_received;
+  bytes_received += o.bytes_received;
+  messages_sent += o.messages_sent;
+  bytes_sent += o.bytes_sent;
+  messages_dropped += o.messages_dropped;
+  consumers_closed_slow += o.consumers_closed_slow;
+  messages_unexpected += o.messages_unexpected;
+  return *this;
+}
+
 DataEndpoint::~DataEndpoint() = default;
 
 transport::SctpAssociation* DataEndpoint::Association() const {
-  transport::SctpAssociation* sctp = webrtc_->sctp();
+  transport::SctpAssociation* sctp = webrtc_ ? webrtc_->sctp() : nullptr;
   return sctp != nullptr && sctp->state() == transport::SctpState::kConnected ? sctp : nullptr;
 }
 
@@ -37,7 +48,7 @@ std::unique_ptr<DataConsumer> DataEndpoint::RemoveDataConsumer(const std::string
   consumers_.erase(it);
   if (auto stream = consumer->stream_id()) {
     consumer_by_stream_.erase(*stream);
-    if (transport::SctpAssociation* sctp = webrtc_->sctp())
+    if (transport::SctpAssociation* sctp = webrtc_ ? webrtc_->sctp() : nullptr)
       sctp->CloseChannel(*stream).IgnoreError();
   }
   Retire(*consumer);
@@ -55,7 +66,7 @@ std::unique_ptr<DataProducer> DataEndpoint::RemoveDataProducer(const std::string
   std::unique_ptr<DataProducer> producer = std::move(it->second);
   producers_.erase(it);
   producer_by_stream_.erase(producer->stream_id());
-  if (transport::SctpAssociation* sctp = webrtc_->sctp()) {
+  if (transport::SctpAssociation* sctp = webrtc_ ? webrtc_->sctp() : nullptr) {
     sctp->CloseChannel(producer->stream_id()).IgnoreError();
   }
   Retire(*producer);
@@ -68,12 +79,21 @@ DataProducer* DataEndpoint::GetDataProducer(const std::string& id) const {
 }
 
 void DataEndpoint::Send(DataConsumer* consumer, uint32_t ppid, absl::Span<const uint8_t> data) {
-  if (consumer->Deliver(Association(), ppid, data) != DataConsumer::Result::kOverflow) return;
-  SB_LOG_INFO("data",
-              "{}: closing data consumer {}: its receiver does not keep up ({} bytes queued)",
-              transport_id_, consumer->id(), consumer->stats().queued_bytes);
-  ++retired_.consumers_closed_slow;
-  CloseConsumer(consumer->id(), kDataReceiverTooSlow);
+  switch (consumer->Deliver(Association(), ppid, data)) {
+    case DataConsumer::Result::kOverflow:
+      SB_LOG_INFO("data", "{}: closing data consumer {}: its receiver does not keep up",
+                  transport_id_, consumer->id());
+      ++retired_.consumers_closed_slow;
+      return CloseConsumer(consumer->id(), kDataReceiverTooSlow);
+    case DataConsumer::Result::kTooLarge:
+      SB_LOG_INFO("data",
+                  "{}: closing data consumer {}: a {}-byte message is over its receiver's "
+                  "max-message-size",
+                  transport_id_, consumer->id(), data.size());
+      return CloseConsumer(consumer->id(), kDataMessageTooLarge);
+    default:
+      return;
+  }
 }
 
 void DataEndpoint::CloseConsumer(const std::string& id, const std::string& reason) {

@@ -22,6 +22,8 @@ namespace sb::router {
 // process passes it on to the subscriber).
 inline constexpr char kDataClosedBySubscriber[] = "closed-by-receiver";
 inline constexpr char kDataReceiverTooSlow[] = "receiver-too-slow";
+// A message larger than the receiver's a=max-message-size on a reliable channel.
+inline constexpr char kDataMessageTooLarge[] = "message-too-large";
 inline constexpr char kDataProducerClosed[] = "sender-closed";
 inline constexpr char kDataAssociationClosed[] = "connection-closed";
 
@@ -51,6 +53,8 @@ class DataEndpoint {
     uint64_t messages_dropped = 0;       // unreliable consumers: queue full or refused
     uint64_t consumers_closed_slow = 0;  // reliable consumers closed past their queue limit
     uint64_t messages_unexpected = 0;    // sent by the peer on a channel we opened
+
+    Totals& operator+=(const Totals& o);
   };
 
   DataEndpoint(std::string transport_id, transport::WebRtcTransport* webrtc, Listener* listener)
@@ -102,7 +106,8 @@ class DataEndpoint {
   void CloseAll();
 
   const std::string transport_id_;
-  transport::WebRtcTransport* const webrtc_;  // owned by the router::Transport, outlives this
+  // Owned by the router::Transport, outlives this; null for a pipe (no data channels).
+  transport::WebRtcTransport* const webrtc_;
   Listener* const listener_;
   transport::SctpState sctp_state_ = transport::SctpState::kNew;
   uint64_t next_producer_ = 0;

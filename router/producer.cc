@@ -33,6 +33,12 @@ Producer::Producer(std::string id, rtp::MediaKind kind, rtp::RtpParameters param
   }
   video_codec_ = rtp::VideoCodecFromMime(media_codec_.mime_type);
   dependency_descriptor_ext_id_ = params_.HeaderExtensionId(rtp::kUriDependencyDescriptor);
+  // RFC 4585 4.2: the publisher retransmits only when its answer has "a=rtcp-fb:<pt> nack".
+  nack_enabled_ = kind_ == rtp::MediaKind::kVideo &&
+                  std::any_of(media_codec_.rtcp_feedback.begin(), media_codec_.rtcp_feedback.end(),
+                              [](const rtp::RtcpFeedback& f) {
+                                return f.type == "nack" && f.parameter.empty();
+                              });
   // ValidateProducerParameters guarantees at least one encoding.
   encodings_.resize(params_.encodings.size());
   for (size_t i = 0; i < encodings_.size(); ++i) {
@@ -73,6 +79,35 @@ std::optional<size_t> Producer::EncodingForRid(std::string_view rid) const {
 bool Producer::ReceiveRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms,
                                 rtp::VideoLayers* layers) {
   if (packet.payload_type() != media_codec_.payload_type) return false;
+  if (nack_enabled_) encodings_[encoding].nack.OnPacket(packet.sequence_number(), now_ms);
+  return Accept(packet, encoding, now_ms, layers);
+}
+
+bool Producer::ReceiveRetransmission(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms,
+                                     rtp::VideoLayers* layers) {
+  if (packet.payload_type() != media_codec_.payload_type || !nack_enabled_) return false;
+  Encoding& e = encodings_[encoding];
+  if (!e.nack.OnPacket(packet.sequence_number(), now_ms)) return false;
+  ++e.retransmissions_received;
+  return Accept(packet, encoding, now_ms, layers);
+}
+
+std::vector<uint16_t> Producer::DueNacks(size_t encoding, int64_t now_ms,
+                                         int64_t retry_interval_ms) {
+  if (!nack_enabled_) return {};
+  Encoding& e = encodings_[encoding];
+  std::vector<uint16_t> due = e.nack.Due(now_ms, retry_interval_ms);
+  e.nack_requested += due.size();
+  return due;
+}
+
+bool Producer::nack_pending() const {
+  return nack_enabled_ && std::any_of(encodings_.begin(), encodings_.end(),
+                                      [](const Encoding& e) { return e.nack.missing() > 0; });
+}
+
+bool Producer::Accept(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms,
+                      rtp::VideoLayers* layers) {
   Encoding& e = encodings_[encoding];
   e.receive_stats.OnPacket(packet.sequence_number(), packet.timestamp(), now_ms,
                            media_codec_.clock_rate, packet.size());
@@ -143,6 +178,8 @@ Producer::StreamStats Producer::stats(size_t encoding) const {
   s.fraction_lost = e.last_fraction_lost;
   s.jitter = e.receive_stats.jitter();
   s.pli_sent = e.pli_sent;
+  s.nack_requested = e.nack_requested;
+  s.retransmissions_received = e.retransmissions_received;
   s.key_frame_requests_suppressed = e.key_frame_requests_suppressed;
   return s;
 }

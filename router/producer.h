@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "rtp/codecs/keyframe.h"
 #include "rtp/codecs/video_layers.h"
+#include "rtp/nack_generator.h"
 #include "rtp/packet_history.h"
 #include "rtp/rate_meter.h"
 #include "rtp/receive_stats.h"
@@ -67,6 +68,10 @@ class Producer {
     uint8_t fraction_lost = 0;
     uint32_t jitter = 0;
     uint32_t pli_sent = 0;
+    // Upstream repair: sequence numbers asked for again (each time), and retransmissions
+    // taken.
+    uint64_t nack_requested = 0;
+    uint64_t retransmissions_received = 0;
     // Key-frame requests for this encoding (subscribers' PLI/FIR, consumer starts and layer
     // switches) that did not cause a PLI of their own: merged into the one sent or deferred
     // within kKeyFrameRequestIntervalMs.
@@ -149,6 +154,16 @@ class Producer {
   // packet's descriptor says (read once here for every consumer).
   bool ReceiveRtpPacket(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms,
                         rtp::VideoLayers* layers = nullptr);
+  // The same for a retransmission (restored from RTX, RFC 4588): taken only when it is a packet
+  // we asked for (NackGenerator), else dropped (a duplicate, a padding probe) and false.
+  bool ReceiveRetransmission(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms,
+                             rtp::VideoLayers* layers = nullptr);
+
+  // Upstream repair (RFC 4585 6.2.1): for a video producer whose publisher takes NACK, the
+  // sequence numbers of `encoding` to ask for now; and whether any encoding misses packets.
+  bool nack_enabled() const { return nack_enabled_; }
+  std::vector<uint16_t> DueNacks(size_t encoding, int64_t now_ms, int64_t retry_interval_ms);
+  bool nack_pending() const;
   void ReceiveSenderReport(size_t encoding, uint32_t ntp_sec, uint32_t ntp_frac,
                            uint32_t rtp_timestamp, int64_t now_ms);
   const SenderInfo& sender_info(size_t encoding) const { return encodings_[encoding].sender_info; }
@@ -193,9 +208,12 @@ class Producer {
     bool key_frame_request_deferred = false;
     uint32_t pli_sent = 0;
     uint64_t key_frame_requests_suppressed = 0;
+    uint64_t nack_requested = 0;
+    uint64_t retransmissions_received = 0;
     uint8_t last_fraction_lost = 0;
     int32_t last_packets_lost = 0;
     rtp::PacketHistory history{kHistoryPackets, kHistoryMaxPacketSize};  // video only
+    rtp::NackGenerator nack;                                             // with nack_enabled_
     std::optional<rtp::VideoLayerReader> layer_reader;                   // video only
   };
   struct LayerMeter {
@@ -209,6 +227,8 @@ class Producer {
   }
 
   Producer(std::string id, rtp::MediaKind kind, rtp::RtpParameters params, bool paused);
+  bool Accept(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms,
+              rtp::VideoLayers* layers);
 
   const std::string id_;
   const rtp::MediaKind kind_;
@@ -225,6 +245,7 @@ class Producer {
   bool paused_ = false;
   bool svc_ = false;
   uint8_t dependency_descriptor_ext_id_ = 0;
+  bool nack_enabled_ = false;
   std::vector<Encoding> encodings_;  // sized once, at creation
   // Per spatial and temporal layer (video), by LayerIndex.
   std::array<LayerMeter, kMaxSpatialLayers * kMaxTemporalLayers> layers_{};

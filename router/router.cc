@@ -45,6 +45,16 @@ absl::StatusOr<Transport*> Router::CreateWebRtcTransport(
   return raw;
 }
 
+absl::StatusOr<Transport*> Router::CreatePipeTransport(
+    std::string id, const transport::PipeTransport::Options& options) {
+  if (transports_.contains(id)) return absl::AlreadyExistsError("transport exists: " + id);
+  auto transport = Transport::CreatePipe(id, loop_, options, this);
+  if (!transport.ok()) return transport.status();
+  Transport* raw = transport->get();
+  transports_[std::move(id)] = *std::move(transport);
+  return raw;
+}
+
 absl::Status Router::CloseTransport(const std::string& id) {
   auto it = transports_.find(id);
   if (it == transports_.end()) return absl::NotFoundError("no transport " + id);
@@ -70,6 +80,7 @@ absl::Status Router::CloseTransport(const std::string& id) {
     DetachDataConsumersOf(dpid, kDataProducerClosed);
     data_producer_endpoint_.erase(dpid);
   }
+  data_retired_ += data.totals();
   transports_.erase(it);
   return absl::OkStatus();
 }
@@ -382,6 +393,12 @@ absl::Status Router::CloseDataConsumer(const std::string& id) {
   UnindexDataConsumer(consumer);
   endpoint->RemoveDataConsumer(id);
   return absl::OkStatus();
+}
+
+DataEndpoint::Totals Router::DataTotals() const {
+  DataEndpoint::Totals totals = data_retired_;
+  for (const auto& [id, transport] : transports_) totals += transport->data().totals();
+  return totals;
 }
 
 DataProducer* Router::FindDataProducer(const std::string& id) const {

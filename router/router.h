@@ -33,6 +33,10 @@ class Router : public Transport::Listener {
 
   absl::StatusOr<Transport*> CreateWebRtcTransport(
       std::string id, const transport::WebRtcTransport::Options& options);
+  // A pipe to a router on another worker or host (transport/pipe_transport.h): producers and
+  // consumers on it as on any transport.
+  absl::StatusOr<Transport*> CreatePipeTransport(std::string id,
+                                                 const transport::PipeTransport::Options& options);
   absl::Status CloseTransport(const std::string& id);
   Transport* FindTransport(const std::string& id) const;
 
@@ -63,6 +67,8 @@ class Router : public Transport::Listener {
   absl::Status CloseDataConsumer(const std::string& id);
   DataProducer* FindDataProducer(const std::string& id) const;
   DataConsumer* FindDataConsumer(const std::string& id) const;
+  // The data channel counters of every transport the router has or had.
+  DataEndpoint::Totals DataTotals() const;
 
   // The audio producer of the dominant speaker (empty before anyone spoke).
   const std::string& active_speaker() const { return speakers_.dominant(); }
@@ -133,6 +139,7 @@ class Router : public Transport::Listener {
   absl::flat_hash_map<std::string, std::vector<DataSink>> data_consumers_of_;  // by producer id
   absl::flat_hash_map<const DataConsumer*, DataEndpoint*> data_consumer_endpoint_;
   absl::flat_hash_map<std::string, DataConsumer*> data_consumers_;  // by id
+  DataEndpoint::Totals data_retired_;                               // of the transports closed
   ActiveSpeakerObserver speakers_;
   std::unique_ptr<UvTimer> speaker_timer_;
 };

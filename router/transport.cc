@@ -18,6 +18,7 @@
 #include "rtp/rtcp/sdes.h"
 #include "rtp/rtcp/sender_report.h"
 #include "rtp/rtcp/transport_feedback.h"
+#include "rtp/rtx.h"
 
 namespace sb::router {
 namespace {
@@ -42,18 +43,34 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::Create(
   std::unique_ptr<Transport> self(new Transport(std::move(id), loop, listener));
   auto webrtc = transport::WebRtcTransport::Create(loop, options, certificate, self.get());
   if (!webrtc.ok()) return webrtc.status();
-  self->webrtc_ = *std::move(webrtc);
-  self->data_ = std::make_unique<DataEndpoint>(self->id_, self->webrtc_.get(), listener);
-  self->rtcp_timer_ = std::make_unique<UvTimer>(loop, [t = self.get()] {
-    t->SendRtcpReports();
-    t->ScheduleRtcp();
-  });
-  self->ScheduleRtcp();
-  self->key_frame_timer_ =
-      std::make_unique<UvTimer>(loop, [t = self.get()] { t->FlushDeferredKeyFrameRequests(); });
-  self->transport_feedback_timer_ =
-      std::make_unique<UvTimer>(loop, [t = self.get()] { t->SendTransportFeedback(); });
+  self->webrtc_ = webrtc->get();
+  self->endpoint_ = *std::move(webrtc);
+  self->Start();
   return self;
+}
+
+absl::StatusOr<std::unique_ptr<Transport>> Transport::CreatePipe(
+    std::string id, uv_loop_t* loop, const transport::PipeTransport::Options& options,
+    Listener* listener) {
+  std::unique_ptr<Transport> self(new Transport(std::move(id), loop, listener));
+  auto pipe = transport::PipeTransport::Create(loop, options, self.get());
+  if (!pipe.ok()) return pipe.status();
+  self->pipe_ = pipe->get();
+  self->endpoint_ = *std::move(pipe);
+  self->Start();
+  return self;
+}
+
+void Transport::Start() {
+  data_ = std::make_unique<DataEndpoint>(id_, webrtc_, listener_);
+  rtcp_timer_ = std::make_unique<UvTimer>(loop_, [this] {
+    SendRtcpReports();
+    ScheduleRtcp();
+  });
+  ScheduleRtcp();
+  key_frame_timer_ = std::make_unique<UvTimer>(loop_, [this] { FlushDeferredKeyFrameRequests(); });
+  transport_feedback_timer_ = std::make_unique<UvTimer>(loop_, [this] { SendTransportFeedback(); });
+  nack_timer_ = std::make_unique<UvTimer>(loop_, [this] { SendNacks(); });
 }
 
 Transport::Transport(std::string id, uv_loop_t* loop, Listener* listener)
@@ -65,11 +82,12 @@ Transport::~Transport() {
   rtcp_timer_.reset();
   key_frame_timer_.reset();
   transport_feedback_timer_.reset();
+  nack_timer_.reset();
   consumers_by_ssrc_.clear();
   consumers_.clear();
   producers_by_ssrc_.clear();
   producers_.clear();
-  if (webrtc_) webrtc_->Close();
+  if (endpoint_) endpoint_->Close();
   data_.reset();
 }
 
@@ -137,7 +155,7 @@ absl::Status Transport::AddProducer(std::unique_ptr<Producer> producer) {
     if (ext.uri == rtp::kUriTransportWideCc && ext.id != 0) transport_cc_ext_id_ = ext.id;
   }
   if (transport_cc_ext_id_ != 0 && !transport_feedback_timer_->active()) {
-    webrtc_->EnableArrivalTimestamps();
+    endpoint_->EnableArrivalTimestamps();
     transport_feedback_timer_->Start(kTransportFeedbackIntervalMs, kTransportFeedbackIntervalMs);
   }
   MaybeStartRemb(*raw);
@@ -158,7 +176,7 @@ void Transport::MaybeStartRemb(const Producer& producer) {
       std::any_of(params.codecs[0].rtcp_feedback.begin(), params.codecs[0].rtcp_feedback.end(),
                   [](const rtp::RtcpFeedback& fb) { return fb.type == "goog-remb"; });
   if (!wants_remb || abs_send_time_id == 0) return;
-  webrtc_->EnableArrivalTimestamps();
+  endpoint_->EnableArrivalTimestamps();
   remb_ = std::make_unique<RembSender>(abs_send_time_id, rtcp_ssrc_, this);
 }
 
@@ -236,10 +254,8 @@ Transport::StreamRef Transport::ProducerForPacket(const rtp::RtpPacket& packet) 
   if (auto it = producers_by_ssrc_.find(packet.ssrc()); it != producers_by_ssrc_.end()) {
     return it->second;
   }
-  if (producers_by_rtx_ssrc_.contains(packet.ssrc())) {
-    // Retransmissions answer NACKs; we send none to publishers yet.
-    ++counters_.rtx_ignored;
-    return {};
+  if (auto it = producers_by_rtx_ssrc_.find(packet.ssrc()); it != producers_by_rtx_ssrc_.end()) {
+    return {it->second.producer, it->second.encoding, /*rtx=*/true};
   }
   return LearnSsrc(packet);
 }
@@ -281,8 +297,7 @@ Transport::StreamRef Transport::LearnSsrc(const rtp::RtpPacket& packet) {
       if (!encoding || producer->rtx_ssrc(*encoding) != 0) break;
       producer->set_rtx_ssrc(*encoding, packet.ssrc());
       producers_by_rtx_ssrc_[packet.ssrc()] = {producer, *encoding};
-      ++counters_.rtx_ignored;  // learnt, but retransmissions are not used yet
-      return {};
+      return {producer, *encoding, /*rtx=*/true};
     }
     break;
   }
@@ -299,13 +314,67 @@ void Transport::OnRtpPacket(uint8_t* data, size_t len) {
   // Every packet the publisher numbered counts for its estimator, retransmissions and padding
   // probes included, whether or not a producer takes it.
   if (transport_cc_ext_id_ != 0) RecordTransportSequenceNumber(*packet);
-  if (remb_) remb_->OnRtpPacket(*packet, webrtc_->packet_arrival_us());
+  if (remb_) remb_->OnRtpPacket(*packet, endpoint_->packet_arrival_us());
   const StreamRef ref = ProducerForPacket(*packet);
   if (!ref.producer) return;
+  if (ref.rtx) return OnRetransmission(*packet, ref);
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
   rtp::VideoLayers layers;
-  if (!ref.producer->ReceiveRtpPacket(*packet, ref.encoding, now_ms, &layers)) return;
+  const bool forward = ref.producer->ReceiveRtpPacket(*packet, ref.encoding, now_ms, &layers);
+  if (ref.producer->nack_pending() && !nack_timer_running_) {
+    nack_timer_running_ = true;
+    nack_timer_->Start(0, kNackCheckIntervalMs);
+  }
+  if (!forward) return;
   listener_->OnTransportProducerRtp(this, ref.producer, ref.encoding, layers, *packet, now_ms);
+}
+
+void Transport::OnRetransmission(const rtp::RtpPacket& rtx, const StreamRef& ref) {
+  Producer* producer = ref.producer;
+  uint8_t buffer[Producer::kHistoryMaxPacketSize];
+  const size_t len =
+      rtp::RtxDecapsulate(rtx, producer->media_codec().payload_type,
+                          producer->media_ssrc(ref.encoding), buffer, sizeof(buffer));
+  // Padding-only RTX packets (a browser's bandwidth probes) restore nothing.
+  auto original = len > 0 ? rtp::RtpPacket::Parse(buffer, len) : std::nullopt;
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  rtp::VideoLayers layers;
+  if (!original || producer->media_ssrc(ref.encoding) == 0 ||
+      !producer->ReceiveRetransmission(*original, ref.encoding, now_ms, &layers)) {
+    ++counters_.rtx_ignored;
+    return;
+  }
+  listener_->OnTransportProducerRtp(this, producer, ref.encoding, layers, *original, now_ms);
+}
+
+void Transport::SendNacks() {
+  const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
+  bool pending = false;
+  for (auto& [id, producer] : producers_) {
+    if (!producer->nack_enabled()) continue;
+    for (size_t i = 0; i < producer->encoding_count(); ++i) {
+      if (producer->media_ssrc(i) == 0) continue;
+      std::vector<uint16_t> due = producer->DueNacks(i, now_ms, kNackRetryIntervalMs);
+      if (due.empty()) continue;
+      // In NACKs of at most kNackChunk numbers: one always fits a datagram (an item each at
+      // worst, 4 bytes).
+      constexpr size_t kNackChunk = 200;
+      for (size_t from = 0; from < due.size(); from += kNackChunk) {
+        const auto chunk = absl::MakeConstSpan(due).subspan(from, kNackChunk);
+        const auto nack =
+            rtp::Nack::FromSequenceNumbers(rtcp_ssrc_, producer->media_ssrc(i), chunk);
+        uint8_t buffer[kRtcpBufferSize];
+        if (const size_t len = nack.Serialize(buffer, sizeof(buffer)); len > 0) {
+          SendRtcp(buffer, len, sizeof(buffer));
+        }
+      }
+    }
+    pending = pending || producer->nack_pending();
+  }
+  if (!pending) {
+    nack_timer_->Stop();
+    nack_timer_running_ = false;
+  }
 }
 
 void Transport::RecordTransportSequenceNumber(const rtp::RtpPacket& packet) {
@@ -313,7 +382,7 @@ void Transport::RecordTransportSequenceNumber(const rtp::RtpPacket& packet) {
   if (!seq) return;
   // The kernel's arrival time: the loop may read a burst that arrived over milliseconds all at
   // once, and a publisher's estimator rejects a probe that seems to arrive faster than sent.
-  transport_cc_.OnPacket(*seq, webrtc_->packet_arrival_us());
+  transport_cc_.OnPacket(*seq, endpoint_->packet_arrival_us());
   if (transport_cc_media_ssrc_ == 0) transport_cc_media_ssrc_ = packet.ssrc();
   if (transport_cc_.FeedbackDue()) SendTransportFeedback();
 }
@@ -404,7 +473,7 @@ uint16_t Transport::AllocateTransportSequenceNumber() {
 void Transport::OnConsumerSendRtp(Consumer* /*consumer*/, uint8_t* data, size_t len,
                                   size_t capacity) {
   if (bandwidth_) bandwidth_->OnPacketSent(len);
-  webrtc_->SendRtp(data, len, capacity);
+  endpoint_->SendRtp(data, len, capacity);
 }
 
 const Producer* Transport::ProducerOf(const Consumer* consumer) const {
@@ -418,7 +487,7 @@ void Transport::OnConsumerKeyFrameNeeded(Consumer* consumer, size_t encoding) {
 }
 
 void Transport::SendRtcp(uint8_t* data, size_t len, size_t capacity) {
-  webrtc_->SendRtcp(data, len, capacity);
+  endpoint_->SendRtcp(data, len, capacity);
 }
 
 void Transport::RequestKeyFrame(Producer* producer, size_t encoding) {
@@ -459,7 +528,7 @@ void Transport::SendPli(Producer* producer, size_t encoding) {
 }
 
 void Transport::SendRtcpReports() {
-  if (webrtc_->dtls_state() != transport::DtlsState::kConnected) return;
+  if (!endpoint_->media_ready()) return;
   const int64_t now_ms = static_cast<int64_t>(uv_now(loop_));
   uint8_t buffer[kRtcpBufferSize];
 

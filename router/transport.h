@@ -19,6 +19,7 @@
 #include "router/producer.h"
 #include "router/remb_sender.h"
 #include "rtp/transport_cc_receiver.h"
+#include "transport/pipe_transport.h"
 #include "transport/webrtc_transport.h"
 
 namespace sb::router {
@@ -34,6 +35,11 @@ class Transport : public transport::WebRtcTransport::Listener,
   // Transport-wide congestion control feedback to a publisher that negotiated it: every 100 ms
   // (as libwebrtc's receiver does at a few Mbit/s), sooner when 100 packets wait.
   static constexpr uint64_t kTransportFeedbackIntervalMs = 100;
+  // Upstream repair: missing packets are looked at this often, and a packet is asked for again
+  // after kNackRetryIntervalMs (we do not know the publisher's RTT: a typical one, which also
+  // keeps a browser from refusing the request as too soon after its last retransmission).
+  static constexpr uint64_t kNackCheckIntervalMs = 20;
+  static constexpr int64_t kNackRetryIntervalMs = 60;
 
   // Data channels report to the same listener (DataEndpoint::Listener).
   class Listener : public DataEndpoint::Listener {
@@ -61,7 +67,7 @@ class Transport : public transport::WebRtcTransport::Listener,
     uint64_t rtp_unknown_ssrc = 0;  // RTP no producer (encoding) claims
     uint64_t rtp_malformed = 0;
     uint64_t rtcp_malformed = 0;
-    uint64_t rtx_ignored = 0;
+    uint64_t rtx_ignored = 0;  // RTX restoring nothing asked for: padding probes, duplicates
     uint64_t transport_feedback_sent = 0;      // transport-cc feedback packets to the publisher
     uint64_t transport_feedback_received = 0;  // from the subscriber, for our estimate
   };
@@ -69,11 +75,18 @@ class Transport : public transport::WebRtcTransport::Listener,
   static absl::StatusOr<std::unique_ptr<Transport>> Create(
       std::string id, uv_loop_t* loop, const transport::WebRtcTransport::Options& options,
       transport::DtlsCertificate* certificate, Listener* listener);
+  // A pipe to a router on another worker or host (transport/pipe_transport.h).
+  static absl::StatusOr<std::unique_ptr<Transport>> CreatePipe(
+      std::string id, uv_loop_t* loop, const transport::PipeTransport::Options& options,
+      Listener* listener);
   ~Transport() override;
 
   const std::string& id() const { return id_; }
-  transport::WebRtcTransport& webrtc() { return *webrtc_; }
-  const transport::WebRtcTransport& webrtc() const { return *webrtc_; }
+  // The network side: a WebRTC transport (webrtc()) or a pipe to another router (pipe()); the
+  // other accessor is null.
+  transport::RtpEndpoint& endpoint() const { return *endpoint_; }
+  transport::WebRtcTransport* webrtc() const { return webrtc_; }
+  transport::PipeTransport* pipe() const { return pipe_; }
   const Counters& counters() const { return counters_; }
   const rtp::TransportCcReceiver& transport_cc() const { return transport_cc_; }
   // What this transport may send its subscriber (the estimate from the subscriber's
@@ -112,6 +125,8 @@ class Transport : public transport::WebRtcTransport::Listener,
 
  private:
   Transport(std::string id, uv_loop_t* loop, Listener* listener);
+  // Once the endpoint exists: the data side and the timers.
+  void Start();
 
   // transport::WebRtcTransport::Listener
   void OnIceStateChange(transport::IceState state) override;
@@ -146,6 +161,7 @@ class Transport : public transport::WebRtcTransport::Listener,
   struct StreamRef {
     Producer* producer = nullptr;
     size_t encoding = 0;
+    bool rtx = false;  // the encoding's RTX stream (RFC 4588)
   };
   // The producer encoding a media packet belongs to; nullptr producer (and counted) when none.
   StreamRef ProducerForPacket(const rtp::RtpPacket& packet);
@@ -161,16 +177,24 @@ class Transport : public transport::WebRtcTransport::Listener,
   void RecordTransportSequenceNumber(const rtp::RtpPacket& packet);
   // Sends what transport_cc_ has to report.
   void SendTransportFeedback();
+  // Upstream repair: a retransmission restored from RTX, taken if it was asked for.
+  void OnRetransmission(const rtp::RtpPacket& rtx, const StreamRef& ref);
+  // Sends the NACKs due for every producer; stops the timer when nothing is missing.
+  void SendNacks();
 
   const std::string id_;
   uv_loop_t* const loop_;
   Listener* const listener_;
   const uint32_t rtcp_ssrc_;  // sender ssrc of our RR and PLI packets
-  std::unique_ptr<transport::WebRtcTransport> webrtc_;
-  std::unique_ptr<DataEndpoint> data_;  // after webrtc_: it points at it
+  std::unique_ptr<transport::RtpEndpoint> endpoint_;
+  transport::WebRtcTransport* webrtc_ = nullptr;  // endpoint_, when it is one
+  transport::PipeTransport* pipe_ = nullptr;      // endpoint_, when it is one
+  std::unique_ptr<DataEndpoint> data_;            // after endpoint_: it points at it
   std::unique_ptr<UvTimer> rtcp_timer_;
   std::unique_ptr<UvTimer> key_frame_timer_;
   std::unique_ptr<UvTimer> transport_feedback_timer_;
+  std::unique_ptr<UvTimer> nack_timer_;  // runs while a producer misses packets
+  bool nack_timer_running_ = false;
   // The publisher's transport-wide sequence number extension (one id for the whole BUNDLE);
   // 0 until a producer negotiated it.
   uint8_t transport_cc_ext_id_ = 0;

@@ -304,6 +304,16 @@ std::string Server::Metrics() const {
   out.Counter("switchboard_media_failures_total",
               "Participants removed because their DTLS/SRTP setup failed (told with room-closed).",
               c.media_failures);
+  out.Counter("switchboard_data_channels_total",
+              "Data channels participants opened that are forwarded to the room.",
+              c.data_producers);
+  out.Counter("switchboard_data_channels_refused_total",
+              "Data channels not forwarded: their participant had 16 open already.",
+              c.data_producers_refused);
+  out.Counter("switchboard_data_receivers_too_slow_total",
+              "Reliable data channels the server closed because their receiver did not keep up "
+              "(told with data-channel-closed).",
+              c.data_consumers_closed_slow);
   out.LabeledCounter("switchboard_joins_refused_total",
                      "Joins refused by a server-wide limit: joins a second (rate), rooms open, "
                      "participants on the room's worker.",

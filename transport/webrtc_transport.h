@@ -16,6 +16,7 @@
 #include "transport/dtls_certificate.h"
 #include "transport/dtls_transport.h"
 #include "transport/ice_server.h"
+#include "transport/rtp_endpoint.h"
 #include "transport/sctp_association.h"
 #include "transport/srtp_session.h"
 #include "transport/tcp_connection.h"
@@ -29,22 +30,20 @@ namespace sb::transport {
 // one more across an ICE restart). Beyond it the oldest unselected one is closed.
 inline constexpr size_t kMaxTcpConnectionsPerTransport = 4;
 
-class WebRtcTransport : public UdpSocket::Listener,
+class WebRtcTransport : public RtpEndpoint,
+                        public UdpSocket::Listener,
                         public IceServer::Listener,
                         public DtlsTransport::Listener,
                         public SctpAssociation::Listener,
                         public WebRtcServer::Endpoint,
                         public TcpConnection::Listener {
  public:
-  class Listener {
+  // RTP and RTCP as RtpEndpoint::Listener has them.
+  class Listener : public RtpEndpoint::Listener {
    public:
-    virtual ~Listener() = default;
+    ~Listener() override = default;
     virtual void OnIceStateChange(IceState state) = 0;
     virtual void OnDtlsStateChange(DtlsState state, const std::string& reason) = 0;
-    // Decrypted; the buffer is mutable and valid during the call only.
-    virtual void OnRtpPacket(uint8_t* data, size_t len) = 0;
-    // Decrypted compound RTCP.
-    virtual void OnRtcpPacket(const uint8_t* data, size_t len) = 0;
     // Data channels (Options::sctp): the association's events, as SctpAssociation::Listener
     // has them. Each may close the transport.
     virtual void OnSctpStateChange(SctpState /*state*/, const std::string& /*reason*/) {}
@@ -133,8 +132,10 @@ class WebRtcTransport : public UdpSocket::Listener,
 
   // Protect in place (capacity >= len + SrtpMaxOverhead(), RTCP + 4) and send to the selected
   // tuple. False if not connected or on failure.
-  bool SendRtp(uint8_t* data, size_t len, size_t capacity);
-  bool SendRtcp(uint8_t* data, size_t len, size_t capacity);
+  bool SendRtp(uint8_t* data, size_t len, size_t capacity) override;
+  bool SendRtcp(uint8_t* data, size_t len, size_t capacity) override;
+  // DTLS is connected: the SRTP keys are there.
+  bool media_ready() const override { return dtls_state() == DtlsState::kConnected; }
 
   // Turns data channels on after creation (the peer's SDP brought an m=application): the
   // association starts now if DTLS is connected, else when it connects. Called again, it
@@ -159,11 +160,11 @@ class WebRtcTransport : public UdpSocket::Listener,
   bool selected_tcp() const { return SelectedConnection() != nullptr; }
   // Kernel arrival timestamps for the packets this transport receives (UdpSocket), and the
   // current packet's, during OnRtpPacket: microseconds of CLOCK_REALTIME, 0 when not enabled.
-  void EnableArrivalTimestamps();
-  int64_t packet_arrival_us() const { return arrival_us_; }
+  void EnableArrivalTimestamps() override;
+  int64_t packet_arrival_us() const override { return arrival_us_; }
 
   // Stops everything; idempotent; no listener calls after it.
-  void Close();
+  void Close() override;
 
  private:
   WebRtcTransport(uv_loop_t* loop, const Options& options, DtlsCertificate* certificate,

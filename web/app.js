@@ -33,7 +33,9 @@
 // /?room=NAME&name=NAME&autojoin=1 joins without a click. &token=JWT (from `switchboard token`)
 // is passed in the join, for a server run with --auth-secret; the name is then the token's and
 // the link needs none.
+//   #chat                         the room's chat and file transfer (chat.js: its DOM contract)
 import { SwitchboardClient } from '/lib/switchboard.js';
+import { RoomChat } from '/chat.js';
 
 const $ = (selector) => document.querySelector(selector);
 const ui = {
@@ -108,6 +110,7 @@ const iceCandidateErrors = [];
 const screenTiles = new Map(); // participantId -> <figure> of its screen share
 const screenViews = new Map(); // participantId -> { bytes, at } (its indicator)
 let screenTrack = null; // the track we share, or null
+const chat = new RoomChat();
 
 // --- State and status ------------------------------------------------------------------------
 
@@ -504,6 +507,8 @@ async function connectClient() {
     // Its worker died, or our session could not be resumed: back in by ourselves.
     if (client !== c || !session) return;
     removeAllTiles();
+    chat.stop();
+    chat.notice(`Room ${session.room} was interrupted; rejoining.`);
     setState('joining', `Room ${session.room} was interrupted (${e.detail.reason || 'no reason given'}); rejoining…`);
     setTimeout(() => enterRoom().catch(() => {}), REJOIN_DELAY_MS);
   });
@@ -556,6 +561,7 @@ function callLink({ room, name, token }, autojoin) {
 async function join(room, name) {
   if (session) return;
   session = { room, name, viewer: false, token: params.get('token') || undefined };
+  chat.reset();
   for (const el of ui.form.elements) el.disabled = true;
   setState('joining', `Joining ${room}…`);
 
@@ -616,6 +622,9 @@ async function enterRoom() {
       if (session) ui.status.textContent = `${joinedStatus()} · could not send media: ${err.message}`;
     }
   }
+  // The chat's channels after the media (their m=application a second offer, or the only one
+  // for a viewer): a problem with them cannot hold the call up.
+  if (session && client) chat.start(client, session.name);
   // Back in after an interruption while sharing: the share goes on.
   if (screenTrack?.readyState === 'live') {
     client.shareScreen(screenTrack, { maxBitrate: SCREEN_MAX_BITRATE }).catch((err) => {
@@ -630,6 +639,7 @@ async function enterRoom() {
 // Forgets the room locally (the server side is handled by the caller).
 function endSession() {
   session = null;
+  chat.stop();
   sessionStorage.removeItem(RESUME_KEY);
   delete document.body.dataset.connection;
   delete document.body.dataset.selfId;
@@ -746,6 +756,11 @@ if (params.get('autojoin') === '1' && ui.form.checkValidity()) {
 // Debugging and test hook: media statistics of the current call, as the end-to-end tests and
 // a curious person at the console read them.
 window.switchboardTest = {
+  // The page's SwitchboardClient (null when not connected): for a test's own data channels.
+  client: () => client,
+  // The channels the server opened to us: [{ from, label, state }] (state: readyState).
+  dataChannels: () => (client?.dataChannels() ?? []).map(({ from, label, channel }) =>
+    ({ from, label, state: channel.readyState })),
   inboundStats: async () => (client ? client.getReceiverStats() : []),
   // The subscribing connection's m-lines (transceivers): stays bounded however many come and go.
   subscribeMlines: () => client?._subPc?.getTransceivers().length ?? 0,

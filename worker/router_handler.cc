@@ -64,7 +64,7 @@ flatbuffers::Offset<fbs::IceParameters> BuildIceParameters(
 
 flatbuffers::Offset<fbs::WebRtcTransportInfo> BuildTransportInfo(
     flatbuffers::FlatBufferBuilder& fbb, const router::Transport& transport) {
-  const auto& webrtc = transport.webrtc();
+  const auto& webrtc = *transport.webrtc();
   auto ice = BuildIceParameters(fbb, webrtc);
   std::vector<flatbuffers::Offset<fbs::IceCandidate>> candidates;
   for (const auto& c : webrtc.candidates()) {
@@ -84,7 +84,7 @@ flatbuffers::Offset<fbs::WebRtcTransportInfo> BuildTransportInfo(
 }
 
 std::string SctpStateOf(const router::Transport& transport) {
-  if (const transport::SctpAssociation* sctp = transport.webrtc().sctp()) {
+  if (const transport::SctpAssociation* sctp = transport.webrtc()->sctp()) {
     return transport::SctpStateName(sctp->state());
   }
   const transport::SctpState ended = transport.data().sctp_state();
@@ -106,7 +106,7 @@ void AddDataStats(fbs::TransportStatsBuilder& b, const router::Transport& transp
   b.add_data_consumers_closed_slow(t.consumers_closed_slow);
   b.add_data_queued_bytes(data.queued_bytes());
   b.add_data_messages_unexpected(t.messages_unexpected);
-  if (const transport::SctpAssociation* sctp = transport.webrtc().sctp()) {
+  if (const transport::SctpAssociation* sctp = transport.webrtc()->sctp()) {
     const auto& s = sctp->stats();
     b.add_sctp_packets_invalid(s.packets_invalid);
     b.add_sctp_dcep_malformed(s.dcep_malformed);
@@ -116,9 +116,37 @@ void AddDataStats(fbs::TransportStatsBuilder& b, const router::Transport& transp
   }
 }
 
+// A pipe's: its traffic and drops, and what the router could not use.
+flatbuffers::Offset<fbs::TransportStats> BuildPipeStats(flatbuffers::FlatBufferBuilder& fbb,
+                                                        const router::Transport& transport) {
+  const transport::PipeTransport::Stats& s = transport.pipe()->stats();
+  const auto& c = transport.counters();
+  auto id = fbb.CreateString(transport.id());
+  fbs::TransportStatsBuilder b(fbb);
+  b.add_transport_id(id);
+  b.add_bytes_received(s.bytes_received);
+  b.add_bytes_sent(s.bytes_sent);
+  b.add_rtp_packets_received(s.rtp_received);
+  b.add_rtp_packets_sent(s.rtp_sent);
+  b.add_rtcp_packets_received(s.rtcp_received);
+  b.add_rtcp_packets_sent(s.rtcp_sent);
+  b.add_packets_dropped(s.not_connected + s.unknown_source + s.not_rtp + s.srtp_auth_failed +
+                        s.srtp_replayed + s.srtp_malformed + c.rtp_malformed + c.rtcp_malformed +
+                        c.rtp_unknown_ssrc);
+  b.add_unknown_packets(s.not_rtp);
+  b.add_unknown_source(s.unknown_source + s.not_connected);
+  b.add_srtp_auth_failed(s.srtp_auth_failed);
+  b.add_srtp_replayed(s.srtp_replayed);
+  b.add_srtp_malformed(s.srtp_malformed);
+  b.add_rtp_malformed(c.rtp_malformed);
+  b.add_rtcp_malformed(c.rtcp_malformed);
+  b.add_rtp_unknown_ssrc(c.rtp_unknown_ssrc);
+  return b.Finish();
+}
+
 flatbuffers::Offset<fbs::TransportStats> BuildTransportStats(flatbuffers::FlatBufferBuilder& fbb,
                                                              const router::Transport& transport) {
-  const auto& webrtc = transport.webrtc();
+  const auto& webrtc = *transport.webrtc();
   const auto& s = webrtc.stats();
   const auto& ice = webrtc.ice_stats();
   const auto& dtls = webrtc.dtls_stats();
@@ -232,6 +260,8 @@ std::vector<std::pair<std::string, uint64_t>> RouterHandler::NetworkCounters() c
     sum.tcp_unknown_ufrag += s.tcp_unknown_ufrag;
     sum.tcp_closed_pending += s.tcp_closed_pending;
   }
+  router::DataEndpoint::Totals data = data_retired_;
+  for (const auto& [id, r] : routers_) data += r->DataTotals();
   return {{"udp_received", sum.udp_received},
           {"udp_unknown_source", sum.udp_unknown_source},
           {"udp_unknown_ufrag", sum.udp_unknown_ufrag},
@@ -242,7 +272,14 @@ std::vector<std::pair<std::string, uint64_t>> RouterHandler::NetworkCounters() c
           {"tcp_timed_out", sum.tcp_timed_out},
           {"tcp_not_stun", sum.tcp_not_stun},
           {"tcp_unknown_ufrag", sum.tcp_unknown_ufrag},
-          {"tcp_closed_pending", sum.tcp_closed_pending}};
+          {"tcp_closed_pending", sum.tcp_closed_pending},
+          {"data_messages_received", data.messages_received},
+          {"data_bytes_received", data.bytes_received},
+          {"data_messages_sent", data.messages_sent},
+          {"data_bytes_sent", data.bytes_sent},
+          {"data_messages_dropped", data.messages_dropped},
+          {"data_consumers_closed_slow", data.consumers_closed_slow},
+          {"data_messages_unexpected", data.messages_unexpected}};
 }
 
 absl::StatusOr<transport::WebRtcServer*> RouterHandler::ServerFor(
@@ -294,13 +331,18 @@ void RouterHandler::HandleRequest(const fbs::Request& request, Responder respond
     }
     case fbs::Method::ROUTER_CLOSE:
     case fbs::Method::ROUTER_DUMP:
+    case fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT:
     case fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT: {
       auto it = routers_.find(handler_id);
       if (it == routers_.end())
         return respond.Error(ipc::error::kNotFound, "no router " + handler_id);
       if (request.method() == fbs::Method::ROUTER_CLOSE) {
+        data_retired_ += it->second->DataTotals();
         routers_.erase(it);
         return respond.Ok();
+      }
+      if (request.method() == fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT) {
+        return HandlePipeRequest(request, it->second.get(), respond);
       }
       return HandleRouterRequest(request, it->second.get(), respond);
     }
@@ -331,6 +373,11 @@ void RouterHandler::HandleRequest(const fbs::Request& request, Responder respond
       router::Router* router = RouterWithConsumer(handler_id);
       if (!router) return respond.Error(ipc::error::kNotFound, "no consumer " + handler_id);
       return HandleConsumerRequest(request, router, respond);
+    }
+    case fbs::Method::TRANSPORT_CONNECT_PIPE: {
+      router::Router* router = RouterWithTransport(handler_id);
+      if (!router) return respond.Error(ipc::error::kNotFound, "no transport " + handler_id);
+      return HandlePipeRequest(request, router, respond);
     }
     case fbs::Method::TRANSPORT_ENABLE_SCTP:
     case fbs::Method::TRANSPORT_CONSUME_DATA: {
@@ -412,6 +459,11 @@ void RouterHandler::HandleTransportRequest(const fbs::Request& request, router::
   const std::string id = Str(request.handler_id());
   router::Transport* transport = router->FindTransport(id);
   auto& fbb = respond.builder();
+  // ICE and DTLS requests are for WebRTC transports only.
+  if (transport->webrtc() == nullptr && (request.method() == fbs::Method::TRANSPORT_CONNECT ||
+                                         request.method() == fbs::Method::TRANSPORT_RESTART_ICE)) {
+    return respond.Error(ipc::error::kInvalidArgument, "not a WebRTC transport: " + id);
+  }
   switch (request.method()) {
     case fbs::Method::TRANSPORT_CONNECT: {
       const auto* body = request.body_as_ConnectWebRtcTransportRequest();
@@ -427,15 +479,15 @@ void RouterHandler::HandleTransportRequest(const fbs::Request& request, router::
       if (fingerprints.empty()) {
         return respond.Error(ipc::error::kInvalidArgument, "no remote DTLS fingerprint");
       }
-      auto status = transport->webrtc().Connect(FromFbs(body->dtls_parameters()->role()),
-                                                std::move(fingerprints));
+      auto status = transport->webrtc()->Connect(FromFbs(body->dtls_parameters()->role()),
+                                                 std::move(fingerprints));
       if (!status.ok()) return respond.Error(status);
       return respond.Ok();
     }
     case fbs::Method::TRANSPORT_RESTART_ICE: {
-      auto status = transport->webrtc().RestartIce();
+      auto status = transport->webrtc()->RestartIce();
       if (!status.ok()) return respond.Error(status);
-      auto ice = BuildIceParameters(fbb, transport->webrtc());
+      auto ice = BuildIceParameters(fbb, *transport->webrtc());
       return respond.Ok(fbs::ResponseBody::IceParameters, ice.Union());
     }
     case fbs::Method::TRANSPORT_CLOSE: {
@@ -444,6 +496,10 @@ void RouterHandler::HandleTransportRequest(const fbs::Request& request, router::
       return respond.Ok();
     }
     case fbs::Method::TRANSPORT_GET_STATS: {
+      if (transport->pipe()) {
+        auto stats = BuildPipeStats(fbb, *transport);
+        return respond.Ok(fbs::ResponseBody::TransportStats, stats.Union());
+      }
       auto stats = BuildTransportStats(fbb, *transport);
       return respond.Ok(fbs::ResponseBody::TransportStats, stats.Union());
     }
@@ -497,9 +553,10 @@ void RouterHandler::HandleProducerRequest(const fbs::Request& request, router::R
       for (size_t i = 0; i < producer->encoding_count(); ++i) {
         auto s = producer->stats(i);
         auto rid = fbb.CreateString(s.rid);
-        streams.push_back(fbs::CreateRtpStreamStats(fbb, s.ssrc, s.packets, s.bytes, s.packets_lost,
-                                                    s.fraction_lost, s.jitter, s.pli_sent, 0, 0,
-                                                    rid, 0, s.key_frame_requests_suppressed));
+        streams.push_back(fbs::CreateRtpStreamStats(
+            fbb, s.ssrc, s.packets, s.bytes, s.packets_lost, s.fraction_lost, s.jitter, s.pli_sent,
+            0, static_cast<uint32_t>(s.nack_requested), rid, s.retransmissions_received,
+            s.key_frame_requests_suppressed));
       }
       auto stats = fbs::CreateProducerStatsDirect(fbb, id.c_str(), producer->paused(), &streams,
                                                   producer->layer_descriptors_malformed());

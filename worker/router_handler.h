@@ -57,6 +57,8 @@ class RouterHandler : public RequestHandler, public router::EventSink {
   // DATA_CONSUMER_CLOSE.
   void HandleDataRequest(const fbs::Request& request, router::Router* router, Responder& respond);
   router::Router* RouterWithDataConsumer(const std::string& id) const;
+  // Pipes (router_handler_pipe.cc): ROUTER_CREATE_PIPE_TRANSPORT, TRANSPORT_CONNECT_PIPE.
+  void HandlePipeRequest(const fbs::Request& request, router::Router* router, Responder& respond);
 
   // The worker's shared entry for these listen addresses and ports (ICE-TCP listeners, shared
   // UDP sockets), created on first use. An error when a shared UDP port cannot be bound (not
@@ -67,6 +69,7 @@ class RouterHandler : public RequestHandler, public router::EventSink {
   router::Router* RouterWithConsumer(const std::string& id) const;
 
   uv_loop_t* const loop_;
+  router::DataEndpoint::Totals data_retired_;  // of the routers closed
   Notifier* const notifier_;
   std::unique_ptr<transport::DtlsCertificate> certificate_;
   // Before routers_: the transports unregister from their server when destroyed.

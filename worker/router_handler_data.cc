@@ -24,7 +24,9 @@ void RouterHandler::HandleDataRequest(const fbs::Request& request, router::Route
     case fbs::Method::TRANSPORT_ENABLE_SCTP: {
       const auto* body = request.body_as_EnableSctpRequest();
       if (!body) return respond.Error(ipc::error::kInvalidArgument, "missing EnableSctpRequest");
-      router->FindTransport(id)->webrtc().EnableSctp(body->max_message_size());
+      transport::WebRtcTransport* webrtc = router->FindTransport(id)->webrtc();
+      if (!webrtc) return respond.Error(ipc::error::kInvalidArgument, "not a WebRTC transport");
+      webrtc->EnableSctp(body->max_message_size());
       return respond.Ok();
     }
     case fbs::Method::TRANSPORT_CONSUME_DATA: {

@@ -3,48 +3,7 @@
 // video and receives the other's audio through the server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import puppeteer from 'puppeteer-core';
-import { startServer, launchBrowser, openParticipant, waitForState, sleep } from './harness.mjs';
-
-// Fake media, ICE on loopback with plain host candidates, and nothing that phones home
-// (the test runs in a loopback-only network namespace anyway).
-// Firefox gathers only the default route's address (none here: loopback only, no route) unless
-// the page holds a camera/microphone permission; media.navigator.permission.disabled skips the
-// prompt but grants nothing, so the permissions.default.* prefs allow both outright.
-const FIREFOX_PREFS = {
-  'media.navigator.streams.fake': true,
-  'media.navigator.permission.disabled': true,
-  'permissions.default.camera': 1,
-  'permissions.default.microphone': 1,
-  'media.autoplay.default': 0,
-  'media.autoplay.blocking_policy': 0,
-  'media.peerconnection.ice.loopback': true,
-  'media.peerconnection.ice.obfuscate_host_addresses': false,
-  'media.peerconnection.ice.default_address_only': false,
-  'app.update.enabled': false,
-  'app.update.auto': false,
-  'app.normandy.enabled': false,
-  'browser.safebrowsing.malware.enabled': false,
-  'browser.safebrowsing.phishing.enabled': false,
-  'browser.safebrowsing.downloads.enabled': false,
-  'browser.safebrowsing.blockedURIs.enabled': false,
-  'browser.safebrowsing.provider.google4.updateURL': '',
-  'browser.safebrowsing.provider.mozilla.updateURL': '',
-  'network.captive-portal-service.enabled': false,
-  'network.connectivity-service.enabled': false,
-  'network.dns.disablePrefetch': true,
-  'network.prefetch-next': false,
-  'datareporting.healthreport.uploadEnabled': false,
-  'datareporting.policy.dataSubmissionEnabled': false,
-  'toolkit.telemetry.enabled': false,
-  'toolkit.telemetry.unified': false,
-  'toolkit.telemetry.server': '',
-  'services.settings.server': '',
-  'extensions.update.enabled': false,
-  'extensions.getAddons.cache.enabled': false,
-  'browser.search.update': false,
-  'geo.provider.network.url': '',
-};
+import { startServer, launchBrowser, launchFirefox, openParticipant, waitForState, sleep } from './harness.mjs';
 
 let server;
 let chromium;
@@ -52,17 +11,7 @@ let firefox;
 
 before(async () => {
   server = await startServer();
-  [chromium, firefox] = await Promise.all([
-    launchBrowser(),
-    puppeteer.launch({
-      browser: 'firefox',
-      protocol: 'webDriverBiDi',
-      executablePath: process.env.FIREFOX ?? '/usr/bin/firefox-esr',
-      headless: true,
-      extraPrefsFirefox: FIREFOX_PREFS,
-      timeout: 20000,
-    }),
-  ]);
+  [chromium, firefox] = await Promise.all([launchBrowser(), launchFirefox()]);
 });
 
 after(async () => {

@@ -186,6 +186,10 @@ export class NdcPeer {
     this.publishAnswerAt = undefined;
     this.sent = { audio: 0, video: 0 };
     this.keyframeRequests = 0;
+    // Data channels (publish({ dataChannels })): ours by label, and those the server opened to
+    // us with every message: { label, from (its protocol: the sender's id), messages }.
+    this.channels = new Map();
+    this.incoming = [];
     this._timer = null;
     this.silent = false;
     livePeers.add(this);
@@ -315,9 +319,35 @@ export class NdcPeer {
 
   // Offers an Opus and a VP8 track and sends on both once connected; resolves with the
   // publish-answer.
-  async publish() {
+  // `dataChannels`: labels of reliable ordered channels to open on the publishing connection
+  // (the offer then has an m=application); `media: false` sends no tracks.
+  async publish({ dataChannels = [], media = true } = {}) {
     const pc = new ndc.PeerConnection(`${this.name}-pub`, { iceServers: [] });
     this.pub = pc;
+    pc.onDataChannel((dc) => {
+      const entry = { label: dc.getLabel(), from: dc.getProtocol(), messages: [], closed: false };
+      this.incoming.push(entry);
+      dc.onMessage((m) => entry.messages.push(typeof m === 'string' ? m : Buffer.from(m)));
+      dc.onClosed(() => {
+        entry.closed = true;
+      });
+    });
+    for (const label of dataChannels) {
+      const dc = pc.createDataChannel(label);
+      dc.onClosed(() => {});
+      this.channels.set(label, dc);
+    }
+    if (!media) {
+      pc.setLocalDescription('offer');
+      const answer = await this._request(
+        { type: 'publish', sdp: pc.localDescription().sdp },
+        ['publish-answer', 'error'],
+        'publish-answer',
+      );
+      pc.setRemoteDescription(answer.sdp, 'answer');
+      this.publishAnswerAt = answer.at;
+      return answer;
+    }
     const source = (mid) => ({ mid, ssrc: randomSsrc(), seq: 0, ts: 0 });
     const a = source('0');
     const v = { ...source('1'), pictureId: 0, frames: 0 };

@@ -8,7 +8,11 @@
 //   d. a Chromium subscriber receives an ndc publisher's audio and video;
 //   e. an ndc participant's WebSocket drops: it resumes within the grace period, media flows
 //      throughout; without a resume the others see it leave once the grace period is over;
-//   f. restart-ice from an ndc subscriber: what the server does for a stack that cannot.
+//   f. restart-ice from an ndc subscriber: what the server does for a stack that cannot;
+//   g. data channels between ndc participants (one publishing no media) and the web app's chat:
+//      room-wide channels reach everyone else in order, text and binary, both ways between
+//      libdatachannel and Chromium; an addressed one only its addressee; a leaver's channels
+//      close at the others.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -429,6 +433,73 @@ test('f. restart-ice from an ndc subscriber: libdatachannel cannot apply it; med
   );
   await sub.leave();
   await publisher.leave();
+});
+
+test('g. data channels between ndc participants: one without media, addressed and room-wide', async () => {
+  const room = 'nonbrowser-g';
+  const ann = new NdcPeer(server, room, 'Ann');
+  const bob = new NdcPeer(server, room, 'Bob');
+  const cat = new NdcPeer(server, room, 'Cat');
+  for (const p of [ann, bob, cat]) await p.join();
+  // A Chromium page of the web app in the same room: its chat is the same channel label.
+  const web = await openPage(room, 'Web');
+  await ann.publish({ dataChannels: ['chat'] });
+  await bob.publish({ dataChannels: ['chat'], media: false });
+  // A stack offers an m=application only with a channel of its own: Cat opens one and never sends.
+  await cat.publish({ dataChannels: ['chat'], media: false });
+  const chatFrom = (p, from) => p.incoming.find((c) => c.label === 'chat' && c.from === from);
+  await until(
+    () => chatFrom(bob, ann.id) && chatFrom(cat, ann.id) && chatFrom(ann, bob.id) && chatFrom(cat, bob.id),
+    10000,
+    () => `channels: Ann ${JSON.stringify(ann.incoming)} Bob ${JSON.stringify(bob.incoming)} ` +
+      `Cat ${JSON.stringify(cat.incoming)}`,
+  );
+  await until(() => ann.channels.get('chat').isOpen() && bob.channels.get('chat').isOpen(), 5000,
+    'own channels not open');
+  for (let i = 0; i < 20; i++) ann.channels.get('chat').sendMessage(`ann ${i}`);
+  bob.channels.get('chat').sendMessageBinary(Buffer.from([1, 2, 3]));
+  const annMessages = Array.from({ length: 20 }, (_, i) => `ann ${i}`);
+  await until(
+    () => chatFrom(bob, ann.id).messages.length === 20 && chatFrom(cat, ann.id).messages.length === 20 &&
+      chatFrom(cat, bob.id).messages.length === 1,
+    10000,
+    () => `messages: Bob ${JSON.stringify(chatFrom(bob, ann.id).messages)} Cat ${chatFrom(cat, ann.id).messages.length}`,
+  );
+  assert.deepEqual(chatFrom(bob, ann.id).messages, annMessages, 'in order, as sent');
+  assert.deepEqual(chatFrom(cat, ann.id).messages, annMessages);
+  assert.deepEqual([...chatFrom(cat, bob.id).messages[0]], [1, 2, 3], 'binary stays binary');
+  assert.equal(ann.incoming.filter((c) => c.from === ann.id).length, 0, 'nobody gets its own channel');
+  // The web app shows Ann's messages, from Ann, in order; and what it sends reaches Ann.
+  const shown = () => web.page.evaluate((id) =>
+    [...document.querySelectorAll(`#chat-log [data-chat-from="${id}"]`)].map((e) =>
+      e.querySelector('.chat-text')?.textContent ?? e.textContent), ann.id);
+  await until(async () => (await shown()).length === 20, 10000,
+    "the web app did not show Ann's 20 messages");
+  assert.deepEqual(await shown(), annMessages);
+  await web.page.fill('#chat-input', 'hello from the web');
+  await web.page.press('#chat-input', 'Enter');
+  await until(() => chatFrom(ann, web.id)?.messages.length === 1, 10000, 'the web app chat did not reach Ann');
+  assert.deepEqual(JSON.parse(chatFrom(ann, web.id).messages[0]), { type: 'chat', text: 'hello from the web' });
+
+  // A channel addressed to one participant (its protocol names Cat) reaches Cat only.
+  const whisper = bob.pub.createDataChannel('whisper', { protocol: cat.id });
+  whisper.onClosed(() => {});
+  await until(() => cat.incoming.some((c) => c.label === 'whisper'), 10000, 'whisper not opened to Cat');
+  await until(() => whisper.isOpen(), 5000, 'whisper not open');
+  whisper.sendMessage('only for you');
+  const toCat = cat.incoming.find((c) => c.label === 'whisper');
+  await until(() => toCat.messages.length === 1, 5000, 'whisper not received');
+  assert.equal(toCat.from, bob.id);
+  assert.equal(toCat.messages[0], 'only for you');
+  await sleep(300);
+  assert.ok(!ann.incoming.some((c) => c.label === 'whisper'), 'Ann does not get a channel addressed to Cat');
+
+  // The sender leaves: the channels it fed close at the others.
+  await ann.leave();
+  await until(() => chatFrom(bob, ann.id).closed && chatFrom(cat, ann.id).closed, 10000,
+    "Ann's channels did not close at Bob and Cat");
+  for (const p of [bob, cat]) await p.leave();
+  await web.context.close();
 });
 
 test('libdatachannel logged no error', () => {

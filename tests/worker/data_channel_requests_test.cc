@@ -168,6 +168,11 @@ TEST_F(DataChannelRequestsTest, MessagesReachEveryReceiver) {
   EXPECT_EQ(b_stats.counters["data_consumers"], 1u);
   EXPECT_EQ(b_stats.counters["data_messages_sent"], sent.size());
   EXPECT_EQ(b_stats.counters["data_consumers_closed_slow"], 0u);
+  // The worker's sums, which /metrics shows (switchboard_worker_network_total).
+  Reply dump = Call(fbs::Method::WORKER_DUMP);
+  EXPECT_EQ(dump.counters["data_messages_received"], sent.size());
+  EXPECT_EQ(dump.counters["data_messages_sent"], 2 * sent.size());
+  EXPECT_EQ(dump.counters["data_messages_unexpected"], 1u);
 
   // The sender closes its channel: the receivers' channels close too, and the worker says so.
   ASSERT_TRUE(a->sctp()->CloseChannel(a_stream).ok());
@@ -212,6 +217,7 @@ TEST_F(DataChannelRequestsTest, ASlowReceiverIsClosedAndNobodyElseNotices) {
   EXPECT_EQ(c_stats.counters["data_consumers"], 0u);
   EXPECT_EQ(c_stats.counters["data_queued_bytes"], 0u) << "what waited for it is freed";
   EXPECT_FALSE(data_consumers_closed_.contains("dc-b"));
+  EXPECT_EQ(Call(fbs::Method::WORKER_DUMP).counters["data_consumers_closed_slow"], 1u);
 }
 
 // An unreliable channel (maxRetransmits 0) to a receiver that stops reading drops what does not
@@ -246,6 +252,30 @@ TEST_F(DataChannelRequestsTest, UnreliableChannelDropsForASlowReceiver) {
   EXPECT_LE(stats.counters["data_queued_bytes"], 4u * 1024 * 1024);
   EXPECT_EQ(stats.counters["data_consumers"], 1u);
   EXPECT_FALSE(data_consumers_closed_.contains("dc-c"));
+}
+
+// A receiver whose SDP said a=max-message-size:65536 gets a reliable channel's smaller messages;
+// a larger one closes its channel (told as message-too-large) instead of leaving a hole.
+TEST_F(DataChannelRequestsTest, MessageOverTheReceiversLimitClosesItsReliableChannel) {
+  FakePeer* a = DataPeer("a");
+  Reply info = CreateTransport("room", "small");
+  ASSERT_TRUE(info.accepted);
+  ASSERT_TRUE(EnableSctp("small", 65536).accepted);
+  FakePeer* small = ConnectPeer("small", info, /*sctp=*/true);
+  ASSERT_TRUE(a && small);
+  ASSERT_TRUE(RunUntil([&] { return small->sctp_connected(); }));
+  std::string producer;
+  const uint16_t a_stream = OpenChannel(a, {.label = "file"}, &producer);
+  ASSERT_TRUE(ConsumeData("small", "dc-small", producer, "a").accepted);
+  auto on_small = ChannelOn(small, "file");
+  ASSERT_TRUE(on_small);
+  ASSERT_TRUE(a->sctp()->Send(a_stream, kPpidBinary, Pattern(65536, 1)).ok());
+  ASSERT_TRUE(a->sctp()->Send(a_stream, kPpidBinary, Pattern(65537, 2)).ok());
+  ASSERT_TRUE(RunUntil([&] { return data_consumers_closed_.contains("dc-small"); }));
+  EXPECT_EQ(data_consumers_closed_["dc-small"], "message-too-large");
+  ASSERT_TRUE(RunUntil([&] { return !small->channels_closed().empty(); }));
+  ASSERT_EQ(MessagesOn(small, on_small->stream_id), 1u);
+  EXPECT_EQ(small->data_messages()[0].data, Pattern(65536, 1));
 }
 
 // A data consumer made before its receiver's association is up keeps the messages meanwhile

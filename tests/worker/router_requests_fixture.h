@@ -245,26 +245,28 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
     auto worker = WorkerProcess::Spawn(&loop_, options, this);
     ASSERT_TRUE(worker.ok()) << worker.status();
     worker_ = *std::move(worker);
-    worker_->SetNotificationHandler([this](const fbs::Notification& n) {
-      notifications_.push_back({n.event(), n.handler_id() ? n.handler_id()->str() : ""});
-      if (const auto* opened = n.body_as_DataProducerOpened()) {
-        data_producers_.push_back({n.handler_id() ? n.handler_id()->str() : "",
-                                   opened->data_producer_id()->str(),
-                                   opened->label() ? opened->label()->str() : "",
-                                   opened->protocol() ? opened->protocol()->str() : "",
-                                   opened->ordered(), opened->max_retransmits()});
-      }
-      if (const auto* closed = n.body_as_DataConsumerClosed()) {
-        data_consumers_closed_[n.handler_id() ? n.handler_id()->str() : ""] =
-            closed->reason() ? closed->reason()->str() : "";
-      }
-      if (const auto* dtls = n.body_as_DtlsStateChange()) {
-        dtls_states_.push_back({n.handler_id() ? n.handler_id()->str() : "", dtls->state()});
-        dtls_reasons_.push_back(dtls->reason() ? dtls->reason()->str() : "");
-      }
-    });
+    worker_->SetNotificationHandler([this](const fbs::Notification& n) { OnNotification(n); });
     ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::WORKER_RUNNING, "") > 0; },
                          std::chrono::seconds(5)));
+  }
+  // Keeps what a worker notified (the second worker of a pipe test too).
+  void OnNotification(const fbs::Notification& n) {
+    notifications_.push_back({n.event(), n.handler_id() ? n.handler_id()->str() : ""});
+    if (const auto* opened = n.body_as_DataProducerOpened()) {
+      data_producers_.push_back({n.handler_id() ? n.handler_id()->str() : "",
+                                 opened->data_producer_id()->str(),
+                                 opened->label() ? opened->label()->str() : "",
+                                 opened->protocol() ? opened->protocol()->str() : "",
+                                 opened->ordered(), opened->max_retransmits()});
+    }
+    if (const auto* closed = n.body_as_DataConsumerClosed()) {
+      data_consumers_closed_[n.handler_id() ? n.handler_id()->str() : ""] =
+          closed->reason() ? closed->reason()->str() : "";
+    }
+    if (const auto* dtls = n.body_as_DtlsStateChange()) {
+      dtls_states_.push_back({n.handler_id() ? n.handler_id()->str() : "", dtls->state()});
+      dtls_reasons_.push_back(dtls->reason() ? dtls->reason()->str() : "");
+    }
   }
   void TearDown() override {
     peers_.clear();

@@ -17,6 +17,7 @@
 #include "rtp/rtcp/rtcp_packet.h"
 #include "rtp/rtcp/sender_report.h"
 #include "rtp/rtp_packet.h"
+#include "rtp/rtx.h"
 #include "tests/router/rtp_test_packets.h"
 #include "tests/worker/router_requests_fixture.h"
 
@@ -426,6 +427,76 @@ TEST_F(RouterRequestsTest, SubscriberNackYieldsAnRtxRetransmission) {
 
   Reply stats = Call(fbs::Method::CONSUMER_GET_STATS, "cv");
   ASSERT_EQ(stats.streams.size(), 1u);
+  EXPECT_EQ(stats.streams[0].retransmitted, 1u);
+}
+
+// Upstream repair: a packet the publisher's path lost is asked for (NACK to the publisher, RFC
+// 4585), its RTX retransmission (RFC 4588) is restored and forwarded, so the subscriber gets every
+// packet; an RTX packet nobody asked for (here the same retransmission again) is not forwarded.
+TEST_F(RouterRequestsTest, PublisherLossIsAskedForAndRepairedFromRtx) {
+  auto [publisher, subscriber] = ConnectPublisherAndSubscriber();
+  ASSERT_TRUE(publisher && subscriber);
+  ASSERT_TRUE(
+      Produce("pub", "video", rtp::MediaKind::kVideo, Vp8ProducerParams(kVp8Ssrc, kVp8RtxSsrc))
+          .accepted);
+  Reply cv = Consume("sub", "cv", "video", ChromiumCapabilities(), "1");
+  ASSERT_TRUE(cv.accepted);
+
+  auto packet_for = [](int i) {
+    std::vector<uint8_t> payload =
+        i == 0 ? router::testing::Vp8KeyFrame() : router::testing::Vp8DeltaFrame();
+    payload.push_back(static_cast<uint8_t>(i));
+    return router::testing::TestPacket(96, static_cast<uint16_t>(1000 + i),
+                                       static_cast<uint32_t>(90000 + 3000 * i), kVp8Ssrc, payload);
+  };
+  constexpr int kPackets = 8;
+  constexpr int kLost = 4;
+  for (int i = 0; i < kPackets; ++i) {
+    if (i == kLost) continue;
+    auto packet = packet_for(i);
+    ASSERT_TRUE(packet.ok());
+    ASSERT_TRUE(publisher->SendRtp(packet.get().data(), packet.get().size()));
+  }
+  auto nacked = [&](uint16_t seq) {
+    for (const auto& compound : publisher->rtcp()) {
+      bool found = false;
+      (void)rtp::ForEachRtcpPacket(compound, [&](const rtp::RtcpHeader& h) {
+        if (h.packet_type != rtp::kRtcpRtpfb || h.count_or_fmt != rtp::kRtpfbNack) return;
+        auto nack = rtp::Nack::Parse(h.packet);
+        if (!nack || nack->media_ssrc != kVp8Ssrc) return;
+        for (uint16_t s : nack->SequenceNumbers()) found = found || s == seq;
+      });
+      if (found) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(RunUntil([&] { return nacked(1000 + kLost); }, std::chrono::seconds(2)))
+      << "the lost packet was not asked for";
+  ASSERT_TRUE(RunUntil([&] { return subscriber->rtp().size() >= kPackets - 1; }));
+
+  // The publisher answers with RTX, then sends the same retransmission again.
+  auto lost = packet_for(kLost);
+  ASSERT_TRUE(lost.ok());
+  const rtp::RtpPacket* original = &lost.get();
+  uint8_t rtx[1500];
+  for (uint16_t rtx_seq : {7, 8}) {
+    const size_t len = rtp::RtxEncapsulate(*original, 97, kVp8RtxSsrc, rtx_seq, rtx, sizeof(rtx));
+    ASSERT_GT(len, 0u);
+    ASSERT_TRUE(publisher->SendRtp(rtx, len));
+  }
+  ASSERT_TRUE(RunUntil([&] { return subscriber->rtp().size() >= kPackets; }));
+  RunFor(std::chrono::milliseconds(100));
+  EXPECT_EQ(subscriber->rtp().size(), static_cast<size_t>(kPackets)) << "the duplicate went on";
+  std::vector<uint8_t> last = subscriber->rtp().back();
+  auto repaired = rtp::RtpPacket::Parse(last.data(), last.size());
+  ASSERT_TRUE(repaired.has_value());
+  const std::vector<uint8_t> expected(original->payload().begin(), original->payload().end());
+  EXPECT_EQ(std::vector<uint8_t>(repaired->payload().begin(), repaired->payload().end()), expected);
+  EXPECT_EQ(repaired->ssrc(), cv.consumer_params->encodings[0].ssrc);
+
+  Reply stats = Call(fbs::Method::PRODUCER_GET_STATS, "video");
+  ASSERT_EQ(stats.streams.size(), 1u);
+  EXPECT_GE(stats.streams[0].nack_count, 1u);
   EXPECT_EQ(stats.streams[0].retransmitted, 1u);
 }
 

@@ -76,6 +76,30 @@
  *   remoteTracks()           [{ participantId, kind, source, producerId, mid, track }] for every
  *                            live remote track.
  *   setMuted(kind, muted)    'audio' | 'video': disables the local track and tells the server.
+ *   openDataChannel(label, {ordered, maxRetransmits, maxPacketLifeTime, to})  opens an
+ *                            RTCDataChannel on the publishing connection and returns it at once
+ *                            (it fires 'open' once negotiated). The server forwards it to every
+ *                            other participant of the room, or only to participant `to` (an id):
+ *                            each receiver gets a 'datachannel' event for it, with the same label
+ *                            and reliability. ordered (default true) and maxRetransmits /
+ *                            maxPacketLifeTime (at most one: an unreliable channel) are
+ *                            RTCDataChannelInit's. The first channel adds an m=application to the
+ *                            publishing connection (a publish offer, like a new track); a
+ *                            participant without camera or microphone gets a publishing connection
+ *                            for it. binaryType is 'arraybuffer'. Messages are at most 262144
+ *                            bytes (the server's a=max-message-size); pace large transfers with
+ *                            bufferedAmount and 'bufferedamountlow': past a few MiB queued for a
+ *                            slow receiver, the server drops (unreliable) or closes (reliable, a
+ *                            'data-channel-closed' event) that receiver's channel. If the offer
+ *                            fails, the channel is closed and an 'error' event (code
+ *                            'data-channel-failed') says why. Throws a SwitchboardError
+ *                            ('not-joined') when not in a room, a TypeError for bad arguments.
+ *                            Receiving needs a publishing connection that carries data channels:
+ *                            the server opens the others' channels on it, so a participant that
+ *                            only listens opens one channel of its own (the web app opens its
+ *                            'chat' and 'file' channels on joining).
+ *   dataChannels()           [{ channel, from, label }] of the live channels the server opened
+ *                            to us (from: the sender's participant id).
  *   restartIce()             ICE restart on both connections (new credentials, DTLS kept);
  *                            done by itself when a connection's ICE fails or stays
  *                            disconnected for ICE_DISCONNECTED_RESTART_MS.
@@ -131,6 +155,14 @@
  *   'reconnecting'         { room }   the WebSocket broke; media continues meanwhile
  *   'resumed'              { room, id, participants }
  *   'ice-restart'          { connection: 'publish' | 'subscribe' }
+ *   'datachannel'          { channel, from, label }   the server opened a channel to us: one
+ *                          of participant `from`'s (channel.protocol is `from`; its label and
+ *                          reliability are the sender's). It closes when the sender closes it or
+ *                          leaves; closing it here only stops our copy. binaryType 'arraybuffer'.
+ *   'data-channel-closed'  { from, label, reason, channel }   the server closed our copy of
+ *                          `from`'s channel `label` (reason 'receiver-too-slow': we did not keep
+ *                          up with a reliable channel; the sender's channel goes on for the others).
+ *                          channel: that RTCDataChannel, or null if we no longer had it
  *   'ice-candidate-error'  { connection, url, errorCode, errorText }   a STUN/TURN server
  *                          refused or did not answer (401: the relay refused the credentials)
  *   'error'                { code, message, inReplyTo }
@@ -246,6 +278,9 @@ export class SwitchboardClient extends EventTarget {
     this._closing = false; // close() called: a socket close is not a break
     this._heartbeat = null;
     this._iceTimers = new Map(); // 'publish' | 'subscribe' -> timer while ICE is disconnected
+    this._ownChannels = new Set(); // RTCDataChannels we opened, while open or opening
+    this._receivedChannels = new Set(); // those the server opened to us, until they close
+    this._dataPc = null; // the publishing connection once an m=application is on its way
   }
 
   get connected() {
@@ -481,10 +516,72 @@ export class SwitchboardClient extends EventTarget {
 
   _publishingPc() {
     if (!this._pubPc) {
-      this._pubPc = new RTCPeerConnection(this._pcConfig());
-      this._watchIce(this._pubPc, 'publish');
+      const pc = new RTCPeerConnection(this._pcConfig());
+      this._pubPc = pc;
+      this._watchIce(pc, 'publish');
+      pc.addEventListener('datachannel', (e) => {
+        if (this._pubPc === pc) this._onRemoteDataChannel(e.channel);
+      });
     }
     return this._pubPc;
+  }
+
+  // --- Data channels -------------------------------------------------------------------------
+
+  /** Opens a data channel on the publishing connection: see the header comment. */
+  openDataChannel(label, { ordered = true, maxRetransmits, maxPacketLifeTime, to } = {}) {
+    if (typeof label !== 'string') throw new TypeError('openDataChannel: label must be a string');
+    if (to !== undefined && (typeof to !== 'string' || to === '')) {
+      throw new TypeError('openDataChannel: to must be a participant id');
+    }
+    if (maxRetransmits !== undefined && maxPacketLifeTime !== undefined) {
+      throw new TypeError('openDataChannel: give maxRetransmits or maxPacketLifeTime, not both');
+    }
+    if (!this.id) throw new SwitchboardError('not-joined', 'not in a room', 'publish');
+    const pc = this._publishingPc();
+    // The protocol names the receiver; empty: everyone else in the room (docs/protocol.md).
+    const init = { ordered: !!ordered, protocol: to ?? '' };
+    if (maxRetransmits !== undefined) init.maxRetransmits = maxRetransmits;
+    if (maxPacketLifeTime !== undefined) init.maxPacketLifeTime = maxPacketLifeTime;
+    const channel = pc.createDataChannel(label, init);
+    channel.binaryType = 'arraybuffer';
+    this._ownChannels.add(channel);
+    channel.addEventListener('close', () => this._ownChannels.delete(channel));
+    if (this._dataPc !== pc) {
+      // The first channel needs an m=application: a publish offer, in turn with the others. An
+      // offer already under way (publish()) may carry it; then there is nothing left to do.
+      this._dataPc = pc;
+      const run = async () => {
+        if (this._pubPc !== pc) return;
+        if (/^m=application /m.test(pc.localDescription?.sdp ?? '')) return;
+        await this._negotiatePublish();
+      };
+      const result = this._pubChain.then(run);
+      this._pubChain = result.catch(() => {});
+      result.catch((err) => {
+        if (this._pubPc !== pc) return;
+        this._dataPc = null;
+        for (const c of [...this._ownChannels]) c.close();
+        this._emit('error', {
+          code: 'data-channel-failed', message: `data channels not negotiated: ${err.message ?? err}`,
+          inReplyTo: 'publish',
+        });
+      });
+    }
+    return channel;
+  }
+
+  dataChannels() {
+    return [...this._receivedChannels].map((channel) => ({
+      channel, from: channel.protocol, label: channel.label,
+    }));
+  }
+
+  _onRemoteDataChannel(channel) {
+    channel.binaryType = 'arraybuffer';
+    this._receivedChannels.add(channel);
+    channel.addEventListener('close', () => this._receivedChannels.delete(channel));
+    this._emit('datachannel', { channel, from: channel.protocol, label: channel.label });
   }
 
   // The microphone's or camera's transceiver (not the screen share's).
@@ -903,6 +1000,17 @@ export class SwitchboardClient extends EventTarget {
             if (this.id) this._emit('error', { code: 'subscribe-failed', message: String(err) });
           });
         break;
+      case 'data-channel-closed': {
+        const channel = [...this._receivedChannels].find(
+          (c) => c.protocol === msg.from && c.label === msg.label,
+        ) ?? null;
+        // The server reset the stream as well; closing our end makes sure it is gone here too.
+        channel?.close();
+        this._emit('data-channel-closed', {
+          from: msg.from, label: msg.label, reason: msg.reason, channel,
+        });
+        break;
+      }
       case 'room-closed':
         this._endSession();
         this.participants.clear();
@@ -1032,6 +1140,11 @@ export class SwitchboardClient extends EventTarget {
     this._subPc?.close();
     this._pubPc = null;
     this._subPc = null;
+    this._dataPc = null;
+    // Closing the connection closes its channels; the sets are emptied by their 'close' events,
+    // which may come later.
+    this._ownChannels.clear();
+    this._receivedChannels.clear();
     this._screenTransceiver = null;
     this._watchScreenTrack(null);
     this._pubChain = Promise.resolve();

@@ -1,0 +1,205 @@
+// A pipe between routers on two real workers (issue 14): a publisher's video on worker A is
+// consumed onto A's pipe, produced from B's pipe with the consumer's parameters, and consumed by a
+// subscriber on B; key-frame requests go back across the pipe to the publisher. Plain RTP (two
+// workers of one host) and SRTP (between hosts).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rtp/rtcp/pli.h"
+#include "tests/router/rtp_test_packets.h"
+#include "tests/worker/router_requests_fixture.h"
+
+namespace sb::worker::testing {
+namespace {
+
+struct PipeEnd {
+  bool accepted = false;
+  std::string ip;
+  uint16_t port = 0;
+  std::vector<uint8_t> key;
+};
+
+// What a router offers across a pipe: Chromium's codecs and extensions without transport-cc (a
+// pipe has no send-side estimate to feed: the other router does not send transport feedback).
+rtp::RtpCapabilities PipeCapabilities() {
+  rtp::RtpCapabilities caps = ChromiumCapabilities();
+  std::erase_if(caps.header_extensions,
+                [](const auto& e) { return e.uri == rtp::kUriTransportWideCc; });
+  for (auto& codec : caps.codecs) {
+    std::erase_if(codec.rtcp_feedback, [](const auto& f) { return f.type == "transport-cc"; });
+  }
+  return caps;
+}
+
+class PipeRequestsTest : public RouterRequestsTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    RouterRequestsTest::SetUp();
+    WorkerProcess::Options options;
+    options.binary_path = SB_WORKER_BINARY;
+    options.log_level = "warn";
+    options.request_timeout = std::chrono::milliseconds(5000);
+    auto worker = WorkerProcess::Spawn(&loop_, options, this);
+    ASSERT_TRUE(worker.ok()) << worker.status();
+    other_ = *std::move(worker);
+    other_->SetNotificationHandler([this](const fbs::Notification& n) { OnNotification(n); });
+    ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::WORKER_RUNNING, "") > 1; },
+                         std::chrono::seconds(5)));
+  }
+  void TearDown() override {
+    other_.reset();
+    RouterRequestsTest::TearDown();
+  }
+  // Runs `f` with the fixture's requests going to the second worker (B).
+  template <typename F>
+  auto OnB(F f) {
+    std::swap(worker_, other_);
+    auto result = f();
+    std::swap(worker_, other_);
+    return result;
+  }
+  PipeEnd CreatePipe(const std::string& router_id, const std::string& id) {
+    PipeEnd end;
+    worker_->Request(
+        fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT, router_id,
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+          auto body =
+              fbs::CreateCreatePipeTransportRequestDirect(fbb, id.c_str(), "127.0.0.1", GetParam());
+          return std::make_pair(fbs::RequestBody::CreatePipeTransportRequest, body.Union());
+        },
+        [&](const fbs::Response* r) {
+          end.accepted = r->accepted();
+          if (const auto* info = r->body_as_PipeTransportInfo()) {
+            end.ip = info->ip()->str();
+            end.port = info->port();
+            if (info->srtp_key())
+              end.key.assign(info->srtp_key()->begin(), info->srtp_key()->end());
+          }
+        });
+    EXPECT_TRUE(RunUntil([&] { return end.port != 0; }, std::chrono::seconds(5)));
+    return end;
+  }
+  Reply ConnectPipe(const std::string& id, const PipeEnd& other) {
+    return Call(fbs::Method::TRANSPORT_CONNECT_PIPE, id, [&](flatbuffers::FlatBufferBuilder& fbb) {
+      auto body = fbs::CreateConnectPipeTransportRequestDirect(fbb, other.ip.c_str(), other.port,
+                                                               &other.key);
+      return std::make_pair(fbs::RequestBody::ConnectPipeTransportRequest, body.Union());
+    });
+  }
+
+  std::unique_ptr<WorkerProcess> other_;
+};
+
+TEST_P(PipeRequestsTest, VideoCrossesThePipeAndKeyFrameRequestsComeBack) {
+  // Worker A: the publisher.
+  ASSERT_TRUE(CreateRouter("room").accepted);
+  Reply pub_info = CreateTransport("room", "pub");
+  ASSERT_TRUE(pub_info.accepted);
+  FakePeer* publisher = ConnectPeer("pub", pub_info);
+  ASSERT_TRUE(publisher);
+  ASSERT_TRUE(Produce("pub", "video", rtp::MediaKind::kVideo,
+                      router::testing::Vp8ProducerParams(kVp8Ssrc, kVp8RtxSsrc))
+                  .accepted);
+  PipeEnd a = CreatePipe("room", "pipe-a");
+  ASSERT_TRUE(a.accepted);
+  EXPECT_EQ(a.key.size(), GetParam() ? 44u : 0u);
+
+  // Worker B: the other end, and the subscriber.
+  PipeEnd b = OnB([&] {
+    EXPECT_TRUE(CreateRouter("room-b").accepted);
+    return CreatePipe("room-b", "pipe-b");
+  });
+  ASSERT_TRUE(b.accepted);
+  ASSERT_TRUE(ConnectPipe("pipe-a", b).accepted);
+  ASSERT_TRUE(OnB([&] { return ConnectPipe("pipe-b", a); }).accepted);
+  EXPECT_FALSE(ConnectPipe("pub", b).accepted) << "not a pipe";
+  EXPECT_FALSE(Connect("pipe-a", publisher->fingerprints()).accepted) << "not a WebRTC transport";
+
+  Reply piped = Consume("pipe-a", "to-b", "video", PipeCapabilities(), "0");
+  ASSERT_TRUE(piped.accepted);
+  FakePeer* subscriber = nullptr;
+  Reply cv = OnB([&] {
+    EXPECT_TRUE(
+        Produce("pipe-b", "video-b", rtp::MediaKind::kVideo, *piped.consumer_params).accepted);
+    Reply sub_info = CreateTransport("room-b", "sub");
+    EXPECT_TRUE(sub_info.accepted);
+    subscriber = ConnectPeer("sub", sub_info);
+    return Consume("sub", "cv", "video-b", ChromiumCapabilities(), "0");
+  });
+  ASSERT_TRUE(subscriber && cv.accepted);
+  const uint32_t sub_ssrc = cv.consumer_params->encodings[0].ssrc;
+
+  // A key frame, then delta frames: the subscriber on B gets them all, payload intact.
+  constexpr int kPackets = 20;
+  std::vector<std::vector<uint8_t>> payloads;
+  for (int i = 0; i < kPackets; ++i) {
+    std::vector<uint8_t> payload =
+        i == 0 ? router::testing::Vp8KeyFrame() : router::testing::Vp8DeltaFrame();
+    payload.push_back(static_cast<uint8_t>(i));
+    router::testing::TestPacket packet(96, static_cast<uint16_t>(700 + i),
+                                       static_cast<uint32_t>(90000 + 3000 * i), kVp8Ssrc, payload);
+    ASSERT_TRUE(packet.ok());
+    ASSERT_TRUE(publisher->SendRtp(packet.get().data(), packet.get().size()));
+    payloads.push_back(std::move(payload));
+    RunFor(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(
+      RunUntil([&] { return subscriber->rtp().size() >= kPackets; }, std::chrono::seconds(5)))
+      << "subscriber got " << subscriber->rtp().size() << " of " << kPackets;
+  for (int i = 0; i < kPackets; ++i) {
+    std::vector<uint8_t> bytes = subscriber->rtp()[i];
+    auto packet = rtp::RtpPacket::Parse(bytes.data(), bytes.size());
+    ASSERT_TRUE(packet.has_value());
+    EXPECT_EQ(packet->ssrc(), sub_ssrc);
+    EXPECT_EQ(std::vector<uint8_t>(packet->payload().begin(), packet->payload().end()), payloads[i])
+        << "packet " << i;
+  }
+
+  // The subscriber asks for a key frame: the request crosses back to the publisher.
+  const int plis_before = publisher->PliCount(kVp8Ssrc);
+  const rtp::Pli pli{0x5AB5C1BE, sub_ssrc};
+  uint8_t buffer[64];
+  const size_t len = pli.Serialize(buffer, sizeof(buffer));
+  ASSERT_GT(len, 0u);
+  ASSERT_TRUE(subscriber->SendRtcp(buffer, len));
+  EXPECT_TRUE(RunUntil([&] { return publisher->PliCount(kVp8Ssrc) > plis_before; },
+                       std::chrono::seconds(3)))
+      << "no PLI reached the publisher across the pipe";
+
+  // A gap in what crosses the pipe (the publisher skips a sequence number): B's producer asks A
+  // for it over the pipe (NACK), as A asks the publisher.
+  for (int i = 0; i < 10; ++i) {
+    if (i == 3) continue;
+    router::testing::TestPacket packet(96, static_cast<uint16_t>(700 + kPackets + i),
+                                       static_cast<uint32_t>(150000 + 3000 * i), kVp8Ssrc,
+                                       router::testing::Vp8DeltaFrame());
+    ASSERT_TRUE(packet.ok());
+    ASSERT_TRUE(publisher->SendRtp(packet.get().data(), packet.get().size()));
+  }
+  EXPECT_TRUE(RunUntil(
+      [&] {
+        Reply c = Call(fbs::Method::CONSUMER_GET_STATS, "to-b");
+        return !c.streams.empty() && c.streams[0].nack_count > 0;
+      },
+      std::chrono::seconds(3)))
+      << "no NACK from B reached A's pipe consumer";
+  EXPECT_GE(Call(fbs::Method::PRODUCER_GET_STATS, "video").streams[0].nack_count, 1u)
+      << "A asked the publisher";
+
+  Reply b_stats = OnB([&] { return Call(fbs::Method::TRANSPORT_GET_STATS, "pipe-b"); });
+  EXPECT_GE(b_stats.rtp_received, static_cast<uint64_t>(kPackets));
+  EXPECT_EQ(b_stats.counters["packets_dropped"], 0u);
+  Reply a_stats = Call(fbs::Method::TRANSPORT_GET_STATS, "pipe-a");
+  EXPECT_GE(a_stats.rtp_sent, static_cast<uint64_t>(kPackets));
+  EXPECT_GE(a_stats.rtcp_received, 1u);
+  EXPECT_FALSE(exited_);
+}
+
+INSTANTIATE_TEST_SUITE_P(PlainAndSrtp, PipeRequestsTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Srtp" : "Plain"; });
+
+}  // namespace
+}  // namespace sb::worker::testing
