@@ -206,8 +206,12 @@ void DataChannels::SendChat(int64_t now_us) {
   if (!chat_ || options_.chat_rate <= 0) return;
   const uint64_t due = static_cast<uint64_t>(static_cast<double>(now_us - sending_since_us_) *
                                              options_.chat_rate / 1e6);
-  if (due > chat_->next_seq + kMaxChatCatchUp) chat_->next_seq = due - kMaxChatCatchUp;
-  while (chat_ && chat_->next_seq < due && !buffer_full_) {
+  // Slots skipped by a stalled loop are not sent (the sequence numbers stay consecutive).
+  if (due > chat_slots_ + kMaxChatCatchUp) {
+    stats_->chat_messages_skipped += due - kMaxChatCatchUp - chat_slots_;
+    chat_slots_ = due - kMaxChatCatchUp;
+  }
+  while (chat_ && chat_slots_ < due && !buffer_full_) {
     const std::string text = BuildChatMessage(chat_->next_seq, now_us);
     if (!SendOn(
             *chat_, transport::kPpidString,
@@ -215,6 +219,7 @@ void DataChannels::SendChat(int64_t now_us) {
             now_us)) {
       return;
     }
+    ++chat_slots_;
   }
 }
 

@@ -145,6 +145,8 @@ class DataChannels : public transport::SctpAssociation::Listener {
   std::vector<DataFlowReport> closed_peers_;
   int64_t counting_from_us_ = -1;
   int64_t sending_since_us_ = -1;
+  // Chat messages due since sending_since_us_ that were sent or skipped.
+  uint64_t chat_slots_ = 0;
   // File pacing: bytes the rate allows now (a token bucket of one largest message).
   double file_allowance_ = 0;
   int64_t file_allowance_us_ = 0;

@@ -90,6 +90,8 @@ struct GeneratorStats {
   // to us then closed; the server's data-channel-closed messages; messages on a stream with no
   // channel we know.
   uint64_t data_sctp_failures = 0, data_channels_closed_by_server = 0, data_unknown_messages = 0;
+  // Chat messages not sent because the loop stalled past DataChannels' catch-up limit.
+  uint64_t chat_messages_skipped = 0;
   // One-way latency of chat and file messages sent in the window (from the sender's send call
   // to the receiver's delivery, SCTP buffering included).
   Histogram chat_latency{100, 10'000'000};

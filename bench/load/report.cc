@@ -144,6 +144,8 @@ nlohmann::json DataJson(const Results& r, double window_s) {
           {"sctp_failures", r.totals.data_sctp_failures},
           {"closed_messages_from_server", r.totals.data_channels_closed_by_server},
           {"unknown_stream_messages", r.totals.data_unknown_messages},
+          // Chat messages a stalled generator loop did not send (rate below --chat-rate).
+          {"chat_messages_skipped", r.totals.chat_messages_skipped},
           {"chat", DataLabelJson(d.chat, window_s, r.totals.chat_latency)},
           {"file", DataLabelJson(d.file, window_s, r.totals.file_latency)}};
 }
