@@ -134,7 +134,18 @@ nlohmann::json DataLabelJson(const DataLabelResults& l, double window_s, const H
 nlohmann::json DataJson(const Results& r, double window_s) {
   const DataResults& d = r.data;
   const DataOptions& o = r.scenario.media.data;
-  return {{"chat_rate", o.chat_rate},
+  nlohmann::json participants = nlohmann::json::array();
+  for (const DataParticipantTotals& p : d.participants) {
+    auto counts = [](const DataParticipantTotals::Counts& c) {
+      return nlohmann::json{{"sent_messages", c.sent_messages},
+                            {"sent_bytes", c.sent_bytes},
+                            {"received_messages", c.received_messages},
+                            {"received_bytes", c.received_bytes}};
+    };
+    participants.push_back({{"name", p.name}, {"chat", counts(p.chat)}, {"file", counts(p.file)}});
+  }
+  return {{"participants", participants},
+          {"chat_rate", o.chat_rate},
           {"file_kbps", o.file_kbps},
           {"file_bytes", o.file_bytes},
           {"channels_expected", d.channels_expected},

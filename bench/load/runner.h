@@ -134,12 +134,22 @@ struct DataLabelResults {
   uint64_t sequence_errors = 0, corrupt = 0, sends_refused = 0;
 };
 
+// One participant's data traffic over the whole run, per label.
+struct DataParticipantTotals {
+  std::string name;
+  struct Counts {
+    uint64_t sent_messages = 0, sent_bytes = 0, received_messages = 0, received_bytes = 0;
+  };
+  Counts chat, file;
+};
+
 struct DataResults {
   // Channels (receiver x sender x label) present members should have open at the end, those
   // open, those the server closed.
   uint64_t channels_expected = 0, channels_open = 0, channels_closed = 0;
   std::vector<MissingTrack> missing_channels;  // kind = the label; the first kMaxListedMissing
   DataLabelResults chat, file;
+  std::vector<DataParticipantTotals> participants;
 };
 
 struct Results {

@@ -22,6 +22,21 @@ void Runner::CountData(Results& r) const {
   for (const Member& m : members_) {
     const DataChannels* data = m.participant->data();
     if (!data) continue;
+    DataParticipantTotals totals;
+    totals.name = m.participant->name();
+    std::vector<DataFlowReport> received;
+    data->AppendReports(&received);
+    for (const std::string& label : labels) {
+      DataParticipantTotals::Counts& c = label == kChatLabel ? totals.chat : totals.file;
+      c.sent_messages = data->sent(label).messages;
+      c.sent_bytes = data->sent(label).bytes;
+      for (const DataFlowReport& f : received) {
+        if (f.label != label) continue;
+        c.received_messages += f.messages;
+        c.received_bytes += f.bytes;
+      }
+    }
+    d.participants.push_back(std::move(totals));
     for (const std::string& label : labels) {
       const DataSentCounts& sent = data->sent(label);
       label_results(label).sent_messages += sent.counted_messages;

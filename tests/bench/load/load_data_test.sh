@@ -41,6 +41,15 @@ assert 16384 <= f['sent_bytes'] / f['sent_messages'] <= 65536, f
 for l in (chat, f):
     assert l['missing_messages'] == 0 and l['sequence_errors'] == 0 and l['corrupt_messages'] == 0, l
 assert chat['latency_ms']['samples'] == chat['received_messages'], chat
+# Per participant over the run: each sent on both channels and received from both others, at
+# most what they sent (the first messages may precede the server's channels to it).
+ps = {p['name']: p for p in d['participants']}
+assert sorted(ps) == ['r0-u0', 'r0-u1', 'r0-u2'], ps
+for name, p in ps.items():
+    for label in ('chat', 'file'):
+        c = p[label]
+        others = sum(q[label]['sent_messages'] for n, q in ps.items() if n != name)
+        assert c['sent_messages'] > 0 and 0 < c['received_messages'] <= others, (name, label, c)
 # Media kept flowing: the data-only participant receives both publishers, they each other.
 assert r['clients']['streams_expected'] == 8 == r['clients']['streams_received'], r['clients']
 PY
