@@ -156,6 +156,28 @@ def held_failures(r):
         why.append(f"{samples} latency samples < {need}")
     if c["latency_ms"]["p99"] > MAX_P99_MS:
         why.append(f"p99 {c['latency_ms']['p99']} ms > {MAX_P99_MS} ms")
+    why += data_failures(r)
+    return why
+
+
+def data_failures(r):
+    """With data channels (switchboard-load --data-channels): every channel open to the end,
+    every chat and file message sent in the window delivered intact and in order."""
+    d = r.get("data")
+    if not d:
+        return []
+    why = []
+    if d["channels_open"] != d["channels_expected"]:
+        why.append(f"{d['channels_open']} of {d['channels_expected']} data channels open at the "
+                   f"end ({d['channels_closed_by_server']} closed by the server)")
+    if d.get("sctp_failures", 0) > 0:
+        why.append(f"{d['sctp_failures']} SCTP failures")
+    for label in ("chat", "file"):
+        l = d[label]
+        if l["missing_messages"] or l["sequence_errors"] or l["corrupt_messages"]:
+            why.append(f"{label}: {l['missing_messages']} of {l['expected_messages']} messages "
+                       f"missing, {l['sequence_errors']} out of sequence, "
+                       f"{l['corrupt_messages']} corrupt")
     return why
 
 
@@ -983,6 +1005,119 @@ def soak_markdown(r):
     return lines + ["", "## The meeting load"] + churn_lines[2:]
 
 
+def data_result(media_path, chat_path, file_path):
+    """bench/capacity data: three runs of the same rooms with media flowing and everyone's data
+    channels open: no messages (media), chat messages (chat), chat and file messages (file).
+    What the worker forwarded of each kind of message per second, and per core: divided by the
+    worker CPU the messages cost (the run's CPU less its media at the media run's cost per
+    packet), and, as a floor, by all of the worker's CPU in the run."""
+    runs = {name: load(p) for name, p in (("media", media_path), ("chat", chat_path),
+                                           ("file", file_path))}
+    out = {"runs": {}, "per_core": {}}
+    for name, r in runs.items():
+        d = r.get("data") or {}
+        sfu = r.get("sfu") or {}
+        out["runs"][name] = {
+            "rooms": r["scenario"]["rooms"], "participants": r["scenario"]["participants"],
+            "window_s": r["window_s"], "held": r["held"], "held_failures": r["held_failures"],
+            "worker_cpu_percent": sfu.get("cpu_percent"),
+            "media_out_pps": sfu.get("out_pps"), "media_out_mbit_per_s": sfu.get("out_mbit_per_s"),
+            "media_loss_percent": r["clients"]["loss_percent"],
+            "media_latency_ms": r["clients"]["latency_ms"],
+            "generator_cpu_percent": r["generator"]["cpu_percent"],
+            "other_cpu_percent": r.get("machine_window", {}).get("other_cpu_percent"),
+            "busy_percent_before": (r.get("machine") or {}).get("busy_percent_before"),
+            "data": {k: d.get(k) for k in ("chat_rate", "file_kbps", "channels_expected",
+                                           "channels_open", "channels_closed_by_server",
+                                           "sctp_failures", "chat", "file")},
+        }
+    # The worker's CPU per media packet (in + out) in the media run. Media throughput differs
+    # between runs (the server's allocator follows each subscriber's estimate, which falls when
+    # the machine is busy), so each run's media is charged at this cost and the rest of the
+    # worker's CPU is the data's.
+    media_us = (runs["media"].get("sfu") or {}).get("us_per_packet") or 0
+    for name, r in runs.items():
+        sfu = r.get("sfu") or {}
+        cpu = (sfu.get("cpu_percent") or 0) / 100.0
+        media = media_us * ((sfu.get("in_pps") or 0) + (sfu.get("out_pps") or 0)) / 1e6
+        out["runs"][name]["media_cpu_percent_at_media_cost"] = round(100 * media, 2)
+        out["runs"][name]["data_cpu_percent"] = round(100 * (cpu - media), 2)
+
+    def core_figures(label, run, minus=None):
+        x = out["runs"][run]
+        l = x["data"][label] or {}
+        cpu = (x["worker_cpu_percent"] or 0) / 100.0
+        added = x["data_cpu_percent"] / 100.0
+        if minus:  # another kind's messages in the same run, at their own cost per message
+            m = x["data"][minus] or {}
+            per = out["per_core"][minus].get("us_per_message") or 0
+            added -= per * m.get("received_messages_per_s", 0) / 1e6
+        msgs, mbit = l.get("received_messages_per_s", 0), l.get("received_mbit_per_s", 0)
+        ok = added > 0.005 and msgs > 0  # under half a percent of a core: noise
+        return {
+            "out_messages_per_s": msgs, "out_mbit_per_s": mbit,
+            "data_worker_cpu_percent": round(100 * added, 2),
+            # What a whole core would forward of this kind at the cost it added.
+            "us_per_message": round(1e6 * added / msgs, 2) if ok else None,
+            "messages_per_s_per_core": round(msgs / added, 0) if ok else None,
+            "mbit_per_s_per_core": round(mbit / added, 1) if ok else None,
+            # Floor: all of the worker's CPU in the run (media included) charged to this kind.
+            "messages_per_s_per_core_floor": round(msgs / cpu, 0) if cpu > 0 else None,
+            "mbit_per_s_per_core_floor": round(mbit / cpu, 1) if cpu > 0 else None,
+        }
+    out["media_us_per_packet"] = media_us
+    out["per_core"]["chat"] = core_figures("chat", "chat")
+    out["per_core"]["file"] = core_figures("file", "file", minus="chat")
+    out["held"] = all(r["held"] for r in out["runs"].values())
+    out["machine"] = runs["media"].get("machine")
+    return out
+
+
+def data_markdown(r):
+    runs, pc = r["runs"], r["per_core"]
+    first = runs["file"]
+    lines = [f"# bench/capacity data: {first['rooms']} room(s) of {first['participants']}, media "
+             f"flowing, {first['window_s']} s per run", ""]
+    lines.append("| run | worker CPU % | media out pps | media loss % | media p99 ms | chat msg/s "
+                 "out | chat p99 ms | file Mbit/s out | file p99 ms | missing msgs | held |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in ("media", "chat", "file"):
+        x = runs[name]
+        d = x["data"]
+        chat, f = d.get("chat") or {}, d.get("file") or {}
+        missing = (chat.get("missing_messages", 0) or 0) + (f.get("missing_messages", 0) or 0)
+        lines.append(
+            f"| {name} | {x['worker_cpu_percent']} | {x['media_out_pps']} | "
+            f"{x['media_loss_percent']} | {x['media_latency_ms']['p99']} | "
+            f"{chat.get('received_messages_per_s', 0)} | {chat.get('latency_ms', {}).get('p99', 0)} | "
+            f"{f.get('received_mbit_per_s', 0)} | {f.get('latency_ms', {}).get('p99', 0)} | "
+            f"{missing} | {'yes' if x['held'] else 'NO: ' + '; '.join(x['held_failures'])} |")
+    lines += ["", "| per worker core | out msg/s | out Mbit/s | data CPU % | us per message | "
+              "msg/s per core | Mbit/s per core | floor msg/s per core | floor Mbit/s per core |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for label in ("chat", "file"):
+        x = pc[label]
+        lines.append(f"| {label} | {x['out_messages_per_s']} | {x['out_mbit_per_s']} | "
+                     f"{x['data_worker_cpu_percent']} | {x['us_per_message']} | "
+                     f"{x['messages_per_s_per_core']} | {x['mbit_per_s_per_core']} | "
+                     f"{x['messages_per_s_per_core_floor']} | {x['mbit_per_s_per_core_floor']} |")
+    lines += ["", "Data CPU: the worker's CPU in the run less its media packets (in + out) at the "
+              f"media run's cost ({r['media_us_per_packet']} us per packet), and for file less "
+              "the chat messages at chat's cost per message. Per core: messages (bytes) forwarded "
+              "per second over that CPU. Floor: over all of the worker's CPU in the run, media "
+              "included.", "", machine_line(r.get("machine")),
+              "Other work on the machine during each run (% of a core): " + ", ".join(
+                  f"{n} {runs[n]['other_cpu_percent']}" for n in ("media", "chat", "file")) +
+              "; busy just before each run: " + "; ".join(
+                  f"{n} {runs[n]['busy_percent_before']}" for n in ("media", "chat", "file")) + "."]
+    return lines
+
+
+def data(results_dir, media_path, chat_path, file_path):
+    r = data_result(media_path, chat_path, file_path)
+    write_report(results_dir, "data", r, data_markdown(r))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "finish":
@@ -1020,6 +1155,8 @@ def main():
         sample(*args)
     elif cmd == "soak":
         soak(*args)
+    elif cmd == "data":  # data RESULTS_DIR MEDIA CHAT FILE (finished reports)
+        data(*args)
     elif cmd == "replot":  # replot RESULTS_DIR: the PNG again from vs-janus.json (no markdown)
         plot(args[0], {k: v["steps"] for k, v in load(
             os.path.join(args[0], "vs-janus.json"))["servers"].items()})

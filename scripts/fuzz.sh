@@ -24,7 +24,8 @@ all_targets=(rtp_packet_fuzz:65536 rtcp_fuzz:65536 stun_fuzz:65536 codecs_fuzz:6
              sdp_fuzz:1048576 signaling_json_fuzz:1052672 ipc_fuzz:8192
              http_request_fuzz:20480 auth_fuzz:8192
              transport_cc_fuzz:65536 bwe_feedback_fuzz:65536 remb_fuzz:65536
-             tcp_framing_fuzz:65536 dcep_fuzz:131088 sctp_input_fuzz:65536)
+             tcp_framing_fuzz:65536 dcep_fuzz:131088 sctp_input_fuzz:65536
+             load_data_messages_fuzz:65600)
 
 if [ ! -f "$build_dir/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -88,6 +88,8 @@ std::string BuildPublishOffer(const ClientTransport& transport, const PublishTra
   const std::string video_mid = tracks.audio ? "1" : "0";
   if (tracks.audio) mids.push_back(audio_mid);
   if (tracks.video) mids.push_back(video_mid);
+  const std::string data_mid = std::to_string(mids.size());
+  if (tracks.data) mids.push_back(data_mid);
   SessionDescription sd = NewSession(session_id, 2, mids);
   if (tracks.audio) {
     MediaDescription m = NewSection("audio", transport, "actpass", audio_mid);
@@ -140,6 +142,26 @@ std::string BuildPublishOffer(const ClientTransport& transport, const PublishTra
       AddSsrc(m, tracks.video_ssrc, tracks, tracks.video_track_id);
       AddSsrc(m, tracks.video_rtx_ssrc, tracks, tracks.video_track_id);
     }
+    sd.media.push_back(std::move(m));
+  }
+  if (tracks.data) {
+    // RFC 8841 4-6, shaped as Chromium writes it: no a=rtcp, no direction, port 9 until ICE.
+    MediaDescription m;
+    m.media = "application";
+    m.port = 9;
+    m.proto = "UDP/DTLS/SCTP";
+    m.formats = {"webrtc-datachannel"};
+    m.connection = Connection{"IN", "IP4", "0.0.0.0"};
+    m.attributes.Add("ice-ufrag", transport.ice_ufrag);
+    m.attributes.Add("ice-pwd", transport.ice_pwd);
+    m.attributes.Add("ice-options", "trickle");
+    for (const auto& fp : transport.fingerprints) {
+      m.attributes.Add("fingerprint", absl::StrCat(fp.algorithm, " ", fp.value));
+    }
+    m.attributes.Add("setup", "actpass");
+    m.attributes.Add("mid", data_mid);
+    m.attributes.Add("sctp-port", "5000");
+    m.attributes.Add("max-message-size", absl::StrCat(kClientMaxMessageSize));
     sd.media.push_back(std::move(m));
   }
   return sd.Serialize();

@@ -51,9 +51,15 @@ struct PublishTracks {
   // extensions, and no a=ssrc lines, as Chromium writes it (the server learns each layer's
   // ssrc from the mid and rid on its packets); video_ssrc and video_rtx_ssrc are unused.
   std::vector<std::string> video_rids;
+  // Data channels: an m=application UDP/DTLS/SCTP webrtc-datachannel section after the media
+  // ones, as Chromium offers it once the page created a channel.
+  bool data = false;
 };
 
-// Mids are "0" (audio, when present) and then the next number for video.
+// Data channels' a=max-message-size in our offer: Chromium's (RFC 8841 6).
+inline constexpr size_t kClientMaxMessageSize = 262144;
+
+// Mids are "0" (audio, when present) and then the next number for video, then data.
 std::string BuildPublishOffer(const ClientTransport& transport, const PublishTracks& tracks,
                               uint64_t session_id);
 

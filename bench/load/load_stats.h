@@ -85,6 +85,18 @@ struct GeneratorStats {
   // by dropping it (reset, no close frame).
   uint64_t leaves_by_message = 0, leaves_by_close = 0, leaves_by_drop = 0;
 
+  // Data channels (bench/load/data_channels.h): associations that failed or were aborted by
+  // the server, sends that failed other than for a full buffer, and channels the server opened
+  // to us then closed; the server's data-channel-closed messages; messages on a stream with no
+  // channel we know.
+  uint64_t data_sctp_failures = 0, data_channels_closed_by_server = 0, data_unknown_messages = 0;
+  // Chat messages not sent because the loop stalled past DataChannels' catch-up limit.
+  uint64_t chat_messages_skipped = 0;
+  // One-way latency of chat and file messages sent in the window (from the sender's send call
+  // to the receiver's delivery, SCTP buffering included).
+  Histogram chat_latency{100, 10'000'000};
+  Histogram file_latency{1000, 30'000'000};
+
   // One-way latency over every media packet whose payload carried a send time.
   Histogram latency{50, 2'000'000};
   std::vector<double> time_to_first_keyframe_ms;

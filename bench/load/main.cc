@@ -76,10 +76,22 @@ constexpr char kUsage[] =
     "  --churn-grace=S          a newcomer that stayed S seconds must have reached every\n"
     "                           stayer; one that left sooner is not counted (default 3)\n"
     "  --churn-stayers-first    initial joins: stayers first (default: churners first)\n"
+    "  --data-channels          each participant opens a reliable ordered \"chat\" data\n"
+    "                           channel on its publishing connection (non-publishers too,\n"
+    "                           without media) and checks every message it receives on the\n"
+    "                           channels the server opens for the others'\n"
+    "  --chat-rate=N            chat messages (100-300 bytes of text) per second per\n"
+    "                           participant (implies --data-channels)\n"
+    "  --file-kbps=N            a reliable \"file\" channel too, sending 16-64 KiB binary\n"
+    "                           messages at N kbit/s per participant, paced by SCTP\n"
+    "                           back-pressure (implies --data-channels)\n"
+    "  --file-bytes=N           the file channel sends N bytes per participant in all (with\n"
+    "                           no --file-kbps: as fast as back-pressure allows)\n"
     "  --check                  exit 1 unless media flowed to everyone to the end (loss\n"
     "                           against sent < 5 %, a key frame on every video stream,\n"
     "                           no decryption failure, latency sampled; with churn,\n"
-    "                           every newcomer's tracks reached every stayer)\n"
+    "                           every newcomer's tracks reached every stayer; with data\n"
+    "                           channels, every message sent in the window arrived intact)\n"
     "  --log-level=LEVEL        debug, info, warn, error, off (default warn)\n";
 
 bool ParseNumber(const std::string& v, double* out) {
@@ -100,7 +112,7 @@ int main(int argc, char** argv) {
   };
   double decrypt_one_in = 1, break_decryption = 0;
   double poll_us = 0, rooms = 1, participants = 3, publishers = -1, kbps = 1000, fps = 30,
-         keyint = 5, ptime = 20, churn_rate = 0;
+         keyint = 5, ptime = 20, churn_rate = 0, chat_rate = 0, file_kbps = 0, file_bytes = 0;
   std::map<std::string, std::function<bool(const std::string&)>> with_value = {
       {"server",
        [&](const std::string& v) {
@@ -126,6 +138,9 @@ int main(int argc, char** argv) {
       {"fps", number(&fps)},
       {"keyframe-interval", number(&keyint)},
       {"audio-ptime", number(&ptime)},
+      {"chat-rate", number(&chat_rate)},
+      {"file-kbps", number(&file_kbps)},
+      {"file-bytes", number(&file_bytes)},
       {"churn-fraction", number(&scenario.churn.fraction)},
       {"churn-rate", number(&churn_rate)},
       {"churn-interval", number(&scenario.churn.interval_s)},
@@ -174,6 +189,7 @@ int main(int argc, char** argv) {
       {"no-video", [&] { scenario.media.video = false; }},
       {"simulcast", [&] { scenario.media.simulcast = true; }},
       {"check", [&] { check = true; }},
+      {"data-channels", [&] { scenario.media.data.enabled = true; }},
       {"transport-feedback", [&] { scenario.transport_feedback = true; }},
       {"no-transport-feedback", [&] { scenario.transport_feedback = false; }},
       {"insecure", [&] { scenario.insecure_tls = true; }},
@@ -239,6 +255,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   scenario.media.audio_ptime_ms = static_cast<uint32_t>(ptime);
+  scenario.media.data.chat_rate = chat_rate;
+  scenario.media.data.file_kbps = static_cast<uint32_t>(file_kbps);
+  scenario.media.data.file_bytes = static_cast<uint64_t>(file_bytes);
+  if (chat_rate > 0 || scenario.media.data.file()) scenario.media.data.enabled = true;
   if (churn_rate > 0 && scenario.churn.interval_s > 0) {
     std::fprintf(stderr, "give --churn-rate or --churn-interval, not both\n");
     return 2;
@@ -257,6 +277,10 @@ int main(int argc, char** argv) {
   }
   if (scenario.churn.enabled() && (scenario.janus || scenario.participants < 2)) {
     std::fprintf(stderr, "churn needs our signaling (not --janus) and 2 participants or more\n");
+    return 2;
+  }
+  if (scenario.media.data.enabled && (scenario.janus || scenario.churn.enabled())) {
+    std::fprintf(stderr, "data channels need our signaling (not --janus) and no churn\n");
     return 2;
   }
   sb::log::Init("switchboard-load", level);

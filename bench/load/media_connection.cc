@@ -188,7 +188,13 @@ void MediaConnection::OnDtlsConnected(transport::SrtpProfile profile,
   srtp_in_ = *std::move(in);
 }
 
-void MediaConnection::OnDtlsApplicationData(const uint8_t* /*data*/, size_t /*len*/) {}
+void MediaConnection::OnDtlsApplicationData(const uint8_t* data, size_t len) {
+  if (listener_) listener_->OnApplicationData(data, len);
+}
+
+bool MediaConnection::SendApplicationData(const uint8_t* data, size_t len) {
+  return dtls_ && dtls_->SendApplicationData(data, len);
+}
 
 void MediaConnection::Fail(const std::string& reason) {
   if (failed_) return;

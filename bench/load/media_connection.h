@@ -52,6 +52,8 @@ class MediaConnection : public transport::UdpSocket::Listener,
     virtual void OnRtcp(uint8_t* data, size_t len) = 0;
     // A received SRTP or SRTCP packet failed authentication or replay checks.
     virtual void OnUnprotectFailure() {}
+    // DTLS application data: SCTP packets of the data channels (RFC 8261).
+    virtual void OnApplicationData(const uint8_t* /*data*/, size_t /*len*/) {}
   };
 
   // Room a caller leaves after a packet for SRTP/SRTCP: libsrtp asks for its maximum trailer
@@ -84,6 +86,8 @@ class MediaConnection : public transport::UdpSocket::Listener,
   // Protect in place and send; `capacity` must leave kSrtpRoom after len.
   bool SendRtp(uint8_t* data, size_t len, size_t capacity);
   bool SendRtcp(uint8_t* data, size_t len, size_t capacity);
+  // One SCTP packet as a DTLS record (once DTLS is connected).
+  bool SendApplicationData(const uint8_t* data, size_t len);
   void Close();
 
   // The kernel's arrival time of each received datagram (transport::UdpSocket), read during

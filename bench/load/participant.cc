@@ -20,7 +20,10 @@ LoadParticipant::LoadParticipant(uv_loop_t* loop, const WsUrl& server,
       ws_(std::make_unique<WsClient>(loop, server, this)) {}
 
 bool LoadParticipant::CreatePublisher() {
-  publisher_ = std::make_unique<Publisher>(loop_, certificate_, profile_, name_, stats_);
+  MediaProfile profile = profile_;
+  if (!publishes_) profile.audio = profile.video = false;  // data channels only
+  publisher_ = std::make_unique<Publisher>(loop_, certificate_, profile, name_, stats_);
+  if (counting_from_us_ >= 0) publisher_->StartDataCounting(counting_from_us_);
   if (auto s = publisher_->Init(); !s.ok()) {
     Fail(std::string(s.message()));
     return false;
@@ -93,6 +96,13 @@ void Participant::OnWsMessage(std::string text) {
     }
   } else if (type == "subscribe-offer") {
     OnSubscribeOffer(message);
+  } else if (type == "data-channel-closed") {
+    // A channel the server opened to us for another participant's, closed by the server
+    // (e.g. receiver-too-slow): the report says so.
+    if (publisher_ && publisher_->data()) {
+      publisher_->data()->OnClosedByServer(message.value("from", ""), message.value("label", ""),
+                                           message.value("reason", ""));
+    }
   } else if (type == "full") {
     Fail("room full");
   } else if (type == "error" || type == "room-closed") {
@@ -106,7 +116,7 @@ void Participant::OnJoined(const nlohmann::json& message) {
   if (!message.contains("id") || !message["id"].is_string()) return Fail("joined without id");
   id_ = message["id"].get<std::string>();
   ++stats_->joins;
-  if (!sends_media() || !CreatePublisher()) return;
+  if (!needs_publisher() || !CreatePublisher()) return;
   Send({{"type", "publish"}, {"sdp", publisher_->Offer()}});
 }
 

@@ -49,9 +49,14 @@ class LoadParticipant : public WsClient::Listener {
   // StartCounting), on every subscribing connection, those made later too.
   void StartCounting(int64_t window_start_us) {
     counting_from_us_ = window_start_us;
+    if (publisher_) publisher_->StartDataCounting(window_start_us);
     OnStartCounting();
   }
-  // Stops this participant's media (the end of the measurement window).
+  // Whether this participant opens data channels (MediaProfile::data).
+  bool has_data() const { return profile_.data.enabled; }
+  // Its data channels, once its publishing connection's DTLS is up.
+  const DataChannels* data() const { return publisher_ ? publisher_->data() : nullptr; }
+  // Stops this participant's media and data messages (the end of the measurement window).
   void StopMedia() {
     if (publisher_) publisher_->StopMedia();
   }
@@ -65,6 +70,9 @@ class LoadParticipant : public WsClient::Listener {
                   bool publishes, const MediaProfile& profile, GeneratorStats* stats);
   // Whether this participant sends anything at all.
   bool sends_media() const { return publishes_ && (profile_.audio || profile_.video); }
+  // Whether it needs a publishing connection: to send media, or for data channels (which every
+  // participant may open, docs/protocol.md: without media when it does not publish).
+  bool needs_publisher() const { return sends_media() || profile_.data.enabled; }
   // Creates the publisher (its connection and tracks); false (and failed) when it cannot.
   bool CreatePublisher();
   void Fail(const std::string& reason);

@@ -157,6 +157,7 @@ absl::Status Publisher::Init() {
   tracks_.stream_id = RandomId(12);
   tracks_.audio_track_id = RandomId(12);
   tracks_.video_track_id = RandomId(12);
+  tracks_.data = profile_.data.enabled;
   if (profile_.simulcast) {
     for (const auto& layer : kSimulcastLayers) tracks_.video_rids.emplace_back(layer.rid);
   }
@@ -171,7 +172,13 @@ absl::Status Publisher::OnAnswer(const std::string& sdp) {
   auto candidate = FirstUdpCandidate(sdp);
   if (!candidate) return absl::InvalidArgumentError("publish-answer without a UDP candidate");
   video_.clear();
+  bool data_accepted = false;
   for (const auto& m : answer->media) {
+    if (m.data_channel && !m.rejected) {
+      data_accepted = true;
+      remote_max_message_size_ = static_cast<size_t>(m.max_message_size);
+      continue;
+    }
     if (m.rejected || m.direction == "inactive") continue;
     const rtp::RtpCodecParameters* codec = m.rtp.MediaCodec();
     if (!codec) continue;
@@ -232,6 +239,9 @@ absl::Status Publisher::OnAnswer(const std::string& sdp) {
       }
     }
   }
+  if (tracks_.data && !data_accepted) {
+    return absl::FailedPreconditionError("the answer refused the data channels' m=application");
+  }
   RemoteEndpoint remote;
   remote.address = *candidate;
   remote.ice_ufrag = answer->ice_ufrag;
@@ -245,6 +255,7 @@ absl::Status Publisher::OnAnswer(const std::string& sdp) {
 void Publisher::StopMedia() {
   audio_timer_.reset();
   video_timer_.reset();
+  if (data_) data_->StopSending();
 }
 
 const std::vector<int64_t>* Publisher::SentTimes(bool video) const {
@@ -257,6 +268,8 @@ void Publisher::Stop() {
   audio_timer_.reset();
   video_timer_.reset();
   sr_timer_.reset();
+  // The ABORT goes out on the connection, before it closes.
+  if (data_) data_->Close();
   if (connection_) connection_->Close();
 }
 
@@ -287,6 +300,16 @@ void Publisher::OnMediaConnected() {
   }
   sr_timer_ = std::make_unique<UvTimer>(loop_, [this] { OnSenderReportTimer(); });
   sr_timer_->Start(kSenderReportIntervalMs);
+  if (tracks_.data && !data_) {
+    data_ = std::make_unique<DataChannels>(
+        loop_, profile_.data, name_, stats_,
+        [this](const uint8_t* data, size_t len) { connection_->SendApplicationData(data, len); });
+    if (data_counting_from_us_ >= 0) data_->StartCounting(data_counting_from_us_);
+    if (auto s = data_->Start(remote_max_message_size_); !s.ok()) {
+      ++stats_->data_sctp_failures;
+      SB_LOG_WARN("load", "{}: SCTP did not start: {}", name_, std::string(s.message()));
+    }
+  }
 }
 
 // Timers fire late when the loop is busy and repeat from when they ran, so each tick sends

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "base/uv_timer.h"
 #include "bench/load/client_sdp.h"
+#include "bench/load/data_channels.h"
 #include "bench/load/load_stats.h"
 #include "bench/load/media_connection.h"
 #include "rtp/ntp.h"
@@ -57,6 +58,8 @@ struct MediaProfile {
   bool simulcast = false;  // send kSimulcastLayers by rid
   // Opus packet time: 10, 20 (Chromium's default), 40 or 60 ms.
   uint32_t audio_ptime_ms = 20;
+  // Data channels on the publishing connection, beside (or without) the media.
+  DataOptions data;
 };
 
 // A media clock: the RTP timestamp at monotonic time `time_us` of a stream whose clock read
@@ -115,6 +118,15 @@ class Publisher : public MediaConnection::Listener {
   // sent, and for simulcast video: a server forwards one layer of several to a subscriber, and
   // which one may change, so no one layer's packets are what it should receive.
   const std::vector<int64_t>* SentTimes(bool video) const;
+  // Data messages sent and received from `from_us` on are counted (DataChannels::
+  // StartCounting), also when the channels start later.
+  void StartDataCounting(int64_t from_us) {
+    data_counting_from_us_ = from_us;
+    if (data_) data_->StartCounting(from_us);
+  }
+  // The data channels (null until DTLS connected, or without MediaProfile::data).
+  DataChannels* data() { return data_.get(); }
+  const DataChannels* data() const { return data_.get(); }
 
  private:
   // One sent packet kept for retransmission (plain RTP).
@@ -157,6 +169,9 @@ class Publisher : public MediaConnection::Listener {
   void OnMediaFailed(const std::string& reason) override;
   void OnRtp(uint8_t* data, size_t len) override;
   void OnRtcp(uint8_t* data, size_t len) override;
+  void OnApplicationData(const uint8_t* data, size_t len) override {
+    if (data_) data_->ProcessSctpPacket(data, len);
+  }
 
   Stream* VideoStreamBySsrc(uint32_t ssrc);
   void OnAudioTimer();
@@ -185,6 +200,9 @@ class Publisher : public MediaConnection::Listener {
   // Allocated by this.
   std::unique_ptr<MediaConnection> connection_;
   std::unique_ptr<UvTimer> audio_timer_, video_timer_, sr_timer_;
+  std::unique_ptr<DataChannels> data_;
+  size_t remote_max_message_size_ = 0;  // the answer's, for data channels
+  int64_t data_counting_from_us_ = -1;
   ClientTransport local_;
   PublishTracks tracks_;
   Stream audio_;

@@ -114,6 +114,53 @@ nlohmann::json ChurnJson(const Results& r) {
           {"churners_group", GroupJson(c.churners)}};
 }
 
+nlohmann::json DataLabelJson(const DataLabelResults& l, double window_s, const Histogram& latency) {
+  return {{"sent_messages", l.sent_messages},
+          {"sent_bytes", l.sent_bytes},
+          {"sent_messages_per_s", Round(l.sent_messages / window_s, 1)},
+          {"expected_messages", l.expected_messages},
+          {"received_messages", l.received_messages},
+          {"received_bytes", l.received_bytes},
+          // What the server forwarded: every receiver's copy.
+          {"received_messages_per_s", Round(l.received_messages / window_s, 1)},
+          {"received_mbit_per_s", Round(l.received_bytes * 8.0 / window_s / 1e6)},
+          {"missing_messages", l.missing_messages},
+          {"sequence_errors", l.sequence_errors},
+          {"corrupt_messages", l.corrupt},
+          {"sends_refused_buffer_full", l.sends_refused},
+          {"latency_ms", LatencyJson(latency)}};
+}
+
+nlohmann::json DataJson(const Results& r, double window_s) {
+  const DataResults& d = r.data;
+  const DataOptions& o = r.scenario.media.data;
+  nlohmann::json participants = nlohmann::json::array();
+  for (const DataParticipantTotals& p : d.participants) {
+    auto counts = [](const DataParticipantTotals::Counts& c) {
+      return nlohmann::json{{"sent_messages", c.sent_messages},
+                            {"sent_bytes", c.sent_bytes},
+                            {"received_messages", c.received_messages},
+                            {"received_bytes", c.received_bytes}};
+    };
+    participants.push_back({{"name", p.name}, {"chat", counts(p.chat)}, {"file", counts(p.file)}});
+  }
+  return {{"participants", participants},
+          {"chat_rate", o.chat_rate},
+          {"file_kbps", o.file_kbps},
+          {"file_bytes", o.file_bytes},
+          {"channels_expected", d.channels_expected},
+          {"channels_open", d.channels_open},
+          {"channels_closed_by_server", d.channels_closed},
+          {"missing_channels", MissingJson(d.missing_channels)},
+          {"sctp_failures", r.totals.data_sctp_failures},
+          {"closed_messages_from_server", r.totals.data_channels_closed_by_server},
+          {"unknown_stream_messages", r.totals.data_unknown_messages},
+          // Chat messages a stalled generator loop did not send (rate below --chat-rate).
+          {"chat_messages_skipped", r.totals.chat_messages_skipped},
+          {"chat", DataLabelJson(d.chat, window_s, r.totals.chat_latency)},
+          {"file", DataLabelJson(d.file, window_s, r.totals.file_latency)}};
+}
+
 }  // namespace
 
 nlohmann::json ReportJson(const Results& r) {
@@ -147,6 +194,19 @@ nlohmann::json ReportJson(const Results& r) {
            {"peak_fds", r.server_peak_fds},
            {"peak_threads", r.server_peak_threads},
            {"us_per_packet", Round(packets ? r.server_cpu_s * 1e6 / packets : 0)}};
+    if (s.media.data.enabled) {
+      // Data messages and bytes the server forwarded (every receiver's copy, chat and file),
+      // per second of the watched processes' CPU: with media flowing, so a lower bound of what
+      // a core forwards of data alone (bench/capacity data measures the difference).
+      const uint64_t messages = r.data.chat.received_messages + r.data.file.received_messages;
+      const uint64_t bytes = r.data.chat.received_bytes + r.data.file.received_bytes;
+      sfu["data_out_messages_per_s"] = Round(messages / w, 1);
+      sfu["data_out_mbit_per_s"] = Round(bytes * 8.0 / w / 1e6);
+      sfu["data_out_messages_per_cpu_s"] =
+          Round(r.server_cpu_s > 0 ? messages / r.server_cpu_s : 0, 1);
+      sfu["data_out_mbit_per_cpu_s"] =
+          Round(r.server_cpu_s > 0 ? bytes * 8.0 / r.server_cpu_s / 1e6 : 0);
+    }
   }
   // What each video stream (simulcast layer) carried: payload kbit/s per publisher, against
   // the share of --video-kbps it was given.
@@ -209,7 +269,8 @@ nlohmann::json ReportJson(const Results& r) {
                    {"break_decryption_one_in", s.break_decryption_one_in},
                    {"settle_s", s.settle_s},
                    {"transport_feedback", s.transport_feedback},
-                   {"arrival_times", s.kernel_arrival_times ? "kernel" : "read"}}},
+                   {"arrival_times", s.kernel_arrival_times ? "kernel" : "read"},
+                   {"data_channels", s.media.data.enabled}}},
                  {"setup",
                   {{"seconds", Round(r.setup_s)},
                    {"all_ready", r.all_ready},
@@ -281,6 +342,7 @@ nlohmann::json ReportJson(const Results& r) {
                     Round(100.0 * (r.machine_busy_s - r.cpu_s - r.server_cpu_s) / w, 1)}}},
                  {"streams", streams}};
   report["churn"] = r.churn ? ChurnJson(r) : json(nullptr);
+  report["data"] = s.media.data.enabled ? DataJson(r, w) : json(nullptr);
   return report;
 }
 
@@ -361,6 +423,26 @@ std::string ReportTable(const nlohmann::json& j) {
           g["time_to_first_keyframe_ms"]["p50"].get<double>());
     }
   }
+  if (j.contains("data") && j["data"].is_object()) {
+    const auto& d = j["data"];
+    absl::StrAppendFormat(&out,
+                          "  data channels open %d of %d (%d closed by the server), SCTP failures "
+                          "%d\n",
+                          d["channels_open"].get<int>(), d["channels_expected"].get<int>(),
+                          d["channels_closed_by_server"].get<int>(), d["sctp_failures"].get<int>());
+    for (const char* label : {"chat", "file"}) {
+      const auto& l = d[label];
+      absl::StrAppendFormat(
+          &out,
+          "  %-4s sent %.1f msg/s, received %.1f msg/s %.3f Mbit/s; %d of %d missing, %d out of "
+          "sequence, %d corrupt; latency ms p50 %.2f p99 %.2f max %.2f\n",
+          label, l["sent_messages_per_s"].get<double>(), l["received_messages_per_s"].get<double>(),
+          l["received_mbit_per_s"].get<double>(), l["missing_messages"].get<int64_t>(),
+          l["expected_messages"].get<int64_t>(), l["sequence_errors"].get<int64_t>(),
+          l["corrupt_messages"].get<int64_t>(), l["latency_ms"]["p50"].get<double>(),
+          l["latency_ms"]["p99"].get<double>(), l["latency_ms"]["max"].get<double>());
+    }
+  }
   absl::StrAppendFormat(
       &out,
       "  transport-cc feedback %s (%s arrival times): %d packets sent, reporting %d received "
@@ -391,8 +473,53 @@ std::string ReportTable(const nlohmann::json& j) {
   return out;
 }
 
+bool DataFlowed(const nlohmann::json& j, std::string* why) {
+  const auto& d = j["data"];
+  if (d["channels_open"] != d["channels_expected"] || d["channels_expected"].get<uint64_t>() == 0) {
+    std::string list;
+    for (const auto& m : d["missing_channels"]) {
+      absl::StrAppend(&list, list.empty() ? "" : ", ", m["subscriber"].get<std::string>(), " <- ",
+                      m["publisher"].get<std::string>(), " ", m["kind"].get<std::string>(), " (",
+                      m["reason"].get<std::string>(), ")");
+    }
+    *why = absl::StrCat(d["channels_open"].dump(), " of ", d["channels_expected"].dump(),
+                        " data channels open at the end; missing (first ", kMaxListedMissing,
+                        "): ", list);
+    return false;
+  }
+  if (d["sctp_failures"].get<uint64_t>() > 0) {
+    *why = absl::StrCat(d["sctp_failures"].dump(), " SCTP association or send failures");
+    return false;
+  }
+  for (const char* label : {"chat", "file"}) {
+    const auto& l = d[label];
+    if (l["missing_messages"].get<uint64_t>() > 0 || l["sequence_errors"].get<uint64_t>() > 0 ||
+        l["corrupt_messages"].get<uint64_t>() > 0) {
+      *why = absl::StrCat(label, " messages: ", l["missing_messages"].dump(), " of ",
+                          l["expected_messages"].dump(), " did not arrive, ",
+                          l["sequence_errors"].dump(), " out of sequence, ",
+                          l["corrupt_messages"].dump(), " not what was sent");
+      return false;
+    }
+  }
+  if (d["chat_rate"].get<double>() > 0 && d["chat"]["received_messages"].get<uint64_t>() == 0) {
+    *why = "no chat message arrived in the window";
+    return false;
+  }
+  if ((d["file_kbps"].get<uint64_t>() > 0 || d["file_bytes"].get<uint64_t>() > 0) &&
+      d["file"]["received_messages"].get<uint64_t>() == 0) {
+    *why = "no file message arrived in the window";
+    return false;
+  }
+  return true;
+}
+
 bool MediaFlowed(const nlohmann::json& j, double max_loss_percent, std::string* why) {
   const auto& c = j["clients"];
+  const bool data = j.contains("data") && j["data"].is_object();
+  if (data && !DataFlowed(j, why)) return false;
+  // Data channels without media (no publisher, or no track): nothing more to check.
+  if (data && c["streams_expected"].get<uint64_t>() == 0) return true;
   if (c["streams_expected"].get<uint64_t>() == 0) {
     *why = "no stream to receive in this scenario";
     return false;

@@ -30,6 +30,11 @@ constexpr int64_t kInFlightUs = 200'000;
 // A pair (subscriber, publisher) of which one joined during the window, whose track never
 // arrived: its packets are expected from this long after the later join.
 constexpr int64_t kNewTrackGraceUs = 3'000'000;
+// Data messages sent in the window may still be queued (the server holds up to 4 MiB per
+// receiver's channel beyond SCTP's buffers): with data channels, the drain goes on, checked this
+// often, until every counted message arrived, for at most this long.
+constexpr uint64_t kDataDrainCheckMs = 200;
+constexpr int64_t kMaxDataDrainUs = 10'000'000;
 }  // namespace
 
 Runner::Runner(uv_loop_t* loop, Scenario scenario) : loop_(loop), scenario_(std::move(scenario)) {
@@ -143,6 +148,7 @@ size_t Runner::ExpectedStreams(const LoadParticipant& p) const {
 
 bool Runner::Ready(const LoadParticipant& p) const {
   if (!p.joined()) return false;
+  if (p.has_data() && (!p.data() || !p.data()->Ready(ExpectedDataChannels()))) return false;
   if (p.publishes() && (scenario_.media.audio || scenario_.media.video) &&
       !p.publisher_connected()) {
     return false;
@@ -291,6 +297,15 @@ void Runner::EndWindow() {
 void Runner::Finish() {
   Results& r = *results_;
   r.drain_s = static_cast<double>(NowUs() - window_end_us_) / 1e6;
+  if (scenario_.media.data.enabled) {
+    r.data = DataResults{};
+    CountData(r);
+    const uint64_t missing = r.data.chat.missing_messages + r.data.file.missing_messages;
+    if (missing > 0 && NowUs() - window_end_us_ < kMaxDataDrainUs) {
+      drain_timer_->Start(kDataDrainCheckMs);  // Finish again, later
+      return;
+    }
+  }
   CountStreams(r);
   if (scenario_.churn.enabled()) CountChurn(r);
   r.totals = stats_;

@@ -120,6 +120,38 @@ struct SentLayerTotals {
   double stream_seconds = 0;  // summed over the streams
 };
 
+// What one kind of data channel ("chat" or "file") carried in the window, over all senders and
+// receivers: each sender's messages sent in the window (counted once), what every receiver
+// should have received of them (a message to a room of N is expected N-1 times), what arrived
+// intact by the end of the drain, and what did not.
+struct DataLabelResults {
+  uint64_t sent_messages = 0, sent_bytes = 0;
+  uint64_t expected_messages = 0, expected_bytes = 0;
+  uint64_t received_messages = 0, received_bytes = 0;
+  uint64_t missing_messages = 0;
+  // Over the whole run: messages out of sequence, or not what the sender sent; sends the
+  // sender's SCTP buffer refused (retried).
+  uint64_t sequence_errors = 0, corrupt = 0, sends_refused = 0;
+};
+
+// One participant's data traffic over the whole run, per label.
+struct DataParticipantTotals {
+  std::string name;
+  struct Counts {
+    uint64_t sent_messages = 0, sent_bytes = 0, received_messages = 0, received_bytes = 0;
+  };
+  Counts chat, file;
+};
+
+struct DataResults {
+  // Channels (receiver x sender x label) present members should have open at the end, those
+  // open, those the server closed.
+  uint64_t channels_expected = 0, channels_open = 0, channels_closed = 0;
+  std::vector<MissingTrack> missing_channels;  // kind = the label; the first kMaxListedMissing
+  DataLabelResults chat, file;
+  std::vector<DataParticipantTotals> participants;
+};
+
 struct Results {
   Scenario scenario;
   double setup_s = 0;  // first join to all connected (or the timeout)
@@ -154,6 +186,7 @@ struct Results {
   std::vector<StreamReport> streams;
   bool churn = false;
   ChurnResults churn_results;
+  DataResults data;  // with Scenario::media.data.enabled
 };
 
 // Missing tracks listed by name in a report (the counts cover them all).
@@ -201,6 +234,11 @@ class Runner {
   // every stream's loss against what its publisher sent.
   void CountStreams(Results& r) const;
   void CountChurn(Results& r) const;
+  // Data channels every present member should have from every other, what was sent on them in
+  // the window and what arrived.
+  void CountData(Results& r) const;
+  // Channels (sender x label) each participant of a room should receive.
+  size_t ExpectedDataChannels() const;
 
   // Passed by argument.
   uv_loop_t* loop_;

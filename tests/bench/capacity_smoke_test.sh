@@ -11,6 +11,9 @@
 #       3 s: both servers in a namespace, the generator in another, Janus from Debian's package
 #       with bench/janus/*.jcfg (checked: one event loop, so a few threads, and the report
 #       carries the feature-difference note). Exits 77 (skipped) when not root or when janus, ip or taskset is missing.
+#   capacity_smoke_test.sh data BUILD_DIR WORKDIR       bench/capacity data, short: 1 room of
+#       10 with light media, 3 s per run: every chat and file message the chat and file runs
+#       sent reached the 9 others intact, and the report has its per-core figures.
 #   capacity_smoke_test.sh churn BUILD_DIR WORKDIR      bench/capacity churn, short: 1 room of
 #       16 (8 stayers, 8 churners joining first), a leave every 0.6 s for 20 s, half by closing
 #       the WebSocket. About 26 newcomers: without m-line reuse a stayer's offer passes 64
@@ -34,6 +37,39 @@ c = r["clients"]
 assert c["streams_received"] == c["streams_expected"] == 12, c
 assert r["received"]["packets_per_s"] > 0 and c["latency_ms"]["samples"] > 0, r["received"]
 assert r["sfu"]["cpu_percent"] is not None and r["sfu"]["rss_mb"] > 0, r["sfu"]
+PY
+    ;;
+  data)
+    "$root/bench/capacity" data --rooms=1 --duration=3 --video-kbps=200 --fps=15 \
+      --keyframe-interval=1 --chat-rate=10 --file-kbps=200
+    for f in data.md data.json data-media-server.log; do
+      test -e "$workdir/$f" || { echo "no $f"; exit 1; }
+    done
+    python3 - "$workdir/data.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+runs = r["runs"]
+for name, labels in (("media", ["chat"]), ("chat", ["chat"]), ("file", ["chat", "file"])):
+    d = runs[name]["data"]
+    # 10 receivers x 9 senders per label, open to the end.
+    assert d["channels_expected"] == 90 * len(labels) == d["channels_open"], (name, d)
+    assert d["sctp_failures"] == 0, (name, d)
+    for label in labels:
+        l = d[label]
+        if name == "media":
+            assert l["sent_messages"] == 0, (name, l)
+            continue
+        # Every message reached the 9 others: intact, in order, none missing.
+        assert l["sent_messages"] > 0 and l["expected_messages"] == 9 * l["sent_messages"], (name, label, l)
+        assert l["received_messages"] == l["expected_messages"], (name, label, l)
+        assert l["missing_messages"] == l["sequence_errors"] == l["corrupt_messages"] == 0, (name, label, l)
+chat = runs["chat"]["data"]["chat"]
+w = runs["chat"]["window_s"]
+assert 0.8 * 10 * 10 * w <= chat["sent_messages"] <= 1.2 * 10 * 10 * w, chat
+for label in ("chat", "file"):
+    pc = r["per_core"][label]
+    assert pc["out_messages_per_s"] > 0 and pc["messages_per_s_per_core_floor"] > 0, pc
+    assert "us_per_message" in pc and "mbit_per_s_per_core" in pc, pc
 PY
     ;;
   churn)

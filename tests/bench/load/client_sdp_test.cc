@@ -87,6 +87,35 @@ TEST(ClientSdp, PublishOfferParsesAsChromiumOffer) {
   EXPECT_TRUE(has_pli);
 }
 
+TEST(ClientSdp, DataChannelsAddAChromiumShapedApplicationSection) {
+  PublishTracks tracks = Tracks();
+  tracks.data = true;
+  const std::string text = BuildPublishOffer(Transport(), tracks, 42);
+  // As tests/data/chromium_datachannel_offer.sdp writes it.
+  EXPECT_NE(text.find("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"), std::string::npos);
+  EXPECT_NE(text.find("a=sctp-port:5000\r\n"), std::string::npos);
+  EXPECT_NE(text.find("a=max-message-size:262144\r\n"), std::string::npos);
+  auto offer = sdp::ParseRemoteDescription(text);
+  ASSERT_TRUE(offer.ok()) << offer.status();
+  EXPECT_EQ(offer->bundle_mids, (std::vector<std::string>{"0", "1", "2"}));
+  ASSERT_EQ(offer->media.size(), 3u);
+  const auto& data = offer->media[2];
+  EXPECT_EQ(data.mid, "2");
+  EXPECT_TRUE(data.data_channel);
+  EXPECT_FALSE(data.rejected);
+  EXPECT_EQ(data.sctp_port, 5000);
+  EXPECT_EQ(data.max_message_size, kClientMaxMessageSize);
+
+  // Data channels alone (a participant that does not publish media): mid 0, bundled alone.
+  tracks.audio = tracks.video = false;
+  offer = sdp::ParseRemoteDescription(BuildPublishOffer(Transport(), tracks, 43));
+  ASSERT_TRUE(offer.ok()) << offer.status();
+  EXPECT_EQ(offer->bundle_mids, (std::vector<std::string>{"0"}));
+  ASSERT_EQ(offer->media.size(), 1u);
+  EXPECT_TRUE(offer->media[0].data_channel);
+  EXPECT_EQ(offer->media[0].mid, "0");
+}
+
 TEST(ClientSdp, VideoOnlyOfferUsesMidZero) {
   PublishTracks tracks = Tracks();
   tracks.audio = false;
