@@ -46,7 +46,9 @@ done
 #   load_feedback_on/off and load_smoke_simulcast (the load generator's scale and options): 2
 #   minutes run one at a time; the sanitized server still goes through churn (capacity_churn)
 #   and load (load_smoke, capacity_smoke) and every server and worker test.
-not_sanitized='^WsClientTest\.Tls|^capacity_truth_|^soak_short$|^load_room_50$|^load_feedback_|^load_smoke_simulcast$'
+# - capacity_data (the data channel capacity scenario's short form, 25 s alone): the sanitized
+#   server forwards data channels in load_data and the worker's data channel tests.
+not_sanitized='^WsClientTest\.Tls|^capacity_truth_|^soak_short$|^load_room_50$|^load_feedback_|^load_smoke_simulcast$|^capacity_data$'
 reports=$(mktemp -d /tmp/sb-sanitizer.XXXXXX)
 log=$(mktemp)
 suppressions="$PWD/scripts/lsan.supp"  # third-party leaks only, each with its reason
