@@ -32,9 +32,13 @@ bool DataConsumer::Flush(transport::SctpAssociation& sctp) {
   if (!stream_id_) return queue_.empty();
   while (!queue_.empty()) {
     Message& m = queue_.front();
-    if (Send(sctp, m.ppid, m.data) == SendResult::kFull) return false;
+    const SendResult sent = Send(sctp, m.ppid, m.data);
+    if (sent == SendResult::kFull) return false;
+    // A reliable channel cannot skip a message: its owner closes it (too_large()).
+    if (sent == SendResult::kRefused && params_.reliability.reliable()) too_large_ = true;
     stats_.queued_bytes -= m.data.size();
     queue_.pop_front();
+    if (too_large_) return true;
   }
   return true;
 }

@@ -61,6 +61,9 @@ class DataConsumer {
   // The channel's stream on the subscriber's association, once opened.
   std::optional<uint16_t> stream_id() const { return stream_id_; }
   const Stats& stats() const { return stats_; }
+  // A reliable channel's queued message was refused as larger than the receiver takes: the
+  // channel must be closed (message-too-large).
+  bool too_large() const { return too_large_; }
   // Holding its producer's sender paused (DataEndpoint decides).
   bool holding() const { return holding_; }
   void set_holding(bool holding) { holding_ = holding; }
@@ -87,6 +90,7 @@ class DataConsumer {
   std::optional<uint16_t> stream_id_;
   std::deque<Message> queue_;
   bool holding_ = false;
+  bool too_large_ = false;
   Stats stats_;
 };
 

@@ -171,7 +171,7 @@ void DataEndpoint::OnSctpStateChange(transport::SctpState state) {
   sctp_state_ = state;
   if (state == transport::SctpState::kConnected) {
     transport::SctpAssociation* sctp = Association();
-    std::vector<std::string> failed;
+    std::vector<std::string> failed, too_large;
     for (auto& [id, consumer] : consumers_) {
       if (consumer->stream_id()) continue;
       if (absl::Status status = consumer->Open(*sctp); !status.ok()) {
@@ -181,8 +181,10 @@ void DataEndpoint::OnSctpStateChange(transport::SctpState state) {
         continue;
       }
       consumer_by_stream_[*consumer->stream_id()] = consumer.get();
+      if (consumer->too_large()) too_large.push_back(id);
     }
     for (const auto& id : failed) CloseConsumer(id, kDataAssociationClosed);
+    for (const auto& id : too_large) CloseConsumer(id, kDataMessageTooLarge);
   } else if (state == transport::SctpState::kFailed || state == transport::SctpState::kClosed) {
     CloseAll();
   }
@@ -238,12 +240,18 @@ void DataEndpoint::OnSctpSendBufferAvailable() {
   transport::SctpAssociation* sctp = Association();
   if (sctp == nullptr) return;
   std::vector<DataConsumer*> drained;
+  std::vector<std::string> too_large;
   for (auto& [id, consumer] : consumers_) {
     const bool empty = consumer->Flush(*sctp);
-    drained.push_back(consumer.get());
+    if (consumer->too_large()) {
+      too_large.push_back(id);
+    } else {
+      drained.push_back(consumer.get());
+    }
     if (!empty) break;  // full again: the next call resumes
   }
   for (DataConsumer* consumer : drained) UpdateHolding(consumer);
+  for (const auto& id : too_large) CloseConsumer(id, kDataMessageTooLarge);
 }
 
 }  // namespace sb::router

@@ -350,6 +350,45 @@ TEST_F(DataChannelRequestsTest, MessageOverTheReceiversLimitClosesItsReliableCha
   EXPECT_EQ(small->data_messages()[0].data, Pattern(65536, 1));
 }
 
+// The same when the message over the limit waited in the worker's queue (the receiver was not
+// reading): the messages before it arrive, then the channel closes as message-too-large.
+TEST_F(DataChannelRequestsTest, QueuedMessageOverTheReceiversLimitClosesItsReliableChannel) {
+  FakePeer* a = DataPeer("a");
+  Reply info = CreateTransport("room", "small");
+  ASSERT_TRUE(info.accepted);
+  ASSERT_TRUE(EnableSctp("small", 65536).accepted);
+  FakePeer* small = ConnectPeer("small", info, /*sctp=*/true);
+  ASSERT_TRUE(a && small);
+  ASSERT_TRUE(RunUntil([&] { return small->sctp_connected(); }));
+  std::string producer;
+  const uint16_t a_stream = OpenChannel(a, Channel("file"), &producer);
+  ASSERT_TRUE(ConsumeData("small", "dc-small", producer, "a").accepted);
+  auto on_small = ChannelOn(small, "file");
+  ASSERT_TRUE(on_small);
+
+  small->set_deaf(true);
+  // A little more than the association's 1 MiB send buffer (under the 1 MiB the worker may
+  // queue before holding the sender back), then the message the receiver cannot take.
+  constexpr int kFitting = 17;
+  std::vector<Bytes> messages;
+  for (int i = 0; i < kFitting; ++i) messages.push_back(Pattern(65536, i));
+  messages.push_back(Pattern(65537, 99));
+  SendAll(a, a_stream, messages);
+  ASSERT_TRUE(RunUntil([&] {
+    return Call(fbs::Method::TRANSPORT_GET_STATS, "a").counters["data_messages_received"] ==
+           messages.size();
+  }));
+  EXPECT_GT(Call(fbs::Method::TRANSPORT_GET_STATS, "small").counters["data_queued_bytes"], 0u)
+      << "the last messages wait in the worker";
+  small->set_deaf(false);
+  ASSERT_TRUE(RunUntil([&] { return data_consumers_closed_.contains("dc-small"); },
+                       std::chrono::seconds(20)));
+  EXPECT_EQ(data_consumers_closed_["dc-small"], "message-too-large");
+  ASSERT_TRUE(RunUntil([&] { return MessagesOn(small, on_small->stream_id) == kFitting; },
+                       std::chrono::seconds(10)));
+  for (int i = 0; i < kFitting; ++i) EXPECT_EQ(small->data_messages()[i].data, messages[i]);
+}
+
 // A data consumer made before its receiver's association is up keeps the messages meanwhile
 // and opens its channel when the association comes up: nothing lost.
 TEST_F(DataChannelRequestsTest, ConsumerWaitsForTheReceiversAssociation) {
