@@ -319,24 +319,31 @@ export class NdcPeer {
 
   // Offers an Opus and a VP8 track and sends on both once connected; resolves with the
   // publish-answer.
+  // A reliable ordered channel on the publishing connection (options: node-datachannel's, e.g.
+  // { protocol } to address it), kept referenced in this.channels for the peer's life.
+  openDataChannel(label, options = undefined) {
+    const dc = options ? this.pub.createDataChannel(label, options) : this.pub.createDataChannel(label);
+    dc.onClosed(() => {});
+    this.channels.set(label, dc);
+    return dc;
+  }
+
   // `dataChannels`: labels of reliable ordered channels to open on the publishing connection
   // (the offer then has an m=application); `media: false` sends no tracks.
   async publish({ dataChannels = [], media = true } = {}) {
     const pc = new ndc.PeerConnection(`${this.name}-pub`, { iceServers: [] });
     this.pub = pc;
     pc.onDataChannel((dc) => {
-      const entry = { label: dc.getLabel(), from: dc.getProtocol(), messages: [], closed: false };
+      // The entry keeps the channel referenced: like a Track, a DataChannel that is garbage-
+      // collected while libdatachannel still calls it crashes node (SIGSEGV seen in CI).
+      const entry = { label: dc.getLabel(), from: dc.getProtocol(), messages: [], closed: false, channel: dc };
       this.incoming.push(entry);
       dc.onMessage((m) => entry.messages.push(typeof m === 'string' ? m : Buffer.from(m)));
       dc.onClosed(() => {
         entry.closed = true;
       });
     });
-    for (const label of dataChannels) {
-      const dc = pc.createDataChannel(label);
-      dc.onClosed(() => {});
-      this.channels.set(label, dc);
-    }
+    for (const label of dataChannels) this.openDataChannel(label);
     if (!media) {
       pc.setLocalDescription('offer');
       const answer = await this._request(

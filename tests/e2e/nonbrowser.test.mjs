@@ -448,14 +448,19 @@ test('g. data channels between ndc participants: one without media, addressed an
   // A stack offers an m=application only with a channel of its own: Cat opens one and never sends.
   await cat.publish({ dataChannels: ['chat'], media: false });
   const chatFrom = (p, from) => p.incoming.find((c) => c.label === 'chat' && c.from === from);
+  const channelsOf = (p) => JSON.stringify(p.incoming.map(({ label, from, messages }) => ({ label, from, n: messages.length })));
   await until(
     () => chatFrom(bob, ann.id) && chatFrom(cat, ann.id) && chatFrom(ann, bob.id) && chatFrom(cat, bob.id),
     10000,
-    () => `channels: Ann ${JSON.stringify(ann.incoming)} Bob ${JSON.stringify(bob.incoming)} ` +
-      `Cat ${JSON.stringify(cat.incoming)}`,
+    () => `channels: Ann ${channelsOf(ann)} Bob ${channelsOf(bob)} Cat ${channelsOf(cat)}`,
   );
   await until(() => ann.channels.get('chat').isOpen() && bob.channels.get('chat').isOpen(), 5000,
     'own channels not open');
+  // The web page's channel from Ann must be there too before Ann talks: messages are not kept
+  // for channels that open later.
+  await until(async () => (await web.page.evaluate(() => window.switchboardTest.dataChannels()))
+    .some((c) => c.from === ann.id && c.label === 'chat' && c.state === 'open'), 10000,
+  "the web page has no open chat channel from Ann");
   for (let i = 0; i < 20; i++) ann.channels.get('chat').sendMessage(`ann ${i}`);
   bob.channels.get('chat').sendMessageBinary(Buffer.from([1, 2, 3]));
   const annMessages = Array.from({ length: 20 }, (_, i) => `ann ${i}`);
@@ -482,8 +487,7 @@ test('g. data channels between ndc participants: one without media, addressed an
   assert.deepEqual(JSON.parse(chatFrom(ann, web.id).messages[0]), { type: 'chat', text: 'hello from the web' });
 
   // A channel addressed to one participant (its protocol names Cat) reaches Cat only.
-  const whisper = bob.pub.createDataChannel('whisper', { protocol: cat.id });
-  whisper.onClosed(() => {});
+  const whisper = bob.openDataChannel('whisper', { protocol: cat.id });
   await until(() => cat.incoming.some((c) => c.label === 'whisper'), 10000, 'whisper not opened to Cat');
   await until(() => whisper.isOpen(), 5000, 'whisper not open');
   whisper.sendMessage('only for you');
