@@ -54,7 +54,7 @@ transport::DtlsRole FromFbs(fbs::DtlsRole role) {
   }
 }
 
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+using ipc::Str;
 
 flatbuffers::Offset<fbs::IceParameters> BuildIceParameters(
     flatbuffers::FlatBufferBuilder& fbb, const transport::WebRtcTransport& webrtc) {

@@ -4,11 +4,7 @@
 #include "worker/router_handler.h"
 
 namespace sb::worker {
-namespace {
-
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
-
-}  // namespace
+using ipc::Str;
 
 router::Router* RouterHandler::RouterWithDataConsumer(const std::string& id) const {
   for (const auto& [rid, r] : routers_) {

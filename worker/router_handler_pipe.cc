@@ -26,7 +26,7 @@ void RouterHandler::HandlePipeRequest(const fbs::Request& request, router::Route
     return respond.Ok(fbs::ResponseBody::PipeTransportInfo, info.Union());
   }
   // TRANSPORT_CONNECT_PIPE
-  const std::string id = request.handler_id() ? request.handler_id()->str() : "";
+  const std::string id = ipc::Str(request.handler_id());
   transport::PipeTransport* pipe = router->FindTransport(id)->pipe();
   if (!pipe) return respond.Error(ipc::error::kInvalidArgument, "not a pipe transport: " + id);
   const auto* body = request.body_as_ConnectPipeTransportRequest();

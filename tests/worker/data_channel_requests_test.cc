@@ -57,11 +57,12 @@ class DataChannelRequestsTest : public RouterRequestsTest {
                   return std::make_pair(fbs::RequestBody::ConsumeDataRequest, body.Union());
                 });
   }
-  // Transport `id` with data channels on, and a fake browser on it whose association is up.
-  FakePeer* DataPeer(const std::string& id) {
+  // Transport `id` with data channels on (the browser's a=max-message-size given), and a fake
+  // browser on it whose association is up.
+  FakePeer* DataPeer(const std::string& id, uint64_t max_message_size = 262144) {
     Reply info = CreateTransport("room", id);
     EXPECT_TRUE(info.accepted);
-    EXPECT_TRUE(EnableSctp(id).accepted);
+    EXPECT_TRUE(EnableSctp(id, max_message_size).accepted);
     FakePeer* peer = ConnectPeer(id, info, /*sctp=*/true);
     if (peer == nullptr) return nullptr;
     EXPECT_TRUE(RunUntil([&] { return peer->sctp_connected(); }, std::chrono::seconds(5)))
@@ -330,12 +331,8 @@ TEST_F(DataChannelRequestsTest, UnreliableChannelDropsForASlowReceiver) {
 // a larger one closes its channel (told as message-too-large) instead of leaving a hole.
 TEST_F(DataChannelRequestsTest, MessageOverTheReceiversLimitClosesItsReliableChannel) {
   FakePeer* a = DataPeer("a");
-  Reply info = CreateTransport("room", "small");
-  ASSERT_TRUE(info.accepted);
-  ASSERT_TRUE(EnableSctp("small", 65536).accepted);
-  FakePeer* small = ConnectPeer("small", info, /*sctp=*/true);
+  FakePeer* small = DataPeer("small", 65536);
   ASSERT_TRUE(a && small);
-  ASSERT_TRUE(RunUntil([&] { return small->sctp_connected(); }));
   std::string producer;
   const uint16_t a_stream = OpenChannel(a, Channel("file"), &producer);
   ASSERT_TRUE(ConsumeData("small", "dc-small", producer, "a").accepted);
@@ -354,12 +351,8 @@ TEST_F(DataChannelRequestsTest, MessageOverTheReceiversLimitClosesItsReliableCha
 // reading): the messages before it arrive, then the channel closes as message-too-large.
 TEST_F(DataChannelRequestsTest, QueuedMessageOverTheReceiversLimitClosesItsReliableChannel) {
   FakePeer* a = DataPeer("a");
-  Reply info = CreateTransport("room", "small");
-  ASSERT_TRUE(info.accepted);
-  ASSERT_TRUE(EnableSctp("small", 65536).accepted);
-  FakePeer* small = ConnectPeer("small", info, /*sctp=*/true);
+  FakePeer* small = DataPeer("small", 65536);
   ASSERT_TRUE(a && small);
-  ASSERT_TRUE(RunUntil([&] { return small->sctp_connected(); }));
   std::string producer;
   const uint16_t a_stream = OpenChannel(a, Channel("file"), &producer);
   ASSERT_TRUE(ConsumeData("small", "dc-small", producer, "a").accepted);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,6 +25,9 @@ inline constexpr std::string_view kInternal = "Internal";
 inline constexpr std::string_view kTimeout = "Timeout";        // synthesized by the control side
 inline constexpr std::string_view kWorkerDied = "WorkerDied";  // synthesized by the control side
 }  // namespace error
+
+// A string field's value; "" when absent (an optional field).
+inline std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
 void BuildRequest(flatbuffers::FlatBufferBuilder& fbb, uint32_t id, fbs::Method method,
                   std::string_view handler_id, fbs::RequestBody body_type = fbs::RequestBody::NONE,

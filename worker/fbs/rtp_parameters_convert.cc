@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "worker/fbs/message_builder.h"
 
 namespace sb::ipc {
 namespace {
@@ -14,8 +15,6 @@ constexpr size_t kMaxEncodings = 16;
 constexpr size_t kMaxHeaderExtensions = 32;
 constexpr size_t kMaxCodecParameters = 32;
 constexpr size_t kMaxFeedback = 32;
-
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
 // Strings are written with their length (fbb.CreateString(std::string)), never through
 // c_str(): a value holding a NUL would otherwise be cut short, and two parameter keys that
