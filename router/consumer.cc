@@ -30,7 +30,7 @@ alignas(8) uint8_t g_history_copy[kSendBufferSize];
 }  // namespace
 
 Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters params, bool paused,
-                   Listener* listener)
+                   Listener* listener, Mode mode)
     : id_(std::move(id)),
       producer_id_(producer.id()),
       kind_(producer.kind()),
@@ -39,7 +39,8 @@ Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters 
       params_(std::move(params)),
       producer_(producer),
       listener_(listener),
-      simulcast_(producer.simulcast()),
+      relay_(mode == Mode::kRelay),
+      simulcast_(producer.simulcast() && !relay_),
       rewrite_vp8_(producer.kind() == rtp::MediaKind::kVideo &&
                    video_codec_ == rtp::VideoCodec::kVp8),
       svc_(producer.svc()),
@@ -70,6 +71,7 @@ Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters 
     ext_id_map_[ext.id] = params_.HeaderExtensionId(ext.uri);
   }
   stats_.ssrc = ssrc_;
+  if (relay_) return;  // no RTX: retransmissions go as first sent
   if (const auto* rtx = params_.RtxCodecFor(payload_type_);
       rtx != nullptr && !params_.encodings.empty() && params_.encodings.front().rtx_ssrc != 0) {
     rtx_payload_type_ = rtx->payload_type;
@@ -147,6 +149,13 @@ void Consumer::AskForKeyFrame() {
 }
 
 void Consumer::RequestKeyFrame() {
+  if (relay_) {
+    // The other router's consumers ask for what they need; a fresh relay asks for all.
+    if (kind_ == rtp::MediaKind::kVideo) {
+      for (size_t i = 0; i < encoding_count_; ++i) listener_->OnConsumerKeyFrameNeeded(this, i);
+    }
+    return;
+  }
   // Whatever happened, the next forwarded packet re-bases the stream; for video that must
   // be a key frame, so ask for one (of the encoding the selector wants then, not necessarily
   // the one forwarded before).
@@ -172,6 +181,7 @@ bool Consumer::SelectEncoding(size_t encoding, const rtp::VideoLayers& layers, i
 void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding,
                              const rtp::VideoLayers& layers, int64_t now_ms) {
   if (!active()) return;
+  if (relay_) return Relay(packet, encoding, now_ms);
   if (simulcast_ && !SelectEncoding(encoding, layers, now_ms)) return;
   const bool video = kind_ == rtp::MediaKind::kVideo;
   if (rewriter_.sync_required() && video && !layers.key_frame) {
@@ -204,7 +214,7 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding,
 
   uint8_t* buffer = g_send_buffer;
   const size_t len =
-      WritePacket(packet, out->sequence_number, out->timestamp, buffer, kSendBufferSize);
+      WritePacket(packet, out->sequence_number, out->timestamp, buffer, kSendBufferSize, ssrc_);
   if (len == 0) return;  // Larger than any MTU: not forwardable.
   if (set_marker) buffer[1] |= 0x80;
   if (rewrite_vp8_) {
@@ -245,17 +255,72 @@ absl::Span<const rtp::ExtensionValue> Consumer::OwnExtensions(
 }
 
 size_t Consumer::WritePacket(const rtp::RtpPacket& packet, uint16_t sequence_number,
-                             uint32_t timestamp, uint8_t* out, size_t cap) const {
+                             uint32_t timestamp, uint8_t* out, size_t cap, uint32_t ssrc) const {
   std::array<rtp::ExtensionValue, 2> extra;
   uint8_t transport_seq[rtp::kTransportSequenceNumberSize];
   rtp::RtpRewrite rewrite;
-  rewrite.ssrc = ssrc_;
+  rewrite.ssrc = ssrc;
   rewrite.payload_type = payload_type_;
   rewrite.sequence_number = sequence_number;
   rewrite.timestamp = timestamp;
   rewrite.ext_id_map = ext_id_map_;
   rewrite.extra = OwnExtensions(extra, transport_seq);
   return rtp::WriteRewritten(packet, rewrite, out, cap);
+}
+
+void Consumer::Relay(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms) {
+  if (encoding >= params_.encodings.size()) return;
+  const size_t len = WritePacket(packet, packet.sequence_number(), packet.timestamp(),
+                                 g_send_buffer, kSendBufferSize, params_.encodings[encoding].ssrc);
+  if (len == 0) return;
+  ++stats_.packets;
+  stats_.bytes += packet.payload().size();
+  budget_.OnMediaSent(len, now_ms);
+  listener_->OnConsumerSendRtp(this, g_send_buffer, len, kSendBufferSize);
+}
+
+void Consumer::RelayRetransmit(size_t encoding, absl::Span<const uint16_t> sequence_numbers,
+                               int64_t now_ms) {
+  const rtp::PacketHistory* history = producer_.history(encoding);
+  size_t sent = 0;
+  for (size_t i = 0; i < sequence_numbers.size(); ++i) {
+    if (sent == kMaxRetransmissionsPerNack) {
+      stats_.nack_over_cap += sequence_numbers.size() - i;
+      return;
+    }
+    const absl::Span<const uint8_t> stored =
+        history ? history->Get(sequence_numbers[i]) : absl::Span<const uint8_t>();
+    if (stored.empty() || stored.size() > kSendBufferSize) {
+      ++stats_.nack_unavailable;
+      continue;
+    }
+    std::memcpy(g_history_copy, stored.data(), stored.size());
+    const auto packet = rtp::RtpPacket::Parse(g_history_copy, stored.size());
+    if (!packet || packet->sequence_number() != sequence_numbers[i]) {
+      ++stats_.nack_unavailable;
+      continue;
+    }
+    if (!budget_.TryRetransmit(stored.size(), now_ms)) {
+      ++stats_.nack_over_budget;
+      continue;
+    }
+    const size_t len =
+        WritePacket(*packet, packet->sequence_number(), packet->timestamp(), g_send_buffer,
+                    kSendBufferSize, params_.encodings[encoding].ssrc);
+    if (len == 0) continue;
+    ++sent;
+    ++stats_.retransmitted;
+    stats_.retransmitted_bytes += packet->payload().size();
+    listener_->OnConsumerSendRtp(this, g_send_buffer, len, kSendBufferSize);
+  }
+}
+
+size_t Consumer::EncodingOfSsrc(uint32_t ssrc) const {
+  if (!relay_) return 0;
+  for (size_t i = 0; i < params_.encodings.size(); ++i) {
+    if (params_.encodings[i].ssrc == ssrc) return i;
+  }
+  return kNoEncoding;
 }
 
 void Consumer::DropPacket(const rtp::RtpPacket& packet) {
@@ -366,7 +431,7 @@ Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_
 
   uint8_t* buffer = g_send_buffer;
   size_t len = WritePacket(*packet, sequence_number, packet->timestamp() + run->ts_offset, buffer,
-                           kSendBufferSize);
+                           kSendBufferSize, ssrc_);
   if (len == 0) return kUnavailable;
   if (run->marker_spatial != LayerFilter::kTop &&
       EndsForwardedPicture(*packet, run->marker_spatial)) {
@@ -400,20 +465,35 @@ Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_
   return kSent;
 }
 
-void Consumer::ReceivePli() {
+void Consumer::ReceivePli(uint32_t ssrc) {
   ++stats_.pli_received;
-  if (active()) AskForKeyFrame();
+  if (!active()) return;
+  if (!relay_) return AskForKeyFrame();
+  if (size_t encoding = EncodingOfSsrc(ssrc); encoding != kNoEncoding) {
+    listener_->OnConsumerKeyFrameNeeded(this, encoding);
+  }
 }
 
-void Consumer::ReceiveFir() {
+void Consumer::ReceiveFir(uint32_t ssrc) {
   ++stats_.fir_received;
-  if (active()) AskForKeyFrame();
+  if (!active()) return;
+  if (!relay_) return AskForKeyFrame();
+  if (size_t encoding = EncodingOfSsrc(ssrc); encoding != kNoEncoding) {
+    listener_->OnConsumerKeyFrameNeeded(this, encoding);
+  }
 }
 
-void Consumer::ReceiveNack(absl::Span<const uint16_t> sequence_numbers, int64_t now_ms) {
+void Consumer::ReceiveNack(uint32_t ssrc, absl::Span<const uint16_t> sequence_numbers,
+                           int64_t now_ms) {
   ++stats_.nack_received;
   stats_.nack_packets += sequence_numbers.size();
   if (!active()) return;
+  if (relay_) {
+    if (size_t encoding = EncodingOfSsrc(ssrc); encoding != kNoEncoding) {
+      RelayRetransmit(encoding, sequence_numbers, now_ms);
+    }
+    return;
+  }
   size_t sent = 0;
   for (size_t i = 0; i < sequence_numbers.size(); ++i) {
     if (sent == kMaxRetransmissionsPerNack) {
@@ -443,8 +523,17 @@ void Consumer::ReceiveReportBlock(uint8_t fraction_lost, int32_t cumulative_lost
   stats_.jitter = jitter;
 }
 
-std::optional<Consumer::SenderReportFields> Consumer::MakeSenderReport(
-    const Producer& producer) const {
+std::optional<Consumer::SenderReportFields> Consumer::MakeSenderReport(const Producer& producer,
+                                                                       size_t stream) const {
+  if (relay_) {
+    // The publisher's own report of the encoding: the relay keeps its timestamps.
+    if (stream >= encoding_count_ || stats_.packets == 0) return std::nullopt;
+    const auto& info = producer.sender_info(stream);
+    if (!info.valid) return std::nullopt;
+    return SenderReportFields{info.ntp_sec, info.ntp_frac, info.rtp_timestamp,
+                              static_cast<uint32_t>(stats_.packets),
+                              static_cast<uint32_t>(stats_.bytes)};
+  }
   if (!rewriter_.started() || current_encoding() == kNoEncoding) return std::nullopt;
   const auto& info = producer.sender_info(current_encoding());
   if (!info.valid) return std::nullopt;

@@ -24,6 +24,12 @@
 // kRetransmitIntervalMs (a number asked for again sooner is a duplicate), at most
 // kMaxRetransmissionsPerNack per NACK, and at most RetransmitBudget::kSharePercent of the media
 // bytes sent to the subscriber over the last second; what is refused is counted by reason.
+//
+// A relay consumer (Mode::kRelay: one on a pipe to another router) selects nothing: it sends
+// every encoding of its producer, each on its own ssrc (params' encodings, in the producer's
+// order), with the publisher's sequence numbers and timestamps, so the router at the other end
+// receives the track as the publisher sent it and chooses layers for its own subscribers. A
+// NACK or PLI names the encoding by its ssrc; retransmissions go out as they were first sent.
 #pragma once
 
 #include <array>
@@ -112,16 +118,25 @@ class Consumer {
     uint64_t probe_bytes = 0;
   };
 
+  enum class Mode { kSubscriber, kRelay };
+
   // `params` are the consumer's own (from rtp::ConsumerParameters), `producer` the source. The
   // producer must outlive the consumer (the router closes consumers before their producer).
+  // A relay's params have one encoding per producer encoding, without RTX.
   Consumer(std::string id, const Producer& producer, rtp::RtpParameters params, bool paused,
-           Listener* listener);
+           Listener* listener, Mode mode = Mode::kSubscriber);
 
   const std::string& id() const { return id_; }
   const std::string& producer_id() const { return producer_id_; }
   rtp::MediaKind kind() const { return kind_; }
   const rtp::RtpParameters& rtp_parameters() const { return params_; }
   uint32_t ssrc() const { return ssrc_; }
+  bool relay() const { return relay_; }
+  // The streams it sends: one, or a relay's one per encoding (ssrc i carries encoding i).
+  size_t stream_count() const { return relay_ ? encoding_count_ : 1; }
+  uint32_t stream_ssrc(size_t stream) const {
+    return relay_ ? params_.encodings[stream].ssrc : ssrc_;
+  }
   bool paused() const { return paused_; }
   bool producer_paused() const { return producer_paused_; }
   bool active() const {
@@ -175,11 +190,11 @@ class Consumer {
   void SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding, const rtp::VideoLayers& layers,
                      int64_t now_ms);
 
-  // RTCP from the subscriber about this consumer's ssrc.
-  void ReceivePli();
-  void ReceiveFir();
+  // RTCP from the subscriber about one of this consumer's streams (`ssrc`).
+  void ReceivePli(uint32_t ssrc);
+  void ReceiveFir(uint32_t ssrc);
   // Generic NACK (RFC 4585 6.2.1): the lost sequence numbers, as the subscriber saw them.
-  void ReceiveNack(absl::Span<const uint16_t> sequence_numbers, int64_t now_ms);
+  void ReceiveNack(uint32_t ssrc, absl::Span<const uint16_t> sequence_numbers, int64_t now_ms);
   void ReceiveReportBlock(uint8_t fraction_lost, int32_t cumulative_lost, uint32_t jitter);
 
   // Fields of a sender report for this stream, mapped from the producer's last SR of the
@@ -188,7 +203,8 @@ class Consumer {
   struct SenderReportFields {
     uint32_t ntp_sec, ntp_frac, rtp_timestamp, packet_count, octet_count;
   };
-  std::optional<SenderReportFields> MakeSenderReport(const Producer& producer) const;
+  std::optional<SenderReportFields> MakeSenderReport(const Producer& producer,
+                                                     size_t stream = 0) const;
 
   const Stats& stats() const { return stats_; }
 
@@ -213,7 +229,14 @@ class Consumer {
   // Writes `packet` as sent to the subscriber (ssrc, payload type, extensions, numbers) into
   // `out`; 0 when it does not fit.
   size_t WritePacket(const rtp::RtpPacket& packet, uint16_t sequence_number, uint32_t timestamp,
-                     uint8_t* out, size_t cap) const;
+                     uint8_t* out, size_t cap, uint32_t ssrc) const;
+  // Relay: the packet as it came, on the encoding's ssrc.
+  void Relay(const rtp::RtpPacket& packet, size_t encoding, int64_t now_ms);
+  // Relay: sends the packets of `encoding` asked for again from the producer's history.
+  void RelayRetransmit(size_t encoding, absl::Span<const uint16_t> sequence_numbers,
+                       int64_t now_ms);
+  // The encoding a relay sends on `ssrc` (kNoEncoding if none); 0 for a subscriber's consumer.
+  size_t EncodingOfSsrc(uint32_t ssrc) const;
   // Remembers how a packet of `encoding` that just went out was mapped.
   void RecordSent(const rtp::RtpPacket& packet, size_t encoding, rtp::StreamRewriter::Output out);
   // A VP9 packet that ends the frame of the highest spatial layer forwarded in `run`.
@@ -232,7 +255,8 @@ class Consumer {
   const rtp::RtpParameters params_;
   const Producer& producer_;
   Listener* const listener_;
-  const bool simulcast_;
+  const bool relay_;
+  const bool simulcast_;  // selects one encoding of several (never a relay)
   // Simulcast encodings number VP8 pictures independently, and a dropped temporal layer leaves
   // gaps: keep them continuous.
   const bool rewrite_vp8_;

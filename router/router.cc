@@ -184,8 +184,11 @@ absl::StatusOr<Consumer*> Router::Consume(const std::string& transport_id, std::
   if (consumer_transport_.contains(consumer_id)) {
     return absl::AlreadyExistsError("consumer exists: " + consumer_id);
   }
+  // On a pipe to another router: a relay of every encoding, each on its own ssrc, without RTX
+  // (Consumer::Mode::kRelay).
+  const bool relay = transport->pipe() != nullptr;
   const uint32_t ssrc = NewSsrc();
-  const uint32_t rtx_ssrc = NewSsrc();
+  const uint32_t rtx_ssrc = relay ? 0 : NewSsrc();
   auto params =
       rtp::ConsumerParameters(producer->kind(), producer->rtp_parameters(), caps, ssrc, rtx_ssrc);
   if (!params.ok()) {
@@ -193,13 +196,31 @@ absl::StatusOr<Consumer*> Router::Consume(const std::string& transport_id, std::
     return params.status();
   }
   // Without RTX the second ssrc is not used.
-  if (params->encodings.front().rtx_ssrc == 0) ReleaseSsrcs({rtx_ssrc});
+  if (params->encodings.front().rtx_ssrc == 0 && rtx_ssrc != 0) ReleaseSsrcs({rtx_ssrc});
+  if (relay) {
+    std::erase_if(params->codecs, [](const auto& c) { return c.IsRtx(); });
+    const rtp::RtpEncodingParameters first = params->encodings.front();
+    params->encodings.clear();
+    for (size_t i = 0; i < producer->encoding_count(); ++i) {
+      rtp::RtpEncodingParameters encoding = first;
+      encoding.ssrc = i == 0 ? ssrc : NewSsrc();
+      encoding.rtx_ssrc = 0;
+      if (i < producer->rtp_parameters().encodings.size()) {
+        const auto& source = producer->rtp_parameters().encodings[i];
+        encoding.max_bitrate = source.max_bitrate;
+      }
+      params->encodings.push_back(std::move(encoding));
+    }
+  }
   params->mid = std::move(mid);
+  std::vector<uint32_t> ssrcs;
+  for (const auto& e : params->encodings) ssrcs.insert(ssrcs.end(), {e.ssrc, e.rtx_ssrc});
   auto consumer =
-      std::make_unique<Consumer>(consumer_id, *producer, *std::move(params), paused, transport);
+      std::make_unique<Consumer>(consumer_id, *producer, *std::move(params), paused, transport,
+                                 relay ? Consumer::Mode::kRelay : Consumer::Mode::kSubscriber);
   Consumer* raw = consumer.get();
   if (auto status = transport->AddConsumer(std::move(consumer)); !status.ok()) {
-    ReleaseSsrcs({ssrc, rtx_ssrc});
+    for (uint32_t s : ssrcs) ReleaseSsrcs({s});
     return status;
   }
   consumer_transport_[consumer_id] = transport;

@@ -215,13 +215,17 @@ absl::Status Transport::AddConsumer(std::unique_ptr<Consumer> consumer) {
   if (consumers_.contains(consumer->id())) {
     return absl::AlreadyExistsError("consumer id already in use: " + consumer->id());
   }
-  if (consumers_by_ssrc_.contains(consumer->ssrc())) {
-    return absl::AlreadyExistsError("consumer ssrc already in use");
+  for (size_t i = 0; i < consumer->stream_count(); ++i) {
+    if (consumers_by_ssrc_.contains(consumer->stream_ssrc(i))) {
+      return absl::AlreadyExistsError("consumer ssrc already in use");
+    }
   }
   if (!bandwidth_ && consumer->rtp_parameters().HeaderExtensionId(rtp::kUriTransportWideCc) != 0) {
     bandwidth_ = std::make_unique<BandwidthController>(loop_, consumers_, this);
   }
-  consumers_by_ssrc_[consumer->ssrc()] = consumer.get();
+  for (size_t i = 0; i < consumer->stream_count(); ++i) {
+    consumers_by_ssrc_[consumer->stream_ssrc(i)] = consumer.get();
+  }
   consumers_[consumer->id()] = std::move(consumer);
   // At once, so that a new stream starts at what fits rather than at the top layer.
   if (bandwidth_) bandwidth_->Allocate();
@@ -233,7 +237,9 @@ std::unique_ptr<Consumer> Transport::RemoveConsumer(const std::string& id) {
   if (it == consumers_.end()) return nullptr;
   std::unique_ptr<Consumer> consumer = std::move(it->second);
   consumers_.erase(it);
-  consumers_by_ssrc_.erase(consumer->ssrc());
+  for (size_t i = 0; i < consumer->stream_count(); ++i) {
+    consumers_by_ssrc_.erase(consumer->stream_ssrc(i));
+  }
   return consumer;
 }
 
@@ -432,12 +438,12 @@ void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
           case rtp::kRtcpPsfb: {
             if (h.count_or_fmt == rtp::kPsfbPli) {
               if (auto pli = rtp::Pli::Parse(h.packet)) {
-                if (Consumer* c = consumer_by_ssrc(pli->media_ssrc)) c->ReceivePli();
+                if (Consumer* c = consumer_by_ssrc(pli->media_ssrc)) c->ReceivePli(pli->media_ssrc);
               }
             } else if (h.count_or_fmt == rtp::kPsfbFir) {
               if (auto fir = rtp::Fir::Parse(h.packet)) {
                 for (const auto& entry : fir->entries) {
-                  if (Consumer* c = consumer_by_ssrc(entry.ssrc)) c->ReceiveFir();
+                  if (Consumer* c = consumer_by_ssrc(entry.ssrc)) c->ReceiveFir(entry.ssrc);
                 }
               }
             }
@@ -447,7 +453,7 @@ void Transport::OnRtcpPacket(const uint8_t* data, size_t len) {
             if (h.count_or_fmt == rtp::kRtpfbNack) {
               if (auto nack = rtp::Nack::Parse(h.packet)) {
                 if (Consumer* c = consumer_by_ssrc(nack->media_ssrc)) {
-                  c->ReceiveNack(nack->SequenceNumbers(), now_ms);
+                  c->ReceiveNack(nack->media_ssrc, nack->SequenceNumbers(), now_ms);
                 }
               }
             } else if (h.count_or_fmt == rtp::kRtpfbTwcc && bandwidth_) {
@@ -558,22 +564,24 @@ void Transport::SendRtcpReports() {
   for (auto& [id, consumer] : consumers_) {
     const Producer* producer = listener_->ProducerOf(consumer.get());
     if (!producer) continue;
-    auto fields = consumer->MakeSenderReport(*producer);
-    if (!fields) continue;
-    rtp::SenderReport sr;
-    sr.sender_ssrc = consumer->ssrc();
-    sr.ntp_seconds = fields->ntp_sec;
-    sr.ntp_fraction = fields->ntp_frac;
-    sr.rtp_timestamp = fields->rtp_timestamp;
-    sr.packet_count = fields->packet_count;
-    sr.octet_count = fields->octet_count;
-    rtp::Sdes sdes;
-    sdes.chunks.push_back({consumer->ssrc(), consumer->rtp_parameters().cname, {}});
-    size_t len = sr.Serialize(buffer, sizeof(buffer));
-    if (len == 0) continue;
-    size_t more = sdes.Serialize(buffer + len, sizeof(buffer) - len);
-    if (more == 0) continue;
-    SendRtcp(buffer, len + more, sizeof(buffer));
+    for (size_t stream = 0; stream < consumer->stream_count(); ++stream) {
+      auto fields = consumer->MakeSenderReport(*producer, stream);
+      if (!fields) continue;
+      rtp::SenderReport sr;
+      sr.sender_ssrc = consumer->stream_ssrc(stream);
+      sr.ntp_seconds = fields->ntp_sec;
+      sr.ntp_fraction = fields->ntp_frac;
+      sr.rtp_timestamp = fields->rtp_timestamp;
+      sr.packet_count = fields->packet_count;
+      sr.octet_count = fields->octet_count;
+      rtp::Sdes sdes;
+      sdes.chunks.push_back({sr.sender_ssrc, consumer->rtp_parameters().cname, {}});
+      size_t len = sr.Serialize(buffer, sizeof(buffer));
+      if (len == 0) continue;
+      size_t more = sdes.Serialize(buffer + len, sizeof(buffer) - len);
+      if (more == 0) continue;
+      SendRtcp(buffer, len + more, sizeof(buffer));
+    }
   }
 }
 

@@ -31,6 +31,8 @@ PACKAGES=(
   gdb
   # end-to-end tests: a real TURN relay (turnserver), started by tests/e2e/turn.test.mjs
   coturn
+  # clusters of nodes (issue 14): the room directory and node registry (signaling/directory)
+  redis-server
 )
 
 SUDO=""
@@ -56,6 +58,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # tests start their own turnserver: a system one would hold ports and relay for anyone.
   if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now coturn.service >/dev/null 2>&1 || true
+  fi
+  # Likewise redis-server: the tests start their own on a port of their choosing.
+  if [[ " ${missing[*]} " == *" redis-server "* ]]; then
+    if [ -d /run/systemd/system ]; then
+      $SUDO systemctl disable --now redis-server.service >/dev/null 2>&1 || true
+    else
+      $SUDO service redis-server stop >/dev/null 2>&1 || true
+    fi
   fi
 fi
 

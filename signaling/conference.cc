@@ -73,9 +73,8 @@ Conference::Conference(uv_loop_t* loop, const Config& config, WorkerPool* pool,
 
 size_t Conference::ParticipantsOnWorker(int worker_index) const {
   size_t count = 0;
-  for (const auto& [instance, room] : rooms_) {
-    if (room->worker_index == worker_index) count += room->participant_ids.size();
-  }
+  for (const auto& [instance, room] : rooms_)
+    count += room->media->ParticipantsOnWorker(worker_index);
   return count;
 }
 
@@ -127,8 +126,9 @@ nlohmann::json Conference::ParticipantsJson(const Room& room, const Participant*
   return out;
 }
 
-WorkerProcess* Conference::WorkerOf(const Room& room) const {
-  return pool_->worker(room.worker_index);
+WorkerProcess* Conference::WorkerOf(const Participant& p) const {
+  auto it = rooms_.find(p.room_instance);
+  return it == rooms_.end() ? nullptr : it->second->media->WorkerOf(p.id);
 }
 
 void Conference::SendError(ClientSink* sink, const std::string& code, const std::string& message,
@@ -305,40 +305,24 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
                      absl::StrCat("the server has its maximum of ", config_.max_rooms, " rooms"),
                      message);
   }
-  if (room && ParticipantsOnWorker(room->worker_index) >=
-                  static_cast<size_t>(config_.max_participants_per_worker)) {
+  if (room && !RoomHasWorkerRoom(*room)) {
     ++counters_.joins_refused_worker;
     return SendError(sink, "server-full", "the room's media worker is full", message);
   }
   if (!room) {
-    WorkerProcess* least = pool_->LeastLoaded();
-    if (!least) return SendError(sink, "server-error", "no media worker is running", message);
-    const int index = pool_->IndexOf(least);
+    if (!pool_->LeastLoaded()) {
+      return SendError(sink, "server-error", "no media worker is running", message);
+    }
     auto owned = std::make_unique<Room>();
     owned->instance = next_room_instance_++;
     owned->name = room_name;
-    owned->worker_index = index;
-    owned->router_id = NewId("r");
+    owned->media = std::make_unique<RoomMedia>(
+        pool_, room_name, config_.room_shard_size,
+        [this](const char* prefix) { return NewId(prefix); }, &media_counters_);
     room = owned.get();
     rooms_[room->instance] = std::move(owned);
     room_by_name_[room_name] = room->instance;
-    pool_->worker(index)->AddLoad(1);
-    SB_LOG_INFO("rooms", "room {} created on worker {}", room_name, index);
-    const uint64_t instance = room->instance;
-    WorkerOf(*room)->Request(fbs::Method::WORKER_CREATE_ROUTER, "",
-                             CreateRouterBody(room->router_id),
-                             [this, instance](const fbs::Response* response) {
-                               Room* room = FindRoom(instance);
-                               if (!room) return;
-                               if (!response->accepted()) {
-                                 SB_LOG_ERROR("rooms", "router for {} refused: {}", room->name,
-                                              ResponseReason(response));
-                                 return CloseRoom(room, "the media worker refused the room");
-                               }
-                               room->router_ready = true;
-                               auto waiting = std::move(room->on_router_ready);
-                               for (auto& fn : waiting) fn();
-                             });
+    SB_LOG_INFO("rooms", "room {} created", room_name);
   }
 
   auto participant = std::make_unique<Participant>(std::min(
@@ -361,14 +345,31 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
 
   if (auto it = message.find("requestId"); it != message.end()) p->join_request_id = *it;
   const std::string participant_id = p->id;
-  auto start = [this, instance = room->instance, participant_id] {
-    CreateTransports(instance, participant_id);
-  };
-  if (room->router_ready) {
-    start();
-  } else {
-    room->on_router_ready.push_back(std::move(start));
+  const absl::Status placed = room->media->Place(
+      participant_id, [this, instance = room->instance, participant_id](absl::Status status) {
+        if (status.ok()) return CreateTransports(instance, participant_id);
+        Participant* p = FindParticipant(participant_id);
+        if (!p) return;
+        SendError(p->sink, "server-error", std::string(status.message()),
+                  nlohmann::json{{"type", "join"}});
+        if (p->sink) p->sink->OnRemovedFromRoom();
+        Leave(participant_id);
+      });
+  if (!placed.ok()) {
+    SendError(sink, "server-error", std::string(placed.message()), message);
+    sink->OnRemovedFromRoom();
+    Leave(participant_id);
   }
+}
+
+bool Conference::RoomHasWorkerRoom(const Room& room) const {
+  const size_t limit = static_cast<size_t>(config_.max_participants_per_worker);
+  for (int i = 0; i < pool_->size(); ++i) {
+    // A room on one worker has only that one; one that spreads may use any.
+    if (config_.room_shard_size == 0 && !room.media->UsesWorker(i)) continue;
+    if (pool_->worker(i) && ParticipantsOnWorker(i) < limit) return true;
+  }
+  return false;
 }
 
 void Conference::CreateTransports(uint64_t room_instance, const std::string& participant_id) {
@@ -380,11 +381,12 @@ void Conference::CreateTransports(uint64_t room_instance, const std::string& par
   p->recv.id = NewId("tr");
   auto pending = std::make_shared<int>(2);
   auto failed = std::make_shared<bool>(false);
+  WorkerProcess* worker = WorkerOf(*p);
+  if (!worker) return;  // its worker died: the room is closing
   for (TransportSide* side : {&p->send, &p->recv}) {
     const bool is_send = side == &p->send;
-    WorkerProcess* worker = WorkerOf(*room);
     worker->Request(
-        fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, room->router_id,
+        fbs::Method::ROUTER_CREATE_WEBRTC_TRANSPORT, room->media->RouterOf(participant_id),
         CreateTransportBody(side->id, config_, worker->worker_id()),
         [this, participant_id, is_send, pending, failed](const fbs::Response* response) {
           Participant* p = FindParticipant(participant_id);
@@ -444,13 +446,15 @@ void Conference::Leave(std::string participant_id) {
   std::vector<std::string> producer_ids;
   for (const auto& producer : p->producers) producer_ids.push_back(producer.id);
   if (room) {
-    WorkerProcess* worker = WorkerOf(*room);
+    WorkerProcess* worker = WorkerOf(*p);
     for (const TransportSide* side : {&p->send, &p->recv}) {
       if (!side->id.empty() && worker) {
         // Closing a transport closes its producers and consumers in the worker.
         worker->Request(fbs::Method::TRANSPORT_CLOSE, side->id, {}, [](const fbs::Response*) {});
       }
     }
+    room->media->CloseProducers(producer_ids);
+    room->media->Remove(participant_id);
     auto& ids = room->participant_ids;
     ids.erase(std::remove(ids.begin(), ids.end(), participant_id), ids.end());
     std::erase(room->recent_speakers, participant_id);
@@ -463,10 +467,7 @@ void Conference::Leave(std::string participant_id) {
   if (was_ready) Broadcast(*room, {{"type", "participant-left"}, {"id", participant_id}}, "");
   RefreshLastN(room);  // someone further down the ranking may be shown now
   if (room->participant_ids.empty()) {
-    if (WorkerProcess* worker = WorkerOf(*room)) {
-      worker->Request(fbs::Method::ROUTER_CLOSE, room->router_id, {}, [](const fbs::Response*) {});
-      worker->AddLoad(-1);
-    }
+    // Its routers close with its media placement.
     SB_LOG_INFO("rooms", "room {} closed (empty)", room->name);
     room_by_name_.erase(room->name);
     rooms_.erase(room->instance);
@@ -548,8 +549,11 @@ void Conference::Mute(Participant* p, const nlohmann::json& message) {
     if (producer.source != DefaultSource(kind) || producer.paused == muted) continue;
     producer.paused = muted;
     changed = true;
-    WorkerOf(*room)->Request(muted ? fbs::Method::PRODUCER_PAUSE : fbs::Method::PRODUCER_RESUME,
-                             producer.id, {}, [](const fbs::Response*) {});
+    if (WorkerProcess* worker = WorkerOf(*p)) {
+      worker->Request(muted ? fbs::Method::PRODUCER_PAUSE : fbs::Method::PRODUCER_RESUME,
+                      producer.id, {}, [](const fbs::Response*) {});
+    }
+    room->media->PauseProducer(producer.id, muted);
   }
   if (changed) {
     Broadcast(*room, {{"type", "participant-updated"}, {"participant", p->ToJson()}}, p->id);
@@ -630,8 +634,7 @@ void Conference::ApplySubscriptionPreference(Participant* p, const std::string& 
 void Conference::SendSubscriptionPreference(Participant* p, const std::string& producer_id,
                                             bool hidden_by_last_n) {
   const SubscriberSession::Track* track = p->subscriber.TrackOf(producer_id);
-  Room* room = FindRoom(p->room_instance);
-  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  WorkerProcess* worker = WorkerOf(*p);
   if (!track || !worker) return;
   const std::string consumer_id = track->consumer_id;
   const int priority = ConsumerPriority(track->source);
@@ -675,8 +678,7 @@ void Conference::RefreshLastN(Room* room) {
 }
 
 void Conference::RestartIce(Participant* p, TransportSide* side, std::function<void(bool)> done) {
-  Room* room = FindRoom(p->room_instance);
-  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  WorkerProcess* worker = WorkerOf(*p);
   if (!worker) return done(false);
   const bool is_send = side == &p->send;
   side->restarting_ice = true;
@@ -700,7 +702,7 @@ void Conference::RestartIce(Participant* p, TransportSide* side, std::function<v
       });
 }
 
-void Conference::CloseRoom(Room* room, const std::string& reason, bool worker_alive) {
+void Conference::CloseRoom(Room* room, const std::string& reason) {
   const std::string name = room->name;
   const uint64_t instance = room->instance;
   std::vector<std::string> ids = room->participant_ids;
@@ -711,7 +713,6 @@ void Conference::CloseRoom(Room* room, const std::string& reason, bool worker_al
     if (p->sink) p->sink->OnRemovedFromRoom();
     participants_.erase(id);
   }
-  if (WorkerProcess* worker = WorkerOf(*room); worker && worker_alive) worker->AddLoad(-1);
   room_by_name_.erase(name);
   rooms_.erase(instance);
   SB_LOG_WARN("rooms", "room {} closed: {}", name, reason);
@@ -720,11 +721,12 @@ void Conference::CloseRoom(Room* room, const std::string& reason, bool worker_al
 void Conference::OnWorkerDied(int index) {
   std::vector<Room*> affected;
   for (auto& [instance, room] : rooms_) {
-    if (room->worker_index == index) affected.push_back(room.get());
+    if (room->media->UsesWorker(index)) affected.push_back(room.get());
   }
   for (Room* room : affected) {
     ++counters_.rooms_closed_by_worker_death;
-    CloseRoom(room, "its media worker stopped; join again to continue", false);
+    room->media->OnWorkerDied(index);  // no load to give back there, no router to close
+    CloseRoom(room, "its media worker stopped; join again to continue");
   }
 }
 
@@ -756,7 +758,7 @@ void Conference::OnWorkerNotification(int index, const fbs::Notification& notifi
     if (!body || !body->producer_id()) return;
     const std::string producer_id = body->producer_id()->str();
     for (auto& [instance, room] : rooms_) {
-      if (room->router_id != id) continue;
+      if (!room->media->IsPrimaryRouter(id)) continue;
       for (const auto& participant_id : room->participant_ids) {
         Participant* p = FindParticipant(participant_id);
         if (!p || std::none_of(p->producers.begin(), p->producers.end(),
@@ -779,6 +781,9 @@ void Conference::OnWorkerNotification(int index, const fbs::Notification& notifi
     for (auto& [participant_id, p] : participants_) {
       for (const auto& info : p->producers) {
         if (info.id != id) continue;
+        // What a router the producer is piped to needs is not the publisher's business.
+        const Room* room = FindRoom(p->room_instance);
+        if (room && !room->media->IsOrigin(id, index)) return;
         // The publisher's client turns its encodings above maxLayer off (docs/protocol.md).
         Send(p.get(), {{"type", "layers"}, {"mid", info.mid}, {"maxLayer", body->max_layer()}});
         return;
@@ -838,10 +843,15 @@ nlohmann::json Conference::RoomsJson() const {
       }
       participants.push_back(std::move(json));
     }
-    WorkerProcess* worker = pool_->worker(room->worker_index);
+    nlohmann::json media = room->media->Json();
+    const nlohmann::json& workers = media["workers"];
     rooms.push_back({{"name", room->name},
-                     {"worker", room->worker_index},
-                     {"workerPid", worker ? worker->pid() : 0},
+                     // The primary worker (the room's first), and every worker it spans.
+                     {"worker", workers.empty() ? -1 : workers[0]["worker"].get<int>()},
+                     {"workerPid", workers.empty() ? 0 : workers[0]["workerPid"].get<int>()},
+                     {"workers", workers},
+                     {"pipes", media["pipes"]},
+                     {"pipedProducers", media["pipedProducers"]},
                      {"activeSpeaker", room->active_speaker},
                      {"participants", participants}});
   }

@@ -23,6 +23,7 @@
 #include "rtp/rtp_parameters.h"
 #include "signaling/auth.h"
 #include "signaling/config.h"
+#include "signaling/room_media.h"
 #include "signaling/sdp/webrtc_sdp.h"
 #include "signaling/subscriber_session.h"
 #include "signaling/track_source.h"
@@ -150,10 +151,8 @@ struct Participant {
 struct Room {
   uint64_t instance = 0;
   std::string name;
-  int worker_index = -1;
-  std::string router_id;
-  bool router_ready = false;
-  std::vector<std::function<void()>> on_router_ready;
+  // Which workers' routers the room uses and which participant is on which (room_media.h).
+  std::unique_ptr<RoomMedia> media;
   std::vector<std::string> participant_ids;  // join order, including those not ready yet
   std::string active_speaker;                // participant id, empty before anyone spoke
   std::vector<std::string> recent_speakers;  // participant ids, the latest first (last-N)
@@ -185,6 +184,8 @@ class Conference : public WorkerPool::Listener {
     uint64_t data_producers = 0;
     uint64_t data_producers_refused = 0;
     uint64_t data_consumers_closed_slow = 0;
+    // Channels not opened because sender and receiver are on different workers of a room.
+    uint64_t data_not_piped = 0;
     // Joins refused by a server-wide limit (Config): over joins_per_second, max_rooms,
     // max_participants_per_worker.
     uint64_t joins_refused_rate = 0;
@@ -218,6 +219,7 @@ class Conference : public WorkerPool::Listener {
   size_t participant_count() const { return participants_.size(); }
   size_t disconnected_count() const;
   const Counters& counters() const { return counters_; }
+  const RoomMedia::Counters& media_counters() const { return media_counters_; }
 
   // Participant id a join or resume from `sink` produced, so the session can remember it.
   std::function<void(ClientSink*, const std::string&)> on_joined;
@@ -253,8 +255,7 @@ class Conference : public WorkerPool::Listener {
   void RefreshLastN(Room* room);
   void CreateTransports(uint64_t room_instance, const std::string& participant_id);
   void OnParticipantReady(Participant* p);
-  // `worker_alive`: false when the room's worker died (its load counter went with it).
-  void CloseRoom(Room* room, const std::string& reason, bool worker_alive = true);
+  void CloseRoom(Room* room, const std::string& reason);
   void Broadcast(const Room& room, const nlohmann::json& message,
                  const std::string& except_id = "");
   // To one participant, unless it is disconnected (a resume sends it the state it missed).
@@ -264,7 +265,11 @@ class Conference : public WorkerPool::Listener {
   Participant* FindParticipant(const std::string& id);
   Participant* FindByResumeToken(const std::string& token);
   size_t ParticipantsOnWorker(int worker_index) const;
-  WorkerProcess* WorkerOf(const Room& room) const;
+  // Whether a worker the room may use has a place for one more participant
+  // (Config::max_participants_per_worker).
+  bool RoomHasWorkerRoom(const Room& room) const;
+  // The worker of a participant's transports; nullptr while it is down.
+  WorkerProcess* WorkerOf(const Participant& p) const;
   // ICE restart (RFC 8445 section 9) on one of a participant's transports: new local
   // credentials, DTLS kept. `done(ok)` runs once the worker answered.
   void RestartIce(Participant* p, TransportSide* side, std::function<void(bool)> done);
@@ -294,6 +299,10 @@ class Conference : public WorkerPool::Listener {
   // conference_subscribe.cc: the subscribing connection.
   void Subscribe(Participant* subscriber, const Participant& publisher,
                  const ProducerInfo& producer);
+  // The consumer on the subscriber's worker, once the producer is there (room_media.h).
+  void ConsumeOnWorker(WorkerProcess* worker, Participant* subscriber,
+                       const std::string& publisher_id, const std::string& producer_id,
+                       const std::string& consumer_id, const std::string& mid, TrackSource source);
   // The subscriber m-lines of these producers go inactive; one new offer per subscriber.
   void EndProducers(const std::vector<std::string>& producer_ids);
   // Sends an offer if the subscriber's session wants one and the client can take it.
@@ -314,6 +323,7 @@ class Conference : public WorkerPool::Listener {
   uint64_t next_room_instance_ = 1;
   uint64_t next_id_ = 1;
   Counters counters_;
+  RoomMedia::Counters media_counters_;
 
   std::string NewId(const char* prefix);
 };

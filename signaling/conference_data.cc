@@ -15,7 +15,7 @@ void Conference::EnableData(Participant* p, const sdp::RemoteDescription& offer)
                         [](const sdp::RemoteMedia& m) { return m.data_channel && !m.rejected; });
   if (m == offer.media.end()) return;
   Room* room = FindRoom(p->room_instance);
-  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  WorkerProcess* worker = WorkerOf(*p);
   if (!worker || p->sctp_max_message_size == m->max_message_size) return;
   const bool first = !p->sctp_max_message_size;
   p->sctp_max_message_size = m->max_message_size;
@@ -44,8 +44,13 @@ bool Conference::ReceivesData(const Participant& receiver, const Participant& pu
 void Conference::ConsumeData(Participant* receiver, const Participant& publisher,
                              const DataProducerInfo& producer) {
   Room* room = FindRoom(receiver->room_instance);
-  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
-  if (!worker) return;
+  WorkerProcess* worker = WorkerOf(*receiver);
+  if (!worker || !room) return;
+  // Data channels are not piped between a room's workers (yet): only those on one reach.
+  if (!room->media->SameShard(receiver->id, publisher.id)) {
+    ++counters_.data_not_piped;
+    return;
+  }
   const std::string consumer_id = NewId("dc");
   receiver->data_consumers[consumer_id] = {producer.id, publisher.id, producer.label};
   worker->Request(fbs::Method::TRANSPORT_CONSUME_DATA, receiver->send.id,

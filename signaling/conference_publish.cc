@@ -48,8 +48,7 @@ void Conference::Publish(Participant* p, const nlohmann::json& message) {
                      absl::StrCat("an offer may send at most ", kMaxPublishedTracks, " tracks"),
                      message);
   }
-  Room* room = FindRoom(p->room_instance);
-  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  WorkerProcess* worker = WorkerOf(*p);
   if (!worker) return SendError(p->sink, "server-error", "the room has no media worker", message);
 
   p->publish_busy = true;
@@ -78,7 +77,7 @@ void Conference::ApplyPublish(Participant* p,
                               const nlohmann::json& message) {
   const sdp::RemoteDescription& offer = *shared_offer;
   Room* room = FindRoom(p->room_instance);
-  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  WorkerProcess* worker = WorkerOf(*p);
   if (!worker) {
     p->publish_busy = false;
     return SendError(p->sink, "server-error", "the room has no media worker", message);
@@ -112,6 +111,7 @@ void Conference::ApplyPublish(Participant* p,
     worker->Request(fbs::Method::PRODUCER_CLOSE, id, {}, [](const fbs::Response*) {});
     std::erase_if(p->producers, [&](const ProducerInfo& info) { return info.id == id; });
   }
+  room->media->CloseProducers(closed);
   EndProducers(closed);
   if (!closed.empty()) {
     // The others' participant objects say what this one publishes: tell them it stopped.

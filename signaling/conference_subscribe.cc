@@ -22,7 +22,7 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
                            const ProducerInfo& producer) {
   if (!subscriber->can_subscribe) return;  // its token says it receives nothing
   Room* room = FindRoom(subscriber->room_instance);
-  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  WorkerProcess* worker = WorkerOf(*subscriber);
   if (!worker) return;
   std::optional<std::string> mid = subscriber->subscriber.ReserveMid(producer.kind);
   if (!mid) {
@@ -32,11 +32,31 @@ void Conference::Subscribe(Participant* subscriber, const Participant& publisher
     return;
   }
   const std::string consumer_id = NewId("c");
+  // From another of the room's workers, the producer is piped here first.
+  room->media->Reach(
+      producer.id, producer.kind, producer.paused, publisher.id, subscriber->id,
+      [this, subscriber_id = subscriber->id, publisher_id = publisher.id, producer_id = producer.id,
+       consumer_id, mid = *mid, source = producer.source](absl::Status reached) {
+        Participant* s = FindParticipant(subscriber_id);
+        if (!s) return;
+        WorkerProcess* worker = WorkerOf(*s);
+        if (!reached.ok() || !worker) {
+          s->subscriber.Release(mid);
+          return MaybeOffer(s);
+        }
+        ConsumeOnWorker(worker, s, publisher_id, producer_id, consumer_id, mid, source);
+      });
+}
+
+void Conference::ConsumeOnWorker(WorkerProcess* worker, Participant* subscriber,
+                                 const std::string& publisher_id, const std::string& producer_id,
+                                 const std::string& consumer_id, const std::string& mid,
+                                 TrackSource source) {
   worker->Request(
       fbs::Method::TRANSPORT_CONSUME, subscriber->recv.id,
-      ConsumeBody(consumer_id, producer.id, subscriber->caps, *mid, /*paused=*/true),
-      [this, subscriber_id = subscriber->id, publisher_id = publisher.id, producer_id = producer.id,
-       consumer_id, mid = *mid, source = producer.source](const fbs::Response* response) {
+      ConsumeBody(consumer_id, producer_id, subscriber->caps, mid, /*paused=*/true),
+      [this, subscriber_id = subscriber->id, publisher_id, producer_id, consumer_id, mid,
+       source](const fbs::Response* response) {
         Participant* s = FindParticipant(subscriber_id);
         if (!s) return;
         SubscriberSession& session = s->subscriber;
@@ -154,8 +174,7 @@ void Conference::SubscribeAnswer(Participant* p, const nlohmann::json& message) 
     SendError(p->sink, "bad-sdp", std::string(answer.status().message()), message);
     return RetryOffer(p, backoff);
   }
-  Room* room = FindRoom(p->room_instance);
-  WorkerProcess* worker = room ? WorkerOf(*room) : nullptr;
+  WorkerProcess* worker = WorkerOf(*p);
   if (!worker) return;
   auto actions = p->subscriber.AnswerReceived(offer_id, *answer);
   if (!actions.ok()) {

@@ -221,6 +221,10 @@ const std::vector<Option>& Options() {
        [](Config& c, absl::string_view v) { return ParseInt(v, 1, 256, &c.workers); }},
       {"room-capacity", "N", "participants per room (default 16)",
        [](Config& c, absl::string_view v) { return ParseInt(v, 1, 1000, &c.room_capacity); }},
+      {"room-shard-size", "N",
+       "participants per worker in one room: beyond, the room spreads to another worker and its "
+       "tracks are piped there (default 50; 0: a room stays on one worker)",
+       [](Config& c, absl::string_view v) { return ParseInt(v, 0, 100'000, &c.room_shard_size); }},
       {"last-n", "N",
        "video of at most N others per subscriber, the most recent speakers and pinned ones "
        "first; audio from everyone (default 0: all)",

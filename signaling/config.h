@@ -35,6 +35,10 @@ struct Config {
   uint16_t ice_tcp_port = 50000;
   int workers = 0;  // 0: one per core
   int room_capacity = 16;
+  // A room spreads over workers (signaling/room_media.h) once its routers hold this many
+  // participants each: the next ones go to another worker, and what they consume is piped.
+  // 0: a room stays on one worker.
+  int room_shard_size = 50;
   // Last-N: each subscriber gets the video of at most this many others, the most recent
   // speakers first, plus those it pins; audio from everyone. 0: everyone's video.
   int last_n = 0;

@@ -314,6 +314,23 @@ std::string Server::Metrics() const {
               "Reliable data channels the server closed because their receiver did not keep up "
               "(told with data-channel-closed).",
               c.data_consumers_closed_slow);
+  out.Counter("switchboard_data_channels_not_piped_total",
+              "Data channels not opened because sender and receiver are on different workers of "
+              "one room.",
+              c.data_not_piped);
+  const RoomMedia::Counters& m = conference_->media_counters();
+  out.Counter("switchboard_room_routers_total",
+              "Routers made for rooms: one per room, and one more each time a room spreads to "
+              "another worker.",
+              m.shards_opened);
+  out.Counter("switchboard_pipes_total",
+              "Pipes connected between two workers' routers of one room.", m.pipes_opened);
+  out.Counter("switchboard_producers_piped_total",
+              "Tracks piped to another worker of their room for its subscribers.",
+              m.producers_piped);
+  out.Counter("switchboard_pipe_failures_total",
+              "Pipes or piped tracks that could not be made (their subscribers miss the track).",
+              m.pipe_failures);
   out.LabeledCounter("switchboard_joins_refused_total",
                      "Joins refused by a server-wide limit: joins a second (rate), rooms open, "
                      "participants on the room's worker.",

@@ -77,6 +77,24 @@ WorkerProcess::BuildBodyFn ConsumeBody(const std::string& consumer_id,
   };
 }
 
+WorkerProcess::BuildBodyFn CreatePipeBody(const std::string& transport_id,
+                                          const std::string& listen_ip, bool srtp) {
+  return [=](flatbuffers::FlatBufferBuilder& fbb) -> Body {
+    auto body = fbs::CreateCreatePipeTransportRequestDirect(fbb, transport_id.c_str(),
+                                                            listen_ip.c_str(), srtp);
+    return {fbs::RequestBody::CreatePipeTransportRequest, body.Union()};
+  };
+}
+
+WorkerProcess::BuildBodyFn ConnectPipeBody(const std::string& ip, uint16_t port,
+                                           const std::vector<uint8_t>& srtp_key) {
+  return [=](flatbuffers::FlatBufferBuilder& fbb) -> Body {
+    auto body = fbs::CreateConnectPipeTransportRequestDirect(
+        fbb, ip.c_str(), port, srtp_key.empty() ? nullptr : &srtp_key);
+    return {fbs::RequestBody::ConnectPipeTransportRequest, body.Union()};
+  };
+}
+
 WorkerProcess::BuildBodyFn ConsumerPreferencesBody(int max_layer, bool paused, int priority) {
   return [=](flatbuffers::FlatBufferBuilder& fbb) -> Body {
     auto body = fbs::CreateConsumerPreferences(fbb, static_cast<int16_t>(max_layer), paused,

@@ -34,6 +34,13 @@ WorkerProcess::BuildBodyFn ConsumeDataBody(const std::string& data_consumer_id,
                                            const std::string& data_producer_id,
                                            const std::string& protocol);
 
+// Pipes between routers: one end on `listen_ip` (SRTP between hosts), connected to the other
+// end's address and key (its PipeTransportInfo).
+WorkerProcess::BuildBodyFn CreatePipeBody(const std::string& transport_id,
+                                          const std::string& listen_ip, bool srtp);
+WorkerProcess::BuildBodyFn ConnectPipeBody(const std::string& ip, uint16_t port,
+                                           const std::vector<uint8_t>& srtp_key);
+
 // `max_layer` -1: no ceiling.
 WorkerProcess::BuildBodyFn ConsumerPreferencesBody(int max_layer, bool paused, int priority);
 

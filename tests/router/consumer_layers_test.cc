@@ -142,7 +142,7 @@ TEST_F(ConsumerLayersTest, Vp8TemporalLayersDroppedWithoutGapsAndRestored) {
 
   // A NACK for a packet sent after the drops is answered with that very packet.
   const SentPacket wanted = listener_.sent[listener_.sent.size() - 3];
-  consumer_->ReceiveNack(std::vector<uint16_t>{wanted.seq}, now_);
+  consumer_->ReceiveNack(consumer_->ssrc(), std::vector<uint16_t>{wanted.seq}, now_);
   ASSERT_EQ(listener_.sent.back().ssrc, kConsumerRtxSsrc);
   const std::vector<uint8_t>& rtx = listener_.sent.back().payload;
   ASSERT_GE(rtx.size(), 2u);

@@ -97,7 +97,7 @@ class ConsumerNackTest : public ::testing::Test {
   }
   size_t Nack(std::vector<uint16_t> seqs, int64_t now_ms) {
     const size_t before = listener_.sent.size();
-    consumer_->ReceiveNack(seqs, now_ms);
+    consumer_->ReceiveNack(consumer_->ssrc(), seqs, now_ms);
     return listener_.sent.size() - before;
   }
 

@@ -243,15 +243,15 @@ TEST_F(SimulcastConsumerTest, KeepsForwardingTheCurrentEncodingUntilTheTargetsKe
 
 TEST_F(SimulcastConsumerTest, SubscriberPliGoesToTheForwardedOrPendingEncoding) {
   StartOn(kF);
-  consumer_->ReceivePli();
+  consumer_->ReceivePli(consumer_->ssrc());
   EXPECT_EQ(listener_.key_frame_encodings.back(), kF);
-  consumer_->ReceiveFir();
+  consumer_->ReceiveFir(consumer_->ssrc());
   EXPECT_EQ(listener_.key_frame_encodings.back(), kF);
   // f stops; the switch to h waits for a key frame that is slow to come.
   answer_after_frames_ = 100;
   layers_[kF].sending = false;
   ASSERT_TRUE(FramesUntilRequestFor(kH, 40));
-  consumer_->ReceivePli();
+  consumer_->ReceivePli(consumer_->ssrc());
   EXPECT_EQ(listener_.key_frame_encodings.back(), kH) << "the pending target";
   EXPECT_EQ(consumer_->stats().pli_received, 2u);
 }
@@ -360,7 +360,7 @@ TEST_F(SimulcastConsumerTest, RetransmitsExactlyAcrossALayerSwitch) {
   ASSERT_EQ(LayerOf(listener_.sent[before]), kH);
   const std::vector<SentPacket> sent = listener_.sent;
   for (size_t i = before - 3; i < sent.size(); ++i) {
-    consumer_->ReceiveNack(std::vector<uint16_t>{sent[i].seq}, now_);
+    consumer_->ReceiveNack(consumer_->ssrc(), std::vector<uint16_t>{sent[i].seq}, now_);
     ASSERT_EQ(listener_.sent.size(), sent.size() + (i - (before - 3)) + 1) << "at " << i;
     const SentPacket& again = listener_.sent.back();
     EXPECT_EQ(again.ssrc, sent[i].ssrc);
@@ -372,7 +372,8 @@ TEST_F(SimulcastConsumerTest, RetransmitsExactlyAcrossALayerSwitch) {
   }
   // The next number has not been sent: nothing.
   const size_t total = listener_.sent.size();
-  consumer_->ReceiveNack(std::vector<uint16_t>{static_cast<uint16_t>(sent.back().seq + 1)}, now_);
+  consumer_->ReceiveNack(consumer_->ssrc(),
+                         std::vector<uint16_t>{static_cast<uint16_t>(sent.back().seq + 1)}, now_);
   EXPECT_EQ(listener_.sent.size(), total);
 }
 
@@ -406,7 +407,7 @@ TEST_F(SimulcastConsumerTest, TimestampsWrapAcrossLayerSwitches) {
   // NACKs for packets before and after the wrap: each sent again exactly as first sent.
   const std::vector<SentPacket> sent = listener_.sent;
   for (size_t i = before - 3; i < sent.size(); ++i) {
-    consumer_->ReceiveNack(std::vector<uint16_t>{sent[i].seq}, now_);
+    consumer_->ReceiveNack(consumer_->ssrc(), std::vector<uint16_t>{sent[i].seq}, now_);
     ASSERT_EQ(listener_.sent.size(), sent.size() + (i - (before - 3)) + 1) << "at " << i;
     EXPECT_EQ(listener_.sent.back().seq, sent[i].seq);
     EXPECT_EQ(listener_.sent.back().ts, sent[i].ts) << "at " << i;

@@ -375,13 +375,13 @@ TEST_F(ConsumerTest, TimestampsWrapAcrossAPause) {
 
 TEST_F(ConsumerTest, SubscriberFeedback) {
   MakeVideo();
-  consumer_->ReceivePli();
-  consumer_->ReceiveFir();
+  consumer_->ReceivePli(consumer_->ssrc());
+  consumer_->ReceiveFir(consumer_->ssrc());
   EXPECT_EQ(listener_.key_frame_requests, 2);
   consumer_->SetPaused(true);
-  consumer_->ReceivePli();  // a paused consumer does not bother the publisher
+  consumer_->ReceivePli(consumer_->ssrc());  // a paused consumer does not bother the publisher
   EXPECT_EQ(listener_.key_frame_requests, 2);
-  consumer_->ReceiveNack({}, kStartMs);
+  consumer_->ReceiveNack(consumer_->ssrc(), {}, kStartMs);
   consumer_->ReceiveReportBlock(12, 34, 56);
   const auto& stats = consumer_->stats();
   EXPECT_EQ(stats.pli_received, 2u);

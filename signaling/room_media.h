@@ -1,0 +1,135 @@
+// Where one room's media lives (issue 14): a router on each worker the room uses (its shards),
+// which shard each participant's transports are on, and the pipes that carry producers from the
+// shard they were published on to the shards whose subscribers consume them. The conference
+// logic talks to this and never to a router id or a worker index, so a room on one worker and a
+// room spread over several are the same code above it.
+//
+// Placement: a participant goes to the room's least-filled shard while that shard holds fewer
+// than `shard_size` participants; beyond, a new shard is opened on the least-loaded worker the
+// room does not use yet, and when every worker has one, the least-filled shard takes it.
+// shard_size 0 keeps a room on one worker. The first shard is the primary: it lives as long as
+// the room and its router's active-speaker observer speaks for the room.
+//
+// Piping is on demand (Reach): the first subscriber on shard B of a producer published on shard
+// A makes a pipe between A and B (one pair of pipe transports per pair of shards, both ways)
+// and a relay consumer of the producer on A's pipe end, then a producer of the same id on B's
+// pipe end; after that, consumers on B consume it by its id like a local one.
+//
+// Worker requests are asynchronous: callbacks hold a weak reference to this object's state and
+// do nothing once the room is gone.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "rtp/rtp_parameters.h"
+#include "signaling/workers/worker_pool.h"
+
+namespace sb::signaling {
+
+// What a router offers across a pipe: the router's codecs and extensions without transport-cc
+// (nobody sends transport feedback on a pipe: it carries no send-side estimate).
+rtp::RtpCapabilities PipeCapabilities();
+
+class RoomMedia {
+ public:
+  using Done = std::function<void(absl::Status)>;
+  using NewIdFn = std::function<std::string(const char* prefix)>;
+
+  // Summed over every room (the caller's, for /metrics).
+  struct Counters {
+    uint64_t shards_opened = 0;    // routers made for rooms, the first of each room included
+    uint64_t pipes_opened = 0;     // pairs of pipe transports connected
+    uint64_t producers_piped = 0;  // producers copied to another shard
+    uint64_t pipe_failures = 0;    // a pipe or a piped producer that could not be made
+  };
+
+  RoomMedia(WorkerPool* pool, std::string room_name, int shard_size, NewIdFn new_id,
+            Counters* counters);
+  // Closes the routers on the workers that are still alive (their transports, producers,
+  // consumers and pipes go with them) and gives the workers' load back.
+  ~RoomMedia();
+  RoomMedia(const RoomMedia&) = delete;
+  RoomMedia& operator=(const RoomMedia&) = delete;
+
+  // Picks `participant_id`'s shard (opening one on another worker when the room's are full);
+  // `ready` runs once the shard's router exists (or with the error when it could not be made).
+  // Fails at once when no worker is running.
+  absl::Status Place(const std::string& participant_id, Done ready);
+  void Remove(const std::string& participant_id);
+
+  // The worker and router of a participant's shard; nullptr / "" when it has none or its worker
+  // is down.
+  WorkerProcess* WorkerOf(const std::string& participant_id) const;
+  const std::string& RouterOf(const std::string& participant_id) const;
+  // Participants placed on worker `index` (for the per-worker join limit).
+  size_t ParticipantsOnWorker(int index) const;
+  bool UsesWorker(int index) const;
+  // The primary shard's router (the room's active-speaker events come from it).
+  bool IsPrimaryRouter(const std::string& router_id) const;
+  // Whether a producer's events (layers needed) are its origin's: not those of a piped copy.
+  bool IsOrigin(const std::string& producer_id, int worker_index) const;
+  // Whether two participants' transports are on one shard (data channels are not piped).
+  bool SameShard(const std::string& a, const std::string& b) const;
+
+  // Producer `producer_id` of `publisher_id` made consumable on `subscriber_id`'s shard: at once
+  // when it is the publisher's, else once it is piped there. `done` runs once, unless the room
+  // is gone first.
+  void Reach(const std::string& producer_id, rtp::MediaKind kind, bool paused,
+             const std::string& publisher_id, const std::string& subscriber_id, Done done);
+  // A producer paused or resumed on its origin (by the caller): its piped copies follow.
+  void PauseProducer(const std::string& producer_id, bool paused);
+  // Producers closed on their origin (by the caller, or with their transport): the piped copies
+  // are closed too and forgotten.
+  void CloseProducers(const std::vector<std::string>& producer_ids);
+
+  // Worker `index` died: its shards are gone (the caller closes the room).
+  void OnWorkerDied(int index);
+
+  size_t shard_count() const { return shards_.size(); }
+  // For /api/rooms: each shard's worker, router and participants.
+  nlohmann::json Json() const;
+
+ private:
+  struct Shard;
+  struct Pipe;
+  struct PipedProducer;
+
+  Shard* ShardOf(const std::string& participant_id) const;
+  Shard* OpenShard(int worker_index);
+  void CreateRouter(Shard* shard);
+  // The pipe between two shards, made on first use; `ready` runs when both ends are connected.
+  void WithPipe(Shard* a, Shard* b, Done ready);
+  void ConnectPipe(const std::string& pipe_key);
+  void FinishPipe(const std::string& pipe_key, absl::Status status);
+  void PipeProducer(const std::string& producer_id, rtp::MediaKind kind, Shard* from, Shard* to);
+  // Closes the copy of a producer on router `to_router`.
+  void CloseCopy(const std::string& producer_id, const std::string& to_router);
+  void FinishPiped(const std::string& key, absl::Status status);
+  Shard* FindShard(const std::string& router_id) const;
+  Pipe* FindPipe(const std::string& pipe_key) const;
+
+  // Passed by argument.
+  WorkerPool* const pool_;
+  const std::string room_name_;
+  const int shard_size_;
+  const NewIdFn new_id_;
+  Counters* const counters_;
+  // Allocated by this. The callbacks of requests in flight hold it as a weak_ptr and find it
+  // expired once the room is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::vector<std::unique_ptr<Shard>> shards_;
+  absl::flat_hash_map<std::string, Shard*> shard_of_;  // participant id -> its shard
+  // By the two routers' ids, in order ("a|b").
+  absl::flat_hash_map<std::string, std::unique_ptr<Pipe>> pipes_;
+  // By producer id + "/" + destination router id.
+  absl::flat_hash_map<std::string, std::unique_ptr<PipedProducer>> piped_;
+};
+
+}  // namespace sb::signaling
