@@ -781,9 +781,10 @@ void Conference::OnWorkerNotification(int index, const fbs::Notification& notifi
     for (auto& [participant_id, p] : participants_) {
       for (const auto& info : p->producers) {
         if (info.id != id) continue;
-        // What a router the producer is piped to needs is not the publisher's business.
-        const Room* room = FindRoom(p->room_instance);
-        if (room && !room->media->IsOrigin(id, index)) return;
+        // From a router the producer is piped to: what it needs goes to the relay feeding it,
+        // and comes back here from the origin's router if the publisher is to send more.
+        Room* room = FindRoom(p->room_instance);
+        if (room && room->media->OnCopyLayersNeeded(id, index, body->max_layer())) return;
         // The publisher's client turns its encodings above maxLayer off (docs/protocol.md).
         Send(p.get(), {{"type", "layers"}, {"mid", info.mid}, {"maxLayer", body->max_layer()}});
         return;

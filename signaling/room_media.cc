@@ -63,7 +63,9 @@ struct RoomMedia::Pipe {
 
 struct RoomMedia::PipedProducer {
   std::string producer_id;
+  std::string from_router;
   std::string to_router;
+  std::string relay_id;  // the relay consumer on the origin's end of the pipe
   bool ready = false;
   bool paused = false;  // as the origin is; applied to the copy once it exists
   std::vector<Done> waiters;
@@ -207,16 +209,6 @@ bool RoomMedia::IsPrimaryRouter(const std::string& router_id) const {
   return !shards_.empty() && shards_.front()->router_id == router_id;
 }
 
-bool RoomMedia::IsOrigin(const std::string& producer_id, int worker_index) const {
-  // A piped copy lives on a shard the producer was piped to.
-  for (const auto& [key, piped] : piped_) {
-    if (piped->producer_id != producer_id) continue;
-    const Shard* to = FindShard(piped->to_router);
-    if (to && to->worker_index == worker_index) return false;
-  }
-  return true;
-}
-
 bool RoomMedia::SameShard(const std::string& a, const std::string& b) const {
   const Shard* shard = ShardOf(a);
   return shard && shard == ShardOf(b);
@@ -237,6 +229,7 @@ void RoomMedia::Reach(const std::string& producer_id, rtp::MediaKind kind, bool 
   }
   auto piped = std::make_unique<PipedProducer>();
   piped->producer_id = producer_id;
+  piped->from_router = from->router_id;
   piped->to_router = to->router_id;
   piped->paused = paused;
   piped->waiters.push_back(std::move(done));
@@ -259,9 +252,11 @@ void RoomMedia::PipeProducer(const std::string& producer_id, rtp::MediaKind kind
                status = absl::UnavailableError("the pipe is gone");
              if (!status.ok()) return FinishPiped(key, status);
              // A relay of every encoding on the origin's end of the pipe...
+             const std::string relay_id = new_id_("pc");
+             piped_[key]->relay_id = relay_id;
              worker->Request(
                  fbs::Method::TRANSPORT_CONSUME, pipe->EndAt(from_router).transport_id,
-                 ConsumeBody(new_id_("pc"), producer_id, PipeCapabilities(), "", /*paused=*/false),
+                 ConsumeBody(relay_id, producer_id, PipeCapabilities(), "", /*paused=*/false),
                  [this, alive, key, pipe_key, producer_id, kind,
                   to_router](const fbs::Response* response) {
                    if (alive.expired() || !piped_.contains(key)) return;
@@ -469,6 +464,25 @@ void RoomMedia::CloseProducers(const std::vector<std::string>& producer_ids) {
       done(absl::NotFoundError("the producer closed"));
     }
   }
+}
+
+bool RoomMedia::OnCopyLayersNeeded(const std::string& producer_id, int worker_index,
+                                   int max_layer) {
+  for (const auto& [key, piped] : piped_) {
+    if (piped->producer_id != producer_id || piped->relay_id.empty()) continue;
+    const Shard* to = FindShard(piped->to_router);
+    if (!to || to->worker_index != worker_index) continue;
+    const Shard* from = FindShard(piped->from_router);
+    WorkerProcess* worker = from ? pool_->worker(from->worker_index) : nullptr;
+    // The relay wants what the copy's subscribers want: the origin's dynacast counts it so.
+    if (worker) {
+      worker->Request(fbs::Method::CONSUMER_SET_PREFERENCES, piped->relay_id,
+                      ConsumerPreferencesBody(max_layer, /*paused=*/false, /*priority=*/0),
+                      [](const fbs::Response*) {});
+    }
+    return true;
+  }
+  return false;
 }
 
 void RoomMedia::OnWorkerDied(int index) {

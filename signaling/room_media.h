@@ -73,8 +73,6 @@ class RoomMedia {
   bool UsesWorker(int index) const;
   // The primary shard's router (the room's active-speaker events come from it).
   bool IsPrimaryRouter(const std::string& router_id) const;
-  // Whether a producer's events (layers needed) are its origin's: not those of a piped copy.
-  bool IsOrigin(const std::string& producer_id, int worker_index) const;
   // Whether two participants' transports are on one shard (data channels are not piped).
   bool SameShard(const std::string& a, const std::string& b) const;
 
@@ -88,6 +86,11 @@ class RoomMedia {
   // Producers closed on their origin (by the caller, or with their transport): the piped copies
   // are closed too and forgotten.
   void CloseProducers(const std::vector<std::string>& producer_ids);
+
+  // A piped copy's router (on worker `worker_index`) reported the layers its subscribers need
+  // (PRODUCER_LAYERS_NEEDED): the relay feeding it asks the origin for as much, so that dynacast
+  // at the publisher counts subscribers across the pipe. False when it is no copy there.
+  bool OnCopyLayersNeeded(const std::string& producer_id, int worker_index, int max_layer);
 
   // Worker `index` died: its shards are gone (the caller closes the room).
   void OnWorkerDied(int index);

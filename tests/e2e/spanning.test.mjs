@@ -2,7 +2,8 @@
 // the first goes to the room's least-filled worker, so a call of three Chromium participants
 // spans the two workers of the server and their tracks cross pipes between the workers' routers.
 // Nothing changes for the browsers: everyone decodes everyone; a subscriber on the other worker
-// than a simulcast publisher still chooses its own layer (the pipe carries every layer); a mute
+// than a simulcast publisher still chooses its own layer (the pipe carries every layer), and the
+// publisher stops the layers nobody across the pipe wants (dynacast); a mute
 // reaches across; a participant who leaves and comes back is seen again; GET /api/rooms shows the
 // workers, the pipe and the piped tracks; /metrics counts them.
 import { test } from 'node:test';
@@ -104,6 +105,16 @@ test('a call spread over two workers: everyone sees everyone, layers chosen per 
   await waitFor(`Bob decoding Alice's lowest layer (${widths[0]} px)`, async () => {
     const v = await videoFrom(bob, alice.id);
     return v?.frameWidth === widths[0];
+  }, 15000);
+  // Dynacast across the pipe: Bob, her only subscriber, wants the lowest layer, so Alice is
+  // told to stop the others.
+  await waitFor('Alice sending her lowest layer only', async () => {
+    const sending = Object.values(await sendingLayers(alice, 1000));
+    return sending.length === 1 && sending[0] === widths[0];
+  }, 15000);
+  await bob.page.evaluate((pid) => window.sb.setSubscription(pid, { maxLayer: null }), producerId);
+  await waitFor('Alice sending her layers again', async () => {
+    return Object.keys(await sendingLayers(alice, 1000)).length >= 2;
   }, 15000);
 
   // A third participant goes to the least-filled worker and sees both.

@@ -165,8 +165,8 @@ TEST_F(RoomMediaTest, ProducersArePipedOnDemandAndFollowTheirOrigin) {
   EXPECT_EQ(counters_.pipes_opened, 1u);
   EXPECT_EQ(counters_.producers_piped, 1u);
   EXPECT_TRUE(Request(b, fbs::Method::PRODUCER_GET_STATS, "mic").accepted);
-  EXPECT_FALSE(media_->IsOrigin("mic", pool_->IndexOf(b)));
-  EXPECT_TRUE(media_->IsOrigin("mic", pool_->IndexOf(a)));
+  EXPECT_TRUE(media_->OnCopyLayersNeeded("mic", pool_->IndexOf(b), 0)) << "the copy's";
+  EXPECT_FALSE(media_->OnCopyLayersNeeded("mic", pool_->IndexOf(a), 0)) << "the origin's";
   // Again: already there.
   ASSERT_TRUE(Reach("mic", "alice", "bob").ok());
   EXPECT_EQ(counters_.producers_piped, 1u);
