@@ -323,6 +323,7 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
     rooms_[room->instance] = std::move(owned);
     room_by_name_[room_name] = room->instance;
     SB_LOG_INFO("rooms", "room {} created", room_name);
+    if (on_room_opened) on_room_opened(room_name);
   }
 
   auto participant = std::make_unique<Participant>(std::min(
@@ -469,6 +470,7 @@ void Conference::Leave(std::string participant_id) {
   if (room->participant_ids.empty()) {
     // Its routers close with its media placement.
     SB_LOG_INFO("rooms", "room {} closed (empty)", room->name);
+    if (on_room_closed) on_room_closed(room->name);
     room_by_name_.erase(room->name);
     rooms_.erase(room->instance);
   }
@@ -716,6 +718,7 @@ void Conference::CloseRoom(Room* room, const std::string& reason) {
   room_by_name_.erase(name);
   rooms_.erase(instance);
   SB_LOG_WARN("rooms", "room {} closed: {}", name, reason);
+  if (on_room_closed) on_room_closed(name);
 }
 
 void Conference::OnWorkerDied(int index) {

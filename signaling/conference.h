@@ -221,6 +221,9 @@ class Conference : public WorkerPool::Listener {
   const Counters& counters() const { return counters_; }
   const RoomMedia::Counters& media_counters() const { return media_counters_; }
 
+  // A room opened (its first participant joined) or closed here: the cluster directory says
+  // which nodes host a room (cluster_node.h).
+  std::function<void(const std::string& room)> on_room_opened, on_room_closed;
   // Participant id a join or resume from `sink` produced, so the session can remember it.
   std::function<void(ClientSink*, const std::string&)> on_joined;
 

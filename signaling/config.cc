@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "signaling/auth.h"
+#include "signaling/cluster/redis_client.h"
 #include "signaling/origin.h"
 #include "signaling/turn.h"
 
@@ -303,6 +304,27 @@ const std::vector<Option>& Options() {
        "turn:turn.example.com:3478?transport=tcp, turns:turn.example.com:5349 (comma-separated or "
        "repeated; needs --turn-secret; see docs/deploy.md) (default: none)",
        [](Config& c, absl::string_view v) { return ParseTurnUrls(v, c); }, false, true},
+      {"redis", "HOST:PORT",
+       "join a cluster of nodes sharing this Redis as their directory (default: none, a node "
+       "alone)",
+       [](Config& c, absl::string_view v) -> absl::Status {
+         if (auto address = cluster::ParseRedisAddress(v); !address.ok()) return address.status();
+         c.redis = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"node-id", "ID", "this node's id in the cluster (default: HOSTNAME-PORT)",
+       [](Config& c, absl::string_view v) -> absl::Status {
+         if (v.empty() || v.size() > 64) return absl::InvalidArgumentError("1-64 characters");
+         c.node_id = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"node-address", "IP",
+       "the address other nodes and clients reach this node at (default: --listen's)",
+       [](Config& c, absl::string_view v) -> absl::Status {
+         if (v.empty()) return absl::InvalidArgumentError("an address");
+         c.node_address = std::string(v);
+         return absl::OkStatus();
+       }},
       {"turn-secret", "SECRET",
        "the relay's static-auth-secret (coturn use-auth-secret; 20+ bytes): `joined` carries "
        "credentials made with it",

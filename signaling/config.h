@@ -73,6 +73,12 @@ struct Config {
   std::string turn_secret;
   int turn_ttl_seconds = 24 * 3600;  // signaling/turn.h kDefaultTurnTtlSeconds
 
+  // A cluster of nodes (issue 14, signaling/cluster_node.h): the shared Redis as HOST:PORT
+  // (empty: a node alone), this node's id in it (empty: HOSTNAME-PORT) and the address other
+  // nodes and clients reach it at (empty: the HTTP listen address).
+  std::string redis;
+  std::string node_id;
+  std::string node_address;
   std::string web_root;       // empty: the web/ folder found next to the binary or source
   std::string worker_binary;  // empty: switchboard-worker next to this binary
   log::Level log_level = log::Level::kInfo;

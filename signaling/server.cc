@@ -151,6 +151,13 @@ absl::Status Server::Start() {
   http_->Handle("/api/rooms", AdminOnly([this](const http::Request&) {
                   return http::Response{200, "application/json", conference_->RoomsJson().dump(2)};
                 }));
+  http_->Handle("/api/nodes", AdminOnly([this](const http::Request&) {
+                  nlohmann::json nodes =
+                      cluster_
+                          ? cluster_->Json()
+                          : nlohmann::json{{"node", nullptr}, {"nodes", nlohmann::json::array()}};
+                  return http::Response{200, "application/json", nodes.dump(2)};
+                }));
   http_->Handle("/metrics", AdminOnly([this](const http::Request&) {
                   return http::Response{200, "text/plain; version=0.0.4", Metrics()};
                 }));
@@ -169,6 +176,15 @@ absl::Status Server::Start() {
       config_.allowed_origins.empty()
           ? std::string(config_.tls() ? "the server's own https origin" : "the server's own origin")
           : absl::StrJoin(config_.allowed_origins, ", "));
+  if (!config_.redis.empty()) {
+    cluster_ = std::make_unique<ClusterNode>(loop_, config_, http_->port(), [this] {
+      return cluster::NodeLoad{static_cast<int64_t>(conference_->participant_count()),
+                               static_cast<int64_t>(pool_->size())};
+    });
+    conference_->on_room_opened = [this](const std::string& room) { cluster_->RoomOpened(room); };
+    conference_->on_room_closed = [this](const std::string& room) { cluster_->RoomClosed(room); };
+    if (auto status = cluster_->Start(); !status.ok()) return status;
+  }
   if (!config_.turn_urls.empty()) {
     // The URLs only: the secret is never logged.
     SB_LOG_INFO("server", "TURN relay(s) for clients: {}; credentials valid {} s",
@@ -183,11 +199,16 @@ void Server::Stop(std::function<void()> done) {
   // Its timers (offer retries, resume grace periods) would keep the loop running and then
   // talk to the sessions just destroyed.
   if (conference_) conference_->Shutdown();
-  if (pool_) {
-    pool_->Close(std::move(done));
-  } else if (done) {
-    done();
-  }
+  auto close_workers = [this, done = std::move(done)]() mutable {
+    if (pool_) {
+      pool_->Close(std::move(done));
+    } else if (done) {
+      done();
+    }
+  };
+  // A clean leave from the cluster first: the other nodes need not wait for our key to expire.
+  if (cluster_) return cluster_->Stop(std::move(close_workers));
+  close_workers();
 }
 
 uint16_t Server::port() const { return http_ ? http_->port() : 0; }
@@ -270,6 +291,16 @@ std::string Server::Metrics() const {
             conference_->participant_count());
   out.Gauge("switchboard_websockets", "Open WebSocket connections.", sessions_.size());
   out.Gauge("switchboard_workers", "Worker processes configured.", pool_->size());
+  if (cluster_) {
+    out.Gauge("switchboard_cluster_nodes",
+              "Live nodes of the cluster this node knows, itself included.",
+              cluster_->live_node_count());
+    out.Gauge("switchboard_cluster_redis_connected", "1 while the connection to Redis is up.",
+              cluster_->redis_connected() ? 1 : 0);
+    out.Counter("switchboard_cluster_nodes_down_total",
+                "Other nodes found dead (their registration expired) and purged.",
+                cluster_->counters().nodes_down);
+  }
   out.Counter("switchboard_worker_restarts_total", "Workers restarted after dying.",
               pool_->restarts());
   out.LabeledCounter("switchboard_worker_network_total",

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "signaling/auth.h"
 #include "signaling/client_message.h"
+#include "signaling/cluster_node.h"
 #include "signaling/conference.h"
 #include "signaling/config.h"
 #include "signaling/http/http_server.h"
@@ -49,6 +50,7 @@ class Server : public WorkerPool::Listener {
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<Conference> conference_;
   std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<ClusterNode> cluster_;  // with --redis only
   absl::flat_hash_map<uint64_t, std::unique_ptr<Session>> sessions_;
   RejectionCounters rejections_;
   AuthCounters http_auth_failures_;  // /api/*, /metrics and the WebSocket's Origin
