@@ -86,8 +86,6 @@ void Conference::Shutdown() {
   room_by_name_.clear();
 }
 
-std::string Conference::NewId(const char* prefix) { return absl::StrCat(prefix, next_id_++); }
-
 Room* Conference::FindRoom(uint64_t instance) {
   auto it = rooms_.find(instance);
   return it == rooms_.end() ? nullptr : it->second.get();
@@ -107,8 +105,18 @@ Participant* Conference::FindByResumeToken(const std::string& token) {
 }
 
 size_t Conference::disconnected_count() const {
+  return std::count_if(participants_.begin(), participants_.end(), [](const auto& kv) {
+    return kv.second->ready && !kv.second->sink && !kv.second->remote();
+  });
+}
+
+size_t Conference::local_participant_count() const {
   return std::count_if(participants_.begin(), participants_.end(),
-                       [](const auto& kv) { return kv.second->ready && !kv.second->sink; });
+                       [](const auto& kv) { return !kv.second->remote(); });
+}
+
+std::string Conference::NewId(const char* prefix) {
+  return absl::StrCat(id_prefix_, prefix, next_id_++);
 }
 
 void Conference::Send(Participant* p, const nlohmann::json& message) {
@@ -319,6 +327,7 @@ void Conference::Join(ClientSink* sink, const nlohmann::json& message) {
     owned->media = std::make_unique<RoomMedia>(
         pool_, room_name, config_.room_shard_size,
         [this](const char* prefix) { return NewId(prefix); }, &media_counters_);
+    if (link_) owned->media->SetRemote(link_, pipe_ip_);
     room = owned.get();
     rooms_[room->instance] = std::move(owned);
     room_by_name_[room_name] = room->instance;
@@ -426,6 +435,7 @@ void Conference::OnParticipantReady(Participant* p) {
   AddIceServers(config_, *p, joined);
   Send(p, joined);
   Broadcast(*room, {{"type", "participant-joined"}, {"participant", p->ToJson()}}, p->id);
+  Announce(*room, *p);
   SB_LOG_INFO("rooms", "{} ({}) joined room {}{}", p->id, p->name, room->name,
               p->can_publish && p->can_subscribe ? ""
               : p->can_publish                   ? " (may not subscribe)"
@@ -444,6 +454,7 @@ void Conference::Leave(std::string participant_id) {
   if (!p) return;
   Room* room = FindRoom(p->room_instance);
   const bool was_ready = p->ready;
+  const bool remote = p->remote();
   std::vector<std::string> producer_ids;
   for (const auto& producer : p->producers) producer_ids.push_back(producer.id);
   if (room) {
@@ -466,9 +477,12 @@ void Conference::Leave(std::string participant_id) {
   if (!room) return;
   SB_LOG_INFO("rooms", "{} left room {}", participant_id, room->name);
   if (was_ready) Broadcast(*room, {{"type", "participant-left"}, {"id", participant_id}}, "");
+  if (!remote && on_participant_removed) on_participant_removed(room->name, participant_id);
   RefreshLastN(room);  // someone further down the ranking may be shown now
-  if (room->participant_ids.empty()) {
-    // Its routers close with its media placement.
+  if (!HasLocalParticipants(*room)) {
+    // Its routers close with its media placement; other nodes' participants are no business of
+    // this node once none of its own is in the room.
+    for (const auto& id : room->participant_ids) participants_.erase(id);
     SB_LOG_INFO("rooms", "room {} closed (empty)", room->name);
     if (on_room_closed) on_room_closed(room->name);
     room_by_name_.erase(room->name);
@@ -559,6 +573,7 @@ void Conference::Mute(Participant* p, const nlohmann::json& message) {
   }
   if (changed) {
     Broadcast(*room, {{"type", "participant-updated"}, {"participant", p->ToJson()}}, p->id);
+    Announce(*room, *p);
   }
 }
 
@@ -711,6 +726,7 @@ void Conference::CloseRoom(Room* room, const std::string& reason) {
   for (const auto& id : ids) {
     Participant* p = FindParticipant(id);
     if (!p) continue;
+    if (!p->remote() && on_participant_removed) on_participant_removed(name, id);
     Send(p, {{"type", "room-closed"}, {"room", name}, {"reason", reason}});
     if (p->sink) p->sink->OnRemovedFromRoom();
     participants_.erase(id);

@@ -140,7 +140,12 @@ struct Participant {
   std::string resume_token;
   std::unique_ptr<UvTimer> grace_timer;
   uint64_t session_id = 0;
+  // A participant of another node of the cluster (conference_remote.cc): no sink, no transports
+  // here; its tracks are piped from router `remote_router` of node `remote_node`.
+  std::string remote_node;
+  std::string remote_router;
 
+  bool remote() const { return !remote_node.empty(); }
   bool Publishes(TrackSource source) const;
   // Whether the microphone (kAudio) or the camera (kVideo) is muted: `mute` leaves a screen
   // share alone.
@@ -217,13 +222,35 @@ class Conference : public WorkerPool::Listener {
   nlohmann::json RoomsJson() const;
   size_t room_count() const { return rooms_.size(); }
   size_t participant_count() const { return participants_.size(); }
+  size_t local_participant_count() const;
   size_t disconnected_count() const;
   const Counters& counters() const { return counters_; }
   const RoomMedia::Counters& media_counters() const { return media_counters_; }
 
   // A room opened (its first participant joined) or closed here: the cluster directory says
   // which nodes host a room (cluster_node.h).
-  std::function<void(const std::string& room)> on_room_opened, on_room_closed;
+  std::function<void(const std::string&room)> on_room_opened, on_room_closed;
+  // Rooms across nodes (conference_remote.cc). This node's id in the cluster: ids it makes
+  // start with it, and its participants are announced through these.
+  void JoinCluster(const std::string& node_id, RemoteLink* link, std::string pipe_ip);
+  std::function<void(const std::string& room, const nlohmann::json& entry)> on_participant_changed;
+  std::function<void(const std::string& room, const std::string& id)> on_participant_removed;
+  // Another node's participant of `room` as it announced it (Announce's entry): joined, or
+  // changed (tracks added, removed, muted). Ignored for a room not hosted here.
+  void ApplyRemoteParticipant(const std::string& room, const nlohmann::json& entry);
+  void RemoveRemoteParticipant(const std::string& room, const std::string& id);
+  // Node `node` is gone: its participants leave every room here.
+  void RemoveRemoteNode(const std::string& node);
+  // This node's participants of `room`, as Announce writes them (after Redis lost them).
+  std::vector<nlohmann::json> LocalEntries(const std::string& room) const;
+  // Another node's requests about a room's media (RemoteLink, served here).
+  void ServeOpenPipe(const std::string& room, const std::string& node,
+                     const std::string& remote_router, const std::string& local_router,
+                     const PipeEndpoint& remote_end, RemoteLink::Callback<PipeEndpoint> done);
+  void ServeRelay(const std::string& room, const std::string& producer_id,
+                  const std::string& local_router, const std::string& remote_router,
+                  RemoteLink::Callback<rtp::RtpParameters> done);
+
   // Participant id a join or resume from `sink` produced, so the session can remember it.
   std::function<void(ClientSink*, const std::string&)> on_joined;
 
@@ -232,6 +259,11 @@ class Conference : public WorkerPool::Listener {
   void OnWorkerNotification(int index, const fbs::Notification& notification) override;
 
  private:
+  // conference_remote.cc: a local participant's entry for the other nodes, sent on every change.
+  nlohmann::json EntryOf(const Room& room, const Participant& p) const;
+  void Announce(const Room& room, const Participant& p);
+  bool HasLocalParticipants(const Room& room) const;
+
   // conference.cc: membership.
   void Join(ClientSink* sink, const nlohmann::json& message);
   // With --auth-secret: the verified claims of the join's "token" for `room`, or the failure
@@ -325,6 +357,10 @@ class Conference : public WorkerPool::Listener {
   TokenBucket join_rate_;
   uint64_t next_room_instance_ = 1;
   uint64_t next_id_ = 1;
+  std::string id_prefix_;  // "<node id>." in a cluster: ids are unique across nodes
+  std::string node_id_;
+  RemoteLink* link_ = nullptr;
+  std::string pipe_ip_;
   Counters counters_;
   RoomMedia::Counters media_counters_;
 

@@ -116,6 +116,7 @@ void Conference::ApplyPublish(Participant* p,
   if (!closed.empty()) {
     // The others' participant objects say what this one publishes: tell them it stopped.
     Broadcast(*room, {{"type", "participant-updated"}, {"participant", p->ToJson()}}, p->id);
+    Announce(*room, *p);
   }
 
   // New tracks become producers; the answer waits for all of them.
@@ -182,6 +183,7 @@ void Conference::FinishPublish(const std::string& participant_id,
   if (added.empty()) return;
   SB_LOG_INFO("rooms", "{} publishes {} new track(s) in {}", p->id, added.size(), room->name);
   Broadcast(*room, {{"type", "participant-updated"}, {"participant", p->ToJson()}}, p->id);
+  Announce(*room, *p);
   for (const auto& id : room->participant_ids) {
     Participant* subscriber = FindParticipant(id);
     if (!subscriber || subscriber == p || !subscriber->ready) continue;

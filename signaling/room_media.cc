@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "signaling/room_media_parts.h"
 #include "signaling/worker_requests.h"
 #include "worker/fbs/rtp_parameters_convert.h"
 
@@ -14,14 +15,6 @@ namespace {
 // Pipes between workers of one host listen on loopback and carry plain RTP: the traffic never
 // leaves the machine.
 constexpr char kLocalPipeIp[] = "127.0.0.1";
-
-std::string PipeKey(const std::string& a, const std::string& b) {
-  return a < b ? absl::StrCat(a, "|", b) : absl::StrCat(b, "|", a);
-}
-
-absl::Status Refused(const char* what, const fbs::Response* response) {
-  return absl::UnavailableError(absl::StrCat(what, ": ", ResponseReason(response)));
-}
 
 }  // namespace
 
@@ -35,42 +28,6 @@ rtp::RtpCapabilities PipeCapabilities() {
   return caps;
 }
 
-struct RoomMedia::Shard {
-  int worker_index = -1;
-  std::string router_id;
-  bool ready = false;
-  bool worker_alive = true;
-  absl::Status failed;  // the router could not be made
-  std::vector<Done> waiters;
-  size_t participants = 0;
-};
-
-struct RoomMedia::Pipe {
-  struct End {
-    std::string router_id;
-    std::string transport_id;
-    std::string ip;
-    uint16_t port = 0;
-    std::vector<uint8_t> key;
-    bool created = false;
-    bool connected = false;
-  };
-  End a, b;
-  bool ready = false;
-  std::vector<Done> waiters;
-  End& EndAt(const std::string& router_id) { return a.router_id == router_id ? a : b; }
-};
-
-struct RoomMedia::PipedProducer {
-  std::string producer_id;
-  std::string from_router;
-  std::string to_router;
-  std::string relay_id;  // the relay consumer on the origin's end of the pipe
-  bool ready = false;
-  bool paused = false;  // as the origin is; applied to the copy once it exists
-  std::vector<Done> waiters;
-};
-
 RoomMedia::RoomMedia(WorkerPool* pool, std::string room_name, int shard_size, NewIdFn new_id,
                      Counters* counters)
     : pool_(pool),
@@ -81,12 +38,17 @@ RoomMedia::RoomMedia(WorkerPool* pool, std::string room_name, int shard_size, Ne
 
 RoomMedia::~RoomMedia() {
   for (const auto& shard : shards_) {
-    WorkerProcess* worker = shard->worker_alive ? pool_->worker(shard->worker_index) : nullptr;
+    WorkerProcess* worker = WorkerFor(shard.get());
     if (!worker) continue;
     // Closing the router closes its transports (pipes included), producers and consumers.
     worker->Request(fbs::Method::ROUTER_CLOSE, shard->router_id, {}, [](const fbs::Response*) {});
     worker->AddLoad(-1);
   }
+}
+
+WorkerProcess* RoomMedia::WorkerFor(const Shard* shard) const {
+  if (!shard || !shard->node.empty() || !shard->worker_alive) return nullptr;
+  return pool_->worker(shard->worker_index);
 }
 
 RoomMedia::Shard* RoomMedia::FindShard(const std::string& router_id) const {
@@ -110,7 +72,7 @@ absl::Status RoomMedia::Place(const std::string& participant_id, Done ready) {
   if (ShardOf(participant_id)) return absl::AlreadyExistsError("placed already");
   Shard* best = nullptr;
   for (const auto& shard : shards_) {
-    if (!shard->worker_alive || !shard->failed.ok()) continue;
+    if (!shard->node.empty() || !shard->worker_alive || !shard->failed.ok()) continue;
     if (!best || shard->participants < best->participants) best = shard.get();
   }
   if (!best || (shard_size_ > 0 && best->participants >= static_cast<size_t>(shard_size_))) {
@@ -182,8 +144,7 @@ void RoomMedia::Remove(const std::string& participant_id) {
 }
 
 WorkerProcess* RoomMedia::WorkerOf(const std::string& participant_id) const {
-  const Shard* shard = ShardOf(participant_id);
-  return shard && shard->worker_alive ? pool_->worker(shard->worker_index) : nullptr;
+  return WorkerFor(ShardOf(participant_id));
 }
 
 const std::string& RoomMedia::RouterOf(const std::string& participant_id) const {
@@ -239,6 +200,7 @@ void RoomMedia::Reach(const std::string& producer_id, rtp::MediaKind kind, bool 
 
 void RoomMedia::PipeProducer(const std::string& producer_id, rtp::MediaKind kind, Shard* from,
                              Shard* to) {
+  if (!from->node.empty()) return PipeRemoteProducer(producer_id, kind, from, to);
   const std::string key = absl::StrCat(producer_id, "/", to->router_id);
   const std::string pipe_key = PipeKey(from->router_id, to->router_id);
   WithPipe(from, to,
@@ -247,7 +209,7 @@ void RoomMedia::PipeProducer(const std::string& producer_id, rtp::MediaKind kind
              if (alive.expired() || !piped_.contains(key)) return;
              Pipe* pipe = FindPipe(pipe_key);
              Shard* from = FindShard(from_router);
-             WorkerProcess* worker = from ? pool_->worker(from->worker_index) : nullptr;
+             WorkerProcess* worker = WorkerFor(from);
              if (status.ok() && (!pipe || !worker))
                status = absl::UnavailableError("the pipe is gone");
              if (!status.ok()) return FinishPiped(key, status);
@@ -269,7 +231,7 @@ void RoomMedia::PipeProducer(const std::string& producer_id, rtp::MediaKind kind
                                             absl::InternalError("no consume response"));
                    Pipe* pipe = FindPipe(pipe_key);
                    Shard* to = FindShard(to_router);
-                   WorkerProcess* worker = to ? pool_->worker(to->worker_index) : nullptr;
+                   WorkerProcess* worker = WorkerFor(to);
                    if (!params.ok()) return FinishPiped(key, params.status());
                    if (!pipe || !worker)
                      return FinishPiped(key, absl::UnavailableError("the pipe is gone"));
@@ -301,7 +263,7 @@ void RoomMedia::FinishPiped(const std::string& key, absl::Status status) {
     ++counters_->producers_piped;
     if (piped->paused) {
       if (Shard* to = FindShard(piped->to_router)) {
-        if (WorkerProcess* worker = pool_->worker(to->worker_index)) {
+        if (WorkerProcess* worker = WorkerFor(to)) {
           worker->Request(fbs::Method::PRODUCER_PAUSE, piped->producer_id, {},
                           [](const fbs::Response*) {});
         }
@@ -338,7 +300,7 @@ void RoomMedia::WithPipe(Shard* a, Shard* b, Done ready) {
   for (Pipe::End* end : {&pipe->a, &pipe->b}) {
     end->transport_id = new_id_("pp");
     Shard* shard = FindShard(end->router_id);
-    WorkerProcess* worker = shard ? pool_->worker(shard->worker_index) : nullptr;
+    WorkerProcess* worker = WorkerFor(shard);
     if (!worker) return FinishPipe(key, absl::UnavailableError("a worker of the room is down"));
     worker->Request(fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT, end->router_id,
                     CreatePipeBody(end->transport_id, kLocalPipeIp, /*srtp=*/false),
@@ -369,7 +331,7 @@ void RoomMedia::ConnectPipe(const std::string& pipe_key) {
   Pipe* pipe = FindPipe(pipe_key);
   for (auto [end, other] : {std::pair{&pipe->a, &pipe->b}, std::pair{&pipe->b, &pipe->a}}) {
     Shard* shard = FindShard(end->router_id);
-    WorkerProcess* worker = shard ? pool_->worker(shard->worker_index) : nullptr;
+    WorkerProcess* worker = WorkerFor(shard);
     if (!worker)
       return FinishPipe(pipe_key, absl::UnavailableError("a worker of the room is down"));
     worker->Request(fbs::Method::TRANSPORT_CONNECT_PIPE, end->transport_id,
@@ -408,7 +370,7 @@ void RoomMedia::FinishPipe(const std::string& pipe_key, absl::Status status) {
     // Its ends (if made) close with their routers; a later Reach tries a new pipe.
     for (const Pipe::End* end : {&pipe->a, &pipe->b}) {
       Shard* shard = FindShard(end->router_id);
-      WorkerProcess* worker = shard ? pool_->worker(shard->worker_index) : nullptr;
+      WorkerProcess* worker = WorkerFor(shard);
       if (worker && end->created) {
         worker->Request(fbs::Method::TRANSPORT_CLOSE, end->transport_id, {},
                         [](const fbs::Response*) {});
@@ -429,7 +391,7 @@ void RoomMedia::PauseProducer(const std::string& producer_id, bool paused) {
     piped->paused = paused;
     if (!piped->ready) continue;  // applied when it is
     Shard* to = FindShard(piped->to_router);
-    WorkerProcess* worker = to ? pool_->worker(to->worker_index) : nullptr;
+    WorkerProcess* worker = WorkerFor(to);
     if (!worker) continue;
     worker->Request(paused ? fbs::Method::PRODUCER_PAUSE : fbs::Method::PRODUCER_RESUME,
                     producer_id, {}, [](const fbs::Response*) {});
@@ -438,7 +400,7 @@ void RoomMedia::PauseProducer(const std::string& producer_id, bool paused) {
 
 void RoomMedia::CloseCopy(const std::string& producer_id, const std::string& to_router) {
   Shard* to = FindShard(to_router);
-  WorkerProcess* worker = to ? pool_->worker(to->worker_index) : nullptr;
+  WorkerProcess* worker = WorkerFor(to);
   if (worker)
     worker->Request(fbs::Method::PRODUCER_CLOSE, producer_id, {}, [](const fbs::Response*) {});
 }
@@ -472,8 +434,7 @@ bool RoomMedia::OnCopyLayersNeeded(const std::string& producer_id, int worker_in
     if (piped->producer_id != producer_id || piped->relay_id.empty()) continue;
     const Shard* to = FindShard(piped->to_router);
     if (!to || to->worker_index != worker_index) continue;
-    const Shard* from = FindShard(piped->from_router);
-    WorkerProcess* worker = from ? pool_->worker(from->worker_index) : nullptr;
+    WorkerProcess* worker = WorkerFor(FindShard(piped->from_router));
     // The relay wants what the copy's subscribers want: the origin's dynacast counts it so.
     if (worker) {
       worker->Request(fbs::Method::CONSUMER_SET_PREFERENCES, piped->relay_id,
@@ -493,8 +454,13 @@ void RoomMedia::OnWorkerDied(int index) {
 
 nlohmann::json RoomMedia::Json() const {
   nlohmann::json workers = nlohmann::json::array();
+  nlohmann::json nodes = nlohmann::json::array();
   for (const auto& shard : shards_) {
-    WorkerProcess* worker = shard->worker_alive ? pool_->worker(shard->worker_index) : nullptr;
+    if (!shard->node.empty()) {
+      nodes.push_back({{"node", shard->node}, {"router", shard->router_id}});
+      continue;
+    }
+    WorkerProcess* worker = WorkerFor(shard.get());
     workers.push_back({{"worker", shard->worker_index},
                        {"workerPid", worker ? worker->pid() : 0},
                        {"router", shard->router_id},
@@ -502,7 +468,10 @@ nlohmann::json RoomMedia::Json() const {
   }
   size_t piped = 0;
   for (const auto& [key, p] : piped_) piped += p->ready ? 1 : 0;
-  return {{"workers", std::move(workers)}, {"pipes", pipes_.size()}, {"pipedProducers", piped}};
+  return {{"workers", std::move(workers)},
+          {"remoteRouters", std::move(nodes)},
+          {"pipes", pipes_.size() + remote_pipes_.size()},
+          {"pipedProducers", piped}};
 }
 
 }  // namespace sb::signaling

@@ -28,6 +28,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "rtp/rtp_parameters.h"
 #include "signaling/workers/worker_pool.h"
 
@@ -36,6 +37,32 @@ namespace sb::signaling {
 // What a router offers across a pipe: the router's codecs and extensions without transport-cc
 // (nobody sends transport feedback on a pipe: it carries no send-side estimate).
 rtp::RtpCapabilities PipeCapabilities();
+
+// One end of a pipe as the other end needs it: where to send, and the SRTP key of what this end
+// sends (empty: plain RTP).
+struct PipeEndpoint {
+  std::string ip;
+  uint16_t port = 0;
+  std::vector<uint8_t> key;
+};
+
+// The other nodes of a cluster as a room's media sees them (cluster_node.h implements it):
+// requests to a node about the routers of this room it hosts.
+class RemoteLink {
+ public:
+  template <typename T>
+  using Callback = std::function<void(absl::StatusOr<T>)>;
+  virtual ~RemoteLink() = default;
+  // `node` opens its end of a pipe from its router `remote_router` to our `local_router`, whose
+  // end is `local_end`, connects it there and answers with its end.
+  virtual void OpenPipe(const std::string& node, const std::string& room,
+                        const std::string& remote_router, const std::string& local_router,
+                        const PipeEndpoint& local_end, Callback<PipeEndpoint> done) = 0;
+  // `node` relays its producer onto that pipe and answers with the relay's parameters.
+  virtual void Relay(const std::string& node, const std::string& room,
+                     const std::string& producer_id, const std::string& remote_router,
+                     const std::string& local_router, Callback<rtp::RtpParameters> done) = 0;
+};
 
 class RoomMedia {
  public:
@@ -58,11 +85,32 @@ class RoomMedia {
   RoomMedia(const RoomMedia&) = delete;
   RoomMedia& operator=(const RoomMedia&) = delete;
 
+  // Rooms across nodes: requests go to other nodes through `link`, and this node's ends of pipes
+  // between nodes listen on `pipe_ip` with SRTP.
+  void SetRemote(RemoteLink* link, std::string pipe_ip) {
+    link_ = link;
+    remote_pipe_ip_ = std::move(pipe_ip);
+  }
+
   // Picks `participant_id`'s shard (opening one on another worker when the room's are full);
   // `ready` runs once the shard's router exists (or with the error when it could not be made).
   // Fails at once when no worker is running.
   absl::Status Place(const std::string& participant_id, Done ready);
   void Remove(const std::string& participant_id);
+  // A participant of another node, whose transports are on router `router` there
+  // (room_media_remote.cc).
+  void PlaceRemote(const std::string& participant_id, const std::string& node,
+                   const std::string& router);
+  // Node `node` is gone: its routers and the pipes to them are forgotten (the local ends closed).
+  // Its participants are removed by the caller first.
+  void RemoveNode(const std::string& node);
+  // Another node's requests (RemoteLink, from its side): our end of a pipe from our router
+  // `local_router` to its `remote_router` at `remote_end`; a relay of our producer onto it.
+  void ServeOpenPipe(const std::string& node, const std::string& remote_router,
+                     const std::string& local_router, const PipeEndpoint& remote_end,
+                     RemoteLink::Callback<PipeEndpoint> done);
+  void ServeRelay(const std::string& producer_id, const std::string& local_router,
+                  const std::string& remote_router, RemoteLink::Callback<rtp::RtpParameters> done);
 
   // The worker and router of a participant's shard; nullptr / "" when it has none or its worker
   // is down.
@@ -103,6 +151,7 @@ class RoomMedia {
   struct Shard;
   struct Pipe;
   struct PipedProducer;
+  struct RemotePipe;
 
   Shard* ShardOf(const std::string& participant_id) const;
   Shard* OpenShard(int worker_index);
@@ -117,6 +166,14 @@ class RoomMedia {
   void FinishPiped(const std::string& key, absl::Status status);
   Shard* FindShard(const std::string& router_id) const;
   Pipe* FindPipe(const std::string& pipe_key) const;
+  // A local shard's worker; nullptr for another node's router or a dead worker.
+  WorkerProcess* WorkerFor(const Shard* shard) const;
+  // room_media_remote.cc: the pipe that brings another node's router's producers to a local
+  // router (made by this side), and what follows it.
+  void WithRemotePipe(Shard* remote, Shard* local, Done ready);
+  void FinishRemotePipe(const std::string& key, absl::Status status);
+  void PipeRemoteProducer(const std::string& producer_id, rtp::MediaKind kind, Shard* from,
+                          Shard* to);
 
   // Passed by argument.
   WorkerPool* const pool_;
@@ -124,6 +181,8 @@ class RoomMedia {
   const int shard_size_;
   const NewIdFn new_id_;
   Counters* const counters_;
+  RemoteLink* link_ = nullptr;
+  std::string remote_pipe_ip_;
   // Allocated by this. The callbacks of requests in flight hold it as a weak_ptr and find it
   // expired once the room is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -133,6 +192,9 @@ class RoomMedia {
   absl::flat_hash_map<std::string, std::unique_ptr<Pipe>> pipes_;
   // By producer id + "/" + destination router id.
   absl::flat_hash_map<std::string, std::unique_ptr<PipedProducer>> piped_;
+  // Pipes to other nodes, one per direction: "in|<local router>|<remote router>" brings that
+  // router's producers here (made by us), "out|..." takes ours there (made at its request).
+  absl::flat_hash_map<std::string, std::unique_ptr<RemotePipe>> remote_pipes_;
 };
 
 }  // namespace sb::signaling

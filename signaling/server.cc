@@ -177,12 +177,21 @@ absl::Status Server::Start() {
           ? std::string(config_.tls() ? "the server's own https origin" : "the server's own origin")
           : absl::StrJoin(config_.allowed_origins, ", "));
   if (!config_.redis.empty()) {
-    cluster_ = std::make_unique<ClusterNode>(loop_, config_, http_->port(), [this] {
-      return cluster::NodeLoad{static_cast<int64_t>(conference_->participant_count()),
-                               static_cast<int64_t>(pool_->size())};
-    });
+    cluster_ =
+        std::make_unique<ClusterNode>(loop_, config_, http_->port(), conference_.get(), [this] {
+          return cluster::NodeLoad{static_cast<int64_t>(conference_->local_participant_count()),
+                                   static_cast<int64_t>(pool_->size())};
+        });
+    conference_->JoinCluster(cluster_->node_id(), cluster_.get(), cluster_->pipe_ip());
     conference_->on_room_opened = [this](const std::string& room) { cluster_->RoomOpened(room); };
     conference_->on_room_closed = [this](const std::string& room) { cluster_->RoomClosed(room); };
+    conference_->on_participant_changed = [this](const std::string& room,
+                                                 const nlohmann::json& entry) {
+      cluster_->ParticipantChanged(room, entry);
+    };
+    conference_->on_participant_removed = [this](const std::string& room, const std::string& id) {
+      cluster_->ParticipantRemoved(room, id);
+    };
     if (auto status = cluster_->Start(); !status.ok()) return status;
   }
   if (!config_.turn_urls.empty()) {

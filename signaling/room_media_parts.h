@@ -1,0 +1,72 @@
+// The parts of a room's media placement (room_media.h) that room_media.cc and
+// room_media_remote.cc share: its records of routers, pipes and piped producers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "signaling/room_media.h"
+#include "signaling/worker_requests.h"
+
+namespace sb::signaling {
+
+// The key of the pipe between two routers of one host, whichever asks.
+inline std::string PipeKey(const std::string& a, const std::string& b) {
+  return a < b ? absl::StrCat(a, "|", b) : absl::StrCat(b, "|", a);
+}
+
+inline absl::Status Refused(const char* what, const fbs::Response* response) {
+  return absl::UnavailableError(absl::StrCat(what, ": ", ResponseReason(response)));
+}
+
+struct RoomMedia::Shard {
+  std::string node;       // another node's router (its participants'); empty: ours
+  int worker_index = -1;  // ours only
+  std::string router_id;
+  bool ready = false;
+  bool worker_alive = true;
+  absl::Status failed;  // the router could not be made
+  std::vector<Done> waiters;
+  size_t participants = 0;
+};
+
+struct RoomMedia::Pipe {
+  struct End {
+    std::string router_id;
+    std::string transport_id;
+    std::string ip;
+    uint16_t port = 0;
+    std::vector<uint8_t> key;
+    bool created = false;
+    bool connected = false;
+  };
+  End a, b;
+  bool ready = false;
+  std::vector<Done> waiters;
+  End& EndAt(const std::string& router_id) { return a.router_id == router_id ? a : b; }
+};
+
+struct RoomMedia::PipedProducer {
+  std::string producer_id;
+  std::string from_router;
+  std::string to_router;
+  std::string relay_id;  // the relay consumer on the origin's end of the pipe
+  bool ready = false;
+  bool paused = false;  // as the origin is; applied to the copy once it exists
+  std::vector<Done> waiters;
+};
+
+struct RoomMedia::RemotePipe {
+  std::string local_router;
+  std::string node;  // the other end's
+  std::string remote_router;
+  std::string transport_id;  // our end
+  PipeEndpoint local_end;
+  bool ready = false;
+  std::vector<Done> waiters;
+};
+
+}  // namespace sb::signaling

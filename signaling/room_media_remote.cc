@@ -1,0 +1,272 @@
+// A room's media across nodes (issue 14): routers of other nodes that host participants of the
+// room, and pipes to them. A pipe between nodes carries media one way: the side that needs
+// another node's producers makes its end (SRTP, on this node's pipe address), asks that node to
+// make and connect its own (RemoteLink::OpenPipe), connects to it, and then asks for a relay of
+// each producer it needs (RemoteLink::Relay), which it produces from its end with the same id,
+// as between two workers of one host.
+#include <utility>
+
+#include "base/log.h"
+#include "signaling/room_media.h"
+#include "signaling/room_media_parts.h"
+#include "signaling/worker_requests.h"
+#include "worker/fbs/rtp_parameters_convert.h"
+
+namespace sb::signaling {
+namespace {
+
+std::string InKey(const std::string& local_router, const std::string& remote_router) {
+  return absl::StrCat("in|", local_router, "|", remote_router);
+}
+std::string OutKey(const std::string& local_router, const std::string& remote_router) {
+  return absl::StrCat("out|", local_router, "|", remote_router);
+}
+
+PipeEndpoint EndpointFrom(const fbs::PipeTransportInfo* info) {
+  PipeEndpoint end;
+  if (info == nullptr || info->ip() == nullptr) return end;
+  end.ip = info->ip()->str();
+  end.port = info->port();
+  if (info->srtp_key()) end.key.assign(info->srtp_key()->begin(), info->srtp_key()->end());
+  return end;
+}
+
+}  // namespace
+
+void RoomMedia::PlaceRemote(const std::string& participant_id, const std::string& node,
+                            const std::string& router) {
+  if (ShardOf(participant_id)) return;
+  Shard* shard = FindShard(router);
+  if (!shard) {
+    auto owned = std::make_unique<Shard>();
+    shard = owned.get();
+    shard->node = node;
+    shard->router_id = router;
+    shard->ready = true;
+    shards_.push_back(std::move(owned));
+  }
+  ++shard->participants;
+  shard_of_[participant_id] = shard;
+}
+
+void RoomMedia::RemoveNode(const std::string& node) {
+  for (auto it = remote_pipes_.begin(); it != remote_pipes_.end();) {
+    RemotePipe* pipe = it->second.get();
+    if (pipe->node != node) {
+      ++it;
+      continue;
+    }
+    if (WorkerProcess* worker = WorkerFor(FindShard(pipe->local_router))) {
+      worker->Request(fbs::Method::TRANSPORT_CLOSE, pipe->transport_id, {},
+                      [](const fbs::Response*) {});
+    }
+    auto waiters = std::move(pipe->waiters);
+    remote_pipes_.erase(it++);
+    std::weak_ptr<bool> alive = alive_;
+    for (auto& done : waiters) {
+      if (alive.expired()) return;
+      done(absl::UnavailableError("node " + node + " is gone"));
+    }
+  }
+  absl::erase_if(shard_of_, [&](const auto& entry) { return entry.second->node == node; });
+  std::erase_if(shards_, [&](const auto& shard) { return shard->node == node; });
+}
+
+void RoomMedia::WithRemotePipe(Shard* remote, Shard* local, Done ready) {
+  const std::string key = InKey(local->router_id, remote->router_id);
+  if (auto it = remote_pipes_.find(key); it != remote_pipes_.end()) {
+    if (it->second->ready) return ready(absl::OkStatus());
+    it->second->waiters.push_back(std::move(ready));
+    return;
+  }
+  WorkerProcess* worker = WorkerFor(local);
+  if (!link_ || !worker) return ready(absl::UnavailableError("no way to that node"));
+  auto owned = std::make_unique<RemotePipe>();
+  RemotePipe* pipe = owned.get();
+  pipe->local_router = local->router_id;
+  pipe->node = remote->node;
+  pipe->remote_router = remote->router_id;
+  pipe->transport_id = new_id_("pn");
+  pipe->waiters.push_back(std::move(ready));
+  remote_pipes_[key] = std::move(owned);
+  worker->Request(
+      fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT, pipe->local_router,
+      CreatePipeBody(pipe->transport_id, remote_pipe_ip_, /*srtp=*/true),
+      [this, alive = std::weak_ptr<bool>(alive_), key](const fbs::Response* response) {
+        if (alive.expired()) return;
+        auto it = remote_pipes_.find(key);
+        if (it == remote_pipes_.end()) return;
+        if (!response->accepted()) {
+          return FinishRemotePipe(key, Refused("cannot create a pipe", response));
+        }
+        RemotePipe* pipe = it->second.get();
+        pipe->local_end = EndpointFrom(response->body_as_PipeTransportInfo());
+        link_->OpenPipe(
+            pipe->node, room_name_, pipe->remote_router, pipe->local_router, pipe->local_end,
+            [this, alive, key](absl::StatusOr<PipeEndpoint> remote_end) {
+              if (alive.expired()) return;
+              auto it = remote_pipes_.find(key);
+              if (it == remote_pipes_.end()) return;
+              if (!remote_end.ok()) return FinishRemotePipe(key, remote_end.status());
+              RemotePipe* pipe = it->second.get();
+              WorkerProcess* worker = WorkerFor(FindShard(pipe->local_router));
+              if (!worker) return FinishRemotePipe(key, absl::UnavailableError("worker down"));
+              worker->Request(fbs::Method::TRANSPORT_CONNECT_PIPE, pipe->transport_id,
+                              ConnectPipeBody(remote_end->ip, remote_end->port, remote_end->key),
+                              [this, alive, key](const fbs::Response* response) {
+                                if (alive.expired()) return;
+                                FinishRemotePipe(key,
+                                                 response->accepted()
+                                                     ? absl::OkStatus()
+                                                     : Refused("cannot connect a pipe", response));
+                              });
+            });
+      });
+}
+
+void RoomMedia::FinishRemotePipe(const std::string& key, absl::Status status) {
+  auto it = remote_pipes_.find(key);
+  if (it == remote_pipes_.end()) return;
+  RemotePipe* pipe = it->second.get();
+  auto waiters = std::move(pipe->waiters);
+  if (status.ok()) {
+    pipe->ready = true;
+    ++counters_->pipes_opened;
+    SB_LOG_INFO("rooms", "room {}: pipe from router {} of node {} to router {}", room_name_,
+                pipe->remote_router, pipe->node, pipe->local_router);
+  } else {
+    ++counters_->pipe_failures;
+    SB_LOG_WARN("rooms", "room {}: no pipe from node {}: {}", room_name_, pipe->node,
+                status.ToString());
+    if (WorkerProcess* worker = WorkerFor(FindShard(pipe->local_router))) {
+      worker->Request(fbs::Method::TRANSPORT_CLOSE, pipe->transport_id, {},
+                      [](const fbs::Response*) {});
+    }
+    remote_pipes_.erase(it);
+  }
+  std::weak_ptr<bool> alive = alive_;
+  for (auto& done : waiters) {
+    if (alive.expired()) return;
+    done(status);
+  }
+}
+
+void RoomMedia::PipeRemoteProducer(const std::string& producer_id, rtp::MediaKind kind, Shard* from,
+                                   Shard* to) {
+  const std::string key = absl::StrCat(producer_id, "/", to->router_id);
+  const std::string pipe_key = InKey(to->router_id, from->router_id);
+  WithRemotePipe(
+      from, to,
+      [this, alive = std::weak_ptr<bool>(alive_), key, pipe_key, producer_id,
+       kind](absl::Status status) {
+        if (alive.expired() || !piped_.contains(key)) return;
+        auto it = remote_pipes_.find(pipe_key);
+        if (status.ok() && it == remote_pipes_.end()) status = absl::UnavailableError("pipe gone");
+        if (!status.ok()) return FinishPiped(key, status);
+        RemotePipe* pipe = it->second.get();
+        link_->Relay(pipe->node, room_name_, producer_id, pipe->remote_router, pipe->local_router,
+                     [this, alive, key, pipe_key, producer_id,
+                      kind](absl::StatusOr<rtp::RtpParameters> params) {
+                       if (alive.expired() || !piped_.contains(key)) return;
+                       if (!params.ok()) return FinishPiped(key, params.status());
+                       auto it = remote_pipes_.find(pipe_key);
+                       WorkerProcess* worker = it == remote_pipes_.end()
+                                                   ? nullptr
+                                                   : WorkerFor(FindShard(it->second->local_router));
+                       if (!worker) return FinishPiped(key, absl::UnavailableError("pipe gone"));
+                       const std::string to_router = it->second->local_router;
+                       worker->Request(
+                           fbs::Method::TRANSPORT_PRODUCE, it->second->transport_id,
+                           ProduceBody(producer_id, kind, *params),
+                           [this, alive, key, producer_id, to_router](const fbs::Response* r) {
+                             if (alive.expired()) return;
+                             if (!piped_.contains(key)) {
+                               if (r->accepted()) CloseCopy(producer_id, to_router);
+                               return;
+                             }
+                             FinishPiped(key, r->accepted()
+                                                  ? absl::OkStatus()
+                                                  : Refused("cannot produce from the pipe", r));
+                           });
+                     });
+      });
+}
+
+void RoomMedia::ServeOpenPipe(const std::string& node, const std::string& remote_router,
+                              const std::string& local_router, const PipeEndpoint& remote_end,
+                              RemoteLink::Callback<PipeEndpoint> done) {
+  Shard* local = FindShard(local_router);
+  WorkerProcess* worker = WorkerFor(local);
+  if (!worker) return done(absl::NotFoundError("no router " + local_router + " here"));
+  const std::string key = OutKey(local_router, remote_router);
+  // Asked again (the other side lost its end, or its first answer): a fresh end.
+  if (auto it = remote_pipes_.find(key); it != remote_pipes_.end()) {
+    worker->Request(fbs::Method::TRANSPORT_CLOSE, it->second->transport_id, {},
+                    [](const fbs::Response*) {});
+    remote_pipes_.erase(it);
+  }
+  auto owned = std::make_unique<RemotePipe>();
+  RemotePipe* pipe = owned.get();
+  pipe->local_router = local_router;
+  pipe->node = node;
+  pipe->remote_router = remote_router;
+  pipe->transport_id = new_id_("pn");
+  remote_pipes_[key] = std::move(owned);
+  worker->Request(fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT, local_router,
+                  CreatePipeBody(pipe->transport_id, remote_pipe_ip_, /*srtp=*/true),
+                  [this, alive = std::weak_ptr<bool>(alive_), key, remote_end,
+                   done = std::move(done)](const fbs::Response* response) {
+                    if (alive.expired()) return;
+                    auto it = remote_pipes_.find(key);
+                    if (it == remote_pipes_.end())
+                      return done(absl::UnavailableError("room closing"));
+                    if (!response->accepted()) {
+                      remote_pipes_.erase(it);
+                      return done(Refused("cannot create a pipe", response));
+                    }
+                    it->second->local_end = EndpointFrom(response->body_as_PipeTransportInfo());
+                    WorkerProcess* worker = WorkerFor(FindShard(it->second->local_router));
+                    if (!worker) return done(absl::UnavailableError("worker down"));
+                    worker->Request(fbs::Method::TRANSPORT_CONNECT_PIPE, it->second->transport_id,
+                                    ConnectPipeBody(remote_end.ip, remote_end.port, remote_end.key),
+                                    [this, alive, key, done](const fbs::Response* response) {
+                                      if (alive.expired()) return;
+                                      auto it = remote_pipes_.find(key);
+                                      if (it == remote_pipes_.end()) {
+                                        return done(absl::UnavailableError("room closing"));
+                                      }
+                                      if (!response->accepted()) {
+                                        remote_pipes_.erase(it);
+                                        return done(Refused("cannot connect a pipe", response));
+                                      }
+                                      it->second->ready = true;
+                                      ++counters_->pipes_opened;
+                                      done(it->second->local_end);
+                                    });
+                  });
+}
+
+void RoomMedia::ServeRelay(const std::string& producer_id, const std::string& local_router,
+                           const std::string& remote_router,
+                           RemoteLink::Callback<rtp::RtpParameters> done) {
+  auto it = remote_pipes_.find(OutKey(local_router, remote_router));
+  if (it == remote_pipes_.end() || !it->second->ready) {
+    return done(absl::NotFoundError("no pipe to that router"));
+  }
+  WorkerProcess* worker = WorkerFor(FindShard(local_router));
+  if (!worker) return done(absl::UnavailableError("worker down"));
+  // The producer lives on `local_router`'s worker when its publisher is there; if it was piped
+  // here from another worker of ours, the copy serves as well (same id).
+  worker->Request(
+      fbs::Method::TRANSPORT_CONSUME, it->second->transport_id,
+      ConsumeBody(new_id_("pc"), producer_id, PipeCapabilities(), "", /*paused=*/false),
+      [alive = std::weak_ptr<bool>(alive_), done = std::move(done)](const fbs::Response* r) {
+        if (alive.expired()) return;
+        if (!r->accepted()) return done(Refused("cannot relay", r));
+        const auto* body = r->body_as_ConsumeResponse();
+        if (!body) return done(absl::InternalError("no consume response"));
+        done(ipc::FromFbs(body->rtp_parameters()));
+      });
+}
+
+}  // namespace sb::signaling

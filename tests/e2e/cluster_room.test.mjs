@@ -1,0 +1,153 @@
+// One room across the nodes of a cluster (issue 14): three switchboard nodes on one real
+// redis-server, Chromium participants joined to different nodes of one room. Each sees the
+// others (joined, tracks, decoded video) through pipes between the nodes (SRTP), a mute on one
+// node reaches the others, and when a node is killed mid-call (SIGKILL: no goodbye) its
+// participant leaves the others' rooms within seconds while their call goes on.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import {
+  startServer,
+  launchBrowser,
+  getJson,
+  waitForFrames,
+  videoFrom,
+  sleep,
+} from './harness.mjs';
+
+const REDIS = '/usr/bin/redis-server';
+const skip = !existsSync(REDIS) && 'redis-server is not installed (scripts/setup.sh installs it)';
+
+let redis;
+let browser;
+const nodes = {};
+
+async function startRedis(port) {
+  const child = spawn(
+    REDIS,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  const deadline = Date.now() + 10000;
+  while (!log.includes('Ready to accept connections')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server:\n${log}`);
+    await sleep(50);
+  }
+  return child;
+}
+
+async function join(server, room, name) {
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/`);
+  const id = await page.evaluate(
+    async ({ room, name }) => {
+      const { SwitchboardClient } = await import('/lib/switchboard.js');
+      const sb = new SwitchboardClient();
+      window.sb = sb;
+      window.events = [];
+      for (const type of ['participant-joined', 'participant-left', 'participant-updated']) {
+        sb.addEventListener(type, (e) => window.events.push({ type, detail: e.detail }));
+      }
+      await sb.connect(`ws://${location.host}/ws`);
+      const reply = await sb.join(room, name);
+      if (reply.type !== 'joined') throw new Error(`join: ${JSON.stringify(reply)}`);
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+      await sb.publish(stream);
+      return reply.id;
+    },
+    { room, name },
+  );
+  return { name, context, page, id };
+}
+
+async function waitFor(what, predicate, timeout = 15000) {
+  const started = Date.now();
+  for (;;) {
+    const value = await predicate();
+    if (value) return Date.now() - started;
+    if (Date.now() - started > timeout) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+async function framesGrow(subscriber, publisherId, ms = 2000) {
+  const before = (await videoFrom(subscriber, publisherId))?.framesDecoded ?? 0;
+  await sleep(ms);
+  return ((await videoFrom(subscriber, publisherId))?.framesDecoded ?? 0) - before;
+}
+
+before(async () => {
+  if (skip) return;
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  redis = await startRedis(port);
+  for (const id of ['a', 'b', 'c']) {
+    // Each node its own media ports (they share the host here).
+    nodes[id] = await startServer([
+      `--redis=127.0.0.1:${port}`,
+      `--node-id=${id}`,
+      '--workers=1',
+      '--rtc-port=0',
+      '--ice-tcp-port=0',
+    ]);
+  }
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const server of Object.values(nodes)) {
+    if (server.process.exitCode === null && server.process.signalCode === null) await server.stop();
+  }
+  redis?.kill('SIGKILL');
+});
+
+test('participants on three nodes meet in one room; a node dies and the call goes on', { skip }, async () => {
+  const alice = await join(nodes.a, 'across', 'Alice');
+  const bob = await join(nodes.b, 'across', 'Bob');
+  const carol = await join(nodes.c, 'across', 'Carol');
+
+  // Everyone decodes everyone, across nodes.
+  for (const [who, from] of [
+    [alice, bob], [alice, carol], [bob, alice], [bob, carol], [carol, alice], [carol, bob],
+  ]) {
+    const video = await waitForFrames(who, from.id, 25000);
+    assert.ok(video.framesDecoded > 0, `${who.name} decodes ${from.name}`);
+  }
+  const roomOnA = (await getJson(nodes.a, '/api/rooms')).rooms.find((r) => r.name === 'across');
+  assert.equal(roomOnA.participants.length, 3, JSON.stringify(roomOnA.participants));
+  assert.ok(roomOnA.pipedProducers >= 4, `b's and c's tracks piped to a: ${roomOnA.pipedProducers}`);
+
+  // A mute on node b reaches the participants on a and c.
+  await bob.page.evaluate(() => window.sb.setMuted('video', true));
+  await waitFor("Bob's mute seen on node a", () =>
+    alice.page.evaluate((id) =>
+      window.events.some((e) => e.type === 'participant-updated' && e.detail?.participant?.id === id &&
+        e.detail.participant.videoMuted), bob.id),
+  );
+  await bob.page.evaluate(() => window.sb.setMuted('video', false));
+  await waitFor("Bob's video again at Carol", async () => (await framesGrow(carol, bob.id, 1500)) > 5, 20000);
+
+  // Node c dies: Carol leaves the others' rooms within seconds; Alice and Bob go on.
+  const killedAt = Date.now();
+  nodes.c.process.kill('SIGKILL');
+  const leftMs = await waitFor('Carol gone at Alice', () =>
+    alice.page.evaluate((id) =>
+      window.events.some((e) => e.type === 'participant-left' && (e.detail?.id ?? e.detail) === id), carol.id),
+  );
+  console.log(`node c killed: its participant left node a's room after ${Date.now() - killedAt} ms`);
+  assert.ok(Date.now() - killedAt < 10000);
+  await waitFor('Carol gone at Bob', () =>
+    bob.page.evaluate((id) =>
+      window.events.some((e) => e.type === 'participant-left' && (e.detail?.id ?? e.detail) === id), carol.id),
+  );
+  assert.ok((await framesGrow(alice, bob.id)) > 10, 'Alice still decodes Bob');
+  assert.ok((await framesGrow(bob, alice.id)) > 10, 'Bob still decodes Alice');
+  const after = (await getJson(nodes.a, '/api/rooms')).rooms.find((r) => r.name === 'across');
+  assert.equal(after.participants.length, 2);
+  void leftMs;
+  for (const p of [alice, bob, carol]) await p.context.close().catch(() => {});
+});
