@@ -388,6 +388,17 @@ void ClusterNode::OnRedisAvailable(bool available) {
   }
 }
 
+std::vector<std::string> ClusterNode::Addresses() const {
+  std::vector<std::string> out = {address_};
+  std::vector<const cluster::NodeInfo*> others;
+  for (const auto& [id, node] : nodes_) {
+    if (id != node_id_ && !node.address.empty()) others.push_back(&node);
+  }
+  std::sort(others.begin(), others.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  for (const auto* node : others) out.push_back(node->address);
+  return out;
+}
+
 nlohmann::json ClusterNode::Json() const {
   std::vector<const cluster::NodeInfo*> sorted;
   for (const auto& [id, node] : nodes_) sorted.push_back(&node);

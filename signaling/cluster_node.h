@@ -72,6 +72,8 @@ class ClusterNode : public cluster::Directory::Listener, public RemoteLink {
   bool redis_connected() const { return directory_->connected(); }
   size_t live_node_count() const { return nodes_.size(); }
   const Counters& counters() const { return counters_; }
+  // HOST:PORT of this node and then of the other live nodes (by id).
+  std::vector<std::string> Addresses() const;
   // GET /api/nodes: this node and the live ones it knows.
   nlohmann::json Json() const;
 

@@ -433,6 +433,9 @@ void Conference::OnParticipantReady(Participant* p) {
   if (!p->join_request_id.is_null()) joined["requestId"] = p->join_request_id;
   if (!room->active_speaker.empty()) joined["activeSpeaker"] = room->active_speaker;
   AddIceServers(config_, *p, joined);
+  // In a cluster: every live node's signaling address, this one first, for a client to fail
+  // over to when this node goes away (docs/protocol.md).
+  if (cluster_nodes) joined["nodes"] = cluster_nodes();
   Send(p, joined);
   Broadcast(*room, {{"type", "participant-joined"}, {"participant", p->ToJson()}}, p->id);
   Announce(*room, *p);

@@ -234,6 +234,8 @@ class Conference : public WorkerPool::Listener {
   // start with it, and its participants are announced through these.
   void JoinCluster(const std::string& node_id, RemoteLink* link, std::string pipe_ip);
   std::function<void(const std::string& room, const nlohmann::json& entry)> on_participant_changed;
+  // The live nodes' HOST:PORT, this node's first (`joined`'s "nodes").
+  std::function<std::vector<std::string>()> cluster_nodes;
   std::function<void(const std::string& room, const std::string& id)> on_participant_removed;
   // Another node's participant of `room` as it announced it (Announce's entry): joined, or
   // changed (tracks added, removed, muted). Ignored for a room not hosted here.

@@ -189,6 +189,7 @@ absl::Status Server::Start() {
                                                  const nlohmann::json& entry) {
       cluster_->ParticipantChanged(room, entry);
     };
+    conference_->cluster_nodes = [this] { return cluster_->Addresses(); };
     conference_->on_participant_removed = [this](const std::string& room, const std::string& id) {
       cluster_->ParticipantRemoved(room, id);
     };

@@ -72,7 +72,9 @@ test('three nodes see each other; a killed one is noticed within seconds', { ski
     );
 
     // Load travels: a participant on b shows on a.
-    const { client } = await joinRoom(b, 'townhall', 'Bea');
+    const { client, joined } = await joinRoom(b, 'townhall', 'Bea');
+    // Where to go if b goes away: b first, then the others.
+    assert.deepEqual(joined.nodes, [b, a, c].map((s) => `127.0.0.1:${s.port}`));
     await waitFor("b's participant in a's view", async () => {
       const nodes = (await getJson(a, '/api/nodes')).nodes;
       return nodes.find((n) => n.id === 'b')?.participants === 1;
