@@ -119,7 +119,9 @@ void RedisClient::OnConnect(uv_connect_t* request, int status) {
 void RedisClient::Connected() {
   state_ = State::kConnected;
   ++stats_.connections;
-  backoff_ = options_.min_backoff;
+  // The backoff starts over once the server answers (HandleReply, HandlePush), not at connect:
+  // a server that accepts and then refuses (protected mode, a full server) would otherwise be
+  // reconnected to every min_backoff forever.
   logged_failure_ = false;
   parser_.emplace(options_.limits);
   // Commands are small and pipelined: waiting for Nagle would only add latency.
@@ -363,6 +365,7 @@ void RedisClient::HandleReply(Reply reply) {
     Drop(absl::DataLossError("a reply to no command"));
     return;
   }
+  if (reply.type != Reply::Type::kError) backoff_ = options_.min_backoff;
   ReplyCallback callback = std::move(awaiting_.front().callback);
   awaiting_.pop_front();
   if (!callback) return;  // MULTI or a command inside it: EXEC answers for them.
@@ -380,6 +383,7 @@ void RedisClient::HandlePush(Reply reply) {
     SB_LOG_WARN("cluster", "{}: {}", Describe(), reply.str);
     return;
   }
+  backoff_ = options_.min_backoff;
   const std::vector<Reply>& e = reply.elements;
   if (reply.type != Reply::Type::kArray || e.size() < 3 ||
       !std::all_of(e.begin(), e.end() - 1, IsString)) {

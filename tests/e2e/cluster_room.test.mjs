@@ -1,32 +1,31 @@
-// One room across the nodes of a cluster (issue 14): three switchboard nodes on one real
-// redis-server, Chromium participants joined to different nodes of one room. Each sees the
-// others (joined, tracks, decoded video) through pipes between the nodes (SRTP), a mute on one
-// node reaches the others, and when a node is killed mid-call (SIGKILL: no goodbye) its
+// One room across the nodes of a cluster (issue 14): three switchboard nodes, each in a network
+// namespace of its own at its own address, joined by a bridge (192.0.2.0/24, netns.mjs), one real
+// redis-server for them all (on the test process's 192.0.2.2), and three Chromium participants,
+// each in its own namespace and joined to a different node of one room. Each sees the others
+// (joined, tracks, decoded video) through pipes between the nodes (SRTP over the bridge), a mute
+// on one node reaches the others, and when a node is killed mid-call (SIGKILL: no goodbye) its
 // participant leaves the others' rooms within seconds while their call goes on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import {
-  startServer,
-  launchBrowser,
-  getJson,
-  waitForFrames,
-  videoFrom,
-  sleep,
-} from './harness.mjs';
+import { getJson, waitForFrames, videoFrom, sleep } from './harness.mjs';
+import { createNetwork, TEST_PROCESS_IP } from './netns.mjs';
 
 const REDIS = '/usr/bin/redis-server';
 const skip = !existsSync(REDIS) && 'redis-server is not installed (scripts/setup.sh installs it)';
 
 let redis;
-let browser;
+let net;
 const nodes = {};
+const browsers = [];
 
 async function startRedis(port) {
   const child = spawn(
     REDIS,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    // Not protected mode: the nodes reach it over the bridge of this test's own namespaces.
+    ['--port', String(port), '--bind', TEST_PROCESS_IP, '--protected-mode', 'no', '--save', '',
+      '--appendonly', 'no'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -39,7 +38,10 @@ async function startRedis(port) {
   return child;
 }
 
-async function join(server, room, name) {
+// Participant `i` (its own Chromium in client namespace i) joins `room` on `server`.
+async function join(i, server, room, name) {
+  const browser = await net.launchBrowser(i, { server });
+  browsers.push(browser);
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   const page = await context.newPage();
   await page.goto(`${server.url}/`);
@@ -82,33 +84,41 @@ async function framesGrow(subscriber, publisherId, ms = 2000) {
 
 before(async () => {
   if (skip) return;
+  net = createNetwork(3, { nodes: 3 });
   const port = 30000 + Math.floor(Math.random() * 20000);
   redis = await startRedis(port);
-  for (const id of ['a', 'b', 'c']) {
-    // Each node its own media ports (they share the host here).
-    nodes[id] = await startServer([
-      `--redis=127.0.0.1:${port}`,
+  for (const [k, id] of ['a', 'b', 'c'].entries()) {
+    nodes[id] = await net.startNode(k, [
+      `--redis=${TEST_PROCESS_IP}:${port}`,
       `--node-id=${id}`,
       '--workers=1',
-      '--rtc-port=0',
-      '--ice-tcp-port=0',
     ]);
   }
-  browser = await launchBrowser();
 });
 
 after(async () => {
-  await browser?.close();
+  for (const browser of browsers) await browser.close().catch(() => {});
   for (const server of Object.values(nodes)) {
     if (server.process.exitCode === null && server.process.signalCode === null) await server.stop();
   }
   redis?.kill('SIGKILL');
+  net?.destroy();
 });
 
 test('participants on three nodes meet in one room; a node dies and the call goes on', { skip }, async () => {
-  const alice = await join(nodes.a, 'across', 'Alice');
-  const bob = await join(nodes.b, 'across', 'Bob');
-  const carol = await join(nodes.c, 'across', 'Carol');
+  const alice = await join(0, nodes.a, 'across', 'Alice');
+  const bob = await join(1, nodes.b, 'across', 'Bob');
+  const carol = await join(2, nodes.c, 'across', 'Carol');
+  // The nodes registered from their own addresses, over the bridge.
+  const addresses = [nodes.a, nodes.b, nodes.c].map((s) => s.url.slice('http://'.length)).join();
+  await waitFor('every node registered', async () =>
+    (await getJson(nodes.a, '/api/nodes')).nodes.map((n) => n.address).join() === addresses)
+    .catch(async (e) => {
+      // Why: what a knows, and what b's log says of the cluster.
+      console.log(JSON.stringify(await getJson(nodes.a, '/api/nodes')), addresses);
+      console.log(nodes.b.log.split('\n').filter((l) => /cluster/.test(l)).slice(-10).join('\n'));
+      throw e;
+    });
 
   // Everyone decodes everyone, across nodes.
   for (const [who, from] of [

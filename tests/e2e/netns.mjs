@@ -36,6 +36,11 @@
 //   A page from http://192.0.2.1:PORT is not a secure context (only loopback and https are), so
 //   navigator.mediaDevices would be missing: each browser gets
 //   --unsafely-treat-insecure-origin-as-secure for the server's origin.
+// - A cluster of nodes (createNetwork(clients, { nodes: N })): node 0 is the server namespace
+//   above; nodes 1..N-1 get namespaces of their own, each joined to the bridge by a veth pair
+//   (bridge-side end n<k>) with address 192.0.2.(30+k) (nodeIp(k)). startNode(k, flags) starts a
+//   switchboard there, listening on its address and announcing it as --node-address. A service
+//   all nodes share (redis-server) can listen on the test process's own 192.0.2.2.
 // - destroy() deletes the namespaces (the veth pairs and the bridge go with them); it is also
 //   run when the process exits or is sent SIGINT/SIGTERM, and namespaces that a killed earlier
 //   run left behind (their pid is gone) are deleted by the next createNetwork. Needs root.
@@ -48,6 +53,7 @@ import { startServer, launchBrowser } from './harness.mjs';
 export const SERVER_IP = '192.0.2.1';
 export const TEST_PROCESS_IP = '192.0.2.2';
 export const clientIp = (i) => `192.0.2.${10 + i}`;
+export const nodeIp = (k) => (k === 0 ? SERVER_IP : `192.0.2.${30 + k}`);
 export const SERVER_IP6 = '2001:db8::1';
 export const clientIp6 = (i) => `2001:db8::${(10 + i).toString(16)}`;
 const PREFIX_LENGTH = 24;
@@ -109,7 +115,7 @@ export const QUEUE_MS = 200;
 // Builds the server namespace with the bridge and `clients` client namespaces (see the top).
 // Returns { serverNs, clientNs[], shape, unshape, qdiscStats, startServer, launchBrowser,
 // destroy }.
-export function createNetwork(clients, { ipv6 = false } = {}) {
+export function createNetwork(clients, { ipv6 = false, nodes = 1 } = {}) {
   installExitHandlers();
   removeStale();
   if (run(['ip', '-4', '-o', 'addr', 'show', 'to', `${SERVER_IP}/${PREFIX_LENGTH}`]).trim()) {
@@ -120,6 +126,8 @@ export function createNetwork(clients, { ipv6 = false } = {}) {
   const id = `${NAME_PREFIX}${process.pid}_${counter++}`;
   const serverNs = `${id}s`;
   const clientNs = Array.from({ length: clients }, (_, i) => `${id}c${i}`);
+  // Node 0 is the server namespace itself.
+  const nodeNs = Array.from({ length: nodes }, (_, k) => (k === 0 ? serverNs : `${id}n${k}`));
   const testLink = `sbt${process.pid}`.slice(0, 15);
   const tempDir = mkdtempSync(join(tmpdir(), 'sbnet-'));
   let destroyed = false;
@@ -127,6 +135,8 @@ export function createNetwork(clients, { ipv6 = false } = {}) {
   const net = {
     serverNs,
     clientNs,
+    nodeNs,
+    nodeIp,
     serverIp: SERVER_IP,
     clientIp,
     serverIp6: ipv6 === true || ipv6?.length > 0 ? SERVER_IP6 : undefined,
@@ -155,6 +165,15 @@ export function createNetwork(clients, { ipv6 = false } = {}) {
         host: SERVER_IP,
       });
     },
+    // A cluster node: harness.startServer inside node k's namespace, on its address.
+    startNode(k, flags = [], options = {}) {
+      const ip = nodeIp(k);
+      return startServer([`--listen=${ip}`, `--rtc-listen=${ip}`, `--node-address=${ip}`, ...flags], {
+        ...options,
+        command: ['ip', 'netns', 'exec', nodeNs[k]],
+        host: ip,
+      });
+    },
     // harness.launchBrowser with Chromium inside client namespace i; `server` (from startServer)
     // makes its plain-HTTP origin count as secure (getUserMedia).
     async launchBrowser(i, { server, extraArgs = [] } = {}) {
@@ -175,7 +194,9 @@ export function createNetwork(clients, { ipv6 = false } = {}) {
       destroyed = true;
       live.delete(net);
       run(['ip', 'link', 'del', testLink], { check: false });
-      for (const ns of [...clientNs, serverNs]) run(['ip', 'netns', 'del', ns], { check: false });
+      for (const ns of [...clientNs, ...nodeNs.slice(1), serverNs]) {
+        run(['ip', 'netns', 'del', ns], { check: false });
+      }
       rmSync(tempDir, { recursive: true, force: true });
     },
   };
@@ -203,6 +224,18 @@ export function createNetwork(clients, { ipv6 = false } = {}) {
     run(['ip', '-n', serverNs, 'link', 'set', 't0', 'master', 'br0', 'up']);
     run(['ip', 'addr', 'add', `${TEST_PROCESS_IP}/${PREFIX_LENGTH}`, 'dev', testLink]);
     run(['ip', 'link', 'set', testLink, 'up']);
+
+    nodeNs.slice(1).forEach((ns, j) => {
+      const k = j + 1;
+      run(['ip', 'netns', 'add', ns]);
+      inNs(ns, ...sysctls(false));
+      run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+      run(['ip', '-n', serverNs, 'link', 'add', `n${k}`, 'type', 'veth', 'peer', 'name', 'eth0',
+        'netns', ns]);
+      run(['ip', '-n', serverNs, 'link', 'set', `n${k}`, 'master', 'br0', 'up']);
+      run(['ip', '-n', ns, 'addr', 'add', `${nodeIp(k)}/${PREFIX_LENGTH}`, 'dev', 'eth0']);
+      run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+    });
 
     clientNs.forEach((ns, i) => {
       run(['ip', 'netns', 'add', ns]);
