@@ -6,11 +6,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "signaling/cluster_messages.h"
 #include "signaling/conference.h"
-#include "worker/fbs/rtp_parameters_convert.h"
 
 namespace sb::signaling {
 namespace {
@@ -22,8 +21,6 @@ constexpr uint64_t kLoadRefreshMs = 1000;
 // two Redis messages there: milliseconds; seconds mean the node or Redis is in trouble).
 constexpr uint64_t kRequestTimeoutMs = 5000;
 constexpr uint64_t kRequestSweepMs = 500;
-// What another node may send in one message: entries and requests are small.
-constexpr size_t kMaxMessageBytes = 64 * 1024;
 
 std::string DefaultNodeId(uint16_t port) {
   char host[256] = {};
@@ -41,52 +38,6 @@ std::string PipeIp(const Config& config) {
     return config.rtc_listen_ips.front();
   }
   return config.listen_ip;
-}
-
-nlohmann::json EndpointJson(const PipeEndpoint& end) {
-  return {{"ip", end.ip},
-          {"port", end.port},
-          {"key", absl::Base64Escape(std::string(end.key.begin(), end.key.end()))}};
-}
-
-absl::StatusOr<PipeEndpoint> EndpointFromJson(const nlohmann::json& json) {
-  auto ip = json.find("ip");
-  auto port = json.find("port");
-  auto key = json.find("key");
-  std::string raw;
-  if (!json.is_object() || ip == json.end() || !ip->is_string() || port == json.end() ||
-      !port->is_number_unsigned() || port->get<uint64_t>() == 0 || port->get<uint64_t>() > 65535 ||
-      key == json.end() || !key->is_string() ||
-      !absl::Base64Unescape(key->get<std::string>(), &raw) || raw.size() > 64) {
-    return absl::InvalidArgumentError("malformed pipe end");
-  }
-  return PipeEndpoint{ip->get<std::string>(), port->get<uint16_t>(),
-                      std::vector<uint8_t>(raw.begin(), raw.end())};
-}
-
-// RTP parameters between nodes: the IPC's flatbuffers table, verified on the way in.
-std::string EncodeParameters(const rtp::RtpParameters& params) {
-  flatbuffers::FlatBufferBuilder fbb;
-  fbb.Finish(ipc::ToFbs(fbb, params));
-  return absl::Base64Escape(
-      std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
-}
-
-absl::StatusOr<rtp::RtpParameters> DecodeParameters(const nlohmann::json& json) {
-  std::string raw;
-  if (!json.is_string() || !absl::Base64Unescape(json.get<std::string>(), &raw)) {
-    return absl::InvalidArgumentError("malformed parameters");
-  }
-  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
-  if (!verifier.VerifyBuffer<fbs::RtpParameters>(nullptr)) {
-    return absl::InvalidArgumentError("parameters fail verification");
-  }
-  return ipc::FromFbs(flatbuffers::GetRoot<fbs::RtpParameters>(raw.data()));
-}
-
-std::string StringOf(const nlohmann::json& object, const char* name) {
-  auto it = object.find(name);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace
@@ -171,9 +122,12 @@ void ClusterNode::RoomOpened(const std::string& room) {
                    room](absl::StatusOr<absl::flat_hash_map<std::string, std::string>> entries) {
               if (alive.expired() || !entries.ok() || !rooms_.contains(room)) return;
               for (const auto& [id, text] : *entries) {
-                auto entry = nlohmann::json::parse(text, nullptr, false);
-                if (StringOf(entry, "node") == node_id_) continue;
-                conference_->ApplyRemoteParticipant(room, entry);
+                auto entry = ParseEntry(nlohmann::json::parse(text, nullptr, false));
+                if (!entry.ok()) {
+                  ++counters_.messages_malformed;
+                  continue;
+                }
+                if (entry->node != node_id_) conference_->ApplyRemoteParticipant(room, *entry);
               }
             });
       });
@@ -186,102 +140,77 @@ void ClusterNode::RoomClosed(const std::string& room) {
   directory_->ReleaseRoomNode(room, node_id_);
 }
 
-void ClusterNode::ParticipantChanged(const std::string& room, const nlohmann::json& entry) {
-  const std::string id = StringOf(entry, "id");
-  directory_->SetRoomEntry(room, id, entry.dump());
-  directory_->Publish(
-      directory_->RoomChannel(room),
-      nlohmann::json{{"op", "upsert"}, {"node", node_id_}, {"entry", entry}}.dump());
+void ClusterNode::ParticipantChanged(const std::string& room, const RemoteEntry& entry) {
+  directory_->SetRoomEntry(room, entry.id, EntryJson(entry).dump());
+  directory_->Publish(directory_->RoomChannel(room), UpsertMessage(node_id_, entry));
 }
 
 void ClusterNode::ParticipantRemoved(const std::string& room, const std::string& id) {
   directory_->DeleteRoomEntry(room, id);
-  directory_->Publish(directory_->RoomChannel(room),
-                      nlohmann::json{{"op", "remove"}, {"node", node_id_}, {"id", id}}.dump());
+  directory_->Publish(directory_->RoomChannel(room), RemoveMessage(node_id_, id));
 }
 
 void ClusterNode::OnRoomMessage(const std::string& room, const std::string& payload) {
-  if (payload.size() > kMaxMessageBytes) return void(++counters_.messages_malformed);
-  auto message = nlohmann::json::parse(payload, nullptr, false);
-  const std::string op = StringOf(message, "op");
-  const std::string node = StringOf(message, "node");
-  if (node == node_id_) return;  // our own, back from Redis
-  if (op == "upsert" && message.contains("entry")) {
-    conference_->ApplyRemoteParticipant(room, message["entry"]);
-  } else if (op == "remove" && !StringOf(message, "id").empty()) {
-    conference_->RemoveRemoteParticipant(room, StringOf(message, "id"));
-  } else {
-    ++counters_.messages_malformed;
+  auto message = ParseRoomMessage(payload);
+  if (!message.ok()) return void(++counters_.messages_malformed);
+  if (message->node == node_id_) return;  // our own, back from Redis
+  if (message->op == RoomMessage::Op::kUpsert) {
+    conference_->ApplyRemoteParticipant(room, message->entry);
+  } else if (message->id.starts_with(message->node + ".")) {
+    conference_->RemoveRemoteParticipant(room, message->id);
   }
 }
 
 void ClusterNode::OnNodeMessage(const std::string& payload) {
-  if (payload.size() > kMaxMessageBytes) return void(++counters_.messages_malformed);
-  auto message = nlohmann::json::parse(payload, nullptr, false);
-  const std::string op = StringOf(message, "op");
-  const std::string from = StringOf(message, "from");
-  auto req = message.is_object() ? message.find("req") : message.end();
-  if (from.empty() || req == message.end() || !req->is_number_unsigned()) {
-    return void(++counters_.messages_malformed);
-  }
-  const uint64_t id = req->get<uint64_t>();
-  if (op == "reply") {
-    auto it = pending_.find(id);
-    if (it == pending_.end() || it->second.node != from) return;  // late, or not ours
-    auto done = std::move(it->second.done);
-    pending_.erase(it);
-    auto ok = message.find("ok");
-    if (ok == message.end() || !ok->is_boolean() || !ok->get<bool>()) {
-      ++counters_.requests_failed;
-      return done(
-          absl::UnavailableError(absl::StrCat("node ", from, ": ", StringOf(message, "error"))));
+  auto message = ParseNodeMessage(payload);
+  if (!message.ok()) return void(++counters_.messages_malformed);
+  const std::string from = message->from;
+  const uint64_t id = message->request_id;
+  switch (message->op) {
+    case NodeMessage::Op::kReply: {
+      auto it = pending_.find(id);
+      if (it == pending_.end() || it->second.node != from) return;  // late, or not ours
+      auto done = std::move(it->second.done);
+      pending_.erase(it);
+      if (!message->ok) {
+        ++counters_.requests_failed;
+        return done(absl::UnavailableError(absl::StrCat("node ", from, ": ", message->error)));
+      }
+      return done(*std::move(message));
     }
-    return done(std::move(message));
-  }
-  const std::string room = StringOf(message, "room");
-  const std::string remote_router = StringOf(message, "localRouter");  // the asker's
-  const std::string local_router = StringOf(message, "remoteRouter");  // ours
-  if (room.empty() || remote_router.empty() || local_router.empty()) {
-    return void(++counters_.messages_malformed);
-  }
-  std::weak_ptr<bool> alive = alive_;
-  if (op == "open-pipe") {
-    auto end = message.contains("end")
-                   ? EndpointFromJson(message["end"])
-                   : absl::StatusOr<PipeEndpoint>(absl::InvalidArgumentError(""));
-    if (!end.ok()) return Reply(from, id, end.status());
-    conference_->ServeOpenPipe(room, from, remote_router, local_router, *end,
-                               [this, alive, from, id](absl::StatusOr<PipeEndpoint> ours) {
-                                 if (alive.expired()) return;
-                                 if (!ours.ok()) return Reply(from, id, ours.status());
-                                 Reply(from, id, nlohmann::json{{"end", EndpointJson(*ours)}});
-                               });
-  } else if (op == "relay") {
-    const std::string producer = StringOf(message, "producer");
-    if (producer.empty()) return void(++counters_.messages_malformed);
-    conference_->ServeRelay(
-        room, producer, local_router, remote_router,
-        [this, alive, from, id](absl::StatusOr<rtp::RtpParameters> params) {
-          if (alive.expired()) return;
-          if (!params.ok()) return Reply(from, id, params.status());
-          Reply(from, id, nlohmann::json{{"params", EncodeParameters(*params)}});
-        });
-  } else {
-    ++counters_.messages_malformed;
+    case NodeMessage::Op::kOpenPipe:
+      return conference_->ServeOpenPipe(
+          message->room, from, message->asker_router, message->asked_router, *message->end,
+          [this, alive = std::weak_ptr<bool>(alive_), from, id](absl::StatusOr<PipeEndpoint> end) {
+            if (alive.expired()) return;
+            directory_->Publish(directory_->NodeChannel(from),
+                                end.ok() ? ReplyMessage(id, node_id_, absl::OkStatus(), *end)
+                                         : ReplyMessage(id, node_id_, end.status()));
+          });
+    case NodeMessage::Op::kRelay:
+      return conference_->ServeRelay(
+          message->room, message->producer, message->asked_router, message->asker_router,
+          [this, alive = std::weak_ptr<bool>(alive_), from,
+           id](absl::StatusOr<rtp::RtpParameters> params) {
+            if (alive.expired()) return;
+            directory_->Publish(
+                directory_->NodeChannel(from),
+                params.ok() ? ReplyMessage(id, node_id_, absl::OkStatus(), std::nullopt, *params)
+                            : ReplyMessage(id, node_id_, params.status()));
+          });
   }
 }
 
-void ClusterNode::Request(const std::string& node, nlohmann::json request,
-                          std::function<void(absl::StatusOr<nlohmann::json>)> done) {
+void ClusterNode::Request(const std::string& node,
+                          const std::function<std::string(uint64_t id)>& build,
+                          std::function<void(absl::StatusOr<NodeMessage>)> done) {
   const uint64_t id = next_request_++;
-  request["req"] = id;
-  request["from"] = node_id_;
   pending_[id] = Pending{node, uv_now(loop_) + kRequestTimeoutMs, std::move(done)};
   directory_->Publish(
-      directory_->NodeChannel(node), request.dump(),
-      [this, alive = std::weak_ptr<bool>(alive_), id, node](absl::StatusOr<int64_t> n) {
+      directory_->NodeChannel(node), build(id),
+      [this, alive = std::weak_ptr<bool>(alive_), id, node](absl::StatusOr<int64_t> listeners) {
         if (alive.expired()) return;
-        if (n.ok() && *n > 0) return;
+        if (listeners.ok() && *listeners > 0) return;
         // Nobody listens there (the node is gone) or Redis is down.
         auto it = pending_.find(id);
         if (it == pending_.end()) return;
@@ -290,17 +219,6 @@ void ClusterNode::Request(const std::string& node, nlohmann::json request,
         ++counters_.requests_failed;
         done(absl::UnavailableError("node " + node + " is not listening"));
       });
-}
-
-void ClusterNode::Reply(const std::string& node, uint64_t request_id,
-                        absl::StatusOr<nlohmann::json> answer) {
-  nlohmann::json reply = answer.ok() ? *std::move(answer) : nlohmann::json::object();
-  reply["op"] = "reply";
-  reply["req"] = request_id;
-  reply["from"] = node_id_;
-  reply["ok"] = answer.ok();
-  if (!answer.ok()) reply["error"] = std::string(answer.status().message());
-  directory_->Publish(directory_->NodeChannel(node), reply.dump());
 }
 
 void ClusterNode::FailRequests(const std::string& node) {
@@ -323,40 +241,38 @@ void ClusterNode::FailRequests(const std::string& node) {
 void ClusterNode::OpenPipe(const std::string& node, const std::string& room,
                            const std::string& remote_router, const std::string& local_router,
                            const PipeEndpoint& local_end, Callback<PipeEndpoint> done) {
-  Request(node,
-          {{"op", "open-pipe"},
-           {"room", room},
-           {"remoteRouter", remote_router},
-           {"localRouter", local_router},
-           {"end", EndpointJson(local_end)}},
-          [done = std::move(done)](absl::StatusOr<nlohmann::json> reply) {
-            if (!reply.ok()) return done(reply.status());
-            if (!reply->contains("end")) return done(absl::InvalidArgumentError("no pipe end"));
-            done(EndpointFromJson((*reply)["end"]));
-          });
+  Request(
+      node,
+      [&](uint64_t id) {
+        return OpenPipeRequest(id, node_id_, room, remote_router, local_router, local_end);
+      },
+      [done = std::move(done)](absl::StatusOr<NodeMessage> reply) {
+        if (!reply.ok()) return done(reply.status());
+        if (!reply->end) return done(absl::InvalidArgumentError("no pipe end in the reply"));
+        done(*reply->end);
+      });
 }
 
 void ClusterNode::Relay(const std::string& node, const std::string& room,
                         const std::string& producer_id, const std::string& remote_router,
                         const std::string& local_router, Callback<rtp::RtpParameters> done) {
-  Request(node,
-          {{"op", "relay"},
-           {"room", room},
-           {"producer", producer_id},
-           {"remoteRouter", remote_router},
-           {"localRouter", local_router}},
-          [done = std::move(done)](absl::StatusOr<nlohmann::json> reply) {
-            if (!reply.ok()) return done(reply.status());
-            if (!reply->contains("params")) return done(absl::InvalidArgumentError("no params"));
-            done(DecodeParameters((*reply)["params"]));
-          });
+  Request(
+      node,
+      [&](uint64_t id) {
+        return RelayRequest(id, node_id_, room, remote_router, local_router, producer_id);
+      },
+      [done = std::move(done)](absl::StatusOr<NodeMessage> reply) {
+        if (!reply.ok()) return done(reply.status());
+        if (!reply->params) return done(absl::InvalidArgumentError("no parameters in the reply"));
+        done(*reply->params);
+      });
 }
 
 void ClusterNode::ClaimAll() {
   for (const auto& [room, unused] : rooms_) {
     directory_->ClaimRoomNode(room, node_id_);
     for (const auto& entry : conference_->LocalEntries(room)) {
-      directory_->SetRoomEntry(room, StringOf(entry, "id"), entry.dump());
+      directory_->SetRoomEntry(room, entry.id, EntryJson(entry).dump());
     }
   }
 }

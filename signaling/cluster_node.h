@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "base/uv_timer.h"
 #include "signaling/cluster/directory.h"
+#include "signaling/cluster_messages.h"
 #include "signaling/config.h"
 #include "signaling/room_media.h"
 
@@ -54,7 +55,7 @@ class ClusterNode : public cluster::Directory::Listener, public RemoteLink {
   void RoomOpened(const std::string& room);
   void RoomClosed(const std::string& room);
   // A local participant's entry (Conference::on_participant_changed), or its end.
-  void ParticipantChanged(const std::string& room, const nlohmann::json& entry);
+  void ParticipantChanged(const std::string& room, const RemoteEntry& entry);
   void ParticipantRemoved(const std::string& room, const std::string& id);
 
   // RemoteLink
@@ -87,7 +88,7 @@ class ClusterNode : public cluster::Directory::Listener, public RemoteLink {
   struct Pending {
     std::string node;
     uint64_t deadline_ms = 0;
-    std::function<void(absl::StatusOr<nlohmann::json>)> done;
+    std::function<void(absl::StatusOr<NodeMessage>)> done;
   };
 
   void ClaimAll();
@@ -95,10 +96,10 @@ class ClusterNode : public cluster::Directory::Listener, public RemoteLink {
   void Refresh();
   void OnRoomMessage(const std::string& room, const std::string& payload);
   void OnNodeMessage(const std::string& payload);
-  // A request to another node; `done` gets its answer (or a timeout, or the node's death).
-  void Request(const std::string& node, nlohmann::json request,
-               std::function<void(absl::StatusOr<nlohmann::json>)> done);
-  void Reply(const std::string& node, uint64_t request_id, absl::StatusOr<nlohmann::json> answer);
+  // A request to another node (`build` writes it with its id); `done` gets the answer (or a
+  // timeout, or the node's death).
+  void Request(const std::string& node, const std::function<std::string(uint64_t id)>& build,
+               std::function<void(absl::StatusOr<NodeMessage>)> done);
   // Fails the requests past their deadline, or all those to `node` when it is gone.
   void FailRequests(const std::string& node);
 

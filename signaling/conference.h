@@ -22,6 +22,7 @@
 #include "base/uv_timer.h"
 #include "rtp/rtp_parameters.h"
 #include "signaling/auth.h"
+#include "signaling/cluster_messages.h"
 #include "signaling/config.h"
 #include "signaling/room_media.h"
 #include "signaling/sdp/webrtc_sdp.h"
@@ -233,18 +234,18 @@ class Conference : public WorkerPool::Listener {
   // Rooms across nodes (conference_remote.cc). This node's id in the cluster: ids it makes
   // start with it, and its participants are announced through these.
   void JoinCluster(const std::string& node_id, RemoteLink* link, std::string pipe_ip);
-  std::function<void(const std::string& room, const nlohmann::json& entry)> on_participant_changed;
+  std::function<void(const std::string& room, const RemoteEntry& entry)> on_participant_changed;
   // The live nodes' HOST:PORT, this node's first (`joined`'s "nodes").
   std::function<std::vector<std::string>()> cluster_nodes;
   std::function<void(const std::string& room, const std::string& id)> on_participant_removed;
   // Another node's participant of `room` as it announced it (Announce's entry): joined, or
   // changed (tracks added, removed, muted). Ignored for a room not hosted here.
-  void ApplyRemoteParticipant(const std::string& room, const nlohmann::json& entry);
+  void ApplyRemoteParticipant(const std::string& room, const RemoteEntry& entry);
   void RemoveRemoteParticipant(const std::string& room, const std::string& id);
   // Node `node` is gone: its participants leave every room here.
   void RemoveRemoteNode(const std::string& node);
   // This node's participants of `room`, as Announce writes them (after Redis lost them).
-  std::vector<nlohmann::json> LocalEntries(const std::string& room) const;
+  std::vector<RemoteEntry> LocalEntries(const std::string& room) const;
   // Another node's requests about a room's media (RemoteLink, served here).
   void ServeOpenPipe(const std::string& room, const std::string& node,
                      const std::string& remote_router, const std::string& local_router,
@@ -262,7 +263,7 @@ class Conference : public WorkerPool::Listener {
 
  private:
   // conference_remote.cc: a local participant's entry for the other nodes, sent on every change.
-  nlohmann::json EntryOf(const Room& room, const Participant& p) const;
+  RemoteEntry EntryOf(const Room& room, const Participant& p) const;
   void Announce(const Room& room, const Participant& p);
   bool HasLocalParticipants(const Room& room) const;
 

@@ -11,55 +11,6 @@
 #include "signaling/conference.h"
 
 namespace sb::signaling {
-namespace {
-
-// What another node may say about one participant: bounded like a client's own messages.
-constexpr size_t kMaxEntryString = 256;
-
-std::optional<std::string> StringField(const nlohmann::json& object, const char* name) {
-  auto it = object.find(name);
-  if (it == object.end() || !it->is_string()) return std::nullopt;
-  const auto& text = it->get_ref<const std::string&>();
-  if (text.empty() || text.size() > kMaxEntryString) return std::nullopt;
-  return text;
-}
-
-std::optional<TrackSource> SourceNamed(const std::string& name) {
-  for (TrackSource source :
-       {TrackSource::kMicrophone, TrackSource::kCamera, TrackSource::kScreen}) {
-    if (name == TrackSourceName(source)) return source;
-  }
-  return std::nullopt;
-}
-
-// The tracks of an entry; nullopt when malformed.
-std::optional<std::vector<ProducerInfo>> ProducersOf(const nlohmann::json& entry) {
-  auto it = entry.find("producers");
-  if (it == entry.end() || !it->is_array() || it->size() > kMaxPublishedTracks) return std::nullopt;
-  std::vector<ProducerInfo> out;
-  for (const auto& item : *it) {
-    if (!item.is_object()) return std::nullopt;
-    auto id = StringField(item, "id");
-    auto kind = StringField(item, "kind");
-    auto source_name = StringField(item, "source");
-    auto paused = item.find("paused");
-    if (!id || !kind || !source_name || (*kind != "audio" && *kind != "video") ||
-        paused == item.end() || !paused->is_boolean()) {
-      return std::nullopt;
-    }
-    auto source = SourceNamed(*source_name);
-    if (!source) return std::nullopt;
-    ProducerInfo info;
-    info.id = *id;
-    info.kind = *kind == "audio" ? rtp::MediaKind::kAudio : rtp::MediaKind::kVideo;
-    info.source = *source;
-    info.paused = paused->get<bool>();
-    out.push_back(std::move(info));
-  }
-  return out;
-}
-
-}  // namespace
 
 void Conference::JoinCluster(const std::string& node_id, RemoteLink* link, std::string pipe_ip) {
   node_id_ = node_id;
@@ -76,19 +27,12 @@ bool Conference::HasLocalParticipants(const Room& room) const {
                      });
 }
 
-nlohmann::json Conference::EntryOf(const Room& room, const Participant& p) const {
-  nlohmann::json producers = nlohmann::json::array();
+RemoteEntry Conference::EntryOf(const Room& room, const Participant& p) const {
+  RemoteEntry entry{p.id, p.name, node_id_, room.media->RouterOf(p.id), {}};
   for (const auto& info : p.producers) {
-    producers.push_back({{"id", info.id},
-                         {"kind", rtp::MediaKindName(info.kind)},
-                         {"source", TrackSourceName(info.source)},
-                         {"paused", info.paused}});
+    entry.tracks.push_back({info.id, info.kind, info.source, info.paused});
   }
-  return {{"id", p.id},
-          {"name", p.name},
-          {"node", node_id_},
-          {"router", room.media->RouterOf(p.id)},
-          {"producers", std::move(producers)}};
+  return entry;
 }
 
 void Conference::Announce(const Room& room, const Participant& p) {
@@ -96,8 +40,8 @@ void Conference::Announce(const Room& room, const Participant& p) {
   on_participant_changed(room.name, EntryOf(room, p));
 }
 
-std::vector<nlohmann::json> Conference::LocalEntries(const std::string& room_name) const {
-  std::vector<nlohmann::json> out;
+std::vector<RemoteEntry> Conference::LocalEntries(const std::string& room_name) const {
+  std::vector<RemoteEntry> out;
   auto it = room_by_name_.find(room_name);
   if (it == room_by_name_.end()) return out;
   const Room& room = *rooms_.at(it->second);
@@ -110,57 +54,55 @@ std::vector<nlohmann::json> Conference::LocalEntries(const std::string& room_nam
   return out;
 }
 
-void Conference::ApplyRemoteParticipant(const std::string& room_name, const nlohmann::json& entry) {
+void Conference::ApplyRemoteParticipant(const std::string& room_name, const RemoteEntry& entry) {
   auto room_it = room_by_name_.find(room_name);
-  if (room_it == room_by_name_.end() || !entry.is_object()) return;
+  if (room_it == room_by_name_.end() || entry.node == node_id_) return;
   Room* room = FindRoom(room_it->second);
-  auto id = StringField(entry, "id");
-  auto node = StringField(entry, "node");
-  auto router = StringField(entry, "router");
-  auto name = entry.find("name");
-  auto producers = ProducersOf(entry);
-  if (!room || !id || !node || !router || *node == node_id_ || name == entry.end() ||
-      !name->is_string() || name->get_ref<const std::string&>().size() > kMaxEntryString ||
-      !producers) {
-    SB_LOG_WARN("cluster", "room {}: malformed entry from another node ignored", room_name);
-    return;
-  }
-  // Another node's ids start with its id: it cannot name (and so replace) one of ours.
-  if (!id->starts_with(*node + ".")) return;
-  Participant* p = FindParticipant(*id);
+  if (!room || entry.tracks.size() > kMaxPublishedTracks) return;
+  Participant* p = FindParticipant(entry.id);
   if (p && (!p->remote() || p->room_instance != room->instance)) return;
   if (!p) {
     if (static_cast<int>(room->participant_ids.size()) >= config_.room_capacity) {
-      SB_LOG_WARN("cluster", "room {} is full here: {} of node {} not shown", room_name, *id,
-                  *node);
+      SB_LOG_WARN("cluster", "room {} is full here: {} of node {} not shown", room_name, entry.id,
+                  entry.node);
       return;
     }
     auto owned = std::make_unique<Participant>(0);
     p = owned.get();
-    p->id = *id;
-    p->name = name->get<std::string>();
-    p->remote_node = *node;
-    p->remote_router = *router;
+    p->id = entry.id;
+    p->name = entry.name;
+    p->remote_node = entry.node;
+    p->remote_router = entry.router;
     p->room_instance = room->instance;
     p->ready = true;
     p->can_subscribe = false;  // it receives on its own node
     participants_[p->id] = std::move(owned);
     room->participant_ids.push_back(p->id);
-    room->media->PlaceRemote(p->id, *node, *router);
-    SB_LOG_INFO("cluster", "{} ({}) of node {} is in room {}", p->id, p->name, *node, room_name);
+    room->media->PlaceRemote(p->id, entry.node, entry.router);
+    SB_LOG_INFO("cluster", "{} ({}) of node {} is in room {}", p->id, p->name, entry.node,
+                room_name);
     Broadcast(*room, {{"type", "participant-joined"}, {"participant", p->ToJson()}}, p->id);
+  }
+  std::vector<ProducerInfo> producers;
+  for (const auto& track : entry.tracks) {
+    ProducerInfo info;
+    info.id = track.id;
+    info.kind = track.kind;
+    info.source = track.source;
+    info.paused = track.paused;
+    producers.push_back(std::move(info));
   }
   // Tracks gone, tracks paused or resumed, tracks new.
   std::vector<std::string> closed;
   for (const auto& old : p->producers) {
-    if (std::none_of(producers->begin(), producers->end(),
+    if (std::none_of(producers.begin(), producers.end(),
                      [&](const ProducerInfo& info) { return info.id == old.id; })) {
       closed.push_back(old.id);
     }
   }
   std::vector<ProducerInfo> added;
   bool changed = !closed.empty();
-  for (const auto& info : *producers) {
+  for (const auto& info : producers) {
     auto old = std::find_if(p->producers.begin(), p->producers.end(),
                             [&](const ProducerInfo& o) { return o.id == info.id; });
     if (old == p->producers.end()) {
@@ -170,7 +112,7 @@ void Conference::ApplyRemoteParticipant(const std::string& room_name, const nloh
       changed = true;
     }
   }
-  p->producers = *std::move(producers);
+  p->producers = std::move(producers);
   room->media->CloseProducers(closed);
   EndProducers(closed);
   if (changed || !added.empty()) {

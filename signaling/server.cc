@@ -186,7 +186,7 @@ absl::Status Server::Start() {
     conference_->on_room_opened = [this](const std::string& room) { cluster_->RoomOpened(room); };
     conference_->on_room_closed = [this](const std::string& room) { cluster_->RoomClosed(room); };
     conference_->on_participant_changed = [this](const std::string& room,
-                                                 const nlohmann::json& entry) {
+                                                 const RemoteEntry& entry) {
       cluster_->ParticipantChanged(room, entry);
     };
     conference_->cluster_nodes = [this] { return cluster_->Addresses(); };
