@@ -48,7 +48,10 @@ done
 #   and load (load_smoke, capacity_smoke) and every server and worker test.
 # - capacity_data (the data channel capacity scenario's short form, 25 s alone): the sanitized
 #   server forwards data channels in load_data and the worker's data channel tests.
-not_sanitized='^WsClientTest\.Tls|^capacity_truth_|^soak_short$|^load_room_50$|^load_feedback_|^load_smoke_simulcast$|^capacity_data$'
+# - capacity_webinar (bench/capacity webinar's short form: 200 viewers over two workers, the
+#   scale of load_room_50, alone with both cores): the sanitized server pipes tracks between two
+#   real workers in RoomMediaTest, and load_smoke and capacity_churn run its conference paths.
+not_sanitized='^WsClientTest\.Tls|^capacity_truth_|^soak_short$|^load_room_50$|^load_feedback_|^load_smoke_simulcast$|^capacity_data$|^capacity_webinar$'
 reports=$(mktemp -d /tmp/sb-sanitizer.XXXXXX)
 log=$(mktemp)
 suppressions="$PWD/scripts/lsan.supp"  # third-party leaks only, each with its reason

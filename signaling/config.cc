@@ -221,7 +221,9 @@ const std::vector<Option>& Options() {
       {"workers", "N", "media worker processes (default: one per core)",
        [](Config& c, absl::string_view v) { return ParseInt(v, 1, 256, &c.workers); }},
       {"room-capacity", "N", "participants per room (default 16)",
-       [](Config& c, absl::string_view v) { return ParseInt(v, 1, 1000, &c.room_capacity); }},
+       // A webinar spread over workers holds thousands (docs/performance.md); what one
+       // subscriber receives stays bounded by its m-lines (sdp::kMaxMediaSections).
+       [](Config& c, absl::string_view v) { return ParseInt(v, 1, 100'000, &c.room_capacity); }},
       {"room-shard-size", "N",
        "participants per worker in one room: beyond, the room spreads to another worker and its "
        "tracks are piped there (default 50; 0: a room stays on one worker)",

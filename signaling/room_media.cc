@@ -236,22 +236,29 @@ void RoomMedia::PipeProducer(const std::string& producer_id, rtp::MediaKind kind
                    if (!pipe || !worker)
                      return FinishPiped(key, absl::UnavailableError("the pipe is gone"));
                    // ...produced, with the same id, from the other end.
-                   worker->Request(
-                       fbs::Method::TRANSPORT_PRODUCE, pipe->EndAt(to_router).transport_id,
-                       ProduceBody(producer_id, kind, *params),
-                       [this, alive, key, producer_id, to_router](const fbs::Response* r) {
-                         if (alive.expired()) return;
-                         if (!piped_.contains(key)) {
-                           // Closed at its origin meanwhile: so is the copy.
-                           if (r->accepted()) CloseCopy(producer_id, to_router);
-                           return;
-                         }
-                         FinishPiped(key, r->accepted()
-                                              ? absl::OkStatus()
-                                              : Refused("cannot produce from the pipe", r));
-                       });
+                   ProduceCopy(key, producer_id, kind, *params, worker,
+                               pipe->EndAt(to_router).transport_id, to_router);
                  });
            });
+}
+
+void RoomMedia::ProduceCopy(const std::string& key, const std::string& producer_id,
+                            rtp::MediaKind kind, const rtp::RtpParameters& params,
+                            WorkerProcess* worker, const std::string& transport_id,
+                            const std::string& to_router) {
+  worker->Request(fbs::Method::TRANSPORT_PRODUCE, transport_id,
+                  ProduceBody(producer_id, kind, params),
+                  [this, alive = std::weak_ptr<bool>(alive_), key, producer_id,
+                   to_router](const fbs::Response* r) {
+                    if (alive.expired()) return;
+                    if (!piped_.contains(key)) {
+                      // Closed at its origin meanwhile: so is the copy.
+                      if (r->accepted()) CloseCopy(producer_id, to_router);
+                      return;
+                    }
+                    FinishPiped(key, r->accepted() ? absl::OkStatus()
+                                                   : Refused("cannot produce from the pipe", r));
+                  });
 }
 
 void RoomMedia::FinishPiped(const std::string& key, absl::Status status) {

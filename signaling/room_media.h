@@ -163,6 +163,10 @@ class RoomMedia {
   void PipeProducer(const std::string& producer_id, rtp::MediaKind kind, Shard* from, Shard* to);
   // Closes the copy of a producer on router `to_router`.
   void CloseCopy(const std::string& producer_id, const std::string& to_router);
+  // The copy of a producer from a relay's `params`, on pipe end `transport_id` of `to_router`.
+  void ProduceCopy(const std::string& key, const std::string& producer_id, rtp::MediaKind kind,
+                   const rtp::RtpParameters& params, WorkerProcess* worker,
+                   const std::string& transport_id, const std::string& to_router);
   void FinishPiped(const std::string& key, absl::Status status);
   Shard* FindShard(const std::string& router_id) const;
   Pipe* FindPipe(const std::string& pipe_key) const;

@@ -174,20 +174,8 @@ void RoomMedia::PipeRemoteProducer(const std::string& producer_id, rtp::MediaKin
                                                    ? nullptr
                                                    : WorkerFor(FindShard(it->second->local_router));
                        if (!worker) return FinishPiped(key, absl::UnavailableError("pipe gone"));
-                       const std::string to_router = it->second->local_router;
-                       worker->Request(
-                           fbs::Method::TRANSPORT_PRODUCE, it->second->transport_id,
-                           ProduceBody(producer_id, kind, *params),
-                           [this, alive, key, producer_id, to_router](const fbs::Response* r) {
-                             if (alive.expired()) return;
-                             if (!piped_.contains(key)) {
-                               if (r->accepted()) CloseCopy(producer_id, to_router);
-                               return;
-                             }
-                             FinishPiped(key, r->accepted()
-                                                  ? absl::OkStatus()
-                                                  : Refused("cannot produce from the pipe", r));
-                           });
+                       ProduceCopy(key, producer_id, kind, *params, worker,
+                                   it->second->transport_id, it->second->local_router);
                      });
       });
 }

@@ -194,6 +194,15 @@ nlohmann::json ReportJson(const Results& r) {
            {"peak_fds", r.server_peak_fds},
            {"peak_threads", r.server_peak_threads},
            {"us_per_packet", Round(packets ? r.server_cpu_s * 1e6 / packets : 0)}};
+    // Each watched process apart (a room over two workers: each worker's share).
+    json processes = json::array();
+    for (size_t i = 0; i < s.watch_pids.size() && i < r.server_cpu_s_each.size(); ++i) {
+      processes.push_back({{"pid", s.watch_pids[i]},
+                           {"cpu_seconds", Round(r.server_cpu_s_each[i])},
+                           {"cpu_percent", Round(100.0 * r.server_cpu_s_each[i] / w, 1)},
+                           {"rss_mb", Round(r.server_rss_mb_each[i], 1)}});
+    }
+    sfu["processes"] = processes;
     if (s.media.data.enabled) {
       // Data messages and bytes the server forwarded (every receiver's copy, chat and file),
       // per second of the watched processes' CPU: with media flowing, so a lower bound of what

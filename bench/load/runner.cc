@@ -188,7 +188,11 @@ void Runner::StartWindow() {
   window_start_us_ = NowUs();
   window_cpu_start_ = ProcessCpuSeconds();
   window_machine_busy_start_ = MachineBusySeconds();
-  for (int pid : scenario_.watch_pids) window_server_cpu_start_ += ProcessCpuSeconds(pid);
+  window_server_cpu_start_each_.clear();
+  for (int pid : scenario_.watch_pids) {
+    window_server_cpu_start_each_.push_back(ProcessCpuSeconds(pid));
+    window_server_cpu_start_ += window_server_cpu_start_each_.back();
+  }
   window_start_stats_.audio_packets_sent = stats_.audio_packets_sent;
   window_start_stats_.video_packets_sent = stats_.video_packets_sent;
   window_start_stats_.rtx_packets_sent = stats_.rtx_packets_sent;
@@ -275,9 +279,14 @@ void Runner::EndWindow() {
   r.cpu_s = ProcessCpuSeconds() - window_cpu_start_;
   r.machine_busy_s = MachineBusySeconds() - window_machine_busy_start_;
   double server_cpu = 0;
-  for (int pid : scenario_.watch_pids) {
-    server_cpu += ProcessCpuSeconds(pid);
-    r.server_rss_mb += ProcessRssMb(pid);
+  for (size_t i = 0; i < scenario_.watch_pids.size(); ++i) {
+    const double cpu = ProcessCpuSeconds(scenario_.watch_pids[i]);
+    const double rss = ProcessRssMb(scenario_.watch_pids[i]);
+    server_cpu += cpu;
+    r.server_rss_mb += rss;
+    r.server_cpu_s_each.push_back(
+        cpu - (i < window_server_cpu_start_each_.size() ? window_server_cpu_start_each_[i] : 0));
+    r.server_rss_mb_each.push_back(rss);
   }
   r.server_cpu_s = server_cpu - window_server_cpu_start_;
   r.sent_packets = stats_.audio_packets_sent + stats_.video_packets_sent + stats_.rtx_packets_sent -

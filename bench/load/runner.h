@@ -159,6 +159,9 @@ struct Results {
   double window_s = 0;                         // the measurement window
   double cpu_s = 0;                            // generator CPU over the window
   double server_cpu_s = 0, server_rss_mb = 0;  // the watched pids, summed
+  // The same per watched pid, in --watch-pid's order: a room spread over two workers reports
+  // each worker's share (bench/capacity webinar).
+  std::vector<double> server_cpu_s_each, server_rss_mb_each;
   // The highest RSS and open-fd counts of the watched pids (summed), sampled every second.
   double server_peak_rss_mb = 0;
   int server_peak_fds = 0, server_peak_threads = 0;
@@ -262,6 +265,7 @@ class Runner {
   int64_t ready_us_ = 0;  // everyone was first connected (Scenario::settle_s counts from it)
   double window_cpu_start_ = 0;
   double window_server_cpu_start_ = 0;
+  std::vector<double> window_server_cpu_start_each_;  // per watched pid
   double window_machine_busy_start_ = 0;
   GeneratorStats window_start_stats_;
   Results* results_ = nullptr;
