@@ -22,8 +22,9 @@ namespace {
 
 constexpr char kUsage[] =
     "Usage: switchboard-load [--flag=value ...]\n"
-    "  --server=URL             signaling endpoint (default ws://127.0.0.1:8080/ws; wss://\n"
-    "                           for TLS)\n"
+    "  --server=URL[,URL...]    signaling endpoint (default ws://127.0.0.1:8080/ws; wss://\n"
+    "                           for TLS); several (a cluster's nodes): participant i of each\n"
+    "                           room joins through URL i modulo their number\n"
     "  --insecure               wss:// without checking the server's certificate (e.g.\n"
     "                           switchboard --tls-self-signed)\n"
     "  --janus=URL              Janus's WebSocket API instead (e.g. ws://127.0.0.1:8188/):\n"

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/log.h"
 #include "bench/load/janus_signaling.h"
 
@@ -48,11 +49,16 @@ Runner::~Runner() = default;
 
 absl::Status Runner::Run(Results* results) {
   results_ = results;
-  auto url = ParseWsUrl(scenario_.server);
-  if (!url.ok()) return url.status();
-  url_ = *url;
-  if (scenario_.janus) url_.protocol = "janus-protocol";
-  url_.verify_tls = !scenario_.insecure_tls;
+  // A list of servers (the nodes of a cluster): each room's participants are spread over them
+  // in turn, so every room spans the nodes.
+  for (absl::string_view text : absl::StrSplit(scenario_.server, ',', absl::SkipEmpty())) {
+    auto url = ParseWsUrl(std::string_view(text.data(), text.size()));
+    if (!url.ok()) return url.status();
+    if (scenario_.janus) url->protocol = "janus-protocol";
+    url->verify_tls = !scenario_.insecure_tls;
+    urls_.push_back(*std::move(url));
+  }
+  if (urls_.empty()) return absl::InvalidArgumentError("no server");
   // One certificate for every connection: its cost is per process in browsers too, and the
   // server checks each connection's fingerprint against its own SDP all the same.
   auto cert = transport::DtlsCertificate::Generate();
@@ -103,13 +109,14 @@ std::unique_ptr<LoadParticipant> Runner::NewParticipant(int room, int index, int
   std::string room_name = absl::StrCat(scenario_.room_prefix, "-", room);
   std::string name = absl::StrCat("r", room, "-u", index);
   if (incarnation > 0) absl::StrAppend(&name, ".", incarnation);
+  const WsUrl& url = urls_[static_cast<size_t>(index) % urls_.size()];
   std::unique_ptr<LoadParticipant> p;
   if (scenario_.janus) {
-    p = std::make_unique<JanusParticipant>(loop_, url_, certificate_.get(), std::move(room_name),
+    p = std::make_unique<JanusParticipant>(loop_, url, certificate_.get(), std::move(room_name),
                                            std::move(name), publishes, scenario_.participants,
                                            scenario_.media, &stats_);
   } else {
-    p = std::make_unique<Participant>(loop_, url_, certificate_.get(), std::move(room_name),
+    p = std::make_unique<Participant>(loop_, url, certificate_.get(), std::move(room_name),
                                       std::move(name), publishes, scenario_.media, &stats_);
   }
   if (scenario_.churn.enabled()) p->set_receive_group(churner ? &churners_group_ : &stayers_group_);

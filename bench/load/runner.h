@@ -45,6 +45,8 @@ struct ChurnOptions {
 };
 
 struct Scenario {
+  // One signaling URL, or several separated by commas (a cluster's nodes): participant i of
+  // each room joins through URL i modulo their number.
   std::string server = "ws://127.0.0.1:8080/ws";
   int rooms = 1;
   int participants = 3;  // per room
@@ -248,7 +250,7 @@ class Runner {
   Scenario scenario_;
   // Allocated by this.
   std::unique_ptr<transport::DtlsCertificate> certificate_;
-  WsUrl url_;
+  std::vector<WsUrl> urls_;  // Scenario::server, a comma-separated list
   GeneratorStats stats_;
   std::vector<Member> members_;  // every participant, the left ones too, in start order
   size_t initial_ = 0;           // members_[0, initial_) join in the ramp
