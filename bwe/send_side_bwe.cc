@@ -11,13 +11,27 @@ SendSideBwe::SendSideBwe(Config config)
 
 void SendSideBwe::OnPacketSent(uint16_t seq, int64_t send_us, size_t size, int probe_cluster) {
   const int64_t unwrapped = unwrapper_.Unwrap(seq);
-  history_[static_cast<size_t>(unwrapped) % kHistorySize] =
-      Sent{unwrapped, send_us, static_cast<uint32_t>(size), probe_cluster};
+  Sent* slot = &history_[static_cast<size_t>(unwrapped) % history_.size()];
+  if (slot->seq >= 0 && slot->seq != unwrapped && send_us - slot->send_us < kHistoryKeepUs &&
+      history_.size() < kMaxHistorySize) {
+    GrowHistory();
+    slot = &history_[static_cast<size_t>(unwrapped) % history_.size()];
+  }
+  *slot = Sent{unwrapped, send_us, static_cast<uint32_t>(size), probe_cluster};
   if (probe_cluster >= 0) {
     ++probes_[probe_cluster].sent;
     // Old clusters that were never judged (their feedback lost) go.
     while (probes_.size() > 8) probes_.erase(probes_.begin());
   }
+}
+
+void SendSideBwe::GrowHistory() {
+  std::vector<Sent> bigger(history_.size() * 2);
+  // The ring's packets have distinct numbers modulo its size, so modulo twice that too.
+  for (const Sent& sent : history_) {
+    if (sent.seq >= 0) bigger[static_cast<size_t>(sent.seq) % bigger.size()] = sent;
+  }
+  history_ = std::move(bigger);
 }
 
 void SendSideBwe::OnRtt(int64_t rtt_us) {
@@ -37,7 +51,7 @@ void SendSideBwe::OnFeedback(const rtp::TransportFeedback& feedback, int64_t now
   size_t reported = 0, lost = 0;
   for (const rtp::TwccPacketStatus& status : feedback.packets) {
     const int64_t seq = unwrapper_.Peek(status.sequence_number);
-    const Sent& sent = history_[static_cast<size_t>(seq) % kHistorySize];
+    const Sent& sent = history_[static_cast<size_t>(seq) % history_.size()];
     const int64_t arrival = status.received ? arrivals[next_arrival++] : 0;
     if (sent.seq != seq) {
       ++counters_.unknown;

@@ -32,8 +32,13 @@ class SendSideBwe {
     int64_t min_bps = 50'000;
     int64_t max_bps = 20'000'000;
   };
-  // Packets remembered for feedback: a second and more at 8,000 packets/s.
-  static constexpr size_t kHistorySize = 16384;
+  // Packets remembered for feedback: the ring starts small and doubles, up to the most, while
+  // it would overwrite a packet sent less than kHistoryKeepUs ago (feedback comes every 100 ms
+  // and may be late). Most subscribers stay at the start: 32 KB a transport instead of 512 KB
+  // (bench/capacity webinar measured 0.5 MB per viewer with a fixed 16,384).
+  static constexpr size_t kMinHistorySize = 1024;
+  static constexpr size_t kMaxHistorySize = 16384;  // two seconds at 8,000 packets/s
+  static constexpr int64_t kHistoryKeepUs = 2'000'000;
   static constexpr int64_t kAckedWindowUs = 500'000;
   // A probe cluster is judged once 80 % of its packets, and at least this many, were
   // acknowledged; one that lost more than a fifth of its packets fails.
@@ -89,12 +94,14 @@ class SendSideBwe {
     bool judged = false;
   };
   void OnAcked(const Sent& sent, int64_t arrival_us);
+  // Doubles the ring, each packet moving to its slot in the bigger one.
+  void GrowHistory();
   void OnProbeAcked(const Sent& sent, int64_t arrival_us);
   // Judges the clusters whose packets (most of them) have been acknowledged.
   void JudgeProbes(int64_t now_us);
 
   rtp::SeqUnwrapper unwrapper_;
-  std::array<Sent, kHistorySize> history_{};
+  std::vector<Sent> history_ = std::vector<Sent>(kMinHistorySize);  // a ring by sequence number
   DelayBasedDetector detector_;
   AimdRateControl aimd_;
   LossBasedControl loss_;

@@ -295,5 +295,38 @@ TEST(SendSideBweTest, FeedbackAboutUnknownNumbersIsCountedAndIgnored) {
   EXPECT_EQ(bwe.target_bps(), 300'000);
 }
 
+// The feedback history starts small and grows while packets come faster than it holds for
+// kHistoryKeepUs: a busy subscriber's late feedback still finds its packets, and a light one
+// keeps a small ring (bench/capacity webinar: memory per viewer).
+TEST(SendSideBweTest, HistoryGrowsForAFastSenderAndFeedbackStillFindsItsPackets) {
+  SendSideBwe bwe;
+  // 3,000 packets in 600 ms (5,000 a second), more than the first ring holds.
+  constexpr int kPackets = 3000;
+  static_assert(kPackets > SendSideBwe::kMinHistorySize);
+  constexpr int64_t kStartUs = 1'000'000;
+  for (int i = 0; i < kPackets; ++i) {
+    bwe.OnPacketSent(static_cast<uint16_t>(i + 1), kStartUs + i * 200, 1000);
+  }
+  // Feedback about the first packets, after all were sent.
+  std::vector<rtp::TwccPacketStatus> statuses;
+  for (int i = 0; i < 20; ++i)
+    statuses.push_back({static_cast<uint16_t>(i + 1), true, i == 0 ? 0 : 1});
+  bwe.OnFeedback(rtp::TransportFeedback::Build(1, 2, 4, 0, statuses), kStartUs + 700'000);
+  EXPECT_EQ(bwe.counters().unknown, 0u) << "the first packets were overwritten";
+}
+
+TEST(SendSideBweTest, ASlowSenderForgetsOldPacketsInsteadOfGrowing) {
+  SendSideBwe bwe;
+  // One packet every 10 ms: the first ring spans 10 s, beyond kHistoryKeepUs.
+  constexpr int kPackets = SendSideBwe::kMinHistorySize + 10;
+  for (int i = 0; i < kPackets; ++i) {
+    bwe.OnPacketSent(static_cast<uint16_t>(i + 1), 1'000'000 + i * 10'000, 1000);
+  }
+  auto fb =
+      rtp::TransportFeedback::Build(1, 2, 0, 0, std::vector<rtp::TwccPacketStatus>{{1, true, 0}});
+  bwe.OnFeedback(fb, 1'000'000 + kPackets * 10'000);
+  EXPECT_EQ(bwe.counters().unknown, 1u) << "packet 1 was replaced: the ring did not grow";
+}
+
 }  // namespace
 }  // namespace sb::bwe
