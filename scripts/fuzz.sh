@@ -21,12 +21,14 @@ build_dir="${FUZZ_BUILD_DIR:-build-fuzz}"
 # DCEP: the largest DATA_CHANNEL_OPEN is 12 + 2 x 65535 bytes. SCTP input: a DTLS record carries
 # at most 16 KiB; 64 KiB holds several packets per sctp_input_fuzz input. RESP: one read of the
 # Redis client is 64 KiB (signaling/cluster/redis_client.cc); its limits are fuzzed smaller too.
+# A message between nodes may have 64 KiB (signaling/cluster_messages.h).
 all_targets=(rtp_packet_fuzz:65536 rtcp_fuzz:65536 stun_fuzz:65536 codecs_fuzz:65536
              sdp_fuzz:1048576 signaling_json_fuzz:1052672 ipc_fuzz:8192
              http_request_fuzz:20480 auth_fuzz:8192
              transport_cc_fuzz:65536 bwe_feedback_fuzz:65536 remb_fuzz:65536
              tcp_framing_fuzz:65536 dcep_fuzz:131088 sctp_input_fuzz:65536
-             load_data_messages_fuzz:65600 resp_fuzz:65537)
+             load_data_messages_fuzz:65600 resp_fuzz:65537
+             cluster_messages_fuzz:65600)
 
 if [ ! -f "$build_dir/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
