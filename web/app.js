@@ -3,6 +3,8 @@
 //   document.body.dataset.selfId  own participant id while joined
 //   document.body.dataset.connection  "reconnecting" while the signaling connection is being
 //                                 resumed (media keeps flowing meanwhile)
+//   document.body.dataset.failovers   how many times the session went on through another
+//                                 server of a cluster (the client library's 'failover'; absent: 0)
 //   #status                       a human sentence about the state
 //   video[data-participant-id]    one per remote participant (audio in audio[data-participant-id]),
 //                                 with data-audio-muted / data-video-muted = "true" | "false"
@@ -98,6 +100,9 @@ const REJOIN_DELAY_MS = 300;
 const RESUME_KEY = 'switchboard.session';
 
 let client = null;
+// The signaling URLs of the last session (the client's list, with a cluster's nodes): joining
+// again after an interruption tries them after this page's own server.
+let knownUrls = [];
 let localStream = null;
 let session = null; // { room, name, viewer, token } while joining or joined
 // What went wrong with the TURN relay, for the status line (null: nothing).
@@ -522,6 +527,20 @@ async function connectClient() {
     // The server kept what we asked before; what could not be sent meanwhile goes now.
     reviewAllTiles();
   });
+  c.addEventListener('failover', (e) => {
+    // Our server of a cluster went away: the library joined through another one, republished
+    // and reopened the chat's channels. The tiles come back with the new node's tracks.
+    if (client !== c || !session) return;
+    delete document.body.dataset.connection;
+    document.body.dataset.selfId = e.detail.id;
+    document.body.dataset.failovers = String(Number(document.body.dataset.failovers ?? 0) + 1);
+    sessionStorage.setItem(RESUME_KEY, JSON.stringify({ token: c.resumeToken }));
+    knownUrls = c.urls;
+    chat.rebind(e.detail.channels);
+    chat.notice('Reconnected through another server.');
+    ui.status.textContent = `${joinedStatus()} · reconnected through another server`;
+    reviewAllTiles();
+  });
   c.addEventListener('error', (e) => {
     console.warn('switchboard error', e.detail);
     if (e.detail.code === 'no-relay') {
@@ -545,7 +564,9 @@ async function connectClient() {
     }
   });
   client = c;
-  await c.connect(signalingUrl());
+  // One server: its URL. After a session in a cluster, the other nodes too (the library skips
+  // duplicates).
+  await c.connect(knownUrls.length > 0 ? [signalingUrl(), ...knownUrls] : signalingUrl());
   return c;
 }
 
@@ -595,6 +616,7 @@ async function enterRoom() {
     return;
   }
   sessionStorage.setItem(RESUME_KEY, JSON.stringify({ token: reply.resumeToken }));
+  knownUrls = client.urls;
   // With a join token the server names us from it.
   if (reply.name) session.name = reply.name;
   updateLocalControls();

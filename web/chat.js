@@ -167,18 +167,37 @@ export class RoomChat {
       });
     }
     try {
-      this.chatChannel = client.openDataChannel('chat', { ordered: true });
-      this.fileChannel = client.openDataChannel('file', { ordered: true });
+      this.useChatChannel(client.openDataChannel('chat', { ordered: true }));
+      this.useFileChannel(client.openDataChannel('file', { ordered: true }));
     } catch (err) {
       this.notice(`Chat is not available: ${err.message}`);
-      return;
     }
-    const chat = this.chatChannel;
+  }
+
+  useChatChannel(chat) {
+    this.chatChannel = chat;
     chat.addEventListener('open', () => {
       for (const text of this.pendingChat.splice(0)) chat.send(JSON.stringify({ type: 'chat', text }));
     });
-    this.fileChannel.bufferedAmountLowThreshold = FILE_LOW_WATER_BYTES;
-    this.fileChannel.addEventListener('open', () => this.pumpFiles());
+  }
+
+  useFileChannel(file) {
+    this.fileChannel = file;
+    file.bufferedAmountLowThreshold = FILE_LOW_WATER_BYTES;
+    file.addEventListener('open', () => this.pumpFiles());
+  }
+
+  // The client library failed over to another server ('failover'): it opened our channels again
+  // there (`channels`: [{ previous, channel }]); the chat goes on with them. A file being sent
+  // failed with its old channel; 'file-ack' channels open again with the next file.
+  rebind(channels) {
+    this.ackChannels.clear();
+    for (const { previous, channel } of channels) {
+      if (previous === this.chatChannel) this.useChatChannel(channel);
+      else if (previous === this.fileChannel) this.useFileChannel(channel);
+      else if (channel.readyState === 'open') channel.close();
+      else channel.addEventListener('open', () => channel.close());
+    }
   }
 
   // Left the room (or lost it): what was being sent fails.

@@ -5,32 +5,14 @@
 // directory by the nodes that host them (checked in Redis itself).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { startServer, getJson, joinRoom, sleep } from './harness.mjs';
+import { startServer, getJson, joinRoom, sleep, startRedis, REDIS_SERVER } from './harness.mjs';
 
-const REDIS = '/usr/bin/redis-server';
-const skip = !existsSync(REDIS) && 'redis-server is not installed (scripts/setup.sh installs it)';
+const skip = !existsSync(REDIS_SERVER) && 'redis-server is not installed (scripts/setup.sh installs it)';
 
 let redis;
 let redisPort;
-
-async function startRedis() {
-  redisPort = 30000 + Math.floor(Math.random() * 20000);
-  const child = spawn(
-    REDIS,
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  const deadline = Date.now() + 10000;
-  while (!log.includes('Ready to accept connections')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server:\n${log}`);
-    await sleep(50);
-  }
-  return child;
-}
 
 function redisCli(...args) {
   return execFileSync('redis-cli', ['-p', String(redisPort), ...args], { encoding: 'utf8' }).trim();
@@ -49,9 +31,11 @@ async function waitFor(what, predicate, timeout) {
 const nodeIds = async (server) => (await getJson(server, '/api/nodes')).nodes.map((n) => n.id);
 
 before(async () => {
-  if (!skip) redis = await startRedis();
+  if (skip) return;
+  redis = await startRedis();
+  redisPort = redis.port;
 });
-after(() => redis?.kill('SIGKILL'));
+after(() => redis?.stop());
 
 test('three nodes see each other; a killed one is noticed within seconds', { skip }, async () => {
   const flags = (id) => [`--redis=127.0.0.1:${redisPort}`, `--node-id=${id}`, '--workers=1'];

@@ -7,36 +7,16 @@
 // participant leaves the others' rooms within seconds while their call goes on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { getJson, waitForFrames, videoFrom, sleep } from './harness.mjs';
+import { getJson, waitForFrames, videoFrom, sleep, startRedis, REDIS_SERVER } from './harness.mjs';
 import { createNetwork, TEST_PROCESS_IP } from './netns.mjs';
 
-const REDIS = '/usr/bin/redis-server';
-const skip = !existsSync(REDIS) && 'redis-server is not installed (scripts/setup.sh installs it)';
+const skip = !existsSync(REDIS_SERVER) && 'redis-server is not installed (scripts/setup.sh installs it)';
 
 let redis;
 let net;
 const nodes = {};
 const browsers = [];
-
-async function startRedis(port) {
-  const child = spawn(
-    REDIS,
-    // Not protected mode: the nodes reach it over the bridge of this test's own namespaces.
-    ['--port', String(port), '--bind', TEST_PROCESS_IP, '--protected-mode', 'no', '--save', '',
-      '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  const deadline = Date.now() + 10000;
-  while (!log.includes('Ready to accept connections')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server:\n${log}`);
-    await sleep(50);
-  }
-  return child;
-}
 
 // Participant `i` (its own Chromium in client namespace i) joins `room` on `server`.
 async function join(i, server, room, name) {
@@ -85,8 +65,9 @@ async function framesGrow(subscriber, publisherId, ms = 2000) {
 before(async () => {
   if (skip) return;
   net = createNetwork(3, { nodes: 3 });
-  const port = 30000 + Math.floor(Math.random() * 20000);
-  redis = await startRedis(port);
+  // Not protected mode: the nodes reach it over the bridge of this test's own namespaces.
+  redis = await startRedis({ host: TEST_PROCESS_IP, protectedMode: false });
+  const port = redis.port;
   for (const [k, id] of ['a', 'b', 'c'].entries()) {
     nodes[id] = await net.startNode(k, [
       `--redis=${TEST_PROCESS_IP}:${port}`,
@@ -101,7 +82,7 @@ after(async () => {
   for (const server of Object.values(nodes)) {
     if (server.process.exitCode === null && server.process.signalCode === null) await server.stop();
   }
-  redis?.kill('SIGKILL');
+  redis?.stop();
   net?.destroy();
 });
 

@@ -549,3 +549,22 @@ export async function publishCamera(p) {
     await window.sb.publish(stream);
   });
 }
+
+// A real redis-server (Debian's) for a cluster of nodes (issue 14): on `host` and a random port,
+// nothing saved; `protectedMode` off when nodes reach it from other namespaces (over a test's
+// own bridge). Resolves with { port, process, stop() } once it accepts connections.
+export const REDIS_SERVER = '/usr/bin/redis-server';
+export async function startRedis({ host = '127.0.0.1', protectedMode = true } = {}) {
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  const args = ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'];
+  if (!protectedMode) args.push('--protected-mode', 'no');
+  const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  const deadline = Date.now() + 10000;
+  while (!log.includes('Ready to accept connections')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server:\n${log}`);
+    await sleep(50);
+  }
+  return { port, process: child, stop: () => child.kill('SIGKILL') };
+}

@@ -19,7 +19,11 @@
  * credentials; both connections use them (a resume hands the fresh ones to both).
  *
  * Methods (all async ones reject with an Error whose `.code` is the server's error code):
- *   connect(url)             open the WebSocket; resolves when open.
+ *   connect(urls)            open the WebSocket; resolves when open. urls: one signaling URL
+ *                            (ws://HOST:PORT/ws) or a list of them, tried in order until one
+ *                            opens (rejects with the last one's error). The list is kept for
+ *                            a fail-over (see Reconnection), with the nodes of a cluster's
+ *                            `joined` added after the current URL.
  *   join(room, name, {token, replaces})  resolves with the server's `joined` or `full`
  *                            message. `token`: a join token (a JWT from `switchboard token`),
  *                            needed when the server runs with --auth-secret; it then rejects
@@ -124,13 +128,33 @@
  * object as in the protocol; `screen` true while it shares its screen), localStream,
  * remoteStreams (Map participantId -> MediaStream holding that participant's live microphone
  * and camera tracks), screenStreams (Map participantId -> MediaStream holding its screen
- * share), screenTrack (the track we share, or null), connected, resumeToken (while in a room).
+ * share), screenTrack (the track we share, or null), connected, resumeToken (while in a room),
+ * urls (the URLs a fail-over may go to, in order: those given to connect(), with the cluster's
+ * nodes from `joined` after the current one).
  *
  * Reconnection: when the WebSocket breaks while in a room (no close from either side, or no
  * pong to a heartbeat within HEARTBEAT_TIMEOUT_MS) the media connections stay up and the
  * client reconnects to the same URL and sends `resume` until the server's grace period
  * (resumeGraceMs from `joined`) runs out; then it emits 'resumed', or 'room-closed' with
  * reason 'resume-failed'.
+ *
+ * Fail-over: with other URLs in the list (given to connect(), or the live nodes a cluster's
+ * `joined` names), a session that cannot come back where it was moves on: when its URL has
+ * refused connections for FAILOVER_AFTER_MS (its node is gone), or answers `resume-failed`, or
+ * the grace period is over, the client tries the other URLs in turn (then its own again),
+ * joins the same room there with the same name and join token, and sends again what it sent:
+ * the same local stream with the same publish options (codec, simulcast encodings) and its
+ * mutes, the screen share, and its own data channels that were open at the break (same label
+ * and reliability; one addressed `to` a participant no longer in the room is not reopened).
+ * The new session has a
+ * new participant id (`id`, 'joined' is emitted for it); the old connections' remote tracks end
+ * ('track-ended') and come again from the new node's subscribe-offer ('track'); who left or
+ * came meanwhile is told by 'participant-left' / 'participant-joined' ('participant-updated'
+ * for the others). Then 'failover' is emitted. If no URL takes the session within
+ * FAILOVER_DEADLINE_MS of the break, 'room-closed' with reason 'unreachable'. Received data
+ * channels come again as 'datachannel' events from the new node. A request under way when
+ * the connection broke (publish, ...) is not sent again after a fail-over: it rejects with
+ * code 'closed'.
  *
  * Events (CustomEvent, payload in `event.detail`):
  *   'joined'               { room, id, participants }
@@ -151,9 +175,14 @@
  *   'track-ended'          { participantId, kind, source, track, stream, mid, producerId }
  *   'screen-share-ended'   { track }   our shared track ended (the browser's "stop sharing"):
  *                          the share was stopped
- *   'room-closed'          { room, reason }
+ *   'room-closed'          { room, reason }   reason 'resume-failed' / 'unreachable': the
+ *                          session could not be resumed / no URL of the list took it back
  *   'reconnecting'         { room }   the WebSocket broke; media continues meanwhile
  *   'resumed'              { room, id, participants }
+ *   'failover'             { from, to, room, id, channels }   the session could not be resumed
+ *                          at URL `from` and went on at URL `to` as participant `id` (new),
+ *                          its media published again; channels: [{ previous, channel }], our
+ *                          data channels reopened there (the RTCDataChannels to use from now on)
  *   'ice-restart'          { connection: 'publish' | 'subscribe' }
  *   'datachannel'          { channel, from, label }   the server opened a channel to us: one
  *                          of participant `from`'s (channel.protocol is `from`; its label and
@@ -180,6 +209,13 @@ const RECONNECT_MAX_DELAY_MS = 2000;
 // A reconnection attempt that does not open within this is abandoned (a black-holed network
 // would hold it for a minute).
 const CONNECT_TIMEOUT_MS = 3000;
+// With other URLs to go to (a cluster's nodes): the URL we were on refused this long means its
+// node is gone, and the session moves to the next URL of the list (a refusal is quick; a few
+// tries rule out a restart in progress).
+const FAILOVER_AFTER_MS = 2000;
+// From the break: no URL of the list took the session back within this, the room is over for
+// this client ('room-closed', reason 'unreachable').
+const FAILOVER_DEADLINE_MS = 30000;
 // ICE 'disconnected' this long (no answer to checks) triggers an ICE restart.
 const ICE_DISCONNECTED_RESTART_MS = 3000;
 // The highest simulcast layer index a `subscription` may name (the server takes 0-3).
@@ -195,6 +231,26 @@ function preferCodec(transceiver, subtype) {
   if (first.length === 0) return;
   const rest = caps.codecs.filter((c) => c.mimeType.toLowerCase() !== wanted);
   transceiver.setCodecPreferences([...first, ...rest]);
+}
+
+// Two signaling URLs that name the same place (new URL() settles case, default ports, '/').
+function sameUrl(a, b) {
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return a === b;
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The RTCDataChannelInit-like options openDataChannel() takes, of an open channel.
+function channelInit(channel) {
+  const init = { ordered: channel.ordered };
+  if (channel.maxRetransmits != null) init.maxRetransmits = channel.maxRetransmits;
+  if (channel.maxPacketLifeTime != null) init.maxPacketLifeTime = channel.maxPacketLifeTime;
+  if (channel.protocol) init.to = channel.protocol;
+  return init;
 }
 
 // What a track is when the server's offer does not say: its kind's usual source.
@@ -271,10 +327,18 @@ export class SwitchboardClient extends EventTarget {
     this._subChain = Promise.resolve();
     this._remote = new Map(); // mid -> { participantId, kind, source, producerId, key, track, mid }
     this._msidByTrack = new Map(); // track.id -> msid stream id, from ontrack
-    this._url = null;
+    this._url = null; // the URL of the open (or last) WebSocket
+    this._urls = []; // where the session may go: the URLs given to connect(), then joined.nodes
+    this._joinArgs = null; // { room, name, token } of the last join, for a fail-over
+    this._publishOptions = {}; // publish()'s { videoCodec, videoEncodings } for the camera
+    this._screenOptions = {}; // shareScreen()'s { videoCodec, maxBitrate }
+    this._failingOver = false; // joining elsewhere: a broken request is not sent again
+    this._epoch = 0; // counts the sessions ended (_endSession): a fail-over for an older one stops
     this.resumeToken = null;
     this._resumeGraceMs = 0;
-    this._reconnecting = null; // a Promise while reconnecting: resolves true when resumed
+    // A Promise while reconnecting: resolves true when resumed, 'failover' when the session
+    // went on through another URL, false when it ended.
+    this._reconnecting = null;
     this._closing = false; // close() called: a socket close is not a break
     this._heartbeat = null;
     this._iceTimers = new Map(); // 'publish' | 'subscribe' -> timer while ICE is disconnected
@@ -287,15 +351,46 @@ export class SwitchboardClient extends EventTarget {
     return this._ws !== null && this._ws.readyState === WebSocket.OPEN;
   }
 
-  connect(url) {
+  /**
+   * Opens the WebSocket to `urls`: one URL, or a list of them tried in order until one opens.
+   * The list is kept (with the nodes `joined` names added) for a fail-over: see the header
+   * comment. Resolves when open; rejects with the last URL's error when none opens.
+   */
+  connect(urls) {
     if (this._ws) return Promise.reject(new Error('already connected'));
-    this._url = url;
+    const list = (Array.isArray(urls) ? urls : [urls]).filter((u) => typeof u === 'string' && u);
+    if (list.length === 0) return Promise.reject(new TypeError('connect: a URL or a list of URLs is needed'));
+    this._urls = [];
+    for (const url of list) {
+      if (!this._urls.some((known) => sameUrl(known, url))) this._urls.push(url);
+    }
     this._closing = false;
-    return this._open(url);
+    return this._openFirst();
   }
 
-  // Opens the WebSocket; resolves when open, rejects if it never opens.
-  _open(url) {
+  /** The URLs the session may go to, in order (see connect and the header comment). */
+  get urls() {
+    return [...this._urls];
+  }
+
+  // Opens the first URL of the list that opens; only the last failure emits 'closed'.
+  async _openFirst() {
+    for (let i = 0; ; i++) {
+      const url = this._urls[i];
+      const last = i === this._urls.length - 1;
+      this._url = url;
+      try {
+        await this._open(url, { quiet: !last });
+        return;
+      } catch (err) {
+        if (last || this._closing) throw err;
+      }
+    }
+  }
+
+  // Opens the WebSocket; resolves when open, rejects if it never opens. quiet: a socket that
+  // never opened goes without a trace ('closed' is not emitted).
+  _open(url, { quiet = false } = {}) {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       this._ws = ws;
@@ -318,6 +413,10 @@ export class SwitchboardClient extends EventTarget {
       ws.onclose = (e) => {
         clearTimeout(timer);
         if (!opened) reject(new Error(`cannot connect to ${url}`));
+        if (!opened && quiet) {
+          if (this._ws === ws) this._ws = null;
+          return;
+        }
         this._socketGone(ws, e.code, e.reason);
       };
     });
@@ -342,6 +441,7 @@ export class SwitchboardClient extends EventTarget {
   }
 
   _endSession() {
+    this._epoch++;
     this._stopHeartbeat();
     this._teardownMedia();
     this.id = null;
@@ -367,7 +467,27 @@ export class SwitchboardClient extends EventTarget {
     if (token) message.token = token;
     if (Object.keys(capabilities).length) message.rtpCapabilities = capabilities;
     if (replaces) message.replaces = replaces;
-    return this._request(message); // 'joined' / 'full' are also handled in _onMessage
+    const reply = await this._request(message); // 'joined' / 'full' are also handled in _onMessage
+    if (reply.type === 'joined') {
+      this._joinArgs = { room, name, token };
+      this._learnNodes(reply.nodes);
+    }
+    return reply;
+  }
+
+  // A cluster's `joined` names its live nodes (HOST:PORT, this one first): they go into the
+  // list after the current URL, with its scheme, those already there left where they are.
+  _learnNodes(nodes) {
+    if (!Array.isArray(nodes) || !this._url) return;
+    const scheme = this._url.startsWith('wss:') ? 'wss' : 'ws';
+    const fresh = [];
+    for (const node of nodes) {
+      if (typeof node !== 'string' || node === '') continue;
+      const url = `${scheme}://${node}/ws`;
+      if (![...this._urls, ...fresh].some((known) => sameUrl(known, url))) fresh.push(url);
+    }
+    const at = this._urls.findIndex((known) => sameUrl(known, this._url)) + 1;
+    this._urls.splice(at > 0 ? at : this._urls.length, 0, ...fresh);
   }
 
   /** ICE restart on both media connections: new credentials, same DTLS session. */
@@ -469,47 +589,222 @@ export class SwitchboardClient extends EventTarget {
   _startReconnect() {
     const room = this.room;
     const token = this.resumeToken;
-    const deadline = Date.now() + this._resumeGraceMs;
+    const epoch = this._epoch;
+    const since = Date.now();
+    // Our data channels as the break found them: the dead node's connection closes them soon.
+    const channels = this._ownChannelsToReopen();
     this._emit('reconnecting', { room });
+    let triedElsewhere = false;
     this._reconnecting = (async () => {
-      let delay = 100;
-      const abandoned = () => this._closing || this.resumeToken !== token;
-      while (!abandoned() && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, RECONNECT_MAX_DELAY_MS);
-        if (abandoned()) break;
-        try {
-          await this._open(this._url);
-        } catch {
-          continue; // server unreachable yet
-        }
-        try {
-          await this._request({ type: 'resume', resumeToken: token });
-          return true; // 'resumed' was handled in _onMessage
-        } catch (err) {
-          if (err.code === 'resume-failed') break;
-          // The new socket broke too: try again.
-        }
-      }
-      return false;
+      const here = await this._resumeHere(token, since);
+      if (here !== 'elsewhere') return here === 'resumed';
+      triedElsewhere = true;
+      return this._failOver(since, channels);
     })();
-    this._reconnecting.then((resumed) => {
+    this._reconnecting.then((outcome) => {
       this._reconnecting = null;
-      if (resumed || this.resumeToken !== token) return; // resumed, or left meanwhile
+      if (outcome || this._epoch !== epoch) return; // back, or left meanwhile
       this._endSession();
       this.participants.clear();
-      this._emit('room-closed', { room, reason: 'resume-failed' });
+      this._emit('room-closed', { room, reason: triedElsewhere ? 'unreachable' : 'resume-failed' });
     });
   }
 
-  // A request that, if the connection breaks before its reply, is sent again once resumed.
+  // Resumes the session on the URL it was on until the grace period runs out. Resolves
+  // 'resumed'; 'elsewhere' when the list has other URLs and the session cannot come back here
+  // (the URL refused for FAILOVER_AFTER_MS: its node is gone; `resume-failed`; the grace period
+  // over); 'failed' otherwise (a single server: as before fail-over existed).
+  async _resumeHere(token, since) {
+    const deadline = since + this._resumeGraceMs;
+    const canFailOver = this._urls.some((url) => !sameUrl(url, this._url));
+    const abandoned = () => this._closing || this.resumeToken !== token;
+    let delay = 100;
+    let refusedSince = null; // the first of the refusals in a row
+    while (!abandoned() && Date.now() < deadline) {
+      let wait = delay;
+      delay = Math.min(delay * 2, RECONNECT_MAX_DELAY_MS);
+      // The back-off must not carry the decision to move on far past FAILOVER_AFTER_MS.
+      if (canFailOver && refusedSince !== null) {
+        wait = Math.max(0, Math.min(wait, refusedSince + FAILOVER_AFTER_MS - Date.now()));
+      }
+      await sleep(wait);
+      if (abandoned()) break;
+      try {
+        await this._open(this._url);
+      } catch {
+        refusedSince ??= Date.now();
+        if (canFailOver && Date.now() - refusedSince >= FAILOVER_AFTER_MS) return 'elsewhere';
+        continue; // server unreachable yet
+      }
+      refusedSince = null;
+      try {
+        await this._request({ type: 'resume', resumeToken: token });
+        return 'resumed'; // 'resumed' was handled in _onMessage
+      } catch (err) {
+        if (err.code === 'resume-failed') return canFailOver ? 'elsewhere' : 'failed';
+        // The new socket broke too: try again.
+      }
+    }
+    return canFailOver && !abandoned() ? 'elsewhere' : 'failed';
+  }
+
+  // The session cannot come back where it was: joins the same room through the other URLs of
+  // the list in turn (then the one it was on), until one takes it or FAILOVER_DEADLINE_MS from
+  // the break (`since`) passes. Resolves 'failover' (and emits it) or false. `channels`: our
+  // data channels at the break (_ownChannelsToReopen).
+  async _failOver(since, channels) {
+    const from = this._url;
+    const epoch = this._epoch;
+    const saved = this._savedSession(channels);
+    const formerIds = new Set([this.id]);
+    this._failingOver = true;
+    try {
+      // The old node's media connections go: their tracks end, the new node offers them again.
+      this._teardownMedia();
+      const deadline = since + FAILOVER_DEADLINE_MS;
+      const over = () => this._closing || this._epoch !== epoch || Date.now() >= deadline;
+      for (let delay = 100; !over(); delay = Math.min(delay * 2, RECONNECT_MAX_DELAY_MS)) {
+        for (const url of this._failoverOrder(from)) {
+          if (over()) break;
+          const reopened = await this._rejoinAt(url, saved, formerIds);
+          if (!reopened) continue;
+          if (this._closing || this._epoch !== epoch) {
+            // Left or closed while joining there: that session ends as well.
+            if (this.connected) this._send({ type: 'leave' });
+            this._endSession();
+            this.participants.clear();
+            return false;
+          }
+          this._emit('failover', { from, to: url, room: this.room, id: this.id, channels: reopened });
+          return 'failover';
+        }
+        await sleep(delay);
+      }
+      return false;
+    } finally {
+      this._failingOver = false;
+    }
+  }
+
+  // Where a fail-over from `from` tries: the URLs after it in the list, those before it, and
+  // itself last (its node may be back).
+  _failoverOrder(from) {
+    const at = this._urls.findIndex((url) => sameUrl(url, from));
+    if (at < 0) return [...this._urls, from];
+    return [...this._urls.slice(at + 1), ...this._urls.slice(0, at), this._urls[at]];
+  }
+
+  // What a fail-over needs to take the session to another node: the join, what we sent and the
+  // participants the application knows of.
+  _savedSession(channels) {
+    const sharing = this._screenTransceiver?.direction === 'sendonly' &&
+      this.screenTrack?.readyState === 'live';
+    return {
+      room: this.room,
+      name: this._joinArgs?.name,
+      token: this._joinArgs?.token,
+      replaces: this.resumeToken,
+      stream: this.localStream,
+      publishOptions: this._publishOptions,
+      screen: sharing ? { track: this.screenTrack, options: this._screenOptions } : null,
+      channels,
+      known: new Map(this.participants),
+    };
+  }
+
+  // Our data channels that are open or opening, with what it takes to open them again.
+  _ownChannelsToReopen() {
+    return [...this._ownChannels]
+      .filter((c) => c.readyState === 'connecting' || c.readyState === 'open')
+      .map((channel) => ({ channel, label: channel.label, init: channelInit(channel) }));
+  }
+
+  // One try of a fail-over: joins `saved.room` at `url` and sends again what was sent. Resolves
+  // with the data channels reopened ([{ previous, channel }]), or null when `url` did not take
+  // the session (nothing left open there). formerIds: our participant ids of the sessions left
+  // behind (collects this one's too).
+  async _rejoinAt(url, saved, formerIds) {
+    if (this._pubPc || this._subPc) this._teardownMedia(); // a try that failed half-way
+    this._url = url;
+    try {
+      await this._open(url);
+    } catch {
+      return null; // refused or timed out: its node is gone too
+    }
+    const ws = this._ws;
+    try {
+      const reply = await this.join(saved.room, saved.name, { token: saved.token, replaces: saved.replaces });
+      if (reply.type !== 'joined') throw new SwitchboardError('full', `room ${saved.room} is full at ${url}`);
+    } catch {
+      if (this._ws === ws) ws.close(1000, 'fail-over elsewhere');
+      return null;
+    }
+    // From here on the session is this one: a later try ends it (its resume token replaces).
+    saved.replaces = this.resumeToken;
+    formerIds.add(this.id);
+    // Our old self may still be listed until the dead node is purged (a few seconds): it is not
+    // someone else, and its tracks are not offered to us as someone's.
+    for (const id of formerIds) {
+      if (id !== this.id) this.participants.delete(id);
+    }
+    this._announceParticipantChanges(saved.known);
+    saved.known = new Map(this.participants);
+    try {
+      return await this._republish(saved);
+    } catch (err) {
+      if (this.connected && this._ws === ws) {
+        // In the room but something we sent was refused: the session goes on without it.
+        this._emit('error', { code: 'failover-publish', message: `republishing after a fail-over: ${err.message ?? err}` });
+        return [];
+      }
+      return null; // this socket broke as well: on to the next URL
+    }
+  }
+
+  // After a join elsewhere: who left and came compared with what the application knew (the
+  // participants of the dead node are gone, another fail-over's new participants came).
+  _announceParticipantChanges(known) {
+    for (const [id, participant] of known) {
+      if (!this.participants.has(id)) this._emit('participant-left', { id, participant });
+    }
+    for (const [id, participant] of this.participants) {
+      this._emit(known.has(id) ? 'participant-updated' : 'participant-joined', { participant });
+    }
+  }
+
+  // Sends again, on the new session, what the old one sent: the camera/microphone stream with
+  // its options (and mutes), the screen share, our data channels (same labels and reliability;
+  // one addressed to a participant no longer here is not reopened). Resolves with
+  // [{ previous, channel }] for the channels.
+  async _republish(saved) {
+    if (saved.stream) {
+      await this.publish(saved.stream, saved.publishOptions);
+      for (const track of saved.stream.getTracks()) {
+        if (!track.enabled) this._send({ type: 'mute', kind: track.kind, muted: true });
+      }
+    }
+    if (saved.screen?.track.readyState === 'live') {
+      await this.shareScreen(saved.screen.track, saved.screen.options);
+    }
+    const channels = [];
+    for (const { channel, label, init } of saved.channels) {
+      if (init.to && !this.participants.has(init.to)) continue;
+      channels.push({ previous: channel, channel: this.openDataChannel(label, init) });
+    }
+    return channels;
+  }
+
+  // A request that, if the connection breaks before its reply, is sent again once resumed
+  // (not after a fail-over: the new node has other connections; nor during one: the
+  // fail-over's own requests fail and it tries the next URL).
   async _requestAcrossReconnect(message) {
     for (;;) {
       try {
         return await this._request(message);
       } catch (err) {
         const reconnecting = this._reconnecting;
-        if (err.code !== 'closed' || !reconnecting || !(await reconnecting)) throw err;
+        if (err.code !== 'closed' || !reconnecting || this._failingOver) throw err;
+        if ((await reconnecting) !== true) throw err;
       }
     }
   }
@@ -626,6 +921,8 @@ export class SwitchboardClient extends EventTarget {
           }
           const transceiver = pc.addTransceiver(track, init);
           if (track.kind === 'video' && videoCodec) preferCodec(transceiver, videoCodec);
+          // Kept for a fail-over, which publishes the camera anew elsewhere.
+          if (track.kind === 'video') this._publishOptions = { videoCodec, videoEncodings };
           changed = true;
         }
       }
@@ -644,6 +941,7 @@ export class SwitchboardClient extends EventTarget {
     }
     if (!this.id) return Promise.reject(new SwitchboardError('not-joined', 'not in a room', 'publish'));
     this._watchScreenTrack(track);
+    this._screenOptions = { videoCodec, maxBitrate }; // for a fail-over
     const run = async () => {
       if (this.screenTrack !== track) return; // stopped or replaced before its turn
       const pc = this._publishingPc();
