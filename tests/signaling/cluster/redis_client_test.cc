@@ -29,6 +29,22 @@ TEST(ParseRedisAddressTest, TakesIpv4AndPort) {
   }
 }
 
+// A TCP listener on 127.0.0.1 and a free port, with `backlog` (no server behind it: the tests
+// accept, or not, themselves); `addr` gets its address. -1 on failure.
+int ListenOnLoopback(int backlog, sockaddr_in* addr) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  *addr = sockaddr_in{};
+  addr->sin_family = AF_INET;
+  addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(*addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(addr), sizeof(*addr)) != 0 ||
+      listen(fd, backlog) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(addr), &size) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 class CountingListener : public RedisClient::Listener {
  public:
   void OnRedisConnected(RedisClient*) override { ++connected; }
@@ -190,14 +206,9 @@ TEST_F(RedisClientTest, ConnectsOnceTheServerIsThere) {
 TEST_F(RedisClientTest, ConnectTimeout) {
   // A listener whose accept queue is full: the kernel drops further SYNs, so a connect neither
   // succeeds nor fails. Backlog 0 holds one connection; two more fill it for sure.
-  const int listener_fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener_fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(listener_fd, 0), 0);
-  socklen_t size = sizeof(addr);
-  getsockname(listener_fd, reinterpret_cast<sockaddr*>(&addr), &size);
+  sockaddr_in addr;
+  const int listener_fd = ListenOnLoopback(0, &addr);
+  ASSERT_GE(listener_fd, 0);
   std::vector<int> fillers;
   for (int i = 0; i < 3; ++i) {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -221,14 +232,9 @@ TEST_F(RedisClientTest, ConnectTimeout) {
 
 TEST_F(RedisClientTest, CommandTimeoutDropsAHungConnection) {
   // A server that accepts (the kernel does, into the backlog) and never answers.
-  const int listener_fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener_fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(listener_fd, 16), 0);
-  socklen_t size = sizeof(addr);
-  getsockname(listener_fd, reinterpret_cast<sockaddr*>(&addr), &size);
+  sockaddr_in addr;
+  const int listener_fd = ListenOnLoopback(16, &addr);
+  ASSERT_GE(listener_fd, 0);
 
   RedisClientOptions options = Options();
   options.address.port = ntohs(addr.sin_port);
@@ -248,14 +254,9 @@ TEST_F(RedisClientTest, CommandTimeoutDropsAHungConnection) {
 
 TEST_F(RedisClientTest, MalformedRepliesDropTheConnection) {
   // A fake server: the kernel completes the handshake, the test accepts and writes bytes.
-  const int listener_fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener_fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(listener_fd, 16), 0);
-  socklen_t size = sizeof(addr);
-  getsockname(listener_fd, reinterpret_cast<sockaddr*>(&addr), &size);
+  sockaddr_in addr;
+  const int listener_fd = ListenOnLoopback(16, &addr);
+  ASSERT_GE(listener_fd, 0);
   RedisClientOptions options = Options();
   options.address.port = ntohs(addr.sin_port);
   CountingListener listener;
