@@ -45,7 +45,7 @@ class PipeRequestsTest : public RouterRequestsTest, public ::testing::WithParamI
                          std::chrono::seconds(5)));
   }
   void TearDown() override {
-    other_.reset();
+    CloseAndReap(other_);
     RouterRequestsTest::TearDown();
   }
   // Runs `f` with the fixture's requests going to the second worker (B).

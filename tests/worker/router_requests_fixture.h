@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <map>
@@ -277,7 +278,18 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
   }
   void TearDown() override {
     peers_.clear();
-    worker_.reset();
+    CloseAndReap(worker_);
+  }
+  // Closes a worker and runs the loop until its child is reaped: its libuv handles are freed
+  // then, not when the WorkerProcess goes (a second worker of a pipe test could outlive the
+  // loop's last turns under ASan and be reported as leaked).
+  void CloseAndReap(std::unique_ptr<WorkerProcess>& worker) {
+    if (!worker) return;
+    const pid_t pid = worker->pid();
+    worker.reset();
+    // A zombie still answers kill(pid, 0); once libuv has reaped it, ESRCH.
+    RunUntil([&] { return pid <= 0 || kill(pid, 0) != 0; }, std::chrono::seconds(10));
+    RunFor(std::chrono::milliseconds(20));  // the exit callback's handle closes
   }
   void OnWorkerExited(WorkerProcess* /*worker*/, int64_t /*status*/, int signal) override {
     exited_ = true;
