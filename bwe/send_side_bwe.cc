@@ -12,8 +12,9 @@ SendSideBwe::SendSideBwe(Config config)
 void SendSideBwe::OnPacketSent(uint16_t seq, int64_t send_us, size_t size, int probe_cluster) {
   const int64_t unwrapped = unwrapper_.Unwrap(seq);
   Sent* slot = &history_[static_cast<size_t>(unwrapped) % history_.size()];
-  if (slot->seq >= 0 && slot->seq != unwrapped && send_us - slot->send_us < kHistoryKeepUs &&
-      history_.size() < kMaxHistorySize) {
+  // Doubling may land on a packet twice as old that is still recent: double again.
+  while (slot->seq >= 0 && slot->seq != unwrapped && send_us - slot->send_us < kHistoryKeepUs &&
+         history_.size() < kMaxHistorySize) {
     GrowHistory();
     slot = &history_[static_cast<size_t>(unwrapped) % history_.size()];
   }
