@@ -61,7 +61,8 @@ void CheckNodeMessage(std::string_view input) {
   SB_FUZZ_CHECK(reparsed->from == message->from && reparsed->producer == message->producer);
   SB_FUZZ_CHECK(reparsed->end.has_value() == message->end.has_value());
   if (message->end) {
-    SB_FUZZ_CHECK(reparsed->end->port == message->end->port && reparsed->end->key == message->end->key);
+    SB_FUZZ_CHECK(reparsed->end->port == message->end->port &&
+                  reparsed->end->key == message->end->key);
   }
   SB_FUZZ_CHECK(reparsed->params.has_value() == message->params.has_value());
 }

@@ -63,20 +63,21 @@ TEST(ClusterMessagesTest, ANodeNamesOnlyItsOwnParticipantsAndTracks) {
 }
 
 TEST(ClusterMessagesTest, MalformedEntriesAndRoomMessagesAreRefused) {
-  for (const char* text : {
-           R"([])",
-           R"({"op":"upsert","node":"a"})",
-           R"({"op":"remove","node":"a"})",
-           R"({"op":"wave","node":"a","id":"a.p1"})",
-           R"({"op":"remove","node":"","id":"a.p1"})",
-           R"({"op":"remove","node":7,"id":"a.p1"})",
-           R"({"op":"upsert","node":"a","entry":{"id":"a.p1","name":"x","node":"a","router":"r"}})",
-           R"({"op":"upsert","node":"a","entry":{"id":"a.p1","name":5,"node":"a","router":"r","producers":[]}})",
-           R"({"op":"upsert","node":"a","entry":{"id":"a.p1","name":"x","node":"a","router":"r","producers":[{"id":"a.p2","kind":"smell","source":"camera","paused":false}]}})",
-           R"({"op":"upsert","node":"a","entry":{"id":"a.p1","name":"x","node":"a","router":"r","producers":[{"id":"a.p2","kind":"video","source":"hologram","paused":false}]}})",
-           R"({"op":"upsert","node":"a","entry":{"id":"a.p1","name":"x","node":"a","router":"r","producers":[{"id":"a.p2","kind":"video","source":"camera"}]}})",
-           "not json",
-       }) {
+  for (
+      const char* text : {
+          R"([])",
+          R"({"op":"upsert","node":"a"})",
+          R"({"op":"remove","node":"a"})",
+          R"({"op":"wave","node":"a","id":"a.p1"})",
+          R"({"op":"remove","node":"","id":"a.p1"})",
+          R"({"op":"remove","node":7,"id":"a.p1"})",
+          R"({"op":"upsert","node":"a","entry":{"id":"a.p1","name":"x","node":"a","router":"r"}})",
+          R"({"op":"upsert","node":"a","entry":{"id":"a.p1","name":5,"node":"a","router":"r","producers":[]}})",
+          R"({"op":"upsert","node":"a","entry":{"id":"a.p1","name":"x","node":"a","router":"r","producers":[{"id":"a.p2","kind":"smell","source":"camera","paused":false}]}})",
+          R"({"op":"upsert","node":"a","entry":{"id":"a.p1","name":"x","node":"a","router":"r","producers":[{"id":"a.p2","kind":"video","source":"hologram","paused":false}]}})",
+          R"({"op":"upsert","node":"a","entry":{"id":"a.p1","name":"x","node":"a","router":"r","producers":[{"id":"a.p2","kind":"video","source":"camera"}]}})",
+          "not json",
+      }) {
     EXPECT_FALSE(ParseRoomMessage(text).ok()) << text;
   }
   // Bounds: a name too long, too many tracks, a message too long.
@@ -110,8 +111,7 @@ TEST(ClusterMessagesTest, PipeRequestsAndRepliesRoundTrip) {
   EXPECT_EQ(relay->producer, "a.p2");
 
   const rtp::RtpParameters params = router::testing::SimulcastVp8ProducerParams("1");
-  auto with_params =
-      ParseNodeMessage(ReplyMessage(8, "a", absl::OkStatus(), std::nullopt, params));
+  auto with_params = ParseNodeMessage(ReplyMessage(8, "a", absl::OkStatus(), std::nullopt, params));
   ASSERT_TRUE(with_params.ok()) << with_params.status();
   EXPECT_EQ(with_params->op, NodeMessage::Op::kReply);
   EXPECT_TRUE(with_params->ok);
@@ -127,19 +127,20 @@ TEST(ClusterMessagesTest, PipeRequestsAndRepliesRoundTrip) {
 }
 
 TEST(ClusterMessagesTest, MalformedNodeMessagesAreRefused) {
-  for (const char* text : {
-           R"({"op":"reply","from":"a","ok":true})",
-           R"({"op":"reply","from":"a","req":-1,"ok":true})",
-           R"({"op":"reply","from":"a","req":1})",
-           R"({"op":"reply","from":"a","req":1,"ok":true,"params":"not base64!"})",
-           R"({"op":"reply","from":"a","req":1,"ok":true,"params":"AAAA"})",
-           R"({"op":"reply","from":"a","req":1,"ok":true,"end":{"ip":"x","port":0,"key":""}})",
-           R"({"op":"reply","from":"a","req":1,"ok":true,"end":{"ip":"x","port":70000,"key":""}})",
-           R"({"op":"open-pipe","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
-           R"({"op":"relay","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
-           R"({"op":"relay","from":"b","req":1,"remoteRouter":"a","localRouter":"b","producer":"p"})",
-           R"({"op":"dance","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
-       }) {
+  for (
+      const char* text : {
+          R"({"op":"reply","from":"a","ok":true})",
+          R"({"op":"reply","from":"a","req":-1,"ok":true})",
+          R"({"op":"reply","from":"a","req":1})",
+          R"({"op":"reply","from":"a","req":1,"ok":true,"params":"not base64!"})",
+          R"({"op":"reply","from":"a","req":1,"ok":true,"params":"AAAA"})",
+          R"({"op":"reply","from":"a","req":1,"ok":true,"end":{"ip":"x","port":0,"key":""}})",
+          R"({"op":"reply","from":"a","req":1,"ok":true,"end":{"ip":"x","port":70000,"key":""}})",
+          R"({"op":"open-pipe","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
+          R"({"op":"relay","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
+          R"({"op":"relay","from":"b","req":1,"remoteRouter":"a","localRouter":"b","producer":"p"})",
+          R"({"op":"dance","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
+      }) {
     EXPECT_FALSE(ParseNodeMessage(text).ok()) << text;
   }
   // A key longer than any SRTP key.
