@@ -320,13 +320,7 @@ void RoomMedia::WithPipe(Shard* a, Shard* b, Done ready) {
                         return FinishPipe(key, Refused("cannot create a pipe", response));
                       }
                       Pipe::End& end = pipe->EndAt(router_id);
-                      if (const auto* info = response->body_as_PipeTransportInfo();
-                          info && info->ip()) {
-                        end.ip = info->ip()->str();
-                        end.port = info->port();
-                        if (info->srtp_key())
-                          end.key.assign(info->srtp_key()->begin(), info->srtp_key()->end());
-                      }
+                      end.endpoint = EndpointFrom(response->body_as_PipeTransportInfo());
                       end.created = true;
                       if (pipe->a.created && pipe->b.created) ConnectPipe(key);
                     });
@@ -342,7 +336,7 @@ void RoomMedia::ConnectPipe(const std::string& pipe_key) {
     if (!worker)
       return FinishPipe(pipe_key, absl::UnavailableError("a worker of the room is down"));
     worker->Request(fbs::Method::TRANSPORT_CONNECT_PIPE, end->transport_id,
-                    ConnectPipeBody(other->ip, other->port, other->key),
+                    ConnectPipeBody(other->endpoint.ip, other->endpoint.port, other->endpoint.key),
                     [this, alive = std::weak_ptr<bool>(alive_), pipe_key,
                      router_id = end->router_id](const fbs::Response* response) {
                       if (alive.expired()) return;

@@ -22,6 +22,16 @@ inline absl::Status Refused(const char* what, const fbs::Response* response) {
   return absl::UnavailableError(absl::StrCat(what, ": ", ResponseReason(response)));
 }
 
+// A pipe end as its worker described it (ROUTER_CREATE_PIPE_TRANSPORT's answer).
+inline PipeEndpoint EndpointFrom(const fbs::PipeTransportInfo* info) {
+  PipeEndpoint end;
+  if (info == nullptr || info->ip() == nullptr) return end;
+  end.ip = info->ip()->str();
+  end.port = info->port();
+  if (info->srtp_key()) end.key.assign(info->srtp_key()->begin(), info->srtp_key()->end());
+  return end;
+}
+
 struct RoomMedia::Shard {
   std::string node;       // another node's router (its participants'); empty: ours
   int worker_index = -1;  // ours only
@@ -37,9 +47,7 @@ struct RoomMedia::Pipe {
   struct End {
     std::string router_id;
     std::string transport_id;
-    std::string ip;
-    uint16_t port = 0;
-    std::vector<uint8_t> key;
+    PipeEndpoint endpoint;  // where the other end sends (its PipeTransportInfo)
     bool created = false;
     bool connected = false;
   };

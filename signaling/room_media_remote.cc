@@ -22,15 +22,6 @@ std::string OutKey(const std::string& local_router, const std::string& remote_ro
   return absl::StrCat("out|", local_router, "|", remote_router);
 }
 
-PipeEndpoint EndpointFrom(const fbs::PipeTransportInfo* info) {
-  PipeEndpoint end;
-  if (info == nullptr || info->ip() == nullptr) return end;
-  end.ip = info->ip()->str();
-  end.port = info->port();
-  if (info->srtp_key()) end.key.assign(info->srtp_key()->begin(), info->srtp_key()->end());
-  return end;
-}
-
 }  // namespace
 
 void RoomMedia::PlaceRemote(const std::string& participant_id, const std::string& node,
