@@ -467,17 +467,18 @@ Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_
 
 void Consumer::ReceivePli(uint32_t ssrc) {
   ++stats_.pli_received;
-  if (!active()) return;
-  if (!relay_) return AskForKeyFrame();
-  if (size_t encoding = EncodingOfSsrc(ssrc); encoding != kNoEncoding) {
-    listener_->OnConsumerKeyFrameNeeded(this, encoding);
-  }
+  KeyFrameAskedFor(ssrc);
 }
 
 void Consumer::ReceiveFir(uint32_t ssrc) {
   ++stats_.fir_received;
+  KeyFrameAskedFor(ssrc);
+}
+
+void Consumer::KeyFrameAskedFor(uint32_t ssrc) {
   if (!active()) return;
   if (!relay_) return AskForKeyFrame();
+  // A relay: the encoding that stream carries.
   if (size_t encoding = EncodingOfSsrc(ssrc); encoding != kNoEncoding) {
     listener_->OnConsumerKeyFrameNeeded(this, encoding);
   }

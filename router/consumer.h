@@ -235,6 +235,8 @@ class Consumer {
   // Relay: sends the packets of `encoding` asked for again from the producer's history.
   void RelayRetransmit(size_t encoding, absl::Span<const uint16_t> sequence_numbers,
                        int64_t now_ms);
+  // A PLI or FIR for stream `ssrc`: a key frame of what it carries.
+  void KeyFrameAskedFor(uint32_t ssrc);
   // The encoding a relay sends on `ssrc` (kNoEncoding if none); 0 for a subscriber's consumer.
   size_t EncodingOfSsrc(uint32_t ssrc) const;
   // Remembers how a packet of `encoding` that just went out was mapped.
