@@ -741,14 +741,33 @@ void Conference::CloseRoom(Room* room, const std::string& reason) {
 }
 
 void Conference::OnWorkerDied(int index) {
-  std::vector<Room*> affected;
+  static constexpr char kReason[] = "its media worker stopped; join again to continue";
+  std::vector<uint64_t> affected;
   for (auto& [instance, room] : rooms_) {
-    if (room->media->UsesWorker(index)) affected.push_back(room.get());
+    if (room->media->UsesWorker(index)) affected.push_back(instance);
   }
-  for (Room* room : affected) {
-    ++counters_.rooms_closed_by_worker_death;
+  for (uint64_t instance : affected) {
+    Room* room = FindRoom(instance);
+    if (!room) continue;
     room->media->OnWorkerDied(index);  // no load to give back there, no router to close
-    CloseRoom(room, "its media worker stopped; join again to continue");
+    if (!room->media->HasLiveLocalShard()) {
+      ++counters_.rooms_closed_by_worker_death;
+      CloseRoom(room, kReason);
+      continue;
+    }
+    // The room spans workers: it goes on on the others. Those whose transports were on this one
+    // are told as when a room closes (the web app joins again by itself, onto a live worker) and
+    // leave for the others, who keep their calls.
+    const std::string name = room->name;
+    for (const auto& id : room->media->ParticipantIdsOnWorker(index)) {
+      Participant* p = FindParticipant(id);
+      if (!p) continue;
+      ++counters_.participants_moved_by_worker_death;
+      Send(p, {{"type", "room-closed"}, {"room", name}, {"reason", kReason}});
+      if (p->sink) p->sink->OnRemovedFromRoom();
+      Leave(id);
+    }
+    if (Room* still = FindRoom(instance)) still->media->RemoveWorker(index);
   }
 }
 

@@ -178,6 +178,8 @@ class Conference : public WorkerPool::Listener {
     uint64_t full = 0;
     uint64_t errors_sent = 0;
     uint64_t rooms_closed_by_worker_death = 0;
+    // Participants of a room spanning workers told to join again when one of them died.
+    uint64_t participants_moved_by_worker_death = 0;
     uint64_t resumes = 0;         // participants taken over by a `resume`
     uint64_t resume_expired = 0;  // participants whose grace period ran out
     uint64_t ice_restarts = 0;

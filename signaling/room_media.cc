@@ -449,7 +449,81 @@ bool RoomMedia::OnCopyLayersNeeded(const std::string& producer_id, int worker_in
 
 void RoomMedia::OnWorkerDied(int index) {
   for (const auto& shard : shards_) {
-    if (shard->worker_index == index) shard->worker_alive = false;
+    if (shard->node.empty() && shard->worker_index == index) shard->worker_alive = false;
+  }
+}
+
+bool RoomMedia::HasLiveLocalShard() const {
+  return std::any_of(shards_.begin(), shards_.end(), [](const auto& shard) {
+    return shard->node.empty() && shard->worker_alive && shard->failed.ok();
+  });
+}
+
+std::vector<std::string> RoomMedia::ParticipantIdsOnWorker(int index) const {
+  std::vector<std::string> ids;
+  for (const auto& [id, shard] : shard_of_) {
+    if (shard->node.empty() && shard->worker_index == index) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());  // in a stable order for the caller's messages
+  return ids;
+}
+
+void RoomMedia::RemoveWorker(int index) {
+  auto dead = [&](const std::string& router_id) {
+    const Shard* shard = FindShard(router_id);
+    return shard && shard->node.empty() && shard->worker_index == index;
+  };
+  std::vector<Done> failed;
+  for (auto it = pipes_.begin(); it != pipes_.end();) {
+    Pipe* pipe = it->second.get();
+    if (!dead(pipe->a.router_id) && !dead(pipe->b.router_id)) {
+      ++it;
+      continue;
+    }
+    for (const Pipe::End* end : {&pipe->a, &pipe->b}) {
+      WorkerProcess* worker = WorkerFor(FindShard(end->router_id));
+      if (worker && end->created) {
+        worker->Request(fbs::Method::TRANSPORT_CLOSE, end->transport_id, {},
+                        [](const fbs::Response*) {});
+      }
+    }
+    for (auto& done : pipe->waiters) failed.push_back(std::move(done));
+    pipes_.erase(it++);
+  }
+  for (auto it = piped_.begin(); it != piped_.end();) {
+    PipedProducer* piped = it->second.get();
+    if (!dead(piped->from_router) && !dead(piped->to_router)) {
+      ++it;
+      continue;
+    }
+    for (auto& done : piped->waiters) failed.push_back(std::move(done));
+    piped_.erase(it++);
+  }
+  for (auto it = remote_pipes_.begin(); it != remote_pipes_.end();) {
+    if (!dead(it->second->local_router)) {
+      ++it;
+      continue;
+    }
+    // The other node's end stays until its room there ends: it carries nothing any more.
+    for (auto& done : it->second->waiters) failed.push_back(std::move(done));
+    remote_pipes_.erase(it++);
+  }
+  for (const auto& shard : shards_) {
+    if (!shard->node.empty() || shard->worker_index != index) continue;
+    for (auto& done : shard->waiters) failed.push_back(std::move(done));
+  }
+  absl::erase_if(shard_of_, [&](const auto& entry) {
+    return entry.second->node.empty() && entry.second->worker_index == index;
+  });
+  std::erase_if(shards_, [&](const auto& shard) {
+    return shard->node.empty() && shard->worker_index == index;
+  });
+  SB_LOG_WARN("rooms", "room {}: worker {} is gone; the room goes on on {} router(s)", room_name_,
+              index, shards_.size());
+  std::weak_ptr<bool> alive = alive_;
+  for (auto& done : failed) {
+    if (alive.expired()) return;
+    done(absl::UnavailableError("the media worker stopped"));
   }
 }
 

@@ -140,8 +140,16 @@ class RoomMedia {
   // at the publisher counts subscribers across the pipe. False when it is no copy there.
   bool OnCopyLayersNeeded(const std::string& producer_id, int worker_index, int max_layer);
 
-  // Worker `index` died: its shards are gone (the caller closes the room).
+  // Worker `index` died: nothing is asked of it any more. Then the caller either closes the room
+  // (no live local shard is left: HasLiveLocalShard) or has the participants on it leave
+  // (ParticipantIdsOnWorker: their transports went with it) and calls RemoveWorker.
   void OnWorkerDied(int index);
+  bool HasLiveLocalShard() const;
+  std::vector<std::string> ParticipantIdsOnWorker(int index) const;
+  // Forgets the shards of dead worker `index`: the pipes between them and live shards are closed
+  // at the live end (the relays and copies on it close with it) and what was piped or waited for
+  // through them fails; a later Reach pipes again from where the producer is.
+  void RemoveWorker(int index);
 
   size_t shard_count() const { return shards_.size(); }
   // For /api/rooms: each shard's worker, router and participants.

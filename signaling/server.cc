@@ -327,6 +327,10 @@ std::string Server::Metrics() const {
               c.errors_sent);
   out.Counter("switchboard_rooms_closed_by_worker_death_total",
               "Rooms closed because their worker died.", c.rooms_closed_by_worker_death);
+  out.Counter("switchboard_participants_moved_by_worker_death_total",
+              "Participants of a room spanning workers told to join again because their worker "
+              "died (the room went on on the others).",
+              c.participants_moved_by_worker_death);
   out.Gauge("switchboard_participants_disconnected",
             "Participants whose connection broke, within their resume grace period.",
             conference_->disconnected_count());

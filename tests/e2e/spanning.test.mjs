@@ -5,7 +5,9 @@
 // than a simulcast publisher still chooses its own layer (the pipe carries every layer), and the
 // publisher stops the layers nobody across the pipe wants (dynacast); a mute
 // reaches across; a participant who leaves and comes back is seen again; GET /api/rooms shows the
-// workers, the pipe and the piped tracks; /metrics counts them.
+// workers, the pipe and the piped tracks; /metrics counts them. When one of the room's workers
+// dies, the room goes on on the other: those on it keep their call, the one on the dead worker is
+// told (room-closed) and joins again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -158,4 +160,56 @@ test('a call spread over two workers: everyone sees everyone, layers chosen per 
   assert.equal(value('switchboard_pipe_failures_total'), 0);
 
   for (const p of [alice, carol, bob2]) await p.context.close();
+});
+
+test('a worker of a spread call dies: the others keep their call, the one on it joins again', async () => {
+  const room = 'span-kill';
+  const ann = await joinWithLibrary(env, room, 'Ann');
+  await publish(ann, false);
+  const ben = await joinWithLibrary(env, room, 'Ben');  // the other worker
+  await publish(ben, false);
+  const cat = await joinWithLibrary(env, room, 'Cat');  // with Ann (the first on a tie)
+  await publish(cat, false);
+  const people = [ann, ben, cat];
+  for (const who of people) {
+    await who.page.evaluate(() => {
+      window.closedWith = null;
+      window.sb.addEventListener('room-closed', (e) => { window.closedWith = e.detail.reason; });
+    });
+    for (const from of people) if (from !== who) await waitForFrames(who, from.id, 20000);
+  }
+  let info = await roomInfo(room);
+  assert.deepEqual(perWorker(info).sort(), [1, 2]);
+  const bensWorker = info.workers.find((w) => w.participants === 1);
+
+  env.server.killWorker(bensWorker.workerPid);
+  // Ben is told; Ann and Cat are not, and keep decoding each other throughout.
+  await waitFor('Ben told that his media worker stopped', () =>
+    ben.page.evaluate(() => window.closedWith), 10000);
+  assert.match(await ben.page.evaluate(() => window.closedWith), /worker stopped/);
+  for (const [who, from] of [[ann, cat], [cat, ann]]) {
+    const grew = await framesGrow(who, from.id, 2000);
+    assert.ok(grew > 10, `${who.name} still decodes ${from.name} (${grew} frames in 2 s)`);
+    assert.equal(await who.page.evaluate(() => window.closedWith), null, `${who.name} stays`);
+  }
+  await waitFor('Ben gone from the room', async () => {
+    info = await roomInfo(room);
+    return info.participants.length === 2 && info.workers.length === 1;
+  });
+
+  // Ben joins again (the web app does so by itself), onto the restarted worker or the live one.
+  await ben.context.close();
+  const ben2 = await joinWithLibrary(env, room, 'Ben again');
+  await publish(ben2, false);
+  for (const [who, from] of [[ann, ben2], [cat, ben2], [ben2, ann], [ben2, cat]]) {
+    await waitForFrames(who, from.id, 20000);
+  }
+  for (const [who, from] of [[ann, cat], [cat, ann]]) {
+    assert.ok((await framesGrow(who, from.id, 2000)) > 10, `${who.name} still decodes ${from.name}`);
+  }
+  const metrics = await (await fetch(`${env.server.url}/metrics`)).text();
+  const value = (name) => Number(metrics.match(new RegExp(`^${name} (\\d+)`, 'm'))?.[1]);
+  assert.equal(value('switchboard_participants_moved_by_worker_death_total'), 1);
+  assert.equal(value('switchboard_rooms_closed_by_worker_death_total'), 0);
+  for (const p of [ann, cat, ben2]) await p.context.close();
 });

@@ -4,6 +4,7 @@
 #include "signaling/room_media.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <memory>
 #include <optional>
@@ -36,7 +37,10 @@ class RoomMediaTest : public testing::LoopTest, public WorkerPool::Listener {
     pool_->Close([&] { closed = true; });
     EXPECT_TRUE(RunUntil([&] { return closed; }));
   }
-  void OnWorkerDied(int index) override { ADD_FAILURE() << "worker " << index << " died"; }
+  void OnWorkerDied(int index) override {
+    if (index != expected_death_) ADD_FAILURE() << "worker " << index << " died";
+    died_ = index;
+  }
   void OnWorkerNotification(int, const fbs::Notification& n) override {
     if (n.event() == fbs::Event::WORKER_RUNNING) ++running_;
   }
@@ -94,6 +98,8 @@ class RoomMediaTest : public testing::LoopTest, public WorkerPool::Listener {
   RoomMedia::Counters counters_;
   int running_ = 0;
   int next_id_ = 1;
+  int expected_death_ = -1;  // a worker the test kills
+  int died_ = -1;
 };
 
 TEST_F(RoomMediaTest, FillsARouterThenSpreadsToTheOtherWorker) {
@@ -216,6 +222,49 @@ TEST_F(RoomMediaTest, ARoomGoneWhileRequestsAreInFlightIsHarmless) {
   RunFor(std::chrono::milliseconds(300));
   EXPECT_FALSE(called);
   EXPECT_EQ(pool_->worker(0)->load() + pool_->worker(1)->load(), 0);
+}
+
+TEST_F(RoomMediaTest, AWorkerDiesAndTheRoomGoesOnOnTheOther) {
+  MakeMedia(1);
+  ASSERT_TRUE(Place("alice"));
+  ASSERT_TRUE(Place("bob"));
+  WorkerProcess* a = media_->WorkerOf("alice");
+  const int b = WorkerIndexOf("bob");
+  ASSERT_NE(pool_->IndexOf(a), b);
+  ASSERT_NO_FATAL_FAILURE(Produce("alice", "mic"));
+  ASSERT_NO_FATAL_FAILURE(Produce("bob", "bob-mic"));
+  ASSERT_TRUE(Reach("mic", "alice", "bob").ok());
+  ASSERT_TRUE(Reach("bob-mic", "bob", "alice").ok());
+  ASSERT_TRUE(Request(a, fbs::Method::PRODUCER_GET_STATS, "bob-mic").accepted) << "the copy";
+
+  expected_death_ = b;
+  const int pid = pool_->worker(b)->pid();
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(RunUntil([&] { return died_ == b; }));
+  media_->OnWorkerDied(b);
+  EXPECT_TRUE(media_->HasLiveLocalShard()) << "alice's router lives";
+  EXPECT_EQ(media_->ParticipantIdsOnWorker(b), std::vector<std::string>{"bob"});
+  EXPECT_EQ(media_->WorkerOf("bob"), nullptr) << "nothing is asked of a dead worker";
+  // The caller has Bob leave (his producer's copies close), then forgets the worker.
+  media_->CloseProducers({"bob-mic"});
+  media_->Remove("bob");
+  media_->RemoveWorker(b);
+  EXPECT_EQ(media_->shard_count(), 1u);
+  EXPECT_FALSE(media_->UsesWorker(b));
+  const nlohmann::json json = media_->Json();
+  EXPECT_EQ(json["pipes"], 0);
+  EXPECT_EQ(json["pipedProducers"], 0);
+  EXPECT_TRUE(RunUntil([&] {
+    return !Request(a, fbs::Method::PRODUCER_GET_STATS, "bob-mic").accepted;
+  })) << "the copy from the dead worker is gone";
+  EXPECT_TRUE(Request(a, fbs::Method::PRODUCER_GET_STATS, "mic").accepted) << "alice's own";
+
+  // The worker comes back; a newcomer goes there and gets alice's track piped again.
+  ASSERT_TRUE(RunUntil([&] { return running_ == 3; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(Place("carol"));
+  EXPECT_EQ(WorkerIndexOf("carol"), b);
+  ASSERT_TRUE(Reach("mic", "alice", "carol").ok());
+  EXPECT_TRUE(Request(media_->WorkerOf("carol"), fbs::Method::PRODUCER_GET_STATS, "mic").accepted);
 }
 
 }  // namespace
