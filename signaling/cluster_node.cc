@@ -58,6 +58,9 @@ ClusterNode::ClusterNode(uv_loop_t* loop, const Config& config, uint16_t http_po
   if (auto address = cluster::ParseRedisAddress(config.redis); address.ok()) {
     options.redis.address = *address;
   }
+  // The directory gives them to both its connections (commands and subscriptions).
+  options.redis.username = config.redis_user;
+  options.redis.password = config.redis_password;
   directory_ = std::make_unique<cluster::Directory>(loop_, options, this);
 }
 

@@ -71,6 +71,10 @@ class ClusterNode : public cluster::Directory::Listener, public RemoteLink {
   // first media address).
   const std::string& pipe_ip() const { return pipe_ip_; }
   bool redis_connected() const { return directory_->connected(); }
+  // Refused AUTH or NOAUTH replies on either connection to Redis (RedisClientStats).
+  uint64_t redis_auth_failures() const {
+    return directory_->command_stats().auth_failures + directory_->subscriber_stats().auth_failures;
+  }
   size_t live_node_count() const { return nodes_.size(); }
   const Counters& counters() const { return counters_; }
   // HOST:PORT of this node and then of the other live nodes (by id).

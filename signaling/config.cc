@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -153,6 +154,45 @@ absl::Status ParseOrigins(absl::string_view text, Config& c) {
   }
   if (origins.empty()) return absl::InvalidArgumentError("no origin given");
   c.allowed_origins = std::move(origins);
+  return absl::OkStatus();
+}
+
+// Far longer than any password Redis users pick; a bound so that a wrong path (a log, a device)
+// is an error rather than a huge read.
+constexpr size_t kMaxRedisPasswordBytes = 4096;
+
+// The file's first line, without its line end. The messages never quote the file's content.
+absl::Status ReadRedisPasswordFile(absl::string_view path, Config& c) {
+  std::ifstream in{std::string(path), std::ios::binary};
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read '", path, "'"));
+  std::string text(kMaxRedisPasswordBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read '", path, "'"));
+  text.resize(static_cast<size_t>(in.gcount()));
+  const size_t end = text.find('\n');
+  if (end == std::string::npos && text.size() > kMaxRedisPasswordBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the first line of '", path, "' is longer than ",
+                                                   kMaxRedisPasswordBytes, " bytes"));
+  }
+  std::string password = text.substr(0, end);
+  if (!password.empty() && password.back() == '\r') password.pop_back();  // Written on Windows.
+  if (password.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' has no password on its first line"));
+  }
+  c.redis_password = std::move(password);
+  return absl::OkStatus();
+}
+
+absl::Status ParseRedisUser(absl::string_view text, Config& c) {
+  // Redis's ACL names its users in config lines split at spaces: none can hold one.
+  if (text.empty() || text.size() > 256 || std::any_of(text.begin(), text.end(), [](char ch) {
+        return absl::ascii_isspace(static_cast<unsigned char>(ch)) ||
+               absl::ascii_iscntrl(static_cast<unsigned char>(ch));
+      })) {
+    return absl::InvalidArgumentError("a Redis ACL user name: 1-256 characters, no spaces");
+  }
+  c.redis_user = std::string(text);
   return absl::OkStatus();
 }
 
@@ -314,6 +354,14 @@ const std::vector<Option>& Options() {
          c.redis = std::string(v);
          return absl::OkStatus();
        }},
+      {"redis-user", "NAME",
+       "authenticate to --redis as this ACL user (Redis 6+; needs a password) (default: the "
+       "default user)",
+       [](Config& c, absl::string_view v) { return ParseRedisUser(v, c); }},
+      {"redis-password-file", "FILE",
+       "authenticate to --redis with the password on the first line of FILE (requirepass, or "
+       "--redis-user's); or set SWITCHBOARD_REDIS_PASSWORD instead (default: no AUTH)",
+       [](Config& c, absl::string_view v) { return ReadRedisPasswordFile(v, c); }},
       {"node-id", "ID", "this node's id in the cluster (default: HOSTNAME-PORT)",
        [](Config& c, absl::string_view v) -> absl::Status {
          if (v.empty() || v.size() > 64) return absl::InvalidArgumentError("1-64 characters");
@@ -392,6 +440,34 @@ absl::Status ApplyConfigFile(const std::string& path, Config& config) {
   return absl::OkStatus();
 }
 
+// After the flags: the password from the environment, and the combinations that make no sense.
+// A node alone ignores the variable (it may be set for every process on the host).
+absl::Status ApplyRedisCredentials(Config& config) {
+  if (config.redis.empty()) {
+    if (!config.redis_user.empty() || !config.redis_password.empty()) {
+      return absl::InvalidArgumentError(
+          "--redis-user and --redis-password-file need --redis=HOST:PORT");
+    }
+    return absl::OkStatus();
+  }
+  if (const char* env = std::getenv(kRedisPasswordEnv); env != nullptr) {
+    // Two sources could disagree without anyone noticing which one won.
+    if (!config.redis_password.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--redis-password-file and ", kRedisPasswordEnv, " both give a password: keep one"));
+    }
+    if (*env == '\0') {
+      return absl::InvalidArgumentError(absl::StrCat(kRedisPasswordEnv, " is set but empty"));
+    }
+    config.redis_password = env;
+  }
+  if (!config.redis_user.empty() && config.redis_password.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--redis-user needs a password (--redis-password-file or ", kRedisPasswordEnv, ")"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string HelpText() {
@@ -429,7 +505,9 @@ std::string HelpText() {
       "  --config=FILE             JSON object of the same keys (e.g. \"auth-secret\", to\n"
       "                            keep it off the command line), applied before the\n"
       "                            flags that follow it\n"
-      "  --help                    this text\n");
+      "  --help                    this text\n\n"
+      "Environment:\n"
+      "  SWITCHBOARD_REDIS_PASSWORD  the password for --redis, instead of --redis-password-file\n");
   return text;
 }
 
@@ -491,6 +569,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   if (config.tls_self_signed && !config.tls_cert_file.empty()) {
     return absl::InvalidArgumentError("--tls-self-signed or --tls-cert/--tls-key, not both");
   }
+  if (auto s = ApplyRedisCredentials(config); !s.ok()) return s;
   if (config.turn_urls.empty() != config.turn_secret.empty()) {
     return absl::InvalidArgumentError(
         "--turn-url and --turn-secret go together (the relay checks credentials made with the "

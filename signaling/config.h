@@ -79,6 +79,11 @@ struct Config {
   std::string redis;
   std::string node_id;
   std::string node_address;
+  // Credentials for that Redis (requirepass, or a Redis 6 ACL user): the password comes from
+  // --redis-password-file or the environment (kRedisPasswordEnv), never from a flag's value,
+  // which `ps` would show. Empty: no AUTH.
+  std::string redis_user;
+  std::string redis_password;
   std::string web_root;       // empty: the web/ folder found next to the binary or source
   std::string worker_binary;  // empty: switchboard-worker next to this binary
   log::Level log_level = log::Level::kInfo;
@@ -88,8 +93,13 @@ struct Config {
   int worker_hang_timeout_seconds = 10;  // unanswered this long: the worker is killed, replaced
 };
 
-// Parses flags (and --config=FILE). Returns the config, or an error naming the bad flag.
-// `--help` yields a NotFound status whose message is the help text.
+// The environment variable that may hold the Redis password instead of --redis-password-file
+// (for containers and service managers that hand secrets over that way).
+inline constexpr char kRedisPasswordEnv[] = "SWITCHBOARD_REDIS_PASSWORD";
+
+// Parses flags (and --config=FILE), and reads kRedisPasswordEnv when --redis is given. Returns
+// the config, or an error naming the bad flag. `--help` yields a NotFound status whose message
+// is the help text.
 absl::StatusOr<Config> ParseConfig(int argc, char** argv);
 
 std::string HelpText();

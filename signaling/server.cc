@@ -307,6 +307,10 @@ std::string Server::Metrics() const {
               cluster_->live_node_count());
     out.Gauge("switchboard_cluster_redis_connected", "1 while the connection to Redis is up.",
               cluster_->redis_connected() ? 1 : 0);
+    out.Counter("switchboard_cluster_redis_auth_failures_total",
+                "Connections to Redis whose AUTH was refused (a wrong user or password), or "
+                "refused with NOAUTH (a password needed and none configured).",
+                cluster_->redis_auth_failures());
     out.Counter("switchboard_cluster_nodes_down_total",
                 "Other nodes found dead (their registration expired) and purged.",
                 cluster_->counters().nodes_down);

@@ -120,6 +120,9 @@ class Directory : public RedisClient::Listener {
   std::string RoomChannel(const std::string& room) const;     // "<prefix>room:<name>"
 
   bool connected() const { return commands_->connected(); }
+  // Of the command and the subscriber connection.
+  const RedisClientStats& command_stats() const { return commands_->stats(); }
+  const RedisClientStats& subscriber_stats() const { return subscriber_->stats(); }
   const std::string& node_id() const { return node_id_; }
 
   // Keys, each type first so that no id can make two of them collide (docs/cluster.md).

@@ -22,6 +22,10 @@ absl::Status UvError(absl::string_view what, int code) {
 
 bool IsString(const Reply& reply) { return reply.is_string(); }
 
+bool StartsWith(const std::string& text, absl::string_view prefix) {
+  return absl::string_view(text).substr(0, prefix.size()) == prefix;
+}
+
 }  // namespace
 
 absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view text) {
@@ -56,12 +60,13 @@ RedisClient::RedisClient(uv_loop_t* loop, RedisClientOptions options, Listener* 
       listener_(listener),
       read_buffer_(kReadBufferBytes),
       backoff_(options_.min_backoff),
-      connect_timer_(loop,
-                     [this] {
-                       ConnectFailed(absl::DeadlineExceededError(
-                           absl::StrCat("no connection to ", Describe(), " within ",
-                                        options_.connect_timeout.count(), " ms")));
-                     }),
+      connect_timer_(
+          loop,
+          [this] {
+            ConnectFailed(absl::DeadlineExceededError(absl::StrCat(
+                state_ == State::kAuthenticating ? "AUTH unanswered by " : "no connection to ",
+                Describe(), " within ", options_.connect_timeout.count(), " ms")));
+          }),
       reconnect_timer_(loop, [this] { Connect(); }),
       deferred_timer_(loop, [this] { RunDeferred(); }),
       command_timer_(loop, [this] { CheckCommandTimeout(); }) {}
@@ -108,7 +113,9 @@ void RedisClient::OnConnect(uv_connect_t* request, int status) {
   std::unique_ptr<uv_connect_t> owned(request);
   auto* self = static_cast<RedisClient*>(request->handle->data);
   if (self == nullptr) return;  // That connection was closed (timeout, Close, destruction).
-  self->connect_timer_.Stop();
+  // With a password the connect timeout also covers AUTH's answer: a server that accepts and
+  // then never answers is another attempt, not a hung established connection.
+  if (self->options_.password.empty()) self->connect_timer_.Stop();
   if (status < 0) {
     self->ConnectFailed(UvError(absl::StrCat("connect to ", self->Describe()), status));
     return;
@@ -117,22 +124,63 @@ void RedisClient::OnConnect(uv_connect_t* request, int status) {
 }
 
 void RedisClient::Connected() {
-  state_ = State::kConnected;
-  ++stats_.connections;
-  // The backoff starts over once the server answers (HandleReply, HandlePush), not at connect:
-  // a server that accepts and then refuses (protected mode, a full server) would otherwise be
-  // reconnected to every min_backoff forever.
-  logged_failure_ = false;
   parser_.emplace(options_.limits);
+  noauth_seen_ = false;
   // Commands are small and pipelined: waiting for Nagle would only add latency.
   uv_tcp_nodelay(tcp_, 1);
   const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &RedisClient::OnAlloc,
                                &RedisClient::OnRead);
   if (rc != 0) {
-    Drop(UvError("read", rc));
+    ConnectFailed(UvError("read", rc));
     return;
   }
-  SB_LOG_INFO("cluster", "{}: connected", Describe());
+  if (options_.password.empty()) {
+    Ready();
+    return;
+  }
+  // AUTH goes alone: commands issued meanwhile wait in outgoing_ (Flush writes nothing until
+  // Ready), so none reaches a server that has not accepted the password.
+  state_ = State::kAuthenticating;
+  std::vector<std::string> auth = {"AUTH"};
+  if (!options_.username.empty()) auth.push_back(options_.username);
+  auth.push_back(options_.password);
+  std::string bytes;
+  AppendCommand(auth, &bytes);
+  Write(std::move(bytes));
+}
+
+void RedisClient::HandleAuthReply(const Reply& reply) {
+  if (reply.type == Reply::Type::kError) {
+    // The server's reason (WRONGPASS, "AUTH <password> called without any password
+    // configured"): Redis never echoes the password in it.
+    ++stats_.auth_failures;
+    ConnectFailed(absl::UnauthenticatedError(absl::StrCat("redis refused AUTH: ", reply.str)));
+    return;
+  }
+  if (reply.type != Reply::Type::kSimpleString || reply.str != "OK") {
+    ConnectFailed(absl::DataLossError(
+        absl::StrCat("unexpected reply to AUTH: ", reply.DebugString().substr(0, 200))));
+    return;
+  }
+  connect_timer_.Stop();
+  Ready();
+}
+
+void RedisClient::Ready() {
+  state_ = State::kConnected;
+  ++stats_.connections;
+  // The backoff starts over once the server answers a command (HandleReply, HandlePush), not at
+  // connect: a server that accepts and then refuses (protected mode, a full server) would
+  // otherwise be reconnected to every min_backoff forever. An accepted AUTH is such an answer.
+  if (!options_.password.empty()) backoff_ = options_.min_backoff;
+  logged_failure_ = false;
+  logged_auth_failure_ = false;
+  SB_LOG_INFO("cluster", "{}: connected{}", Describe(),
+              options_.password.empty()
+                  ? ""
+                  : (options_.username.empty()
+                         ? " (authenticated)"
+                         : absl::StrCat(" (authenticated as ", options_.username, ")")));
   if (options_.subscriber) {
     for (auto& [channel, subscription] : channels_) SendSubscribe("SUBSCRIBE", channel);
     for (auto& [pattern, subscription] : patterns_) SendSubscribe("PSUBSCRIBE", pattern);
@@ -156,10 +204,19 @@ void RedisClient::ConnectFailed(const absl::Status& status) {
     Drop(status);
     return;
   }
-  ++stats_.failed_connects;
-  if (!logged_failure_) {
-    SB_LOG_WARN("cluster", "{}: {} (retrying)", Describe(), std::string(status.message()));
-    logged_failure_ = true;
+  const bool refused_auth = status.code() == absl::StatusCode::kUnauthenticated;
+  if (!refused_auth) ++stats_.failed_connects;
+  // Logged apart from the outage it may follow (Redis restarted with another password).
+  bool& logged = refused_auth ? logged_auth_failure_ : logged_failure_;
+  if (!logged) {
+    // A refused password is a configuration error, not an outage: an error, so that it shows.
+    if (refused_auth) {
+      SB_LOG_ERROR("cluster", "{}: {} (check the Redis user and password; retrying)", Describe(),
+                   std::string(status.message()));
+    } else {
+      SB_LOG_WARN("cluster", "{}: {} (retrying)", Describe(), std::string(status.message()));
+    }
+    logged = true;
   } else {
     SB_LOG_DEBUG("cluster", "{}: {}", Describe(), std::string(status.message()));
   }
@@ -170,6 +227,12 @@ void RedisClient::ConnectFailed(const absl::Status& status) {
 }
 
 void RedisClient::Drop(const absl::Status& status) {
+  if (state_ == State::kAuthenticating) {
+    // Never established: a failed attempt (no OnRedisDisconnected).
+    if (status.code() == absl::StatusCode::kDataLoss) ++stats_.protocol_errors;
+    ConnectFailed(status);
+    return;
+  }
   SB_LOG_WARN("cluster", "{}: connection lost: {}", Describe(), std::string(status.message()));
   logged_failure_ = true;  // The reconnection attempts that follow are the same outage.
   ++stats_.disconnections;
@@ -226,6 +289,7 @@ absl::Status RedisClient::CanQueue(size_t count) const {
     case State::kWaitingToReconnect:
       return absl::UnavailableError(absl::StrCat("not connected to ", Describe()));
     case State::kConnecting:
+    case State::kAuthenticating:
     case State::kConnected:
       break;
   }
@@ -292,9 +356,14 @@ void RedisClient::Transaction(std::vector<std::vector<std::string>> commands,
 
 void RedisClient::Flush() {
   if (state_ != State::kConnected || writing_ || outgoing_.empty()) return;
-  auto write = std::make_unique<WriteRequest>();
-  write->bytes = std::move(outgoing_);
+  std::string bytes = std::move(outgoing_);
   outgoing_.clear();
+  Write(std::move(bytes));
+}
+
+void RedisClient::Write(std::string bytes) {
+  auto write = std::make_unique<WriteRequest>();
+  write->bytes = std::move(bytes);
   uv_buf_t buffer = uv_buf_init(write->bytes.data(), static_cast<unsigned>(write->bytes.size()));
   const int rc = uv_write(&write->request, reinterpret_cast<uv_stream_t*>(tcp_), &buffer, 1,
                           &RedisClient::OnWrite);
@@ -350,13 +419,18 @@ void RedisClient::ProcessReplies() {
       return;
     }
     if (!next->has_value()) return;
-    if (options_.subscriber) {
+    if (state_ == State::kAuthenticating) {
+      HandleAuthReply(**next);
+    } else if (options_.subscriber) {
       HandlePush(std::move(**next));
     } else {
       HandleReply(std::move(**next));
     }
     // A callback may have closed or destroyed this client, or the connection dropped.
-    if (alive.expired() || tcp_ != connection || state_ != State::kConnected) return;
+    if (alive.expired() || tcp_ != connection ||
+        (state_ != State::kConnected && state_ != State::kAuthenticating)) {
+      return;
+    }
   }
 }
 
@@ -366,6 +440,7 @@ void RedisClient::HandleReply(Reply reply) {
     return;
   }
   if (reply.type != Reply::Type::kError) backoff_ = options_.min_backoff;
+  if (reply.type == Reply::Type::kError) NoteError(reply.str);
   ReplyCallback callback = std::move(awaiting_.front().callback);
   awaiting_.pop_front();
   if (!callback) return;  // MULTI or a command inside it: EXEC answers for them.
@@ -380,7 +455,8 @@ void RedisClient::HandlePush(Reply reply) {
   // RESP2 pushes: ["message", channel, payload], ["pmessage", pattern, channel, payload],
   // ["subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe", name, count].
   if (reply.type == Reply::Type::kError) {
-    SB_LOG_WARN("cluster", "{}: {}", Describe(), reply.str);
+    NoteError(reply.str);
+    if (!StartsWith(reply.str, "NOAUTH")) SB_LOG_WARN("cluster", "{}: {}", Describe(), reply.str);
     return;
   }
   backoff_ = options_.min_backoff;
@@ -410,6 +486,15 @@ void RedisClient::HandlePush(Reply reply) {
     if (on_active) on_active();
   }
   // "unsubscribe", "punsubscribe": nothing to do; the handler is gone already.
+}
+
+void RedisClient::NoteError(const std::string& error) {
+  // Sent only when no password is configured (AUTH comes first otherwise): the server wants one.
+  if (noauth_seen_ || !StartsWith(error, "NOAUTH")) return;
+  noauth_seen_ = true;
+  ++stats_.auth_failures;
+  SB_LOG_ERROR("cluster", "{}: {} (the server wants a password and none is configured)", Describe(),
+               error);
 }
 
 void RedisClient::SendSubscribe(const char* command, const std::string& name) {

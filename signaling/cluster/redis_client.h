@@ -1,6 +1,7 @@
 // An asynchronous Redis client on the caller's libuv loop: one TCP connection (IPv4), commands
-// pipelined with their replies matched in order, reconnection with backoff, and a separate
-// subscriber mode for SUBSCRIBE/PSUBSCRIBE. Nothing blocks; every result arrives in a callback.
+// pipelined with their replies matched in order, AUTH on every (re)connection when a password is
+// configured, reconnection with backoff, and a separate subscriber mode for SUBSCRIBE/PSUBSCRIBE.
+// Nothing blocks; every result arrives in a callback. The link is plain TCP (no TLS).
 #pragma once
 
 #include <uv.h>
@@ -36,7 +37,12 @@ struct RedisClientOptions {
   // A subscriber connection takes (P)SUBSCRIBE only (RESP2 allows nothing else once subscribed);
   // a command connection takes everything else.
   bool subscriber = false;
-  // A connect that has not completed by then is abandoned and retried.
+  // With a password, every connection starts with AUTH [username] password (Redis 6 ACL users;
+  // no username: the default user, as with requirepass) and nothing else is sent before the
+  // server accepts it. Neither is ever logged.
+  std::string username;
+  std::string password;
+  // A connect (and its AUTH) that has not completed by then is abandoned and retried.
   std::chrono::milliseconds connect_timeout{2000};
   // A command unanswered this long means the server or the path to it hangs: the connection is
   // dropped (and retried) so that callers hear of it. Blocking commands must wait less.
@@ -55,11 +61,15 @@ struct RedisClientOptions {
 // Counted for metrics: how often the connection to Redis broke, and why.
 struct RedisClientStats {
   uint64_t connections = 0;        // Established, the first and every reconnection.
-  uint64_t failed_connects = 0;    // Refused, unreachable or timed out.
+  uint64_t failed_connects = 0;    // Refused, unreachable or timed out (not AUTH: below).
   uint64_t disconnections = 0;     // Established connections that broke.
   uint64_t protocol_errors = 0;    // Malformed or unexpected replies (the connection dropped).
   uint64_t command_timeouts = 0;   // Connections dropped for an unanswered command.
   uint64_t rejected_commands = 0;  // Failed at once: not connected, or too many pending.
+  // AUTH refused (WRONGPASS, no password set on the server; the connection dropped and retried),
+  // or, with no password configured, a connection whose commands the server refused with
+  // NOAUTH (counted once per connection).
+  uint64_t auth_failures = 0;
 };
 
 class RedisClient {
@@ -72,8 +82,10 @@ class RedisClient {
     // An established connection broke (not called for failed attempts or for Close()).
     virtual void OnRedisDisconnected(RedisClient* client, const absl::Status& reason) = 0;
   };
-  // The reply, or: a Redis error reply as kUnknown ("redis: ERR ..."); kUnavailable when the
-  // connection broke or is being re-established (a written command may or may not have run);
+  // The reply, or: a Redis error reply as kUnknown ("redis: ERR ...", "redis: NOAUTH ..." from a
+  // server that wants a password none was configured for); kUnavailable when the connection
+  // broke or is being re-established (a written command may or may not have run);
+  // kUnauthenticated when the server refused AUTH on the connection the command waited for;
   // kDeadlineExceeded for a connect or command timeout; kResourceExhausted when too many
   // commands are pending; kCancelled after Close(); kFailedPrecondition before Start() or on a
   // subscriber connection; kInvalidArgument for an empty command.
@@ -120,7 +132,15 @@ class RedisClient {
   const RedisClientOptions& options() const { return options_; }
 
  private:
-  enum class State { kIdle, kConnecting, kConnected, kWaitingToReconnect, kClosed };
+  // kAuthenticating: connected, AUTH sent, its answer awaited (commands wait as when connecting).
+  enum class State {
+    kIdle,
+    kConnecting,
+    kAuthenticating,
+    kConnected,
+    kWaitingToReconnect,
+    kClosed
+  };
   struct Awaiting {
     ReplyCallback callback;  // Empty for MULTI and the commands inside it.
     uint64_t issued_ms = 0;  // uv_now when issued, for command_timeout.
@@ -139,12 +159,19 @@ class RedisClient {
 
   void Connect();
   void Connected();
+  // The connection may carry commands (after AUTH, when there is a password).
+  void Ready();
+  void HandleAuthReply(const Reply& reply);
+  // An error reply: NOAUTH means the server wants a password and none is configured.
+  void NoteError(const std::string& error);
   // A connect attempt failed, or an established connection broke.
   void ConnectFailed(const absl::Status& status);
   void Drop(const absl::Status& status);
   void CloseConnection();
   void ScheduleReconnect();
   void Flush();
+  // Hands `bytes` to libuv (one write in flight; Flush sends what queued meanwhile).
+  void Write(std::string bytes);
   void ProcessReplies();
   void HandleReply(Reply reply);
   void HandlePush(Reply reply);
@@ -176,7 +203,9 @@ class RedisClient {
   absl::flat_hash_map<std::string, Subscription> channels_;
   absl::flat_hash_map<std::string, Subscription> patterns_;
   std::chrono::milliseconds backoff_;
-  bool logged_failure_ = false;  // One warning per outage, not one per attempt.
+  bool logged_failure_ = false;       // One warning per outage, not one per attempt.
+  bool logged_auth_failure_ = false;  // One error until AUTH succeeds, not one per attempt.
+  bool noauth_seen_ = false;          // On this connection: counted and logged once.
   RedisClientStats stats_;
   UvTimer connect_timer_;
   UvTimer reconnect_timer_;

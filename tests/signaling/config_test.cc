@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -88,11 +89,28 @@ TEST(Config, HelpListsEveryFlag) {
   auto r = Parse({"--help"});
   ASSERT_TRUE(absl::IsNotFound(r.status()));
   const std::string help(r.status().message());
-  for (const char* flag :
-       {"--listen", "--port", "--rtc-listen", "--announced-ip", "--rtc-ports", "--workers",
-        "--room-capacity", "--log-level", "--config", "--auth-secret", "--allowed-origins",
-        "--tls-cert", "--tls-key", "--tls-self-signed", "--turn-url", "--turn-secret", "--turn-ttl",
-        "switchboard token"}) {
+  for (const char* flag : {"--listen",
+                           "--port",
+                           "--rtc-listen",
+                           "--announced-ip",
+                           "--rtc-ports",
+                           "--workers",
+                           "--room-capacity",
+                           "--log-level",
+                           "--config",
+                           "--auth-secret",
+                           "--allowed-origins",
+                           "--tls-cert",
+                           "--tls-key",
+                           "--tls-self-signed",
+                           "--turn-url",
+                           "--turn-secret",
+                           "--turn-ttl",
+                           "--redis",
+                           "--redis-user",
+                           "--redis-password-file",
+                           "SWITCHBOARD_REDIS_PASSWORD",
+                           "switchboard token"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }
@@ -258,6 +276,111 @@ TEST(Config, ConfigFileThenFlags) {
   EXPECT_FALSE(Parse({"--config=" + path}).ok());
   EXPECT_FALSE(Parse({"--config=/nonexistent/sb.json"}).ok());
   std::remove(path.c_str());
+}
+
+// The environment variable for one test, restored (unset) when it ends.
+class ScopedRedisPasswordEnv {
+ public:
+  explicit ScopedRedisPasswordEnv(const char* value) { setenv(kRedisPasswordEnv, value, 1); }
+  ~ScopedRedisPasswordEnv() { unsetenv(kRedisPasswordEnv); }
+};
+
+TEST(Config, Redis) {
+  unsetenv(kRedisPasswordEnv);
+  auto alone = Parse({});
+  ASSERT_TRUE(alone.ok());
+  EXPECT_TRUE(alone->redis.empty());
+  EXPECT_TRUE(alone->redis_user.empty());
+  EXPECT_TRUE(alone->redis_password.empty());  // no AUTH
+
+  auto plain = Parse({"--redis=192.0.2.10:6379", "--node-id=sfu-1", "--node-address=192.0.2.1"});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->redis, "192.0.2.10:6379");
+  EXPECT_EQ(plain->node_id, "sfu-1");
+  EXPECT_EQ(plain->node_address, "192.0.2.1");
+  EXPECT_TRUE(plain->redis_password.empty());
+
+  // The password file's first line, its line end stripped (\n or \r\n); the rest is ignored.
+  const std::string file = testing::TempDir() + "/sb_config_test_redis_password";
+  std::ofstream(file) << "pass word\r\nsecond line\n";
+  auto with_file =
+      Parse({"--redis=127.0.0.1:6379", "--redis-user=sfu", "--redis-password-file=" + file});
+  ASSERT_TRUE(with_file.ok()) << with_file.status();
+  EXPECT_EQ(with_file->redis_user, "sfu");
+  EXPECT_EQ(with_file->redis_password, "pass word");
+  std::ofstream(file) << "no-newline";
+  auto no_newline = Parse({"--redis=127.0.0.1:6379", "--redis-password-file", file});
+  ASSERT_TRUE(no_newline.ok()) << no_newline.status();
+  EXPECT_EQ(no_newline->redis_password, "no-newline");
+  EXPECT_TRUE(no_newline->redis_user.empty());  // the default user (requirepass)
+
+  // The same keys in a config file.
+  const std::string json = testing::TempDir() + "/sb_config_test_redis.json";
+  std::ofstream(json) << R"({"redis": "127.0.0.1:6380", "redis-user": "alice", )"
+                      << R"("redis-password-file": ")" << file << R"("})";
+  auto from_json = Parse({"--config=" + json});
+  ASSERT_TRUE(from_json.ok()) << from_json.status();
+  EXPECT_EQ(from_json->redis, "127.0.0.1:6380");
+  EXPECT_EQ(from_json->redis_user, "alice");
+  EXPECT_EQ(from_json->redis_password, "no-newline");
+
+  // Unreadable, empty, or an empty first line: clear errors naming the flag, never the content.
+  struct Bad {
+    std::vector<std::string> args;
+    std::string content;  // written to `file` first
+    std::string expect;
+  } bad[] = {
+      {{"--redis=127.0.0.1:6379", "--redis-password-file=/nonexistent/pw"}, "", "cannot read"},
+      {{"--redis=127.0.0.1:6379", "--redis-password-file=" + file}, "", "no password"},
+      {{"--redis=127.0.0.1:6379", "--redis-password-file=" + file}, "\nhidden", "no password"},
+      {{"--redis=127.0.0.1:6379", "--redis-password-file=" + file},
+       std::string(5000, 'x'),
+       "longer than"},
+      {{"--redis=127.0.0.1:6379", "--redis-user=a b", "--redis-password-file=" + file},
+       "pw",
+       "--redis-user"},
+      {{"--redis=127.0.0.1:6379", "--redis-user=sfu"}, "", "--redis-user needs a password"},
+      {{"--redis-password-file=" + file}, "pw", "need --redis"},
+      {{"--redis-user=sfu", "--redis-password-file=" + file}, "pw", "need --redis"},
+  };
+  for (const Bad& b : bad) {
+    std::ofstream(file) << b.content;
+    auto r = Parse(b.args);
+    ASSERT_FALSE(r.ok()) << b.args.back();
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+    EXPECT_NE(r.status().message().find(b.expect), std::string::npos) << r.status();
+    EXPECT_EQ(r.status().message().find("hidden"), std::string::npos) << r.status();
+  }
+  std::remove(file.c_str());
+  std::remove(json.c_str());
+}
+
+TEST(Config, RedisPasswordFromTheEnvironment) {
+  {
+    ScopedRedisPasswordEnv env("from-env");
+    auto c = Parse({"--redis=127.0.0.1:6379", "--redis-user=alice"});
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->redis_password, "from-env");
+    EXPECT_EQ(c->redis_user, "alice");
+    // A node alone ignores it.
+    auto alone = Parse({});
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    EXPECT_TRUE(alone->redis_password.empty());
+    // With a file as well: which one was meant is not clear.
+    const std::string file = testing::TempDir() + "/sb_config_test_redis_password_env";
+    std::ofstream(file) << "from-file\n";
+    auto both = Parse({"--redis=127.0.0.1:6379", "--redis-password-file=" + file});
+    ASSERT_FALSE(both.ok());
+    EXPECT_NE(both.status().message().find(kRedisPasswordEnv), std::string::npos);
+    EXPECT_EQ(both.status().message().find("from-"), std::string::npos) << both.status();
+    std::remove(file.c_str());
+  }
+  {
+    ScopedRedisPasswordEnv env("");
+    auto empty = Parse({"--redis=127.0.0.1:6379"});
+    ASSERT_FALSE(empty.ok());
+    EXPECT_NE(empty.status().message().find("empty"), std::string::npos) << empty.status();
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Directory against a real redis-server on 127.0.0.1: two (or three) Directory instances play
-// switchboard nodes sharing it, with short intervals (heartbeat 100 ms, node TTL 300 ms).
+// switchboard nodes sharing it, with short intervals (heartbeat 100 ms, node TTL 300 ms); and on
+// a server that wants a password (requirepass, an ACL user).
 #include "signaling/cluster/directory.h"
 
 #include <gtest/gtest.h>
@@ -52,6 +53,8 @@ class DirectoryTest : public RedisTest {
     options.redis.address = {"127.0.0.1", server_.port()};
     options.redis.min_backoff = std::chrono::milliseconds(20);
     options.redis.max_backoff = std::chrono::milliseconds(100);
+    options.redis.username = redis_user_;
+    options.redis.password = redis_password_;
     auto directory = std::make_unique<Directory>(&loop_, options, listener);
     EXPECT_TRUE(directory->Start().ok());
     EXPECT_TRUE(RunUntil([&] { return directory->connected(); }));
@@ -75,6 +78,10 @@ class DirectoryTest : public RedisTest {
     std::optional<Done> done = Await<Done>(start);
     return done.has_value() ? *done : absl::DeadlineExceededError("no callback");
   }
+
+  // The credentials Make gives both connections of a directory (none by default).
+  std::string redis_user_;
+  std::string redis_password_;
 };
 
 TEST_F(DirectoryTest, TwoNodesSeeEachOther) {
@@ -353,6 +360,75 @@ TEST_F(DirectoryTest, RedisRestartedEmpty) {
   EXPECT_TRUE(listener_b.down.empty());
   std::optional<Names> nodes = Await<Names>([&](auto done) { a->RoomNodes("r", done); });
   EXPECT_TRUE((*nodes)->empty());  // Gone with the data: OnRegistrationLost is the cue.
+}
+
+// A server with requirepass and an ACL user: nodes authenticate on both connections (commands
+// and subscriptions), and a node with the wrong password stays out. The ACL user has the rights
+// docs/deploy.md recommends (keys and channels under sb: only, no admin or dangerous commands):
+// everything a node does works with them.
+class AuthenticatedDirectoryTest : public DirectoryTest {
+ protected:
+  std::vector<std::string> ServerArgs() const override {
+    return {"--requirepass", "default-pw", "--user", "sfu",     "on",         ">sfu-pw",
+            "~sb:*",         "&sb:*",      "+@all",  "-@admin", "-@dangerous"};
+  }
+};
+
+TEST_F(AuthenticatedDirectoryTest, NodesRegisterAndSeeEachOther) {
+  RecordingListener listener_a;
+  RecordingListener listener_b;
+  redis_user_ = "sfu";
+  redis_password_ = "sfu-pw";
+  auto a = Make(&listener_a);
+  redis_user_.clear();
+  redis_password_ = "default-pw";
+  auto b = Make(&listener_b);
+  ASSERT_TRUE(a->Register("a", "10.0.0.1:8080", {1, 2}).ok());
+  ASSERT_TRUE(b->Register("b", "10.0.0.2:8080", {3, 4}).ok());
+  ASSERT_EQ(WaitForLiveNodes(*a, {"a", "b"}), (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(RunUntil([&] { return !listener_a.up.empty() && !listener_b.up.empty(); }));
+  EXPECT_EQ(listener_a.up, std::vector<std::string>{"b"});
+  EXPECT_EQ(listener_b.up, std::vector<std::string>{"a"});
+  // The subscriber connections authenticated too.
+  std::vector<std::string> at_a;
+  bool active = false;
+  ASSERT_TRUE(a->Subscribe(
+                   a->NodeChannel("a"),
+                   [&](const std::string&, const std::string& payload) { at_a.push_back(payload); },
+                   [&] { active = true; })
+                  .ok());
+  ASSERT_TRUE(RunUntil([&] { return active; }));
+  std::optional<absl::StatusOr<int64_t>> receivers = Await<absl::StatusOr<int64_t>>(
+      [&](auto done) { b->Publish(b->NodeChannel("a"), "hello", done); });
+  EXPECT_EQ(**receivers, 1);
+  ASSERT_TRUE(RunUntil([&] { return at_a.size() == 1; }));
+  // The room directory and the purge script (a, the ACL user, purges b).
+  ASSERT_TRUE(Wait([&](auto done) { a->ClaimRoomNode("r", "a", done); }).ok());
+  ASSERT_TRUE(Wait([&](auto done) { b->ClaimRoomNode("r", "b", done); }).ok());
+  ASSERT_TRUE(Wait([&](auto done) { a->SetRoomEntry("r", "p1", R"({"n":1})", done); }).ok());
+  ASSERT_TRUE(Wait([&](auto done) { b->SetRoomEntry("r", "p2", R"({"n":2})", done); }).ok());
+  std::optional<Entries> entries = Await<Entries>([&](auto done) { a->RoomEntries("r", done); });
+  ASSERT_TRUE(entries.has_value() && entries->ok()) << entries->status();
+  EXPECT_EQ((*entries)->size(), 2u);
+  ASSERT_TRUE(Wait([&](auto done) { a->PurgeNode("b", done); }).ok());
+  std::optional<Names> nodes = Await<Names>([&](auto done) { a->RoomNodes("r", done); });
+  ASSERT_TRUE(nodes.has_value() && nodes->ok()) << nodes->status();
+  EXPECT_EQ(**nodes, std::vector<std::string>{"a"});
+
+  // A node with the wrong password never connects, and the others never see it.
+  DirectoryOptions options;
+  options.redis.address = {"127.0.0.1", server_.port()};
+  options.redis.password = "wrong";
+  options.redis.min_backoff = std::chrono::milliseconds(20);
+  options.redis.max_backoff = std::chrono::milliseconds(100);
+  RecordingListener listener_c;
+  Directory c(&loop_, options, &listener_c);
+  ASSERT_TRUE(c.Start().ok());
+  ASSERT_TRUE(c.Register("c", "10.0.0.3:8080", {}).ok());
+  RunFor(kTtl);
+  EXPECT_FALSE(c.connected());
+  EXPECT_EQ(listener_c.redis_up, 0);
+  EXPECT_EQ(WaitForLiveNodes(*a, {"a", "b"}), (std::vector<std::string>{"a", "b"}));
 }
 
 }  // namespace

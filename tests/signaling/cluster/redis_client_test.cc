@@ -1,6 +1,7 @@
 // RedisClient against a real redis-server on 127.0.0.1 (tests/signaling/cluster/
 // redis_server_fixture.h): commands, pipelining, transactions, bounds, timeouts, the server
-// killed and restarted, subscriptions, and closing or destroying the client from its callbacks.
+// killed and restarted, subscriptions, closing or destroying the client from its callbacks, and
+// AUTH (requirepass and an ACL user; a fake server for what goes on the wire first).
 #include "signaling/cluster/redis_client.h"
 
 #include <gtest/gtest.h>
@@ -415,6 +416,276 @@ TEST_F(RedisClientTest, DestroyedFromACallback) {
   publisher->Command({"PUBLISH", "c", "1"}, [](Result) {});
   publisher->Command({"PUBLISH", "c", "2"}, [](Result) {});
   EXPECT_TRUE(RunUntil([&] { return subscriber == nullptr; }));
+}
+
+// A server with a password for the default user (requirepass) and an ACL user (Redis 6+).
+constexpr char kPassword[] = "s3cret pass";  // A space: AUTH's arguments are bulk strings.
+constexpr char kAclUser[] = "alice";
+constexpr char kAclPassword[] = "pw-of-alice";
+
+class RedisAuthTest : public RedisClientTest {
+ protected:
+  std::vector<std::string> ServerArgs() const override {
+    return {"--requirepass",
+            kPassword,
+            "--user",
+            kAclUser,
+            "on",
+            std::string(">") + kAclPassword,
+            "~*",
+            "&*",
+            "+@all"};
+  }
+  RedisClientOptions WithPassword(std::string password, std::string username = "",
+                                  bool subscriber = false) const {
+    RedisClientOptions options = Options(subscriber);
+    options.username = std::move(username);
+    options.password = std::move(password);
+    return options;
+  }
+};
+
+TEST_F(RedisAuthTest, RightPasswordCommandsAndSubscriptions) {
+  CountingListener listener;
+  RedisClient client(&loop_, WithPassword(kPassword), &listener);
+  ASSERT_TRUE(client.Start().ok());
+  // Issued while connecting: they wait for AUTH's answer and then run.
+  std::optional<Result> set;
+  client.Command({"SET", "k", "v"}, [&](Result reply) { set = std::move(reply); });
+  ASSERT_TRUE(RunUntil([&] { return set.has_value(); }));
+  EXPECT_EQ(set->value(), Reply::Simple("OK"));
+  EXPECT_TRUE(client.connected());
+  EXPECT_EQ(Run(client, {"GET", "k"})->value(), Reply::Bulk("v"));
+  EXPECT_EQ(Run(client, {"ACL", "WHOAMI"})->value(), Reply::Bulk("default"));
+  EXPECT_EQ(listener.connected, 1);
+  EXPECT_EQ(client.stats().connections, 1u);
+  EXPECT_EQ(client.stats().auth_failures, 0u);
+
+  auto subscriber = Connected(WithPassword(kPassword, "", /*subscriber=*/true));
+  std::vector<std::string> messages;
+  bool active = false;
+  ASSERT_TRUE(subscriber
+                  ->Subscribe(
+                      "news",
+                      [&](const std::string&, const std::string& m) { messages.push_back(m); },
+                      [&] { active = true; })
+                  .ok());
+  ASSERT_TRUE(RunUntil([&] { return active; }));
+  EXPECT_EQ(Run(client, {"PUBLISH", "news", "hello"})->value(), Reply::Integer(1));
+  ASSERT_TRUE(RunUntil([&] { return messages.size() == 1; }));
+  EXPECT_EQ(messages[0], "hello");
+}
+
+TEST_F(RedisAuthTest, AclUser) {
+  auto client = Connected(WithPassword(kAclPassword, kAclUser));
+  EXPECT_EQ(Run(*client, {"ACL", "WHOAMI"})->value(), Reply::Bulk(kAclUser));
+  EXPECT_EQ(Run(*client, {"SET", "k", "alice's"})->value(), Reply::Simple("OK"));
+  auto subscriber = Connected(WithPassword(kAclPassword, kAclUser, /*subscriber=*/true));
+  bool active = false;
+  ASSERT_TRUE(subscriber
+                  ->PSubscribe(
+                      "room:*", [](auto&, auto&) {}, [&] { active = true; })
+                  .ok());
+  EXPECT_TRUE(RunUntil([&] { return active; }));
+  // The user's password is not the default user's, nor the other way round.
+  RedisClient wrong(&loop_, WithPassword(kPassword, kAclUser));
+  ASSERT_TRUE(wrong.Start().ok());
+  EXPECT_TRUE(RunUntil([&] { return wrong.stats().auth_failures >= 1; }));
+  EXPECT_FALSE(wrong.connected());
+}
+
+TEST_F(RedisAuthTest, WrongPasswordIsRefusedCountedAndRetried) {
+  CountingListener listener;
+  RedisClient client(&loop_, WithPassword("not the password"), &listener);
+  ASSERT_TRUE(client.Start().ok());
+  // Issued while connecting: it fails with the server's reason, and it never ran.
+  std::optional<Result> set = Run(client, {"SET", "k", "should not be there"});
+  ASSERT_TRUE(set.has_value());
+  EXPECT_EQ(set->status().code(), absl::StatusCode::kUnauthenticated) << set->status();
+  EXPECT_NE(set->status().message().find("WRONGPASS"), std::string::npos) << set->status();
+  EXPECT_EQ(set->status().message().find("not the password"), std::string::npos);
+  // Retried with the usual backoff, refused each time, never "connected".
+  ASSERT_TRUE(RunUntil([&] { return client.stats().auth_failures >= 3; }));
+  EXPECT_FALSE(client.connected());
+  EXPECT_EQ(listener.connected, 0);
+  EXPECT_EQ(listener.disconnected, 0);
+  EXPECT_EQ(client.stats().connections, 0u);
+  EXPECT_EQ(client.stats().failed_connects, 0u);  // Auth failures are counted apart.
+
+  // The server's configuration is fixed (here: the password changed to the one the client has):
+  // a later attempt gets through, without restarting the client.
+  auto admin = Connected(WithPassword(kPassword));
+  EXPECT_EQ(Run(*admin, {"EXISTS", "k"})->value(), Reply::Integer(0));
+  EXPECT_EQ(Run(*admin, {"CONFIG", "SET", "requirepass", "not the password"})->value(),
+            Reply::Simple("OK"));
+  ASSERT_TRUE(RunUntil([&] { return client.connected(); }));
+  EXPECT_EQ(listener.connected, 1);
+  EXPECT_EQ(Run(client, {"PING"})->value(), Reply::Simple("PONG"));
+}
+
+TEST_F(RedisAuthTest, NoPasswordGetsNoauth) {
+  // The default user without a password: the connection comes up, commands fail with the
+  // server's NOAUTH, counted once for the connection.
+  auto client = Connected(Options());
+  std::optional<Result> get = Run(*client, {"GET", "k"});
+  ASSERT_TRUE(get.has_value());
+  EXPECT_EQ(get->status().code(), absl::StatusCode::kUnknown);
+  EXPECT_NE(get->status().message().find("NOAUTH"), std::string::npos) << get->status();
+  EXPECT_NE(Run(*client, {"PING"})->status().message().find("NOAUTH"), std::string::npos);
+  EXPECT_EQ(client->stats().auth_failures, 1u);
+  // A subscriber's SUBSCRIBE is refused the same way: never active, counted.
+  auto subscriber = Connected(Options(/*subscriber=*/true));
+  bool active = false;
+  ASSERT_TRUE(subscriber
+                  ->Subscribe(
+                      "news", [](auto&, auto&) {}, [&] { active = true; })
+                  .ok());
+  EXPECT_TRUE(RunUntil([&] { return subscriber->stats().auth_failures == 1; }));
+  RunFor(std::chrono::milliseconds(50));
+  EXPECT_FALSE(active);
+  EXPECT_FALSE(subscriber->subscribed("news"));
+}
+
+TEST_F(RedisAuthTest, ServerRestartedReauthenticates) {
+  CountingListener listener;
+  auto client = Connected(WithPassword(kAclPassword, kAclUser), &listener);
+  auto subscriber = Connected(WithPassword(kPassword, "", /*subscriber=*/true));
+  int activations = 0;
+  std::vector<std::string> messages;
+  ASSERT_TRUE(subscriber
+                  ->Subscribe(
+                      "news",
+                      [&](const std::string&, const std::string& m) { messages.push_back(m); },
+                      [&] { ++activations; })
+                  .ok());
+  ASSERT_TRUE(RunUntil([&] { return activations == 1; }));
+  server_.Kill();
+  ASSERT_TRUE(RunUntil([&] { return listener.disconnected == 1; }));
+  RestartServer();  // The same password and ACL user.
+  ASSERT_TRUE(RunUntil([&] { return client->connected() && activations == 2; }));
+  EXPECT_EQ(client->stats().connections, 2u);
+  EXPECT_EQ(client->stats().auth_failures, 0u);
+  EXPECT_EQ(subscriber->stats().auth_failures, 0u);
+  EXPECT_EQ(Run(*client, {"ACL", "WHOAMI"})->value(), Reply::Bulk(kAclUser));
+  EXPECT_EQ(Run(*client, {"PUBLISH", "news", "back"})->value(), Reply::Integer(1));
+  ASSERT_TRUE(RunUntil([&] { return messages.size() == 1; }));
+}
+
+// Redis restarted with another password (rotated on the server first): the reconnection is
+// refused and counted, and goes through once the server has the client's password again.
+TEST_F(RedisAuthTest, RestartedWithAnotherPassword) {
+  CountingListener listener;
+  auto client = Connected(WithPassword(kPassword), &listener);
+  server_.Kill();
+  ASSERT_TRUE(RunUntil([&] { return listener.disconnected == 1; }));
+  std::string error;
+  ASSERT_TRUE(server_.Start(server_.port(), &error, {"--requirepass", "rotated"})) << error;
+  ASSERT_TRUE(RunUntil([&] { return client->stats().auth_failures >= 2; }));
+  EXPECT_FALSE(client->connected());
+  EXPECT_EQ(listener.connected, 1);
+  server_.Kill();
+  ASSERT_TRUE(server_.Start(server_.port(), &error, ServerArgs())) << error;
+  ASSERT_TRUE(RunUntil([&] { return client->connected(); }));
+  EXPECT_EQ(listener.connected, 2);
+  EXPECT_EQ(Run(*client, {"PING"})->value(), Reply::Simple("PONG"));
+}
+
+// A password for a server that has none: Redis refuses the AUTH ("called without any password
+// configured"), which is as much a configuration error as a wrong password.
+TEST_F(RedisClientTest, PasswordForAServerWithoutOne) {
+  RedisClientOptions options = Options();
+  options.password = "unneeded";
+  RedisClient client(&loop_, options);
+  ASSERT_TRUE(client.Start().ok());
+  std::optional<Result> ping = Run(client, {"PING"});
+  ASSERT_TRUE(ping.has_value());
+  EXPECT_EQ(ping->status().code(), absl::StatusCode::kUnauthenticated) << ping->status();
+  EXPECT_NE(ping->status().message().find("without any password configured"), std::string::npos)
+      << ping->status();
+  EXPECT_EQ(ping->status().message().find("unneeded"), std::string::npos);
+  EXPECT_GE(client.stats().auth_failures, 1u);
+  EXPECT_FALSE(client.connected());
+}
+
+// What goes on the wire, seen by a fake server: AUTH alone first, the commands issued while
+// connecting only once the server accepted it.
+TEST_F(RedisClientTest, AuthGoesFirstAndAlone) {
+  sockaddr_in addr;
+  const int listener_fd = ListenOnLoopback(16, &addr);
+  ASSERT_GE(listener_fd, 0);
+  RedisClientOptions options = Options();
+  options.address.port = ntohs(addr.sin_port);
+  options.username = "u";
+  options.password = "p";
+  CountingListener listener;
+  RedisClient client(&loop_, options, &listener);
+  ASSERT_TRUE(client.Start().ok());
+  std::optional<Result> reply;
+  client.Command({"GET", "k"}, [&](Result r) { reply = std::move(r); });
+
+  int fd = -1;
+  ASSERT_TRUE(RunUntil([&] {
+    if (fd < 0) fd = accept4(listener_fd, nullptr, nullptr, SOCK_NONBLOCK);
+    return fd >= 0;
+  }));
+  std::string received;
+  auto read_some = [&] {
+    char buffer[256];
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n > 0) received.append(buffer, static_cast<size_t>(n));
+  };
+  const std::string auth = "*3\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$1\r\np\r\n";
+  ASSERT_TRUE(RunUntil([&] {
+    read_some();
+    return received.size() >= auth.size();
+  }));
+  RunFor(std::chrono::milliseconds(50));
+  read_some();
+  EXPECT_EQ(received, auth);  // Nothing behind it yet.
+  EXPECT_FALSE(client.connected());
+  EXPECT_EQ(listener.connected, 0);
+
+  received.clear();
+  ASSERT_EQ(send(fd, "+OK\r\n", 5, MSG_NOSIGNAL), 5);
+  const std::string get = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+  ASSERT_TRUE(RunUntil([&] {
+    read_some();
+    return received.size() >= get.size();
+  }));
+  EXPECT_EQ(received, get);
+  EXPECT_TRUE(client.connected());
+  EXPECT_EQ(listener.connected, 1);
+  ASSERT_EQ(send(fd, "$1\r\nv\r\n", 7, MSG_NOSIGNAL), 7);
+  ASSERT_TRUE(RunUntil([&] { return reply.has_value(); }));
+  EXPECT_EQ(reply->value(), Reply::Bulk("v"));
+  close(fd);
+  client.Close();
+  close(listener_fd);
+}
+
+// A server that accepts the connection and leaves AUTH unanswered: the connect timeout covers
+// it, and the attempt is retried like any failed connect.
+TEST_F(RedisClientTest, UnansweredAuthTimesOut) {
+  sockaddr_in addr;
+  const int listener_fd = ListenOnLoopback(16, &addr);
+  ASSERT_GE(listener_fd, 0);
+  RedisClientOptions options = Options();
+  options.address.port = ntohs(addr.sin_port);
+  options.password = "p";
+  options.connect_timeout = std::chrono::milliseconds(200);
+  CountingListener listener;
+  RedisClient client(&loop_, options, &listener);
+  ASSERT_TRUE(client.Start().ok());
+  std::optional<Result> reply = Run(client, {"PING"});
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status().code(), absl::StatusCode::kDeadlineExceeded) << reply->status();
+  EXPECT_NE(reply->status().message().find("AUTH unanswered"), std::string::npos)
+      << reply->status();
+  EXPECT_EQ(listener.connected, 0);
+  EXPECT_EQ(listener.disconnected, 0);
+  EXPECT_GE(client.stats().failed_connects, 1u);
+  client.Close();
+  close(listener_fd);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // A real redis-server (Debian's /usr/bin/redis-server) on 127.0.0.1 and a free port, started
-// by the test as a child process and killed when it ends, plus a libuv loop to drive clients.
+// by the test as a child process (with the test's extra arguments, e.g. --requirepass) and killed
+// when it ends, plus a libuv loop to drive clients.
 #pragma once
 
 #include <arpa/inet.h>
@@ -54,10 +55,12 @@ class RedisServer {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
-  // Starts redis-server on `port` and waits until it answers PING; false (with the log in
-  // `error`) if it does not within 10 s.
-  bool Start(uint16_t port, std::string* error) {
+  // Starts redis-server on `port` with `extra_args` after the fixture's own (e.g. {"--requirepass",
+  // "secret"}, or {"--user", "alice", "on", ">pw", "~*", "&*", "+@all"} for an ACL user) and waits
+  // until it answers PING; false (with the log in `error`) if it does not within 10 s.
+  bool Start(uint16_t port, std::string* error, std::vector<std::string> extra_args = {}) {
     port_ = port;
+    extra_args_ = std::move(extra_args);
     pid_ = fork();
     if (pid_ < 0) return false;
     if (pid_ == 0) {
@@ -72,6 +75,7 @@ class RedisServer {
                                        "",           "--appendonly", "no",
                                        "--dir",      dir_,           "--loglevel",
                                        "warning"};
+      args.insert(args.end(), extra_args_.begin(), extra_args_.end());
       std::vector<char*> argv;
       for (std::string& arg : args) argv.push_back(arg.data());
       argv.push_back(nullptr);
@@ -102,6 +106,8 @@ class RedisServer {
   }
 
   uint16_t port() const { return port_; }
+  // Those of the last Start: a restart keeps the server's configuration.
+  const std::vector<std::string>& extra_args() const { return extra_args_; }
 
   std::string Log() const {
     std::ifstream in(dir_ + "/redis.log");
@@ -111,7 +117,8 @@ class RedisServer {
   }
 
  private:
-  // A blocking PING on a fresh connection.
+  // A blocking PING on a fresh connection: PONG, or NOAUTH from a server that wants a password
+  // (it is up all the same).
   bool Ping() const {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     timeval tv{1, 0};
@@ -123,15 +130,17 @@ class RedisServer {
     bool ok = false;
     if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
       const std::string ping = "*1\r\n$4\r\nPING\r\n";
-      char reply[16] = {};
+      char reply[64] = {};
       ok = send(fd, ping.data(), ping.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ping.size()) &&
-           recv(fd, reply, sizeof(reply) - 1, 0) > 0 && std::string(reply) == "+PONG\r\n";
+           recv(fd, reply, sizeof(reply) - 1, 0) > 0 &&
+           (std::string(reply) == "+PONG\r\n" || std::string(reply).rfind("-NOAUTH", 0) == 0);
     }
     close(fd);
     return ok;
   }
 
   std::string dir_;
+  std::vector<std::string> extra_args_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
 };
@@ -144,15 +153,19 @@ class RedisTest : public sb::signaling::testing::LoopTest {
     std::string error;
     // Another process may take the free port between the pick and the bind: try a few.
     for (int attempt = 0; attempt < 3; ++attempt) {
-      if (server_.Start(FreePort(), &error)) return;
+      if (server_.Start(FreePort(), &error, ServerArgs())) return;
     }
     FAIL() << error;
   }
   void TearDown() override { server_.Kill(); }
 
+  // Arguments for every server the fixture starts (e.g. a password); none by default.
+  virtual std::vector<std::string> ServerArgs() const { return {}; }
+
+  // The same port and arguments.
   void RestartServer() {
     std::string error;
-    ASSERT_TRUE(server_.Start(server_.port(), &error)) << error;
+    ASSERT_TRUE(server_.Start(server_.port(), &error, server_.extra_args())) << error;
   }
 
   // Runs the loop until `start(callback)` has called its callback; the value it got.
