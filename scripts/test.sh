@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: the GoogleTest suites (CTest), the same suites again under
-# ASan + UBSan in build-asan/ less the comparison with Janus (scripts/sanitize.sh; any sanitizer
-# report, from a test or from a process it started, fails), the fuzz smoke runs
+# Sets up, builds and runs every test: the capacity, load and soak runs of the plain build (CTest,
+# tests/bench), every GoogleTest suite and the short load runs under ASan + UBSan in build-asan/
+# (scripts/sanitize.sh; any sanitizer report, from a test or from a process it started, fails;
+# the measuring runs are left out there), the fuzz smoke runs
 # (scripts/fuzz.sh; FUZZ_SECONDS per target, default 8) and the end-to-end browser tests in a
-# loopback-only network namespace. SANITIZE=0 skips the sanitized run.
+# loopback-only network namespace. SANITIZE=0 skips the sanitized run and runs every suite in the
+# plain build instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -12,10 +14,18 @@ phase_times=()
 mark() { phase_times+=("$1 $(( (SECONDS - started) / 60 ))m$(( (SECONDS - started) % 60 ))s"); started=$SECONDS; }
 scripts/setup.sh
 mark setup
-scripts/build.sh
+# The unit and integration suites run in the sanitized build (they are compiled once, there); the
+# plain build has the servers, the load generator and tests/bench (capacity, load, soak, the load
+# generator's own tests), which measure or need the unsanitized binaries, and the e2e tests use it.
+# With SANITIZE=0 the plain build has every suite.
+if [ "${SANITIZE:-1}" != 0 ]; then
+  scripts/build.sh -DSB_UNIT_TESTS=OFF
+else
+  scripts/build.sh -DSB_UNIT_TESTS=ON
+fi
 mark build
 
-echo "== unit and integration tests (ctest)"
+echo "== capacity, load and soak tests of the plain build (ctest; every suite with SANITIZE=0)"
 ctest_log=$(mktemp)
 set +e
 (cd build && ctest --output-on-failure -j"$(nproc)" --timeout 300) 2>&1 | tee "$ctest_log"
