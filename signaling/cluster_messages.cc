@@ -13,6 +13,9 @@ namespace {
 constexpr size_t kMaxKeyBytes = 64;
 // The RTP parameters of one relay: a few codecs, extensions and encodings.
 constexpr size_t kMaxParamsBytes = 16 * 1024;
+// The highest layer a relay-layers notice may name: a producer has a few simulcast encodings or
+// SVC spatial layers (router/producer.h); room to spare.
+constexpr int64_t kMaxRelayLayer = 15;
 
 absl::Status Malformed(const char* what) {
   return absl::InvalidArgumentError(absl::StrCat("malformed cluster message: ", what));
@@ -199,6 +202,20 @@ std::string RelayRequest(uint64_t request_id, const std::string& from, const std
       .dump();
 }
 
+std::string RelayLayersNotice(const std::string& from, const std::string& room,
+                              const std::string& asked_router, const std::string& asker_router,
+                              const std::string& producer, int max_layer) {
+  return nlohmann::json{{"op", "relay-layers"},
+                        {"req", 0},
+                        {"from", from},
+                        {"room", room},
+                        {"remoteRouter", asked_router},
+                        {"localRouter", asker_router},
+                        {"producer", producer},
+                        {"maxLayer", max_layer}}
+      .dump();
+}
+
 std::string ReplyMessage(uint64_t request_id, const std::string& from, const absl::Status& status,
                          const std::optional<PipeEndpoint>& end,
                          const std::optional<rtp::RtpParameters>& params) {
@@ -265,6 +282,19 @@ absl::StatusOr<NodeMessage> ParseNodeMessage(std::string_view payload) {
     auto producer = StringField(*json, "producer");
     if (!producer) return Malformed("relay without producer");
     message.producer = *producer;
+    return message;
+  }
+  if (*op == "relay-layers") {
+    message.op = NodeMessage::Op::kRelayLayers;
+    auto producer = StringField(*json, "producer");
+    auto layer = json->find("maxLayer");
+    // A layer index, or -1 for none.
+    if (!producer || layer == json->end() || !layer->is_number_integer() ||
+        layer->get<int64_t>() < -1 || layer->get<int64_t>() > kMaxRelayLayer) {
+      return Malformed("relay-layers");
+    }
+    message.producer = *producer;
+    message.max_layer = static_cast<int>(layer->get<int64_t>());
     return message;
   }
   return Malformed("unknown op");

@@ -57,7 +57,9 @@ absl::StatusOr<RoomMessage> ParseRoomMessage(std::string_view payload);
 
 // On a node's channel: a request to it, or a reply to one of its requests.
 struct NodeMessage {
-  enum class Op { kOpenPipe, kRelay, kReply };
+  // kRelayLayers is a notice (no reply, request_id 0): the layers the asker's copy of a relayed
+  // producer needs, for dynacast at the publisher.
+  enum class Op { kOpenPipe, kRelay, kRelayLayers, kReply };
   Op op = Op::kReply;
   uint64_t request_id = 0;
   std::string from;
@@ -66,7 +68,8 @@ struct NodeMessage {
   std::string asked_router;
   std::string asker_router;
   std::optional<PipeEndpoint> end;  // open-pipe: the asker's end; a reply to it: the other's
-  std::string producer;             // relay
+  std::string producer;             // relay, relay-layers
+  int max_layer = -1;               // relay-layers: -1 none, else the highest spatial layer
   // Replies.
   bool ok = false;
   std::string error;
@@ -78,6 +81,9 @@ std::string OpenPipeRequest(uint64_t request_id, const std::string& from, const 
 std::string RelayRequest(uint64_t request_id, const std::string& from, const std::string& room,
                          const std::string& asked_router, const std::string& asker_router,
                          const std::string& producer);
+std::string RelayLayersNotice(const std::string& from, const std::string& room,
+                              const std::string& asked_router, const std::string& asker_router,
+                              const std::string& producer, int max_layer);
 // A reply: an error, or with `end` (open-pipe) or `params` (relay).
 std::string ReplyMessage(uint64_t request_id, const std::string& from, const absl::Status& status,
                          const std::optional<PipeEndpoint>& end = std::nullopt,

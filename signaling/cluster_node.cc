@@ -190,6 +190,10 @@ void ClusterNode::OnNodeMessage(const std::string& payload) {
                                 end.ok() ? ReplyMessage(id, node_id_, absl::OkStatus(), *end)
                                          : ReplyMessage(id, node_id_, end.status()));
           });
+    case NodeMessage::Op::kRelayLayers:
+      return conference_->ServeRelayLayers(message->room, from, message->producer,
+                                           message->asked_router, message->asker_router,
+                                           message->max_layer);
     case NodeMessage::Op::kRelay:
       return conference_->ServeRelay(
           message->room, message->producer, message->asked_router, message->asker_router,
@@ -269,6 +273,14 @@ void ClusterNode::Relay(const std::string& node, const std::string& room,
         if (!reply->params) return done(absl::InvalidArgumentError("no parameters in the reply"));
         done(*reply->params);
       });
+}
+
+void ClusterNode::RelayLayers(const std::string& node, const std::string& room,
+                              const std::string& producer_id, const std::string& remote_router,
+                              const std::string& local_router, int max_layer) {
+  directory_->Publish(
+      directory_->NodeChannel(node),
+      RelayLayersNotice(node_id_, room, remote_router, local_router, producer_id, max_layer));
 }
 
 void ClusterNode::ClaimAll() {

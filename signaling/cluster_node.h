@@ -65,6 +65,9 @@ class ClusterNode : public cluster::Directory::Listener, public RemoteLink {
   void Relay(const std::string& node, const std::string& room, const std::string& producer_id,
              const std::string& remote_router, const std::string& local_router,
              Callback<rtp::RtpParameters> done) override;
+  void RelayLayers(const std::string& node, const std::string& room, const std::string& producer_id,
+                   const std::string& remote_router, const std::string& local_router,
+                   int max_layer) override;
 
   const std::string& node_id() const { return node_id_; }
   // The address this node's ends of pipes between nodes listen on (--node-address, else the

@@ -255,6 +255,9 @@ class Conference : public WorkerPool::Listener {
   void ServeRelay(const std::string& room, const std::string& producer_id,
                   const std::string& local_router, const std::string& remote_router,
                   RemoteLink::Callback<rtp::RtpParameters> done);
+  void ServeRelayLayers(const std::string& room, const std::string& node,
+                        const std::string& producer_id, const std::string& local_router,
+                        const std::string& remote_router, int max_layer);
 
   // Participant id a join or resume from `sink` produced, so the session can remember it.
   std::function<void(ClientSink*, const std::string&)> on_joined;

@@ -166,4 +166,13 @@ void Conference::ServeRelay(const std::string& room_name, const std::string& pro
       ->media->ServeRelay(producer_id, local_router, remote_router, std::move(done));
 }
 
+void Conference::ServeRelayLayers(const std::string& room_name, const std::string& node,
+                                  const std::string& producer_id, const std::string& local_router,
+                                  const std::string& remote_router, int max_layer) {
+  auto it = room_by_name_.find(room_name);
+  if (it == room_by_name_.end() || !config_.dynacast) return;
+  rooms_.at(it->second)
+      ->media->ServeRelayLayers(node, producer_id, local_router, remote_router, max_layer);
+}
+
 }  // namespace sb::signaling

@@ -432,9 +432,19 @@ void RoomMedia::CloseProducers(const std::vector<std::string>& producer_ids) {
 bool RoomMedia::OnCopyLayersNeeded(const std::string& producer_id, int worker_index,
                                    int max_layer) {
   for (const auto& [key, piped] : piped_) {
-    if (piped->producer_id != producer_id || piped->relay_id.empty()) continue;
+    if (piped->producer_id != producer_id) continue;
     const Shard* to = FindShard(piped->to_router);
-    if (!to || to->worker_index != worker_index) continue;
+    if (!to || !to->node.empty() || to->worker_index != worker_index) continue;
+    const Shard* from = FindShard(piped->from_router);
+    if (from && !from->node.empty()) {
+      // Relayed from another node: its relay is asked there.
+      if (link_) {
+        link_->RelayLayers(from->node, room_name_, producer_id, from->router_id, to->router_id,
+                           max_layer);
+      }
+      return true;
+    }
+    if (piped->relay_id.empty()) continue;
     WorkerProcess* worker = WorkerFor(FindShard(piped->from_router));
     // The relay wants what the copy's subscribers want: the origin's dynacast counts it so.
     if (worker) {

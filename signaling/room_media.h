@@ -62,6 +62,11 @@ class RemoteLink {
   virtual void Relay(const std::string& node, const std::string& room,
                      const std::string& producer_id, const std::string& remote_router,
                      const std::string& local_router, Callback<rtp::RtpParameters> done) = 0;
+  // Our copy of `node`'s relayed producer (on `local_router`) needs layers up to `max_layer`
+  // (-1: none): the relay there asks its origin for as much (dynacast across nodes). No answer.
+  virtual void RelayLayers(const std::string& node, const std::string& room,
+                           const std::string& producer_id, const std::string& remote_router,
+                           const std::string& local_router, int max_layer) = 0;
 };
 
 class RoomMedia {
@@ -111,6 +116,10 @@ class RoomMedia {
                      RemoteLink::Callback<PipeEndpoint> done);
   void ServeRelay(const std::string& producer_id, const std::string& local_router,
                   const std::string& remote_router, RemoteLink::Callback<rtp::RtpParameters> done);
+  // The relay of our producer to `remote_router` gets that node's copy's need (RelayLayers).
+  void ServeRelayLayers(const std::string& node, const std::string& producer_id,
+                        const std::string& local_router, const std::string& remote_router,
+                        int max_layer);
 
   // The worker and router of a participant's shard; nullptr / "" when it has none or its worker
   // is down.
@@ -137,7 +146,8 @@ class RoomMedia {
 
   // A piped copy's router (on worker `worker_index`) reported the layers its subscribers need
   // (PRODUCER_LAYERS_NEEDED): the relay feeding it asks the origin for as much, so that dynacast
-  // at the publisher counts subscribers across the pipe. False when it is no copy there.
+  // at the publisher counts subscribers across the pipe (across nodes too: through the link).
+  // False when it is no copy there.
   bool OnCopyLayersNeeded(const std::string& producer_id, int worker_index, int max_layer);
 
   // Worker `index` died: nothing is asked of it any more. Then the caller either closes the room

@@ -75,6 +75,8 @@ struct RoomMedia::RemotePipe {
   PipeEndpoint local_end;
   bool ready = false;
   std::vector<Done> waiters;
+  // "out" pipes: the relay consumer of each producer relayed on it, by producer id.
+  absl::flat_hash_map<std::string, std::string> relays;
 };
 
 }  // namespace sb::signaling

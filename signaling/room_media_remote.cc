@@ -236,16 +236,35 @@ void RoomMedia::ServeRelay(const std::string& producer_id, const std::string& lo
   if (!worker) return done(absl::UnavailableError("worker down"));
   // The producer lives on `local_router`'s worker when its publisher is there; if it was piped
   // here from another worker of ours, the copy serves as well (same id).
-  worker->Request(
-      fbs::Method::TRANSPORT_CONSUME, it->second->transport_id,
-      ConsumeBody(new_id_("pc"), producer_id, PipeCapabilities(), "", /*paused=*/false),
-      [alive = std::weak_ptr<bool>(alive_), done = std::move(done)](const fbs::Response* r) {
-        if (alive.expired()) return;
-        if (!r->accepted()) return done(Refused("cannot relay", r));
-        const auto* body = r->body_as_ConsumeResponse();
-        if (!body) return done(absl::InternalError("no consume response"));
-        done(ipc::FromFbs(body->rtp_parameters()));
-      });
+  const std::string relay_id = new_id_("pc");
+  worker->Request(fbs::Method::TRANSPORT_CONSUME, it->second->transport_id,
+                  ConsumeBody(relay_id, producer_id, PipeCapabilities(), "", /*paused=*/false),
+                  [this, alive = std::weak_ptr<bool>(alive_), key = it->first, producer_id,
+                   relay_id, done = std::move(done)](const fbs::Response* r) {
+                    if (alive.expired()) return;
+                    if (!r->accepted()) return done(Refused("cannot relay", r));
+                    const auto* body = r->body_as_ConsumeResponse();
+                    if (!body) return done(absl::InternalError("no consume response"));
+                    if (auto it = remote_pipes_.find(key); it != remote_pipes_.end()) {
+                      it->second->relays[producer_id] = relay_id;
+                    }
+                    done(ipc::FromFbs(body->rtp_parameters()));
+                  });
+}
+
+void RoomMedia::ServeRelayLayers(const std::string& node, const std::string& producer_id,
+                                 const std::string& local_router, const std::string& remote_router,
+                                 int max_layer) {
+  auto it = remote_pipes_.find(OutKey(local_router, remote_router));
+  if (it == remote_pipes_.end() || it->second->node != node) return;  // only its own pipe
+  auto relay = it->second->relays.find(producer_id);
+  WorkerProcess* worker = WorkerFor(FindShard(local_router));
+  if (relay == it->second->relays.end() || !worker) return;
+  // As between workers (OnCopyLayersNeeded): the relay wants what the far copy's subscribers
+  // want, and the origin's dynacast counts it so.
+  worker->Request(fbs::Method::CONSUMER_SET_PREFERENCES, relay->second,
+                  ConsumerPreferencesBody(max_layer, /*paused=*/false, /*priority=*/0),
+                  [](const fbs::Response*) {});
 }
 
 }  // namespace sb::signaling

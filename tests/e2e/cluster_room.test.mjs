@@ -3,12 +3,22 @@
 // redis-server for them all (on the test process's 192.0.2.2), and three Chromium participants,
 // each in its own namespace and joined to a different node of one room. Each sees the others
 // (joined, tracks, decoded video) through pipes between the nodes (SRTP over the bridge), a mute
-// on one node reaches the others, and when a node is killed mid-call (SIGKILL: no goodbye) its
+// on one node reaches the others, dynacast reaches across nodes (Alice's only subscribers, on the
+// two other nodes, ask for her lowest simulcast layer: she is told to stop the others, and to start
+// them again when they ask for more), and when a node is killed mid-call (SIGKILL: no goodbye) its
 // participant leaves the others' rooms within seconds while their call goes on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { getJson, waitForFrames, videoFrom, sleep, startRedis, REDIS_SERVER } from './harness.mjs';
+import {
+  getJson,
+  waitForFrames,
+  videoFrom,
+  sendingLayers,
+  sleep,
+  startRedis,
+  REDIS_SERVER,
+} from './harness.mjs';
 import { createNetwork, TEST_PROCESS_IP } from './netns.mjs';
 
 const skip = !existsSync(REDIS_SERVER) && 'redis-server is not installed (scripts/setup.sh installs it)';
@@ -18,15 +28,16 @@ let net;
 const nodes = {};
 const browsers = [];
 
-// Participant `i` (its own Chromium in client namespace i) joins `room` on `server`.
-async function join(i, server, room, name) {
+// Participant `i` (its own Chromium in client namespace i) joins `room` on `server`; `simulcast`:
+// its camera at 720p as three layers.
+async function join(i, server, room, name, simulcast = false) {
   const browser = await net.launchBrowser(i, { server });
   browsers.push(browser);
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   const page = await context.newPage();
   await page.goto(`${server.url}/`);
   const id = await page.evaluate(
-    async ({ room, name }) => {
+    async ({ room, name, simulcast }) => {
       const { SwitchboardClient } = await import('/lib/switchboard.js');
       const sb = new SwitchboardClient();
       window.sb = sb;
@@ -37,11 +48,23 @@ async function join(i, server, room, name) {
       await sb.connect(`ws://${location.host}/ws`);
       const reply = await sb.join(room, name);
       if (reply.type !== 'joined') throw new Error(`join: ${JSON.stringify(reply)}`);
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
-      await sb.publish(stream);
+      const video = simulcast ? { width: 1280, height: 720 } : { width: 640, height: 360 };
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video });
+      await sb.publish(
+        stream,
+        simulcast
+          ? {
+              videoEncodings: [
+                { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 40_000 },
+                { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 80_000 },
+                { rid: 'f', maxBitrate: 160_000 },
+              ],
+            }
+          : {},
+      );
       return reply.id;
     },
-    { room, name },
+    { room, name, simulcast },
   );
   return { name, context, page, id };
 }
@@ -87,7 +110,7 @@ after(async () => {
 });
 
 test('participants on three nodes meet in one room; a node dies and the call goes on', { skip }, async () => {
-  const alice = await join(0, nodes.a, 'across', 'Alice');
+  const alice = await join(0, nodes.a, 'across', 'Alice', /*simulcast=*/ true);
   const bob = await join(1, nodes.b, 'across', 'Bob');
   const carol = await join(2, nodes.c, 'across', 'Carol');
   // The nodes registered from their own addresses, over the bridge.
@@ -111,6 +134,27 @@ test('participants on three nodes meet in one room; a node dies and the call goe
   const roomOnA = (await getJson(nodes.a, '/api/rooms')).rooms.find((r) => r.name === 'across');
   assert.equal(roomOnA.participants.length, 3, JSON.stringify(roomOnA.participants));
   assert.ok(roomOnA.pipedProducers >= 4, `b's and c's tracks piped to a: ${roomOnA.pipedProducers}`);
+
+  // Dynacast across nodes: Alice's subscribers are all on b and c. When both want her lowest
+  // layer only, their nodes' copies say so to the relays on a, and she is told to stop the rest.
+  let layers = {};
+  for (let i = 0; i < 10 && Object.keys(layers).length < 2; ++i) layers = await sendingLayers(alice);
+  assert.ok(Object.keys(layers).length >= 2, `Alice sends at least two layers: ${JSON.stringify(layers)}`);
+  const lowest = Math.min(...Object.values(layers));
+  const aliceVideo = await bob.page.evaluate((id) => window.sb.producerIdOf(id), alice.id);
+  for (const who of [bob, carol]) {
+    await who.page.evaluate((pid) => window.sb.setSubscription(pid, { maxLayer: 0 }), aliceVideo);
+  }
+  const stoppedMs = await waitFor('Alice sending her lowest layer only', async () => {
+    const sending = Object.values(await sendingLayers(alice, 1000));
+    return sending.length === 1 && sending[0] === lowest;
+  }, 20000);
+  for (const who of [bob, carol]) {
+    await who.page.evaluate((pid) => window.sb.setSubscription(pid, { maxLayer: null }), aliceVideo);
+  }
+  const restartedMs = await waitFor('Alice sending her layers again', async () =>
+    Object.keys(await sendingLayers(alice, 1000)).length >= 2, 20000);
+  console.log(`dynacast across nodes: Alice down to one layer in ${stoppedMs} ms, back in ${restartedMs} ms`);
 
   // A mute on node b reaches the participants on a and c.
   await bob.page.evaluate(() => window.sb.setMuted('video', true));

@@ -110,6 +110,17 @@ TEST(ClusterMessagesTest, PipeRequestsAndRepliesRoundTrip) {
   EXPECT_EQ(relay->op, NodeMessage::Op::kRelay);
   EXPECT_EQ(relay->producer, "a.p2");
 
+  for (int layer : {-1, 0, 2}) {
+    auto layers = ParseNodeMessage(RelayLayersNotice("b", "room", "a.r1", "b.r1", "a.p2", layer));
+    ASSERT_TRUE(layers.ok()) << layers.status();
+    EXPECT_EQ(layers->op, NodeMessage::Op::kRelayLayers);
+    EXPECT_EQ(layers->from, "b");
+    EXPECT_EQ(layers->asked_router, "a.r1");
+    EXPECT_EQ(layers->asker_router, "b.r1");
+    EXPECT_EQ(layers->producer, "a.p2");
+    EXPECT_EQ(layers->max_layer, layer);
+  }
+
   const rtp::RtpParameters params = router::testing::SimulcastVp8ProducerParams("1");
   auto with_params = ParseNodeMessage(ReplyMessage(8, "a", absl::OkStatus(), std::nullopt, params));
   ASSERT_TRUE(with_params.ok()) << with_params.status();
@@ -139,6 +150,11 @@ TEST(ClusterMessagesTest, MalformedNodeMessagesAreRefused) {
           R"({"op":"open-pipe","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
           R"({"op":"relay","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
           R"({"op":"relay","from":"b","req":1,"remoteRouter":"a","localRouter":"b","producer":"p"})",
+          R"({"op":"relay-layers","from":"b","req":0,"room":"r","remoteRouter":"a","localRouter":"b","producer":"p"})",
+          R"({"op":"relay-layers","from":"b","req":0,"room":"r","remoteRouter":"a","localRouter":"b","producer":"p","maxLayer":-2})",
+          R"({"op":"relay-layers","from":"b","req":0,"room":"r","remoteRouter":"a","localRouter":"b","producer":"p","maxLayer":16})",
+          R"({"op":"relay-layers","from":"b","req":0,"room":"r","remoteRouter":"a","localRouter":"b","producer":"p","maxLayer":"1"})",
+          R"({"op":"relay-layers","from":"b","req":0,"room":"r","remoteRouter":"a","localRouter":"b","maxLayer":1})",
           R"({"op":"dance","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
       }) {
     EXPECT_FALSE(ParseNodeMessage(text).ok()) << text;
