@@ -76,9 +76,29 @@ absl::StatusOr<std::unique_ptr<DtlsTransport>> DtlsTransport::Create(
     uv_loop_t* loop, const DtlsCertificate* certificate, Listener* listener,
     uint64_t handshake_timeout_ms, const char* srtp_profiles) {
   std::unique_ptr<DtlsTransport> t(new DtlsTransport(listener, handshake_timeout_ms));
+  if (srtp_profiles == nullptr) return absl::InvalidArgumentError("dtls: no SRTP profiles");
+  t->srtp_profiles_ = srtp_profiles;
+  SSL_CTX* ctx = certificate->dtls_context();
+  if (ctx == nullptr) {
+    auto made = NewContext(certificate);
+    if (!made.ok()) return made.status();
+    certificate->set_dtls_context(*made);
+    ctx = *made;
+  }
+  SSL_CTX_up_ref(ctx);
+  t->ctx_.reset(ctx);
+  DtlsTransport* self = t.get();
+  t->retransmit_timer_ = std::make_unique<UvTimer>(loop, [self] { self->OnRetransmitTimer(); });
+  t->handshake_timer_ = std::make_unique<UvTimer>(loop, [self] {
+    if (!self->handshake_done_) self->Fail("handshake timeout");
+  });
+  return t;
+}
+
+absl::StatusOr<SSL_CTX*> DtlsTransport::NewContext(const DtlsCertificate* certificate) {
   ERR_clear_error();
-  t->ctx_.reset(SSL_CTX_new(DTLS_method()));
-  SSL_CTX* ctx = t->ctx_.get();
+  std::unique_ptr<SSL_CTX, CtxDeleter> owned(SSL_CTX_new(DTLS_method()));
+  SSL_CTX* ctx = owned.get();
   if (ctx == nullptr) return absl::InternalError("SSL_CTX_new: " + OpenSslErrors());
   if (SSL_CTX_use_certificate(ctx, certificate->certificate()) != 1 ||
       SSL_CTX_use_PrivateKey(ctx, certificate->private_key()) != 1 ||
@@ -96,19 +116,13 @@ absl::StatusOr<std::unique_ptr<DtlsTransport>> DtlsTransport::Create(
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                      &DtlsTransport::VerifyCallback);
   SSL_CTX_set_read_ahead(ctx, 1);
+  // No resumption in DTLS-SRTP (every call is a full handshake with fresh keys), and a shared
+  // context's server-side cache would keep every session for 5 minutes.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   if (SSL_CTX_set_cipher_list(ctx, kCipherList) != 1) {
     return absl::InternalError("dtls: cipher list: " + OpenSslErrors());
   }
-  // Returns 0 on success, unlike its neighbours.
-  if (srtp_profiles == nullptr || SSL_CTX_set_tlsext_use_srtp(ctx, srtp_profiles) != 0) {
-    return absl::InternalError("dtls: use_srtp: " + OpenSslErrors());
-  }
-  DtlsTransport* self = t.get();
-  t->retransmit_timer_ = std::make_unique<UvTimer>(loop, [self] { self->OnRetransmitTimer(); });
-  t->handshake_timer_ = std::make_unique<UvTimer>(loop, [self] {
-    if (!self->handshake_done_) self->Fail("handshake timeout");
-  });
-  return t;
+  return owned.release();
 }
 
 DtlsTransport::~DtlsTransport() { Close(); }
@@ -123,6 +137,14 @@ absl::Status DtlsTransport::Start(DtlsRole local_role) {
   ERR_clear_error();
   ssl_.reset(SSL_new(ctx_.get()));
   if (!ssl_) return absl::InternalError("SSL_new: " + OpenSslErrors());
+  // Per connection, since the context is shared; returns 0 on success, unlike its neighbours.
+  if (SSL_set_tlsext_use_srtp(ssl_.get(), srtp_profiles_.c_str()) != 0) {
+    ssl_.reset();
+    return absl::InvalidArgumentError("dtls: use_srtp: " + OpenSslErrors());
+  }
+  // Past the handshake a transport reads a record now and then (SCTP, alerts): its 16 KB read
+  // and write buffers are freed while empty instead of held for the call's length.
+  SSL_set_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS);
   rbio_ = BIO_new(BIO_s_mem());
   wbio_ = BIO_new(BIO_s_mem());
   if (rbio_ == nullptr || wbio_ == nullptr) {

@@ -107,13 +107,16 @@ class DtlsTransport {
   absl::Status CheckFingerprint(X509* certificate) const;
   // OpenSSL callbacks; `this` is the SSL's app data.
   static int VerifyCallback(int preverify_ok, X509_STORE_CTX* store);
+  // The context shared by every transport of `certificate` (DtlsCertificate::dtls_context).
+  static absl::StatusOr<SSL_CTX*> NewContext(const DtlsCertificate* certificate);
   static void MessageCallback(int write_p, int version, int content_type, const void* buf,
                               size_t len, SSL* ssl, void* arg);
 
   // Passed by argument.
   Listener* listener_;
   // Allocated by this.
-  std::unique_ptr<SSL_CTX, CtxDeleter> ctx_;
+  std::unique_ptr<SSL_CTX, CtxDeleter> ctx_;  // a reference to the certificate's shared context
+  std::string srtp_profiles_;
   std::unique_ptr<SSL, SslDeleter> ssl_;
   BIO* rbio_ = nullptr;  // Owned by ssl_.
   BIO* wbio_ = nullptr;  // Owned by ssl_.
