@@ -60,8 +60,8 @@ Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters 
   // Map every extension both sides negotiated, except the ones whose value is per-stream and
   // that we write ourselves (mid) or must not forward (rid, repaired-rid, transport-cc). The
   // dependency descriptor goes only with AV1, which needs it for its layers: a receiver that
-  // gets it follows its frame numbers instead of the VP8/VP9 descriptor's, and those jump
-  // when a simulcast consumer switches encodings.
+  // gets it follows its frame numbers instead of the VP8/VP9 descriptor's (only VP8's picture
+  // ids are kept continuous across a simulcast switch, and AV1's frame numbers below).
   for (const auto& ext : producer.rtp_parameters().header_extensions) {
     if (ext.uri == rtp::kUriMid || ext.uri == rtp::kUriRid || ext.uri == rtp::kUriRepairedRid ||
         ext.uri == rtp::kUriTransportWideCc ||
@@ -69,6 +69,12 @@ Consumer::Consumer(std::string id, const Producer& producer, rtp::RtpParameters 
       continue;
     }
     ext_id_map_[ext.id] = params_.HeaderExtensionId(ext.uri);
+    // Each simulcast encoding numbers its frames: continuous across switches (an SVC stream
+    // is one numbering; a relay passes the encodings on as they are).
+    if (ext.uri == rtp::kUriDependencyDescriptor && simulcast_ && ext_id_map_[ext.id] != 0) {
+      dd_ext_id_ = ext.id;
+      dd_out_ext_id_ = ext_id_map_[ext.id];
+    }
   }
   stats_.ssrc = ssrc_;
   if (relay_) return;  // no RTX: retransmissions go as first sent
@@ -139,6 +145,7 @@ void Consumer::UpdateCeiling() {
 void Consumer::RequestSync() {
   rewriter_.RequestSync();
   vp8_rewriter_.RequestSync();
+  dd_rewriter_.RequestSync();
   new_run_ = true;
 }
 
@@ -164,9 +171,26 @@ void Consumer::RequestKeyFrame() {
   if (kind_ == rtp::MediaKind::kVideo) AskForKeyFrame();
 }
 
-bool Consumer::SelectEncoding(size_t encoding, const rtp::VideoLayers& layers, int64_t now_ms) {
+bool Consumer::CanStartStream(const rtp::RtpPacket& packet, const rtp::VideoLayers& layers) const {
+  if (kind_ != rtp::MediaKind::kVideo) return true;
+  // Later descriptors of the new encoding refer to its structure by template id: without it
+  // the receiver cannot read them (A.5; a sender attaches it to its key frames).
+  return layers.key_frame && (dd_ext_id_ == 0 || rtp::DependencyDescriptor::HasStructure(
+                                                     packet.GetExtension(dd_ext_id_)));
+}
+
+absl::Span<uint8_t> Consumer::OutgoingDescriptor(uint8_t* data, size_t len) const {
+  auto sent = rtp::RtpPacket::Parse(data, len);
+  if (!sent) return {};
+  const absl::Span<const uint8_t> value = sent->GetExtension(dd_out_ext_id_);
+  if (value.empty()) return {};
+  return absl::MakeSpan(sent->data() + (value.data() - sent->data()), value.size());
+}
+
+bool Consumer::SelectEncoding(const rtp::RtpPacket& packet, size_t encoding,
+                              const rtp::VideoLayers& layers, int64_t now_ms) {
   const LayerSelector::Decision decision = selector_.OnPacket(
-      producer_, encoding, [&] { return layers.key_frame; }, now_ms);
+      producer_, encoding, [&] { return CanStartStream(packet, layers); }, now_ms);
   if (decision.key_frame_needed ||
       (decision.waiting_for_key_frame && now_ms - last_key_frame_request_ms_ >= kKeyFrameRetryMs)) {
     last_key_frame_request_ms_ = now_ms;
@@ -182,9 +206,9 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding,
                              const rtp::VideoLayers& layers, int64_t now_ms) {
   if (!active()) return;
   if (relay_) return Relay(packet, encoding, now_ms);
-  if (simulcast_ && !SelectEncoding(encoding, layers, now_ms)) return;
+  if (simulcast_ && !SelectEncoding(packet, encoding, layers, now_ms)) return;
   const bool video = kind_ == rtp::MediaKind::kVideo;
-  if (rewriter_.sync_required() && video && !layers.key_frame) {
+  if (rewriter_.sync_required() && video && !CanStartStream(packet, layers)) {
     if (now_ms - last_key_frame_request_ms_ >= kKeyFrameRetryMs) {
       last_key_frame_request_ms_ = now_ms;
       AskForKeyFrame();
@@ -224,6 +248,7 @@ void Consumer::SendRtpPacket(const rtp::RtpPacket& packet, size_t encoding,
       vp8_rewriter_.Rewrite(*descriptor, payload);
     }
   }
+  if (dd_ext_id_ != 0) dd_rewriter_.Rewrite(OutgoingDescriptor(buffer, len));
 
   rewriter_.OnSent(*out, now_ms);
   last_timestamp_ = out->timestamp;
@@ -357,6 +382,7 @@ void Consumer::RecordSent(const rtp::RtpPacket& packet, size_t encoding,
                static_cast<uint16_t>(out.sequence_number - packet.sequence_number()),
                out.timestamp - packet.timestamp(),
                vp8_rewriter_.offsets(),
+               dd_rewriter_.offset(),
                marker_spatial};
     return;
   }
@@ -442,6 +468,9 @@ Consumer::RetransmitResult Consumer::Retransmit(uint16_t sequence_number, int64_
       uint8_t* payload = buffer + len - packet->padding_length() - packet->payload().size();
       rtp::Vp8Rewriter::Apply(*descriptor, run->vp8, payload);
     }
+  }
+  if (dd_ext_id_ != 0) {
+    DdFrameNumberRewriter::Apply(OutgoingDescriptor(buffer, len), run->dd_frame_offset);
   }
   if (rtx_payload_type_ != 0) {
     // RFC 4588 4: on the RTX stream, with the original sequence number first in the payload.

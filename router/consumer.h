@@ -12,7 +12,9 @@
 // When that target changes it asks for a key frame of the target and keeps forwarding the
 // current encoding until the key frame arrives, then switches there (if the current encoding
 // stopped, nothing is forwarded meanwhile). A VP8 stream's picture id and TL0PICIDX are kept
-// continuous across the switch too. The allocator may also pause a video consumer whose
+// continuous across the switch too, and so is an AV1 stream's dependency-descriptor frame
+// number (DdFrameNumberRewriter; a switch then waits for a key frame that carries its
+// template structure). The allocator may also pause a video consumer whose
 // lowest encoding does not fit (bandwidth_paused); it resumes at a key frame.
 //
 // On a subscriber's NACK (RFC 4585 6.2.1) it maps each requested sequence number back to the
@@ -38,6 +40,7 @@
 #include <string>
 
 #include "absl/types/span.h"
+#include "router/dd_frame_number_rewriter.h"
 #include "router/layer_filter.h"
 #include "router/layer_selector.h"
 #include "router/retransmit_budget.h"
@@ -216,9 +219,16 @@ class Consumer {
   void AskForKeyFrame();
   // Simulcast: asks the selector; true when `packet` of `encoding` is to be forwarded
   // (switching to it first if it is the target's key frame).
-  bool SelectEncoding(size_t encoding, const rtp::VideoLayers& layers, int64_t now_ms);
+  bool SelectEncoding(const rtp::RtpPacket& packet, size_t encoding, const rtp::VideoLayers& layers,
+                      int64_t now_ms);
   // The selector's ceiling and the filter's target from the preference and the allocation.
   void UpdateCeiling();
+  // Whether a packet of the encoding the stream (re)starts on can start it: a video key frame,
+  // for AV1 simulcast with the structure its later descriptors refer to.
+  bool CanStartStream(const rtp::RtpPacket& packet, const rtp::VideoLayers& layers) const;
+  // AV1 simulcast: the dependency descriptor in the copy `data` about to be sent (empty when
+  // it has none).
+  absl::Span<uint8_t> OutgoingDescriptor(uint8_t* data, size_t len) const;
   // A packet the filter dropped: closes its gap in the numbering.
   void DropPacket(const rtp::RtpPacket& packet);
   // The extensions we write ourselves on what we send: the subscriber's mid, and the next
@@ -264,6 +274,10 @@ class Consumer {
   const bool rewrite_vp8_;
   // One encoding with spatial layers (VP9, AV1): the filter drops the ones above the target.
   const bool svc_;
+  // AV1 simulcast whose dependency descriptor is forwarded: the producer's extension id and
+  // ours (0 otherwise); its frame numbers are rewritten (dd_rewriter_).
+  uint8_t dd_ext_id_ = 0;
+  uint8_t dd_out_ext_id_ = 0;
 
   uint32_t ssrc_ = 0;
   uint8_t payload_type_ = 0;
@@ -285,6 +299,7 @@ class Consumer {
   LayerFilter filter_;            // video: temporal (and SVC spatial) layers
   rtp::StreamRewriter rewriter_;  // continuous seq/ts across pauses, resyncs and switches
   rtp::Vp8Rewriter vp8_rewriter_;
+  DdFrameNumberRewriter dd_rewriter_;
   int64_t last_key_frame_request_ms_ = INT64_MIN / 2;  // long ago: the first ask goes out
   Stats stats_;
 
@@ -299,6 +314,7 @@ class Consumer {
     uint16_t seq_offset = 0;
     uint32_t ts_offset = 0;
     rtp::Vp8Rewriter::Offsets vp8;
+    uint16_t dd_frame_offset = 0;
     uint8_t marker_spatial = LayerFilter::kTop;  // where the marker was set (SVC)
   };
   struct Retransmission {

@@ -185,6 +185,15 @@ std::optional<DependencyDescriptor> DependencyDescriptor::Parse(absl::Span<const
   return parsed;
 }
 
+bool DependencyDescriptor::WriteFrameNumber(absl::Span<uint8_t> data, uint16_t frame_number) {
+  if (data.size() < kMandatorySize) {
+    return false;
+  }
+  data[1] = static_cast<uint8_t>(frame_number >> 8);
+  data[2] = static_cast<uint8_t>(frame_number);
+  return true;
+}
+
 std::optional<DependencyDescriptor> DependencyDescriptorReader::Parse(
     absl::Span<const uint8_t> data) {
   std::optional<DependencyDescriptor> d = DependencyDescriptor::Parse(data, structure());

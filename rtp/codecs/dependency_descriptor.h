@@ -85,6 +85,17 @@ struct DependencyDescriptor {
   // template id is outside the structure's range.
   static std::optional<DependencyDescriptor> Parse(absl::Span<const uint8_t> data,
                                                    const DdStructure* structure);
+
+  // In a raw descriptor (the extension element's bytes, e.g. in a packet being forwarded):
+  // writes `frame_number` over the mandatory field (the 16 bits after the first byte, A.3),
+  // leaving every other bit as it is; false, and nothing written, when `data` is shorter than
+  // the mandatory fields.
+  static bool WriteFrameNumber(absl::Span<uint8_t> data, uint16_t frame_number);
+  // Whether a raw descriptor carries a template dependency structure
+  // (template_dependency_structure_present_flag, the first bit after the mandatory fields).
+  static bool HasStructure(absl::Span<const uint8_t> data) {
+    return data.size() > kMandatorySize && (data[kMandatorySize] & 0x80) != 0;
+  }
 };
 
 // Parses descriptors of one stream, keeping the latest structure.

@@ -1,6 +1,7 @@
 // Consumer of a simulcast producer: which encoding it forwards, switching only at a key frame
 // of the new one, and one continuous stream (sequence numbers, timestamps, VP8 picture id and
-// TL0PICIDX) across the switch; where subscriber PLIs go.
+// TL0PICIDX) across the switch; where subscriber PLIs go. AV1's frame numbers:
+// av1_simulcast_consumer_test.cc.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -11,6 +12,8 @@
 #include "router/consumer.h"
 #include "router/producer.h"
 #include "rtp/codecs/vp8.h"
+#include "rtp/header_extensions.h"
+#include "rtp/seq_num.h"
 #include "tests/router/recording_listener.h"
 #include "tests/router/rtp_test_packets.h"
 

@@ -257,6 +257,74 @@ TEST(DependencyDescriptorTest, RejectsTooManyLayers) {
 
 // The layers a forwarder reads from an AV1 packet come from the descriptor's template: the
 // structure on the key frame, then 3-byte descriptors naming templates.
+// A forwarder's rewrite of the frame number (a simulcast switch): parse -> rewrite -> parse
+// gives the same descriptor with the new number, and only bytes 1-2 change.
+TEST(DependencyDescriptorTest, WriteFrameNumberKeepsEverythingElse) {
+  BitWriter w;
+  Mandatory(w, true, false, 0, 0x1234);
+  w.Bits(1, 1).Bits(0, 1).Bits(0, 1).Bits(0, 1).Bits(0, 1);  // structure present, no custom
+  L1T3Structure(w, 0);
+  const Bytes key = w.bytes();
+  BitWriter w2;
+  Mandatory(w2, true, true, 3, 0x1237);
+  w2.Bits(0, 1).Bits(0, 1).Bits(0, 1).Bits(1, 1).Bits(0, 1);  // custom fdiffs
+  w2.Bits(1, 2).Bits(2, 4).Bits(0, 2);                        // fdiff 3 (4 bits), end
+  const Bytes delta = w2.bytes();
+
+  for (uint16_t number : {uint16_t{0}, uint16_t{0x00FF}, uint16_t{0xFF00}, uint16_t{65535}}) {
+    for (const bool is_key : {true, false}) {
+      const Bytes& original = is_key ? key : delta;
+      DependencyDescriptorReader reader;
+      std::optional<DependencyDescriptor> before = reader.Parse(key);
+      ASSERT_TRUE(before);
+      if (!is_key) before = reader.Parse(delta);
+      ASSERT_TRUE(before);
+
+      Bytes rewritten = original;
+      ASSERT_TRUE(DependencyDescriptor::WriteFrameNumber(absl::MakeSpan(rewritten), number));
+      ASSERT_EQ(rewritten.size(), original.size());
+      for (size_t i = 0; i < original.size(); ++i) {
+        if (i != 1 && i != 2) EXPECT_EQ(rewritten[i], original[i]) << "byte " << i;
+      }
+      DependencyDescriptorReader reader2;
+      ASSERT_TRUE(reader2.Parse(key));
+      std::optional<DependencyDescriptor> after = reader2.Parse(rewritten);
+      ASSERT_TRUE(after);
+      EXPECT_EQ(after->frame_number, number);
+      EXPECT_EQ(after->start_of_frame, before->start_of_frame);
+      EXPECT_EQ(after->end_of_frame, before->end_of_frame);
+      EXPECT_EQ(after->template_id, before->template_id);
+      EXPECT_EQ(after->temporal_id, before->temporal_id);
+      EXPECT_EQ(after->fdiff_count, before->fdiff_count);
+      EXPECT_EQ(after->fdiffs, before->fdiffs);
+      EXPECT_EQ(after->chain_fdiffs, before->chain_fdiffs);
+      EXPECT_EQ(after->attached_structure, before->attached_structure);
+    }
+  }
+  // Shorter than the mandatory fields: nothing written.
+  Bytes short_one = {0xC0, 0x12};
+  EXPECT_FALSE(DependencyDescriptor::WriteFrameNumber(absl::MakeSpan(short_one), 7));
+  EXPECT_EQ(short_one, (Bytes{0xC0, 0x12}));
+  EXPECT_FALSE(DependencyDescriptor::WriteFrameNumber(absl::Span<uint8_t>(), 7));
+}
+
+TEST(DependencyDescriptorTest, HasStructure) {
+  BitWriter w;
+  Mandatory(w, true, false, 0, 1);
+  w.Bits(1, 1).Bits(0, 4);
+  L1T3Structure(w, 0);
+  EXPECT_TRUE(DependencyDescriptor::HasStructure(w.bytes()));
+  BitWriter mandatory;
+  Mandatory(mandatory, true, true, 1, 2);
+  EXPECT_FALSE(DependencyDescriptor::HasStructure(mandatory.bytes()));
+  // Extended fields without a structure (custom fdiffs only).
+  BitWriter custom;
+  Mandatory(custom, true, true, 1, 2);
+  custom.Bits(0b00010, 5).Bits(1, 2).Bits(0, 4).Bits(0, 2);
+  EXPECT_FALSE(DependencyDescriptor::HasStructure(custom.bytes()));
+  EXPECT_FALSE(DependencyDescriptor::HasStructure({}));
+}
+
 TEST(VideoLayerReaderTest, Av1LayersFromTheDependencyDescriptor) {
   BitWriter w;
   Mandatory(w, true, true, 0, 100);
