@@ -34,9 +34,10 @@ class SendSideBwe {
   };
   // Packets remembered for feedback: the ring starts small and doubles, up to the most, while
   // it would overwrite a packet sent less than kHistoryKeepUs ago (feedback comes every 100 ms
-  // and may be late). Most subscribers stay at the start: 32 KB a transport instead of 512 KB
-  // (bench/capacity webinar measured 0.5 MB per viewer with a fixed 16,384).
-  static constexpr size_t kMinHistorySize = 1024;
+  // and may be late). A webinar viewer (about 150 packets/s) settles at 512 entries, 12 KB,
+  // where a fixed 16,384 took 512 KB (bench/capacity webinar measured 0.5 MB per viewer) and a
+  // start at 1,024 24 KB (heaptrack on a worker with 100 viewers).
+  static constexpr size_t kMinHistorySize = 256;
   static constexpr size_t kMaxHistorySize = 16384;  // two seconds at 8,000 packets/s
   static constexpr int64_t kHistoryKeepUs = 2'000'000;
   static constexpr int64_t kAckedWindowUs = 500'000;
