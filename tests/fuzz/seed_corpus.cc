@@ -26,6 +26,7 @@
 #include "rtp/rtcp/xr.h"
 #include "rtp/rtp_builder.h"
 #include "rtp/rtp_parameters.h"
+#include "tests/bit_writer.h"
 #include "transport/stun_message.h"
 #include "worker/fbs/frame_codec.h"
 #include "worker/fbs/message_builder.h"
@@ -209,22 +210,7 @@ void StunSeeds() {
 
 // --- Codec payloads, assembled by hand from the payload format RFCs.
 
-class BitWriter {
- public:
-  BitWriter& Bits(uint32_t value, int n) {
-    for (int i = n - 1; i >= 0; --i) {
-      if (bits_ % 8 == 0) bytes_.push_back(0);
-      bytes_.back() |= static_cast<uint8_t>(((value >> i) & 1u) << (7 - bits_ % 8));
-      ++bits_;
-    }
-    return *this;
-  }
-  const Bytes& bytes() const { return bytes_; }
-
- private:
-  Bytes bytes_;
-  size_t bits_ = 0;
-};
+using sb::testing::BitWriter;
 
 void CodecSeeds() {
   // VP8 (RFC 7741 4.2): X S PID=0, I L T K, 15-bit picture id, TL0PICIDX, TID/Y/KEYIDX, then a

@@ -13,6 +13,7 @@
 #include "router/producer.h"
 #include "rtp/codecs/dependency_descriptor.h"
 #include "rtp/header_extensions.h"
+#include "tests/bit_writer.h"
 #include "tests/router/recording_listener.h"
 #include "tests/router/rtp_test_packets.h"
 
@@ -33,23 +34,7 @@ namespace av1 {
 
 using Bytes = std::vector<uint8_t>;
 
-// MSB-first bits, zero padded to whole bytes.
-class BitWriter {
- public:
-  BitWriter& Bits(uint32_t value, size_t n) {
-    for (size_t i = n; i-- > 0;) {
-      if (bits_ % 8 == 0) bytes_.push_back(0);
-      bytes_.back() |= static_cast<uint8_t>(((value >> i) & 1u) << (7 - bits_ % 8));
-      ++bits_;
-    }
-    return *this;
-  }
-  const Bytes& bytes() const { return bytes_; }
-
- private:
-  Bytes bytes_;
-  size_t bits_ = 0;
-};
+using sb::testing::BitWriter;
 
 // L1T3 as a browser sends each simulcast encoding. Templates: 0 the key frame (T0), 1 a T0
 // delta (fdiff 4), 2 T1 (fdiff 2), 3 T2 (fdiffs 1, 3); three decode targets, one chain.

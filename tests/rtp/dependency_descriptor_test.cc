@@ -7,31 +7,14 @@
 
 #include "rtp/bit_reader.h"
 #include "rtp/codecs/video_layers.h"
+#include "tests/bit_writer.h"
 
 namespace sb::rtp {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-// MSB-first bit writer, zero padded to whole bytes.
-class BitWriter {
- public:
-  BitWriter& Bits(uint32_t value, size_t n) {
-    for (size_t i = n; i-- > 0;) {
-      if (bits_ % 8 == 0) {
-        bytes_.push_back(0);
-      }
-      bytes_.back() |= static_cast<uint8_t>(((i < 32 ? value >> i : 0u) & 1u) << (7 - bits_ % 8));
-      ++bits_;
-    }
-    return *this;
-  }
-  const Bytes& bytes() const { return bytes_; }
-
- private:
-  Bytes bytes_;
-  size_t bits_ = 0;
-};
+using sb::testing::BitWriter;
 
 void Mandatory(BitWriter& w, bool sof, bool eof, uint8_t template_id, uint16_t frame_number) {
   w.Bits(sof, 1).Bits(eof, 1).Bits(template_id, 6).Bits(frame_number, 16);
