@@ -20,8 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     SB_FUZZ_CHECK(parsed->size() >= 12);
     SB_FUZZ_CHECK(parsed->data() >= data && parsed->data() + parsed->size() <= data + size);
     std::vector<uint8_t> again(SctpAppPacketSize(parsed->size()));
-    const uint32_t ssrc = (uint32_t{data[4]} << 24) | (uint32_t{data[5]} << 16) |
-                          (uint32_t{data[6]} << 8) | data[7];
+    const uint32_t ssrc =
+        (uint32_t{data[4]} << 24) | (uint32_t{data[5]} << 16) | (uint32_t{data[6]} << 8) | data[7];
     SB_FUZZ_CHECK(WriteSctpAppPacket(ssrc, *parsed, absl::MakeSpan(again)) == again.size());
     SB_FUZZ_CHECK(again.size() == size);
     SB_FUZZ_CHECK(std::equal(again.begin(), again.end(), data));
