@@ -1,10 +1,12 @@
 #include "router/data_endpoint.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "router/pipe_data_channel.h"
 
 namespace sb::router {
 
@@ -16,13 +18,14 @@ DataEndpoint::Totals& DataEndpoint::Totals::operator+=(const Totals& o) {
   messages_dropped += o.messages_dropped;
   consumers_closed_slow += o.consumers_closed_slow;
   messages_unexpected += o.messages_unexpected;
+  channels_malformed += o.channels_malformed;
   return *this;
 }
 
 DataEndpoint::~DataEndpoint() = default;
 
 transport::SctpAssociation* DataEndpoint::Association() const {
-  transport::SctpAssociation* sctp = webrtc_ ? webrtc_->sctp() : nullptr;
+  transport::SctpAssociation* sctp = carrier_->sctp();
   return sctp != nullptr && sctp->state() == transport::SctpState::kConnected ? sctp : nullptr;
 }
 
@@ -49,8 +52,9 @@ std::unique_ptr<DataConsumer> DataEndpoint::RemoveDataConsumer(const std::string
   consumers_.erase(it);
   if (auto stream = consumer->stream_id()) {
     consumer_by_stream_.erase(*stream);
-    if (transport::SctpAssociation* sctp = webrtc_ ? webrtc_->sctp() : nullptr)
+    if (transport::SctpAssociation* sctp = carrier_->sctp()) {
       sctp->CloseChannel(*stream).IgnoreError();
+    }
   }
   Retire(*consumer);
   return consumer;
@@ -67,7 +71,7 @@ std::unique_ptr<DataProducer> DataEndpoint::RemoveDataProducer(const std::string
   std::unique_ptr<DataProducer> producer = std::move(it->second);
   producers_.erase(it);
   producer_by_stream_.erase(producer->stream_id());
-  if (transport::SctpAssociation* sctp = webrtc_ ? webrtc_->sctp() : nullptr) {
+  if (transport::SctpAssociation* sctp = carrier_->sctp()) {
     sctp->CloseChannel(producer->stream_id()).IgnoreError();
   }
   Retire(*producer);
@@ -205,8 +209,21 @@ void DataEndpoint::CloseAll() {
 
 void DataEndpoint::OnDataChannelOpen(const transport::DataChannelInfo& info) {
   if (!info.opened_by_peer) return;  // the ACK of one of our consumers' channels
-  auto producer =
-      std::make_unique<DataProducer>(absl::StrCat(transport_id_, ".dp", ++next_producer_), info);
+  std::optional<PipeChannelOrigin> origin;
+  if (kind_ == Kind::kPipe) {
+    origin = DecodePipeChannelProtocol(info.protocol);
+    if (!origin) {
+      ++retired_.channels_malformed;
+      SB_LOG_WARN("data", "{}: refusing pipe channel '{}' (stream {}): no origin in its protocol",
+                  transport_id_, info.label, info.stream_id);
+      if (transport::SctpAssociation* sctp = carrier_->sctp()) {
+        sctp->CloseChannel(info.stream_id).IgnoreError();
+      }
+      return;
+    }
+  }
+  auto producer = std::make_unique<DataProducer>(
+      absl::StrCat(transport_id_, ".dp", ++next_producer_), info, std::move(origin));
   DataProducer* raw = producer.get();
   producer_by_stream_[info.stream_id] = raw;
   producers_[raw->id()] = std::move(producer);

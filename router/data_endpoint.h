@@ -3,6 +3,12 @@
 // events into data producers (a channel the peer opens), messages of a producer, and closed
 // producers/consumers, and it sends consumers' messages, closing a reliable consumer whose
 // subscriber does not keep up (DataConsumer::kMaxQueuedBytes).
+//
+// The association is a WebRTC peer's (SCTP over DTLS) or a pipe's to another router (SCTP in
+// RTCP APP packets, transport/pipe_transport.h); the owner (router::Transport) says which and
+// hands the association's events in. On a pipe, the channels are copies of data producers of
+// the router at the other end: each is opened with that producer's id as its label and its own
+// label and protocol packed in the channel's protocol (router/pipe_data_channel.h).
 #pragma once
 
 #include <cstdint>
@@ -15,7 +21,7 @@
 #include "absl/types/span.h"
 #include "router/data_consumer.h"
 #include "router/data_producer.h"
-#include "transport/webrtc_transport.h"
+#include "transport/sctp_association.h"
 
 namespace sb::router {
 
@@ -28,8 +34,19 @@ inline constexpr char kDataMessageTooLarge[] = "message-too-large";
 inline constexpr char kDataProducerClosed[] = "sender-closed";
 inline constexpr char kDataAssociationClosed[] = "connection-closed";
 
+// What carries a DataEndpoint's association: a WebRTC transport or a pipe between routers.
+class SctpCarrier {
+ public:
+  virtual ~SctpCarrier() = default;
+  // The association (in any state), or nullptr while there is none.
+  virtual transport::SctpAssociation* sctp() const = 0;
+};
+
 class DataEndpoint {
  public:
+  // A WebRTC peer's channels, or a pipe's (see above).
+  enum class Kind { kPeer, kPipe };
+
   class Listener {
    public:
     virtual ~Listener() = default;
@@ -58,17 +75,23 @@ class DataEndpoint {
     uint64_t messages_dropped = 0;       // unreliable consumers: queue full or refused
     uint64_t consumers_closed_slow = 0;  // reliable consumers closed past their queue limit
     uint64_t messages_unexpected = 0;    // sent by the peer on a channel we opened
+    // Pipe channels whose protocol does not carry an origin label/protocol: refused (closed).
+    uint64_t channels_malformed = 0;
 
     Totals& operator+=(const Totals& o);
   };
 
-  DataEndpoint(std::string transport_id, transport::WebRtcTransport* webrtc, Listener* listener)
-      : transport_id_(std::move(transport_id)), webrtc_(webrtc), listener_(listener) {}
+  DataEndpoint(std::string transport_id, const SctpCarrier* carrier, Kind kind, Listener* listener)
+      : transport_id_(std::move(transport_id)),
+        carrier_(carrier),
+        kind_(kind),
+        listener_(listener) {}
   ~DataEndpoint();
   DataEndpoint(const DataEndpoint&) = delete;
   DataEndpoint& operator=(const DataEndpoint&) = delete;
 
   const std::string& transport_id() const { return transport_id_; }
+  Kind kind() const { return kind_; }
 
   // Opens the consumer's channel now if the association is up, else when it comes up.
   absl::Status AddDataConsumer(std::unique_ptr<DataConsumer> consumer);
@@ -123,8 +146,9 @@ class DataEndpoint {
   void CloseAll();
 
   const std::string transport_id_;
-  // Owned by the router::Transport, outlives this; null for a pipe (no data channels).
-  transport::WebRtcTransport* const webrtc_;
+  // The router::Transport that owns this.
+  const SctpCarrier* const carrier_;
+  const Kind kind_;
   Listener* const listener_;
   transport::SctpState sctp_state_ = transport::SctpState::kNew;
   uint64_t next_producer_ = 0;

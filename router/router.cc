@@ -7,6 +7,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "base/log.h"
+#include "router/pipe_data_channel.h"
 #include "rtp/header_extensions.h"
 
 namespace sb::router {
@@ -390,8 +391,8 @@ absl::StatusOr<DataConsumer*> Router::ConsumeData(const std::string& transport_i
                                                   std::string protocol) {
   Transport* transport = FindTransport(transport_id);
   if (!transport) return absl::NotFoundError("no transport " + transport_id);
-  if (!transport->webrtc()) {
-    return absl::InvalidArgumentError("no data channels on a pipe: " + transport_id);
+  if (!transport->has_data_channels()) {
+    return absl::InvalidArgumentError("no data channels on a pipe without SCTP: " + transport_id);
   }
   DataProducer* producer = FindDataProducer(data_producer_id);
   if (!producer) return absl::NotFoundError("no data producer " + data_producer_id);
@@ -399,8 +400,16 @@ absl::StatusOr<DataConsumer*> Router::ConsumeData(const std::string& transport_i
     return absl::AlreadyExistsError("data consumer exists: " + data_consumer_id);
   }
   transport::DataChannelParams params;
-  params.label = producer->info().label;
-  params.protocol = std::move(protocol);
+  if (transport->pipe()) {
+    // A copy for the router at the other end (router/pipe_data_channel.h).
+    auto packed = EncodePipeChannelProtocol({producer->label(), producer->protocol()});
+    if (!packed.ok()) return packed.status();
+    params.label = data_producer_id;
+    params.protocol = *std::move(packed);
+  } else {
+    params.label = producer->label();
+    params.protocol = std::move(protocol);
+  }
   params.reliability = producer->info().reliability;
   params.priority = producer->info().priority;
   auto consumer = std::make_unique<DataConsumer>(data_consumer_id, data_producer_id, params);

@@ -64,7 +64,9 @@ class Router : public Transport::Listener {
   Consumer* FindConsumer(const std::string& id) const;
 
   // Data channels: a channel that the peer of transport_id receives the data producer's
-  // messages on, opened by us with the producer's label and reliability and this protocol.
+  // messages on, opened by us with the producer's label and reliability and this protocol. On
+  // a pipe (with SCTP) the channel is labelled with the producer's id and carries its label
+  // and protocol instead (router/pipe_data_channel.h); `protocol` is not used.
   absl::StatusOr<DataConsumer*> ConsumeData(const std::string& transport_id,
                                             std::string data_consumer_id,
                                             const std::string& data_producer_id,

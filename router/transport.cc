@@ -57,12 +57,14 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::CreatePipe(
   if (!pipe.ok()) return pipe.status();
   self->pipe_ = pipe->get();
   self->endpoint_ = *std::move(pipe);
+  if (options.sctp) self->pipe_->set_data_listener(self.get());
   self->Start();
   return self;
 }
 
 void Transport::Start() {
-  data_ = std::make_unique<DataEndpoint>(id_, webrtc_, listener_);
+  data_ = std::make_unique<DataEndpoint>(
+      id_, this, pipe_ ? DataEndpoint::Kind::kPipe : DataEndpoint::Kind::kPeer, listener_);
   rtcp_timer_ = std::make_unique<UvTimer>(loop_, [this] {
     SendRtcpReports();
     ScheduleRtcp();
@@ -89,6 +91,15 @@ Transport::~Transport() {
   producers_.clear();
   if (endpoint_) endpoint_->Close();
   data_.reset();
+}
+
+bool Transport::has_data_channels() const {
+  return webrtc_ != nullptr || (pipe_ != nullptr && pipe_->sctp_enabled());
+}
+
+transport::SctpAssociation* Transport::sctp() const {
+  if (webrtc_) return webrtc_->sctp();
+  return pipe_ ? pipe_->sctp() : nullptr;
 }
 
 void Transport::OnSctpStateChange(transport::SctpState state, const std::string& reason) {
@@ -272,7 +283,11 @@ Transport::StreamRef Transport::LearnSsrc(const rtp::RtpPacket& packet) {
   };
   // A publisher that signalled only a mid (RFC 8843 9.2), with rids for simulcast (RFC 8852
   // 3.3): the first packets of each stream carry them; later ones may not.
-  for (auto& [mid, producer] : producers_by_mid_) {
+  for (auto& entry : producers_by_mid_) {
+    // Named, not a structured binding: the lambda below captures it (clang 14, the fuzz build,
+    // does not let a lambda capture a structured binding).
+    const std::string& mid = entry.first;
+    auto& producer = entry.second;
     if (producer->mid_extension_id() == 0 ||
         text(packet.GetExtension(producer->mid_extension_id())) != mid) {
       continue;

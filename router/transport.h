@@ -25,6 +25,8 @@
 namespace sb::router {
 
 class Transport : public transport::WebRtcTransport::Listener,
+                  public transport::PipeTransport::DataListener,
+                  public SctpCarrier,
                   public Consumer::Listener,
                   public BandwidthController::Listener,
                   public RembSender::Listener {
@@ -112,7 +114,11 @@ class Transport : public transport::WebRtcTransport::Listener,
     return consumers_;
   }
 
-  // Data channels: the data producers and consumers on this transport's SCTP association.
+  // Data channels: the data producers and consumers on this transport's SCTP association (a
+  // WebRTC transport's, or a pipe's created with Options::sctp: then has_data_channels()).
+  bool has_data_channels() const;
+  // SctpCarrier: the network side's association, or nullptr.
+  transport::SctpAssociation* sctp() const override;
   DataEndpoint& data() { return *data_; }
   const DataEndpoint& data() const { return *data_; }
 
@@ -128,7 +134,7 @@ class Transport : public transport::WebRtcTransport::Listener,
   // Once the endpoint exists: the data side and the timers.
   void Start();
 
-  // transport::WebRtcTransport::Listener
+  // transport::WebRtcTransport::Listener, and PipeTransport::DataListener for a pipe's SCTP
   void OnIceStateChange(transport::IceState state) override;
   void OnDtlsStateChange(transport::DtlsState state, const std::string& reason) override;
   void OnRtpPacket(uint8_t* data, size_t len) override;

@@ -27,7 +27,7 @@ all_targets=(rtp_packet_fuzz:65536 rtcp_fuzz:65536 stun_fuzz:65536 codecs_fuzz:6
              http_request_fuzz:20480 auth_fuzz:8192
              transport_cc_fuzz:65536 bwe_feedback_fuzz:65536 remb_fuzz:65536
              tcp_framing_fuzz:65536 dcep_fuzz:131088 sctp_input_fuzz:65536
-             sctp_app_packet_fuzz:65536
+             sctp_app_packet_fuzz:65536 pipe_channel_protocol_fuzz:65600
              load_data_messages_fuzz:65600 resp_fuzz:65537
              cluster_messages_fuzz:65600)
 

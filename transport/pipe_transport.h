@@ -111,6 +111,8 @@ class PipeTransport : public RtpEndpoint,
   // Where the association's events go (nullptr: nowhere). Not owned; set it before Connect to
   // hear every state change.
   void set_data_listener(DataListener* listener) { data_listener_ = listener; }
+  // Created with Options::sctp (sctp() may still be null: before Connect, after Close).
+  bool sctp_enabled() const { return options_.sctp; }
   // The association (Options::sctp) from Connect on, to open channels and send; nullptr before,
   // without sctp, and after Close.
   SctpAssociation* sctp() const { return sctp_.get(); }

@@ -84,7 +84,7 @@ flatbuffers::Offset<fbs::WebRtcTransportInfo> BuildTransportInfo(
 }
 
 std::string SctpStateOf(const router::Transport& transport) {
-  if (const transport::SctpAssociation* sctp = transport.webrtc()->sctp()) {
+  if (const transport::SctpAssociation* sctp = transport.sctp()) {
     return transport::SctpStateName(sctp->state());
   }
   const transport::SctpState ended = transport.data().sctp_state();
@@ -106,7 +106,8 @@ void AddDataStats(fbs::TransportStatsBuilder& b, const router::Transport& transp
   b.add_data_consumers_closed_slow(t.consumers_closed_slow);
   b.add_data_queued_bytes(data.queued_bytes());
   b.add_data_messages_unexpected(t.messages_unexpected);
-  if (const transport::SctpAssociation* sctp = transport.webrtc()->sctp()) {
+  b.add_data_channels_malformed(t.channels_malformed);
+  if (const transport::SctpAssociation* sctp = transport.sctp()) {
     const auto& s = sctp->stats();
     b.add_sctp_packets_invalid(s.packets_invalid);
     b.add_sctp_dcep_malformed(s.dcep_malformed);
@@ -116,13 +117,17 @@ void AddDataStats(fbs::TransportStatsBuilder& b, const router::Transport& transp
   }
 }
 
-// A pipe's: its traffic and drops, and what the router could not use.
+// A pipe's: its traffic and drops, and what the router could not use; its data channels when
+// it carries SCTP.
 flatbuffers::Offset<fbs::TransportStats> BuildPipeStats(flatbuffers::FlatBufferBuilder& fbb,
                                                         const router::Transport& transport) {
   const transport::PipeTransport::Stats& s = transport.pipe()->stats();
   const auto& c = transport.counters();
   auto id = fbb.CreateString(transport.id());
+  flatbuffers::Offset<flatbuffers::String> sctp_state;
+  if (transport.has_data_channels()) sctp_state = fbb.CreateString(SctpStateOf(transport));
   fbs::TransportStatsBuilder b(fbb);
+  if (transport.has_data_channels()) AddDataStats(b, transport, sctp_state);
   b.add_transport_id(id);
   b.add_bytes_received(s.bytes_received);
   b.add_bytes_sent(s.bytes_sent);
@@ -131,8 +136,8 @@ flatbuffers::Offset<fbs::TransportStats> BuildPipeStats(flatbuffers::FlatBufferB
   b.add_rtcp_packets_received(s.rtcp_received);
   b.add_rtcp_packets_sent(s.rtcp_sent);
   b.add_packets_dropped(s.not_connected + s.unknown_source + s.not_rtp + s.srtp_auth_failed +
-                        s.srtp_replayed + s.srtp_malformed + c.rtp_malformed + c.rtcp_malformed +
-                        c.rtp_unknown_ssrc);
+                        s.srtp_replayed + s.srtp_malformed + s.sctp_unexpected + s.sctp_malformed +
+                        c.rtp_malformed + c.rtcp_malformed + c.rtp_unknown_ssrc);
   b.add_unknown_packets(s.not_rtp);
   b.add_unknown_source(s.unknown_source + s.not_connected);
   b.add_srtp_auth_failed(s.srtp_auth_failed);

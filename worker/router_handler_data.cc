@@ -48,10 +48,12 @@ void RouterHandler::OnDataProducerOpened(const std::string& transport_id,
   const transport::DataChannelInfo& info = producer.info();
   flatbuffers::FlatBufferBuilder fbb;
   const auto& r = info.reliability;
+  const auto& origin = producer.origin();
   auto body = fbs::CreateDataProducerOpenedDirect(
       fbb, producer.id().c_str(), info.stream_id, info.label.c_str(), info.protocol.c_str(),
       r.ordered, r.max_retransmits ? static_cast<int64_t>(*r.max_retransmits) : -1,
-      r.max_packet_life_time_ms ? static_cast<int64_t>(*r.max_packet_life_time_ms) : -1);
+      r.max_packet_life_time_ms ? static_cast<int64_t>(*r.max_packet_life_time_ms) : -1,
+      origin ? origin->label.c_str() : nullptr, origin ? origin->protocol.c_str() : nullptr);
   notifier_->NotifyWithBody(fbb, fbs::Event::DATA_PRODUCER_OPENED, transport_id,
                             fbs::NotificationBody::DataProducerOpened, body.Union());
 }

@@ -17,6 +17,8 @@ void RouterHandler::HandlePipeRequest(const fbs::Request& request, router::Route
     transport::PipeTransport::Options options;
     options.listen_ip = body->listen_ip()->str();
     options.srtp = body->srtp();
+    options.sctp = body->sctp();
+    options.sctp_client = body->sctp_client();
     auto transport = router->CreatePipeTransport(body->transport_id()->str(), options);
     if (!transport.ok()) return respond.Error(transport.status());
     const transport::PipeTransport& pipe = *(*transport)->pipe();

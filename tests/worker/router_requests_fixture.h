@@ -169,6 +169,7 @@ inline Reply ToReply(const fbs::Response* response) {
     SB_COUNTER(data_messages_unexpected)
     SB_COUNTER(sctp_packets_invalid)
     SB_COUNTER(sctp_dcep_malformed)
+    SB_COUNTER(data_channels_malformed)
 #undef SB_COUNTER
     if (stats->sctp_state()) r.sctp_state = stats->sctp_state()->str();
     if (stats->srtp_profile()) r.srtp_profile = stats->srtp_profile()->str();
@@ -261,11 +262,12 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
   void OnNotification(const fbs::Notification& n) {
     notifications_.push_back({n.event(), n.handler_id() ? n.handler_id()->str() : ""});
     if (const auto* opened = n.body_as_DataProducerOpened()) {
-      data_producers_.push_back({n.handler_id() ? n.handler_id()->str() : "",
-                                 opened->data_producer_id()->str(),
-                                 opened->label() ? opened->label()->str() : "",
-                                 opened->protocol() ? opened->protocol()->str() : "",
-                                 opened->ordered(), opened->max_retransmits()});
+      data_producers_.push_back(
+          {n.handler_id() ? n.handler_id()->str() : "", opened->data_producer_id()->str(),
+           opened->label() ? opened->label()->str() : "",
+           opened->protocol() ? opened->protocol()->str() : "", opened->ordered(),
+           opened->max_retransmits(), opened->origin_label() ? opened->origin_label()->str() : "",
+           opened->origin_protocol() ? opened->origin_protocol()->str() : ""});
     }
     if (const auto* closed = n.body_as_DataConsumerClosed()) {
       data_consumers_closed_[n.handler_id() ? n.handler_id()->str() : ""] =
@@ -425,6 +427,7 @@ class RouterRequestsTest : public signaling::testing::LoopTest, public WorkerPro
     std::string transport_id, id, label, protocol;
     bool ordered = true;
     int64_t max_retransmits = -1;
+    std::string origin_label, origin_protocol;  // a pipe's copy of a producer (else empty)
   };
   std::vector<DataProducerNotice> data_producers_;
   std::map<std::string, std::string> data_consumers_closed_;  // id -> reason
