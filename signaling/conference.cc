@@ -894,6 +894,7 @@ nlohmann::json Conference::RoomsJson() const {
                      {"workers", workers},
                      {"pipes", media["pipes"]},
                      {"pipedProducers", media["pipedProducers"]},
+                     {"pipedDataProducers", media["pipedDataProducers"]},
                      {"activeSpeaker", room->active_speaker},
                      {"participants", participants}});
   }

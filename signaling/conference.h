@@ -192,7 +192,8 @@ class Conference : public WorkerPool::Listener {
     uint64_t data_producers = 0;
     uint64_t data_producers_refused = 0;
     uint64_t data_consumers_closed_slow = 0;
-    // Channels not opened because sender and receiver are on different workers of a room.
+    // Channels not opened because sender and receiver are on different routers of a room and
+    // the data producer could not be piped (across nodes it is not yet).
     uint64_t data_not_piped = 0;
     // Joins refused by a server-wide limit (Config): over joins_per_second, max_rooms,
     // max_participants_per_worker.
@@ -330,9 +331,13 @@ class Conference : public WorkerPool::Listener {
   // A publish offer with an m=application turns data channels on for the participant (and
   // gives it the room's open channels), or updates its max-message-size.
   void EnableData(Participant* p, const sdp::RemoteDescription& offer);
-  // A channel on `receiver`'s connection for `publisher`'s data producer.
+  // A channel on `receiver`'s connection for `publisher`'s data producer (piped to the
+  // receiver's router first when the two are on different workers).
   void ConsumeData(Participant* receiver, const Participant& publisher,
                    const DataProducerInfo& producer);
+  // The same once the producer is reachable on the receiver's router as `reachable_id`.
+  void ConsumeDataOn(Participant* receiver, const std::string& publisher_id,
+                     const DataProducerInfo& producer, const std::string& reachable_id);
   // Whether `receiver` gets a data producer of `publisher`.
   static bool ReceivesData(const Participant& receiver, const Participant& publisher,
                            const DataProducerInfo& producer);

@@ -44,17 +44,32 @@ bool Conference::ReceivesData(const Participant& receiver, const Participant& pu
 void Conference::ConsumeData(Participant* receiver, const Participant& publisher,
                              const DataProducerInfo& producer) {
   Room* room = FindRoom(receiver->room_instance);
+  if (!room) return;
+  // On the receiver's router: the producer itself, or its copy piped from another worker.
+  room->media->ReachData(producer.id, publisher.id, receiver->id,
+                         [this, receiver_id = receiver->id, publisher_id = publisher.id,
+                          producer](absl::StatusOr<std::string> reachable_id) {
+                           Participant* receiver = FindParticipant(receiver_id);
+                           if (!receiver) return;
+                           if (!reachable_id.ok()) {
+                             ++counters_.data_not_piped;
+                             SB_LOG_INFO("rooms", "{}: data channel '{}' from {} not forwarded: {}",
+                                         receiver_id, producer.label, publisher_id,
+                                         reachable_id.status().ToString());
+                             return;
+                           }
+                           ConsumeDataOn(receiver, publisher_id, producer, *reachable_id);
+                         });
+}
+
+void Conference::ConsumeDataOn(Participant* receiver, const std::string& publisher_id,
+                               const DataProducerInfo& producer, const std::string& reachable_id) {
   WorkerProcess* worker = WorkerOf(*receiver);
-  if (!worker || !room) return;
-  // Data channels are not piped between a room's workers (yet): only those on one reach.
-  if (!room->media->SameShard(receiver->id, publisher.id)) {
-    ++counters_.data_not_piped;
-    return;
-  }
+  if (!worker) return;
   const std::string consumer_id = NewId("dc");
-  receiver->data_consumers[consumer_id] = {producer.id, publisher.id, producer.label};
+  receiver->data_consumers[consumer_id] = {producer.id, publisher_id, producer.label};
   worker->Request(fbs::Method::TRANSPORT_CONSUME_DATA, receiver->send.id,
-                  ConsumeDataBody(consumer_id, producer.id, publisher.id),
+                  ConsumeDataBody(consumer_id, reachable_id, publisher_id),
                   [this, id = receiver->id, consumer_id](const fbs::Response* r) {
                     if (r->accepted()) return;
                     SB_LOG_WARN("rooms", "{}: data consumer {} refused: {}", id, consumer_id,
@@ -72,7 +87,15 @@ bool Conference::OnDataNotification(const fbs::Notification& notification) {
       if (!body) return true;
       auto owner = std::find_if(participants_.begin(), participants_.end(),
                                 [&](const auto& entry) { return entry.second->send.id == id; });
-      if (owner == participants_.end()) return true;
+      if (owner == participants_.end()) {
+        // A copy over a pipe between a room's workers (RoomMedia::ReachData).
+        const std::string label = body->label() ? body->label()->str() : "";
+        const std::string copy_id = body->data_producer_id()->str();
+        for (auto& [instance, room] : rooms_) {
+          if (room->media->OnPipeDataProducerOpened(id, label, copy_id)) break;
+        }
+        return true;
+      }
       Participant* p = owner->second.get();
       Room* room = FindRoom(p->room_instance);
       if (!room) return true;
@@ -96,6 +119,7 @@ bool Conference::OnDataNotification(const fbs::Notification& notification) {
       return true;
     }
     case fbs::Event::DATA_PRODUCER_CLOSED: {
+      for (auto& [instance, room] : rooms_) room->media->ForgetDataProducer(id);
       for (auto& [pid, p] : participants_) {
         if (std::erase_if(p->data_producers,
                           [&](const DataProducerInfo& info) { return info.id == id; }) > 0) {

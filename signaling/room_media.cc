@@ -310,7 +310,9 @@ void RoomMedia::WithPipe(Shard* a, Shard* b, Done ready) {
     WorkerProcess* worker = WorkerFor(shard);
     if (!worker) return FinishPipe(key, absl::UnavailableError("a worker of the room is down"));
     worker->Request(fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT, end->router_id,
-                    CreatePipeBody(end->transport_id, kLocalPipeIp, /*srtp=*/false),
+                    // Data channels too (ReachData): a's end is the SCTP client.
+                    CreatePipeBody(end->transport_id, kLocalPipeIp, /*srtp=*/false,
+                                   /*sctp=*/true, /*sctp_client=*/end == &pipe->a),
                     [this, alive = std::weak_ptr<bool>(alive_), key,
                      router_id = end->router_id](const fbs::Response* response) {
                       if (alive.expired()) return;
@@ -509,6 +511,16 @@ void RoomMedia::RemoveWorker(int index) {
     for (auto& done : piped->waiters) failed.push_back(std::move(done));
     piped_.erase(it++);
   }
+  std::vector<std::function<void(absl::StatusOr<std::string>)>> failed_data;
+  for (auto it = piped_data_.begin(); it != piped_data_.end();) {
+    PipedData* piped = it->second.get();
+    if (!dead(piped->from_router) && !dead(piped->to_router)) {
+      ++it;
+      continue;
+    }
+    for (auto& done : piped->waiters) failed_data.push_back(std::move(done));
+    piped_data_.erase(it++);
+  }
   for (auto it = remote_pipes_.begin(); it != remote_pipes_.end();) {
     if (!dead(it->second->local_router)) {
       ++it;
@@ -535,6 +547,10 @@ void RoomMedia::RemoveWorker(int index) {
     if (alive.expired()) return;
     done(absl::UnavailableError("the media worker stopped"));
   }
+  for (auto& done : failed_data) {
+    if (alive.expired()) return;
+    done(absl::UnavailableError("the media worker stopped"));
+  }
 }
 
 nlohmann::json RoomMedia::Json() const {
@@ -553,10 +569,13 @@ nlohmann::json RoomMedia::Json() const {
   }
   size_t piped = 0;
   for (const auto& [key, p] : piped_) piped += p->ready ? 1 : 0;
-  return {{"workers", std::move(workers)},
-          {"remoteRouters", std::move(nodes)},
-          {"pipes", pipes_.size() + remote_pipes_.size()},
-          {"pipedProducers", piped}};
+  return {
+      {"workers", std::move(workers)},
+      {"remoteRouters", std::move(nodes)},
+      {"pipes", pipes_.size() + remote_pipes_.size()},
+      {"pipedProducers", piped},
+      {"pipedDataProducers", std::count_if(piped_data_.begin(), piped_data_.end(),
+                                           [](const auto& entry) { return entry.second->ready; })}};
 }
 
 }  // namespace sb::signaling

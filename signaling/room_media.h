@@ -76,10 +76,11 @@ class RoomMedia {
 
   // Summed over every room (the caller's, for /metrics).
   struct Counters {
-    uint64_t shards_opened = 0;    // routers made for rooms, the first of each room included
-    uint64_t pipes_opened = 0;     // pairs of pipe transports connected
-    uint64_t producers_piped = 0;  // producers copied to another shard
-    uint64_t pipe_failures = 0;    // a pipe or a piped producer that could not be made
+    uint64_t shards_opened = 0;         // routers made for rooms, the first of each room included
+    uint64_t pipes_opened = 0;          // pairs of pipe transports connected
+    uint64_t producers_piped = 0;       // producers copied to another shard
+    uint64_t data_producers_piped = 0;  // data producers copied to another shard
+    uint64_t pipe_failures = 0;         // a pipe or a piped producer that could not be made
   };
 
   RoomMedia(WorkerPool* pool, std::string room_name, int shard_size, NewIdFn new_id,
@@ -138,6 +139,24 @@ class RoomMedia {
   // is gone first.
   void Reach(const std::string& producer_id, rtp::MediaKind kind, bool paused,
              const std::string& publisher_id, const std::string& subscriber_id, Done done);
+  // Data producer `data_producer_id` of `publisher_id` made consumable on `subscriber_id`'s
+  // shard between workers of this host: `done` gets the id to consume there, the producer's own
+  // on its shard, else its copy's once the pipe's channel for it opened there (a pipe carries a
+  // data channel per data producer and receiving router; the worker opens it, labelled with the
+  // origin's id: router/pipe_data_channel.h). Not across nodes yet (an error). `done` runs once,
+  // unless the room is gone first.
+  void ReachData(const std::string& data_producer_id, const std::string& publisher_id,
+                 const std::string& subscriber_id,
+                 std::function<void(absl::StatusOr<std::string>)> done);
+  // DATA_PRODUCER_OPENED for transport `transport_id` that is no participant's: a copy that
+  // arrived over one of this room's pipes (`label`: the origin's id). False when the transport
+  // is none of the room's pipe ends.
+  bool OnPipeDataProducerOpened(const std::string& transport_id, const std::string& label,
+                                const std::string& copy_id);
+  // A data producer closed, an origin or a copy: what was piped of it is forgotten (the worker
+  // closed the pipe's channel and the copy with it).
+  void ForgetDataProducer(const std::string& id);
+
   // A producer paused or resumed on its origin (by the caller): its piped copies follow.
   void PauseProducer(const std::string& producer_id, bool paused);
   // Producers closed on their origin (by the caller, or with their transport): the piped copies
@@ -169,6 +188,7 @@ class RoomMedia {
   struct Shard;
   struct Pipe;
   struct PipedProducer;
+  struct PipedData;
   struct RemotePipe;
 
   Shard* ShardOf(const std::string& participant_id) const;
@@ -186,6 +206,7 @@ class RoomMedia {
                    const rtp::RtpParameters& params, WorkerProcess* worker,
                    const std::string& transport_id, const std::string& to_router);
   void FinishPiped(const std::string& key, absl::Status status);
+  void FinishPipedData(const std::string& key, absl::StatusOr<std::string> copy_id);
   Shard* FindShard(const std::string& router_id) const;
   Pipe* FindPipe(const std::string& pipe_key) const;
   // A local shard's worker; nullptr for another node's router or a dead worker.
@@ -214,6 +235,8 @@ class RoomMedia {
   absl::flat_hash_map<std::string, std::unique_ptr<Pipe>> pipes_;
   // By producer id + "/" + destination router id.
   absl::flat_hash_map<std::string, std::unique_ptr<PipedProducer>> piped_;
+  // By data producer id + "/" + destination router id.
+  absl::flat_hash_map<std::string, std::unique_ptr<PipedData>> piped_data_;
   // Pipes to other nodes, one per direction: "in|<local router>|<remote router>" brings that
   // router's producers here (made by us), "out|..." takes ours there (made at its request).
   absl::flat_hash_map<std::string, std::unique_ptr<RemotePipe>> remote_pipes_;

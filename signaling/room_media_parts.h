@@ -67,6 +67,15 @@ struct RoomMedia::PipedProducer {
   std::vector<Done> waiters;
 };
 
+struct RoomMedia::PipedData {
+  std::string origin_id;  // the data producer
+  std::string from_router;
+  std::string to_router;
+  std::string copy_id;  // the data producer on `to_router`, once its channel opened
+  bool ready = false;
+  std::vector<std::function<void(absl::StatusOr<std::string>)>> waiters;
+};
+
 struct RoomMedia::RemotePipe {
   std::string local_router;
   std::string node;  // the other end's

@@ -364,8 +364,8 @@ std::string Server::Metrics() const {
               "(told with data-channel-closed).",
               c.data_consumers_closed_slow);
   out.Counter("switchboard_data_channels_not_piped_total",
-              "Data channels not opened because sender and receiver are on different workers of "
-              "one room.",
+              "Data channels not opened because sender and receiver are on different routers of "
+              "one room and the sender's could not be piped (across nodes: not yet).",
               c.data_not_piped);
   const RoomMedia::Counters& m = conference_->media_counters();
   out.Counter("switchboard_room_routers_total",
@@ -377,6 +377,9 @@ std::string Server::Metrics() const {
   out.Counter("switchboard_producers_piped_total",
               "Tracks piped to another worker of their room for its subscribers.",
               m.producers_piped);
+  out.Counter("switchboard_data_producers_piped_total",
+              "Data channels piped to another worker of their room for its receivers there.",
+              m.data_producers_piped);
   out.Counter("switchboard_pipe_failures_total",
               "Pipes or piped tracks that could not be made (their subscribers miss the track).",
               m.pipe_failures);

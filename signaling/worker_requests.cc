@@ -78,10 +78,11 @@ WorkerProcess::BuildBodyFn ConsumeBody(const std::string& consumer_id,
 }
 
 WorkerProcess::BuildBodyFn CreatePipeBody(const std::string& transport_id,
-                                          const std::string& listen_ip, bool srtp) {
+                                          const std::string& listen_ip, bool srtp, bool sctp,
+                                          bool sctp_client) {
   return [=](flatbuffers::FlatBufferBuilder& fbb) -> Body {
-    auto body = fbs::CreateCreatePipeTransportRequestDirect(fbb, transport_id.c_str(),
-                                                            listen_ip.c_str(), srtp);
+    auto body = fbs::CreateCreatePipeTransportRequestDirect(
+        fbb, transport_id.c_str(), listen_ip.c_str(), srtp, sctp, sctp_client);
     return {fbs::RequestBody::CreatePipeTransportRequest, body.Union()};
   };
 }

@@ -35,9 +35,11 @@ WorkerProcess::BuildBodyFn ConsumeDataBody(const std::string& data_consumer_id,
                                            const std::string& protocol);
 
 // Pipes between routers: one end on `listen_ip` (SRTP between hosts), connected to the other
-// end's address and key (its PipeTransportInfo).
+// end's address and key (its PipeTransportInfo). With `sctp` it carries data channels too, one
+// end being the SCTP client (`sctp_client`) and the other not.
 WorkerProcess::BuildBodyFn CreatePipeBody(const std::string& transport_id,
-                                          const std::string& listen_ip, bool srtp);
+                                          const std::string& listen_ip, bool srtp,
+                                          bool sctp = false, bool sctp_client = false);
 WorkerProcess::BuildBodyFn ConnectPipeBody(const std::string& ip, uint16_t port,
                                            const std::vector<uint8_t>& srtp_key);
 
