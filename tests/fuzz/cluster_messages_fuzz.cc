@@ -48,6 +48,12 @@ void CheckNodeMessage(std::string_view input) {
                                           message->asked_router, message->asker_router,
                                           message->producer);
       break;
+    case NodeMessage::Op::kRelayLayers:
+      SB_FUZZ_CHECK(message->max_layer >= -1 && message->max_layer <= 15);
+      again = sb::signaling::RelayLayersNotice(message->from, message->room, message->asked_router,
+                                               message->asker_router, message->producer,
+                                               message->max_layer);
+      break;
     case NodeMessage::Op::kReply:
       again = sb::signaling::ReplyMessage(
           message->request_id, message->from,
@@ -57,7 +63,11 @@ void CheckNodeMessage(std::string_view input) {
   }
   auto reparsed = sb::signaling::ParseNodeMessage(again);
   SB_FUZZ_CHECK(reparsed.ok());
-  SB_FUZZ_CHECK(reparsed->op == message->op && reparsed->request_id == message->request_id);
+  // A notice goes with request id 0, whatever the one it was parsed from had.
+  SB_FUZZ_CHECK(reparsed->op == message->op &&
+                reparsed->request_id ==
+                    (message->op == NodeMessage::Op::kRelayLayers ? 0 : message->request_id));
+  SB_FUZZ_CHECK(reparsed->max_layer == message->max_layer);
   SB_FUZZ_CHECK(reparsed->from == message->from && reparsed->producer == message->producer);
   SB_FUZZ_CHECK(reparsed->end.has_value() == message->end.has_value());
   if (message->end) {

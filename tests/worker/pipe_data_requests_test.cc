@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "tests/worker/router_requests_fixture.h"
+#include "tests/worker/two_worker_fixture.h"
 #include "transport/dcep.h"
 
 namespace sb::worker::testing {
@@ -31,65 +31,8 @@ Bytes Pattern(size_t size, int seed) {
   return b;
 }
 
-struct PipeEnd {
-  bool accepted = false;
-  std::string ip;
-  uint16_t port = 0;
-  std::vector<uint8_t> key;
-};
-
-class PipeDataRequestsTest : public RouterRequestsTest, public ::testing::WithParamInterface<bool> {
+class PipeDataRequestsTest : public TwoWorkerTest {
  protected:
-  void SetUp() override {
-    RouterRequestsTest::SetUp();
-    other_ = SpawnWorker();
-    ASSERT_TRUE(other_);
-    ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::WORKER_RUNNING, "") > 1; },
-                         std::chrono::seconds(5)));
-  }
-  void TearDown() override {
-    CloseAndReap(other_);
-    RouterRequestsTest::TearDown();
-  }
-  // Runs `f` with the fixture's requests going to the second worker (B).
-  template <typename F>
-  auto OnB(F f) {
-    std::swap(worker_, other_);
-    auto result = f();
-    std::swap(worker_, other_);
-    return result;
-  }
-  PipeEnd CreatePipe(const std::string& router_id, const std::string& id, bool sctp,
-                     bool sctp_client) {
-    PipeEnd end;
-    bool answered = false;
-    worker_->Request(
-        fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT, router_id,
-        [&](flatbuffers::FlatBufferBuilder& fbb) {
-          auto body = fbs::CreateCreatePipeTransportRequestDirect(fbb, id.c_str(), "127.0.0.1",
-                                                                  GetParam(), sctp, sctp_client);
-          return std::make_pair(fbs::RequestBody::CreatePipeTransportRequest, body.Union());
-        },
-        [&](const fbs::Response* r) {
-          answered = true;
-          end.accepted = r->accepted();
-          if (const auto* info = r->body_as_PipeTransportInfo()) {
-            end.ip = info->ip()->str();
-            end.port = info->port();
-            if (info->srtp_key())
-              end.key.assign(info->srtp_key()->begin(), info->srtp_key()->end());
-          }
-        });
-    EXPECT_TRUE(RunUntil([&] { return answered; }, std::chrono::seconds(5)));
-    return end;
-  }
-  Reply ConnectPipe(const std::string& id, const PipeEnd& other) {
-    return Call(fbs::Method::TRANSPORT_CONNECT_PIPE, id, [&](flatbuffers::FlatBufferBuilder& fbb) {
-      auto body = fbs::CreateConnectPipeTransportRequestDirect(fbb, other.ip.c_str(), other.port,
-                                                               &other.key);
-      return std::make_pair(fbs::RequestBody::ConnectPipeTransportRequest, body.Union());
-    });
-  }
   Reply EnableSctp(const std::string& transport_id) {
     return Call(fbs::Method::TRANSPORT_ENABLE_SCTP, transport_id,
                 [&](flatbuffers::FlatBufferBuilder& fbb) {
@@ -160,8 +103,6 @@ class PipeDataRequestsTest : public RouterRequestsTest, public ::testing::WithPa
     ASSERT_TRUE(ConnectPipe("pipe-a", b).accepted);
     ASSERT_TRUE(OnB([&] { return ConnectPipe("pipe-b", a); }).accepted);
   }
-
-  std::unique_ptr<WorkerProcess> other_;
 };
 
 TEST_P(PipeDataRequestsTest, ChannelCrossesThePipeAndClosesWithItsOrigin) {

@@ -11,17 +11,10 @@
 
 #include "rtp/rtcp/pli.h"
 #include "tests/router/rtp_test_packets.h"
-#include "tests/worker/router_requests_fixture.h"
+#include "tests/worker/two_worker_fixture.h"
 
 namespace sb::worker::testing {
 namespace {
-
-struct PipeEnd {
-  bool accepted = false;
-  std::string ip;
-  uint16_t port = 0;
-  std::vector<uint8_t> key;
-};
 
 // What a router offers across a pipe: Chromium's codecs and extensions without transport-cc (a
 // pipe has no send-side estimate to feed: the other router does not send transport feedback).
@@ -35,58 +28,7 @@ rtp::RtpCapabilities PipeCapabilities() {
   return caps;
 }
 
-class PipeRequestsTest : public RouterRequestsTest, public ::testing::WithParamInterface<bool> {
- protected:
-  void SetUp() override {
-    RouterRequestsTest::SetUp();
-    other_ = SpawnWorker();
-    ASSERT_TRUE(other_);
-    ASSERT_TRUE(RunUntil([&] { return Notified(fbs::Event::WORKER_RUNNING, "") > 1; },
-                         std::chrono::seconds(5)));
-  }
-  void TearDown() override {
-    CloseAndReap(other_);
-    RouterRequestsTest::TearDown();
-  }
-  // Runs `f` with the fixture's requests going to the second worker (B).
-  template <typename F>
-  auto OnB(F f) {
-    std::swap(worker_, other_);
-    auto result = f();
-    std::swap(worker_, other_);
-    return result;
-  }
-  PipeEnd CreatePipe(const std::string& router_id, const std::string& id) {
-    PipeEnd end;
-    worker_->Request(
-        fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT, router_id,
-        [&](flatbuffers::FlatBufferBuilder& fbb) {
-          auto body =
-              fbs::CreateCreatePipeTransportRequestDirect(fbb, id.c_str(), "127.0.0.1", GetParam());
-          return std::make_pair(fbs::RequestBody::CreatePipeTransportRequest, body.Union());
-        },
-        [&](const fbs::Response* r) {
-          end.accepted = r->accepted();
-          if (const auto* info = r->body_as_PipeTransportInfo()) {
-            end.ip = info->ip()->str();
-            end.port = info->port();
-            if (info->srtp_key())
-              end.key.assign(info->srtp_key()->begin(), info->srtp_key()->end());
-          }
-        });
-    EXPECT_TRUE(RunUntil([&] { return end.port != 0; }, std::chrono::seconds(5)));
-    return end;
-  }
-  Reply ConnectPipe(const std::string& id, const PipeEnd& other) {
-    return Call(fbs::Method::TRANSPORT_CONNECT_PIPE, id, [&](flatbuffers::FlatBufferBuilder& fbb) {
-      auto body = fbs::CreateConnectPipeTransportRequestDirect(fbb, other.ip.c_str(), other.port,
-                                                               &other.key);
-      return std::make_pair(fbs::RequestBody::ConnectPipeTransportRequest, body.Union());
-    });
-  }
-
-  std::unique_ptr<WorkerProcess> other_;
-};
+using PipeRequestsTest = TwoWorkerTest;
 
 TEST_P(PipeRequestsTest, VideoCrossesThePipeAndKeyFrameRequestsComeBack) {
   // Worker A: the publisher.
