@@ -133,15 +133,32 @@ async function waitForNoScreen(p, publisherId, timeout = 10_000) {
 // congested path, issue 11), and the camera is paused until it grows (CI runs saw 4 frames in
 // 10 s, and none in 20 s once).
 async function cameraFlows(p, publisher, what, { frames = 5, timeout = 40_000 } = {}) {
+  // With the share shown large, the camera tile may sit below the fold, and the app pauses a
+  // tile nobody can see (its data-paused, then a paused subscription): look at it, as a user
+  // would scroll to it. The point here is that the share does not displace it on bandwidth.
+  await p.page.evaluate((id) => {
+    document.querySelector(`video[data-participant-id="${id}"]`)?.scrollIntoView({ block: 'center' });
+  }, publisher.id);
   const since = Date.now();
   const first = await trackOf(p, publisher.id, 'camera');
   for (;;) {
     const now = await trackOf(p, publisher.id, 'camera');
-    if ((now?.framesDecoded ?? 0) - (first?.framesDecoded ?? 0) >= frames) return Date.now() - since;
+    if ((now?.framesDecoded ?? 0) - (first?.framesDecoded ?? 0) >= frames) {
+      await p.page.evaluate(() => window.scrollTo(0, 0));  // back to the share
+      return Date.now() - since;
+    }
     if (Date.now() - since > timeout) {
       const sent = await publisher.page.evaluate(() => window.switchboardTest.outboundStats());
+      // Why: the app's own preference for the tile, and the server's allocation for `p`.
+      const tile = await p.page.evaluate((id) => {
+        const el = document.querySelector(`video[data-participant-id="${id}"]`)?.closest('[data-peer]');
+        return el ? { paused: el.dataset.paused, maxLayer: el.dataset.maxLayer } : null;
+      }, publisher.id);
+      const { rooms } = await getJson(server, '/api/rooms');
+      const bandwidth = rooms.flatMap((r) => r.participants).find((q) => q.id === p.id)?.bandwidth;
+      const why = JSON.stringify({ first, now, sent, tile, bandwidth });
       assert.fail(`${p.name} decodes fewer than ${frames} frames of ${publisher.name}'s camera in ` +
-        `${timeout} ms ${what}: ${JSON.stringify({ first, now, sent })}`);
+        `${timeout} ms ${what}: ${why}`);
     }
     await sleep(250);
   }
