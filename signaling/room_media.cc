@@ -502,34 +502,15 @@ void RoomMedia::RemoveWorker(int index) {
     for (auto& done : pipe->waiters) failed.push_back(std::move(done));
     pipes_.erase(it++);
   }
-  for (auto it = piped_.begin(); it != piped_.end();) {
-    PipedProducer* piped = it->second.get();
-    if (!dead(piped->from_router) && !dead(piped->to_router)) {
-      ++it;
-      continue;
-    }
-    for (auto& done : piped->waiters) failed.push_back(std::move(done));
-    piped_.erase(it++);
-  }
+  auto through_dead = [&](const auto& piped) {
+    return dead(piped.from_router) || dead(piped.to_router);
+  };
+  EraseTakingWaiters(piped_, through_dead, failed);
   std::vector<std::function<void(absl::StatusOr<std::string>)>> failed_data;
-  for (auto it = piped_data_.begin(); it != piped_data_.end();) {
-    PipedData* piped = it->second.get();
-    if (!dead(piped->from_router) && !dead(piped->to_router)) {
-      ++it;
-      continue;
-    }
-    for (auto& done : piped->waiters) failed_data.push_back(std::move(done));
-    piped_data_.erase(it++);
-  }
-  for (auto it = remote_pipes_.begin(); it != remote_pipes_.end();) {
-    if (!dead(it->second->local_router)) {
-      ++it;
-      continue;
-    }
-    // The other node's end stays until its room there ends: it carries nothing any more.
-    for (auto& done : it->second->waiters) failed.push_back(std::move(done));
-    remote_pipes_.erase(it++);
-  }
+  EraseTakingWaiters(piped_data_, through_dead, failed_data);
+  // The other node's end stays until its room there ends: it carries nothing any more.
+  EraseTakingWaiters(
+      remote_pipes_, [&](const RemotePipe& pipe) { return dead(pipe.local_router); }, failed);
   for (const auto& shard : shards_) {
     if (!shard->node.empty() || shard->worker_index != index) continue;
     for (auto& done : shard->waiters) failed.push_back(std::move(done));
@@ -542,15 +523,10 @@ void RoomMedia::RemoveWorker(int index) {
   });
   SB_LOG_WARN("rooms", "room {}: worker {} is gone; the room goes on on {} router(s)", room_name_,
               index, shards_.size());
+  const absl::Status stopped = absl::UnavailableError("the media worker stopped");
   std::weak_ptr<bool> alive = alive_;
-  for (auto& done : failed) {
-    if (alive.expired()) return;
-    done(absl::UnavailableError("the media worker stopped"));
-  }
-  for (auto& done : failed_data) {
-    if (alive.expired()) return;
-    done(absl::UnavailableError("the media worker stopped"));
-  }
+  CallWaiters(alive, failed, stopped);
+  CallWaiters(alive, failed_data, absl::StatusOr<std::string>(stopped));
 }
 
 nlohmann::json RoomMedia::Json() const {

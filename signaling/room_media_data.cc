@@ -89,26 +89,16 @@ void RoomMedia::FinishPipedData(const std::string& key, absl::StatusOr<std::stri
                 copy_id.status().ToString());
     piped_data_.erase(it);  // the next receiver tries again
   }
-  std::weak_ptr<bool> alive = alive_;
-  for (auto& done : waiters) {
-    if (alive.expired()) return;
-    done(copy_id);
-  }
+  CallWaiters(alive_, waiters, copy_id);
 }
 
 void RoomMedia::ForgetDataProducer(const std::string& id) {
   std::vector<std::function<void(absl::StatusOr<std::string>)>> failed;
-  absl::erase_if(piped_data_, [&](const auto& entry) {
-    const PipedData& piped = *entry.second;
-    if (piped.origin_id != id && piped.copy_id != id) return false;
-    for (const auto& done : piped.waiters) failed.push_back(done);
-    return true;
-  });
-  std::weak_ptr<bool> alive = alive_;
-  for (auto& done : failed) {
-    if (alive.expired()) return;
-    done(absl::NotFoundError("the data producer closed"));
-  }
+  EraseTakingWaiters(
+      piped_data_,
+      [&](const PipedData& piped) { return piped.origin_id == id || piped.copy_id == id; }, failed);
+  CallWaiters(alive_, failed,
+              absl::StatusOr<std::string>(absl::NotFoundError("the data producer closed")));
 }
 
 }  // namespace sb::signaling

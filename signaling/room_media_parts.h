@@ -1,11 +1,14 @@
-// The parts of a room's media placement (room_media.h) that room_media.cc and
-// room_media_remote.cc share: its records of routers, pipes and piped producers.
+// The parts of a room's media placement (room_media.h) that room_media.cc, room_media_remote.cc
+// and room_media_data.cc share: its records of routers, pipes and piped producers.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "signaling/room_media.h"
@@ -20,6 +23,29 @@ inline std::string PipeKey(const std::string& a, const std::string& b) {
 
 inline absl::Status Refused(const char* what, const fbs::Response* response) {
   return absl::UnavailableError(absl::StrCat(what, ": ", ResponseReason(response)));
+}
+
+// Erases the records of `records` (pipes, piped producers: anything with `waiters`) that
+// `gone` picks, moving their waiters to `failed` for the caller to call once its state is
+// consistent again.
+template <typename Record, typename Gone, typename Waiter>
+void EraseTakingWaiters(absl::flat_hash_map<std::string, std::unique_ptr<Record>>& records,
+                        Gone gone, std::vector<Waiter>& failed) {
+  absl::erase_if(records, [&](const auto& entry) {
+    if (!gone(*entry.second)) return false;
+    for (auto& done : entry.second->waiters) failed.push_back(std::move(done));
+    return true;
+  });
+}
+
+// Calls each waiter with `result` while the room lives: a waiter may end it.
+template <typename Waiter, typename Result>
+void CallWaiters(const std::weak_ptr<bool>& alive, std::vector<Waiter>& waiters,
+                 const Result& result) {
+  for (auto& done : waiters) {
+    if (alive.expired()) return;
+    done(result);
+  }
 }
 
 // A pipe end as its worker described it (ROUTER_CREATE_PIPE_TRANSPORT's answer).
