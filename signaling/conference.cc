@@ -740,6 +740,13 @@ void Conference::CloseRoom(Room* room, const std::string& reason) {
   if (on_room_closed) on_room_closed(name);
 }
 
+void Conference::RemoveWithRoomClosed(Participant* p, const std::string& room,
+                                      const std::string& reason) {
+  Send(p, {{"type", "room-closed"}, {"room", room}, {"reason", reason}});
+  if (p->sink) p->sink->OnRemovedFromRoom();
+  Leave(p->id);  // a copy: `p` goes
+}
+
 void Conference::OnWorkerDied(int index) {
   static constexpr char kReason[] = "its media worker stopped; join again to continue";
   std::vector<uint64_t> affected;
@@ -763,9 +770,7 @@ void Conference::OnWorkerDied(int index) {
       Participant* p = FindParticipant(id);
       if (!p) continue;
       ++counters_.participants_moved_by_worker_death;
-      Send(p, {{"type", "room-closed"}, {"room", name}, {"reason", kReason}});
-      if (p->sink) p->sink->OnRemovedFromRoom();
-      Leave(id);
+      RemoveWithRoomClosed(p, name, kReason);
     }
     if (Room* still = FindRoom(instance)) still->media->RemoveWorker(index);
   }
@@ -786,11 +791,7 @@ void Conference::OnWorkerNotification(int index, const fbs::Notification& notifi
         if (p->send.id != id && p->recv.id != id) continue;
         Room* room = FindRoom(p->room_instance);
         ++counters_.media_failures;
-        Send(p.get(), {{"type", "room-closed"},
-                       {"room", room ? room->name : ""},
-                       {"reason", "media connection failed: " + reason}});
-        if (p->sink) p->sink->OnRemovedFromRoom();
-        Leave(participant_id);
+        RemoveWithRoomClosed(p.get(), room ? room->name : "", "media connection failed: " + reason);
         break;
       }
     }

@@ -300,6 +300,9 @@ class Conference : public WorkerPool::Listener {
   void CreateTransports(uint64_t room_instance, const std::string& participant_id);
   void OnParticipantReady(Participant* p);
   void CloseRoom(Room* room, const std::string& reason);
+  // `p` alone is out of its room, told as when a room closes (its media cannot go on); the web
+  // app joins again by itself.
+  void RemoveWithRoomClosed(Participant* p, const std::string& room, const std::string& reason);
   void Broadcast(const Room& room, const nlohmann::json& message,
                  const std::string& except_id = "");
   // To one participant, unless it is disconnected (a resume sends it the state it missed).
