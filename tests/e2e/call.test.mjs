@@ -11,10 +11,13 @@ import {
   inboundStats,
   sleep,
   waitForFrames,
+  serverBandwidth,
 } from './harness.mjs';
 
 const ROOM = 'e2e-call';
 const MEASURE_MS = 6000;
+// Generous: the estimate starts at 300 kbit/s and probes up; 720p simulcast needs 2.5 Mbit/s.
+const SETTLE_MS = 20000;
 let server;
 let browser;
 
@@ -101,38 +104,74 @@ test('three participants see and hear each other through the SFU', async () => {
       if (other !== p) await waitForFrames(p, other.id, 30000);
     }
   }
+  // Then until the call has settled: on this unconstrained path the server's estimate for each
+  // subscriber covers what its tiles ask for (a newcomer's tile asks for a layer only once the
+  // grid has its new size, and the estimate probes up to what is asked), so the measurement is
+  // of the call, not of its first seconds.
+  const settledSince = Date.now();
+  for (;;) {
+    const bw = await serverBandwidth(server, people);
+    if (bw.every((b) => b && b.allocatedBps >= b.desiredBps)) break;
+    assert.ok(Date.now() - settledSince < SETTLE_MS,
+      `the estimates cover what the tiles ask for within ${SETTLE_MS} ms: ${JSON.stringify(bw)}`);
+    await sleep(250);
+  }
+  console.log(`settled ${Date.now() - settledSince} ms after every participant decoded both others`);
   const first = await Promise.all(people.map((p) => inboundStats(p).then(byPublisher)));
   await sleep(MEASURE_MS);
   const second = await Promise.all(people.map((p) => inboundStats(p).then(byPublisher)));
 
+  // The whole picture is printed before anything is asserted, so a failure shows every path.
   const report = [];
+  const checks = [];
   people.forEach((p, i) => {
     for (const other of people) {
       if (other === p) continue;
       const a = first[i][other.id];
       const b = second[i][other.id];
-      assert.ok(b?.video && b?.audio, `${p.name} receives ${other.name}'s audio and video`);
+      checks.push([b?.video && b?.audio, `${p.name} receives ${other.name}'s audio and video`]);
+      if (!(b?.video && b?.audio)) continue;
       const frames = b.video.framesDecoded - (a?.video?.framesDecoded ?? 0);
       const fps = frames / (MEASURE_MS / 1000);
       const audioPackets = b.audio.packetsReceived - (a?.audio?.packetsReceived ?? 0);
       const samples = (b.audio.totalSamplesReceived ?? 0) - (a?.audio?.totalSamplesReceived ?? 0);
+      const freezes = (b.video.freezeCount ?? 0) - (a?.video?.freezeCount ?? 0);
       report.push(
         `${p.name} <- ${other.name}: video ${b.video.frameWidth}x${b.video.frameHeight} ` +
-          `${fps.toFixed(1)} fps decoded, lost ${b.video.packetsLost}; ` +
+          `${fps.toFixed(1)} fps decoded, ${freezes} freezes, lost ${b.video.packetsLost}, ` +
+          `${b.video.pliCount ?? '?'} PLIs; ` +
           `audio ${audioPackets} packets, ${samples} samples in ${MEASURE_MS / 1000} s`,
       );
       // The fake camera sends about 30 fps; a working path decodes well above a trickle.
-      assert.ok(fps >= 5, `${p.name} decodes ${other.name}'s video (${fps.toFixed(1)} fps)`);
-      assert.ok(b.video.frameWidth > 0, `${p.name} sees ${other.name}'s frames with a size`);
+      checks.push([fps >= 5, `${p.name} decodes ${other.name}'s video (${fps.toFixed(1)} fps)`]);
+      checks.push([b.video.frameWidth > 0, `${p.name} sees ${other.name}'s frames with a size`]);
       // Opus at 20 ms packets is 50 packets/s.
-      assert.ok(
+      checks.push([
         audioPackets >= 20 * (MEASURE_MS / 1000),
         `${p.name} receives ${other.name}'s audio (${audioPackets} packets)`,
-      );
-      assert.ok(samples > 0, `${p.name} plays out ${other.name}'s audio`);
+      ]);
+      checks.push([samples > 0, `${p.name} plays out ${other.name}'s audio`]);
     }
   });
+  // What each publisher encodes, and what limits it (CPU or bandwidth), beside what arrives.
+  for (const p of people) {
+    const sent = (await p.page.evaluate(() => window.switchboardTest.outboundStats()))
+      .filter((s) => s.kind === 'video')
+      .map((s) => `${s.rid ?? '-'} ${s.frameWidth ?? 0}x${s.frameHeight ?? 0} ` +
+        `${s.framesPerSecond ?? 0} fps (${s.qualityLimitationReason ?? '?'})`)
+      .join(', ');
+    report.push(`${p.name} sends: ${sent}`);
+  }
+  // What each subscriber's tiles ask for, and the server's estimate and allocation for it.
+  const bandwidths = await serverBandwidth(server, people);
+  for (const [i, p] of people.entries()) {
+    const tiles = await p.page.evaluate(() =>
+      [...document.querySelectorAll('[data-peer]')].map((el) =>
+        `${el.dataset.peer}: maxLayer ${el.dataset.maxLayer ?? '-'}, paused ${el.dataset.paused ?? '-'}`));
+    report.push(`${p.name} tiles ${JSON.stringify(tiles)}; server: ${JSON.stringify(bandwidths[i])}`);
+  }
   console.log(report.join('\n'));
+  for (const [ok, what] of checks) assert.ok(ok, what);
 
   // Both connections are DTLS-SRTP with the AEAD cipher the server prefers.
   for (const p of people) {

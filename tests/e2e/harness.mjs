@@ -399,6 +399,14 @@ export async function getJson(server, path) {
 }
 
 // The inbound video statistics `subscriber` has for `publisherId`'s track, or undefined.
+// The server's estimate and allocation for each of `participants` (by their `id`), as
+// /api/rooms shows them: [{ estimateBps, desiredBps, allocatedBps } | undefined].
+export async function serverBandwidth(server, participants) {
+  const { rooms } = await getJson(server, '/api/rooms');
+  const all = rooms.flatMap((r) => r.participants);
+  return participants.map((p) => all.find((q) => q.id === p.id)?.bandwidth);
+}
+
 export async function videoFrom(subscriber, publisherId) {
   const stats = await inboundStats(subscriber);
   return stats.find((s) => s.participantId === publisherId && s.kind === 'video');

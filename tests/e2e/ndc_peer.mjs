@@ -53,11 +53,16 @@ const QUIESCE_MS = 200;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// What libdatachannel logs at Warning and above.
+// What libdatachannel logs at Warning and above (the last 200 lines), and its errors with the
+// time they came (the first 100), so a test can tell which of its steps they came in.
 export const ndcLog = [];
+export const ndcErrors = [];
 ndc.initLogger('Warning', (level, message) => {
   ndcLog.push(`${level}: ${message}`);
   if (ndcLog.length > 200) ndcLog.shift();
+  if (/^(Error|Fatal)/.test(level) && ndcErrors.length < 100) {
+    ndcErrors.push({ at: Date.now(), line: `${level}: ${message}` });
+  }
 });
 
 const livePeers = new Set();

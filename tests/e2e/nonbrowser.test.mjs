@@ -13,7 +13,7 @@
 //      room-wide channels reach everyone else in order, text and binary, both ways between
 //      libdatachannel and Chromium; an addressed one only its addressee; a leaver's channels
 //      close at the others.
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer,
@@ -23,7 +23,7 @@ import {
   getJson,
   sleep,
 } from './harness.mjs';
-import { NdcPeer, shutdownNdc, ndcLog } from './ndc_peer.mjs';
+import { NdcPeer, shutdownNdc, ndcLog, ndcErrors } from './ndc_peer.mjs';
 
 const GRACE_S = 3; // --resume-grace: short, so abrupt leavers are gone quickly
 const MEDIA_WITHIN_MS = 2000; // from the newcomer's publish-answer to its RTP at a subscriber
@@ -506,6 +506,20 @@ test('g. data channels between ndc participants: one without media, addressed an
   await web.context.close();
 });
 
+// When each test ended, so that an error libdatachannel logs is told with the test it came in.
+const testEnds = [];
+afterEach((t) => {
+  testEnds.push({ name: t.name, at: Date.now() });
+});
+
 test('libdatachannel logged no error', () => {
-  assert.deepEqual(ndcLog.filter((l) => /^(Error|Fatal)/.test(l)), []);
+  // What it logged, once per distinct line, so a failure in CI shows its context.
+  const counts = new Map();
+  for (const l of ndcLog) counts.set(l, (counts.get(l) ?? 0) + 1);
+  for (const [l, n] of counts) console.log(`libdatachannel ${n}x ${l}`);
+  const errors = ndcErrors.map(({ at, line }) => {
+    const during = testEnds.find((e) => e.at >= at)?.name ?? 'after the last test';
+    return `${line} (during "${during}")`;
+  });
+  assert.deepEqual(errors, [], `libdatachannel logged: ${errors.join(' | ')}`);
 });

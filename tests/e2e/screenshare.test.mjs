@@ -17,7 +17,7 @@
 //    server paused the share here and the test failed: 0.4 fps against the cameras' 19 and 9.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openParticipant, waitForState, inboundStats, joinWithLibrary, getJson, sleep } from './harness.mjs';
+import { openParticipant, waitForState, inboundStats, joinWithLibrary, getJson, serverBandwidth, sleep } from './harness.mjs';
 import { createNetwork } from './netns.mjs';
 
 const CAROL = 2;
@@ -154,8 +154,7 @@ async function cameraFlows(p, publisher, what, { frames = 5, timeout = 40_000 } 
         const el = document.querySelector(`video[data-participant-id="${id}"]`)?.closest('[data-peer]');
         return el ? { paused: el.dataset.paused, maxLayer: el.dataset.maxLayer } : null;
       }, publisher.id);
-      const { rooms } = await getJson(server, '/api/rooms');
-      const bandwidth = rooms.flatMap((r) => r.participants).find((q) => q.id === p.id)?.bandwidth;
+      const [bandwidth] = await serverBandwidth(server, [p]);
       const why = JSON.stringify({ first, now, sent, tile, bandwidth });
       assert.fail(`${p.name} decodes fewer than ${frames} frames of ${publisher.name}'s camera in ` +
         `${timeout} ms ${what}: ${why}`);

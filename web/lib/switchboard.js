@@ -1171,7 +1171,8 @@ export class SwitchboardClient extends EventTarget {
         const source = sender === this._screenTransceiver?.sender ? 'screen' : defaultSource(sender.track.kind);
         out.push({ kind: sender.track.kind, source, rid: s.rid, packetsSent: s.packetsSent,
           bytesSent: s.bytesSent, framesSent: s.framesSent, frameWidth: s.frameWidth,
-          frameHeight: s.frameHeight });
+          frameHeight: s.frameHeight, framesPerSecond: s.framesPerSecond,
+          qualityLimitationReason: s.qualityLimitationReason });
       }
     }
     return out;
