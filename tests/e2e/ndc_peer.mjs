@@ -334,8 +334,9 @@ export class NdcPeer {
   }
 
   // `dataChannels`: labels of reliable ordered channels to open on the publishing connection
-  // (the offer then has an m=application); `media: false` sends no tracks.
-  async publish({ dataChannels = [], media = true } = {}) {
+  // (the offer then has an m=application); `media: false` sends no tracks; `offerSdp` rewrites
+  // the offer's SDP before it is sent (a hostile client's: e.g. a fingerprint that is not ours).
+  async publish({ dataChannels = [], media = true, offerSdp = (sdp) => sdp } = {}) {
     const pc = new ndc.PeerConnection(`${this.name}-pub`, { iceServers: [] });
     this.pub = pc;
     pc.onDataChannel((dc) => {
@@ -352,7 +353,7 @@ export class NdcPeer {
     if (!media) {
       pc.setLocalDescription('offer');
       const answer = await this._request(
-        { type: 'publish', sdp: pc.localDescription().sdp },
+        { type: 'publish', sdp: offerSdp(pc.localDescription().sdp) },
         ['publish-answer', 'error'],
         'publish-answer',
       );
@@ -390,7 +391,7 @@ export class NdcPeer {
       [audioTrack, videoTrack].map((t) => new Promise((resolve) => t.onOpen(resolve))),
     );
     pc.setLocalDescription('offer');
-    const message = { type: 'publish', sdp: pc.localDescription().sdp };
+    const message = { type: 'publish', sdp: offerSdp(pc.localDescription().sdp) };
     const answer = await this._request(message, ['publish-answer', 'error'], 'publish-answer');
     pc.setRemoteDescription(answer.sdp, 'answer');
     this.publishAnswerAt = answer.at;

@@ -11,7 +11,9 @@
 // Each browser must decode the other's video over a UDP pair whose server end is port 45000
 // (Wim's at [2001:db8::1]); each ndc participant must receive the media of its own room's
 // publishers and nothing else (no RTP with an SSRC its offers did not announce). Then a stranger
-// sprays the shared port: dropped and counted in /metrics, and the calls go on.
+// sprays the shared port: dropped and counted in /metrics, and the calls go on. Last, an ndc
+// participant publishes with a DTLS fingerprint in its offer that is not its certificate's: the
+// server refuses the handshake, tells it room-closed and counts it, and the calls go on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -191,4 +193,49 @@ test('a stranger spraying the shared port is dropped and counted; the calls go o
   const endFrames = await videoFrom(vera, wim.id);
   const fps = (endFrames.framesDecoded - startFrames.framesDecoded) / 2;
   assert.ok(fps >= 10, `Vera's video of Wim stalled during the spray: ${fps} fps over the last 2 s`);
+});
+
+// One counter of /metrics (0 when it is not there).
+async function metric(name) {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+// RFC 8122 / RFC 5763: the fingerprint in the SDP is what the DTLS peer's certificate must hash
+// to; the server checks it when the handshake ends (DESIGN.md: "the DTLS fingerprint must match
+// the SDP"). A client that lies about it gets no media path, is told, and nobody else notices.
+test('a publisher whose certificate does not match its SDP fingerprint is refused and told; the calls go on', async () => {
+  const failuresBefore = await metric('switchboard_media_failures_total');
+  const startFrames = await videoFrom(vera, wim.id);
+  const startAt = Date.now();
+  const startNdc = ndcA.from(vera.id).video;
+  const mallory = new NdcPeer(server, 'network-a', 'Mallory');
+  await mallory.join();
+  const closed = mallory.next('room-closed', 20_000);
+  // The same hash function and length, every byte changed: a certificate that is not hers.
+  let forged = '';
+  await mallory.publish({
+    offerSdp: (sdp) => sdp.replace(/^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)$/m, (line, hash, hex) => {
+      forged = hex.split(':').map((b) => (0xff - parseInt(b, 16)).toString(16).padStart(2, '0')
+        .toUpperCase()).join(':');
+      return `a=fingerprint:${hash} ${forged}`;
+    }),
+  });
+  assert.ok(forged, 'the offer had a fingerprint to forge');
+  const message = await closed;
+  console.log(`Mallory was told: ${JSON.stringify(message)}`);
+  assert.match(message.reason, /media connection failed/);
+  assert.equal(await metric('switchboard_media_failures_total'), failuresBefore + 1);
+  const rooms = await getJson(server, '/api/rooms');
+  const names = rooms.rooms.find((r) => r.name === 'network-a').participants.map((p) => p.name);
+  assert.ok(!names.includes('Mallory'), `Mallory is still in the room: ${names}`);
+  mallory.close();
+  // Meanwhile everyone else's media kept flowing.
+  await sleep(2000);
+  const endFrames = await videoFrom(vera, wim.id);
+  const seconds = (Date.now() - startAt) / 1000;
+  const fps = (endFrames.framesDecoded - startFrames.framesDecoded) / seconds;
+  assert.ok(fps >= 10, `Vera's video of Wim stalled while Mallory was refused: ${fps.toFixed(1)} fps`);
+  assert.ok(ndcA.from(vera.id).video > startNdc, "Ndc-A stopped receiving Vera's video");
 });
