@@ -95,11 +95,19 @@ nlohmann::json EntryJson(const RemoteEntry& entry) {
                       {"source", TrackSourceName(t.source)},
                       {"paused", t.paused}});
   }
-  return {{"id", entry.id},
-          {"name", entry.name},
-          {"node", entry.node},
-          {"router", entry.router},
-          {"producers", std::move(tracks)}};
+  nlohmann::json entry_json = {{"id", entry.id},
+                               {"name", entry.name},
+                               {"node", entry.node},
+                               {"router", entry.router},
+                               {"producers", std::move(tracks)}};
+  if (!entry.data.empty()) {
+    nlohmann::json data = nlohmann::json::array();
+    for (const auto& d : entry.data) {
+      data.push_back({{"id", d.id}, {"label", d.label}, {"to", d.to}});
+    }
+    entry_json["data"] = std::move(data);
+  }
+  return entry_json;
 }
 
 absl::StatusOr<RemoteEntry> ParseEntry(const nlohmann::json& json) {
@@ -136,6 +144,23 @@ absl::StatusOr<RemoteEntry> ParseEntry(const nlohmann::json& json) {
     entry.tracks.push_back({*track_id,
                             *kind == "audio" ? rtp::MediaKind::kAudio : rtp::MediaKind::kVideo,
                             *source, paused->get<bool>()});
+  }
+  if (auto data = json.find("data"); data != json.end()) {
+    if (!data->is_array() || data->size() > kMaxClusterDataChannels) return Malformed("entry");
+    for (const auto& item : *data) {
+      if (!item.is_object()) return Malformed("data channel");
+      auto channel_id = StringField(item, "id");
+      auto label = item.find("label");
+      auto to = item.find("to");
+      // Data producer ids are the worker's, under its transport's id: the node's own.
+      if (!channel_id || !channel_id->starts_with(*node + ".") || label == item.end() ||
+          !label->is_string() || label->get_ref<const std::string&>().size() > kMaxClusterLabel ||
+          to == item.end() || !to->is_string() ||
+          to->get_ref<const std::string&>().size() > kMaxClusterString) {
+        return Malformed("data channel");
+      }
+      entry.data.push_back({*channel_id, label->get<std::string>(), to->get<std::string>()});
+    }
   }
   return entry;
 }
@@ -199,6 +224,19 @@ std::string RelayRequest(uint64_t request_id, const std::string& from, const std
                         {"remoteRouter", asked_router},
                         {"localRouter", asker_router},
                         {"producer", producer}}
+      .dump();
+}
+
+std::string RelayDataRequest(uint64_t request_id, const std::string& from, const std::string& room,
+                             const std::string& asked_router, const std::string& asker_router,
+                             const std::string& data_producer) {
+  return nlohmann::json{{"op", "relay-data"},
+                        {"req", request_id},
+                        {"from", from},
+                        {"room", room},
+                        {"remoteRouter", asked_router},
+                        {"localRouter", asker_router},
+                        {"dataProducer", data_producer}}
       .dump();
 }
 
@@ -282,6 +320,13 @@ absl::StatusOr<NodeMessage> ParseNodeMessage(std::string_view payload) {
     auto producer = StringField(*json, "producer");
     if (!producer) return Malformed("relay without producer");
     message.producer = *producer;
+    return message;
+  }
+  if (*op == "relay-data") {
+    message.op = NodeMessage::Op::kRelayData;
+    auto data_producer = StringField(*json, "dataProducer");
+    if (!data_producer) return Malformed("relay-data without dataProducer");
+    message.producer = *data_producer;
     return message;
   }
   if (*op == "relay-layers") {

@@ -23,6 +23,10 @@ namespace sb::signaling {
 inline constexpr size_t kMaxClusterMessageBytes = 64 * 1024;
 // Ids, names and addresses in them.
 inline constexpr size_t kMaxClusterString = 256;
+// A data channel's label in an entry (DCEP allows 65535 bytes: a longer one is not announced).
+inline constexpr size_t kMaxClusterLabel = 1024;
+// Data channels in one entry: what a participant may open (conference.h, kMaxDataProducers).
+inline constexpr size_t kMaxClusterDataChannels = 16;
 
 // One participant as its node announces it to the room's other nodes.
 struct RemoteEntry {
@@ -32,11 +36,18 @@ struct RemoteEntry {
     TrackSource source = TrackSource::kMicrophone;
     bool paused = false;
   };
+  // A data channel it opened (a data producer there): the room gets it, or only `to`.
+  struct DataChannel {
+    std::string id;
+    std::string label;  // may be empty; at most kMaxClusterLabel
+    std::string to;     // the channel's protocol: "" for the room, or a participant id
+  };
   std::string id;
   std::string name;
   std::string node;    // the node its connection is on
   std::string router;  // the router its transports are on, there
   std::vector<Track> tracks;
+  std::vector<DataChannel> data;  // absent from an older node's entry: none
 };
 nlohmann::json EntryJson(const RemoteEntry& entry);
 // Fails on anything malformed, or an id that does not start with "<node>." (a node names only
@@ -58,8 +69,9 @@ absl::StatusOr<RoomMessage> ParseRoomMessage(std::string_view payload);
 // On a node's channel: a request to it, or a reply to one of its requests.
 struct NodeMessage {
   // kRelayLayers is a notice (no reply, request_id 0): the layers the asker's copy of a relayed
-  // producer needs, for dynacast at the publisher.
-  enum class Op { kOpenPipe, kRelay, kRelayLayers, kReply };
+  // producer needs, for dynacast at the publisher. kRelayData asks for a data producer on the
+  // pipe's data channels (the reply carries nothing; the copy opens at the asker's end).
+  enum class Op { kOpenPipe, kRelay, kRelayLayers, kRelayData, kReply };
   Op op = Op::kReply;
   uint64_t request_id = 0;
   std::string from;
@@ -68,7 +80,7 @@ struct NodeMessage {
   std::string asked_router;
   std::string asker_router;
   std::optional<PipeEndpoint> end;  // open-pipe: the asker's end; a reply to it: the other's
-  std::string producer;             // relay, relay-layers
+  std::string producer;             // relay, relay-layers, relay-data (a data producer)
   int max_layer = -1;               // relay-layers: -1 none, else the highest spatial layer
   // Replies.
   bool ok = false;
@@ -81,6 +93,9 @@ std::string OpenPipeRequest(uint64_t request_id, const std::string& from, const 
 std::string RelayRequest(uint64_t request_id, const std::string& from, const std::string& room,
                          const std::string& asked_router, const std::string& asker_router,
                          const std::string& producer);
+std::string RelayDataRequest(uint64_t request_id, const std::string& from, const std::string& room,
+                             const std::string& asked_router, const std::string& asker_router,
+                             const std::string& data_producer);
 std::string RelayLayersNotice(const std::string& from, const std::string& room,
                               const std::string& asked_router, const std::string& asker_router,
                               const std::string& producer, int max_layer);

@@ -194,6 +194,14 @@ void ClusterNode::OnNodeMessage(const std::string& payload) {
       return conference_->ServeRelayLayers(message->room, from, message->producer,
                                            message->asked_router, message->asker_router,
                                            message->max_layer);
+    case NodeMessage::Op::kRelayData:
+      return conference_->ServeRelayData(
+          message->room, from, message->producer, message->asked_router, message->asker_router,
+          [this, alive = std::weak_ptr<bool>(alive_), from, id](absl::StatusOr<bool> relayed) {
+            if (alive.expired()) return;
+            directory_->Publish(directory_->NodeChannel(from),
+                                ReplyMessage(id, node_id_, relayed.status()));
+          });
     case NodeMessage::Op::kRelay:
       return conference_->ServeRelay(
           message->room, message->producer, message->asked_router, message->asker_router,
@@ -272,6 +280,20 @@ void ClusterNode::Relay(const std::string& node, const std::string& room,
         if (!reply.ok()) return done(reply.status());
         if (!reply->params) return done(absl::InvalidArgumentError("no parameters in the reply"));
         done(*reply->params);
+      });
+}
+
+void ClusterNode::RelayData(const std::string& node, const std::string& room,
+                            const std::string& data_producer_id, const std::string& remote_router,
+                            const std::string& local_router, Callback<bool> done) {
+  Request(
+      node,
+      [&](uint64_t id) {
+        return RelayDataRequest(id, node_id_, room, remote_router, local_router, data_producer_id);
+      },
+      [done = std::move(done)](absl::StatusOr<NodeMessage> reply) {
+        if (!reply.ok()) return done(reply.status());
+        done(true);
       });
 }
 

@@ -7,7 +7,8 @@
 // node keeps an entry per local participant in the room's shared state and publishes every
 // change on the room's channel; the others apply them (Conference::ApplyRemoteParticipant).
 // Media crosses between nodes through pipes the consuming side asks for over the nodes' own
-// channels (RemoteLink: open-pipe and relay requests, answered on the asker's channel).
+// channels (RemoteLink: open-pipe, relay and relay-data requests, answered on the asker's
+// channel).
 #pragma once
 
 #include <uv.h>
@@ -65,6 +66,9 @@ class ClusterNode : public cluster::Directory::Listener, public RemoteLink {
   void Relay(const std::string& node, const std::string& room, const std::string& producer_id,
              const std::string& remote_router, const std::string& local_router,
              Callback<rtp::RtpParameters> done) override;
+  void RelayData(const std::string& node, const std::string& room,
+                 const std::string& data_producer_id, const std::string& remote_router,
+                 const std::string& local_router, Callback<bool> done) override;
   void RelayLayers(const std::string& node, const std::string& room, const std::string& producer_id,
                    const std::string& remote_router, const std::string& local_router,
                    int max_layer) override;

@@ -77,6 +77,8 @@ struct DataConsumerInfo {
 // Data channels one participant may open; more are left unforwarded (and counted): each one
 // costs a channel on every other member's connection.
 inline constexpr size_t kMaxDataProducers = 16;
+// Each is announced to the room's other nodes (RemoteEntry::data), which accept as many.
+static_assert(kMaxDataProducers <= kMaxClusterDataChannels);
 
 struct TransportSide {
   std::string id;
@@ -192,8 +194,8 @@ class Conference : public WorkerPool::Listener {
     uint64_t data_producers = 0;
     uint64_t data_producers_refused = 0;
     uint64_t data_consumers_closed_slow = 0;
-    // Channels not opened because sender and receiver are on different routers of a room and
-    // the data producer could not be piped (across nodes it is not yet).
+    // Channels not opened because sender and receiver are on different routers of a room (on
+    // two workers or two nodes) and the data producer could not be piped.
     uint64_t data_not_piped = 0;
     // Joins refused by a server-wide limit (Config): over joins_per_second, max_rooms,
     // max_participants_per_worker.
@@ -256,6 +258,9 @@ class Conference : public WorkerPool::Listener {
   void ServeRelay(const std::string& room, const std::string& producer_id,
                   const std::string& local_router, const std::string& remote_router,
                   RemoteLink::Callback<rtp::RtpParameters> done);
+  void ServeRelayData(const std::string& room, const std::string& node,
+                      const std::string& data_producer_id, const std::string& local_router,
+                      const std::string& remote_router, RemoteLink::Callback<bool> done);
   void ServeRelayLayers(const std::string& room, const std::string& node,
                         const std::string& producer_id, const std::string& local_router,
                         const std::string& remote_router, int max_layer);
@@ -271,6 +276,9 @@ class Conference : public WorkerPool::Listener {
   // conference_remote.cc: a local participant's entry for the other nodes, sent on every change.
   RemoteEntry EntryOf(const Room& room, const Participant& p) const;
   void Announce(const Room& room, const Participant& p);
+  // The data channels of another node's participant as its entry has them now: new ones reach
+  // the receivers here, gone ones are forgotten.
+  void ApplyRemoteData(Room* room, Participant* p, const RemoteEntry& entry);
   bool HasLocalParticipants(const Room& room) const;
 
   // conference.cc: membership.

@@ -88,7 +88,7 @@ bool Conference::OnDataNotification(const fbs::Notification& notification) {
       auto owner = std::find_if(participants_.begin(), participants_.end(),
                                 [&](const auto& entry) { return entry.second->send.id == id; });
       if (owner == participants_.end()) {
-        // A copy over a pipe between a room's workers (RoomMedia::ReachData).
+        // A copy over a pipe between a room's workers or nodes (RoomMedia::ReachData).
         const std::string label = body->label() ? body->label()->str() : "";
         const std::string copy_id = body->data_producer_id()->str();
         for (auto& [instance, room] : rooms_) {
@@ -116,6 +116,7 @@ bool Conference::OnDataNotification(const fbs::Notification& notification) {
         Participant* receiver = FindParticipant(member);
         if (receiver && ReceivesData(*receiver, *p, info)) ConsumeData(receiver, *p, info);
       }
+      Announce(*room, *p);  // the room's other nodes receive it too
       return true;
     }
     case fbs::Event::DATA_PRODUCER_CLOSED: {
@@ -123,6 +124,7 @@ bool Conference::OnDataNotification(const fbs::Notification& notification) {
       for (auto& [pid, p] : participants_) {
         if (std::erase_if(p->data_producers,
                           [&](const DataProducerInfo& info) { return info.id == id; }) > 0) {
+          if (Room* room = FindRoom(p->room_instance)) Announce(*room, *p);
           break;
         }
       }

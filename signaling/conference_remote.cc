@@ -28,9 +28,14 @@ bool Conference::HasLocalParticipants(const Room& room) const {
 }
 
 RemoteEntry Conference::EntryOf(const Room& room, const Participant& p) const {
-  RemoteEntry entry{p.id, p.name, node_id_, room.media->RouterOf(p.id), {}};
+  RemoteEntry entry{p.id, p.name, node_id_, room.media->RouterOf(p.id), {}, {}};
   for (const auto& info : p.producers) {
     entry.tracks.push_back({info.id, info.kind, info.source, info.paused});
+  }
+  for (const auto& info : p.data_producers) {
+    // A label past the bound stays on this node; a protocol past it addresses nobody anyway.
+    if (info.label.size() > kMaxClusterLabel || info.to.size() > kMaxClusterString) continue;
+    entry.data.push_back({info.id, info.label, info.to});
   }
   return entry;
 }
@@ -58,7 +63,9 @@ void Conference::ApplyRemoteParticipant(const std::string& room_name, const Remo
   auto room_it = room_by_name_.find(room_name);
   if (room_it == room_by_name_.end() || entry.node == node_id_) return;
   Room* room = FindRoom(room_it->second);
-  if (!room || entry.tracks.size() > kMaxPublishedTracks) return;
+  if (!room || entry.tracks.size() > kMaxPublishedTracks || entry.data.size() > kMaxDataProducers) {
+    return;
+  }
   Participant* p = FindParticipant(entry.id);
   if (p && (!p->remote() || p->room_instance != room->instance)) return;
   if (!p) {
@@ -124,6 +131,36 @@ void Conference::ApplyRemoteParticipant(const std::string& room_name, const Remo
     for (const auto& info : added) Subscribe(subscriber, *p, info);
   }
   if (!added.empty() || !closed.empty()) RefreshLastN(room);
+  ApplyRemoteData(room, p, entry);
+}
+
+void Conference::ApplyRemoteData(Room* room, Participant* p, const RemoteEntry& entry) {
+  // Channels gone: their copies here close with the origin (the worker resets the pipe's
+  // channel), and what was being piped of them is dropped.
+  std::vector<std::string> gone;
+  for (const auto& old : p->data_producers) {
+    if (std::none_of(entry.data.begin(), entry.data.end(),
+                     [&](const RemoteEntry::DataChannel& d) { return d.id == old.id; })) {
+      gone.push_back(old.id);
+    }
+  }
+  for (const auto& id : gone) {
+    room->media->ForgetDataProducer(id);
+    std::erase_if(p->data_producers, [&](const DataProducerInfo& info) { return info.id == id; });
+  }
+  // Channels new: to this node's receivers, as a local participant's (OnDataNotification).
+  for (const auto& d : entry.data) {
+    if (std::any_of(p->data_producers.begin(), p->data_producers.end(),
+                    [&](const DataProducerInfo& info) { return info.id == d.id; })) {
+      continue;
+    }
+    DataProducerInfo info{d.id, d.label, d.to};
+    p->data_producers.push_back(info);
+    for (const auto& member : room->participant_ids) {
+      Participant* receiver = FindParticipant(member);
+      if (receiver && ReceivesData(*receiver, *p, info)) ConsumeData(receiver, *p, info);
+    }
+  }
 }
 
 void Conference::RemoveRemoteParticipant(const std::string& room_name, const std::string& id) {
@@ -164,6 +201,34 @@ void Conference::ServeRelay(const std::string& room_name, const std::string& pro
   if (it == room_by_name_.end()) return done(absl::NotFoundError("no room " + room_name));
   rooms_.at(it->second)
       ->media->ServeRelay(producer_id, local_router, remote_router, std::move(done));
+}
+
+void Conference::ServeRelayData(const std::string& room_name, const std::string& node,
+                                const std::string& data_producer_id,
+                                const std::string& local_router, const std::string& remote_router,
+                                RemoteLink::Callback<bool> done) {
+  auto it = room_by_name_.find(room_name);
+  if (it == room_by_name_.end()) return done(absl::NotFoundError("no room " + room_name));
+  Room* room = rooms_.at(it->second).get();
+  // A local participant's channel of this room; one addressed to a participant goes only to the
+  // node that participant is on.
+  const DataProducerInfo* channel = nullptr;
+  for (const auto& id : room->participant_ids) {
+    Participant* p = FindParticipant(id);
+    if (!p || p->remote()) continue;
+    for (const auto& info : p->data_producers) {
+      if (info.id == data_producer_id) channel = &info;
+    }
+  }
+  if (!channel) return done(absl::NotFoundError("no data producer " + data_producer_id));
+  if (!channel->to.empty()) {
+    Participant* addressee = FindParticipant(channel->to);
+    if (!addressee || addressee->remote_node != node ||
+        addressee->room_instance != room->instance) {
+      return done(absl::PermissionDeniedError("that channel is for another node"));
+    }
+  }
+  room->media->ServeRelayData(node, data_producer_id, local_router, remote_router, std::move(done));
 }
 
 void Conference::ServeRelayLayers(const std::string& room_name, const std::string& node,

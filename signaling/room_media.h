@@ -62,6 +62,11 @@ class RemoteLink {
   virtual void Relay(const std::string& node, const std::string& room,
                      const std::string& producer_id, const std::string& remote_router,
                      const std::string& local_router, Callback<rtp::RtpParameters> done) = 0;
+  // `node` consumes its data producer onto that pipe's data channels (the pipe carries SCTP): the
+  // copy then opens at our end, labelled with the producer's id. The answer carries nothing.
+  virtual void RelayData(const std::string& node, const std::string& room,
+                         const std::string& data_producer_id, const std::string& remote_router,
+                         const std::string& local_router, Callback<bool> done) = 0;
   // Our copy of `node`'s relayed producer (on `local_router`) needs layers up to `max_layer`
   // (-1: none): the relay there asks its origin for as much (dynacast across nodes). No answer.
   virtual void RelayLayers(const std::string& node, const std::string& room,
@@ -117,6 +122,11 @@ class RoomMedia {
                      RemoteLink::Callback<PipeEndpoint> done);
   void ServeRelay(const std::string& producer_id, const std::string& local_router,
                   const std::string& remote_router, RemoteLink::Callback<rtp::RtpParameters> done);
+  // Our data producer onto the data channels of the pipe to `remote_router`, asked by `node`,
+  // whose pipe it must be (RelayData).
+  void ServeRelayData(const std::string& node, const std::string& data_producer_id,
+                      const std::string& local_router, const std::string& remote_router,
+                      RemoteLink::Callback<bool> done);
   // The relay of our producer to `remote_router` gets that node's copy's need (RelayLayers).
   void ServeRelayLayers(const std::string& node, const std::string& producer_id,
                         const std::string& local_router, const std::string& remote_router,
@@ -140,11 +150,12 @@ class RoomMedia {
   void Reach(const std::string& producer_id, rtp::MediaKind kind, bool paused,
              const std::string& publisher_id, const std::string& subscriber_id, Done done);
   // Data producer `data_producer_id` of `publisher_id` made consumable on `subscriber_id`'s
-  // shard between workers of this host: `done` gets the id to consume there, the producer's own
-  // on its shard, else its copy's once the pipe's channel for it opened there (a pipe carries a
-  // data channel per data producer and receiving router; the worker opens it, labelled with the
-  // origin's id: router/pipe_data_channel.h). Not across nodes yet (an error). `done` runs once,
-  // unless the room is gone first.
+  // shard: `done` gets the id to consume there, the producer's own on its shard, else its copy's
+  // once the pipe's channel for it opened there (a pipe carries a data channel per data producer
+  // and receiving router; the worker opens it, labelled with the origin's id:
+  // router/pipe_data_channel.h). From another node's router, that node is asked to consume it
+  // onto its end of the pipe (RemoteLink::RelayData). `done` runs once, unless the room is gone
+  // first.
   void ReachData(const std::string& data_producer_id, const std::string& publisher_id,
                  const std::string& subscriber_id,
                  std::function<void(absl::StatusOr<std::string>)> done);
@@ -217,6 +228,8 @@ class RoomMedia {
   void FinishRemotePipe(const std::string& key, absl::Status status);
   void PipeRemoteProducer(const std::string& producer_id, rtp::MediaKind kind, Shard* from,
                           Shard* to);
+  // room_media_data.cc: the data producer of piped_data_[key] asked of its node.
+  void PipeRemoteData(const std::string& key, Shard* from, Shard* to);
 
   // Passed by argument.
   WorkerPool* const pool_;

@@ -21,6 +21,15 @@ inline std::string PipeKey(const std::string& a, const std::string& b) {
   return a < b ? absl::StrCat(a, "|", b) : absl::StrCat(b, "|", a);
 }
 
+// The keys of the pipes between a local router and another node's (remote_pipes_): "in" brings
+// that router's producers here (made by us), "out" takes ours there (made at its request).
+inline std::string InPipeKey(const std::string& local_router, const std::string& remote_router) {
+  return absl::StrCat("in|", local_router, "|", remote_router);
+}
+inline std::string OutPipeKey(const std::string& local_router, const std::string& remote_router) {
+  return absl::StrCat("out|", local_router, "|", remote_router);
+}
+
 inline absl::Status Refused(const char* what, const fbs::Response* response) {
   return absl::UnavailableError(absl::StrCat(what, ": ", ResponseReason(response)));
 }
@@ -110,8 +119,10 @@ struct RoomMedia::RemotePipe {
   PipeEndpoint local_end;
   bool ready = false;
   std::vector<Done> waiters;
-  // "out" pipes: the relay consumer of each producer relayed on it, by producer id.
+  // "out" pipes: the relay consumer of each producer relayed on it, by producer id; the data
+  // consumer of each data producer on its channels, by data producer id.
   absl::flat_hash_map<std::string, std::string> relays;
+  absl::flat_hash_map<std::string, std::string> data_relays;
 };
 
 }  // namespace sb::signaling

@@ -13,17 +13,6 @@
 #include "worker/fbs/rtp_parameters_convert.h"
 
 namespace sb::signaling {
-namespace {
-
-std::string InKey(const std::string& local_router, const std::string& remote_router) {
-  return absl::StrCat("in|", local_router, "|", remote_router);
-}
-std::string OutKey(const std::string& local_router, const std::string& remote_router) {
-  return absl::StrCat("out|", local_router, "|", remote_router);
-}
-
-}  // namespace
-
 void RoomMedia::PlaceRemote(const std::string& participant_id, const std::string& node,
                             const std::string& router) {
   if (ShardOf(participant_id)) return;
@@ -59,12 +48,23 @@ void RoomMedia::RemoveNode(const std::string& node) {
       done(absl::UnavailableError("node " + node + " is gone"));
     }
   }
+  // Data producers piped from its routers: their copies closed with the pipes.
+  std::vector<std::function<void(absl::StatusOr<std::string>)>> failed;
+  EraseTakingWaiters(
+      piped_data_,
+      [&](const PipedData& piped) {
+        const Shard* from = FindShard(piped.from_router);
+        return from && from->node == node;
+      },
+      failed);
   absl::erase_if(shard_of_, [&](const auto& entry) { return entry.second->node == node; });
   std::erase_if(shards_, [&](const auto& shard) { return shard->node == node; });
+  CallWaiters(alive_, failed,
+              absl::StatusOr<std::string>(absl::UnavailableError("node " + node + " is gone")));
 }
 
 void RoomMedia::WithRemotePipe(Shard* remote, Shard* local, Done ready) {
-  const std::string key = InKey(local->router_id, remote->router_id);
+  const std::string key = InPipeKey(local->router_id, remote->router_id);
   if (auto it = remote_pipes_.find(key); it != remote_pipes_.end()) {
     if (it->second->ready) return ready(absl::OkStatus());
     it->second->waiters.push_back(std::move(ready));
@@ -82,7 +82,9 @@ void RoomMedia::WithRemotePipe(Shard* remote, Shard* local, Done ready) {
   remote_pipes_[key] = std::move(owned);
   worker->Request(
       fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT, pipe->local_router,
-      CreatePipeBody(pipe->transport_id, remote_pipe_ip_, /*srtp=*/true),
+      // Data channels too; the end that asked for the pipe is the SCTP client, on both nodes.
+      CreatePipeBody(pipe->transport_id, remote_pipe_ip_, /*srtp=*/true, /*sctp=*/true,
+                     /*sctp_client=*/true),
       [this, alive = std::weak_ptr<bool>(alive_), key](const fbs::Response* response) {
         if (alive.expired()) return;
         auto it = remote_pipes_.find(key);
@@ -145,7 +147,7 @@ void RoomMedia::FinishRemotePipe(const std::string& key, absl::Status status) {
 void RoomMedia::PipeRemoteProducer(const std::string& producer_id, rtp::MediaKind kind, Shard* from,
                                    Shard* to) {
   const std::string key = absl::StrCat(producer_id, "/", to->router_id);
-  const std::string pipe_key = InKey(to->router_id, from->router_id);
+  const std::string pipe_key = InPipeKey(to->router_id, from->router_id);
   WithRemotePipe(
       from, to,
       [this, alive = std::weak_ptr<bool>(alive_), key, pipe_key, producer_id,
@@ -177,7 +179,7 @@ void RoomMedia::ServeOpenPipe(const std::string& node, const std::string& remote
   Shard* local = FindShard(local_router);
   WorkerProcess* worker = WorkerFor(local);
   if (!worker) return done(absl::NotFoundError("no router " + local_router + " here"));
-  const std::string key = OutKey(local_router, remote_router);
+  const std::string key = OutPipeKey(local_router, remote_router);
   // Asked again (the other side lost its end, or its first answer): a fresh end.
   if (auto it = remote_pipes_.find(key); it != remote_pipes_.end()) {
     worker->Request(fbs::Method::TRANSPORT_CLOSE, it->second->transport_id, {},
@@ -192,7 +194,8 @@ void RoomMedia::ServeOpenPipe(const std::string& node, const std::string& remote
   pipe->transport_id = new_id_("pn");
   remote_pipes_[key] = std::move(owned);
   worker->Request(fbs::Method::ROUTER_CREATE_PIPE_TRANSPORT, local_router,
-                  CreatePipeBody(pipe->transport_id, remote_pipe_ip_, /*srtp=*/true),
+                  CreatePipeBody(pipe->transport_id, remote_pipe_ip_, /*srtp=*/true,
+                                 /*sctp=*/true, /*sctp_client=*/false),
                   [this, alive = std::weak_ptr<bool>(alive_), key, remote_end,
                    done = std::move(done)](const fbs::Response* response) {
                     if (alive.expired()) return;
@@ -228,7 +231,7 @@ void RoomMedia::ServeOpenPipe(const std::string& node, const std::string& remote
 void RoomMedia::ServeRelay(const std::string& producer_id, const std::string& local_router,
                            const std::string& remote_router,
                            RemoteLink::Callback<rtp::RtpParameters> done) {
-  auto it = remote_pipes_.find(OutKey(local_router, remote_router));
+  auto it = remote_pipes_.find(OutPipeKey(local_router, remote_router));
   if (it == remote_pipes_.end() || !it->second->ready) {
     return done(absl::NotFoundError("no pipe to that router"));
   }
@@ -252,10 +255,47 @@ void RoomMedia::ServeRelay(const std::string& producer_id, const std::string& lo
                   });
 }
 
+void RoomMedia::ServeRelayData(const std::string& node, const std::string& data_producer_id,
+                               const std::string& local_router, const std::string& remote_router,
+                               RemoteLink::Callback<bool> done) {
+  auto it = remote_pipes_.find(OutPipeKey(local_router, remote_router));
+  // Only the node the pipe was opened for may have our channels sent on it.
+  if (it == remote_pipes_.end() || !it->second->ready || it->second->node != node) {
+    return done(absl::NotFoundError("no pipe to that router"));
+  }
+  WorkerProcess* worker = WorkerFor(FindShard(local_router));
+  if (!worker) return done(absl::UnavailableError("worker down"));
+  RemotePipe* pipe = it->second.get();
+  // Asked again (the asker gave up on the first one): the first channel is closed, so that the
+  // asker's end holds one copy.
+  if (auto old = pipe->data_relays.find(data_producer_id); old != pipe->data_relays.end()) {
+    worker->Request(fbs::Method::DATA_CONSUMER_CLOSE, old->second, {}, [](const fbs::Response*) {});
+    pipe->data_relays.erase(old);
+  }
+  // The data producer is on `local_router`: the asker's pipe is from its publisher's router. The
+  // channel's protocol is the worker's to fill on a pipe (the origin's label and protocol).
+  const std::string consumer_id = new_id_("pd");
+  pipe->data_relays[data_producer_id] = consumer_id;
+  worker->Request(fbs::Method::TRANSPORT_CONSUME_DATA, pipe->transport_id,
+                  ConsumeDataBody(consumer_id, data_producer_id, ""),
+                  [this, alive = std::weak_ptr<bool>(alive_), key = it->first, data_producer_id,
+                   consumer_id, done = std::move(done)](const fbs::Response* r) {
+                    if (alive.expired()) return;
+                    if (r->accepted()) return done(true);
+                    if (auto it = remote_pipes_.find(key); it != remote_pipes_.end()) {
+                      auto relay = it->second->data_relays.find(data_producer_id);
+                      if (relay != it->second->data_relays.end() && relay->second == consumer_id) {
+                        it->second->data_relays.erase(relay);
+                      }
+                    }
+                    done(Refused("cannot pipe a data channel", r));
+                  });
+}
+
 void RoomMedia::ServeRelayLayers(const std::string& node, const std::string& producer_id,
                                  const std::string& local_router, const std::string& remote_router,
                                  int max_layer) {
-  auto it = remote_pipes_.find(OutKey(local_router, remote_router));
+  auto it = remote_pipes_.find(OutPipeKey(local_router, remote_router));
   if (it == remote_pipes_.end() || it->second->node != node) return;  // only its own pipe
   auto relay = it->second->relays.find(producer_id);
   WorkerProcess* worker = WorkerFor(FindShard(local_router));

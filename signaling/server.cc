@@ -365,7 +365,7 @@ std::string Server::Metrics() const {
               c.data_consumers_closed_slow);
   out.Counter("switchboard_data_channels_not_piped_total",
               "Data channels not opened because sender and receiver are on different routers of "
-              "one room and the sender's could not be piped (across nodes: not yet).",
+              "one room (workers or nodes) and the sender's could not be piped.",
               c.data_not_piped);
   const RoomMedia::Counters& m = conference_->media_counters();
   out.Counter("switchboard_room_routers_total",

@@ -224,7 +224,7 @@ test("a node dies: its participant's client fails over to another node and the c
   );
 
   // Carol's data channel, reopened on her new node, reaches the participant on that node
-  // (data channels do not cross nodes yet: docs/deploy.md).
+  // (and the one on the other node too: cluster_room.test.mjs tests data across nodes).
   const neighbour = failover.detail.to === urlOf(nodes.a) ? alice : bob;
   await carol.page.evaluate(async () => {
     const { channel } = window.failoverChannels[0];

@@ -6,7 +6,10 @@
 // on one node reaches the others, dynacast reaches across nodes (Alice's only subscribers, on the
 // two other nodes, ask for her lowest simulcast layer: she is told to stop the others, and to start
 // them again when they ask for more), and when a node is killed mid-call (SIGKILL: no goodbye) its
-// participant leaves the others' rooms within seconds while their call goes on.
+// participant leaves the others' rooms within seconds while their call goes on. Data channels
+// cross the nodes too (the first test, before any node dies): chat both ways between two nodes,
+// in order and a 64 KiB binary message intact, a channel addressed to one participant reaching
+// her only, and channels closing at their receivers when their sender closes them or leaves.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -17,6 +20,9 @@ import {
   sendingLayers,
   sleep,
   startRedis,
+  collectMessages,
+  openChat,
+  chatBurst,
   REDIS_SERVER,
 } from './harness.mjs';
 import { createNetwork, TEST_PROCESS_IP } from './netns.mjs';
@@ -107,6 +113,95 @@ after(async () => {
   }
   redis?.stop();
   net?.destroy();
+});
+
+// Participant `i` (its own Chromium in client namespace i) joins `room` on `server` without
+// camera or microphone and opens a 'chat' data channel; what reaches it on the channels the
+// server opens to it is kept in window.got (binary messages as their length and byte sum).
+async function joinForData(i, server, room, name) {
+  const browser = await net.launchBrowser(i, { server });
+  browsers.push(browser);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.url}/`);
+  await page.evaluate(async () => {
+    const { SwitchboardClient } = await import('/lib/switchboard.js');
+    window.sb = new SwitchboardClient();
+  });
+  await collectMessages(page);
+  const id = await page.evaluate(async ({ room, name }) => {
+    await window.sb.connect(`ws://${location.host}/ws`);
+    const reply = await window.sb.join(room, name);
+    if (reply.type !== 'joined') throw new Error(`join: ${JSON.stringify(reply)}`);
+    return reply.id;
+  }, { room, name });
+  await openChat(page);
+  return { name, browser, context, page, id };
+}
+
+test('data channels cross the nodes: chat and a binary message reach the other node, both ways', { skip }, async () => {
+  const room = 'across-data';
+  const dan = await joinForData(0, nodes.a, room, 'Dan');
+  const eve = await joinForData(1, nodes.b, room, 'Eve');
+  for (const [from, to] of [[dan, eve], [eve, dan]]) {
+    // The receiver's channel opens once the sender's node announced it and the pipe's channel
+    // opened.
+    const { firstMs, ms } = await chatBurst(from, to, 20000);
+    console.log(`data across nodes, ${from.name} to ${to.name}: first message after ${firstMs} ms, ` +
+      `20 messages and 64 KiB in ${ms} ms`);
+  }
+  for (const server of [nodes.a, nodes.b]) {
+    const info = (await getJson(server, '/api/rooms')).rooms.find((r) => r.name === room);
+    assert.equal(info.pipedDataProducers, 1, `the other node's channel piped here: ${JSON.stringify(info)}`);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (name) => Number(metrics.match(new RegExp(`^${name} (\\d+)`, 'm'))?.[1]);
+    assert.ok(value('switchboard_data_producers_piped_total') >= 1);
+    assert.equal(value('switchboard_data_channels_not_piped_total'), 0);
+  }
+
+  // A channel addressed to one participant reaches her and nobody else: Fay, on a third node,
+  // gets the room's channels but not Dan's to Eve.
+  const fay = await joinForData(2, nodes.c, room, 'Fay');
+  const channelsFrom = (who, id) =>
+    who.page.evaluate((id) => window.sb.dataChannels().filter((c) => c.from === id).map((c) => c.label), id);
+  await waitFor("Dan's chat at Fay", async () => (await channelsFrom(fay, dan.id)).includes('chat'), 20000);
+  await dan.page.evaluate((to) => {
+    window.dm = window.sb.openDataChannel('dm', { to });
+    return new Promise((resolve) => window.dm.addEventListener('open', resolve, { once: true }));
+  }, eve.id);
+  await waitFor("Dan's message to Eve", async () => {
+    await dan.page.evaluate(() => window.dm.send('for Eve'));
+    return eve.page.evaluate(() => window.got.some((m) => m.label === 'dm' && m.data === 'for Eve'));
+  }, 20000);
+  await sleep(1000);
+  assert.deepEqual(await channelsFrom(fay, dan.id), ['chat'], 'Fay has no channel for Dan\'s message to Eve');
+  assert.ok(await fay.page.evaluate(() => window.got.every((m) => m.label === 'chat')));
+
+  // Eve closes her channel: Dan's and Fay's copies of it close on nodes a and c. Dan leaves: his
+  // channels close at Eve.
+  for (const who of [dan, eve, fay]) {
+    await who.page.evaluate(() => {
+      window.closedChannels = [];
+      for (const { channel, from, label } of window.sb.dataChannels()) {
+        channel.addEventListener('close', () => window.closedChannels.push(`${label} from ${from}`));
+      }
+    });
+  }
+  await eve.page.evaluate(() => window.chat.close());
+  for (const who of [dan, fay]) {
+    await waitFor(`Eve's channel closed at ${who.name}`, () =>
+      who.page.evaluate((id) => window.closedChannels.includes(`chat from ${id}`), eve.id), 15000);
+  }
+  await dan.page.evaluate(() => window.sb.leave());
+  await waitFor("Dan's channels closed at Eve", () =>
+    eve.page.evaluate((id) => window.closedChannels.includes(`chat from ${id}`) && window.closedChannels.includes(`dm from ${id}`),
+      dan.id), 15000);
+  for (const server of [nodes.a, nodes.b, nodes.c]) {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (name) => Number(metrics.match(new RegExp(`^${name} (\\d+)`, 'm'))?.[1]);
+    assert.equal(value('switchboard_data_channels_not_piped_total'), 0, server.url);
+  }
+  for (const p of [dan, eve, fay]) await p.browser.close().catch(() => {});
 });
 
 test('participants on three nodes meet in one room; a node dies and the call goes on', { skip }, async () => {

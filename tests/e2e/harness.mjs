@@ -1,5 +1,6 @@
 // Shared pieces of the end-to-end tests: a real switchboard process and Debian's Chromium.
 // The tests run inside a network namespace that has only loopback (scripts/test.sh).
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { before, after } from 'node:test';
@@ -399,6 +400,70 @@ export async function getJson(server, path) {
 }
 
 // The inbound video statistics `subscriber` has for `publisherId`'s track, or undefined.
+// Data channels through the client library (window.sb in the page, docs/protocol.md "Data
+// channels"): what reaches the page on the channels the server opens to it goes to window.got as
+// { from, label, data }, a binary message as "binary <length> <byte sum mod 65536>". Call it
+// before the others open their channels (right after window.sb is made): a channel that opens
+// before it is missed.
+export async function collectMessages(page) {
+  await page.evaluate(() => {
+    window.got = [];
+    window.sb.addEventListener('datachannel', (e) => {
+      const { channel, from, label } = e.detail;
+      channel.addEventListener('message', (m) => {
+        const data = typeof m.data === 'string' ? m.data : `binary ${m.data.byteLength} ` +
+          new Uint8Array(m.data).reduce((sum, b) => (sum + b) % 65536, 0);
+        window.got.push({ from, label, data });
+      });
+    });
+  });
+}
+
+// Opens a room-wide 'chat' channel on the page's client (window.chat) and waits until it is open.
+export async function openChat(page) {
+  await page.evaluate(() => {
+    window.chat = window.sb.openDataChannel('chat');
+    return new Promise((resolve) => window.chat.addEventListener('open', resolve, { once: true }));
+  });
+}
+
+// `from` talks to `to` over their chat channels (openChat, collectMessages): greets until a
+// greeting arrives (the receiver's channel opens a moment after the sender's), then sends 20
+// texts, 64 KiB of binary and 'last', which must arrive in order, intact, from `from` on 'chat'.
+// Empties `to`'s window.got; resolves with { firstMs, ms }: until the first greeting arrived,
+// and from the burst's start to its last message.
+export async function chatBurst(from, to, timeout = 15000) {
+  const until = async (what, predicate) => {
+    const started = Date.now();
+    while (!(await predicate())) {
+      if (Date.now() - started > timeout) throw new Error(`timed out waiting for ${what}`);
+      await sleep(200);
+    }
+    return Date.now() - started;
+  };
+  const firstMs = await until(`${from.name}'s greeting at ${to.name}`, async () => {
+    await from.page.evaluate(() => window.chat.send('hello'));
+    return to.page.evaluate(() => window.got.length > 0);
+  });
+  const sentAt = Date.now();
+  await from.page.evaluate(() => {
+    for (let i = 0; i < 20; ++i) window.chat.send(`message ${i}`);
+    window.chat.send(new Uint8Array(65536).map((_, i) => i % 251).buffer);
+    window.chat.send('last');
+  });
+  await until(`${from.name}'s last message at ${to.name}`, () =>
+    to.page.evaluate(() => window.got.some((m) => m.data === 'last')));
+  const ms = Date.now() - sentAt;
+  const got = await to.page.evaluate(() => window.got.filter((m) => m.data !== 'hello'));
+  const expectedSum = [...Array(65536).keys()].reduce((sum, i) => (sum + (i % 251)) % 65536, 0);
+  assert.deepEqual(got.map((m) => m.data), [
+    ...Array.from({ length: 20 }, (_, i) => `message ${i}`), `binary 65536 ${expectedSum}`, 'last',
+  ], `${to.name} got ${from.name}'s messages in order and intact`);
+  assert.ok(got.every((m) => m.from === from.id && m.label === 'chat'), JSON.stringify(got[0]));
+  await to.page.evaluate(() => { window.got = []; });
+  return { firstMs, ms };
+}
+
 // The server's estimate and allocation for each of `participants` (by their `id`), as
 // /api/rooms shows them: [{ estimateBps, desiredBps, allocatedBps } | undefined].
 export async function serverBandwidth(server, participants) {

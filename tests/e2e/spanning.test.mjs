@@ -18,6 +18,9 @@ import {
   videoFrom,
   sendingLayers,
   sleep,
+  collectMessages,
+  openChat,
+  chatBurst,
 } from './harness.mjs';
 
 const env = serverAndBrowser(['--workers=2', '--room-shard-size=1']);
@@ -222,42 +225,10 @@ test('data channels cross the workers: chat and a binary message reach the other
   let info = await roomInfo(room);
   assert.equal(info.workers.length, 2, JSON.stringify(info.workers));
   for (const p of people) {
-    await p.page.evaluate(() => {
-      window.got = [];
-      window.sb.addEventListener('datachannel', (e) => {
-        const { channel, from, label } = e.detail;
-        channel.addEventListener('message', (m) => {
-          const data = typeof m.data === 'string' ? m.data : `binary ${m.data.byteLength} ` +
-            new Uint8Array(m.data).reduce((sum, b) => (sum + b) % 65536, 0);
-          window.got.push({ from, label, data });
-        });
-      });
-      window.chat = window.sb.openDataChannel('chat');
-      return new Promise((resolve) => window.chat.addEventListener('open', resolve, { once: true }));
-    });
+    await collectMessages(p.page);
+    await openChat(p.page);
   }
-  for (const [from, to] of [[ann, ben], [ben, ann]]) {
-    // The receiver's channel opens a moment after the sender's: greet until one arrives.
-    await waitFor(`${from.name}'s greeting at ${to.name}`, async () => {
-      await from.page.evaluate(() => window.chat.send('hello'));
-      return to.page.evaluate(() => window.got.length > 0);
-    }, 15000);
-    await from.page.evaluate(() => {
-      for (let i = 0; i < 20; ++i) window.chat.send(`message ${i}`);
-      const bytes = new Uint8Array(65536).map((_, i) => i % 251);
-      window.chat.send(bytes.buffer);
-      window.chat.send('last');
-    });
-    await waitFor(`${from.name}'s last message at ${to.name}`, () =>
-      to.page.evaluate(() => window.got.some((m) => m.data === 'last')), 15000);
-    const got = await to.page.evaluate(() => window.got.filter((m) => m.data !== 'hello'));
-    const expectedSum = [...Array(65536).keys()].reduce((sum, i) => (sum + (i % 251)) % 65536, 0);
-    assert.deepEqual(got.map((m) => m.data), [
-      ...Array.from({ length: 20 }, (_, i) => `message ${i}`), `binary 65536 ${expectedSum}`, 'last',
-    ], `${to.name} got ${from.name}'s messages in order and intact`);
-    assert.ok(got.every((m) => m.from === from.id && m.label === 'chat'), JSON.stringify(got[0]));
-    await to.page.evaluate(() => { window.got = []; });
-  }
+  for (const [from, to] of [[ann, ben], [ben, ann]]) await chatBurst(from, to);
   info = await roomInfo(room);
   assert.equal(info.pipedDataProducers, 2, `both channels piped: ${JSON.stringify(info)}`);
   const metrics = await (await fetch(`${env.server.url}/metrics`)).text();

@@ -26,6 +26,15 @@ void CheckRoomMessage(std::string_view input) {
   SB_FUZZ_CHECK(reparsed->op == message->op && reparsed->node == message->node);
   SB_FUZZ_CHECK(reparsed->id == message->id && reparsed->entry.id == message->entry.id);
   SB_FUZZ_CHECK(reparsed->entry.tracks.size() == message->entry.tracks.size());
+  SB_FUZZ_CHECK(reparsed->entry.data.size() == message->entry.data.size());
+  SB_FUZZ_CHECK(message->entry.data.size() <= sb::signaling::kMaxClusterDataChannels);
+  for (size_t i = 0; i < message->entry.data.size(); ++i) {
+    const auto& channel = message->entry.data[i];
+    SB_FUZZ_CHECK(channel.label.size() <= sb::signaling::kMaxClusterLabel);
+    SB_FUZZ_CHECK(reparsed->entry.data[i].id == channel.id &&
+                  reparsed->entry.data[i].label == channel.label &&
+                  reparsed->entry.data[i].to == channel.to);
+  }
   for (size_t i = 0; i < message->entry.tracks.size(); ++i) {
     SB_FUZZ_CHECK(reparsed->entry.tracks[i].id == message->entry.tracks[i].id);
     SB_FUZZ_CHECK(reparsed->entry.tracks[i].paused == message->entry.tracks[i].paused);
@@ -48,6 +57,11 @@ void CheckNodeMessage(std::string_view input) {
                                           message->asked_router, message->asker_router,
                                           message->producer);
       break;
+    case NodeMessage::Op::kRelayData:
+      again = sb::signaling::RelayDataRequest(message->request_id, message->from, message->room,
+                                              message->asked_router, message->asker_router,
+                                              message->producer);
+      break;
     case NodeMessage::Op::kRelayLayers:
       SB_FUZZ_CHECK(message->max_layer >= -1 && message->max_layer <= 15);
       again = sb::signaling::RelayLayersNotice(message->from, message->room, message->asked_router,
@@ -69,6 +83,9 @@ void CheckNodeMessage(std::string_view input) {
                     (message->op == NodeMessage::Op::kRelayLayers ? 0 : message->request_id));
   SB_FUZZ_CHECK(reparsed->max_layer == message->max_layer);
   SB_FUZZ_CHECK(reparsed->from == message->from && reparsed->producer == message->producer);
+  SB_FUZZ_CHECK(reparsed->room == message->room &&
+                reparsed->asked_router == message->asked_router &&
+                reparsed->asker_router == message->asker_router);
   SB_FUZZ_CHECK(reparsed->end.has_value() == message->end.has_value());
   if (message->end) {
     SB_FUZZ_CHECK(reparsed->end->port == message->end->port &&

@@ -17,7 +17,8 @@ RemoteEntry Alice() {
                      "a",
                      "a.r1",
                      {{"a.p2", rtp::MediaKind::kAudio, TrackSource::kMicrophone, false},
-                      {"a.p3", rtp::MediaKind::kVideo, TrackSource::kScreen, true}}};
+                      {"a.p3", rtp::MediaKind::kVideo, TrackSource::kScreen, true}},
+                     {{"a.t1.dp1", "chat", ""}, {"a.t1.dp2", "", "b.p7"}}};
 }
 
 void ExpectSame(const RemoteEntry& a, const RemoteEntry& b) {
@@ -31,6 +32,12 @@ void ExpectSame(const RemoteEntry& a, const RemoteEntry& b) {
     EXPECT_EQ(a.tracks[i].kind, b.tracks[i].kind);
     EXPECT_EQ(a.tracks[i].source, b.tracks[i].source);
     EXPECT_EQ(a.tracks[i].paused, b.tracks[i].paused);
+  }
+  ASSERT_EQ(a.data.size(), b.data.size());
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    EXPECT_EQ(a.data[i].id, b.data[i].id);
+    EXPECT_EQ(a.data[i].label, b.data[i].label);
+    EXPECT_EQ(a.data[i].to, b.data[i].to);
   }
 }
 
@@ -58,6 +65,9 @@ TEST(ClusterMessagesTest, ANodeNamesOnlyItsOwnParticipantsAndTracks) {
   RemoteEntry foreign_track = Alice();
   foreign_track.tracks[0].id = "b.p9";
   EXPECT_FALSE(ParseEntry(EntryJson(foreign_track)).ok());
+  RemoteEntry foreign_channel = Alice();
+  foreign_channel.data[1].id = "b.t1.dp1";
+  EXPECT_FALSE(ParseEntry(EntryJson(foreign_channel)).ok());
   // An upsert whose entry is another node's than the sender's.
   EXPECT_FALSE(ParseRoomMessage(UpsertMessage("b", Alice())).ok());
 }
@@ -90,6 +100,57 @@ TEST(ClusterMessagesTest, MalformedEntriesAndRoomMessagesAreRefused) {
   EXPECT_FALSE(ParseRoomMessage(std::string(kMaxClusterMessageBytes + 1, ' ')).ok());
 }
 
+TEST(ClusterMessagesTest, EntriesCarryDataChannelsWithinBounds) {
+  // An entry without data channels (as a node before them wrote it) has none.
+  RemoteEntry quiet = Alice();
+  quiet.data.clear();
+  nlohmann::json quiet_json = EntryJson(quiet);
+  EXPECT_FALSE(quiet_json.contains("data"));
+  auto parsed = ParseEntry(quiet_json);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->data.empty());
+
+  // As many channels as a participant may open, and labels up to the bound, cross.
+  RemoteEntry full = Alice();
+  full.data.clear();
+  for (size_t i = 0; i < kMaxClusterDataChannels; ++i) {
+    full.data.push_back({"a.t1.dp" + std::to_string(i), std::string(kMaxClusterLabel, 'l'),
+                         std::string(kMaxClusterString, 't')});
+  }
+  const std::string upsert = UpsertMessage("a", full);
+  EXPECT_LE(upsert.size(), kMaxClusterMessageBytes);
+  auto full_parsed = ParseRoomMessage(upsert);
+  ASSERT_TRUE(full_parsed.ok()) << full_parsed.status();
+  ExpectSame(full_parsed->entry, full);
+
+  RemoteEntry too_many = full;
+  too_many.data.push_back(full.data[0]);
+  EXPECT_FALSE(ParseEntry(EntryJson(too_many)).ok());
+  RemoteEntry long_label = Alice();
+  long_label.data[0].label.assign(kMaxClusterLabel + 1, 'l');
+  EXPECT_FALSE(ParseEntry(EntryJson(long_label)).ok());
+  RemoteEntry long_to = Alice();
+  long_to.data[0].to.assign(kMaxClusterString + 1, 't');
+  EXPECT_FALSE(ParseEntry(EntryJson(long_to)).ok());
+  RemoteEntry no_id = Alice();
+  no_id.data[0].id.clear();
+  EXPECT_FALSE(ParseEntry(EntryJson(no_id)).ok());
+
+  const std::string head = R"({"id":"a.p1","name":"x","node":"a","router":"r","producers":[],)";
+  for (const char* data : {
+           R"("data":{})",
+           R"("data":[7])",
+           R"("data":[{"id":"a.dp1","label":"chat"}])",
+           R"("data":[{"id":"a.dp1","to":""}])",
+           R"("data":[{"id":"a.dp1","label":5,"to":""}])",
+           R"("data":[{"id":"a.dp1","label":"chat","to":null}])",
+           R"("data":[{"label":"chat","to":""}])",
+       }) {
+    const std::string text = head + data + "}";
+    EXPECT_FALSE(ParseEntry(nlohmann::json::parse(text)).ok()) << text;
+  }
+}
+
 TEST(ClusterMessagesTest, PipeRequestsAndRepliesRoundTrip) {
   const PipeEndpoint end{"192.0.2.31", 40123, std::vector<uint8_t>(44, 0xAB)};
   auto open = ParseNodeMessage(OpenPipeRequest(7, "b", "room", "a.r1", "b.r1", end));
@@ -120,6 +181,20 @@ TEST(ClusterMessagesTest, PipeRequestsAndRepliesRoundTrip) {
     EXPECT_EQ(layers->producer, "a.p2");
     EXPECT_EQ(layers->max_layer, layer);
   }
+
+  auto relay_data = ParseNodeMessage(RelayDataRequest(10, "b", "room", "a.r1", "b.r1", "a.t1.dp1"));
+  ASSERT_TRUE(relay_data.ok()) << relay_data.status();
+  EXPECT_EQ(relay_data->op, NodeMessage::Op::kRelayData);
+  EXPECT_EQ(relay_data->request_id, 10u);
+  EXPECT_EQ(relay_data->from, "b");
+  EXPECT_EQ(relay_data->room, "room");
+  EXPECT_EQ(relay_data->asked_router, "a.r1");
+  EXPECT_EQ(relay_data->asker_router, "b.r1");
+  EXPECT_EQ(relay_data->producer, "a.t1.dp1");
+  auto relayed = ParseNodeMessage(ReplyMessage(10, "a", absl::OkStatus()));
+  ASSERT_TRUE(relayed.ok()) << relayed.status();
+  EXPECT_TRUE(relayed->ok);
+  EXPECT_FALSE(relayed->end.has_value() || relayed->params.has_value());
 
   const rtp::RtpParameters params = router::testing::SimulcastVp8ProducerParams("1");
   auto with_params = ParseNodeMessage(ReplyMessage(8, "a", absl::OkStatus(), std::nullopt, params));
@@ -155,6 +230,10 @@ TEST(ClusterMessagesTest, MalformedNodeMessagesAreRefused) {
           R"({"op":"relay-layers","from":"b","req":0,"room":"r","remoteRouter":"a","localRouter":"b","producer":"p","maxLayer":16})",
           R"({"op":"relay-layers","from":"b","req":0,"room":"r","remoteRouter":"a","localRouter":"b","producer":"p","maxLayer":"1"})",
           R"({"op":"relay-layers","from":"b","req":0,"room":"r","remoteRouter":"a","localRouter":"b","maxLayer":1})",
+          R"({"op":"relay-data","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
+          R"({"op":"relay-data","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b","dataProducer":""})",
+          R"({"op":"relay-data","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b","dataProducer":7})",
+          R"({"op":"relay-data","from":"b","req":1,"room":"r","localRouter":"b","dataProducer":"a.dp1"})",
           R"({"op":"dance","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
       }) {
     EXPECT_FALSE(ParseNodeMessage(text).ok()) << text;

@@ -1,6 +1,7 @@
 // A room's media placement (signaling/room_media.h) over two real switchboard-worker processes:
 // which worker each participant goes to, and producers piped on demand between the room's
-// routers (asked of the workers themselves: the copy exists, pauses and closes with its origin).
+// routers (asked of the workers themselves: the copy exists, pauses and closes with its origin);
+// data channels from another node (a fake one: RemoteLink) asked of it, and only for its pipes.
 #include "signaling/room_media.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,36 @@
 
 namespace sb::signaling {
 namespace {
+
+// Another node as a room's media sees it: opens its end of every pipe at once (an address
+// nobody listens on) and keeps the data channel requests for the test to answer.
+class FakeLink : public RemoteLink {
+ public:
+  struct DataAsk {
+    std::string node, data_producer, remote_router, local_router;
+    Callback<bool> done;
+  };
+  void OpenPipe(const std::string&, const std::string&, const std::string&, const std::string&,
+                const PipeEndpoint& local_end, Callback<PipeEndpoint> done) override {
+    ++pipes_opened;
+    // As the other node's worker would answer: its own key, as long as ours.
+    done(PipeEndpoint{"127.0.0.1", 9, std::vector<uint8_t>(local_end.key.size(), 7)});
+  }
+  void Relay(const std::string&, const std::string&, const std::string&, const std::string&,
+             const std::string&, Callback<rtp::RtpParameters> done) override {
+    done(absl::UnimplementedError("no tracks in this test"));
+  }
+  void RelayData(const std::string& node, const std::string&, const std::string& data_producer_id,
+                 const std::string& remote_router, const std::string& local_router,
+                 Callback<bool> done) override {
+    data_asks.push_back({node, data_producer_id, remote_router, local_router, std::move(done)});
+  }
+  void RelayLayers(const std::string&, const std::string&, const std::string&, const std::string&,
+                   const std::string&, int) override {}
+
+  int pipes_opened = 0;
+  std::vector<DataAsk> data_asks;
+};
 
 class RoomMediaTest : public testing::LoopTest, public WorkerPool::Listener {
  protected:
@@ -48,7 +79,12 @@ class RoomMediaTest : public testing::LoopTest, public WorkerPool::Listener {
   void MakeMedia(int shard_size) {
     media_ = std::make_unique<RoomMedia>(
         pool_.get(), "room", shard_size,
-        [this](const char* prefix) { return absl::StrCat(prefix, next_id_++); }, &counters_);
+        [this](const char* prefix) {
+          std::string id = absl::StrCat(prefix, next_id_++);
+          ids_made_.push_back(id);
+          return id;
+        },
+        &counters_);
   }
   // Places a participant and waits for its router.
   bool Place(const std::string& id) {
@@ -96,6 +132,7 @@ class RoomMediaTest : public testing::LoopTest, public WorkerPool::Listener {
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<RoomMedia> media_;
   RoomMedia::Counters counters_;
+  std::vector<std::string> ids_made_;
   int running_ = 0;
   int next_id_ = 1;
   int expected_death_ = -1;  // a worker the test kills
@@ -265,6 +302,106 @@ TEST_F(RoomMediaTest, AWorkerDiesAndTheRoomGoesOnOnTheOther) {
   EXPECT_EQ(WorkerIndexOf("carol"), b);
   ASSERT_TRUE(Reach("mic", "alice", "carol").ok());
   EXPECT_TRUE(Request(media_->WorkerOf("carol"), fbs::Method::PRODUCER_GET_STATS, "mic").accepted);
+}
+
+TEST_F(RoomMediaTest, ADataChannelFromAnotherNodeIsAskedOfItAndOpensOnThePipe) {
+  FakeLink link;
+  MakeMedia(0);
+  media_->SetRemote(&link, "127.0.0.1");
+  ASSERT_TRUE(Place("a.alice"));
+  media_->PlaceRemote("b.bob", "b", "b.r1");
+  std::optional<absl::StatusOr<std::string>> reached;
+  auto reach = [&] {
+    reached.reset();
+    media_->ReachData("b.t1.dp1", "b.bob", "a.alice",
+                      [&](absl::StatusOr<std::string> id) { reached = std::move(id); });
+  };
+
+  // A pipe from Bob's router (with SCTP), then his node is asked for the channel on it.
+  reach();
+  ASSERT_TRUE(RunUntil([&] { return !link.data_asks.empty(); }));
+  EXPECT_EQ(link.pipes_opened, 1);
+  FakeLink::DataAsk& ask = link.data_asks.back();
+  EXPECT_EQ(ask.node, "b");
+  EXPECT_EQ(ask.data_producer, "b.t1.dp1");
+  EXPECT_EQ(ask.remote_router, "b.r1");
+  EXPECT_EQ(ask.local_router, media_->RouterOf("a.alice"));
+  // Its answer says nothing: the copy opening on our end of the pipe does.
+  ask.done(true);
+  RunFor(std::chrono::milliseconds(50));
+  EXPECT_FALSE(reached.has_value());
+  std::string pipe_end;
+  for (const auto& id : ids_made_) {
+    if (id.starts_with("pn")) pipe_end = id;
+  }
+  ASSERT_FALSE(pipe_end.empty());
+  EXPECT_TRUE(media_->OnPipeDataProducerOpened(pipe_end, "b.t1.dp1", "copy1"));
+  ASSERT_TRUE(reached.has_value());
+  ASSERT_TRUE(reached->ok()) << reached->status();
+  EXPECT_EQ(**reached, "copy1");
+  EXPECT_EQ(counters_.data_producers_piped, 1u);
+  // Again: the copy there, nothing asked.
+  reach();
+  ASSERT_TRUE(reached.has_value() && reached->ok());
+  EXPECT_EQ(link.data_asks.size(), 1u);
+
+  // A channel its node refuses: the receiver learns it, the next one asks again.
+  reached.reset();
+  media_->ReachData("b.t1.dp2", "b.bob", "a.alice",
+                    [&](absl::StatusOr<std::string> id) { reached = std::move(id); });
+  ASSERT_EQ(link.data_asks.size(), 2u);
+  EXPECT_EQ(link.pipes_opened, 1) << "the same pipe";
+  link.data_asks.back().done(absl::NotFoundError("no data producer b.t1.dp2"));
+  ASSERT_TRUE(reached.has_value());
+  EXPECT_FALSE(reached->ok());
+  EXPECT_EQ(counters_.pipe_failures, 1u);
+
+  // The copy closed: forgotten, and asked again for the next receiver.
+  media_->ForgetDataProducer("copy1");
+  reach();
+  EXPECT_EQ(link.data_asks.size(), 3u);
+  // Bob's node is gone: what waited for it fails.
+  media_->RemoveNode("b");
+  ASSERT_TRUE(reached.has_value());
+  EXPECT_FALSE(reached->ok());
+  // A channel of ours is never asked of another node for another node's receiver.
+  media_->PlaceRemote("c.carol", "c", "c.r1");
+  media_->ReachData("a.t1.dp1", "a.alice", "c.carol",
+                    [&](absl::StatusOr<std::string> id) { reached = std::move(id); });
+  EXPECT_FALSE(reached->ok());
+  EXPECT_EQ(link.data_asks.size(), 3u);
+}
+
+TEST_F(RoomMediaTest, OnlyTheNodeAPipeWasOpenedForMayHaveChannelsSentOnIt) {
+  FakeLink link;
+  MakeMedia(0);
+  media_->SetRemote(&link, "127.0.0.1");
+  ASSERT_TRUE(Place("a.alice"));
+  const std::string router = media_->RouterOf("a.alice");
+  // Node b asks for a pipe from Alice's router to its own.
+  std::optional<absl::StatusOr<PipeEndpoint>> opened;
+  media_->ServeOpenPipe("b", "b.r1", router,
+                        PipeEndpoint{"127.0.0.1", 9, std::vector<uint8_t>(44, 7)},
+                        [&](absl::StatusOr<PipeEndpoint> end) { opened = std::move(end); });
+  ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
+  ASSERT_TRUE(opened->ok()) << opened->status();
+
+  auto serve = [&](const std::string& node, const std::string& data_producer,
+                   const std::string& remote_router) {
+    std::optional<absl::StatusOr<bool>> answer;
+    media_->ServeRelayData(node, data_producer, router, remote_router,
+                           [&](absl::StatusOr<bool> a) { answer = std::move(a); });
+    EXPECT_TRUE(RunUntil([&] { return answer.has_value(); }));
+    return answer.value_or(absl::DeadlineExceededError("no answer"));
+  };
+  // Node c names b's pipe: refused before anything is asked of the worker.
+  EXPECT_EQ(serve("c", "a.t1.dp1", "b.r1").status().code(), absl::StatusCode::kNotFound);
+  // A router of b's that has no pipe from here.
+  EXPECT_EQ(serve("b", "a.t1.dp1", "b.r2").status().code(), absl::StatusCode::kNotFound);
+  // b on its pipe: the worker is asked, and refuses a data producer it does not have.
+  auto absent = serve("b", "a.t1.dp1", "b.r1");
+  EXPECT_FALSE(absent.ok());
+  EXPECT_NE(absent.status().code(), absl::StatusCode::kNotFound) << absent.status();
 }
 
 }  // namespace
