@@ -162,6 +162,17 @@ let windowResult;
 function measureWindow() {
   windowResult ??= (async () => {
     const start = { bob: await videoOf(bob), carol: await videoOf(carol), tbf: net.qdiscStats(BOB) };
+    // The server's estimate for Bob, read every second through the window: an estimate moves
+    // (it rises until the link queues, then steps back), so the window's median is its value.
+    const estimates = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const bw = await serverBandwidth(bob).catch(() => undefined);
+        if (typeof bw?.estimateBps === 'number') estimates.push(bw.estimateBps);
+        await sleep(1000);
+      }
+    })();
     let previous = start;
     let now;
     const bobWidths = new Set();
@@ -178,7 +189,10 @@ function measureWindow() {
       console.log(`+${t} s  Carol: ${fmt(rates(previous.carol, now.carol))}`);
       previous = now;
     }
+    sampling = false;
+    await sampler;
     const result = {
+      estimates,
       bob: rates(start.bob, now.bob),
       carol: rates(start.carol, now.carol),
       bobWidths: [...bobWidths],
@@ -232,27 +246,30 @@ test('b. Carol, unshaped, receives the top layer (1280 px) at ≥ 25 fps without
   assert.equal(r.freezes, 0, `Carol's video does not freeze: ${what}`);
 });
 
-// The issue asks for 25 %. The estimate sits at 1.2-1.5 times what Bob is sent (his 320 px at
-// 30 fps take ~160 kbit/s of the 300): it is capped at 1.5 times what he acknowledges, and a
-// probe into his link measures only the share the media leaves it. Measured 196-276 kbit/s
-// (session 6); 25 % is not met reliably, so this asserts 40 % and the note says so.
-test('c. the server\'s estimate of Bob\'s subscribing transport is within 40 % of 300 kbit/s',
+// The estimate sits near what Bob's link carries: it is capped at 1.5 times what he
+// acknowledges (his 320 px at 30 fps take ~160 kbit/s of the 300), and a probe into his link
+// measures everything that arrives while it lasts, media included, so a saturated link reads as
+// its own rate. Session 6 saw 196-276 kbit/s from single readings, before probes counted the
+// media beside them; the window's median is what is judged, the range is printed.
+test('c. the server\'s estimate of Bob\'s subscribing transport is within 25 % of 300 kbit/s',
   async () => {
-    await measureWindow(); // after the window: the estimate had 30 s and more to settle
+    const { estimates } = await measureWindow();
     const { rooms } = await getJson(server, '/api/rooms');
     const entry = rooms.find((r) => r.name === ROOM)?.participants.find((p) => p.id === bob.id);
     console.log(`/api/rooms, Bob: ${JSON.stringify(entry)}`);
     console.log(`/api/rooms, Carol: ${fmtBandwidth(await serverBandwidth(carol))}`);
-    assert.ok(entry, `Bob is listed in /api/rooms`);
-    assert.ok(entry.bandwidth,
+    assert.ok(entry?.bandwidth,
       `/api/rooms reports participants[].bandwidth for Bob: ${JSON.stringify(entry)}`);
-    const estimate = entry.bandwidth.estimateBps;
+    assert.ok(estimates.length >= 20, `the estimate was read through the window: ${estimates.length}`);
+    const sorted = [...estimates].sort((x, y) => x - y);
+    const median = sorted[Math.floor(sorted.length / 2)];
     const wanted = BOB_KBIT * 1000;
-    assert.ok(
-      typeof estimate === 'number' && Math.abs(estimate - wanted) <= 0.4 * wanted,
-      `Bob's estimate ${estimate} bit/s is within 40 % of ${wanted} (${0.6 * wanted}..` +
-        `${1.4 * wanted}): ${fmtBandwidth(entry.bandwidth)}`,
-    );
+    const range = `median ${kbit(median)}, min ${kbit(sorted[0])}, ` +
+      `max ${kbit(sorted[sorted.length - 1])} kbit/s over ${estimates.length} readings`;
+    console.log(`Bob's estimate through the window: ${range}`);
+    assert.ok(Math.abs(median - wanted) <= 0.25 * wanted,
+      `Bob's estimate is within 25 % of ${BOB_KBIT} kbit/s (${0.75 * BOB_KBIT}..` +
+        `${1.25 * BOB_KBIT}): ${range}`);
   });
 
 test('d. with his link raised to 5 Mbit/s, Bob receives the top layer (1280 px) within 15 s',
