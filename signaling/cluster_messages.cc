@@ -254,6 +254,17 @@ std::string RelayLayersNotice(const std::string& from, const std::string& room,
       .dump();
 }
 
+std::string ClosePipeNotice(const std::string& from, const std::string& room,
+                            const std::string& asked_router, const std::string& asker_router) {
+  return nlohmann::json{{"op", "close-pipe"},
+                        {"req", 0},
+                        {"from", from},
+                        {"room", room},
+                        {"remoteRouter", asked_router},
+                        {"localRouter", asker_router}}
+      .dump();
+}
+
 std::string ReplyMessage(uint64_t request_id, const std::string& from, const absl::Status& status,
                          const std::optional<PipeEndpoint>& end,
                          const std::optional<rtp::RtpParameters>& params) {
@@ -327,6 +338,12 @@ absl::StatusOr<NodeMessage> ParseNodeMessage(std::string_view payload) {
     auto data_producer = StringField(*json, "dataProducer");
     if (!data_producer) return Malformed("relay-data without dataProducer");
     message.producer = *data_producer;
+    return message;
+  }
+  if (*op == "close-pipe") {
+    // A notice: nothing to answer.
+    if (message.request_id != 0) return Malformed("close-pipe with a request id");
+    message.op = NodeMessage::Op::kClosePipe;
     return message;
   }
   if (*op == "relay-layers") {

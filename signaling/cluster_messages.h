@@ -71,7 +71,9 @@ struct NodeMessage {
   // kRelayLayers is a notice (no reply, request_id 0): the layers the asker's copy of a relayed
   // producer needs, for dynacast at the publisher. kRelayData asks for a data producer on the
   // pipe's data channels (the reply carries nothing; the copy opens at the asker's end).
-  enum class Op { kOpenPipe, kRelay, kRelayLayers, kRelayData, kReply };
+  // kClosePipe is a notice too: the sender's router ("localRouter") is gone (its worker died),
+  // so the receiver closes its end of any pipe between it and its router ("remoteRouter").
+  enum class Op { kOpenPipe, kRelay, kRelayLayers, kRelayData, kClosePipe, kReply };
   Op op = Op::kReply;
   uint64_t request_id = 0;
   std::string from;
@@ -99,6 +101,10 @@ std::string RelayDataRequest(uint64_t request_id, const std::string& from, const
 std::string RelayLayersNotice(const std::string& from, const std::string& room,
                               const std::string& asked_router, const std::string& asker_router,
                               const std::string& producer, int max_layer);
+// "My router `asker_router` is gone: close your end of the pipe between it and your
+// `asked_router`" (either direction). No answer.
+std::string ClosePipeNotice(const std::string& from, const std::string& room,
+                            const std::string& asked_router, const std::string& asker_router);
 // A reply: an error, or with `end` (open-pipe) or `params` (relay).
 std::string ReplyMessage(uint64_t request_id, const std::string& from, const absl::Status& status,
                          const std::optional<PipeEndpoint>& end = std::nullopt,

@@ -194,6 +194,9 @@ void ClusterNode::OnNodeMessage(const std::string& payload) {
       return conference_->ServeRelayLayers(message->room, from, message->producer,
                                            message->asked_router, message->asker_router,
                                            message->max_layer);
+    case NodeMessage::Op::kClosePipe:
+      return conference_->ServeClosePipe(message->room, from, message->asked_router,
+                                         message->asker_router);
     case NodeMessage::Op::kRelayData:
       return conference_->ServeRelayData(
           message->room, from, message->producer, message->asked_router, message->asker_router,
@@ -303,6 +306,12 @@ void ClusterNode::RelayLayers(const std::string& node, const std::string& room,
   directory_->Publish(
       directory_->NodeChannel(node),
       RelayLayersNotice(node_id_, room, remote_router, local_router, producer_id, max_layer));
+}
+
+void ClusterNode::ClosePipe(const std::string& node, const std::string& room,
+                            const std::string& remote_router, const std::string& local_router) {
+  directory_->Publish(directory_->NodeChannel(node),
+                      ClosePipeNotice(node_id_, room, remote_router, local_router));
 }
 
 void ClusterNode::ClaimAll() {

@@ -72,6 +72,8 @@ class ClusterNode : public cluster::Directory::Listener, public RemoteLink {
   void RelayLayers(const std::string& node, const std::string& room, const std::string& producer_id,
                    const std::string& remote_router, const std::string& local_router,
                    int max_layer) override;
+  void ClosePipe(const std::string& node, const std::string& room, const std::string& remote_router,
+                 const std::string& local_router) override;
 
   const std::string& node_id() const { return node_id_; }
   // The address this node's ends of pipes between nodes listen on (--node-address, else the

@@ -264,6 +264,9 @@ class Conference : public WorkerPool::Listener {
   void ServeRelayLayers(const std::string& room, const std::string& node,
                         const std::string& producer_id, const std::string& local_router,
                         const std::string& remote_router, int max_layer);
+  // `node`'s router `remote_router` is gone: our ends of the pipes to it close.
+  void ServeClosePipe(const std::string& room, const std::string& node,
+                      const std::string& local_router, const std::string& remote_router);
 
   // Participant id a join or resume from `sink` produced, so the session can remember it.
   std::function<void(ClientSink*, const std::string&)> on_joined;

@@ -240,4 +240,11 @@ void Conference::ServeRelayLayers(const std::string& room_name, const std::strin
       ->media->ServeRelayLayers(node, producer_id, local_router, remote_router, max_layer);
 }
 
+void Conference::ServeClosePipe(const std::string& room_name, const std::string& node,
+                                const std::string& local_router, const std::string& remote_router) {
+  auto it = room_by_name_.find(room_name);
+  if (it == room_by_name_.end()) return;
+  rooms_.at(it->second)->media->ServeClosePipe(node, local_router, remote_router);
+}
+
 }  // namespace sb::signaling

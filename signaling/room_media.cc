@@ -1,6 +1,7 @@
 #include "signaling/room_media.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -508,9 +509,24 @@ void RoomMedia::RemoveWorker(int index) {
   EraseTakingWaiters(piped_, through_dead, failed);
   std::vector<std::function<void(absl::StatusOr<std::string>)>> failed_data;
   EraseTakingWaiters(piped_data_, through_dead, failed_data);
-  // The other node's end stays until its room there ends: it carries nothing any more.
+  // Pipes to other nodes from the dead shards: each node is told to close its end (its relays
+  // of producers towards nobody, its copies of ours), once per pair of routers (one notice
+  // closes both directions there).
+  std::vector<std::tuple<std::string, std::string, std::string>> notices;
+  for (const auto& [key, pipe] : remote_pipes_) {
+    if (!dead(pipe->local_router)) continue;
+    auto notice = std::make_tuple(pipe->node, pipe->remote_router, pipe->local_router);
+    if (std::find(notices.begin(), notices.end(), notice) == notices.end()) {
+      notices.push_back(std::move(notice));
+    }
+  }
   EraseTakingWaiters(
       remote_pipes_, [&](const RemotePipe& pipe) { return dead(pipe.local_router); }, failed);
+  if (link_) {
+    for (const auto& [node, remote_router, local_router] : notices) {
+      link_->ClosePipe(node, room_name_, remote_router, local_router);
+    }
+  }
   for (const auto& shard : shards_) {
     if (!shard->node.empty() || shard->worker_index != index) continue;
     for (auto& done : shard->waiters) failed.push_back(std::move(done));

@@ -72,6 +72,10 @@ class RemoteLink {
   virtual void RelayLayers(const std::string& node, const std::string& room,
                            const std::string& producer_id, const std::string& remote_router,
                            const std::string& local_router, int max_layer) = 0;
+  // Our router `local_router` is gone (its worker died): `node` closes its end of the pipe
+  // between it and its router `remote_router`, whichever way it carried media. No answer.
+  virtual void ClosePipe(const std::string& node, const std::string& room,
+                         const std::string& remote_router, const std::string& local_router) = 0;
 };
 
 class RoomMedia {
@@ -131,6 +135,11 @@ class RoomMedia {
   void ServeRelayLayers(const std::string& node, const std::string& producer_id,
                         const std::string& local_router, const std::string& remote_router,
                         int max_layer);
+  // `node`'s router `remote_router` is gone (ClosePipe): our end of the pipes between it and our
+  // `local_router` closes (the relays, and the copies with their consumers, go with it) and
+  // is forgotten, as RemoveNode forgets a dead node's. Only that node may close its pipes.
+  void ServeClosePipe(const std::string& node, const std::string& local_router,
+                      const std::string& remote_router);
 
   // The worker and router of a participant's shard; nullptr / "" when it has none or its worker
   // is down.
@@ -188,7 +197,9 @@ class RoomMedia {
   std::vector<std::string> ParticipantIdsOnWorker(int index) const;
   // Forgets the shards of dead worker `index`: the pipes between them and live shards are closed
   // at the live end (the relays and copies on it close with it) and what was piped or waited for
-  // through them fails; a later Reach pipes again from where the producer is.
+  // through them fails; a later Reach pipes again from where the producer is. The pipes to
+  // other nodes from those shards are forgotten and each node is told to close its end
+  // (RemoteLink::ClosePipe).
   void RemoveWorker(int index);
 
   size_t shard_count() const { return shards_.size(); }

@@ -307,4 +307,41 @@ void RoomMedia::ServeRelayLayers(const std::string& node, const std::string& pro
                   [](const fbs::Response*) {});
 }
 
+void RoomMedia::ServeClosePipe(const std::string& node, const std::string& local_router,
+                               const std::string& remote_router) {
+  std::vector<Done> failed;
+  bool closed_in = false;
+  for (const std::string& key :
+       {InPipeKey(local_router, remote_router), OutPipeKey(local_router, remote_router)}) {
+    auto it = remote_pipes_.find(key);
+    // Only the node at the other end closes a pipe (a stale or forged notice changes nothing).
+    if (it == remote_pipes_.end() || it->second->node != node) continue;
+    RemotePipe* pipe = it->second.get();
+    // The worker closes the relays, the copies and their consumers with the transport.
+    if (WorkerProcess* worker = WorkerFor(FindShard(pipe->local_router))) {
+      worker->Request(fbs::Method::TRANSPORT_CLOSE, pipe->transport_id, {},
+                      [](const fbs::Response*) {});
+    }
+    for (auto& done : pipe->waiters) failed.push_back(std::move(done));
+    closed_in = closed_in || key.starts_with("in|");
+    remote_pipes_.erase(it);
+    SB_LOG_INFO("rooms", "room {}: router {} of node {} is gone; pipe {} closed", room_name_,
+                remote_router, node, key);
+  }
+  // What came through the closed "in" pipe: the copies went with our end; a later Reach pipes
+  // again from wherever the producer is announced then.
+  std::vector<std::function<void(absl::StatusOr<std::string>)>> failed_data;
+  if (closed_in) {
+    auto through_it = [&](const auto& piped) {
+      return piped.from_router == remote_router && piped.to_router == local_router;
+    };
+    EraseTakingWaiters(piped_, through_it, failed);
+    EraseTakingWaiters(piped_data_, through_it, failed_data);
+  }
+  const absl::Status gone =
+      absl::UnavailableError(absl::StrCat("router ", remote_router, " of node ", node, " is gone"));
+  CallWaiters(alive_, failed, gone);
+  CallWaiters(alive_, failed_data, absl::StatusOr<std::string>(gone));
+}
+
 }  // namespace sb::signaling

@@ -68,6 +68,11 @@ void CheckNodeMessage(std::string_view input) {
                                                message->asker_router, message->producer,
                                                message->max_layer);
       break;
+    case NodeMessage::Op::kClosePipe:
+      SB_FUZZ_CHECK(message->request_id == 0);
+      again = sb::signaling::ClosePipeNotice(message->from, message->room, message->asked_router,
+                                             message->asker_router);
+      break;
     case NodeMessage::Op::kReply:
       again = sb::signaling::ReplyMessage(
           message->request_id, message->from,
@@ -81,6 +86,7 @@ void CheckNodeMessage(std::string_view input) {
   SB_FUZZ_CHECK(reparsed->op == message->op &&
                 reparsed->request_id ==
                     (message->op == NodeMessage::Op::kRelayLayers ? 0 : message->request_id));
+  SB_FUZZ_CHECK(message->op != NodeMessage::Op::kClosePipe || message->producer.empty());
   SB_FUZZ_CHECK(reparsed->max_layer == message->max_layer);
   SB_FUZZ_CHECK(reparsed->from == message->from && reparsed->producer == message->producer);
   SB_FUZZ_CHECK(reparsed->room == message->room &&

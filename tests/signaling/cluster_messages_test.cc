@@ -182,6 +182,20 @@ TEST(ClusterMessagesTest, PipeRequestsAndRepliesRoundTrip) {
     EXPECT_EQ(layers->max_layer, layer);
   }
 
+  auto close = ParseNodeMessage(ClosePipeNotice("b", "room", "a.r1", "b.r1"));
+  ASSERT_TRUE(close.ok()) << close.status();
+  EXPECT_EQ(close->op, NodeMessage::Op::kClosePipe);
+  EXPECT_EQ(close->request_id, 0u);
+  EXPECT_EQ(close->from, "b");
+  EXPECT_EQ(close->room, "room");
+  EXPECT_EQ(close->asked_router, "a.r1");
+  EXPECT_EQ(close->asker_router, "b.r1");
+  // Ids as long as the bound allows.
+  const std::string longest(kMaxClusterString, 'r');
+  auto close_long = ParseNodeMessage(ClosePipeNotice(longest, longest, longest, longest));
+  ASSERT_TRUE(close_long.ok()) << close_long.status();
+  EXPECT_EQ(close_long->asked_router, longest);
+
   auto relay_data = ParseNodeMessage(RelayDataRequest(10, "b", "room", "a.r1", "b.r1", "a.t1.dp1"));
   ASSERT_TRUE(relay_data.ok()) << relay_data.status();
   EXPECT_EQ(relay_data->op, NodeMessage::Op::kRelayData);
@@ -234,10 +248,24 @@ TEST(ClusterMessagesTest, MalformedNodeMessagesAreRefused) {
           R"({"op":"relay-data","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b","dataProducer":""})",
           R"({"op":"relay-data","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b","dataProducer":7})",
           R"({"op":"relay-data","from":"b","req":1,"room":"r","localRouter":"b","dataProducer":"a.dp1"})",
+          R"({"op":"close-pipe","from":"b","req":0,"room":"r","localRouter":"b"})",
+          R"({"op":"close-pipe","from":"b","req":0,"room":"r","remoteRouter":"a"})",
+          R"({"op":"close-pipe","from":"b","req":0,"remoteRouter":"a","localRouter":"b"})",
+          R"({"op":"close-pipe","from":"b","req":0,"room":"r","remoteRouter":"","localRouter":"b"})",
+          R"({"op":"close-pipe","from":"b","req":0,"room":"r","remoteRouter":"a","localRouter":7})",
+          R"({"op":"close-pipe","from":"","req":0,"room":"r","remoteRouter":"a","localRouter":"b"})",
+          R"({"op":"close-pipe","from":"b","room":"r","remoteRouter":"a","localRouter":"b"})",
+          R"({"op":"close-pipe","from":"b","req":3,"room":"r","remoteRouter":"a","localRouter":"b"})",
           R"({"op":"dance","from":"b","req":1,"room":"r","remoteRouter":"a","localRouter":"b"})",
       }) {
     EXPECT_FALSE(ParseNodeMessage(text).ok()) << text;
   }
+  // Ids past the bound.
+  const std::string too_long(kMaxClusterString + 1, 'r');
+  EXPECT_FALSE(ParseNodeMessage(ClosePipeNotice("b", "room", too_long, "b.r1")).ok());
+  EXPECT_FALSE(ParseNodeMessage(ClosePipeNotice("b", "room", "a.r1", too_long)).ok());
+  EXPECT_FALSE(ParseNodeMessage(ClosePipeNotice("b", too_long, "a.r1", "b.r1")).ok());
+  EXPECT_FALSE(ParseNodeMessage(ClosePipeNotice(too_long, "room", "a.r1", "b.r1")).ok());
   // A key longer than any SRTP key.
   const PipeEndpoint big_key{"192.0.2.31", 1, std::vector<uint8_t>(100, 1)};
   EXPECT_FALSE(ParseNodeMessage(OpenPipeRequest(1, "b", "r", "a", "b", big_key)).ok());

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,7 @@ class FakeLink : public RemoteLink {
   }
   void Relay(const std::string&, const std::string&, const std::string&, const std::string&,
              const std::string&, Callback<rtp::RtpParameters> done) override {
+    if (hold_relays) return relay_asks.push_back(std::move(done));
     done(absl::UnimplementedError("no tracks in this test"));
   }
   void RelayData(const std::string& node, const std::string&, const std::string& data_producer_id,
@@ -45,9 +47,17 @@ class FakeLink : public RemoteLink {
   }
   void RelayLayers(const std::string&, const std::string&, const std::string&, const std::string&,
                    const std::string&, int) override {}
+  void ClosePipe(const std::string& node, const std::string& room, const std::string& remote_router,
+                 const std::string& local_router) override {
+    close_pipes.push_back({node, room, remote_router, local_router});
+  }
 
   int pipes_opened = 0;
   std::vector<DataAsk> data_asks;
+  bool hold_relays = false;  // keeps Relay's callbacks in relay_asks instead of refusing
+  std::vector<Callback<rtp::RtpParameters>> relay_asks;
+  // node, room, remote router, local router
+  std::vector<std::vector<std::string>> close_pipes;
 };
 
 class RoomMediaTest : public testing::LoopTest, public WorkerPool::Listener {
@@ -402,6 +412,127 @@ TEST_F(RoomMediaTest, OnlyTheNodeAPipeWasOpenedForMayHaveChannelsSentOnIt) {
   auto absent = serve("b", "a.t1.dp1", "b.r1");
   EXPECT_FALSE(absent.ok());
   EXPECT_NE(absent.status().code(), absl::StatusCode::kNotFound) << absent.status();
+}
+
+TEST_F(RoomMediaTest, AWorkerDiesAndTheOtherNodeIsToldToCloseItsEndsOfItsPipes) {
+  FakeLink link;
+  MakeMedia(1);
+  media_->SetRemote(&link, "127.0.0.1");
+  ASSERT_TRUE(Place("a.alice"));
+  ASSERT_TRUE(Place("a.bob"));
+  const int dead = WorkerIndexOf("a.bob");
+  ASSERT_NE(WorkerIndexOf("a.alice"), dead);
+  const std::string alive_router = media_->RouterOf("a.alice");
+  const std::string dead_router = media_->RouterOf("a.bob");
+  media_->PlaceRemote("b.carol", "b", "b.r1");
+  // Pipes we asked for from Carol's router to both of ours ("in": the relays fail, the pipes
+  // stay), and pipes node b asked of Bob's router ("out"): one from b.r1 too, one from b.r2.
+  EXPECT_FALSE(Reach("b.mic", "b.carol", "a.bob").ok());
+  EXPECT_FALSE(Reach("b.mic", "b.carol", "a.alice").ok());
+  EXPECT_EQ(link.pipes_opened, 2);
+  for (const char* remote_router : {"b.r1", "b.r2"}) {
+    std::optional<absl::StatusOr<PipeEndpoint>> opened;
+    media_->ServeOpenPipe("b", remote_router, dead_router,
+                          PipeEndpoint{"127.0.0.1", 9, std::vector<uint8_t>(44, 7)},
+                          [&](absl::StatusOr<PipeEndpoint> end) { opened = std::move(end); });
+    ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
+    ASSERT_TRUE(opened->ok()) << opened->status();
+  }
+  EXPECT_EQ(media_->Json()["pipes"], 4);
+
+  expected_death_ = dead;
+  ASSERT_EQ(kill(pool_->worker(dead)->pid(), SIGKILL), 0);
+  ASSERT_TRUE(RunUntil([&] { return died_ == dead; }));
+  media_->OnWorkerDied(dead);
+  media_->Remove("a.bob");
+  EXPECT_TRUE(link.close_pipes.empty());
+  media_->RemoveWorker(dead);
+  // One notice per pair of routers (it closes both directions there), none for Alice's router.
+  std::vector<std::vector<std::string>> expected = {{"b", "room", "b.r1", dead_router},
+                                                    {"b", "room", "b.r2", dead_router}};
+  auto sent = link.close_pipes;
+  std::sort(sent.begin(), sent.end());
+  EXPECT_EQ(sent, expected);
+  EXPECT_EQ(media_->Json()["pipes"], 1) << "the pipe from b.r1 to Alice's router stays";
+}
+
+TEST_F(RoomMediaTest, AClosePipeNoticeFromThePipesNodeClosesOurEnd) {
+  FakeLink link;
+  link.hold_relays = true;
+  MakeMedia(0);
+  media_->SetRemote(&link, "127.0.0.1");
+  ASSERT_TRUE(Place("a.alice"));
+  const std::string router = media_->RouterOf("a.alice");
+  WorkerProcess* worker = media_->WorkerOf("a.alice");
+  ASSERT_NO_FATAL_FAILURE(Produce("a.alice", "a.mic"));
+  // Node b asked for a pipe from Alice's router to its b.r1, and for a relay of her mic on it.
+  std::optional<absl::StatusOr<PipeEndpoint>> opened;
+  media_->ServeOpenPipe("b", "b.r1", router,
+                        PipeEndpoint{"127.0.0.1", 9, std::vector<uint8_t>(44, 7)},
+                        [&](absl::StatusOr<PipeEndpoint> end) { opened = std::move(end); });
+  ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
+  ASSERT_TRUE(opened->ok()) << opened->status();
+  std::optional<absl::StatusOr<rtp::RtpParameters>> relayed;
+  media_->ServeRelay("a.mic", router, "b.r1",
+                     [&](absl::StatusOr<rtp::RtpParameters> p) { relayed = std::move(p); });
+  ASSERT_TRUE(RunUntil([&] { return relayed.has_value(); }));
+  ASSERT_TRUE(relayed->ok()) << relayed->status();
+  std::string out_end, relay;
+  for (const auto& id : ids_made_) {
+    if (id.starts_with("pn")) out_end = id;
+    if (id.starts_with("pc")) relay = id;
+  }
+  ASSERT_FALSE(out_end.empty());
+  ASSERT_FALSE(relay.empty());
+  // And we asked b for a pipe from b.r1 (Bob's tracks): its relay is still on the way.
+  media_->PlaceRemote("b.bob", "b", "b.r1");
+  std::optional<absl::Status> reached;
+  media_->Reach("b.mic", rtp::MediaKind::kAudio, false, "b.bob", "a.alice",
+                [&](absl::Status s) { reached = s; });
+  ASSERT_TRUE(RunUntil([&] { return !link.relay_asks.empty(); }));
+  std::string in_end;
+  for (const auto& id : ids_made_) {
+    if (id.starts_with("pn") && id != out_end) in_end = id;
+  }
+  ASSERT_FALSE(in_end.empty());
+  EXPECT_EQ(media_->Json()["pipes"], 2);
+
+  // The same notice from another node changes nothing.
+  media_->ServeClosePipe("c", router, "b.r1");
+  RunFor(std::chrono::milliseconds(100));
+  EXPECT_EQ(media_->Json()["pipes"], 2);
+  EXPECT_FALSE(reached.has_value());
+  EXPECT_TRUE(Request(worker, fbs::Method::TRANSPORT_GET_STATS, out_end).accepted);
+  EXPECT_TRUE(Request(worker, fbs::Method::TRANSPORT_GET_STATS, in_end).accepted);
+  EXPECT_TRUE(Request(worker, fbs::Method::CONSUMER_GET_STATS, relay).accepted);
+  // Nor does one about another router of b's.
+  media_->ServeClosePipe("b", router, "b.r2");
+  EXPECT_EQ(media_->Json()["pipes"], 2);
+
+  // From b about b.r1: both ends close in the worker (the relay with its own), and what waited
+  // for the pipe fails.
+  media_->ServeClosePipe("b", router, "b.r1");
+  ASSERT_TRUE(reached.has_value());
+  EXPECT_EQ(reached->code(), absl::StatusCode::kUnavailable) << *reached;
+  EXPECT_EQ(media_->Json()["pipes"], 0);
+  EXPECT_TRUE(RunUntil(
+      [&] { return !Request(worker, fbs::Method::TRANSPORT_GET_STATS, out_end).accepted; }));
+  EXPECT_FALSE(Request(worker, fbs::Method::TRANSPORT_GET_STATS, in_end).accepted);
+  EXPECT_FALSE(Request(worker, fbs::Method::CONSUMER_GET_STATS, relay).accepted);
+  EXPECT_TRUE(Request(worker, fbs::Method::PRODUCER_GET_STATS, "a.mic").accepted) << "hers";
+  // The relay's late answer finds nothing to act on; a relay on the old pipe is refused.
+  link.relay_asks.front()(absl::UnavailableError("late"));
+  relayed.reset();
+  media_->ServeRelay("a.mic", router, "b.r1",
+                     [&](absl::StatusOr<rtp::RtpParameters> p) { relayed = std::move(p); });
+  ASSERT_TRUE(relayed.has_value());
+  EXPECT_EQ(relayed->status().code(), absl::StatusCode::kNotFound);
+  // A later subscriber pipes again.
+  const int asked = link.pipes_opened;
+  media_->Reach("b.mic", rtp::MediaKind::kAudio, false, "b.bob", "a.alice",
+                [&](absl::Status s) { reached = s; });
+  EXPECT_TRUE(RunUntil([&] { return link.relay_asks.size() == 2u; }));
+  EXPECT_EQ(link.pipes_opened, asked + 1);
 }
 
 }  // namespace
