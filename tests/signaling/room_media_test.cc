@@ -118,6 +118,16 @@ class RoomMediaTest : public testing::LoopTest, public WorkerPool::Listener {
     EXPECT_TRUE(RunUntil([&] { return reply.done; }));
     return reply;
   }
+  // Node `node` asked for a pipe from our `router` to its `remote_router`: our end is made.
+  void ServePipe(const std::string& node, const std::string& remote_router,
+                 const std::string& router) {
+    std::optional<absl::StatusOr<PipeEndpoint>> opened;
+    media_->ServeOpenPipe(node, remote_router, router,
+                          PipeEndpoint{"127.0.0.1", 9, std::vector<uint8_t>(44, 7)},
+                          [&](absl::StatusOr<PipeEndpoint> end) { opened = std::move(end); });
+    ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
+    ASSERT_TRUE(opened->ok()) << opened->status();
+  }
   // An audio producer of `publisher`, on a pipe transport of its router (no browser needed).
   void Produce(const std::string& publisher, const std::string& producer_id) {
     WorkerProcess* worker = media_->WorkerOf(publisher);
@@ -389,12 +399,7 @@ TEST_F(RoomMediaTest, OnlyTheNodeAPipeWasOpenedForMayHaveChannelsSentOnIt) {
   ASSERT_TRUE(Place("a.alice"));
   const std::string router = media_->RouterOf("a.alice");
   // Node b asks for a pipe from Alice's router to its own.
-  std::optional<absl::StatusOr<PipeEndpoint>> opened;
-  media_->ServeOpenPipe("b", "b.r1", router,
-                        PipeEndpoint{"127.0.0.1", 9, std::vector<uint8_t>(44, 7)},
-                        [&](absl::StatusOr<PipeEndpoint> end) { opened = std::move(end); });
-  ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
-  ASSERT_TRUE(opened->ok()) << opened->status();
+  ASSERT_NO_FATAL_FAILURE(ServePipe("b", "b.r1", router));
 
   auto serve = [&](const std::string& node, const std::string& data_producer,
                    const std::string& remote_router) {
@@ -431,12 +436,7 @@ TEST_F(RoomMediaTest, AWorkerDiesAndTheOtherNodeIsToldToCloseItsEndsOfItsPipes) 
   EXPECT_FALSE(Reach("b.mic", "b.carol", "a.alice").ok());
   EXPECT_EQ(link.pipes_opened, 2);
   for (const char* remote_router : {"b.r1", "b.r2"}) {
-    std::optional<absl::StatusOr<PipeEndpoint>> opened;
-    media_->ServeOpenPipe("b", remote_router, dead_router,
-                          PipeEndpoint{"127.0.0.1", 9, std::vector<uint8_t>(44, 7)},
-                          [&](absl::StatusOr<PipeEndpoint> end) { opened = std::move(end); });
-    ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
-    ASSERT_TRUE(opened->ok()) << opened->status();
+    ASSERT_NO_FATAL_FAILURE(ServePipe("b", remote_router, dead_router));
   }
   EXPECT_EQ(media_->Json()["pipes"], 4);
 
@@ -466,12 +466,7 @@ TEST_F(RoomMediaTest, AClosePipeNoticeFromThePipesNodeClosesOurEnd) {
   WorkerProcess* worker = media_->WorkerOf("a.alice");
   ASSERT_NO_FATAL_FAILURE(Produce("a.alice", "a.mic"));
   // Node b asked for a pipe from Alice's router to its b.r1, and for a relay of her mic on it.
-  std::optional<absl::StatusOr<PipeEndpoint>> opened;
-  media_->ServeOpenPipe("b", "b.r1", router,
-                        PipeEndpoint{"127.0.0.1", 9, std::vector<uint8_t>(44, 7)},
-                        [&](absl::StatusOr<PipeEndpoint> end) { opened = std::move(end); });
-  ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
-  ASSERT_TRUE(opened->ok()) << opened->status();
+  ASSERT_NO_FATAL_FAILURE(ServePipe("b", "b.r1", router));
   std::optional<absl::StatusOr<rtp::RtpParameters>> relayed;
   media_->ServeRelay("a.mic", router, "b.r1",
                      [&](absl::StatusOr<rtp::RtpParameters> p) { relayed = std::move(p); });
