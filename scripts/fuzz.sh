@@ -22,7 +22,7 @@ build_dir="${FUZZ_BUILD_DIR:-build-fuzz}"
 # at most 16 KiB; 64 KiB holds several packets per sctp_input_fuzz input. RESP: one read of the
 # Redis client is 64 KiB (signaling/cluster/redis_client.cc); its limits are fuzzed smaller too.
 # A message between nodes may have 64 KiB (signaling/cluster_messages.h).
-all_targets=(rtp_packet_fuzz:65536 rtcp_fuzz:65536 stun_fuzz:65536 codecs_fuzz:65536
+all_targets=(rtp_packet_fuzz:65536 rtcp_fuzz:65536 stun_fuzz:65536 srtp_fuzz:65537 codecs_fuzz:65536
              sdp_fuzz:1048576 signaling_json_fuzz:1052672 ipc_fuzz:8192
              http_request_fuzz:20480 auth_fuzz:8192
              transport_cc_fuzz:65536 bwe_feedback_fuzz:65536 remb_fuzz:65536

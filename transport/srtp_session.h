@@ -1,4 +1,8 @@
-// One direction of SRTP/SRTCP (RFC 3711, RFC 7714) over libsrtp2, for any SSRC.
+// One direction of SRTP/SRTCP (RFC 3711, RFC 7714) for any number of SSRCs: the per-stream
+// state (rollover counter, replay windows, SRTCP index) here, the transforms on OpenSSL in
+// srtp_crypto.h. Behaves as libsrtp2 does with a wildcard SSRC policy (the tests check
+// byte for byte), without its NSS backend, whose cost per packet grew with the number of
+// sessions a process held.
 #pragma once
 
 #include <cstddef>
@@ -6,10 +10,10 @@
 #include <memory>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-
-struct srtp_ctx_t_;
+#include "transport/srtp_replay_window.h"
 
 namespace sb::transport {
 
@@ -24,17 +28,25 @@ size_t SrtpSaltLength(SrtpProfile profile);
 // Bytes protect may add to an RTP (RTCP: + 4 for the SRTCP index) packet.
 size_t SrtpMaxOverhead();
 
-// Inbound replay window in packets (RFC 3711 3.3.2); libsrtp accepts 64..0x7FFF. Large enough
-// for reordering after NACK.
-inline constexpr unsigned long kSrtpReplayWindow = 1024;
+// Inbound replay window in packets (RFC 3711 3.3.2). Large enough for reordering after NACK;
+// an outbound packet older than this is refused too (as libsrtp does), so a resend cannot reuse
+// an index from long ago.
+inline constexpr size_t kSrtpReplayWindow = 1024;
+// SRTCP's replay window (libsrtp's 128).
+inline constexpr size_t kSrtcpReplayWindow = 128;
+// SSRCs one session keeps state for. A subscriber transport sends one per consumer (and RTX);
+// a new SSRC past this is refused, which only the peer holding the key can cause inbound.
+inline constexpr size_t kMaxSrtpStreams = 16384;
 
-// Why an unprotect failed, as libsrtp tells it.
+class SrtpTransform;
+
+// Why an unprotect failed.
 enum class SrtpError {
   kNone,
   kReplay,     // RFC 3711 3.3.2: index already seen or older than the replay window
   kAuth,       // authentication tag does not verify (forged, corrupted, other key)
-  kMalformed,  // too short to be SRTP/SRTCP, or libsrtp could not parse it
-  kOther,
+  kMalformed,  // too short to be SRTP/SRTCP, or its header's lengths do not fit
+  kOther,      // kMaxSrtpStreams reached, or OpenSSL failed
 };
 
 class SrtpSession {
@@ -61,12 +73,24 @@ class SrtpSession {
   Direction direction() const { return direction_; }
 
  private:
-  SrtpSession(Direction direction, SrtpProfile profile)
-      : direction_(direction), profile_(profile) {}
+  struct InboundStream {
+    SrtpReplayWindow<kSrtpReplayWindow> rtp;
+    SrtpReplayWindow<kSrtcpReplayWindow> rtcp;
+  };
+  struct OutboundStream {
+    uint64_t rtp_top = 0;  // highest SRTP index sent (ROC || SEQ)
+    bool rtp_started = false;
+    uint32_t rtcp_index = 0;  // last SRTCP index sent
+  };
+
+  SrtpSession(Direction direction, SrtpProfile profile);
 
   Direction direction_;
   SrtpProfile profile_;
-  srtp_ctx_t_* session_ = nullptr;
+  std::unique_ptr<SrtpTransform> rtp_;
+  std::unique_ptr<SrtpTransform> rtcp_;
+  absl::flat_hash_map<uint32_t, InboundStream> inbound_;
+  absl::flat_hash_map<uint32_t, OutboundStream> outbound_;
 };
 
 }  // namespace sb::transport
