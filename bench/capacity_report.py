@@ -1156,12 +1156,22 @@ def rooms_poll(out_path, url, stop_path, interval_s="1"):
     once at the end: the rooms empty as the generator leaves."""
     import time
     best, rooms, samples = None, {}, 0
+    # Each subscriber's send-side estimate and allocation over the last samples (by name), so
+    # that a stream that went silent can be read against what the server thought it could send.
+    history = {}
     while True:
         stop = os.path.exists(stop_path)
         body = http_get(url)
         if body:
             samples += 1
             for room in json.loads(body).get("rooms", []):
+                for p in room.get("participants", []):
+                    b = p.get("bandwidth")
+                    if b and p.get("name"):
+                        h = history.setdefault(p["name"], [])
+                        h.append([round(time.time(), 1), b.get("estimateBps"),
+                                  b.get("allocatedBps"), b.get("desiredBps")])
+                        del h[:-BANDWIDTH_HISTORY_SAMPLES]
                 x = room_summary(room)
                 if x["name"] not in rooms or x["participants"] >= rooms[x["name"]]["participants"]:
                     rooms[x["name"]] = x
@@ -1171,7 +1181,8 @@ def rooms_poll(out_path, url, stop_path, interval_s="1"):
             break
         time.sleep(float(interval_s))
     with open(out_path, "w") as f:
-        json.dump({"samples": samples, "room": best, "rooms": rooms}, f, indent=2)
+        json.dump({"samples": samples, "room": best, "rooms": rooms,
+                   "bandwidth_history": history}, f)
 
 
 def pipe_metrics(out_path, url):
@@ -1237,6 +1248,18 @@ def run_summary(r, metrics, short_text):
     }
 
 
+# Samples of each subscriber's estimate kept by rooms-poll (one a second): the window's end.
+BANDWIDTH_HISTORY_SAMPLES = 20
+
+
+def explain_missing(x, rooms):
+    """Each missing stream of a run summary with its subscriber's estimate and allocation over
+    the last seconds ([unix time, estimateBps, allocatedBps, desiredBps], rooms-poll)."""
+    history = rooms.get("bandwidth_history") or {}
+    for m in x.get("missing_streams") or []:
+        m["subscriber_bandwidth"] = history.get(m.get("subscriber"), [])
+
+
 def load_run(final_path, rooms_path, metrics_path):
     """The three files of one run over two workers: the finished generator report, the rooms
     polled (rooms-poll) and the pipe counters (pipe-metrics); the last two may be missing."""
@@ -1289,6 +1312,7 @@ def webinar_run(final_path, rooms_path, metrics_path, name, viewers, shard):
         "pipes": room.get("pipes"), "piped_producers": piped,
         "rooms_samples": rooms.get("samples", 0),
     })
+    explain_missing(x, rooms)
     dump(x)
 
 
@@ -1551,6 +1575,7 @@ def pipe_run(final_path, rooms_path, metrics_path, name, config, run):
         "piped_pps": piped_pps_of(x["in_pps"], piped, tracks),
         "rooms_samples": rooms.get("samples", 0),
     })
+    explain_missing(x, rooms)
     dump(x)
 
 
