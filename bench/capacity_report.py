@@ -1252,12 +1252,15 @@ def run_summary(r, metrics, short_text):
 BANDWIDTH_HISTORY_SAMPLES = 20
 
 
-def explain_missing(x, rooms):
-    """Each missing stream of a run summary with its subscriber's estimate and allocation over
-    the last seconds ([unix time, estimateBps, allocatedBps, desiredBps], rooms-poll)."""
+def dump_run(x, rooms):
+    """Prints a run summary (webinar-run, pipe-run) with how often the rooms were polled, and
+    each missing stream with its subscriber's estimate and allocation over the last seconds
+    ([unix time, estimateBps, allocatedBps, desiredBps], rooms-poll)."""
+    x["rooms_samples"] = rooms.get("samples", 0)
     history = rooms.get("bandwidth_history") or {}
     for m in x.get("missing_streams") or []:
         m["subscriber_bandwidth"] = history.get(m.get("subscriber"), [])
+    dump(x)
 
 
 def load_run(final_path, rooms_path, metrics_path):
@@ -1310,10 +1313,8 @@ def webinar_run(final_path, rooms_path, metrics_path, name, viewers, shard):
         "other_workers": list(procs.values()),
         "participants_at_fullest": room.get("participants"),
         "pipes": room.get("pipes"), "piped_producers": piped,
-        "rooms_samples": rooms.get("samples", 0),
     })
-    explain_missing(x, rooms)
-    dump(x)
+    dump_run(x, rooms)
 
 
 def webinar_row(path):
@@ -1573,10 +1574,8 @@ def pipe_run(final_path, rooms_path, metrics_path, name, config, run):
         "pipes": sum(v["pipes"] or 0 for v in polled.values()),
         "piped_producers": piped, "tracks": tracks,
         "piped_pps": piped_pps_of(x["in_pps"], piped, tracks),
-        "rooms_samples": rooms.get("samples", 0),
     })
-    explain_missing(x, rooms)
-    dump(x)
+    dump_run(x, rooms)
 
 
 def pipe_row(path):

@@ -335,17 +335,7 @@ INSTANTIATE_TEST_SUITE_P(AllProfiles, SrtpAgainstLibSrtpTest,
                          ::testing::Values(SrtpProfile::kAes128CmSha1_80,
                                            SrtpProfile::kAeadAes128Gcm,
                                            SrtpProfile::kAeadAes256Gcm),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case SrtpProfile::kAes128CmSha1_80:
-                               return std::string("AesCm128");
-                             case SrtpProfile::kAeadAes128Gcm:
-                               return std::string("Gcm128");
-                             case SrtpProfile::kAeadAes256Gcm:
-                               return std::string("Gcm256");
-                           }
-                           return std::string("unknown");
-                         });
+                         [](const auto& info) { return std::string(SrtpProfileName(info.param)); });
 
 }  // namespace
 }  // namespace sb::transport

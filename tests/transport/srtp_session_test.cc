@@ -1,4 +1,4 @@
-// SRTP/SRTCP round trips for every profile through libsrtp2.
+// SRTP/SRTCP round trips, tampering, replays and bad input for every profile (transport/srtp_session).
 #include "transport/srtp_session.h"
 
 #include <gtest/gtest.h>
@@ -172,17 +172,7 @@ INSTANTIATE_TEST_SUITE_P(AllProfiles, SrtpSessionTest,
                          ::testing::Values(SrtpProfile::kAes128CmSha1_80,
                                            SrtpProfile::kAeadAes128Gcm,
                                            SrtpProfile::kAeadAes256Gcm),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case SrtpProfile::kAes128CmSha1_80:
-                               return std::string("AesCm128");
-                             case SrtpProfile::kAeadAes128Gcm:
-                               return std::string("Gcm128");
-                             case SrtpProfile::kAeadAes256Gcm:
-                               return std::string("Gcm256");
-                           }
-                           return std::string("unknown");
-                         });
+                         [](const auto& info) { return std::string(SrtpProfileName(info.param)); });
 
 TEST(SrtpSessionCreateTest, RejectsWrongKeyLength) {
   std::vector<uint8_t> key(10);
