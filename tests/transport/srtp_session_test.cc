@@ -1,4 +1,4 @@
-// SRTP/SRTCP round trips, tampering, replays and bad input for every profile (transport/srtp_session).
+// SRTP/SRTCP round trips, tampering, replays and bad input for every profile.
 #include "transport/srtp_session.h"
 
 #include <gtest/gtest.h>
