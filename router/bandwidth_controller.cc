@@ -175,13 +175,15 @@ void BandwidthController::MaybeProbe(int64_t now_ms) {
                                         BandwidthAllocator::kUpHeadroom * 1.1);
   const int64_t rate = std::min(estimate * multiplier, cap);
   if (static_cast<double>(rate) < 1.1 * static_cast<double>(estimate)) return;
+  // A probe nothing could carry (no video forwarded yet: a newcomer's first allocations) is
+  // not one: it neither uses up an initial probe nor starts the back-off.
+  if (!StartProbe(rate)) return;
   if (initial_probes_left_ > 0) --initial_probes_left_;
   last_probe_ms_ = now_ms;
   estimate_at_last_probe_ = estimate;
-  StartProbe(rate);
 }
 
-void BandwidthController::StartProbe(int64_t rate_bps) {
+bool BandwidthController::StartProbe(int64_t rate_bps) {
   // A video consumer that has forwarded: its last packet, again as RTX, is the probe payload
   // (one paused for bandwidth too: probes are how it comes back).
   const Consumer* source = nullptr;
@@ -191,14 +193,13 @@ void BandwidthController::StartProbe(int64_t rate_bps) {
       break;
     }
   }
-  if (source == nullptr) return;
-  const int64_t packets = rate_bps * kProbeDurationMs / 1000 / (8 * kPlannedProbePacketBytes);
-  probe_ = {next_cluster_++, source->id(),
-            static_cast<size_t>(std::clamp<int64_t>(packets, kMinProbePackets, kMaxProbePackets)),
-            rate_bps, NowUs()};
+  if (source == nullptr) return false;
+  const int64_t bytes = std::max(rate_bps * kProbeDurationMs / 1000 / 8, kMinProbeBytes);
+  probe_ = {next_cluster_++, source->id(), bytes, 0, rate_bps, NowUs()};
   ++counters_.probe_clusters;
   SendProbePackets();
   if (probe_.cluster >= 0) probe_timer_->Start(1, 1);
+  return true;
 }
 
 void BandwidthController::SendProbePackets() {
@@ -207,19 +208,24 @@ void BandwidthController::SendProbePackets() {
   auto it = consumers_.find(probe_.consumer_id);
   Consumer* consumer = it == consumers_.end() ? nullptr : it->second.get();
   bool failed = consumer == nullptr;
-  while (!failed && probe_.packets_left > 0 && probe_.next_send_us <= now_us) {
+  const auto done = [this] {
+    return probe_.packets_sent >= kMaxProbePackets ||
+           (probe_.bytes_left <= 0 && probe_.packets_sent >= kMinProbePackets);
+  };
+  while (!failed && !done() && probe_.next_send_us <= now_us) {
     sending_cluster_ = probe_.cluster;
     last_sent_len_ = 0;
     failed = !consumer->SendProbePacket(now_ms);
     sending_cluster_ = -1;
     if (failed) break;
-    --probe_.packets_left;
+    ++probe_.packets_sent;
     ++counters_.probe_packets;
     const int64_t len =
         last_sent_len_ > 0 ? static_cast<int64_t>(last_sent_len_) : kPlannedProbePacketBytes;
+    probe_.bytes_left -= len;
     probe_.next_send_us += len * 8 * 1'000'000 / std::max<int64_t>(probe_.rate_bps, 1);
   }
-  if (failed || probe_.packets_left == 0) {
+  if (failed || done()) {
     probe_.cluster = -1;
     probe_timer_->Stop();
   }

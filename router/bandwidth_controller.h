@@ -50,6 +50,12 @@ class BandwidthController {
   // Enough for the estimate to measure the later half (bwe::SendSideBwe).
   static constexpr size_t kMinProbePackets = bwe::SendSideBwe::kMinProbePacketsForLaterHalf + 2;
   static constexpr size_t kMaxProbePackets = 40;
+  // Every cluster carries at least as many bytes as kMinProbePackets full-size packets, also
+  // when it is made of padding-only packets (a video paused for bandwidth for over a second no
+  // longer holds a packet to resend): a cluster of ten 290-byte packets lasted a fifth as long,
+  // and a worker's loop late by a few milliseconds under load then halved the rate it measured
+  // (seen in a 1,000-viewer webinar: a paused viewer's probes never lifted its estimate).
+  static constexpr int64_t kMinProbeBytes = kMinProbePackets * 1200;
   // A probe after one that raised the estimate comes this soon (the next allocation: the
   // estimate doubles about twice a second while the path has room, as Chromium probes further
   // at once after a probe that succeeded); after one that did not (the path is full, or the
@@ -96,10 +102,12 @@ class BandwidthController {
   int64_t allocated_bps() const { return allocated_bps_; }
   int64_t desired_bps() const { return desired_bps_; }
   const Counters& counters() const { return counters_; }
+  bool probing() const { return probe_.cluster >= 0; }
 
  private:
   void MaybeProbe(int64_t now_ms);
-  void StartProbe(int64_t rate_bps);
+  // False when no consumer can carry a probe yet (no video forwarded, or no RTX).
+  bool StartProbe(int64_t rate_bps);
   // Sends the probe packets that are due (1 ms timer while a cluster runs).
   void SendProbePackets();
 
@@ -129,7 +137,8 @@ class BandwidthController {
   struct Probe {
     int cluster = -1;  // -1: none running
     std::string consumer_id;
-    size_t packets_left = 0;
+    int64_t bytes_left = 0;  // the cluster ends when these are sent and kMinProbePackets too
+    size_t packets_sent = 0;
     int64_t rate_bps = 0;
     int64_t next_send_us = 0;
   } probe_;
