@@ -88,22 +88,13 @@ absl::StatusOr<std::unique_ptr<SrtpTransform>> SrtpTransform::Create(
         DeriveSrtpKey(master_key, master_salt, label(SrtpKeyLabel::kRtpAuth), absl::MakeSpan(auth));
   }
   if (!status.ok()) return status;
-  auto transform =
-      CreateFromSessionKeys(profile, encrypt, absl::MakeConstSpan(key.data(), key_length),
-                            absl::MakeConstSpan(salt.data(), salt_length),
-                            aead ? absl::Span<const uint8_t>() : absl::MakeConstSpan(auth));
+  std::unique_ptr<SrtpTransform> transform(new SrtpTransform(profile));
+  status = transform->Init(encrypt, absl::MakeConstSpan(key.data(), key_length),
+                           absl::MakeConstSpan(salt.data(), salt_length),
+                           aead ? absl::Span<const uint8_t>() : absl::MakeConstSpan(auth));
   OPENSSL_cleanse(key.data(), key.size());
   OPENSSL_cleanse(auth.data(), auth.size());
-  return transform;
-}
-
-absl::StatusOr<std::unique_ptr<SrtpTransform>> SrtpTransform::CreateFromSessionKeys(
-    SrtpProfile profile, bool encrypt, absl::Span<const uint8_t> key,
-    absl::Span<const uint8_t> salt, absl::Span<const uint8_t> auth_key) {
-  std::unique_ptr<SrtpTransform> transform(new SrtpTransform(profile));
-  if (absl::Status status = transform->Init(encrypt, key, salt, auth_key); !status.ok()) {
-    return status;
-  }
+  if (!status.ok()) return status;
   return transform;
 }
 
@@ -159,17 +150,11 @@ void SrtpTransform::CounterIv(uint32_t ssrc, uint64_t index, uint8_t iv[16]) con
   for (int i = 0; i < 6; ++i) iv[13 - i] ^= static_cast<uint8_t>(index >> (8 * i));
 }
 
-void SrtpTransform::GcmIv(uint32_t ssrc, uint32_t high, uint32_t low, int low_bytes,
-                          uint8_t iv[12]) const {
+void SrtpTransform::GcmIv(uint32_t ssrc, uint64_t index, uint8_t iv[12]) const {
+  // 00 00 || SSRC || the 48-bit index: ROC || SEQ for SRTP, 00 00 || SRTCP index for SRTCP.
   uint8_t block[12] = {};
   PutU32(block + 2, ssrc);
-  if (low_bytes == 2) {  // RTP: ROC (4) || SEQ (2)
-    PutU32(block + 6, high);
-    block[10] = static_cast<uint8_t>(low >> 8);
-    block[11] = static_cast<uint8_t>(low);
-  } else {  // RTCP: 00 00 || 31-bit index (4)
-    PutU32(block + 8, low);
-  }
+  for (int i = 0; i < 6; ++i) block[11 - i] = static_cast<uint8_t>(index >> (8 * i));
   for (int i = 0; i < 12; ++i) iv[i] = block[i] ^ salt_[i];
 }
 
@@ -217,7 +202,7 @@ bool SrtpTransform::ProtectRtp(absl::Span<uint8_t> packet, size_t header_length,
   const auto payload = packet.subspan(header_length);
   if (aead()) {
     uint8_t iv[12];
-    GcmIv(ssrc, static_cast<uint32_t>(index >> 16), static_cast<uint32_t>(index & 0xFFFF), 2, iv);
+    GcmIv(ssrc, index, iv);
     return Gcm(iv, header, {}, payload, tag, /*verify=*/false);
   }
   uint8_t iv[16];
@@ -239,7 +224,7 @@ bool SrtpTransform::UnprotectRtp(absl::Span<uint8_t> packet, size_t header_lengt
   const auto payload = packet.subspan(header_length);
   if (aead()) {
     uint8_t iv[12];
-    GcmIv(ssrc, static_cast<uint32_t>(index >> 16), static_cast<uint32_t>(index & 0xFFFF), 2, iv);
+    GcmIv(ssrc, index, iv);
     uint8_t expected[kGcmTagLength];
     std::memcpy(expected, tag, kGcmTagLength);
     return Gcm(iv, header, {}, payload, expected, /*verify=*/true);
@@ -259,7 +244,7 @@ bool SrtpTransform::ProtectRtcp(absl::Span<uint8_t> packet, uint32_t ssrc, uint3
   const auto payload = packet.subspan(8);
   if (aead()) {
     uint8_t iv[12];
-    GcmIv(ssrc, 0, srtcp_index, 4, iv);
+    GcmIv(ssrc, srtcp_index, iv);
     return Gcm(iv, packet.subspan(0, 8), absl::MakeConstSpan(trailer, 4), payload, tag,
                /*verify=*/false);
   }
@@ -277,7 +262,7 @@ bool SrtpTransform::UnprotectRtcp(absl::Span<uint8_t> packet, uint32_t ssrc, uin
   if ((encrypt_ && aead()) || packet.size() < 8) return false;
   if (aead()) {
     uint8_t iv[12];
-    GcmIv(ssrc, 0, srtcp_index, 4, iv);
+    GcmIv(ssrc, srtcp_index, iv);
     uint8_t expected[kGcmTagLength];
     std::memcpy(expected, tag, kGcmTagLength);
     // E = 0 (RFC 7714 9.2): the whole packet is associated data, nothing is encrypted.

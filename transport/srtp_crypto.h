@@ -45,10 +45,6 @@ class SrtpTransform {
   static absl::StatusOr<std::unique_ptr<SrtpTransform>> Create(SrtpProfile profile, bool encrypt,
                                                                bool rtcp,
                                                                absl::Span<const uint8_t> key_salt);
-  // Session keys given directly (RFC 7714 16's vectors state those, not master keys).
-  static absl::StatusOr<std::unique_ptr<SrtpTransform>> CreateFromSessionKeys(
-      SrtpProfile profile, bool encrypt, absl::Span<const uint8_t> key,
-      absl::Span<const uint8_t> salt, absl::Span<const uint8_t> auth_key);
   ~SrtpTransform();
   SrtpTransform(const SrtpTransform&) = delete;
   SrtpTransform& operator=(const SrtpTransform&) = delete;
@@ -81,11 +77,11 @@ class SrtpTransform {
   bool aead() const { return profile_ != SrtpProfile::kAes128CmSha1_80; }
   // AES-CM: IV = salt * 2^16 XOR ssrc * 2^64 XOR index * 2^16 (RFC 3711 4.1.1).
   void CounterIv(uint32_t ssrc, uint64_t index, uint8_t iv[16]) const;
-  // GCM: 00 00 || SSRC || ROC || SEQ, or 00 00 || SSRC || 00 00 || index, XOR salt (RFC
-  // 7714 8.1, 9.1).
-  void GcmIv(uint32_t ssrc, uint32_t high, uint32_t low, int low_bytes, uint8_t iv[12]) const;
+  // GCM: (00 00 || SSRC || index) XOR salt, the index 48 bits: ROC || SEQ, or the SRTCP
+  // index (RFC 7714 8.1, 9.1).
+  void GcmIv(uint32_t ssrc, uint64_t index, uint8_t iv[12]) const;
   bool Ctr(const uint8_t iv[16], absl::Span<uint8_t> data);
-  // HMAC-SHA1 over the parts, truncated to kHmacTagLength.
+  // HMAC-SHA1 over a then b (all 20 bytes; the callers keep kHmacTagLength of them).
   bool Hmac(absl::Span<const uint8_t> a, absl::Span<const uint8_t> b, uint8_t out[20]);
   bool Gcm(const uint8_t iv[12], absl::Span<const uint8_t> aad1, absl::Span<const uint8_t> aad2,
            absl::Span<uint8_t> data, uint8_t* tag, bool verify);

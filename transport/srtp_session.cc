@@ -99,20 +99,24 @@ absl::StatusOr<std::unique_ptr<SrtpSession>> SrtpSession::Create(
   return session;
 }
 
+SrtpSession::OutboundStream* SrtpSession::OutboundFor(uint32_t ssrc) {
+  auto it = outbound_.find(ssrc);
+  if (it != outbound_.end()) return &it->second;
+  if (outbound_.size() >= kMaxSrtpStreams) {
+    SB_LOG_DEBUG("srtp", "protect: {} streams already, ssrc {} refused", outbound_.size(), ssrc);
+    return nullptr;
+  }
+  return &outbound_.emplace(ssrc, OutboundStream{}).first->second;
+}
+
 bool SrtpSession::ProtectRtp(uint8_t* data, size_t* len, size_t capacity) {
   const size_t tag = rtp_->tag_length();
   const size_t header = RtpHeaderLength(data, *len);
   if (direction_ != Direction::kOutbound || header == 0 || *len + tag > capacity) return false;
   const uint32_t ssrc = ReadU32(data + 8);
-  auto it = outbound_.find(ssrc);
-  if (it == outbound_.end()) {
-    if (outbound_.size() >= kMaxSrtpStreams) {
-      SB_LOG_DEBUG("srtp", "protect: {} streams already, ssrc {} refused", outbound_.size(), ssrc);
-      return false;
-    }
-    it = outbound_.emplace(ssrc, OutboundStream{}).first;
-  }
-  OutboundStream& stream = it->second;
+  OutboundStream* const found = OutboundFor(ssrc);
+  if (found == nullptr) return false;
+  OutboundStream& stream = *found;
   const uint16_t seq = static_cast<uint16_t>((data[2] << 8) | data[3]);
   const uint64_t index = EstimateIndex(stream.rtp_started, stream.rtp_top, seq);
   // A resend of a recent index is allowed (the same packet again); one from beyond the window
@@ -137,12 +141,9 @@ bool SrtpSession::ProtectRtcp(uint8_t* data, size_t* len, size_t capacity) {
     return false;
   }
   const uint32_t ssrc = ReadU32(data + 4);
-  auto it = outbound_.find(ssrc);
-  if (it == outbound_.end()) {
-    if (outbound_.size() >= kMaxSrtpStreams) return false;
-    it = outbound_.emplace(ssrc, OutboundStream{}).first;
-  }
-  OutboundStream& stream = it->second;
+  OutboundStream* const found = OutboundFor(ssrc);
+  if (found == nullptr) return false;
+  OutboundStream& stream = *found;
   if (stream.rtcp_index >= kMaxSrtcpIndex) return false;  // RFC 3711 3.3.1: rekey needed
   const uint32_t index = stream.rtcp_index + 1;
   uint8_t trailer[kSrtcpIndexSize];

@@ -84,6 +84,8 @@ class SrtpSession {
   };
 
   SrtpSession(Direction direction, SrtpProfile profile);
+  // The SSRC's state, made on first use; nullptr past kMaxSrtpStreams.
+  OutboundStream* OutboundFor(uint32_t ssrc);
 
   Direction direction_;
   SrtpProfile profile_;
